@@ -1,0 +1,228 @@
+"""Every rule about dates lives here.
+
+Curators write dates the way the evidence gives them. We accept:
+
+* the EDTF level 0/1 forms ``2019``, ``2021-04``, ``2021-04-15``, with an
+  optional qualifier ``~`` (approximate), ``?`` (uncertain) or ``%`` (both),
+  and intervals ``2020-09-27/2020-11-10`` whose ends are any of those;
+* human forms such as ``15 April 2021``, ``April 15, 2021`` or ``April 2021``,
+  parsed with python-dateutil;
+* what YAML itself produces from unquoted values: ``2019`` arrives as an
+  ``int`` (a year) and ``2021-04-15`` as a ``datetime.date`` (a day).
+
+The precision is always taken from what was written, never from what a
+parser fills in: ``2019`` covers 1 January to 31 December 2019 and is never
+stored as 2019-01-01 or as today's month and day.
+
+Example::
+
+    >>> d = parse_date("April 2021")
+    >>> d.canonical, d.start.isoformat(), d.end.isoformat(), d.precision
+    ('2021-04', '2021-04-01', '2021-04-30', 'month')
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from dateutil import parser as dateutil_parser
+
+PRECISIONS = ("year", "month", "day")
+_RANK = {p: i for i, p in enumerate(PRECISIONS)}
+
+_EDTF = re.compile(r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?(?P<q>[?~%])?")
+
+
+class DateError(ValueError):
+    """A date value that cannot be accepted; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    """A date at the precision its evidence supports.
+
+    ``start`` and ``end`` are the first and last day the value covers.
+    """
+
+    canonical: str
+    start: dt.date
+    end: dt.date
+    precision: str
+    approximate: bool = False
+    uncertain: bool = False
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    @property
+    def month(self) -> int | None:
+        return None if self.precision == "year" else self.start.month
+
+    @property
+    def is_interval(self) -> bool:
+        return "/" in self.canonical
+
+    @property
+    def sort_key(self) -> str:
+        """Chronological key: start day, then coarser values first, then end day.
+
+        ``2019`` sorts before anything dated inside 2019, so a year-only event
+        heads its year instead of pretending to happen on 1 January.
+        """
+        return f"{self.start.isoformat()}.{_RANK[self.precision]}.{self.end.isoformat()}"
+
+    @property
+    def label(self) -> str:
+        """Human reading at the stored precision: ``April 2021``, ``c. 2019``."""
+        if self.is_interval:
+            first, last = self.canonical.split("/")
+            return f"{parse_date(first).label} – {parse_date(last).label}"
+        text = _label_for(self.start, self.precision)
+        if self.approximate:
+            text = f"c. {text}"
+        if self.uncertain:
+            text = f"{text} (uncertain)"
+        return text
+
+
+def _label_for(day: dt.date, precision: str) -> str:
+    if precision == "year":
+        return str(day.year)
+    if precision == "month":
+        return f"{calendar.month_name[day.month]} {day.year}"
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}"
+
+
+def _span(year: int, month: int | None, day: int | None) -> tuple[dt.date, dt.date, str]:
+    """First day, last day and precision; raises DateError on impossible values."""
+    try:
+        if month is None:
+            return dt.date(year, 1, 1), dt.date(year, 12, 31), "year"
+        if day is None:
+            last = calendar.monthrange(year, month)[1]
+            return dt.date(year, month, 1), dt.date(year, month, last), "month"
+        single = dt.date(year, month, day)
+    except (ValueError, calendar.IllegalMonthError) as exc:
+        written = _canonical(year, month, day, "")
+        raise DateError(f"{written} is not a real date ({exc})") from None
+    return single, single, "day"
+
+
+def _canonical(year: int, month: int | None, day: int | None, qualifier: str) -> str:
+    text = f"{year:04d}"
+    if month is not None:
+        text += f"-{month:02d}"
+    if day is not None:
+        text += f"-{day:02d}"
+    return text + qualifier
+
+
+def _parse_edtf(text: str) -> ParsedDate | None:
+    match = _EDTF.fullmatch(text)
+    if not match:
+        return None
+    year = int(match["y"])
+    month = int(match["m"]) if match["m"] else None
+    day = int(match["d"]) if match["d"] else None
+    qualifier = match["q"] or ""
+    if year == 0:
+        raise DateError(f"{text!r}: year 0000 is not a year we record")
+    start, end, precision = _span(year, month, day)
+    return ParsedDate(
+        canonical=_canonical(year, month, day, qualifier),
+        start=start,
+        end=end,
+        precision=precision,
+        approximate=qualifier in ("~", "%"),
+        uncertain=qualifier in ("?", "%"),
+    )
+
+
+# Two defaults that differ in every part: whatever dateutil copied from the
+# default (instead of reading it from the text) differs between the two runs.
+_DEFAULT_A = dt.datetime(2000, 1, 1)
+_DEFAULT_B = dt.datetime(2004, 2, 2)
+
+
+def _parse_human(text: str) -> ParsedDate:
+    try:
+        a = dateutil_parser.parse(text, default=_DEFAULT_A)
+        b = dateutil_parser.parse(text, default=_DEFAULT_B)
+    except (ValueError, OverflowError):
+        raise DateError(
+            f"{text!r} is not a date; write 2021, 2021-04, 2021-04-15, "
+            "15 April 2021 or an interval 2020-09-27/2020-11-10"
+        ) from None
+    if (a.hour, a.minute, a.second) != (0, 0, 0):
+        raise DateError(f"{text!r} has a time of day; record the date only")
+    if a.year != b.year or not re.search(r"\d{4}", text):
+        raise DateError(f"{text!r} has no four-digit year; a date needs at least a year")
+    month = a.month if a.month == b.month else None
+    day = a.day if (a.day == b.day and month is not None) else None
+    start, end, precision = _span(a.year, month, day)
+    return ParsedDate(_canonical(a.year, month, day, ""), start, end, precision)
+
+
+def _parse_single(text: str) -> ParsedDate:
+    return _parse_edtf(text) or _parse_human(text)
+
+
+def parse_date(value: object) -> ParsedDate:
+    """Parse what a curator wrote (string, YAML int or YAML date) into a ParsedDate.
+
+    Example::
+
+        >>> parse_date(2019).canonical, parse_date("2019").end.isoformat()
+        ('2019', '2019-12-31')
+        >>> parse_date("2020-09-27/2020-11-10").precision
+        'day'
+    """
+    if isinstance(value, bool):
+        raise DateError("a date cannot be true or false; write it as 2021-04-15")
+    if isinstance(value, dt.datetime):
+        raise DateError("a date cannot carry a time of day; write it as 2021-04-15")
+    if isinstance(value, dt.date):
+        return ParsedDate(value.isoformat(), value, value, "day")
+    if isinstance(value, int):
+        return parse_date(f"{value:04d}") if 1 <= value <= 9999 else _bad_year(value)
+    if not isinstance(value, str):
+        raise DateError(f"expected a date such as 2021-04-15, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise DateError("the date is empty; write at least a year, e.g. 2019")
+    if "/" in text:
+        return _parse_interval(text)
+    return _parse_single(text)
+
+
+def _bad_year(value: int) -> ParsedDate:
+    raise DateError(f"{value} is not a four-digit year")
+
+
+def _parse_interval(text: str) -> ParsedDate:
+    parts = [p.strip() for p in text.split("/")]
+    if len(parts) != 2 or not all(parts):
+        raise DateError(
+            f"{text!r}: an interval needs exactly two ends, e.g. 2020-09-27/2020-11-10"
+        )
+    first, last = (_parse_single(p) for p in parts)
+    if last.end < first.start:
+        raise DateError(f"{text!r}: the interval ends before it starts; swap the two ends")
+    precision = min(first.precision, last.precision, key=_RANK.__getitem__)
+    return ParsedDate(
+        canonical=f"{first.canonical}/{last.canonical}",
+        start=first.start,
+        end=last.end,
+        precision=precision,
+        approximate=first.approximate or last.approximate,
+        uncertain=first.uncertain or last.uncertain,
+    )
+
+
+def is_future(parsed: ParsedDate, today: dt.date | None = None) -> bool:
+    """True when the whole value lies after ``today`` (nothing of it has happened yet)."""
+    return parsed.start > (today or dt.date.today())

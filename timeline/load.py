@@ -1,0 +1,186 @@
+"""Read ``events.yaml`` safely and remember where every value was written.
+
+PyYAML's C loader composes the node graph once; we walk that graph to record
+line/column positions, refuse what a safe curated file never needs (unknown
+tags, duplicate keys, alias bombs, huge scalars, deep nesting), and then
+construct plain Python data from the same graph.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+Path_ = tuple[str | int, ...]
+
+MAX_ALIASES = 100  # a hand-written file needs few; a "billion laughs" file needs many
+MAX_SCALAR_CHARS = 20_000
+MAX_DEPTH = 32
+SAFE_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A 1-based line and column in the source file."""
+
+    line: int
+    column: int
+
+
+class LoadError(Exception):
+    """The file could not be read as YAML; carries the position of the fault."""
+
+    def __init__(self, message: str, mark: Mark | None = None, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.mark = mark or Mark(1, 1)
+        self.hint = hint
+
+
+@dataclass
+class Document:
+    """Parsed YAML plus the position of every value (and of every mapping key)."""
+
+    data: object
+    path: Path
+    values: dict[Path_, Mark] = field(default_factory=dict)
+    keys: dict[Path_, Mark] = field(default_factory=dict)
+
+    def mark(self, path: Path_, *, key: bool = False) -> Mark:
+        """The closest known position for ``path`` (walking up to its parents)."""
+        table = self.keys if key else self.values
+        while path:
+            if path in table:
+                return table[path]
+            if path in self.values:
+                return self.values[path]
+            path = path[:-1]
+        return self.values.get((), Mark(1, 1))
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise LoadError(
+            f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+            Mark(line, column),
+            "save the file as UTF-8",
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _index(doc: Document, root: yaml.Node) -> None:
+    """Record positions and enforce the safety limits, without expanding aliases."""
+    seen: set[int] = set()
+    aliases = 0
+    stack: list[tuple[yaml.Node, Path_, int]] = [(root, (), 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if id(node) in seen:
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise LoadError(
+                    f"more than {MAX_ALIASES} alias references",
+                    _mark(node),
+                    "write values out instead of using YAML anchors and aliases",
+                )
+            continue
+        seen.add(id(node))
+        doc.values[path] = _mark(node)
+        if depth > MAX_DEPTH:
+            raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", _mark(node))
+        if node.tag not in SAFE_TAGS:
+            raise LoadError(
+                f"the tag {node.tag!r} is not allowed",
+                _mark(node),
+                "remove the tag; only plain strings, numbers, dates, lists and mappings are used",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            if len(node.value) > MAX_SCALAR_CHARS:
+                raise LoadError(
+                    f"a value of {len(node.value):,} characters (limit {MAX_SCALAR_CHARS:,})",
+                    _mark(node),
+                    "quotes and summaries should be short",
+                )
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, (*path, i), depth + 1) for i, child in enumerate(node.value))
+        else:
+            _index_mapping(doc, node, path, depth, stack)
+
+
+def _index_mapping(doc: Document, node: yaml.MappingNode, path: Path_, depth: int, stack) -> None:
+    first_seen: dict[str, Mark] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise LoadError("a mapping key must be a plain word", _mark(key_node))
+        key = key_node.value
+        if key == "<<":
+            raise LoadError(
+                "merge keys (<<) are not allowed", _mark(key_node), "write the keys out"
+            )
+        if key in first_seen:
+            first = first_seen[key]
+            raise LoadError(
+                f"duplicate key {key!r} (first written at line {first.line})",
+                _mark(key_node),
+                "keep one of the two; YAML would silently drop the first",
+            )
+        first_seen[key] = _mark(key_node)
+        doc.keys[(*path, key)] = _mark(key_node)
+        stack.append((value_node, (*path, key), depth + 1))
+
+
+def load_text(text: str, path: Path) -> Document:
+    """Parse YAML text into a Document; raises LoadError with a position."""
+    loader = yaml.CSafeLoader(text)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the collector triples load time on large files and frees nothing here
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise LoadError("the file is empty", hint="start from the template in the README")
+        doc = Document(data=None, path=path)
+        _index(doc, root)
+        doc.data = loader.construct_document(root)
+        return doc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        hint = "indent with spaces, not tabs" if "\t" in problem or "tab" in problem else ""
+        raise LoadError(f"YAML syntax error: {problem}", where, hint) from None
+    except yaml.YAMLError as exc:
+        raise LoadError(f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+        if gc_was_enabled:
+            gc.enable()
+
+
+def load_file(path: Path) -> Document:
+    """Read and parse a YAML file; raises LoadError (never a bare exception).
+
+    Example::
+
+        doc = load_file(Path("events.yaml"))
+        doc.data["events"][0]["id"], doc.mark(("events", 0, "date")).line
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise LoadError(f"cannot read the file: {exc.strerror}") from None
+    return load_text(_decode(raw), Path(path))

@@ -1,0 +1,400 @@
+"""Check a loaded ``events.yaml`` and report every problem with its position.
+
+All problems are collected in one pass, so a curator fixes a file in one go.
+Each problem renders as ``FILE:LINE:COL: event <id>: field: message (hint: …)``.
+Only a file without errors is turned into a :class:`~timeline.model.Dataset`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pycountry
+
+from . import schema
+from .dates import DateError, is_future, parse_date
+from .load import Document, LoadError, Mark, Path_, load_file
+from .model import Actor, Dataset, Event, Source
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located finding; ``severity`` is ``error`` or ``warning``."""
+
+    file: str
+    line: int
+    column: int
+    record: str
+    field: str
+    message: str
+    hint: str = ""
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = ": ".join(p for p in (self.record, self.field) if p)
+        text = f"{self.file}:{self.line}:{self.column}: "
+        text += f"{where}: " if where else ""
+        text += self.message if self.severity == "error" else f"warning: {self.message}"
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class Result:
+    problems: list[Problem] = field(default_factory=list)
+    dataset: Dataset | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """A ``did you mean …?`` hint, or a list of the allowed values when few."""
+    choices = list(choices)
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if len(choices) <= 20:
+        return "expected one of: " + ", ".join(choices)
+    return ""
+
+
+def _field_name(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+_TYPE_WORDS = {"str": "text", "date": "a date", "number": "a number", "map": "a mapping"}
+_TYPE_WORDS |= {"list[str]": "a list of text values", "list[map]": "a list of mappings"}
+
+
+class Validator:
+    """Collects problems for one document; ``run()`` returns the Result."""
+
+    def __init__(self, doc: Document, today: dt.date | None = None):
+        self.doc = doc
+        self.today = today or dt.date.today()
+        self.problems: list[Problem] = []
+        self.record_label = ""
+
+    # -- reporting -------------------------------------------------------
+    def report(
+        self,
+        path: Path_,
+        message: str,
+        hint: str = "",
+        *,
+        key: bool = False,
+        severity: str = "error",
+        record_depth: int = 2,
+    ) -> None:
+        mark: Mark = self.doc.mark(path, key=key)
+        self.problems.append(
+            Problem(
+                file=str(self.doc.path),
+                line=mark.line,
+                column=mark.column,
+                record=self.record_label,
+                field=_field_name(path[record_depth:]),
+                message=message,
+                hint=hint,
+                severity=severity,
+            )
+        )
+
+    # -- generic field checks ---------------------------------------------
+    def check_record(self, kind: str, raw: object, path: Path_) -> bool:
+        """Check one mapping against ``schema.RECORDS[kind]``; False if not a mapping."""
+        spec = schema.RECORDS[kind]
+        if not isinstance(raw, dict):
+            self.report(path, f"expected a mapping with keys {', '.join(spec)}")
+            return False
+        for key in raw:
+            if key not in spec:
+                self.report(
+                    (*path, key), f"unknown key {key!r}", did_you_mean(key, spec), key=True
+                )
+        for name, fld in spec.items():
+            value = raw.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                if fld.required:
+                    self.report(path, f"missing required field {name!r}")
+                elif name in raw:
+                    self.report((*path, name), "empty value", "fill it in or remove the key")
+                continue
+            self.check_value(fld, value, (*path, name))
+        return True
+
+    def check_value(self, fld: schema.Field, value: object, path: Path_) -> None:
+        if fld.type == "str":
+            self.check_text(fld, value, path)
+        elif fld.type == "date":
+            try:
+                parse_date(value)
+            except DateError as exc:
+                self.report(path, f"bad date: {exc}")
+        elif fld.type == "number":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                self.report(path, f"expected a number, got {value!r}")
+        elif fld.type == "map":
+            self.check_record(fld.item, value, path)
+        elif not isinstance(value, list):
+            self.report(path, f"expected {_TYPE_WORDS[fld.type]}, got {type(value).__name__}")
+        elif fld.type == "list[map]":
+            for i, item in enumerate(value):
+                self.check_record(fld.item, item, (*path, i))
+        else:
+            item_field = schema.Field("str", pattern=fld.pattern)
+            for i, item in enumerate(value):
+                self.check_text(item_field, item, (*path, i))
+            self.check_unique(value, path)
+
+    def check_text(self, fld: schema.Field, value: object, path: Path_) -> None:
+        if not isinstance(value, str):
+            self.report(path, f"expected text, got {type(value).__name__} {value!r}")
+        elif fld.choices and value not in fld.choices:
+            self.report(path, f"unknown value {value!r}", did_you_mean(value, fld.choices))
+        elif fld.pattern and not re.match(fld.pattern, value):
+            self.report(path, f"{value!r} does not match {fld.pattern}", _pattern_hint(fld))
+
+    def check_unique(self, values: list, path: Path_) -> None:
+        counts = Counter(map(repr, values))
+        for i, value in enumerate(values):
+            if counts[repr(value)] > 1 and values.index(value) != i:
+                self.report((*path, i), f"{value!r} is listed twice", "remove the repeat")
+
+    # -- sections ----------------------------------------------------------
+    def section(self, name: str) -> list:
+        data = self.doc.data
+        items = data.get(name) if isinstance(data, dict) else None
+        if items is None:
+            if isinstance(data, dict) and name not in data:
+                self.report((), f"missing top-level section {name!r}", "add it, e.g. '{name}: []'")
+            return []
+        if not isinstance(items, list):
+            self.report((name,), f"{name!r} must be a list of mappings (items start with '- ')")
+            return []
+        return items
+
+    def run(self) -> Result:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            self.report((), "the file must be a mapping with sections sources, actors, events")
+            return Result(self.problems)
+        for key in data:
+            if key not in schema.SECTIONS:
+                self.report((key,), f"unknown section {key!r}", did_you_mean(key, schema.SECTIONS), key=True)
+        raw = {name: self.section(name) for name in schema.SECTIONS}
+        ids = {name: self.check_section(name, items) for name, items in raw.items()}
+        self.check_sources(raw["sources"])
+        self.check_actors(raw["actors"])
+        self.check_events(raw["events"], ids)
+        self.warn_weak_spots(raw)
+        self.record_label = ""
+        if self.problems and any(p.severity == "error" for p in self.problems):
+            return Result(self.problems)
+        dataset = Dataset(
+            sources=[Source.from_mapping(s) for s in raw["sources"]],
+            actors=[Actor.from_mapping(a) for a in raw["actors"]],
+            events=[Event.from_mapping(e) for e in raw["events"]],
+        )
+        return Result(self.problems, dataset)
+
+    def records(self, name: str, items: list) -> Iterable[tuple[int, dict]]:
+        """Yield the mapping items of a section, setting the label used in reports."""
+        kind = schema.SECTION_RECORD[name]
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                item_id = item.get("id")
+                self.record_label = f"{kind} {item_id}" if isinstance(item_id, str) else f"{kind} #{i + 1}"
+                yield i, item
+
+    def check_section(self, name: str, items: list) -> set[str]:
+        """Generic checks of every record, duplicate ids; returns the known ids."""
+        kind = schema.SECTION_RECORD[name]
+        first: dict[str, int] = {}
+        for i, item in enumerate(items):
+            self.record_label = f"{kind} #{i + 1}"
+            if not self.check_record(kind, item, (name, i)):
+                continue
+            item_id = item.get("id")
+            if not isinstance(item_id, str):
+                continue
+            self.record_label = f"{kind} {item_id}"
+            if item_id in first:
+                line = self.doc.mark((name, first[item_id], "id")).line
+                self.report((name, i, "id"), f"duplicate id {item_id!r} (first used at line {line})", f"give this {kind} its own id")
+            else:
+                first[item_id] = i
+        return set(first)
+
+    def check_sources(self, items: list) -> None:
+        for i, src in self.records("sources", items):
+            lang = src.get("language")
+            if isinstance(lang, str) and lang and not pycountry.languages.get(alpha_2=lang):
+                self.report(("sources", i, "language"), f"{lang!r} is not an ISO 639-1 language code", "e.g. en, tr, uk, ru")
+
+    def check_country(self, code: object, path: Path_) -> None:
+        if isinstance(code, str) and not pycountry.countries.get(alpha_2=code):
+            hint = "use ISO 3166-1 alpha-2 codes such as TR, UA, RU"
+            if isinstance(code, str) and len(code) > 2:
+                match = _country_by_name(code)
+                hint = f"did you mean {match!r}?" if match else hint
+            self.report(path, f"{code!r} is not an ISO 3166-1 alpha-2 country code", hint)
+
+    def check_actors(self, items: list) -> None:
+        for i, actor in self.records("actors", items):
+            self.check_country(actor.get("country"), ("actors", i, "country"))
+
+    def check_events(self, items: list, ids: dict[str, set[str]]) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        for i, event in self.records("events", items):
+            path = ("events", i)
+            self.check_references(event, path, ids)
+            for j, code in enumerate(_list(event.get("countries"))):
+                self.check_country(code, (*path, "countries", j))
+            self.check_location(event.get("location"), (*path, "location"))
+            self.check_claims(event, path)
+            self.check_event_date(event, path, seen)
+
+    def check_references(self, event: dict, path: Path_, ids: dict[str, set[str]]) -> None:
+        refs = (("actors", "actor", "actors"), ("citations", "source", "sources"), ("related", "event", "events"))
+        for list_key, ref_key, section in refs:
+            entries = _list(event.get(list_key))
+            for j, entry in enumerate(entries):
+                if not isinstance(entry, dict) or not isinstance(entry.get(ref_key), str):
+                    continue
+                target = entry[ref_key]
+                where = (*path, list_key, j, ref_key)
+                if target not in ids[section]:
+                    self.report(where, f"unknown {section[:-1]} id {target!r}", did_you_mean(target, ids[section]) or f"add it to {section}")
+                elif section == "events" and target == event.get("id"):
+                    self.report(where, "an event cannot relate to itself")
+            if list_key != "citations":
+                pairs = [tuple(e.get(k) for k in sorted(e)) for e in entries if isinstance(e, dict)]
+                self.check_unique(pairs, (*path, list_key)) if len(set(pairs)) != len(pairs) else None
+        if "citations" in event and isinstance(event["citations"], list) and not event["citations"]:
+            self.report((*path, "citations"), "no citations", "every event cites at least one source with a quote")
+
+    def check_location(self, loc: object, path: Path_) -> None:
+        if not isinstance(loc, dict):
+            return
+        lat, lon = loc.get("latitude"), loc.get("longitude")
+        if (lat is None) != (lon is None):
+            self.report(path, "latitude and longitude go together", "give both or neither")
+        for key, limit in (("latitude", 90), ("longitude", 180)):
+            value = loc.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool) and not -limit <= value <= limit:
+                self.report((*path, key), f"{key} {value} is outside -{limit}..{limit}")
+
+    def check_claims(self, event: dict, path: Path_) -> None:
+        status = event.get("status")
+        actors = _list(event.get("actors"))
+        if status in schema.CLAIM_STATUSES and not any(isinstance(a, dict) and a.get("role") == "claimant" for a in actors):
+            self.report((*path, "status"), f"a {status} event must name who makes the claim", "add an actor with role: claimant")
+        for j, cit in enumerate(_list(event.get("citations"))):
+            if isinstance(cit, dict) and cit.get("stance") == "contradicts" and not cit.get("note"):
+                self.report((*path, "citations", j, "stance"), "a contradicting citation needs a note", "say in note: what the source claims and why the record differs")
+
+    def check_event_date(self, event: dict, path: Path_, seen: dict) -> None:
+        try:
+            parsed = parse_date(event.get("date"))
+        except DateError:
+            return  # already reported by the field check
+        if event.get("status") == "confirmed" and is_future(parsed, self.today):
+            self.report((*path, "date"), f"{parsed.canonical} is in the future but the event is confirmed", "use status: reported for announced plans, or fix the date")
+        title = event.get("title")
+        if isinstance(title, str):
+            key = (parsed.canonical, " ".join(title.casefold().split()))
+            if key in seen:
+                line = self.doc.mark(("events", seen[key])).line
+                self.report((*path, "title"), f"duplicate event: same date and title as the event at line {line}", "merge the two events")
+            else:
+                seen[key] = path[1]
+
+    # -- warnings ----------------------------------------------------------
+    def warn_weak_spots(self, raw: dict[str, list]) -> None:
+        cited: Counter[str] = Counter()
+        for i, event in self.records("events", raw["events"]):
+            sources = {c.get("source") for c in _list(event.get("citations")) if isinstance(c, dict)}
+            cited.update(s for s in sources if isinstance(s, str))
+            if len(sources) == 1:
+                self.report(("events", i, "citations"), "backed by a single source", "add a second, independent source", severity="warning")
+            self.warn_copied_summary(event, ("events", i))
+        for i, src in self.records("sources", raw["sources"]):
+            if isinstance(src.get("id"), str) and not cited[src["id"]]:
+                self.report(("sources", i, "id"), "source is never cited", "cite it or remove it", severity="warning")
+        for i, actor in self.records("actors", raw["actors"]):
+            if not actor.get("country") and actor.get("kind") not in ("organisation",):
+                self.report(("actors", i), "actor has no country", "add an ISO 3166-1 alpha-2 code", severity="warning")
+
+    def warn_copied_summary(self, event: dict, path: Path_) -> None:
+        summary = event.get("summary")
+        if not isinstance(summary, str):
+            return
+        flat = " ".join(summary.casefold().split())
+        for cit in _list(event.get("citations")):
+            quote = cit.get("quote") if isinstance(cit, dict) else None
+            if isinstance(quote, str) and len(quote) > 40 and " ".join(quote.casefold().split()) in flat:
+                self.report((*path, "summary"), "summary repeats a quote word for word", "summarise in our own words", severity="warning")
+                return
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _pattern_hint(fld: schema.Field) -> str:
+    if fld.pattern == schema.SLUG:
+        return "use lower-case words joined by hyphens, e.g. baykar-ukrspecexport-2019"
+    if fld.pattern == schema.WIKIDATA_QID:
+        return "a Wikidata id looks like Q42"
+    return "start with http:// or https://" if "http" in (fld.pattern or "") else ""
+
+
+def _country_by_name(name: str) -> str | None:
+    try:
+        return pycountry.countries.lookup(name).alpha_2
+    except LookupError:
+        return None
+
+
+def validate_document(doc: Document, today: dt.date | None = None) -> Result:
+    """Validate a loaded document. Example: ``validate_document(load_file(p)).ok``."""
+    return Validator(doc, today).run()
+
+
+def validate_file(path: Path, today: dt.date | None = None) -> Result:
+    """Load and validate a file; YAML faults come back as a single located Problem.
+
+    Example::
+
+        result = validate_file(Path("events.yaml"))
+        for problem in result.errors:
+            print(problem)
+    """
+    try:
+        doc = load_file(path)
+    except LoadError as exc:
+        problem = Problem(str(path), exc.mark.line, exc.mark.column, "", "", exc.message, exc.hint)
+        return Result([problem])
+    return validate_document(doc, today)

@@ -68,7 +68,8 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _decode(raw: bytes) -> str:
+def decode(raw: bytes) -> str:
+    """UTF-8 text of the file (BOM dropped); LoadError with the position of a bad byte."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -183,4 +184,4 @@ def load_file(path: Path) -> Document:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise LoadError(f"cannot read the file: {exc.strerror}") from None
-    return load_text(_decode(raw), Path(path))
+    return load_text(decode(raw), Path(path))

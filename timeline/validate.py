@@ -19,7 +19,7 @@ import pycountry
 
 from . import schema
 from .dates import DateError, is_future, parse_date
-from .load import Document, LoadError, Mark, Path_, load_file
+from .load import Document, LoadError, Mark, Path_, decode, load_text
 from .model import Actor, Dataset, Event, Source
 
 
@@ -393,7 +393,16 @@ def validate_file(path: Path, today: dt.date | None = None) -> Result:
             print(problem)
     """
     try:
-        doc = load_file(path)
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return Result([Problem(str(path), 1, 1, "", "", f"cannot read the file: {exc.strerror}")])
+    return validate_bytes(raw, Path(path), today)
+
+
+def validate_bytes(raw: bytes, path: Path, today: dt.date | None = None) -> Result:
+    """Validate file content already read into memory (``path`` is used in messages)."""
+    try:
+        doc = load_text(decode(raw), path)
     except LoadError as exc:
         problem = Problem(str(path), exc.mark.line, exc.mark.column, "", "", exc.message, exc.hint)
         return Result([problem])

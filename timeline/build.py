@@ -137,46 +137,98 @@ def _event_row(event: Event, names: dict[str, str]) -> dict:
 def _create_tables(db: sqlite_utils.Database) -> None:
     db["sources"].create(
         {
-            "id": str, "title": str, "publisher": str, "author": str, "url": str,
-            "published": str, "published_label": str, "published_start": str,
-            "published_precision": str, "kind": str, "language": str, "seed": str, "notes": str,
-        },
-        pk="id",
-        not_null={"title", "publisher", "published", "kind", "language"},
-    )  # fmt: skip
-    db["actors"].create(
-        {
-            "id": str, "name": str, "kind": str, "country": str, "aliases": str,
-            "wikidata": str, "event_count": int, "notes": str,
-        },
-        pk="id",
-        not_null={"name", "kind"},
-    )  # fmt: skip
-    db["events"].create(
-        {
-            "id": str, "date": str, "date_label": str, "date_start": str, "date_end": str,
-            "precision": str, "approximate": int, "uncertain": int, "year": int, "month": int,
-            "sort_key": str, "title": str, "summary": str, "type": str, "status": str,
-            "actors": str, "countries": str, "tags": str, "location": str, "latitude": float,
-            "longitude": float, "citation_count": int, "source_count": int, "quotes": str,
+            "id": str,
+            "title": str,
+            "publisher": str,
+            "author": str,
+            "url": str,
+            "published": str,
+            "published_label": str,
+            "published_start": str,
+            "published_precision": str,
+            "kind": str,
+            "language": str,
+            "seed": str,
             "notes": str,
         },
         pk="id",
-        not_null={"date", "date_start", "date_end", "precision", "year", "sort_key", "title",
-                  "summary", "type", "status"},
-    )  # fmt: skip
+        not_null={"title", "publisher", "published", "kind", "language"},
+    )
+    db["actors"].create(
+        {
+            "id": str,
+            "name": str,
+            "kind": str,
+            "country": str,
+            "aliases": str,
+            "wikidata": str,
+            "event_count": int,
+            "notes": str,
+        },
+        pk="id",
+        not_null={"name", "kind"},
+    )
+    db["events"].create(
+        {
+            "id": str,
+            "date": str,
+            "date_label": str,
+            "date_start": str,
+            "date_end": str,
+            "precision": str,
+            "approximate": int,
+            "uncertain": int,
+            "year": int,
+            "month": int,
+            "sort_key": str,
+            "title": str,
+            "summary": str,
+            "type": str,
+            "status": str,
+            "actors": str,
+            "countries": str,
+            "tags": str,
+            "location": str,
+            "latitude": float,
+            "longitude": float,
+            "citation_count": int,
+            "source_count": int,
+            "quotes": str,
+            "notes": str,
+        },
+        pk="id",
+        not_null={
+            "date",
+            "date_start",
+            "date_end",
+            "precision",
+            "year",
+            "sort_key",
+            "title",
+            "summary",
+            "type",
+            "status",
+        },
+    )
     db["event_actors"].create(
         {"event_id": str, "actor_id": str, "role": str},
         pk=("event_id", "actor_id", "role"),
         foreign_keys=[("event_id", "events", "id"), ("actor_id", "actors", "id")],
     )
     db["citations"].create(
-        {"id": str, "event_id": str, "position": int, "source_id": str, "quote": str,
-         "stance": str, "note": str},
+        {
+            "id": str,
+            "event_id": str,
+            "position": int,
+            "source_id": str,
+            "quote": str,
+            "stance": str,
+            "note": str,
+        },
         pk="id",
         foreign_keys=[("event_id", "events", "id"), ("source_id", "sources", "id")],
         not_null={"event_id", "source_id", "quote", "stance"},
-    )  # fmt: skip
+    )
     db["event_relations"].create(
         {"event_id": str, "related_id": str, "relation": str},
         pk=("event_id", "related_id", "relation"),
@@ -194,42 +246,61 @@ def _insert_rows(db: sqlite_utils.Database, data: Dataset) -> dict[str, int]:
             used.setdefault(a.actor, set()).add(e.id)
     db["sources"].insert_all(
         {
-            "id": s.id, "title": s.title, "publisher": s.publisher, "author": s.author,
-            "url": s.url, "published": s.published.canonical,
+            "id": s.id,
+            "title": s.title,
+            "publisher": s.publisher,
+            "author": s.author,
+            "url": s.url,
+            "published": s.published.canonical,
             "published_label": s.published.label,
             "published_start": s.published.start.isoformat(),
-            "published_precision": s.published.precision, "kind": s.kind,
-            "language": s.language, "seed": s.seed, "notes": s.notes,
+            "published_precision": s.published.precision,
+            "kind": s.kind,
+            "language": s.language,
+            "seed": s.seed,
+            "notes": s.notes,
         }
         for s in sorted(data.sources, key=lambda s: s.id)
-    )  # fmt: skip
+    )
     db["actors"].insert_all(
         {
-            "id": a.id, "name": a.name, "kind": a.kind, "country": a.country,
+            "id": a.id,
+            "name": a.name,
+            "kind": a.kind,
+            "country": a.country,
             "aliases": json.dumps(list(a.aliases), ensure_ascii=False),
-            "wikidata": a.wikidata, "event_count": len(used.get(a.id, ())), "notes": a.notes,
+            "wikidata": a.wikidata,
+            "event_count": len(used.get(a.id, ())),
+            "notes": a.notes,
         }
         for a in sorted(data.actors, key=lambda a: a.id)
-    )  # fmt: skip
+    )
     db["events"].insert_all(_event_row(e, names) for e in events)
     db["event_actors"].insert_all(
         {"event_id": e.id, "actor_id": a.actor, "role": a.role} for e in events for a in e.actors
     )
     db["citations"].insert_all(
         {
-            "id": f"{e.id}/{i}", "event_id": e.id, "position": i, "source_id": c.source,
-            "quote": c.quote, "stance": c.stance, "note": c.note,
+            "id": f"{e.id}/{i}",
+            "event_id": e.id,
+            "position": i,
+            "source_id": c.source,
+            "quote": c.quote,
+            "stance": c.stance,
+            "note": c.note,
         }
         for e in events
         for i, c in enumerate(e.citations, start=1)
-    )  # fmt: skip
+    )
     db["event_relations"].insert_all(
         {"event_id": e.id, "related_id": r.event, "relation": r.type}
         for e in events
         for r in e.related
     )
-    return {name: db[name].count for name in ("events", "actors", "sources", "citations",
-                                               "event_actors", "event_relations")}  # fmt: skip
+    return {
+        name: db[name].count
+        for name in ("events", "actors", "sources", "citations", "event_actors", "event_relations")
+    }
 
 
 def _index_and_search(db: sqlite_utils.Database) -> None:
@@ -269,8 +340,11 @@ def write_database(data: Dataset, db_path: Path, digest: str) -> dict[str, int]:
                 _create_tables(db)
                 counts = _insert_rows(db, data)
                 _index_and_search(db)
-                info = {"input_sha256": digest, "tool_version": __version__,
-                        "schema_version": SCHEMA_VERSION} | {f"count_{k}": str(v) for k, v in counts.items()}  # fmt: skip
+                info = {
+                    "input_sha256": digest,
+                    "tool_version": __version__,
+                    "schema_version": SCHEMA_VERSION,
+                } | {f"count_{k}": str(v) for k, v in counts.items()}
                 db["build_info"].insert_all({"key": k, "value": v} for k, v in sorted(info.items()))
             violations = db.execute("pragma foreign_key_check").fetchall()
             if violations:
@@ -309,9 +383,7 @@ def default_db_path(yaml_path: Path) -> Path:
     return Path(yaml_path).parent / DEFAULT_DB_NAME
 
 
-def build_file(
-    yaml_path: Path, db_path: Path | None = None, *, force: bool = False
-) -> BuildResult:
+def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = False) -> BuildResult:
     """Validate ``yaml_path`` and (re)build the database if the input changed.
 
     Raises InvalidInput (database untouched) when the YAML has errors.
@@ -341,9 +413,7 @@ def build_file(
 def stored_counts(db_path: Path) -> dict[str, int]:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        rows = conn.execute(
-            "select key, value from build_info where key like 'count_%'"
-        ).fetchall()
+        rows = conn.execute("select key, value from build_info where key like 'count_%'").fetchall()
     finally:
         conn.close()
     return {key.removeprefix("count_"): int(value) for key, value in rows}

@@ -7,7 +7,7 @@ import io
 import json
 import sqlite3
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +15,7 @@ import typer
 from tabulate import tabulate
 
 from . import __version__
-from .build import InvalidInput, build_file, default_db_path
+from .build import DEFAULT_DB_NAME, InvalidInput, build_file
 from .validate import Problem, validate_file
 
 app = typer.Typer(
@@ -25,16 +25,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-YamlPath = Annotated[
-    Path, typer.Argument(help="The curated YAML file.", dir_okay=False)
-]
+YamlPath = Annotated[Path, typer.Argument(help="The curated YAML file.", dir_okay=False)]
+DEFAULT_DB = Path(DEFAULT_DB_NAME)
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="SQLite file (default: timeline.db next to the YAML).", dir_okay=False),
+    typer.Option(
+        "--db", help="SQLite file (default: timeline.db next to the YAML).", dir_okay=False
+    ),
 ]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -143,7 +144,11 @@ def _open_readonly(db_path: Path) -> sqlite3.Connection:
 
 def _emit(columns: list[str], rows: list[tuple], output: OutputFormat) -> None:
     if output is OutputFormat.json:
-        typer.echo(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], indent=2, ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                [dict(zip(columns, r, strict=True)) for r in rows], indent=2, ensure_ascii=False
+            )
+        )
     elif output is OutputFormat.csv:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -157,8 +162,10 @@ def _emit(columns: list[str], rows: list[tuple], output: OutputFormat) -> None:
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="A read-only SQL query.")],
-    db: Annotated[Path, typer.Option("--db", help="SQLite file.")] = Path(default_db_path(Path("events.yaml"))),
-    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    db: Annotated[Path, typer.Option("--db", help="SQLite file.")] = DEFAULT_DB,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.table,
 ) -> None:
     """Run SQL against the built database and print a table, CSV or JSON."""
     conn = _open_readonly(db)
@@ -176,8 +183,10 @@ def query(
 
 STATS = {
     "Events per year": "select year, count(*) as events from events group by year order by year",
-    "Events per type": "select type, count(*) as events from events group by type order by events desc, type",
-    "Events per status": "select status, count(*) as events from events group by status order by events desc",
+    "Events per type": "select type, count(*) as events from events group by type"
+    " order by events desc, type",
+    "Events per status": "select status, count(*) as events from events group by status"
+    " order by events desc",
     "Events per actor": """select a.name as actor, count(distinct ea.event_id) as events,
         group_concat(distinct ea.role) as roles from actors a
         left join event_actors ea on ea.actor_id = a.id
@@ -187,8 +196,10 @@ STATS = {
 
 @app.command()
 def stats(
-    db: Annotated[Path, typer.Option("--db", help="SQLite file.")] = Path(default_db_path(Path("events.yaml"))),
-    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    db: Annotated[Path, typer.Option("--db", help="SQLite file.")] = DEFAULT_DB,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.table,
 ) -> None:
     """Coverage of the dataset: events per year, type, status and actor."""
     conn = _open_readonly(db)

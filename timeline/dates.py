@@ -206,9 +206,7 @@ def _bad_year(value: int) -> ParsedDate:
 def _parse_interval(text: str) -> ParsedDate:
     parts = [p.strip() for p in text.split("/")]
     if len(parts) != 2 or not all(parts):
-        raise DateError(
-            f"{text!r}: an interval needs exactly two ends, e.g. 2020-09-27/2020-11-10"
-        )
+        raise DateError(f"{text!r}: an interval needs exactly two ends, e.g. 2020-09-27/2020-11-10")
     first, last = (_parse_single(p) for p in parts)
     if last.end < first.start:
         raise DateError(f"{text!r}: the interval ends before it starts; swap the two ends")

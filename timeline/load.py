@@ -16,7 +16,8 @@ import yaml
 
 Path_ = tuple[str | int, ...]
 
-MAX_ALIASES = 100  # a hand-written file needs few; a "billion laughs" file needs many
+# A hand-written file needs few aliases; a "billion laughs" file expands to millions of nodes.
+MAX_ALIAS_EXPANSION = 1_000
 MAX_SCALAR_CHARS = 20_000
 MAX_DEPTH = 32
 SAFE_TAGS = {
@@ -87,19 +88,11 @@ def decode(raw: bytes) -> str:
 def _index(doc: Document, root: yaml.Node) -> None:
     """Record positions and enforce the safety limits, without expanding aliases."""
     seen: set[int] = set()
-    aliases = 0
     stack: list[tuple[yaml.Node, Path_, int]] = [(root, (), 0)]
     while stack:
         node, path, depth = stack.pop()
         if id(node) in seen:
-            aliases += 1
-            if aliases > MAX_ALIASES:
-                raise LoadError(
-                    f"more than {MAX_ALIASES} alias references",
-                    _mark(node),
-                    "write values out instead of using YAML anchors and aliases",
-                )
-            continue
+            continue  # an alias: its target was (or will be) indexed where it was defined
         seen.add(id(node))
         doc.values[path] = _mark(node)
         if depth > MAX_DEPTH:
@@ -121,6 +114,42 @@ def _index(doc: Document, root: yaml.Node) -> None:
             stack.extend((child, (*path, i), depth + 1) for i, child in enumerate(node.value))
         else:
             _index_mapping(doc, node, path, depth, stack)
+    expanded = _expanded_size(root)
+    if expanded - len(seen) > MAX_ALIAS_EXPANSION:
+        raise LoadError(
+            f"aliases expand to {expanded - len(seen):,} extra values"
+            f" (limit {MAX_ALIAS_EXPANSION:,})",
+            _mark(root),
+            "write values out instead of using YAML anchors and aliases",
+        )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    return []
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds once every alias is expanded (capped)."""
+    cap = 10**9
+    sizes: dict[int, int] = {}  # finished nodes
+    entered: set[int] = set()  # nodes on the current depth-first path
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            entered.discard(id(node))
+            sizes[id(node)] = min(cap, 1 + sum(sizes[id(c)] for c in _children(node)))
+        elif id(node) in entered:
+            raise LoadError("a recursive alias (a value that contains itself)", _mark(node))
+        elif id(node) not in sizes:
+            entered.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+    return sizes[id(root)]
 
 
 def _index_mapping(doc: Document, node: yaml.MappingNode, path: Path_, depth: int, stack) -> None:
@@ -145,6 +174,14 @@ def _index_mapping(doc: Document, node: yaml.MappingNode, path: Path_, depth: in
         stack.append((value_node, (*path, key), depth + 1))
 
 
+def _syntax_hint(text: str, where: Mark) -> str:
+    lines = text.splitlines()
+    line = lines[where.line - 1] if 0 < where.line <= len(lines) else ""
+    if "\t" in line[: len(line) - len(line.lstrip())]:
+        return "this line is indented with a tab; YAML indentation must use spaces"
+    return "check the indentation and quoting on this line and the one before"
+
+
 def load_text(text: str, path: Path) -> Document:
     """Parse YAML text into a Document; raises LoadError with a position."""
     loader = yaml.CSafeLoader(text)
@@ -162,8 +199,7 @@ def load_text(text: str, path: Path) -> Document:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        hint = "indent with spaces, not tabs" if "\t" in problem or "tab" in problem else ""
-        raise LoadError(f"YAML syntax error: {problem}", where, hint) from None
+        raise LoadError(f"YAML syntax error: {problem}", where, _syntax_hint(text, where)) from None
     except yaml.YAMLError as exc:
         raise LoadError(f"YAML error: {exc}") from None
     finally:

@@ -118,7 +118,9 @@ class Event:
             type=raw["type"],
             status=raw["status"],
             citations=tuple(
-                Citation(c["source"], c["quote"].strip(), c.get("stance", "supports"), c.get("note"))
+                Citation(
+                    c["source"], c["quote"].strip(), c.get("stance", "supports"), c.get("note")
+                )
                 for c in raw["citations"]
             ),
             actors=tuple(EventActor(a["actor"], a["role"]) for a in raw.get("actors") or ()),

@@ -32,7 +32,7 @@ EVENT_TYPES: dict[str, str] = {
 }
 
 STATUSES: dict[str, str] = {
-    "confirmed": "established by the public record (official sources or several independent reports)",
+    "confirmed": "established by the public record (official sources, several independent reports)",
     "reported": "reported by a source but not independently confirmed; the claimant is named",
     "disputed": "claimed by one party and denied or contradicted by another",
     "refuted": "a claim the public record shows to be false; kept visible with the evidence",

@@ -130,9 +130,7 @@ class Validator:
             return False
         for key in raw:
             if key not in spec:
-                self.report(
-                    (*path, key), f"unknown key {key!r}", did_you_mean(key, spec), key=True
-                )
+                self.report((*path, key), f"unknown key {key!r}", did_you_mean(key, spec), key=True)
         for name, fld in spec.items():
             value = raw.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
@@ -188,7 +186,7 @@ class Validator:
         items = data.get(name) if isinstance(data, dict) else None
         if items is None:
             if isinstance(data, dict) and name not in data:
-                self.report((), f"missing top-level section {name!r}", "add it, e.g. '{name}: []'")
+                self.report((), f"missing top-level section {name!r}", f"add it, e.g. '{name}: []'")
             return []
         if not isinstance(items, list):
             self.report((name,), f"{name!r} must be a list of mappings (items start with '- ')")
@@ -202,7 +200,9 @@ class Validator:
             return Result(self.problems)
         for key in data:
             if key not in schema.SECTIONS:
-                self.report((key,), f"unknown section {key!r}", did_you_mean(key, schema.SECTIONS), key=True)
+                self.report(
+                    (key,), f"unknown section {key!r}", did_you_mean(key, schema.SECTIONS), key=True
+                )
         raw = {name: self.section(name) for name in schema.SECTIONS}
         ids = {name: self.check_section(name, items) for name, items in raw.items()}
         self.check_sources(raw["sources"])
@@ -210,7 +210,8 @@ class Validator:
         self.check_events(raw["events"], ids)
         self.warn_weak_spots(raw)
         self.record_label = ""
-        if self.problems and any(p.severity == "error" for p in self.problems):
+        self.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
+        if any(p.severity == "error" for p in self.problems):
             return Result(self.problems)
         dataset = Dataset(
             sources=[Source.from_mapping(s) for s in raw["sources"]],
@@ -224,8 +225,7 @@ class Validator:
         kind = schema.SECTION_RECORD[name]
         for i, item in enumerate(items):
             if isinstance(item, dict):
-                item_id = item.get("id")
-                self.record_label = f"{kind} {item_id}" if isinstance(item_id, str) else f"{kind} #{i + 1}"
+                self.record_label = _label(kind, item.get("id"), i)
                 yield i, item
 
     def check_section(self, name: str, items: list) -> set[str]:
@@ -233,16 +233,17 @@ class Validator:
         kind = schema.SECTION_RECORD[name]
         first: dict[str, int] = {}
         for i, item in enumerate(items):
-            self.record_label = f"{kind} #{i + 1}"
-            if not self.check_record(kind, item, (name, i)):
+            item_id = item.get("id") if isinstance(item, dict) else None
+            self.record_label = _label(kind, item_id, i)
+            if not self.check_record(kind, item, (name, i)) or not isinstance(item_id, str):
                 continue
-            item_id = item.get("id")
-            if not isinstance(item_id, str):
-                continue
-            self.record_label = f"{kind} {item_id}"
             if item_id in first:
                 line = self.doc.mark((name, first[item_id], "id")).line
-                self.report((name, i, "id"), f"duplicate id {item_id!r} (first used at line {line})", f"give this {kind} its own id")
+                self.report(
+                    (name, i, "id"),
+                    f"duplicate id {item_id!r} (first used at line {line})",
+                    f"give this {kind} its own id",
+                )
             else:
                 first[item_id] = i
         return set(first)
@@ -251,7 +252,11 @@ class Validator:
         for i, src in self.records("sources", items):
             lang = src.get("language")
             if isinstance(lang, str) and lang and not pycountry.languages.get(alpha_2=lang):
-                self.report(("sources", i, "language"), f"{lang!r} is not an ISO 639-1 language code", "e.g. en, tr, uk, ru")
+                self.report(
+                    ("sources", i, "language"),
+                    f"{lang!r} is not an ISO 639-1 language code",
+                    "e.g. en, tr, uk, ru",
+                )
 
     def check_country(self, code: object, path: Path_) -> None:
         if isinstance(code, str) and not pycountry.countries.get(alpha_2=code):
@@ -277,7 +282,11 @@ class Validator:
             self.check_event_date(event, path, seen)
 
     def check_references(self, event: dict, path: Path_, ids: dict[str, set[str]]) -> None:
-        refs = (("actors", "actor", "actors"), ("citations", "source", "sources"), ("related", "event", "events"))
+        refs = (
+            ("actors", "actor", "actors"),
+            ("citations", "source", "sources"),
+            ("related", "event", "events"),
+        )
         for list_key, ref_key, section in refs:
             entries = _list(event.get(list_key))
             for j, entry in enumerate(entries):
@@ -286,14 +295,24 @@ class Validator:
                 target = entry[ref_key]
                 where = (*path, list_key, j, ref_key)
                 if target not in ids[section]:
-                    self.report(where, f"unknown {section[:-1]} id {target!r}", did_you_mean(target, ids[section]) or f"add it to {section}")
+                    self.report(
+                        where,
+                        f"unknown {section[:-1]} id {target!r}",
+                        did_you_mean(target, ids[section]) or f"add it to {section}",
+                    )
                 elif section == "events" and target == event.get("id"):
                     self.report(where, "an event cannot relate to itself")
             if list_key != "citations":
                 pairs = [tuple(e.get(k) for k in sorted(e)) for e in entries if isinstance(e, dict)]
-                self.check_unique(pairs, (*path, list_key)) if len(set(pairs)) != len(pairs) else None
+                self.check_unique(pairs, (*path, list_key)) if len(set(pairs)) != len(
+                    pairs
+                ) else None
         if "citations" in event and isinstance(event["citations"], list) and not event["citations"]:
-            self.report((*path, "citations"), "no citations", "every event cites at least one source with a quote")
+            self.report(
+                (*path, "citations"),
+                "no citations",
+                "every event cites at least one source with a quote",
+            )
 
     def check_location(self, loc: object, path: Path_) -> None:
         if not isinstance(loc, dict):
@@ -303,17 +322,31 @@ class Validator:
             self.report(path, "latitude and longitude go together", "give both or neither")
         for key, limit in (("latitude", 90), ("longitude", 180)):
             value = loc.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool) and not -limit <= value <= limit:
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and not -limit <= value <= limit
+            ):
                 self.report((*path, key), f"{key} {value} is outside -{limit}..{limit}")
 
     def check_claims(self, event: dict, path: Path_) -> None:
         status = event.get("status")
         actors = _list(event.get("actors"))
-        if status in schema.CLAIM_STATUSES and not any(isinstance(a, dict) and a.get("role") == "claimant" for a in actors):
-            self.report((*path, "status"), f"a {status} event must name who makes the claim", "add an actor with role: claimant")
+        if status in schema.CLAIM_STATUSES and not any(
+            isinstance(a, dict) and a.get("role") == "claimant" for a in actors
+        ):
+            self.report(
+                (*path, "status"),
+                f"a {status} event must name who makes the claim",
+                "add an actor with role: claimant",
+            )
         for j, cit in enumerate(_list(event.get("citations"))):
             if isinstance(cit, dict) and cit.get("stance") == "contradicts" and not cit.get("note"):
-                self.report((*path, "citations", j, "stance"), "a contradicting citation needs a note", "say in note: what the source claims and why the record differs")
+                self.report(
+                    (*path, "citations", j, "stance"),
+                    "a contradicting citation needs a note",
+                    "say in note: what the source claims and why the record differs",
+                )
 
     def check_event_date(self, event: dict, path: Path_, seen: dict) -> None:
         try:
@@ -321,13 +354,21 @@ class Validator:
         except DateError:
             return  # already reported by the field check
         if event.get("status") == "confirmed" and is_future(parsed, self.today):
-            self.report((*path, "date"), f"{parsed.canonical} is in the future but the event is confirmed", "use status: reported for announced plans, or fix the date")
+            self.report(
+                (*path, "date"),
+                f"{parsed.canonical} is in the future but the event is confirmed",
+                "use status: reported for announced plans, or fix the date",
+            )
         title = event.get("title")
         if isinstance(title, str):
             key = (parsed.canonical, " ".join(title.casefold().split()))
             if key in seen:
                 line = self.doc.mark(("events", seen[key])).line
-                self.report((*path, "title"), f"duplicate event: same date and title as the event at line {line}", "merge the two events")
+                self.report(
+                    (*path, "title"),
+                    f"duplicate event: same date and title as the event at line {line}",
+                    "merge the two events",
+                )
             else:
                 seen[key] = path[1]
 
@@ -335,17 +376,34 @@ class Validator:
     def warn_weak_spots(self, raw: dict[str, list]) -> None:
         cited: Counter[str] = Counter()
         for i, event in self.records("events", raw["events"]):
-            sources = {c.get("source") for c in _list(event.get("citations")) if isinstance(c, dict)}
+            sources = {
+                c.get("source") for c in _list(event.get("citations")) if isinstance(c, dict)
+            }
             cited.update(s for s in sources if isinstance(s, str))
             if len(sources) == 1:
-                self.report(("events", i, "citations"), "backed by a single source", "add a second, independent source", severity="warning")
+                self.report(
+                    ("events", i, "citations"),
+                    "backed by a single source",
+                    "add a second, independent source",
+                    severity="warning",
+                )
             self.warn_copied_summary(event, ("events", i))
         for i, src in self.records("sources", raw["sources"]):
             if isinstance(src.get("id"), str) and not cited[src["id"]]:
-                self.report(("sources", i, "id"), "source is never cited", "cite it or remove it", severity="warning")
+                self.report(
+                    ("sources", i, "id"),
+                    "source is never cited",
+                    "cite it or remove it",
+                    severity="warning",
+                )
         for i, actor in self.records("actors", raw["actors"]):
             if not actor.get("country") and actor.get("kind") not in ("organisation",):
-                self.report(("actors", i), "actor has no country", "add an ISO 3166-1 alpha-2 code", severity="warning")
+                self.report(
+                    ("actors", i),
+                    "actor has no country",
+                    "add an ISO 3166-1 alpha-2 code",
+                    severity="warning",
+                )
 
     def warn_copied_summary(self, event: dict, path: Path_) -> None:
         summary = event.get("summary")
@@ -354,9 +412,22 @@ class Validator:
         flat = " ".join(summary.casefold().split())
         for cit in _list(event.get("citations")):
             quote = cit.get("quote") if isinstance(cit, dict) else None
-            if isinstance(quote, str) and len(quote) > 40 and " ".join(quote.casefold().split()) in flat:
-                self.report((*path, "summary"), "summary repeats a quote word for word", "summarise in our own words", severity="warning")
+            if (
+                isinstance(quote, str)
+                and len(quote) > 40
+                and " ".join(quote.casefold().split()) in flat
+            ):
+                self.report(
+                    (*path, "summary"),
+                    "summary repeats a quote word for word",
+                    "summarise in our own words",
+                    severity="warning",
+                )
                 return
+
+
+def _label(kind: str, item_id: object, index: int) -> str:
+    return f"{kind} {item_id}" if isinstance(item_id, str) and item_id else f"{kind} #{index + 1}"
 
 
 def _list(value: object) -> list:

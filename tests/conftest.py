@@ -1,0 +1,41 @@
+"""Shared fixtures: small YAML files in temporary directories, and databases built from them."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from timeline.build import build_file
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+SMALL = DATA / "small.yaml"
+
+
+@pytest.fixture
+def small_yaml(tmp_path: Path) -> Path:
+    """A copy of the small valid timeline, safe to edit."""
+    target = tmp_path / "events.yaml"
+    shutil.copy(SMALL, target)
+    return target
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path) -> Callable[[str], Path]:
+    """Write YAML text to a fresh events.yaml and return its path."""
+
+    def write(text: str, name: str = "events.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def fresh_db(small_yaml: Path) -> Path:
+    """A database built from the small timeline."""
+    return build_file(small_yaml).db_path

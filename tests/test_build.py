@@ -1,0 +1,195 @@
+"""The SQLite build: tables, keys, indexes, FTS, JSON arrays, atomicity, determinism."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+import yaml
+
+from timeline import build as build_module
+from timeline.build import InvalidInput, build_file
+
+
+def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def test_tables_and_counts_match_the_yaml(small_yaml, fresh_db):
+    data = yaml.safe_load(small_yaml.read_text())
+    db = sqlite_utils.Database(fresh_db)
+    assert {
+        "events",
+        "actors",
+        "sources",
+        "citations",
+        "event_actors",
+        "event_relations",
+        "build_info",
+    } <= set(db.table_names())
+    assert db["events"].count == len(data["events"])
+    assert db["actors"].count == len(data["actors"])
+    assert db["sources"].count == len(data["sources"])
+    assert db["citations"].count == sum(len(e["citations"]) for e in data["events"])
+    assert db["event_actors"].count == sum(len(e.get("actors", [])) for e in data["events"])
+    info = dict(rows(fresh_db, "select key, value from build_info"))
+    assert info["count_events"] == str(len(data["events"]))
+    assert len(info["input_sha256"]) == 64
+
+
+def test_primary_and_foreign_keys(fresh_db):
+    db = sqlite_utils.Database(fresh_db)
+    assert db["events"].pks == ["id"]
+    assert db["event_actors"].pks == ["event_id", "actor_id", "role"]
+    fks = {(fk.column, fk.other_table) for fk in db["citations"].foreign_keys}
+    assert fks == {("event_id", "events"), ("source_id", "sources")}
+    fks = {(fk.column, fk.other_table) for fk in db["event_relations"].foreign_keys}
+    assert fks == {("event_id", "events"), ("related_id", "events")}
+    assert rows(fresh_db, "pragma foreign_key_check") == []
+
+
+def test_facet_columns_are_indexed(fresh_db):
+    indexed = {tuple(i.columns) for i in sqlite_utils.Database(fresh_db)["events"].indexes}
+    for column in ("type", "status", "year", "sort_key", "date_start"):
+        assert (column,) in indexed
+
+
+def test_dates_keep_their_precision(fresh_db):
+    got = dict(
+        (r[0], r[1:])
+        for r in rows(
+            fresh_db,
+            "select id, date, precision, date_start, date_end, year, month, "
+            "date_label, approximate from events",
+        )
+    )
+    assert got["baykar-ukrspecexport-2019"] == (
+        "2019",
+        "year",
+        "2019-01-01",
+        "2019-12-31",
+        2019,
+        None,
+        "2019",
+        0,
+    )
+    assert got["fleet-destroyed-claim"] == (
+        "2022-02~",
+        "month",
+        "2022-02-01",
+        "2022-02-28",
+        2022,
+        2,
+        "c. February 2022",
+        1,
+    )
+    assert got["montreux"][:2] == ("1936-07-20", "day")
+
+
+def test_json_array_columns(fresh_db):
+    ((actors, countries, tags),) = rows(
+        fresh_db, "select actors, countries, tags from events where id = 'fleet-destroyed-claim'"
+    )
+    assert json.loads(actors) == ["An Analyst", "Russia"]
+    assert json.loads(countries) == ["UA"]
+    assert json.loads(tags) == ["bayraktar-tb2", "claims"]
+    hits = rows(
+        fresh_db,
+        "select e.id from events e, json_each(e.actors) j where j.value = 'Russia' order by e.id",
+    )
+    assert hits == [("fleet-destroyed-claim",), ("flight-suspension",)]
+
+
+def test_full_text_search_covers_titles_summaries_and_quotes(fresh_db):
+    def search(term):
+        return [
+            r[0]
+            for r in rows(
+                fresh_db,
+                "select e.id from events_fts f join events e on e.rowid = f.rowid "
+                "where events_fts match ? order by e.id",
+                (term,),
+            )
+        ]
+
+    assert search("suspends") == ["flight-suspension"]  # title
+    assert search("suspend") == ["flight-suspension"]  # porter stemming
+    assert search("straits") == ["montreux"]  # summary
+    assert search("footage") == []  # notes of citations are not event text
+    assert search('"kept flying"') == ["fleet-destroyed-claim"]  # citation quote
+    assert rows(
+        fresh_db, "select count(*) from citations_fts where citations_fts match 'footage'"
+    ) == [(1,)]
+
+
+def test_views_answer_common_questions(fresh_db):
+    claims = rows(fresh_db, "select event_id, claimants, stance from claims order by stance")
+    assert claims == [
+        ("fleet-destroyed-claim", "An Analyst", "contradicts"),
+        ("fleet-destroyed-claim", "An Analyst", "supports"),
+    ]
+    timeline = rows(fresh_db, "select event_id, role from actor_timeline where actor_id='russia'")
+    assert timeline == [("flight-suspension", "speaker"), ("fleet-destroyed-claim", "attacker")]
+
+
+def test_events_are_stored_in_chronological_order(fresh_db):
+    ids = [r[0] for r in rows(fresh_db, "select id from events order by rowid")]
+    assert ids == [
+        "montreux",
+        "baykar-ukrspecexport-2019",
+        "flight-suspension",
+        "fleet-destroyed-claim",
+    ]
+
+
+def test_unchanged_input_is_not_rebuilt(small_yaml, fresh_db):
+    before = fresh_db.stat().st_mtime_ns
+    result = build_file(small_yaml)
+    assert result.skipped and result.counts["events"] == 4
+    assert fresh_db.stat().st_mtime_ns == before
+    small_yaml.write_text(small_yaml.read_text().replace("Baykar Makina", "Baykar Technologies"))
+    assert not build_file(small_yaml).skipped
+
+
+def test_build_is_deterministic(small_yaml, tmp_path):
+    a = build_file(small_yaml, tmp_path / "a.db").db_path
+    b = build_file(small_yaml, tmp_path / "b.db").db_path
+    dump = lambda p: list(sqlite3.connect(p).iterdump())  # noqa: E731
+    assert dump(a) == dump(b)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_invalid_input_leaves_the_old_database_byte_identical(small_yaml, fresh_db):
+    before = fresh_db.read_bytes()
+    small_yaml.write_text(
+        small_yaml.read_text().replace('date: "2021-04-15"', 'date: "2021-02-30"')
+    )
+    with pytest.raises(InvalidInput) as info:
+        build_file(small_yaml)
+    assert "2021-02-30 is not a real date" in info.value.result.errors[0].message
+    assert fresh_db.read_bytes() == before
+    assert sorted(p.name for p in fresh_db.parent.iterdir()) == ["events.yaml", "timeline.db"]
+
+
+def test_failure_during_write_leaves_the_old_database_byte_identical(
+    small_yaml, fresh_db, monkeypatch
+):
+    before = fresh_db.read_bytes()
+    small_yaml.write_text(small_yaml.read_text().replace("Baykar Makina", "Baykar Tech"))
+
+    def explode(db, data):
+        db["build_info"].insert({"key": "half", "value": "written"})
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(build_module, "_insert_rows", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_file(small_yaml)
+    assert fresh_db.read_bytes() == before
+    assert sorted(p.name for p in fresh_db.parent.iterdir()) == ["events.yaml", "timeline.db"]

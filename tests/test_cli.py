@@ -1,0 +1,117 @@
+"""The typer CLI through CliRunner: exit codes, messages, no tracebacks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from timeline import __version__
+from timeline.cli import app
+
+runner = CliRunner()
+TEN_MISTAKES = Path(__file__).parent / "data" / "ten_mistakes.yaml"
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"timeline {__version__}"
+
+
+def test_help_comes_from_docstrings():
+    result = invoke("--help")
+    for command in ("validate", "build", "serve", "query", "stats"):
+        assert command in result.output
+    assert "Check the YAML and list every problem" in result.output
+
+
+def test_validate_ok(small_yaml):
+    result = invoke("validate", small_yaml)
+    assert result.exit_code == 0
+    assert "OK: 4 events, 4 actors, 2 sources" in result.output
+
+
+def test_validate_ten_mistakes_prints_ten_errors_and_exits_1():
+    result = invoke("validate", TEN_MISTAKES)
+    assert result.exit_code == 1
+    lines = [x for x in result.stderr.splitlines() if x.startswith(str(TEN_MISTAKES))]
+    errors = [x for x in lines if ": warning: " not in x]
+    assert len(errors) >= 10
+    assert "Traceback" not in result.output
+    assert result.stderr.rstrip().endswith(f"{len(errors)} error(s); nothing was written.")
+
+
+def test_validate_json_format():
+    result = invoke("validate", TEN_MISTAKES, "--format", "json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)
+    assert {"file", "line", "column", "record", "field", "message", "hint", "severity"} <= set(
+        problems[0]
+    )
+    assert problems[0]["line"] == 6
+
+
+def test_validate_strict_fails_on_warnings(small_yaml):
+    assert invoke("validate", small_yaml, "--strict").exit_code == 1
+
+
+def test_build_then_up_to_date(small_yaml):
+    first = invoke("build", small_yaml)
+    assert first.exit_code == 0 and "Built" in first.output and "4 events" in first.output
+    assert (small_yaml.parent / "timeline.db").exists()
+    second = invoke("build", small_yaml)
+    assert second.exit_code == 0 and "is up to date (4 events)" in second.output
+
+
+def test_build_refuses_bad_input_without_traceback(tmp_path):
+    result = invoke("build", TEN_MISTAKES, "--db", tmp_path / "x.db")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_build_missing_file(tmp_path):
+    result = invoke("build", tmp_path / "missing.yaml")
+    assert result.exit_code == 1 and "cannot read the file" in result.stderr
+
+
+def test_query_formats(fresh_db):
+    sql = "select id, year from events where year > 2000 order by sort_key"
+    as_json = json.loads(invoke("query", sql, "--db", fresh_db, "--format", "json").stdout)
+    assert as_json == [
+        {"id": "baykar-ukrspecexport-2019", "year": 2019},
+        {"id": "flight-suspension", "year": 2021},
+        {"id": "fleet-destroyed-claim", "year": 2022},
+    ]
+    as_csv = list(
+        csv.reader(io.StringIO(invoke("query", sql, "--db", fresh_db, "--format", "csv").stdout))
+    )
+    assert as_csv[0] == ["id", "year"] and as_csv[1] == ["baykar-ukrspecexport-2019", "2019"]
+    table = invoke("query", sql, "--db", fresh_db).stdout
+    assert table.splitlines()[0].split() == ["id", "year"]
+
+
+def test_query_errors_are_clean(fresh_db, tmp_path):
+    bad = invoke("query", "select nope from events", "--db", fresh_db)
+    assert bad.exit_code == 1 and "SQL error: no such column: nope" in bad.stderr
+    write = invoke("query", "delete from events", "--db", fresh_db)
+    assert write.exit_code == 1 and "readonly" in write.stderr
+    missing = invoke("query", "select 1", "--db", tmp_path / "none.db")
+    assert missing.exit_code == 1 and "run 'timeline build' first" in missing.stderr
+
+
+def test_stats(fresh_db):
+    result = invoke("stats", "--db", fresh_db, "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["Events per year"] == [{"year": y, "events": 1} for y in (1936, 2019, 2021, 2022)]
+    assert {"status": "refuted", "events": 1} in data["Events per status"]
+    russia = next(r for r in data["Events per actor"] if r["actor"] == "Russia")
+    assert russia["events"] == 2 and set(russia["roles"].split(",")) == {"speaker", "attacker"}
+    assert "Events per type" in invoke("stats", "--db", fresh_db).stdout

@@ -1,0 +1,101 @@
+"""Extra context for the event page (``row-timeline-events.html``).
+
+Adds the event's actors with their roles, its citations with their sources and
+the related events in both directions, each fetched with parameterised SQL.
+"""
+
+from urllib.parse import urlencode
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode, tilde_encode
+
+DATABASE = "timeline"
+
+# How a relation reads from the event that declares it, and from the other side.
+OUTGOING = {
+    "follows": "Follows",
+    "responds_to": "Responds to",
+    "part_of": "Part of",
+    "contradicts": "Contradicts",
+}
+INCOMING = {
+    "follows": "Followed by",
+    "responds_to": "Prompted",
+    "part_of": "Includes",
+    "contradicts": "Contradicted by",
+}
+
+ACTORS_SQL = """
+select a.id, a.name, a.kind, a.country, group_concat(ea.role, ', ') as roles
+from event_actors ea join actors a on a.id = ea.actor_id
+where ea.event_id = :id
+group by a.id order by a.name
+"""
+
+CITATIONS_SQL = """
+select c.id, c.position, c.quote, c.stance, c.note, s.id as source_id, s.title as source_title,
+       s.publisher, s.author, s.url, s.published_label, s.kind as source_kind, s.language
+from citations c join sources s on s.id = c.source_id
+where c.event_id = :id order by c.position
+"""
+
+RELATED_SQL = """
+select 'out' as direction, r.relation, e.id, e.title, e.date_label, e.status, e.sort_key
+from event_relations r join events e on e.id = r.related_id where r.event_id = :id
+union all
+select 'in' as direction, r.relation, e.id, e.title, e.date_label, e.status, e.sort_key
+from event_relations r join events e on e.id = r.event_id where r.related_id = :id
+order by sort_key, id
+"""
+
+
+def row_url(datasette, table, pk):
+    return datasette.urls.row(DATABASE, table, tilde_encode(pk))
+
+
+def actor_filter_url(datasette, name):
+    """The events table filtered to one actor, with the actors facet shown."""
+    query = urlencode({"_facet_array": "actors", "actors__arraycontains": name})
+    return datasette.urls.table(DATABASE, "events") + "?" + query
+
+
+@hookimpl
+def extra_template_vars(view_name, database, table, request, datasette):
+    if view_name != "row" or database != DATABASE or table != "events" or request is None:
+        return None
+
+    async def inner():
+        event_id = tilde_decode(request.url_vars["pks"])
+        db = datasette.get_database(DATABASE)
+        params = {"id": event_id}
+        rows = (await db.execute("select * from events where id = :id", params)).rows
+        if not rows:
+            return {}
+        actors = [dict(r) for r in (await db.execute(ACTORS_SQL, params)).rows]
+        for actor in actors:
+            actor["events_url"] = actor_filter_url(datasette, actor["name"])
+            actor["url"] = row_url(datasette, "actors", actor["id"])
+            actor["timeline_url"] = datasette.urls.path(
+                "/timeline?" + urlencode({"actor": actor["id"]})
+            )
+        citations = [dict(r) for r in (await db.execute(CITATIONS_SQL, params)).rows]
+        for citation in citations:
+            citation["source_page"] = row_url(datasette, "sources", citation["source_id"])
+            url = citation["url"] or ""
+            citation["url"] = url if url.startswith(("https://", "http://")) else None
+        related = []
+        for r in (await db.execute(RELATED_SQL, params)).rows:
+            item = dict(r)
+            labels = OUTGOING if item["direction"] == "out" else INCOMING
+            item["label"] = labels.get(item["relation"], item["relation"])
+            item["url"] = row_url(datasette, "events", item["id"])
+            related.append(item)
+        return {
+            "event": dict(rows[0]),
+            "event_actors": actors,
+            "event_citations": citations,
+            "event_related": related,
+            "timeline_url": datasette.urls.path("/timeline"),
+        }
+
+    return inner

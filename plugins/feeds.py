@@ -1,0 +1,49 @@
+"""Let the Atom feed of an empty result be an empty feed, not an error.
+
+datasette-atom 0.9 computes ``max(atom_updated)`` over the rows, which fails when
+a query (say, a filtered feed) matches nothing. This renderer is registered after
+datasette-atom's (``trylast``), takes over the ``.atom`` extension, answers empty
+results itself and hands everything else to datasette-atom unchanged.
+"""
+
+from datetime import datetime, timezone
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+from datasette_atom import can_render_atom, render_atom
+from feedgen.feed import FeedGenerator
+
+
+def render_atom_or_empty(
+    datasette, request, sql, columns, rows, database, table, query_name, view_name, data
+):
+    if rows:
+        return render_atom(
+            datasette, request, sql, columns, rows, database, table, query_name, view_name, data
+        )
+    # Same checks and title rules as datasette-atom, minus the entries.
+    render_atom_args_ok = can_render_atom(columns)
+    if not render_atom_args_ok:
+        # Let datasette-atom produce its usual 400 error.
+        return render_atom(
+            datasette, request, sql, columns, rows, database, table, query_name, view_name, data
+        )
+    title = request.args.get("_feed_title") or (table or "Events")
+    if query_name:
+        queries = (datasette.metadata(database=database) or {}).get("queries") or {}
+        title = (queries.get(query_name) or {}).get("title") or title
+    feed = FeedGenerator()
+    feed.id(request.url)
+    feed.link(href=request.url, rel="self")
+    feed.title(title)
+    feed.updated(datetime(1970, 1, 1, tzinfo=timezone.utc))
+    return Response(
+        feed.atom_str(pretty=True),
+        content_type="application/xml; charset=utf-8",
+        status=200,
+    )
+
+
+@hookimpl(trylast=True)
+def register_output_renderer():
+    return {"extension": "atom", "render": render_atom_or_empty, "can_render": can_render_atom}

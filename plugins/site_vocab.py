@@ -1,0 +1,23 @@
+"""Make the project's vocabularies (statuses, event types, roles) available to every template.
+
+They come from ``timeline.schema`` so the site explains exactly the words the
+validator accepts.
+"""
+
+from datasette import hookimpl
+
+from timeline.schema import EVENT_TYPES, RELATION_TYPES, ROLES, STATUSES
+
+DATABASE = "timeline"
+
+
+@hookimpl
+def extra_template_vars(datasette):
+    return {
+        "canned_queries": datasette.metadata("queries", database=DATABASE) or {},
+        "timeline_db": DATABASE,
+        "status_descriptions": STATUSES,
+        "type_descriptions": EVENT_TYPES,
+        "role_descriptions": ROLES,
+        "relation_descriptions": RELATION_TYPES,
+    }

@@ -1,0 +1,420 @@
+"""The published site: metadata, pages, canned queries, the event page and /timeline."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+import pytest
+from datasette.utils import derive_named_parameters
+from test_site_support import (
+    METADATA,
+    SMALL,
+    build,
+    expected_facets,
+    load_yaml,
+    site,
+)
+
+from timeline.build import VIEWS
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory):
+    return build(SMALL, tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture
+async def ds(small_db):
+    return await site(small_db)
+
+
+def metadata() -> dict:
+    return json.loads(METADATA.read_text(encoding="utf-8"))
+
+
+def texts(html: str) -> str:
+    """Visible-ish text of a page: tags dropped, entities decoded, spaces collapsed."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+# --- metadata -------------------------------------------------------------------------------
+
+
+async def test_metadata_describes_every_table_column_and_query(ds):
+    meta = metadata()
+    assert meta["license_url"].startswith("https://creativecommons.org/licenses/by/4.0")
+    assert "Apache-2.0" in meta["description"]
+    assert meta["about_url"] == "/about"
+    db_meta = meta["databases"]["timeline"]
+    db = ds.get_database("timeline")
+    tables = await db.table_names()
+    for table in [t for t in tables if not t.startswith(("events_fts", "citations_fts"))]:
+        assert db_meta["tables"][table]["description"], table
+    for view in VIEWS:
+        assert db_meta["tables"][view]["description"], view
+    for table, label in (("events", "title"), ("actors", "name"), ("sources", "title")):
+        assert db_meta["tables"][table]["label_column"] == label
+    columns = await db.table_columns("events")
+    assert set(db_meta["tables"]["events"]["columns"]) == set(columns)
+    assert all(db_meta["tables"]["events"]["columns"].values())
+    for name, query in db_meta["queries"].items():
+        assert query["title"] and query["description"], name
+        named = set(await derive_named_parameters(db, query["sql"]))
+        assert named == set(query.get("params", [])), name
+
+
+async def test_events_table_defaults(ds):
+    response = await ds.client.get("/timeline/events.json?_shape=objects")
+    data = response.json()
+    assert response.status_code == 200
+    assert [r["id"] for r in data["rows"]] == [
+        "montreux",
+        "baykar-ukrspecexport-2019",
+        "flight-suspension",
+        "fleet-destroyed-claim",
+    ]
+    assert {"type", "year", "status", "actors", "countries", "tags"} <= set(data["facet_results"])
+    html = (await ds.client.get("/timeline/events")).text
+    assert "sorted by sort_key" in html
+    assert 'name="_search"' in html  # FTS is configured, so the search box shows
+    assert "datasette-cluster-map" in html  # latitude/longitude → map
+
+
+async def test_facet_counts_match_the_yaml(ds):
+    expected = expected_facets(load_yaml(SMALL))
+    await assert_facets_match(ds, expected)
+
+
+async def assert_facets_match(ds, expected):
+    query = "_facet=type&_facet=year&_facet=status&_facet_array=actors"
+    query += "&_facet_array=countries&_facet_array=tags&_facet_size=max&_size=0"
+    data = (await ds.client.get(f"/timeline/events.json?{query}")).json()
+    for name, counts in expected.items():
+        results = data["facet_results"][name]["results"]
+        got = {str(r["value"]): r["count"] for r in results}
+        assert got == {str(k): v for k, v in counts.items()}, name
+
+
+async def test_search_box_finds_events(ds):
+    rows = (await ds.client.get("/timeline/events.json?_search=drone&_shape=array")).json()
+    assert {r["id"] for r in rows} == {"baykar-ukrspecexport-2019", "fleet-destroyed-claim"}
+    # Default (escaped) search mode: punctuation never becomes an FTS syntax error.
+    response = await ds.client.get('/timeline/events.json?_search="unbalanced')
+    assert response.status_code == 200
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+PAGES = [
+    ("/", "Start here"),
+    ("/about", "What the statuses mean"),
+    ("/timeline", "Montreux Convention signed"),
+    ("/timeline/events", "Montreux Convention signed"),
+    ("/timeline/actors", "Ukrspecexport"),
+    ("/timeline/sources", "Official record"),
+    ("/timeline/citations", "The drones kept flying."),
+    ("/timeline/event_actors", "claimant"),
+    ("/timeline/event_relations", "responds_to"),
+    ("/timeline/build_info", "input_sha256"),
+    ("/timeline/actor_timeline", "Baykar"),
+    ("/timeline/claims", "The drones kept flying."),
+    ("/timeline/evidence", "Official record"),
+    ("/timeline/events_per_year_type", "military-action"),
+    ("/timeline/events/montreux", "20 July 1936"),
+    ("/timeline/actors/baykar", "Baykar Makina"),
+    ("/timeline/sources/record", "Ministry"),
+    ("/timeline?sql=select+count(*)+as+n+from+events", "Custom SQL query"),
+    ("/static/site.css", ".status-refuted"),
+    ("/-/metadata.json", "events_between"),
+]
+
+
+@pytest.mark.parametrize(("path", "expected"), PAGES)
+async def test_page_returns_200_with_content(ds, path, expected):
+    response = await ds.client.get(path)
+    assert response.status_code == 200, path
+    assert expected in texts(response.text) or expected in response.text
+
+
+async def test_every_page_links_to_the_site_sections(ds):
+    html = (await ds.client.get("/timeline/events")).text
+    for href in ('href="/timeline"', 'href="/about"', 'href="/timeline/actors"'):
+        assert href in html
+    assert "Apache-2.0" in html and "CC BY 4.0" in html
+
+
+async def test_index_lists_canned_queries_and_feeds(ds):
+    html = (await ds.client.get("/")).text
+    for name, query in metadata()["databases"]["timeline"]["queries"].items():
+        assert f'href="/timeline/{name}"' in html
+        assert query["title"] in unescape(html)
+    assert 'href="/timeline/atom_feed.atom"' in html
+    assert 'href="/timeline/calendar.ics"' in html
+
+
+async def test_about_page_explains_every_status(ds):
+    from timeline.schema import STATUSES
+
+    text = texts((await ds.client.get("/about")).text)
+    for status, description in STATUSES.items():
+        assert status in text and description in text
+    assert "How to contribute" in text and "timeline validate" in text
+
+
+# --- canned queries -------------------------------------------------------------------------
+
+
+async def rows_of(ds, query, **params):
+    args = "&".join(f"{k}={v}" for k, v in params.items())
+    response = await ds.client.get(f"/timeline/{query}.json?_shape=array&{args}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+QUERY_PAGES = [
+    ("events_between", "from=2019&to=2021", "Baykar and Ukrspecexport"),
+    ("actor_timeline", "actor=baykar", "signatory"),
+    ("on_this_day", "month_day=07-20", "Montreux Convention signed"),
+    ("claims", "", "Later combat footage shows the drones in use."),
+    ("search", "q=drones", "Claim that the drone fleet was destroyed"),
+    ("actors_together", "", "Ukrspecexport"),
+    ("events_per_year_type", "", "military-action"),
+    ("event_map", "", "Montreux"),
+    ("atom_feed", "", "tag:turkey-ukraine-timeline"),
+    ("calendar", "", "montreux@turkey-ukraine-timeline"),
+]
+
+
+@pytest.mark.parametrize(("query", "args", "expected"), QUERY_PAGES)
+async def test_canned_query_pages(ds, query, args, expected):
+    response = await ds.client.get(f"/timeline/{query}?{args}")
+    assert response.status_code == 200
+    assert expected in texts(response.text)
+    title = metadata()["databases"]["timeline"]["queries"][query]["title"]
+    assert title in unescape(response.text)
+
+
+async def test_canned_queries_work_with_empty_parameters(ds):
+    for name in metadata()["databases"]["timeline"]["queries"]:
+        response = await ds.client.get(f"/timeline/{name}.json")
+        assert response.status_code == 200, name
+
+
+async def test_events_between_uses_overlap_of_the_date_span(ds):
+    async def ids(**params):
+        return [r["event_id"] for r in await rows_of(ds, "events_between", **params)]
+
+    # A year-only event overlaps any range touching its year, flagged as partly within.
+    rows = await rows_of(ds, "events_between", **{"from": "2019-06", "to": "2019-07-15"})
+    assert [r["event_id"] for r in rows] == ["baykar-ukrspecexport-2019"]
+    assert rows[0]["entirely_within"].startswith("partly")
+    assert await ids(**{"from": "2021-04-16"}) == ["fleet-destroyed-claim"]
+    assert await ids(to="2022-01") == [
+        "montreux",
+        "baykar-ukrspecexport-2019",
+        "flight-suspension",
+    ]
+    # A single day inside "c. February 2022" finds it; one in March does not.
+    assert await ids(**{"from": "2022-02-15", "to": "2022-02-15"}) == ["fleet-destroyed-claim"]
+    assert await ids(**{"from": "2022-03-01"}) == []
+    assert len(await ids()) == 4
+
+
+async def test_actor_timeline_matches_id_name_and_alias(ds):
+    for actor in ("baykar", "Baykar", "baykar%20makina"):
+        rows = await rows_of(ds, "actor_timeline", actor=actor)
+        assert [(r["event_id"], r["role"], r["date"]) for r in rows] == [
+            ("baykar-ukrspecexport-2019", "signatory", "2019")
+        ]
+    rows = await rows_of(ds, "actor_timeline", actor="russia")
+    assert [(r["event_id"], r["role"]) for r in rows] == [
+        ("flight-suspension", "speaker"),
+        ("fleet-destroyed-claim", "attacker"),
+    ]
+
+
+async def test_on_this_day_only_uses_day_precision(ds):
+    assert [r["event_id"] for r in await rows_of(ds, "on_this_day", month_day="04-15")] == [
+        "flight-suspension"
+    ]
+    # date_start of "2019" is 2019-01-01 and of "c. February 2022" is 2022-02-01:
+    # neither may be presented as happening on that day.
+    assert await rows_of(ds, "on_this_day", month_day="01-01") == []
+    assert await rows_of(ds, "on_this_day", month_day="02-01") == []
+
+
+async def test_claims_show_evidence_for_and_against(ds):
+    rows = await rows_of(ds, "claims")
+    assert [(r["event_id"], r["stance"]) for r in rows] == [
+        ("fleet-destroyed-claim", "supports"),
+        ("fleet-destroyed-claim", "contradicts"),
+    ]
+    assert rows[0]["claimed_by"] == "An Analyst"
+    assert rows[1]["note"] == "Later combat footage shows the drones in use."
+    assert await rows_of(ds, "claims", status="disputed") == []
+
+
+async def test_search_highlights_matches_safely(ds):
+    rows = await rows_of(ds, "search", q="suspended")
+    assert rows[0]["event_id"] == "flight-suspension"
+    assert "\u27e6suspended\u27e7" in rows[0]["snippet"] or "\u27e6" in rows[0]["snippet"]
+    html = (await ds.client.get("/timeline/search?q=suspended")).text
+    assert "<mark>" in html
+    assert 'href="/timeline/events/flight-suspension"' in html
+    for q in ("", "%22", "AND", "NEAR(", "*"):
+        response = await ds.client.get(f"/timeline/search.json?q={q}")
+        assert response.status_code == 200, q
+
+
+async def test_actors_together_and_per_year(ds):
+    pairs = await rows_of(ds, "actors_together")
+    assert {(p["actor"], p["appears_with"], p["events"]) for p in pairs} == {
+        ("An Analyst", "Russia", 1),
+        ("Baykar", "Ukrspecexport", 1),
+    }
+    assert [p["appears_with"] for p in await rows_of(ds, "actors_together", actor="Baykar")] == [
+        "Ukrspecexport"
+    ]
+    per_year = await rows_of(ds, "events_per_year_type")
+    assert sum(r["events"] for r in per_year) == 4
+    row_2019 = next(r for r in per_year if r["year"] == 2019)
+    assert (row_2019["events"], row_2019["known_to_the_year"]) == (1, 1)
+
+
+async def test_event_map_query_has_the_map(ds):
+    html = (await ds.client.get("/timeline/event_map")).text
+    assert "datasette-cluster-map.js" in html
+    rows = await rows_of(ds, "event_map")
+    assert [r["event_id"] for r in rows] == ["montreux"]
+
+
+# --- the event page -------------------------------------------------------------------------
+
+
+async def test_event_page_shows_date_label_not_a_made_up_day(ds):
+    html = (await ds.client.get("/timeline/events/baykar-ukrspecexport-2019")).text
+    text = texts(html)
+    assert '<time datetime="2019-01-01">2019</time>' in html
+    assert "year only" in text
+    assert "1 January 2019" not in text
+    assert "Baykar and Ukrspecexport sign a cooperation agreement" in text
+
+
+async def test_event_page_lists_actors_with_roles_and_links(ds):
+    html = (await ds.client.get("/timeline/events/baykar-ukrspecexport-2019")).text
+    assert 'href="/timeline/events?_facet_array=actors&amp;actors__arraycontains=Baykar"' in html
+    assert "Baykar</a>\n    — signatory" in html
+    assert 'href="/timeline?actor=ukrspecexport"' in html
+    # Following the actor link gives that actor's events.
+    rows = (
+        await ds.client.get(
+            "/timeline/events.json?_facet_array=actors&actors__arraycontains=Russia&_shape=array"
+        )
+    ).json()
+    assert [r["id"] for r in rows] == ["flight-suspension", "fleet-destroyed-claim"]
+
+
+async def test_event_page_shows_citations_with_sources(ds):
+    html = (await ds.client.get("/timeline/events/baykar-ukrspecexport-2019")).text
+    text = texts(html)
+    assert "Baykar and Ukrspecexport signed an agreement." in text
+    assert "Cooperation on unmanned aircraft." in text
+    assert 'href="https://example.org/article"' in html
+    assert 'href="/timeline/sources/record"' in html
+    assert "April 2021" in text  # the source's publication date at its precision
+
+
+async def test_event_page_explains_a_refuted_status(ds):
+    text = texts((await ds.client.get("/timeline/events/fleet-destroyed-claim")).text)
+    assert "This event is refuted:" in text
+    assert "a claim the public record shows to be false" in text
+    assert "Contradicts the event" in text
+    assert "Later combat footage shows the drones in use." in text
+    assert "c. February 2022" in text
+    confirmed = texts((await ds.client.get("/timeline/events/montreux")).text)
+    assert "This event is" not in confirmed
+
+
+async def test_event_page_shows_related_events_both_ways(ds):
+    out = texts((await ds.client.get("/timeline/events/flight-suspension")).text)
+    assert "Responds to: Baykar and Ukrspecexport sign a cooperation agreement (2019)" in out
+    back = texts((await ds.client.get("/timeline/events/baykar-ukrspecexport-2019")).text)
+    assert "Prompted: Russia suspends flights to Turkey (15 April 2021)" in back
+
+
+async def test_missing_event_is_404(ds):
+    assert (await ds.client.get("/timeline/events/no-such-event")).status_code == 404
+
+
+# --- /timeline ------------------------------------------------------------------------------
+
+
+async def timeline_ids(ds, query=""):
+    response = await ds.client.get(f"/timeline?{query}")
+    assert response.status_code == 200
+    return re.findall(r'<li class="event [^"]*" id="event-([^"]+)"', response.text)
+
+
+async def test_timeline_is_grouped_by_year_in_order(ds):
+    html = (await ds.client.get("/timeline")).text
+    assert re.findall(r"<h2>(\d{4})</h2>", html) == ["1936", "2019", "2021", "2022"]
+    assert await timeline_ids(ds) == [
+        "montreux",
+        "baykar-ukrspecexport-2019",
+        "flight-suspension",
+        "fleet-destroyed-claim",
+    ]
+    assert 'href="/timeline/events/montreux"' in html
+    assert '<time datetime="2019-01-01">2019</time>' in html
+    assert "1 January 2019" not in texts(html)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("actor=baykar", ["baykar-ukrspecexport-2019"]),
+        ("actor=Russia", ["flight-suspension", "fleet-destroyed-claim"]),
+        ("type=sanction", ["flight-suspension"]),
+        ("tag=bayraktar-tb2", ["baykar-ukrspecexport-2019", "fleet-destroyed-claim"]),
+        ("status=refuted", ["fleet-destroyed-claim"]),
+        ("from=2019-06&to=2019-06", ["baykar-ukrspecexport-2019"]),
+        ("from=2021-04-16", ["fleet-destroyed-claim"]),
+        ("to=2021-04-14", ["montreux", "baykar-ukrspecexport-2019"]),
+        ("from=2022-02-28&to=2022-02-28", ["fleet-destroyed-claim"]),
+        ("actor=baykar&type=delivery&from=2019&to=2022-06", []),
+        ("actor=russia&from=2019&to=2022-06", ["flight-suspension", "fleet-destroyed-claim"]),
+        ("actor=x%27%20or%201=1%20--", []),
+        ("type=", ["montreux", "baykar-ukrspecexport-2019", "flight-suspension",
+                   "fleet-destroyed-claim"]),
+    ],
+)  # fmt: skip
+async def test_timeline_filters(ds, query, expected):
+    assert await timeline_ids(ds, query) == expected
+
+
+async def test_timeline_reports_a_bad_date_and_ignores_it(ds):
+    response = await ds.client.get("/timeline?from=last+spring&to=2019-02-30")
+    assert response.status_code == 200
+    text = texts(response.text)
+    assert "Ignored from='last spring'" in text
+    assert "Ignored to='2019-02-30'" in text
+    assert len(await timeline_ids(ds, "from=last+spring")) == 4
+
+
+async def test_timeline_shows_active_filters_with_removal_links(ds):
+    html = (await ds.client.get("/timeline?actor=russia&status=refuted")).text
+    assert "1 event where" in texts(html)
+    assert 'href="/timeline?status=refuted"' in html  # remove the actor filter
+    assert 'href="/timeline?actor=russia"' in html  # remove the status filter
+    assert '<option value="russia" selected>' in html
+
+
+async def test_timeline_page_does_not_hide_the_sql_interface(ds):
+    data = (await ds.client.get("/timeline.json")).json()
+    assert "events" in {t["name"] for t in data["tables"]}
+    response = await ds.client.get("/timeline.json?sql=select+count(*)+as+n+from+events")
+    assert response.json()["rows"] == [[4]]

@@ -1,0 +1,97 @@
+"""Helpers for the site tests: build a fixture database and serve it in-process.
+
+Not a test module itself; named test_site_* so it sits with the site's tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from pathlib import Path
+
+import yaml
+from datasette.app import Datasette
+
+from timeline.build import build_file
+from timeline.dates import parse_date
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ROOT / "tests" / "data" / "small.yaml"
+REAL = ROOT / "events.yaml"
+METADATA = ROOT / "datasette-metadata.json"
+SITE_PARTS = ("datasette-metadata.json", "templates", "plugins", "static")
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(1)>'
+PAYLOADS = (SCRIPT, IMG)
+# What must never reach an HTML page unescaped.
+RAW_MARKUP = ("<script>alert", "<img src=x", "onerror=alert(1)>")
+
+
+def load_yaml(path: Path) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+
+def write_yaml(data: dict, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def hostile_timeline() -> dict:
+    """The small timeline with markup in an event's title, summary, quote and location."""
+    data = copy.deepcopy(load_yaml(SMALL))
+    event = next(e for e in data["events"] if e["id"] == "flight-suspension")
+    event["title"] = f"Flights {SCRIPT} suspended {IMG}"
+    event["summary"] = f"Summary with {IMG} and {SCRIPT} inside."
+    event["location"] = {"name": f"Moscow {SCRIPT}", "latitude": 55.75, "longitude": 37.62}
+    event["citations"][0]["quote"] = f"Russia suspended all flights {SCRIPT} {IMG}"
+    return data
+
+
+def build(yaml_path: Path, tmp_path: Path) -> Path:
+    """Build ``yaml_path`` into tmp_path/db/timeline.db (database name: timeline)."""
+    target = tmp_path / "db"
+    target.mkdir(exist_ok=True)
+    return build_file(Path(yaml_path), target / "timeline.db", force=True).db_path
+
+
+async def site(db_path: Path) -> Datasette:
+    """The published site over ``db_path``, as `timeline serve` configures it."""
+    ds = Datasette(
+        [str(db_path)],
+        metadata=json.loads(METADATA.read_text(encoding="utf-8")),
+        template_dir=str(ROOT / "templates"),
+        plugins_dir=str(ROOT / "plugins"),
+        static_mounts=[("static", str(ROOT / "static"))],
+    )
+    await ds.invoke_startup()
+    return ds
+
+
+def link_site_files(directory: Path) -> None:
+    """Symlink the site files into ``directory``: `timeline serve` reads them next to the YAML."""
+    for name in SITE_PARTS:
+        (directory / name).symlink_to(ROOT / name)
+
+
+def expected_facets(data: dict) -> dict[str, Counter]:
+    """Facet counts computed straight from the YAML, for comparison with Datasette's."""
+    names = {a["id"]: a["name"] for a in data.get("actors") or []}
+    counts = {k: Counter() for k in ("type", "year", "status", "actors", "countries", "tags")}
+    for event in data.get("events") or []:
+        counts["type"][event["type"]] += 1
+        counts["status"][event["status"]] += 1
+        counts["year"][parse_date(event["date"]).year] += 1
+        for name in {names[a["actor"]] for a in event.get("actors") or []}:
+            counts["actors"][name] += 1
+        for code in set(event.get("countries") or []):
+            counts["countries"][code] += 1
+        for tag in set(event.get("tags") or []):
+            counts["tags"][tag] += 1
+    return counts
+
+
+def assert_no_raw_markup(text: str, where: str) -> None:
+    for fragment in RAW_MARKUP:
+        assert fragment not in text, f"unescaped {fragment!r} in {where}"

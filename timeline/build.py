@@ -20,6 +20,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import __version__
+from .load import paused_gc
 from .model import Dataset, Event
 from .validate import Problem, Result, validate_bytes
 
@@ -406,7 +407,8 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
     result = validate_bytes(raw, yaml_path)
     if not result.ok:
         raise InvalidInput(result)
-    counts = write_database(result.dataset, db_path, digest)
+    with paused_gc():
+        counts = write_database(result.dataset, db_path, digest)
     return BuildResult(db_path, False, counts)
 
 

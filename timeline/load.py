@@ -9,6 +9,8 @@ construct plain Python data from the same graph.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,19 +52,20 @@ class Document:
 
     data: object
     path: Path
-    values: dict[Path_, Mark] = field(default_factory=dict)
-    keys: dict[Path_, Mark] = field(default_factory=dict)
+    # PyYAML's own (0-based) marks; converting ~300k of them eagerly would double load time.
+    values: dict[Path_, yaml.Mark] = field(default_factory=dict)
+    keys: dict[Path_, yaml.Mark] = field(default_factory=dict)
 
     def mark(self, path: Path_, *, key: bool = False) -> Mark:
         """The closest known position for ``path`` (walking up to its parents)."""
         table = self.keys if key else self.values
         while path:
-            if path in table:
-                return table[path]
-            if path in self.values:
-                return self.values[path]
+            found = table.get(path) or self.values.get(path)
+            if found:
+                return Mark(found.line + 1, found.column + 1)
             path = path[:-1]
-        return self.values.get((), Mark(1, 1))
+        root = self.values.get(())
+        return Mark(root.line + 1, root.column + 1) if root else Mark(1, 1)
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -88,13 +91,15 @@ def decode(raw: bytes) -> str:
 def _index(doc: Document, root: yaml.Node) -> None:
     """Record positions and enforce the safety limits, without expanding aliases."""
     seen: set[int] = set()
+    has_aliases = False
     stack: list[tuple[yaml.Node, Path_, int]] = [(root, (), 0)]
     while stack:
         node, path, depth = stack.pop()
         if id(node) in seen:
-            continue  # an alias: its target was (or will be) indexed where it was defined
+            has_aliases = True  # its target was (or will be) indexed where it was defined
+            continue
         seen.add(id(node))
-        doc.values[path] = _mark(node)
+        doc.values[path] = node.start_mark
         if depth > MAX_DEPTH:
             raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", _mark(node))
         if node.tag not in SAFE_TAGS:
@@ -114,11 +119,10 @@ def _index(doc: Document, root: yaml.Node) -> None:
             stack.extend((child, (*path, i), depth + 1) for i, child in enumerate(node.value))
         else:
             _index_mapping(doc, node, path, depth, stack)
-    expanded = _expanded_size(root)
-    if expanded - len(seen) > MAX_ALIAS_EXPANSION:
+    extra = _alias_expansion(root) if has_aliases else 0
+    if extra > MAX_ALIAS_EXPANSION:
         raise LoadError(
-            f"aliases expand to {expanded - len(seen):,} extra values"
-            f" (limit {MAX_ALIAS_EXPANSION:,})",
+            f"aliases expand to {extra:,} extra values (limit {MAX_ALIAS_EXPANSION:,})",
             _mark(root),
             "write values out instead of using YAML anchors and aliases",
         )
@@ -132,8 +136,8 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _expanded_size(root: yaml.Node) -> int:
-    """How many values the document holds once every alias is expanded (capped)."""
+def _alias_expansion(root: yaml.Node) -> int:
+    """How many values expanding every alias would add to the document (capped)."""
     cap = 10**9
     sizes: dict[int, int] = {}  # finished nodes
     entered: set[int] = set()  # nodes on the current depth-first path
@@ -149,11 +153,11 @@ def _expanded_size(root: yaml.Node) -> int:
             entered.add(id(node))
             stack.append((node, True))
             stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
-    return sizes[id(root)]
+    return sizes[id(root)] - len(sizes)
 
 
 def _index_mapping(doc: Document, node: yaml.MappingNode, path: Path_, depth: int, stack) -> None:
-    first_seen: dict[str, Mark] = {}
+    first_seen: dict[str, yaml.Mark] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
             raise LoadError("a mapping key must be a plain word", _mark(key_node))
@@ -163,14 +167,12 @@ def _index_mapping(doc: Document, node: yaml.MappingNode, path: Path_, depth: in
                 "merge keys (<<) are not allowed", _mark(key_node), "write the keys out"
             )
         if key in first_seen:
-            first = first_seen[key]
             raise LoadError(
-                f"duplicate key {key!r} (first written at line {first.line})",
+                f"duplicate key {key!r} (first written at line {first_seen[key].line + 1})",
                 _mark(key_node),
                 "keep one of the two; YAML would silently drop the first",
             )
-        first_seen[key] = _mark(key_node)
-        doc.keys[(*path, key)] = _mark(key_node)
+        first_seen[key] = doc.keys[(*path, key)] = key_node.start_mark
         stack.append((value_node, (*path, key), depth + 1))
 
 
@@ -182,11 +184,26 @@ def _syntax_hint(text: str, where: Mark) -> str:
     return "check the indentation and quoting on this line and the one before"
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector.
+
+    Loading and checking a large file creates hundreds of thousands of
+    long-lived objects and no cycles worth collecting; the collector's repeated
+    full passes over them would triple the time taken.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_text(text: str, path: Path) -> Document:
     """Parse YAML text into a Document; raises LoadError with a position."""
     loader = yaml.CSafeLoader(text)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the collector triples load time on large files and frees nothing here
     try:
         root = loader.get_single_node()
         if root is None:
@@ -204,8 +221,6 @@ def load_text(text: str, path: Path) -> Document:
         raise LoadError(f"YAML error: {exc}") from None
     finally:
         loader.dispose()
-        if gc_was_enabled:
-            gc.enable()
 
 
 def load_file(path: Path) -> Document:

@@ -19,7 +19,7 @@ import pycountry
 
 from . import schema
 from .dates import DateError, is_future, parse_date
-from .load import Document, LoadError, Mark, Path_, decode, load_text
+from .load import Document, LoadError, Mark, Path_, decode, load_text, paused_gc
 from .model import Actor, Dataset, Event, Source
 
 
@@ -472,9 +472,12 @@ def validate_file(path: Path, today: dt.date | None = None) -> Result:
 
 def validate_bytes(raw: bytes, path: Path, today: dt.date | None = None) -> Result:
     """Validate file content already read into memory (``path`` is used in messages)."""
-    try:
-        doc = load_text(decode(raw), path)
-    except LoadError as exc:
-        problem = Problem(str(path), exc.mark.line, exc.mark.column, "", "", exc.message, exc.hint)
-        return Result([problem])
-    return validate_document(doc, today)
+    with paused_gc():
+        try:
+            doc = load_text(decode(raw), path)
+        except LoadError as exc:
+            where = exc.mark
+            return Result(
+                [Problem(str(path), where.line, where.column, "", "", exc.message, exc.hint)]
+            )
+        return validate_document(doc, today)

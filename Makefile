@@ -1,0 +1,49 @@
+# Two entry points for a fresh machine: `make serve` and `make test`.
+# Both create the virtualenv in .venv and install the project into it.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8001
+
+.PHONY: setup serve serve-production build test lint browser bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+build: setup
+	$(BIN)/timeline build events.yaml
+
+serve: setup
+	$(BIN)/timeline serve events.yaml --host $(HOST) --port $(PORT)
+
+serve-production: setup
+	$(BIN)/timeline serve events.yaml --host $(HOST) --port $(PORT) --production
+
+# Debian's Chromium for the browser tests; never a browser download at run time.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v sudo >/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is not installed: browser tests will be skipped (CI=true makes them fail)"; fi
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup browser lint
+	$(BIN)/timeline validate events.yaml
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/bench_build.py
+
+clean:
+	rm -rf $(VENV) timeline.db inspect-data.json test-artifacts .pytest_cache .ruff_cache

@@ -6,7 +6,7 @@ datasette-atom's (``trylast``), takes over the ``.atom`` extension, answers empt
 results itself and hands everything else to datasette-atom unchanged.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -36,7 +36,7 @@ def render_atom_or_empty(
     feed.id(request.url)
     feed.link(href=request.url, rel="self")
     feed.title(title)
-    feed.updated(datetime(1970, 1, 1, tzinfo=timezone.utc))
+    feed.updated(datetime(1970, 1, 1, tzinfo=UTC))
     return Response(
         feed.atom_str(pretty=True),
         content_type="application/xml; charset=utf-8",

@@ -105,7 +105,8 @@ async def timeline(datasette, request, send):
     for row in rows:
         row["url"] = datasette.urls.row(DATABASE, "events", tilde_encode(row["id"]))
     years = [
-        {"year": year, "events": list(events)} for year, events in groupby(rows, lambda r: r["year"])
+        {"year": year, "events": list(events)}
+        for year, events in groupby(rows, lambda r: r["year"])
     ]
     choices = {
         name: [dict(r) for r in (await db.execute(sql)).rows] for name, sql in CHOICES_SQL.items()

@@ -61,6 +61,8 @@ async def test_metadata_describes_every_table_column_and_query(ds):
     columns = await db.table_columns("events")
     assert set(db_meta["tables"]["events"]["columns"]) == set(columns)
     assert all(db_meta["tables"]["events"]["columns"].values())
+    # A canned query with a table's or view's name would hide it.
+    assert not set(db_meta["queries"]) & (set(tables) | set(await db.view_names()))
     for name, query in db_meta["queries"].items():
         assert query["title"] and query["description"], name
         named = set(await derive_named_parameters(db, query["sql"]))
@@ -177,12 +179,12 @@ async def rows_of(ds, query, **params):
 
 QUERY_PAGES = [
     ("events_between", "from=2019&to=2021", "Baykar and Ukrspecexport"),
-    ("actor_timeline", "actor=baykar", "signatory"),
+    ("actor_events", "actor=baykar", "signatory"),
     ("on_this_day", "month_day=07-20", "Montreux Convention signed"),
-    ("claims", "", "Later combat footage shows the drones in use."),
+    ("disputed_claims", "", "Later combat footage shows the drones in use."),
     ("search", "q=drones", "Claim that the drone fleet was destroyed"),
     ("actors_together", "", "Ukrspecexport"),
-    ("events_per_year_type", "", "military-action"),
+    ("per_year_and_type", "", "military-action"),
     ("event_map", "", "Montreux"),
     ("atom_feed", "", "tag:turkey-ukraine-timeline"),
     ("calendar", "", "montreux@turkey-ukraine-timeline"),
@@ -226,11 +228,11 @@ async def test_events_between_uses_overlap_of_the_date_span(ds):
 
 async def test_actor_timeline_matches_id_name_and_alias(ds):
     for actor in ("baykar", "Baykar", "baykar%20makina"):
-        rows = await rows_of(ds, "actor_timeline", actor=actor)
+        rows = await rows_of(ds, "actor_events", actor=actor)
         assert [(r["event_id"], r["role"], r["date"]) for r in rows] == [
             ("baykar-ukrspecexport-2019", "signatory", "2019")
         ]
-    rows = await rows_of(ds, "actor_timeline", actor="russia")
+    rows = await rows_of(ds, "actor_events", actor="russia")
     assert [(r["event_id"], r["role"]) for r in rows] == [
         ("flight-suspension", "speaker"),
         ("fleet-destroyed-claim", "attacker"),
@@ -248,14 +250,14 @@ async def test_on_this_day_only_uses_day_precision(ds):
 
 
 async def test_claims_show_evidence_for_and_against(ds):
-    rows = await rows_of(ds, "claims")
+    rows = await rows_of(ds, "disputed_claims")
     assert [(r["event_id"], r["stance"]) for r in rows] == [
         ("fleet-destroyed-claim", "supports"),
         ("fleet-destroyed-claim", "contradicts"),
     ]
     assert rows[0]["claimed_by"] == "An Analyst"
     assert rows[1]["note"] == "Later combat footage shows the drones in use."
-    assert await rows_of(ds, "claims", status="disputed") == []
+    assert await rows_of(ds, "disputed_claims", status="disputed") == []
 
 
 async def test_search_highlights_matches_safely(ds):
@@ -279,7 +281,7 @@ async def test_actors_together_and_per_year(ds):
     assert [p["appears_with"] for p in await rows_of(ds, "actors_together", actor="Baykar")] == [
         "Ukrspecexport"
     ]
-    per_year = await rows_of(ds, "events_per_year_type")
+    per_year = await rows_of(ds, "per_year_and_type")
     assert sum(r["events"] for r in per_year) == 4
     row_2019 = next(r for r in per_year if r["year"] == 2019)
     assert (row_2019["events"], row_2019["known_to_the_year"]) == (1, 1)

@@ -1,0 +1,112 @@
+"""Atom and iCalendar feeds: one entry per event, timezone-aware, valid when empty."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import feedparser
+import icalendar
+import pytest
+from test_site_support import SMALL, build, load_yaml, site, write_yaml
+
+pytestmark = [
+    pytest.mark.asyncio,
+    # datasette-ics 0.5.2 calls str() on an ics 0.7 Calendar, which warns about ics 0.9.
+    pytest.mark.filterwarnings(r"ignore:Behaviour of str\(Component\):FutureWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory):
+    return build(SMALL, tmp_path_factory.mktemp("feeds"))
+
+
+@pytest.fixture
+async def ds(small_db):
+    return await site(small_db)
+
+
+@pytest.fixture
+async def empty_ds(tmp_path):
+    data = load_yaml(SMALL)
+    data["events"] = []
+    return await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
+
+
+def event_ids():
+    return {e["id"] for e in load_yaml(SMALL)["events"]}
+
+
+async def test_atom_feed_has_one_entry_per_event(ds):
+    response = await ds.client.get("/timeline/atom_feed.atom")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    headers = {**response.headers, "content-location": str(response.url)}
+    feed = feedparser.parse(response.content, response_headers=headers)
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.feed.title == "Turkey–Ukraine defence cooperation: events"
+    ids = [entry.id for entry in feed.entries]
+    assert len(ids) == len(set(ids)) == len(event_ids())
+    assert {i.rsplit("/", 1)[1] for i in ids} == event_ids()
+    # Newest first, and every timestamp carries a timezone (UTC).
+    assert feed.entries[0].id.endswith("/fleet-destroyed-claim")
+    for entry in feed.entries:
+        assert entry.updated.endswith("+00:00"), entry.updated
+        assert entry.link.startswith("http://localhost/timeline/events/")
+    by_id = {e.id.rsplit("/", 1)[1]: e for e in feed.entries}
+    year_only = by_id["baykar-ukrspecexport-2019"]
+    assert year_only.title == "2019: Baykar and Ukrspecexport sign a cooperation agreement"
+    assert "Date: 2019 (known to the year)" in year_only.summary
+    assert "Status: refuted" in by_id["fleet-destroyed-claim"].summary
+
+
+async def test_calendar_has_one_event_per_event(ds):
+    response = await ds.client.get("/timeline/calendar.ics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/calendar")
+    calendar = icalendar.Calendar.from_ical(response.text)
+    assert calendar["X-WR-CALNAME"] == "Turkey–Ukraine defence cooperation: events calendar"
+    events = {str(e["UID"]).split("@")[0]: e for e in calendar.walk("VEVENT")}
+    assert set(events) == event_ids()
+    assert len(calendar.walk("VEVENT")) == len(event_ids())
+    for event in events.values():
+        start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+        assert start.tzinfo is not None and start.utcoffset() == dt.timedelta(0)
+        assert end > start
+    # A year-only event spans its year; a day event spans its day.
+    year_only = events["baykar-ukrspecexport-2019"]
+    assert year_only.decoded("DTSTART") == dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
+    assert year_only.decoded("DTEND") == dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    assert "Date: 2019 (known to the year" in str(year_only["DESCRIPTION"])
+    day = events["flight-suspension"]
+    assert day.decoded("DTEND") - day.decoded("DTSTART") == dt.timedelta(days=1)
+    assert str(day["SUMMARY"]) == "Russia suspends flights to Turkey"
+
+
+async def test_feeds_are_linked_from_the_query_pages(ds):
+    html = (await ds.client.get("/timeline/atom_feed")).text
+    assert 'href="/timeline/atom_feed.atom"' in html
+    html = (await ds.client.get("/timeline/calendar")).text
+    assert 'href="/timeline/calendar.ics"' in html
+
+
+async def test_empty_atom_feed_is_valid(empty_ds):
+    response = await empty_ds.client.get("/timeline/atom_feed.atom")
+    assert response.status_code == 200
+    feed = feedparser.parse(response.content, response_headers=dict(response.headers))
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.entries == []
+    assert feed.feed.title == "Turkey–Ukraine defence cooperation: events"
+    assert feed.feed.updated.endswith("+00:00")
+
+
+async def test_empty_calendar_is_valid(empty_ds):
+    response = await empty_ds.client.get("/timeline/calendar.ics")
+    assert response.status_code == 200
+    calendar = icalendar.Calendar.from_ical(response.text)
+    assert calendar.walk("VEVENT") == []
+
+
+async def test_atom_renderer_still_rejects_queries_without_atom_columns(ds):
+    response = await ds.client.get("/timeline/events_per_year_type.atom")
+    assert response.status_code in (400, 404)

@@ -1,0 +1,103 @@
+"""Hostile data is shown as text everywhere: tables, event pages, /timeline, queries, feeds."""
+
+from __future__ import annotations
+
+import feedparser
+import icalendar
+import pytest
+from test_site_support import (
+    IMG,
+    SCRIPT,
+    assert_no_raw_markup,
+    build,
+    hostile_timeline,
+    site,
+    write_yaml,
+)
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.filterwarnings(r"ignore:Behaviour of str\(Component\):FutureWarning"),
+]
+
+ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+ESCAPED_IMG = "&lt;img src=x onerror=alert(1)&gt;"
+
+HTML_PAGES = [
+    "/timeline/events",
+    "/timeline/events?_search=suspended",
+    "/timeline/events?_facet_array=actors&actors__arraycontains=Russia",
+    "/timeline/events/flight-suspension",
+    "/timeline/events/baykar-ukrspecexport-2019",  # shows the hostile event as related
+    "/timeline",
+    "/timeline?actor=russia&from=2021&to=2021",
+    "/timeline/citations",
+    "/timeline/evidence",
+    "/timeline/actor_timeline",
+    "/timeline/events_between?from=2021&to=2021",
+    "/timeline/actor_events?actor=russia",
+    "/timeline/search?q=suspended",
+    "/timeline/search?q=script",  # the highlight lands inside the markup
+    "/timeline/search?q=onerror",
+    "/timeline/event_map",
+    "/timeline/on_this_day?month_day=04-15",
+]
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    return build(write_yaml(hostile_timeline(), tmp / "events.yaml"), tmp)
+
+
+@pytest.fixture
+async def ds(hostile_db):
+    return await site(hostile_db)
+
+
+@pytest.mark.parametrize("path", HTML_PAGES)
+async def test_html_pages_escape_hostile_text(ds, path):
+    response = await ds.client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert_no_raw_markup(html, path)
+    # The hostile text is displayed (escaped), not silently dropped.
+    assert "alert(1)" in html, path
+    assert ESCAPED_SCRIPT in html or ESCAPED_IMG in html or "<mark>" in html, path
+
+
+async def test_search_highlight_does_not_unescape(ds):
+    html = (await ds.client.get("/timeline/search?q=script")).text
+    assert "&lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt;" in html
+
+
+async def test_atom_feed_escapes_hostile_text(ds):
+    response = await ds.client.get("/timeline/atom_feed.atom")
+    assert response.status_code == 200
+    assert_no_raw_markup(response.text, "atom feed")
+    feed = feedparser.parse(response.content, response_headers=dict(response.headers))
+    assert not feed.bozo
+    entry = next(e for e in feed.entries if e.id.endswith("/flight-suspension"))
+    # As data the title is intact text; feedparser would strip any live markup.
+    assert "alert(1)" in entry.title
+    assert "alert(1)" in entry.summary
+
+
+async def test_calendar_keeps_hostile_text_as_plain_text(ds):
+    response = await ds.client.get("/timeline/calendar.ics")
+    assert response.status_code == 200
+    # iCalendar is not HTML: the text is carried verbatim, under a non-HTML content type.
+    assert response.headers["content-type"].startswith("text/calendar")
+    calendar = icalendar.Calendar.from_ical(response.text)
+    event = next(e for e in calendar.walk("VEVENT") if str(e["UID"]).startswith("flight-"))
+    assert str(event["SUMMARY"]) == f"Flights {SCRIPT} suspended {IMG}"
+    plain = await ds.client.get("/timeline/calendar.ics?_plain=1")
+    assert plain.headers["content-type"].startswith("text/plain")
+
+
+async def test_no_template_marks_data_safe():
+    from test_site_support import ROOT
+
+    for template in (ROOT / "templates").rglob("*.html"):
+        assert "|safe" not in template.read_text().replace(" ", ""), template

@@ -92,6 +92,18 @@ def expected_facets(data: dict) -> dict[str, Counter]:
     return counts
 
 
+async def assert_facets_match(ds: Datasette, expected: dict[str, Counter]) -> None:
+    """The events table's facet counts (all values) equal ``expected``."""
+    query = "_facet=type&_facet=year&_facet=status&_facet_array=actors"
+    query += "&_facet_array=countries&_facet_array=tags&_facet_size=max&_size=0"
+    data = (await ds.client.get(f"/timeline/events.json?{query}")).json()
+    for name, counts in expected.items():
+        facet = data["facet_results"][name]
+        assert not facet["truncated"], name
+        got = {str(r["value"]): r["count"] for r in facet["results"]}
+        assert got == {str(k): v for k, v in counts.items()}, name
+
+
 def assert_no_raw_markup(text: str, where: str) -> None:
     for fragment in RAW_MARKUP:
         assert fragment not in text, f"unescaped {fragment!r} in {where}"

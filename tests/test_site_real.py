@@ -1,0 +1,54 @@
+"""End to end over the real, curated events.yaml (whatever it holds today)."""
+
+from __future__ import annotations
+
+import pytest
+from markupsafe import escape
+from test_site_support import REAL, assert_facets_match, build, expected_facets, load_yaml, site
+
+from timeline.build import InvalidInput
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory):
+    try:
+        return build(REAL, tmp_path_factory.mktemp("real"))
+    except InvalidInput as exc:
+        problems = "\n".join(str(p) for p in exc.result.errors[:20])
+        pytest.fail(f"{REAL} does not validate, so the site cannot be built:\n{problems}")
+
+
+@pytest.fixture
+async def ds(real_db):
+    return await site(real_db)
+
+
+async def test_every_event_has_a_working_page(ds):
+    data = load_yaml(REAL)
+    for event in data.get("events") or []:
+        response = await ds.client.get(f"/timeline/events/{event['id']}")
+        assert response.status_code == 200, event["id"]
+        assert str(escape(event["title"])) in response.text, event["id"]
+        assert "According to" in response.text
+
+
+async def test_timeline_lists_every_event(ds):
+    data = load_yaml(REAL)
+    page = (await ds.client.get("/timeline")).text
+    for event in data.get("events") or []:
+        assert f'id="event-{event["id"]}"' in page
+
+
+async def test_facet_counts_match_the_yaml(ds):
+    await assert_facets_match(ds, expected_facets(load_yaml(REAL)))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/about", "/timeline/events", "/timeline/atom_feed.atom", "/timeline/calendar.ics"],
+)
+@pytest.mark.filterwarnings(r"ignore:Behaviour of str\(Component\):FutureWarning")
+async def test_site_pages_work_over_the_real_data(ds, path):
+    assert (await ds.client.get(path)).status_code == 200

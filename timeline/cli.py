@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import sqlite3
@@ -216,6 +217,123 @@ def stats(
         if output is OutputFormat.table:
             typer.echo(f"\n{title}\n{'=' * len(title)}")
         _emit(list(rows[0].keys()) if rows else [], [tuple(r) for r in rows], output)
+
+
+@app.command()
+def fmt(
+    path: YamlPath = Path("events.yaml"),
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 with a diff if not canonical.")
+    ] = False,
+) -> None:
+    """Rewrite the YAML in canonical layout (key order, events by date, then id); keeps comments."""
+    from .edit import write_atomically
+    from .layout import LayoutError, format_text
+    from .load import LoadError, decode
+
+    try:
+        text = decode(path.read_bytes())
+        canonical = format_text(text, path)
+    except OSError as exc:
+        typer.echo(f"{path}: cannot read the file: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    except LoadError as exc:
+        _fail([Problem(str(path), exc.mark.line, exc.mark.column, "", "", exc.message, exc.hint)])
+    except LayoutError as exc:
+        typer.echo(f"{path}: {exc}; run 'timeline validate' to see why.", err=True)
+        raise typer.Exit(1) from None
+    if canonical == text:
+        typer.echo(f"{path} is already in canonical layout.")
+        return
+    if check:
+        diff = difflib.unified_diff(
+            text.splitlines(True), canonical.splitlines(True), str(path), f"{path} (canonical)"
+        )
+        typer.echo("".join(diff), nl=False)
+        typer.echo(f"{path} is not in canonical layout; run 'timeline fmt {path}'.", err=True)
+        raise typer.Exit(1)
+    write_atomically(path, canonical)
+    typer.echo(f"Reformatted {path}.")
+
+
+def _split_pairs(values: list[str], option: str) -> list[dict]:
+    pairs = []
+    for value in values:
+        actor, _, role = value.partition(":")
+        if not actor or not role:
+            typer.echo(f"{option} expects ID:ROLE, e.g. baykar:supplier; got {value!r}", err=True)
+            raise typer.Exit(1)
+        pairs.append({"actor": actor.strip(), "role": role.strip()})
+    return pairs
+
+
+@app.command()
+def add(
+    path: YamlPath = Path("events.yaml"),
+    date: Annotated[str | None, typer.Option(help="2021, 2021-04, 2021-04-15, 2021-04~ …")] = None,
+    title: Annotated[str | None, typer.Option(help="Short headline.")] = None,
+    summary: Annotated[
+        str | None, typer.Option(help="One to three sentences, our own words.")
+    ] = None,
+    type: Annotated[str | None, typer.Option("--type", help="Event type (see README).")] = None,
+    status: Annotated[
+        str, typer.Option(help="confirmed, reported, disputed, refuted.")
+    ] = "confirmed",
+    actor: Annotated[list[str] | None, typer.Option(help="ID:ROLE, repeatable.")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Source id, repeatable.")] = None,
+    quote: Annotated[
+        list[str] | None, typer.Option(help="Verbatim quote, one per --source.")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Tag slug, repeatable.")] = None,
+    country: Annotated[
+        list[str] | None,
+        typer.Option(help="ISO code, repeatable (default: the actors' countries)."),
+    ] = None,
+    location: Annotated[str | None, typer.Option(help="Place name.")] = None,
+    lat: Annotated[float | None, typer.Option(help="Latitude of the place.")] = None,
+    lon: Annotated[float | None, typer.Option(help="Longitude of the place.")] = None,
+    notes: Annotated[str | None, typer.Option(help="Notes, discrepancies.")] = None,
+    event_id: Annotated[
+        str | None, typer.Option("--id", help="Event id (default: suggested).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the YAML block; write nothing.")] = False,
+    interactive: Annotated[
+        bool | None,
+        typer.Option(help="Prompt for missing fields (default: when a terminal is attached)."),
+    ] = None,
+) -> None:
+    """Add one event at its chronological place, after validating the whole file."""
+    from .edit import EditRefused, add_event
+    from .prompts import complete_interactively
+
+    if len(source or []) != len(quote or []):
+        typer.echo("give one --quote for each --source, in the same order", err=True)
+        raise typer.Exit(1)
+    sources = zip(source or [], quote or [], strict=True)
+    event = {
+        "id": event_id, "date": date, "title": title, "summary": summary, "type": type,
+        "status": status, "actors": _split_pairs(actor or [], "--actor"),
+        "countries": list(country or []), "tags": list(tag or []),
+        "location": {"name": location, "latitude": lat, "longitude": lon} if location else None,
+        "citations": [{"source": s, "quote": q} for s, q in sources],
+        "notes": notes,
+    }  # fmt: skip
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    event = complete_interactively(path, event, prompt=interactive)
+    try:
+        insertion = add_event(path, event, dry_run=dry_run)
+    except EditRefused as exc:
+        if exc.line:
+            typer.echo(
+                f"(positions as if the new event were inserted at line {exc.line})", err=True
+            )
+        _fail(exc.problems)
+    if dry_run:
+        typer.echo(insertion.block, nl=False)
+        typer.echo(f"(dry run: would insert at line {insertion.line} of {path})", err=True)
+    else:
+        typer.echo(f"Added {event['id']} at line {insertion.line} of {path}.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,195 @@
+"""`timeline add`: validated, chronological, byte-preserving, atomic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from timeline import edit
+from timeline.cli import app
+from timeline.edit import EditRefused, add_event, suggest_id
+from timeline.layout import format_text
+
+runner = CliRunner()
+
+
+def event(**overrides) -> dict:
+    base = {
+        "id": "new-event",
+        "date": "2021-04-10",
+        "title": "Presidents meet in Istanbul",
+        "summary": "They discuss the troop build-up.",
+        "type": "meeting",
+        "status": "confirmed",
+        "actors": [{"actor": "russia", "role": "target"}],
+        "citations": [{"source": "seed-news", "quote": "A quote."}],
+    }
+    return base | overrides
+
+
+def assert_only_block_added(before: str, after: str, block: str) -> None:
+    """Every byte outside the inserted block is unchanged."""
+    start = after.index(block)
+    assert after[:start] + after[start + len(block) :] == before
+
+
+@pytest.mark.parametrize(
+    ("date", "before_id"),
+    [
+        ("1900", "montreux"),  # first
+        ("2021-04-10", "flight-suspension"),  # middle
+        ("2019", "baykar-ukrspecexport-2019"),  # same date: ordered by id ("new-event" > "baykar")
+        ("2024-06", None),  # last
+    ],
+)
+def test_inserted_at_its_chronological_place(small_yaml, date, before_id):
+    before = small_yaml.read_text()
+    insertion = add_event(small_yaml, event(date=date))
+    after = small_yaml.read_text()
+    assert_only_block_added(before, after, insertion.block)
+    lines = after.splitlines()
+    assert lines[insertion.line - 1] == "  - id: new-event"
+    if before_id == "baykar-ukrspecexport-2019":
+        assert after.index("- id: baykar-ukrspecexport-2019") < after.index("- id: new-event")
+    elif before_id:
+        assert after.index("- id: new-event") < after.index(f"- id: {before_id}")
+    else:
+        assert after.rstrip().endswith("quote: A quote.")
+
+
+def test_insertion_keeps_the_comments_of_the_next_event_with_it(small_yaml):
+    text = small_yaml.read_text().replace(
+        "  - id: flight-suspension", "  # about the flights\n  - id: flight-suspension"
+    )
+    small_yaml.write_text(text)
+    add_event(small_yaml, event())
+    after = small_yaml.read_text()
+    assert after.index("- id: new-event") < after.index("# about the flights")
+    assert "# about the flights\n  - id: flight-suspension" in after
+
+
+def test_into_an_empty_events_list(write_yaml):
+    path = write_yaml(
+        "# header\nsources:\n  - id: seed-news\n    title: T\n    publisher: P\n"
+        '    published: "2021"\n    kind: news\n    language: en\nactors:\n  - id: russia\n'
+        "    name: Russia\n    kind: state\n    country: RU\nevents: []  # none yet\n"
+    )
+    add_event(path, event())
+    text = path.read_text()
+    assert "events:  # none yet\n  - id: new-event\n" in text
+    assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
+
+
+def test_add_then_fmt_check_passes(small_yaml):
+    small_yaml.write_text(format_text(small_yaml.read_text(), small_yaml))
+    add_event(small_yaml, event(location={"name": "Istanbul", "latitude": 41.0, "longitude": 29.0}))
+    result = runner.invoke(app, ["fmt", str(small_yaml), "--check"])
+    assert result.exit_code == 0, result.output
+
+
+def test_refuses_a_duplicate_and_writes_nothing(small_yaml):
+    before = small_yaml.read_bytes()
+    with pytest.raises(EditRefused) as info:
+        add_event(small_yaml, event(id="montreux"))
+    assert "duplicate id 'montreux'" in info.value.problems[0].message
+    with pytest.raises(EditRefused) as info:
+        add_event(small_yaml, event(date="2021-04-15", title="Russia suspends flights to Turkey"))
+    assert info.value.problems[0].message.startswith("duplicate event: same date and title")
+    assert small_yaml.read_bytes() == before
+
+
+def test_refuses_to_edit_an_invalid_file(small_yaml):
+    small_yaml.write_text(small_yaml.read_text().replace("type: treaty", "type: tready"))
+    with pytest.raises(EditRefused) as info:
+        add_event(small_yaml, event())
+    assert info.value.problems[0].message == "unknown value 'tready'"
+
+
+def test_dry_run_writes_nothing(small_yaml):
+    before = small_yaml.read_bytes()
+    insertion = add_event(small_yaml, event(), dry_run=True)
+    assert "  - id: new-event\n" in insertion.block
+    assert small_yaml.read_bytes() == before
+
+
+def test_failure_while_writing_leaves_the_file_intact(small_yaml, monkeypatch):
+    before = small_yaml.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(edit.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        add_event(small_yaml, event())
+    assert small_yaml.read_bytes() == before
+    assert [p.name for p in small_yaml.parent.iterdir()] == ["events.yaml"]
+
+
+def test_file_mode_is_kept(small_yaml):
+    small_yaml.chmod(0o600)
+    add_event(small_yaml, event())
+    assert small_yaml.stat().st_mode & 0o777 == 0o600
+
+
+def test_suggest_id():
+    assert (
+        suggest_id("2019", "Baykar and Ukrspecexport sign") == "2019-baykar-and-ukrspecexport-sign"
+    )
+    assert suggest_id("2021-04~", "Çavuşoğlu speaks") == "2021-04-cavusoglu-speaks"
+    taken = {"2019-a-b", "2019-a-b-2"}
+    assert suggest_id("2019", "A b", taken) == "2019-a-b-3"
+
+
+def cli_add(path: Path, *args: str, input: str | None = None):
+    return runner.invoke(app, ["add", str(path), *args], input=input)
+
+
+def test_cli_add_from_options(small_yaml):
+    result = cli_add(
+        small_yaml, "--date", "2021-04-10", "--title", "Zelensky meets Erdoğan",
+        "--summary", "Talks in Istanbul.", "--type", "meeting", "--actor", "russia:target",
+        "--source", "seed-news", "--quote", "Q.", "--tag", "diplomacy", "--no-interactive",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Added 2021-04-10-zelensky-meets-erdogan at line" in result.stdout
+    text = small_yaml.read_text()
+    assert "countries: [RU]" in text  # defaulted from the actors
+
+
+def test_cli_add_reports_problems_with_positions(small_yaml):
+    before = small_yaml.read_bytes()
+    result = cli_add(
+        small_yaml, "--date", "2021-02-30", "--title", "T", "--summary", "S", "--type", "meetin",
+        "--source", "seed-news", "--quote", "Q", "--no-interactive",
+    )  # fmt: skip
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "2021-02-30 is not a real date" in result.stderr
+    assert "did you mean 'meeting'?" in result.stderr
+    assert "positions as if the new event were inserted at line" in result.stderr
+    assert small_yaml.read_bytes() == before
+
+
+def test_cli_add_needs_a_quote_per_source(small_yaml):
+    result = cli_add(small_yaml, "--source", "seed-news", "--no-interactive")
+    assert result.exit_code == 1 and "one --quote for each --source" in result.stderr
+
+
+def test_cli_add_interactive_prompts(small_yaml):
+    answers = "\n".join([
+        "2021-04-10",  # date
+        "Zelensky meets Erdoğan",  # title
+        "Talks in Istanbul.",  # summary
+        "meting", "meeting",  # type: a typo is asked again
+        "russia:target", "",  # actors
+        "seed-news", "A quote.", "",  # sources and quotes
+        "diplomacy", "",  # tags
+        "",  # accept the suggested id
+    ]) + "\n"  # fmt: skip
+    result = cli_add(small_yaml, "--interactive", "--dry-run", input=answers)
+    assert result.exit_code == 0, result.output
+    assert "'meting' is not one of the choices." in result.stdout
+    assert "known: baykar, ukrspecexport, russia, analyst" in result.stdout
+    assert "  - id: 2021-04-10-zelensky-meets-erdogan\n" in result.stdout
+    assert "        quote: A quote.\n" in result.stdout

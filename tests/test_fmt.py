@@ -1,0 +1,122 @@
+"""`timeline fmt`: one canonical layout, idempotent, data and comments kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from timeline.cli import app
+from timeline.layout import format_text
+
+runner = CliRunner()
+SMALL = Path(__file__).parent / "data" / "small.yaml"
+
+COMMENTED = """\
+# Header comment, kept verbatim.
+
+sources:  # the evidence
+  - id: s1
+    # a comment before a field
+    title: Title
+    publisher: Pub
+    published: 2021
+    kind: news
+    language: en
+actors: []
+# before the events section
+events:
+  # leading comment of the later event
+  - title: Later   # end of line
+    id: b-later
+    date: "2021-05"
+    summary: Later.
+    type: statement
+    status: confirmed
+    citations:
+      # a comment inside a nested list
+      - {source: s1, quote: Q}
+  - id: a-earlier
+    date: 15 April 2021
+    title: Earlier
+    summary: Earlier.
+    type: statement
+    status: confirmed
+    citations:
+      - source: s1
+        quote: "Q2"
+# trailing comment
+"""
+
+
+def fmt(text: str) -> str:
+    return format_text(text, Path("events.yaml"))
+
+
+def test_canonical_layout_is_idempotent():
+    once = fmt(COMMENTED)
+    assert fmt(once) == once
+    small = fmt(SMALL.read_text())
+    assert fmt(small) == small
+
+
+def test_data_is_unchanged_except_canonical_dates():
+    before = yaml.safe_load(COMMENTED)
+    after = yaml.safe_load(fmt(COMMENTED))
+    assert after["sources"][0]["published"] == "2021"
+    by_id = {e["id"]: e for e in after["events"]}
+    assert by_id["a-earlier"]["date"] == "2021-04-15"
+    for event in before["events"]:
+        formatted = by_id[event["id"]]
+        assert {k: v for k, v in event.items() if k != "date"} == {
+            k: v for k, v in formatted.items() if k != "date"
+        }
+
+
+def test_events_sorted_by_date_and_keys_in_schema_order():
+    out = fmt(COMMENTED)
+    assert out.index("- id: a-earlier") < out.index("- id: b-later")
+    later = out[out.index("- id: b-later") :]
+    assert later.index("id:") < later.index("date:") < later.index("title:")
+
+
+def test_every_comment_is_kept_next_to_what_it_annotates():
+    out = fmt(COMMENTED)
+    lines = out.splitlines()
+    assert lines[0] == "# Header comment, kept verbatim."
+    assert "sources:  # the evidence" in lines
+    assert lines[lines.index("    title: Title") - 1] == "    # a comment before a field"
+    assert lines[lines.index("events:") - 1] == "# before the events section"
+    later = lines.index("  - id: b-later")
+    assert lines[later - 1] == "  # leading comment of the later event"
+    assert "    title: Later  # end of line" in lines
+    citations = lines.index("    citations:", later)
+    assert lines[citations - 1] == "    # a comment inside a nested list"
+    assert lines[-1] == "# trailing comment"
+    assert sum(line.lstrip().startswith("#") or " # " in line for line in lines) == 8
+
+
+def test_fmt_check_and_write(tmp_path):
+    path = tmp_path / "events.yaml"
+    path.write_text(COMMENTED)
+    path.chmod(0o640)
+    check = runner.invoke(app, ["fmt", str(path), "--check"])
+    assert check.exit_code == 1
+    assert '+    date: "2021-04-15"' in check.stdout and "not in canonical layout" in check.stderr
+    assert path.read_text() == COMMENTED
+    assert runner.invoke(app, ["fmt", str(path)]).exit_code == 0
+    assert (path.stat().st_mode & 0o777) == 0o640
+    again = runner.invoke(app, ["fmt", str(path), "--check"])
+    assert again.exit_code == 0 and "already in canonical layout" in again.stdout
+
+
+def test_fmt_refuses_broken_yaml_cleanly(tmp_path):
+    path = tmp_path / "events.yaml"
+    path.write_text("sources: [\n")
+    result = runner.invoke(app, ["fmt", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"{path}:")
+    path.write_text("sources: 3\nactors: []\nevents: []\n")
+    result = runner.invoke(app, ["fmt", str(path)])
+    assert result.exit_code == 1 and "run 'timeline validate'" in result.stderr

@@ -1,0 +1,287 @@
+"""The canonical layout of ``events.yaml`` (``timeline fmt``), comments kept.
+
+Records are written with keys in schema order, dates as quoted canonical
+strings, short lists and small mappings in flow style, long text folded at
+``WIDTH`` columns; events are sorted by date then id. Comments are kept with
+what they annotate: the header stays verbatim, a comment line stays in front
+of the record or field that follows it, and an end-of-line comment stays on
+its field's line (a comment inside a nested list moves up to its field).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import schema
+from .dates import parse_date
+from .load import Document, load_text
+
+WIDTH = 100
+FOLD_AT = 72
+INDENT = "  "
+_FLOW_LISTS = {"countries", "tags", "aliases"}
+_FLOW_MAPS = {"actors", "related", "location"}
+
+
+class _FlowMap(dict):
+    pass
+
+
+class _FlowList(list):
+    pass
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper for the canonical layout: indented block lists, no anchors,
+    _FlowMap/_FlowList inline, date- and number-like strings quoted."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)  # "key:\n  - item", never "key:\n- item"
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = None
+    if re.fullmatch(r"[0-9][0-9?~%/-]*", value):
+        style = '"'  # looks like a date or number: keep it text
+    elif len(value) > FOLD_AT and "\n" not in value:
+        style = ">"  # long prose: folded block, wrapped at the line width
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(
+    _FlowMap, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True)
+)
+_Dumper.add_representer(
+    _FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
+)
+
+
+def _ordered(kind: str, raw: dict) -> dict:
+    """Keys in schema order (unknown keys last, alphabetically), canonical values."""
+    spec = schema.RECORDS[kind]
+    known = [k for k in spec if k in raw and raw[k] is not None]
+    extra = sorted(k for k in raw if k not in spec)
+    out: dict = {}
+    for key in known + extra:
+        value = raw[key]
+        fld = spec.get(key)
+        if fld is not None and fld.type == "date":
+            value = _canonical_date(value)
+        elif fld is not None and fld.item and isinstance(value, list):
+            value = [_ordered(fld.item, v) if isinstance(v, dict) else v for v in value]
+            if key in _FLOW_MAPS:
+                value = [_FlowMap(v) if isinstance(v, dict) else v for v in value]
+        elif fld is not None and fld.item and isinstance(value, dict):
+            value = _ordered(fld.item, value)
+            value = _FlowMap(value) if key in _FLOW_MAPS else value
+        elif key in _FLOW_LISTS and isinstance(value, list):
+            value = _FlowList(value)
+        elif isinstance(value, str) and fld is not None and fld.type == "str":
+            value = value.strip() if "\n" not in value.strip() else value
+        out[key] = value
+    return out
+
+
+def _canonical_date(value: object) -> object:
+    try:
+        return parse_date(value).canonical
+    except ValueError:
+        return value  # fmt never fixes data; the validator reports it
+
+
+def dump_record(kind: str, raw: dict, indent: str = INDENT) -> str:
+    """One list item (``- key: value`` …) in canonical layout, indented for its section.
+
+    Example::
+
+        >>> actor = {"name": "Baykar", "id": "baykar", "kind": "company"}
+        >>> print(dump_record("actor", actor), end="")
+          - id: baykar
+            name: Baykar
+            kind: company
+    """
+    text = yaml.dump(
+        [_ordered(kind, raw)],
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=WIDTH - len(indent) - 8,
+        indent=2,
+        default_flow_style=False,
+    )
+    return "".join(indent + line if line.strip() else line for line in text.splitlines(True))
+
+
+# -- comments ---------------------------------------------------------------
+
+
+@dataclass
+class Comments:
+    """Comments of a file, attached to what follows them (or to their line's field)."""
+
+    header: list[str] = field(default_factory=list)
+    before: dict[tuple, list[str]] = field(default_factory=lambda: defaultdict(list))
+    end_of_line: dict[tuple, list[str]] = field(default_factory=lambda: defaultdict(list))
+    trailing: list[str] = field(default_factory=list)
+
+
+def _anchor_for(path: tuple) -> tuple:
+    """Where a comment on ``path`` is kept: a section, a record, or a record's field."""
+    return path[:3] if len(path) >= 3 else path
+
+
+def collect_comments(text: str, doc: Document) -> Comments:
+    """Attach every comment of ``text`` to the section, record or field it annotates."""
+    lines = text.splitlines()
+    keys: dict[int, tuple] = {}  # 0-based line → the field (or section) a key there belongs to
+    for path, mark in doc.keys.items():
+        keys.setdefault(mark.line, _anchor_for(path))
+    items = {  # 0-based line → record starting there ("- " lines)
+        mark.line: path
+        for path, mark in doc.values.items()
+        if len(path) == 2 and isinstance(path[1], int)
+    }
+    anchors = keys | items  # a comment line above a record's first line goes before the record
+    eol_lines = _end_of_line_comments(text)
+    comments = Comments()
+    first_anchor = min(anchors) if anchors else len(lines)
+    comments.header = lines[:first_anchor]
+    pending: list[str] = []
+    for number in range(first_anchor, len(lines)):
+        line = lines[number]
+        if line.lstrip().startswith("#"):
+            pending.append(line.strip())
+        if number in anchors and pending:
+            comments.before[anchors[number]].extend(pending)
+            pending = []
+        if number in eol_lines:
+            owner = keys.get(number) or items.get(number) or _owner_above(anchors, number)
+            comments.end_of_line[owner].append(eol_lines[number])
+    comments.trailing = pending
+    return comments
+
+
+def _owner_above(anchors: dict[int, tuple], number: int) -> tuple:
+    above = [n for n in anchors if n <= number]
+    return _anchor_for(anchors[max(above)]) if above else ()
+
+
+def _end_of_line_comments(text: str) -> dict[int, str]:
+    """0-based line → ``# comment`` text for comments that follow a value on the same line."""
+    last_end: dict[int, int] = {}
+    for token in yaml.scan(text, Loader=yaml.CSafeLoader):
+        end = token.end_mark
+        if end.line == token.start_mark.line:
+            last_end[end.line] = max(last_end.get(end.line, 0), end.column)
+    lines = text.splitlines()
+    found = {}
+    for number, column in last_end.items():
+        if number < len(lines):
+            rest = lines[number][column:]
+            if rest.strip().startswith("#") and rest[:1] in (" ", "\t"):
+                found[number] = rest.strip()
+    return found
+
+
+# -- whole file ---------------------------------------------------------------
+
+
+def event_order(raw: dict) -> tuple[str, str]:
+    """Sort key of an event mapping: chronological, then by id."""
+    try:
+        key = parse_date(raw.get("date")).sort_key
+    except (ValueError, TypeError):
+        key = "9999"
+    return key, str(raw.get("id", ""))
+
+
+def format_document(text: str, doc: Document) -> str:
+    """The canonical text of a loaded, structurally valid document."""
+    comments = collect_comments(text, doc)
+    data = doc.data
+    out: list[str] = [line + "\n" for line in comments.header]
+    for section in schema.SECTIONS:
+        kind = schema.SECTION_RECORD[section]
+        out += _comment_lines(comments.before.get((section,), []), "")
+        items = list(enumerate(data.get(section) or []))
+        if section == "events":
+            items.sort(key=lambda pair: event_order(pair[1]))
+        eol = _eol(comments, (section,))
+        if not items:
+            out.append(f"{section}: []{eol}\n")
+            continue
+        out.append(f"{section}:{eol}\n")
+        for index, raw in items:
+            out += _comment_lines(comments.before.get((section, index), []), INDENT)
+            out.append(_record_with_comments(kind, raw, (section, index), comments))
+    out += _comment_lines(comments.trailing, "")
+    return "".join(out)
+
+
+def _eol(comments: Comments, anchor: tuple) -> str:
+    found = comments.end_of_line.get(anchor)
+    return "  " + " ".join(found) if found else ""
+
+
+def _comment_lines(lines: list[str], indent: str) -> list[str]:
+    return [f"{indent}{line}\n" for line in lines]
+
+
+def _record_with_comments(kind: str, raw: dict, anchor: tuple, comments: Comments) -> str:
+    """A dumped record with its field comments put back in front of / after each key."""
+    text = dump_record(kind, raw)
+    field_indent = INDENT * 2
+    out: list[str] = []
+    for line in text.splitlines(True):
+        key = _top_key(line, field_indent)
+        if key is not None:
+            out += _comment_lines(comments.before.get((*anchor, key), []), field_indent)
+            eol = _eol(comments, (*anchor, key))
+            if eol:
+                line = line.rstrip("\n") + eol + "\n"
+        out.append(line)
+    eol_item = _eol(comments, anchor)
+    if eol_item:
+        out[0] = out[0].rstrip("\n") + eol_item + "\n"
+    return "".join(out)
+
+
+def _top_key(line: str, field_indent: str) -> str | None:
+    """The record key a dumped line starts, if it starts one (``- id:`` or ``key:``)."""
+    match = re.match(rf"^(?:{INDENT}- |{field_indent})([A-Za-z_][\w-]*):", line)
+    return match.group(1) if match else None
+
+
+class LayoutError(ValueError):
+    """The file's shape is too broken to lay out (the validator says why)."""
+
+
+def format_text(text: str, path: Path) -> str:
+    """The canonical layout of ``text``; raises LoadError or LayoutError.
+
+    Example::
+
+        canonical = format_text(Path("events.yaml").read_text(), Path("events.yaml"))
+    """
+    doc = load_text(text, path)
+    data = doc.data
+    if (
+        not isinstance(data, dict)
+        or not all(
+            isinstance(data.get(s), list | None)
+            and all(isinstance(i, dict) for i in data.get(s) or [])
+            for s in schema.SECTIONS
+        )
+        or set(data) - set(schema.SECTIONS)
+    ):
+        raise LayoutError("the file is not a mapping of sources, actors and events lists")
+    return format_document(text, doc)

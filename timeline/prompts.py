@@ -1,0 +1,73 @@
+"""Fill in a new event for ``timeline add``: prompts for what is missing, and defaults.
+
+Prompts offer the ids and vocabularies the file already knows, so a curator
+picks instead of remembering. Without a terminal nothing is asked: whatever is
+still missing is reported by the validator, with its position.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from . import schema
+from .edit import known_ids, suggest_id
+from .validate import Result, validate_file
+
+
+def _ask(label: str, choices: list[str] | None = None, default: str | None = None) -> str:
+    if choices:
+        typer.echo(f"{label} — one of: {', '.join(choices)}")
+    while True:
+        answer = typer.prompt(label, default=default, show_default=default is not None).strip()
+        if not choices or answer in choices:
+            return answer
+        typer.echo(f"{answer!r} is not one of the choices.")
+
+
+def _ask_many(label: str, choices: list[str] | None = None) -> list[str]:
+    """Repeated prompts; an empty answer ends the list."""
+    if choices:
+        typer.echo(f"{label} — known: {', '.join(choices)}")
+    answers = []
+    while answer := typer.prompt(f"{label} (empty to finish)", default="", show_default=False):
+        answers.append(answer.strip())
+    return answers
+
+
+def _prompt_missing(event: dict, ids: dict[str, list[str]]) -> None:
+    for key, label in (("date", "Date (2021, 2021-04, 2021-04-15, 2021-04~)"),
+                       ("title", "Title"), ("summary", "Summary, in our own words")):  # fmt: skip
+        if not event.get(key):
+            event[key] = _ask(label)
+    if not event.get("type"):
+        event["type"] = _ask("Type", list(schema.EVENT_TYPES))
+    if not event["actors"]:
+        typer.echo(f"Roles: {', '.join(schema.ROLES)}")
+        pairs = _ask_many("Actor as ID:ROLE", ids["actors"])
+        event["actors"] = [{"actor": a, "role": r} for a, _, r in (p.partition(":") for p in pairs)]
+    if not event["citations"]:
+        typer.echo(f"Source id — known: {', '.join(ids['sources'])}")
+        while source := typer.prompt("Source id (empty to finish)", default="", show_default=False):
+            quote = _ask(f"Verbatim quote from {source.strip()}")
+            event["citations"].append({"source": source.strip(), "quote": quote})
+    if not event["tags"]:
+        event["tags"] = _ask_many("Tag")
+
+
+def complete_interactively(path: Path, event: dict, *, prompt: bool) -> dict:
+    """The event with prompts answered (when ``prompt``), id suggested and defaults filled."""
+    result: Result = validate_file(path)
+    ids = known_ids(result)
+    if prompt:
+        _prompt_missing(event, ids)
+    if not event.get("id") and event.get("date") and event.get("title"):
+        suggestion = suggest_id(event["date"], event["title"], set(ids["events"]))
+        event["id"] = _ask("Event id", default=suggestion) if prompt else suggestion
+    if not event["countries"] and result.dataset is not None:
+        countries = {a.country for a in result.dataset.actors if a.country}
+        wanted = {e["actor"] for e in event["actors"]}
+        by_id = {a.id: a.country for a in result.dataset.actors}
+        event["countries"] = sorted({by_id[a] for a in wanted if by_id.get(a)} & countries)
+    return {k: v for k, v in event.items() if v not in (None, [], "")}

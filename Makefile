@@ -39,6 +39,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 test: setup browser lint
+	$(BIN)/timeline fmt --check events.yaml
 	$(BIN)/timeline validate events.yaml
 	$(BIN)/pytest -q
 

@@ -1,0 +1,149 @@
+"""Quality gates of the curated dataset (the real events.yaml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ROOT, SEEDS, skip_or_fail
+from timeline.cli import app
+from timeline.dates import parse_date
+from timeline.validate import validate_file
+
+EVENTS = ROOT / "events.yaml"
+RESULT = validate_file(EVENTS)
+DATA = RESULT.dataset
+
+# Where the article body starts and ends in each seed: what lies outside is page furniture
+# (editorial boxes, newsletter prompts, "latest content" lists, disclaimers), never evidence.
+SEED_BODY = {
+    "000_872cb85d69515f03.txt": ("*With Kyiv’s refusal", "Note to readers"),
+    "001_ce751a3b17e2352e.txt": ("Strategic Council Online—Interview", "0 Comments"),
+    "002_68071c29f5d99f52.txt": ("Now that Kiev is in possession", None),
+    "003_3571c81a0d1c84bb.txt": (None, None),
+    "004_71c7eea85881ef11.txt": ("In a recent development", None),
+}
+
+
+def normalise(text: str) -> str:
+    """Fold whitespace and typographic quotes only; nothing else is forgiven."""
+    text = text.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'}))
+    return " ".join(text.split())
+
+
+def seed_body(name: str) -> str:
+    path = SEEDS / name
+    if not path.exists():
+        skip_or_fail(f"seed article {path} is missing")
+    text = path.read_text(encoding="utf-8")
+    start, end = SEED_BODY[name]
+    if start:
+        text = text[text.index(start) :]
+    if end:
+        text = text[: text.index(end)]
+    return normalise(text)
+
+
+def seed_citations():
+    sources = {s.id: s for s in DATA.sources}
+    for event in DATA.events:
+        for citation in event.citations:
+            seed = sources[citation.source].seed
+            if seed:
+                yield pytest.param(event.id, seed, citation.quote, id=f"{event.id}:{seed[:3]}")
+
+
+def test_real_file_has_no_errors():
+    assert RESULT.ok, "\n".join(map(str, RESULT.errors))
+
+
+@pytest.mark.parametrize(("event_id", "seed", "quote"), list(seed_citations()))
+def test_seed_quotes_are_verbatim_and_from_the_article_body(event_id, seed, quote):
+    assert normalise(quote) in seed_body(seed), f"{event_id}: quote not found in {seed}"
+
+
+def test_every_seed_article_is_a_source_and_is_cited():
+    seeds = {s.seed for s in DATA.sources if s.seed}
+    assert seeds == set(SEED_BODY)
+    cited = {c.source for e in DATA.events for c in e.citations}
+    assert {s.id for s in DATA.sources if s.seed} <= cited
+
+
+def test_every_registered_actor_and_source_is_used():
+    used_actors = {a.actor for e in DATA.events for a in e.actors}
+    cited = {c.source for e in DATA.events for c in e.citations}
+    assert {a.id for a in DATA.actors} - used_actors == set()
+    assert {s.id for s in DATA.sources} - cited == set()
+
+
+def test_sources_beyond_the_seeds_have_a_url():
+    assert [s.id for s in DATA.sources if not s.seed and not s.url] == []
+
+
+def test_no_event_lies_in_the_future():
+    today = dt.date.today()
+    assert [e.id for e in DATA.events if e.date.start > today] == []
+
+
+def test_claims_name_their_claimant_and_the_evidence_against_them():
+    for event in DATA.events:
+        if event.status == "confirmed":
+            continue
+        assert event.claimants, event.id
+        if event.status in ("disputed", "refuted"):
+            against = [c for c in event.citations if c.stance == "contradicts"]
+            assert against and all(c.note for c in against), event.id
+
+
+# Seed dates written without a day or without a year, and dates a seed gets wrong:
+# the event must carry exactly the precision (and value) the evidence supports.
+SEED_DATES = {
+    "2021-05-doran-tweet-turkish-drones-surround-russia": "2021-05",  # "in May 2021"
+    "2021-09-ukraine-plans-24-more-tb2": "2021-09",  # "in September last year"
+    "2020-10-ai-35-engines-for-gezgin": "2020-10?",  # "in October 2020", contract unconfirmed
+    "2019-08-black-sea-shield-joint-company": "2019-08",
+    "2022-02-03-high-tech-framework-agreement-tb2-coproduction": "2022-02-03",  # "February 3"
+    "2020-02-03-military-financial-cooperation-agreement": "2020-02-03",  # seed implies 2021
+    "2021-04-10-zelensky-erdogan-istanbul-meeting": "2021-04-10",  # seed says April 15
+    "2021-04-15-russian-flight-suspension-takes-effect": "2021-04-15",  # "on April 15"
+    "2021-04-12-russia-announces-flight-suspension": "2021-04-12",
+    "2014-03-18-crimea-annexed-by-russia": "2014-03-18",  # seed: "in 2014"
+}
+
+
+@pytest.mark.parametrize(("event_id", "expected"), SEED_DATES.items())
+def test_seed_dates_have_the_precision_of_their_evidence(event_id, expected):
+    event = next(e for e in DATA.events if e.id == event_id)
+    assert event.date.canonical == expected
+    assert event.date.precision == parse_date(expected).precision
+
+
+def test_wrong_seed_dates_are_kept_as_contradicting_citations():
+    meeting = next(e for e in DATA.events if e.id == "2021-04-10-zelensky-erdogan-istanbul-meeting")
+    against = [c for c in meeting.citations if c.stance == "contradicts"]
+    assert any("April 15" in c.quote for c in against)
+    assert all(c.note for c in against)
+
+
+def test_summaries_are_in_our_own_words():
+    """No summary shares a run of eight words with a seed article."""
+    seeds = " ".join(seed_body(name) for name in SEED_BODY).lower()
+    for event in DATA.events:
+        words = re.findall(r"\S+", normalise(event.summary).lower())
+        for i in range(len(words) - 7):
+            assert " ".join(words[i : i + 8]) not in seeds, event.id
+
+
+def test_stats_cover_every_event(tmp_path):
+    db = tmp_path / "timeline.db"
+    runner = CliRunner()
+    assert runner.invoke(app, ["build", str(EVENTS), "--db", str(db)]).exit_code == 0
+    stats = json.loads(runner.invoke(app, ["stats", "--db", str(db), "--format", "json"]).stdout)
+    assert sum(r["events"] for r in stats["Events per year"]) == len(DATA.events)
+    assert sum(r["events"] for r in stats["Events per type"]) == len(DATA.events)
+    assert min(r["year"] for r in stats["Events per year"]) == 1936
+    assert len(DATA.events) >= 60

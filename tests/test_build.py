@@ -184,7 +184,7 @@ def test_failure_during_write_leaves_the_old_database_byte_identical(
     before = fresh_db.read_bytes()
     small_yaml.write_text(small_yaml.read_text().replace("Baykar Makina", "Baykar Tech"))
 
-    def explode(db, data):
+    def explode(db, data, history):
         db["build_info"].insert({"key": "half", "value": "written"})
         raise RuntimeError("disk full")
 

@@ -22,6 +22,7 @@ import sqlite_utils
 from . import __version__
 from .load import paused_gc
 from .model import Dataset, Event
+from .provenance import History, event_history, last_commit
 from .validate import Problem, Result, validate_bytes
 
 SCHEMA_VERSION = "1"
@@ -71,6 +72,7 @@ FACET_INDEXES = (
     ["sort_key"],
     ["date_start"],
     ["date_end"],
+    ["first_added"],
 )
 
 
@@ -81,10 +83,11 @@ class BuildResult:
     counts: dict[str, int]
 
 
-def input_hash(yaml_bytes: bytes) -> str:
-    """What determines the database: the YAML, the tool version and the schema version."""
+def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
+    """What determines the database: the YAML, its last commit (for the edit history),
+    the tool version and the schema version."""
     digest = hashlib.sha256(yaml_bytes)
-    digest.update(f"\0{__version__}\0{SCHEMA_VERSION}".encode())
+    digest.update(f"\0{commit}\0{__version__}\0{SCHEMA_VERSION}".encode())
     return digest.hexdigest()
 
 
@@ -103,7 +106,7 @@ def stored_hash(db_path: Path) -> str | None:
     return row[0] if row else None
 
 
-def _event_row(event: Event, names: dict[str, str]) -> dict:
+def _event_row(event: Event, names: dict[str, str], history: History | None) -> dict:
     d = event.date
     loc = event.location
     return {
@@ -132,6 +135,8 @@ def _event_row(event: Event, names: dict[str, str]) -> dict:
         "source_count": len({c.source for c in event.citations}),
         "quotes": "\n".join(c.quote for c in event.citations),
         "notes": event.notes,
+        "first_added": history.first_added if history else None,
+        "last_changed": history.last_changed if history else None,
     }
 
 
@@ -196,6 +201,8 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "source_count": int,
             "quotes": str,
             "notes": str,
+            "first_added": str,
+            "last_changed": str,
         },
         pk="id",
         not_null={
@@ -238,7 +245,9 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     db["build_info"].create({"key": str, "value": str}, pk="key")
 
 
-def _insert_rows(db: sqlite_utils.Database, data: Dataset) -> dict[str, int]:
+def _insert_rows(
+    db: sqlite_utils.Database, data: Dataset, history: dict[str, History]
+) -> dict[str, int]:
     names = {a.id: a.name for a in data.actors}
     events = sorted(data.events, key=lambda e: (e.date.sort_key, e.id))
     used = {}
@@ -276,7 +285,7 @@ def _insert_rows(db: sqlite_utils.Database, data: Dataset) -> dict[str, int]:
         }
         for a in sorted(data.actors, key=lambda a: a.id)
     )
-    db["events"].insert_all(_event_row(e, names) for e in events)
+    db["events"].insert_all(_event_row(e, names, history.get(e.id)) for e in events)
     db["event_actors"].insert_all(
         {"event_id": e.id, "actor_id": a.actor, "role": a.role} for e in events for a in e.actors
     )
@@ -324,7 +333,9 @@ def _index_and_search(db: sqlite_utils.Database) -> None:
         db.create_view(name, sql.strip())
 
 
-def write_database(data: Dataset, db_path: Path, digest: str) -> dict[str, int]:
+def write_database(
+    data: Dataset, db_path: Path, digest: str, history: dict[str, History] | None = None
+) -> dict[str, int]:
     """Write ``data`` to ``db_path`` atomically; returns row counts.
 
     Example::
@@ -339,7 +350,7 @@ def write_database(data: Dataset, db_path: Path, digest: str) -> dict[str, int]:
             # One transaction: sqlite-utils would otherwise commit every batch.
             with db.atomic():
                 _create_tables(db)
-                counts = _insert_rows(db, data)
+                counts = _insert_rows(db, data, history or {})
                 _index_and_search(db)
                 info = {
                     "input_sha256": digest,
@@ -401,14 +412,15 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
     except OSError as exc:
         problem = Problem(str(yaml_path), 1, 1, "", "", f"cannot read the file: {exc.strerror}")
         raise InvalidInput(Result([problem])) from None
-    digest = input_hash(raw)
+    digest = input_hash(raw, last_commit(yaml_path))
     if not force and stored_hash(db_path) == digest:
         return BuildResult(db_path, True, stored_counts(db_path))
     result = validate_bytes(raw, yaml_path)
     if not result.ok:
         raise InvalidInput(result)
+    history = event_history(yaml_path)
     with paused_gc():
-        counts = write_database(result.dataset, db_path, digest)
+        counts = write_database(result.dataset, db_path, digest, history)
     return BuildResult(db_path, False, counts)
 
 

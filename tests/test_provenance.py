@@ -1,0 +1,74 @@
+"""Edit history from git: when each event was first added and last changed."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import SMALL, skip_or_fail
+from timeline.build import build_file
+from timeline.provenance import event_history
+
+
+def git(repo: Path, *args: str, date: str | None = None) -> None:
+    env = {"GIT_AUTHOR_NAME": "Curator", "GIT_AUTHOR_EMAIL": "c@example.org",
+           "GIT_COMMITTER_NAME": "Curator", "GIT_COMMITTER_EMAIL": "c@example.org",
+           "PATH": "/usr/bin:/bin"}  # fmt: skip
+    if date:
+        env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    if shutil.which("git") is None:
+        skip_or_fail("git is not installed")
+    git(tmp_path, "init", "-q", "-b", "main")
+    text = SMALL.read_text()
+    first = text.split("  - id: fleet-destroyed-claim")[0]
+    (tmp_path / "events.yaml").write_text(first)
+    git(tmp_path, "add", "events.yaml")
+    git(tmp_path, "commit", "-qm", "first events", date="2024-01-01T10:00:00+00:00")
+    (tmp_path / "events.yaml").write_text(text)
+    git(tmp_path, "commit", "-qam", "add the claim", date="2024-02-01T10:00:00+00:00")
+    changed = text.replace("Scheduled flights stop", "Scheduled flights are stopped")
+    (tmp_path / "events.yaml").write_text(changed)
+    git(tmp_path, "commit", "-qam", "reword", date="2024-03-01T10:00:00+02:00")
+    return tmp_path
+
+
+def test_first_added_and_last_changed(repo):
+    history = event_history(repo / "events.yaml")
+    assert set(history) == {"montreux", "baykar-ukrspecexport-2019", "flight-suspension",
+                            "fleet-destroyed-claim"}  # fmt: skip
+    assert history["montreux"].first_added == "2024-01-01T10:00:00+00:00"
+    assert history["montreux"].last_changed == "2024-01-01T10:00:00+00:00"
+    assert history["fleet-destroyed-claim"].first_added == "2024-02-01T10:00:00+00:00"
+    assert history["flight-suspension"].first_added == "2024-01-01T10:00:00+00:00"
+    assert history["flight-suspension"].last_changed == "2024-03-01T10:00:00+02:00"
+
+
+def test_build_records_history_and_rebuilds_on_a_new_commit(repo):
+    db = build_file(repo / "events.yaml").db_path
+    rows = dict(sqlite3.connect(db).execute("select id, first_added from events").fetchall())
+    assert rows["fleet-destroyed-claim"] == "2024-02-01T10:00:00+00:00"
+    assert build_file(repo / "events.yaml").skipped
+    (repo / "notes.txt").write_text("unrelated")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-qm", "unrelated file")
+    assert build_file(repo / "events.yaml").skipped  # events.yaml's last commit is the same
+    git(repo, "commit", "-q", "--allow-empty", "-m", "touch", "--", "events.yaml")
+    assert build_file(repo / "events.yaml").skipped  # an empty commit does not touch the file
+    (repo / "events.yaml").write_text((repo / "events.yaml").read_text() + "# note\n")
+    git(repo, "commit", "-qam", "comment")
+    assert not build_file(repo / "events.yaml").skipped
+
+
+def test_outside_git_there_is_no_history(small_yaml):
+    assert event_history(small_yaml) == {}
+    db = build_file(small_yaml).db_path
+    assert sqlite3.connect(db).execute("select count(first_added) from events").fetchone() == (0,)

@@ -1,0 +1,116 @@
+"""When each event was first added and last changed, read from the git history of the YAML.
+
+Like a changelog: every committed version of ``events.yaml`` is read (all
+blobs through one ``git cat-file --batch`` process) and each event's content
+is fingerprinted; the first commit that has an event added it, the last
+commit that changed its fingerprint changed it. Outside a git checkout, or
+without git, there is no history and every value is None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+
+@dataclass(frozen=True)
+class History:
+    first_added: str  # ISO 8601 commit time, with its offset
+    added_in: str  # commit hash
+    last_changed: str
+    changed_in: str
+
+
+def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> bytes | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, input=stdin, capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _relative(yaml_path: Path) -> tuple[Path, str] | None:
+    """The checkout's top directory and the file's path inside it, or None outside git."""
+    folder = Path(yaml_path).resolve().parent
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    if not top:
+        return None
+    root = Path(top.decode().strip())
+    return root, Path(yaml_path).resolve().relative_to(root).as_posix()
+
+
+def last_commit(yaml_path: Path) -> str:
+    """The newest commit touching the file ('' outside git): part of the build's input hash."""
+    where = _relative(yaml_path)
+    if where is None:
+        return ""
+    out = _git(where[0], "log", "-1", "--format=%H", "--", where[1])
+    return out.decode().strip() if out else ""
+
+
+def _fingerprints(blob: bytes) -> dict[str, str]:
+    try:
+        data = yaml.load(blob, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return {}  # a broken historical version tells nothing about its events
+    events = data.get("events") if isinstance(data, dict) else None
+    out = {}
+    for raw in events if isinstance(events, list) else []:
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            canonical = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
+            out[raw["id"]] = hashlib.sha1(canonical.encode()).hexdigest()
+    return out
+
+
+def _read_blobs(root: Path, specs: list[str]) -> list[bytes]:
+    """Contents of ``commit:path`` specs, in order, through one git process."""
+    out = _git(root, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in specs).encode())
+    blobs, pos = [], 0
+    while out is not None and pos < len(out):
+        header_end = out.index(b"\n", pos)
+        header = out[pos:header_end].split()
+        if header[-1] == b"missing":
+            blobs.append(b"")
+            pos = header_end + 1
+            continue
+        size = int(header[2])
+        blobs.append(out[header_end + 1 : header_end + 1 + size])
+        pos = header_end + 1 + size + 1
+    return blobs
+
+
+def event_history(yaml_path: Path) -> dict[str, History]:
+    """``{event id: History}`` for the events committed in git; {} outside git.
+
+    Example::
+
+        history = event_history(Path("events.yaml"))
+        history["2019-01-12-ukrspecexport-baykar-tb2-contract"].first_added
+    """
+    where = _relative(yaml_path)
+    if where is None:
+        return {}
+    root, rel = where
+    log = _git(root, "log", "--reverse", "--format=%H %cI", "--", rel)
+    if not log:
+        return {}
+    commits = [line.split(" ", 1) for line in log.decode().splitlines() if line]
+    blobs = _read_blobs(root, [f"{sha}:{rel}" for sha, _ in commits])
+    added: dict[str, tuple[str, str]] = {}
+    changed: dict[str, tuple[str, str, str]] = {}  # id → (when, sha, fingerprint)
+    for (sha, when), blob in zip(commits, blobs, strict=False):
+        for event_id, print_ in _fingerprints(blob).items():
+            added.setdefault(event_id, (when, sha))
+            if event_id not in changed or changed[event_id][2] != print_:
+                changed[event_id] = (when, sha, print_)
+    return {
+        event_id: History(when, sha, changed[event_id][0], changed[event_id][1])
+        for event_id, (when, sha) in added.items()
+    }

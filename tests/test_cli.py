@@ -115,3 +115,31 @@ def test_stats(fresh_db):
     russia = next(r for r in data["Events per actor"] if r["actor"] == "Russia")
     assert russia["events"] == 2 and set(russia["roles"].split(",")) == {"speaker", "attacker"}
     assert "Events per type" in invoke("stats", "--db", fresh_db).stdout
+
+
+def test_export_json_nests_actors_citations_and_relations(fresh_db):
+    events = json.loads(invoke("export", "--db", fresh_db).stdout)
+    assert [e["id"] for e in events] == [
+        "montreux", "baykar-ukrspecexport-2019", "flight-suspension", "fleet-destroyed-claim"
+    ]  # fmt: skip
+    claim = events[-1]
+    assert claim["date"] == "2022-02~" and claim["precision"] == "month" and claim["approximate"]
+    assert {(a["id"], a["role"]) for a in claim["actors"]} == {
+        ("analyst", "claimant"), ("russia", "attacker")
+    }  # fmt: skip
+    assert claim["citations"][1] | {} == {
+        "source": "record", "source_title": "Official record", "publisher": "Ministry",
+        "url": None, "quote": "The drones kept flying.", "stance": "contradicts",
+        "note": "Later combat footage shows the drones in use.",
+    }  # fmt: skip
+    assert events[2]["related"] == [{"event": "baykar-ukrspecexport-2019", "type": "responds_to"}]
+
+
+def test_export_csv(fresh_db, tmp_path):
+    target = tmp_path / "events.csv"
+    result = invoke("export", "--db", fresh_db, "--format", "csv", "--output", target)
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(target.open()))
+    assert len(rows) == 4
+    assert rows[1]["actors"] == "baykar:signatory;ukrspecexport:signatory"
+    assert rows[1]["date"] == "2019" and rows[1]["countries"] == "TR;UA"

@@ -220,6 +220,41 @@ def stats(
 
 
 @app.command()
+def export(
+    db: Annotated[Path, typer.Option("--db", help="SQLite file.")] = DEFAULT_DB,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="json (nested) or csv (one row per event).")
+    ] = OutputFormat.json,
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Export the events with their actors, citations and relations."""
+    from .export import EVENT_COLUMNS, export_events
+
+    _open_readonly(db).close()
+    events = export_events(db)
+    if output_format is OutputFormat.csv:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, [*EVENT_COLUMNS, "actors", "sources"], lineterminator="\n")
+        writer.writeheader()
+        for event in events:
+            row = {k: event[k] for k in EVENT_COLUMNS}
+            row["countries"], row["tags"] = ";".join(event["countries"]), ";".join(event["tags"])
+            row["actors"] = ";".join(f"{a['id']}:{a['role']}" for a in event["actors"])
+            row["sources"] = ";".join(sorted({c["source"] for c in event["citations"]}))
+            writer.writerow(row)
+        text = buffer.getvalue()
+    else:
+        text = json.dumps(events, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"Wrote {len(events)} events to {output}.", err=True)
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command()
 def fmt(
     path: YamlPath = Path("events.yaml"),
     check: Annotated[

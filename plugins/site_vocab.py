@@ -15,6 +15,7 @@ DATABASE = "timeline"
 def extra_template_vars(datasette):
     return {
         "canned_queries": datasette.metadata("queries", database=DATABASE) or {},
+        "site_metadata": datasette.metadata(),
         "timeline_db": DATABASE,
         "status_descriptions": STATUSES,
         "type_descriptions": EVENT_TYPES,

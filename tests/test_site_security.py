@@ -26,6 +26,7 @@ ESCAPED_IMG = "&lt;img src=x onerror=alert(1)&gt;"
 HTML_PAGES = [
     "/timeline/events",
     "/timeline/events?_search=suspended",
+    "/timeline/events?_full=1",
     "/timeline/events?_facet_array=actors&actors__arraycontains=Russia",
     "/timeline/events/flight-suspension",
     "/timeline/events/baykar-ukrspecexport-2019",  # shows the hostile event as related

@@ -1,0 +1,233 @@
+"""A real Chromium, driven by Playwright, against a real `timeline serve` process.
+
+Skips when Playwright or /usr/bin/chromium is missing, except when CI=true:
+then a missing browser is a failure, so CI can never pass without running it.
+Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_site_support import ROOT, SMALL, link_site_files
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_TIMEOUT = 30
+STOP_TIMEOUT = 10
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip locally; fail under CI (CI=true), where the browser test is mandatory."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: the browser test may not be skipped)")
+    pytest.skip(reason)
+
+
+def require_browser():
+    """The Playwright sync API, or skip/fail when it or Chromium is unavailable."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed")
+    if not CHROMIUM.exists():
+        skip_or_fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+    return sync_playwright
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def timeline_command() -> list[str]:
+    script = Path(sys.executable).parent / "timeline"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "timeline.cli"]
+
+
+def wait_until_serving(process: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"timeline serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"timeline serve did not answer within {STARTUP_TIMEOUT}s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop the server and its datasette child (their own process group), bounded."""
+    if process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGINT, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_browser()
+    site_dir = tmp_path_factory.mktemp("served")
+    shutil.copy(SMALL, site_dir / "events.yaml")
+    link_site_files(site_dir)
+    port = free_port()
+    log = site_dir / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*timeline_command(), "serve", str(site_dir / "events.yaml"),
+             "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=site_dir,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(process, f"{base}/-/versions.json", log)
+        yield base
+    finally:
+        stop(process)
+        assert process.poll() is not None, "timeline serve is still running"
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    sync_playwright = require_browser()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def table_ids(page) -> list[str]:
+    """Event ids in the events table's reading view, top to bottom."""
+    rows = page.locator("table.events-reading tr.event-row")
+    return [rows.nth(i).get_attribute("data-id") for i in range(rows.count())]
+
+
+def test_events_table_actor_facet(page, server):
+    page.goto(f"{server}/timeline/events")
+    assert len(table_ids(page)) == 4
+    shot(page, "01-events-table")
+    page.locator("#facet-actors a", has_text="Russia").click()
+    page.wait_for_url("**actors__arraycontains=Russia**")
+    assert table_ids(page) == ["flight-suspension", "fleet-destroyed-claim"]
+    shot(page, "02-events-filtered-by-actor")
+
+
+def test_search_then_open_an_event(page, server):
+    page.goto(f"{server}/timeline/events")
+    page.fill("input[name=_search]", "drones")
+    page.press("input[name=_search]", "Enter")
+    page.wait_for_url("**_search=drones**")
+    assert sorted(table_ids(page)) == ["baykar-ukrspecexport-2019", "fleet-destroyed-claim"]
+    shot(page, "03-search")
+    page.locator("td.title a", has_text="Claim that the drone fleet was destroyed").click()
+    page.wait_for_url("**/timeline/events/fleet-destroyed-claim")
+    assert page.locator("h1").inner_text() == "Claim that the drone fleet was destroyed"
+    assert page.locator(".event-date time").inner_text() == "c. February 2022"
+    assert page.locator(".event-meta .status").inner_text().lower() == "refuted"
+    assert "This event is refuted" in page.locator(".status-explained").inner_text()
+    assert page.locator("li.citation").count() == 2
+    shot(page, "04-event-page")
+    page.locator("ul.actors a", has_text="Russia").first.click()
+    page.wait_for_url("**actors__arraycontains=Russia**")
+    assert table_ids(page) == ["flight-suspension", "fleet-destroyed-claim"]
+    # Every column is one click away.
+    page.locator(".table-view-switch a").click()
+    page.wait_for_url("**_full=1**")
+    cells = page.locator("table.rows-and-columns tbody td.col-id").all_inner_texts()
+    assert cells == ["flight-suspension", "fleet-destroyed-claim"]
+    shot(page, "04b-events-all-columns")
+
+
+def test_timeline_filter(page, server):
+    page.goto(f"{server}/timeline")
+    assert page.locator("section.year h2").all_inner_texts() == ["1936", "2019", "2021", "2022"]
+    assert page.locator("#event-baykar-ukrspecexport-2019 time").inner_text() == "2019"
+    page.locator("details.filters summary").click()
+    page.select_option("select[name=actor]", "russia")
+    page.fill("input[name=from]", "2022")
+    page.click("input[type=submit][value=Apply]")
+    page.wait_for_url("**from=2022**")
+    assert "actor=russia" in page.url
+    assert page.locator("li.event h3").all_inner_texts() == [
+        "Claim that the drone fleet was destroyed"
+    ]
+    shot(page, "05-timeline-filtered")
+    page.locator("li.event h3 a").click()
+    page.wait_for_url("**/timeline/events/fleet-destroyed-claim")
+
+
+def test_timeline_on_a_phone(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/timeline")
+        # Nothing wider than the screen: no sideways scrolling to read the timeline.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, width
+        shot(page, "06-timeline-phone")
+        page.goto(f"{server}/timeline/events/baykar-ukrspecexport-2019")
+        shot(page, "07-event-phone")
+    finally:
+        context.close()
+
+
+def test_home_about_and_map(page, server):
+    page.goto(f"{server}/")
+    shot(page, "08-home")
+    page.goto(f"{server}/about")
+    assert page.locator("h1").inner_text() == "About this timeline"
+    page.goto(f"{server}/timeline/event_map")
+    page.wait_for_selector(".leaflet-container", timeout=10_000)
+    shot(page, "09-map")

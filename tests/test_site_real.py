@@ -52,3 +52,22 @@ async def test_facet_counts_match_the_yaml(ds):
 @pytest.mark.filterwarnings(r"ignore:Behaviour of str\(Component\):FutureWarning")
 async def test_site_pages_work_over_the_real_data(ds, path):
     assert (await ds.client.get(path)).status_code == 200
+
+
+@pytest.mark.filterwarnings(r"ignore:Behaviour of str\(Component\):FutureWarning")
+async def test_feeds_have_one_entry_per_real_event(ds):
+    import re
+
+    import feedparser
+    import icalendar
+
+    ids = {e["id"] for e in load_yaml(REAL).get("events") or []}
+    response = await ds.client.get("/timeline/atom_feed.atom")
+    feed = feedparser.parse(response.content, response_headers=dict(response.headers))
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert {e.id.rsplit("/", 1)[1] for e in feed.entries} == ids
+    assert len(feed.entries) == len(ids)
+    for entry in feed.entries:
+        assert re.search(r"(Z|[+-]\d\d:\d\d)$", entry.updated), entry.updated
+    calendar = icalendar.Calendar.from_ical((await ds.client.get("/timeline/calendar.ics")).text)
+    assert {str(e["UID"]).split("@")[0] for e in calendar.walk("VEVENT")} == ids

@@ -42,6 +42,10 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+BuiltDb = Annotated[Path, typer.Option("--db", help="SQLite file built by 'timeline build'.")]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"timeline {__version__}")
@@ -163,10 +167,8 @@ def _emit(columns: list[str], rows: list[tuple], output: OutputFormat) -> None:
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="A read-only SQL query.")],
-    db: Annotated[Path, typer.Option("--db", help="SQLite file.")] = DEFAULT_DB,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.table,
+    db: BuiltDb = DEFAULT_DB,
+    output: FormatOption = OutputFormat.table,
 ) -> None:
     """Run SQL against the built database and print a table, CSV or JSON."""
     conn = _open_readonly(db)
@@ -197,10 +199,8 @@ STATS = {
 
 @app.command()
 def stats(
-    db: Annotated[Path, typer.Option("--db", help="SQLite file.")] = DEFAULT_DB,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.table,
+    db: BuiltDb = DEFAULT_DB,
+    output: FormatOption = OutputFormat.table,
 ) -> None:
     """Coverage of the dataset: events per year, type, status and actor."""
     conn = _open_readonly(db)
@@ -221,7 +221,7 @@ def stats(
 
 @app.command()
 def export(
-    db: Annotated[Path, typer.Option("--db", help="SQLite file.")] = DEFAULT_DB,
+    db: BuiltDb = DEFAULT_DB,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="json (nested) or csv (one row per event).")
     ] = OutputFormat.json,

@@ -54,8 +54,8 @@ def row_url(datasette, table, pk):
 
 
 def actor_filter_url(datasette, name):
-    """The events table filtered to one actor, with the actors facet shown."""
-    query = urlencode({"_facet_array": "actors", "actors__arraycontains": name})
+    """The events table filtered to one actor (the actors facet is on by default)."""
+    query = urlencode({"actors__arraycontains": name})
     return datasette.urls.table(DATABASE, "events") + "?" + query
 
 

@@ -27,7 +27,7 @@ HTML_PAGES = [
     "/timeline/events",
     "/timeline/events?_search=suspended",
     "/timeline/events?_full=1",
-    "/timeline/events?_facet_array=actors&actors__arraycontains=Russia",
+    "/timeline/events?actors__arraycontains=Russia",
     "/timeline/events/flight-suspension",
     "/timeline/events/baykar-ukrspecexport-2019",  # shows the hostile event as related
     "/timeline",

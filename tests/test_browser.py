@@ -231,3 +231,13 @@ def test_home_about_and_map(page, server):
     page.goto(f"{server}/timeline/event_map")
     page.wait_for_selector(".leaflet-container", timeout=10_000)
     shot(page, "09-map")
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_missing_chromium_skips_locally_and_fails_under_ci(monkeypatch, tmp_path, ci, outcome):
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    with pytest.raises(outcome):
+        require_browser()

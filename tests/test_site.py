@@ -146,8 +146,11 @@ async def test_page_returns_200_with_content(ds, path, expected):
     assert expected in texts(response.text) or expected in response.text
 
 
-async def test_every_page_links_to_the_site_sections(ds):
-    html = (await ds.client.get("/timeline/events")).text
+@pytest.mark.parametrize(
+    "path", ["/timeline/events", "/timeline/events/montreux", "/timeline", "/about"]
+)
+async def test_every_page_links_to_the_site_sections_and_licences(ds, path):
+    html = (await ds.client.get(path)).text
     for href in ('href="/timeline"', 'href="/about"', 'href="/timeline/actors"'):
         assert href in html
     assert "Apache-2.0" in html and "CC BY 4.0" in html

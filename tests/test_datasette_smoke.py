@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import ROOT
 from datasette.app import Datasette
+
+from conftest import ROOT
 
 
 async def test_configured_facets_appear_in_the_events_json(fresh_db):

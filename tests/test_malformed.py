@@ -207,7 +207,10 @@ def test_validate_refuses(name, workspace):
     assert yaml_path.read_bytes() == before
 
 
-@pytest.mark.parametrize("name", corpus())
+JSON_CASES = ["billion-laughs.yaml", "tab-indentation.yaml", "unknown-actor-reference.yaml"]
+
+
+@pytest.mark.parametrize("name", JSON_CASES)
 def test_validate_json_format_is_machine_readable(name, workspace):
     yaml_path, _ = workspace(name)
     result = run_cli(["validate", str(yaml_path), "--format", "json"])

@@ -28,6 +28,7 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+EVENT_SETTINGS = settings(SETTINGS, max_examples=40)  # each example validates and builds
 
 SOURCE_IDS = ["seed-news", "record"]
 ACTOR_IDS = ["baykar", "ukrspecexport", "russia", "analyst"]
@@ -221,13 +222,13 @@ def scratch(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("properties")
 
 
-@SETTINGS
+@EVENT_SETTINGS
 @given(events=EVENTS)
 def test_random_events_never_crash_validate_or_build(events, scratch):
     check_never_crashes(events, scratch)
 
 
-@SETTINGS
+@EVENT_SETTINGS
 @given(events=st.lists(mapping("event", PLAUSIBLE), min_size=1, max_size=4))
 def test_plausible_events_never_crash_and_sometimes_build(events, scratch):
     check_never_crashes(events, scratch)

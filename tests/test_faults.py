@@ -106,11 +106,6 @@ def test_after_a_failure_the_next_build_succeeds(previous, monkeypatch):
     assert sorted(p.name for p in db.parent.iterdir()) == ["events.yaml", "timeline.db"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.build lets OSError from writing the database (read-only directory, disk "
-    "full, rename refused) escape as a traceback instead of a one-line error and exit 1",
-)
 def test_cli_reports_an_unwritable_database_without_a_traceback(previous, monkeypatch):
     yaml_path, db, before = previous
     denied = PermissionError(errno.EACCES, "Permission denied", str(db))

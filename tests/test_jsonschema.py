@@ -288,11 +288,6 @@ def test_validator_only_errors(name, checker, write_yaml):
     assert validate_file(path, today=TODAY).errors, f"the validator misses {name}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validator accepts lower-case country codes (pycountry lookups ignore case); "
-    "the schema and the database facets expect upper case",
-)
 def test_lower_case_country_is_rejected_by_both(checker, write_yaml):
     data = copy.deepcopy(small())
     event(data)["countries"] = ["tr"]

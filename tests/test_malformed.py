@@ -4,9 +4,6 @@ Each file is named for what is wrong with it. For each one the CLI must
 print a located error (``FILE:LINE:COL: message``) at the expected line,
 exit with status 1, never show a traceback, and leave both the YAML file and
 an existing good database byte-identical (no temporary files left behind).
-
-Files that currently crash the tool are marked ``xfail(strict=True)`` with
-the bug in the reason; the lead removes the mark when the bug is fixed.
 """
 
 from __future__ import annotations
@@ -40,7 +37,7 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "billion-laughs.yaml": (1, "aliases expand to"),
     "complex-mapping-key.yaml": (41, "mapping key must be a plain word"),
     "contradicts-without-note.yaml": (97, "contradicting citation needs a note"),
-    "control-character.yaml": (40, "#x0007"),
+    "control-character.yaml": (40, "U+0007 is not allowed"),
     "coordinates-as-text.yaml": (45, "expected a number"),
     "date-with-time.yaml": (39, "time of day"),
     "date-without-year.yaml": (39, "no four-digit year"),
@@ -62,7 +59,7 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "missing-citations.yaml": (38, "missing required field 'citations'"),
     "non-text-key-in-actor-entry.yaml": (57, "2019"),
     "non-utf8-latin1.yaml": (40, "not valid UTF-8"),
-    "nul-byte.yaml": (40, "#x0000"),
+    "nul-byte.yaml": (40, "U+0000 is not allowed"),
     "null-value.yaml": (38, "missing required field 'title'"),
     "number-where-text-belongs.yaml": (49, "expected text"),
     "only-comments.yaml": (1, "the file is empty"),
@@ -91,42 +88,11 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "wrong-type-number-as-title.yaml": (40, "expected text, got int"),
 }
 
-# Bugs in timeline/ found by this corpus (see the report to the lead).
-_CONSTRUCTOR_CRASH = (
-    "load.load_text only catches yaml.YAMLError, but PyYAML's constructors raise plain "
-    "ValueError/KeyError for {what}: a traceback instead of a located error"
-)
-_UNHASHABLE = "validate: {where} puts a YAML list into a set -> TypeError: unhashable type: 'list'"
-_READER = (
-    "load.load_text reports yaml.reader.ReaderError (control character) at 1:1 with "
-    "'in \"<unicode string>\", position N' instead of the character's line and column"
-)
-KNOWN_BUGS: dict[str, str] = {
-    "impossible-date-unquoted.yaml": _CONSTRUCTOR_CRASH.format(what="an unquoted 1936-02-30"),
-    "invalid-bool-tag.yaml": _CONSTRUCTOR_CRASH.format(what="!!bool maybe"),
-    "invalid-int-tag.yaml": _CONSTRUCTOR_CRASH.format(what="!!int Montreux"),
-    "unhashable-actor-reference.yaml": _UNHASHABLE.format(
-        where="check_references (set(pairs) of actors/related entries)"
-    ),
-    "unhashable-citation-source.yaml": _UNHASHABLE.format(
-        where="warn_weak_spots ({c.get('source') ...} set of citation sources)"
-    ),
-    "non-text-key-in-actor-entry.yaml": (
-        "validate.check_references sorts the keys of an actors/related entry: "
-        "TypeError '<' not supported between int and str for a key like 2019"
-    ),
-    "nul-byte.yaml": _READER,
-    "control-character.yaml": _READER,
-}
-
 
 def corpus() -> list:
     params = []
     for path in sorted(MALFORMED.glob("*.yaml")):
-        marks = []
-        if path.name in KNOWN_BUGS:
-            marks = [pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[path.name])]
-        params.append(pytest.param(path.name, marks=marks, id=path.stem))
+        params.append(pytest.param(path.name, id=path.stem))
     return params
 
 
@@ -134,7 +100,6 @@ def test_the_corpus_is_complete():
     names = {p.name for p in MALFORMED.glob("*.yaml")}
     assert names == set(EXPECTED)
     assert len(names) >= 30
-    assert set(KNOWN_BUGS) <= names
 
 
 @pytest.fixture(scope="module")
@@ -221,22 +186,12 @@ def test_validate_json_format_is_machine_readable(name, workspace):
     assert all(p["file"] == str(yaml_path) and p["message"] for p in problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load.load_text drops the context mark of a YAML syntax error: an unclosed quote "
-    "at line 39 is reported only at line 67, without the line where the block began",
-)
 def test_unclosed_quote_points_back_to_where_it_started(workspace):
     yaml_path, _ = workspace("syntax-unclosed-quote.yaml")
     result = run_cli(["validate", str(yaml_path)])
     assert re.search(r"line (38|39)\b", result.output), result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate.did_you_mean returns 'expected one of: ' for an empty id list, so the "
-    "'add it to actors' fallback of check_references is never used",
-)
 def test_unknown_reference_hint_when_the_section_is_empty(workspace):
     yaml_path, _ = workspace("section-is-a-mapping.yaml")
     result = run_cli(["validate", str(yaml_path)])
@@ -249,10 +204,7 @@ def test_unknown_reference_hint_when_the_section_is_empty(workspace):
 SUBPROCESS_CASES = [
     "billion-laughs.yaml",
     "non-utf8-latin1.yaml",
-    pytest.param(
-        "invalid-int-tag.yaml",
-        marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["invalid-int-tag.yaml"]),
-    ),
+    "invalid-int-tag.yaml",
 ]
 
 
@@ -286,12 +238,6 @@ def test_subprocess_build_prints_no_traceback(name, workspace, good_db_bytes):
     assert db.read_bytes() == good_db_bytes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="libyaml via PyYAML's C composer recurses once per nesting level and overflows "
-    "the C stack (segfault, exit -11) on ~30,000 nested '[' before load._index can apply "
-    "MAX_DEPTH",
-)
 def test_subprocess_very_deep_nesting_does_not_crash(tmp_path, good_db_bytes):
     yaml_path = tmp_path / "events.yaml"
     yaml_path.write_text("sources: " + "[" * 40_000 + "]" * 40_000 + "\nactors: []\nevents: []\n")

@@ -142,8 +142,8 @@ def plausible(record: str, name: str, fld: schema.Field, wild: int) -> st.Search
 def arbitrary(record: str, wild: int) -> st.SearchStrategy:
     """Any YAML value; only scalars inside reference entries unless ``wild`` is WILDEST.
 
-    A list or mapping inside an actors/citations/related entry is a known crash
-    (see test_malformed.KNOWN_BUGS); WILDEST exercises it in an xfail test.
+    WILDEST also puts lists and mappings inside actors/citations/related entries
+    (once a crash: values used as references were put into sets).
     """
     return SCALARS if record in ENTRIES and wild < WILDEST else ANY
 
@@ -234,11 +234,6 @@ def test_plausible_events_never_crash_and_sometimes_build(events, scratch):
     check_never_crashes(events, scratch)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate crashes (TypeError) on a list/mapping as an actor, source or event "
-    "reference, or a non-text key in such an entry; see test_malformed.KNOWN_BUGS",
-)
 @settings(max_examples=300, deadline=None, phases=[Phase.generate])
 @given(events=st.lists(mapping("event", WILDEST), min_size=1, max_size=4))
 def test_random_events_with_nested_references_never_crash(events, tmp_path_factory):

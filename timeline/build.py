@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -368,9 +369,24 @@ def write_database(
     return counts
 
 
+STALE_AFTER_SECONDS = 3600
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete temp files left by builds killed long ago (a running build's file is recent)."""
+    now = time.time()
+    for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_AFTER_SECONDS:
+                leftover.unlink()
+        except OSError:
+            pass  # another process removed or renamed it meanwhile
+
+
 @contextmanager
 def _temporary_sibling(target: Path) -> Iterator[Path]:
     """A temp path in the target's directory (so rename is atomic); removed on failure."""
+    _remove_stale_temporaries(target)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)

@@ -16,7 +16,7 @@ import typer
 from tabulate import tabulate
 
 from . import __version__
-from .build import DEFAULT_DB_NAME, InvalidInput, build_file
+from .build import DEFAULT_DB_NAME, BuildResult, InvalidInput, build_file
 from .validate import Problem, validate_file
 
 app = typer.Typer(
@@ -99,6 +99,18 @@ def validate(
         )
 
 
+def _build_or_exit(path: Path, db: Path | None, *, force: bool = False) -> BuildResult:
+    """build_file, with bad input and unwritable databases as clean errors (exit 1)."""
+    try:
+        return build_file(path, db, force=force)
+    except InvalidInput as exc:
+        _fail(exc.result.errors)
+    except (OSError, sqlite3.Error) as exc:
+        target = db or path.parent / DEFAULT_DB_NAME
+        typer.echo(f"cannot write {target}: {exc}; the previous database is unchanged.", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def build(
     path: YamlPath = Path("events.yaml"),
@@ -106,10 +118,7 @@ def build(
     force: Annotated[bool, typer.Option(help="Rebuild even if the input is unchanged.")] = False,
 ) -> None:
     """Validate the YAML and compile it into SQLite (atomic; skipped when unchanged)."""
-    try:
-        result = build_file(path, db, force=force)
-    except InvalidInput as exc:
-        _fail(exc.result.errors)
+    result = _build_or_exit(path, db, force=force)
     if result.skipped:
         typer.echo(f"{result.db_path} is up to date ({result.counts['events']} events).")
     else:
@@ -131,10 +140,7 @@ def serve(
     """Build the database if it is stale, then serve it with Datasette."""
     from .serve import datasette_command, run
 
-    try:
-        result = build_file(path, db)
-    except InvalidInput as exc:
-        _fail(exc.result.errors)
+    result = _build_or_exit(path, db)
     command = datasette_command(result.db_path, path.parent, host, port, production=production)
     typer.echo(f"Serving {result.db_path} on http://{host}:{port}/", err=True)
     raise typer.Exit(run(command, result.db_path, production=production))

@@ -9,6 +9,7 @@ construct plain Python data from the same graph.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -203,6 +204,7 @@ def paused_gc() -> Iterator[None]:
 
 def load_text(text: str, path: Path) -> Document:
     """Parse YAML text into a Document; raises LoadError with a position."""
+    _refuse_deep_nesting(text)
     loader = yaml.CSafeLoader(text)
     try:
         root = loader.get_single_node()
@@ -210,17 +212,120 @@ def load_text(text: str, path: Path) -> Document:
             raise LoadError("the file is empty", hint="start from the template in the README")
         doc = Document(data=None, path=path)
         _index(doc, root)
-        doc.data = loader.construct_document(root)
+        doc.data = _construct(loader, root)
         return doc
+    except yaml.reader.ReaderError as exc:
+        where = _position(text, exc.position)
+        raise LoadError(
+            f"the character U+{_code(exc.character):04X} is not allowed in YAML",
+            where,
+            "remove it; control characters and NUL bytes have no place in the file",
+        ) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise LoadError(f"YAML syntax error: {problem}", where, _syntax_hint(text, where)) from None
+        raise _syntax_error(text, exc) from None
     except yaml.YAMLError as exc:
         raise LoadError(f"YAML error: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _code(character: int | str) -> int:
+    return character if isinstance(character, int) else ord(character)
+
+
+def _position(text: str, offset: int) -> Mark:
+    before = text[:offset]
+    return Mark(before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
+
+
+def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> LoadError:
+    mark = exc.problem_mark or exc.context_mark
+    where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+    problem = exc.problem or exc.context or "invalid YAML"
+    context = exc.context_mark
+    if exc.context and context and exc.problem_mark and context.line != exc.problem_mark.line:
+        # e.g. an unclosed quote: the fault is where the scalar started, not where YAML gave up
+        problem += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+    return LoadError(f"YAML syntax error: {problem}", where, _syntax_hint(text, where))
+
+
+_TAG_WORDS = {"timestamp": "a real date", "int": "an integer", "float": "a number",
+              "bool": "true or false", "binary": "base64 data"}  # fmt: skip
+
+
+def _construct(loader: yaml.CSafeLoader, root: yaml.Node) -> object:
+    """Build Python data; a scalar that its tag cannot represent becomes a located error."""
+    try:
+        return loader.construct_document(root)
+    except (ValueError, KeyError, TypeError, OverflowError):
+        node = _unconstructible_scalar(root)
+        if node is None:
+            raise LoadError("a value cannot be read") from None
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise LoadError(
+            f"{node.value!r} cannot be read as {_TAG_WORDS.get(kind, kind)}",
+            _mark(node),
+            "quote it to keep it as text, or correct it",
+        ) from None
+
+
+def _unconstructible_scalar(root: yaml.Node) -> yaml.ScalarNode | None:
+    probe = yaml.SafeLoader("")
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode) and not node.tag.endswith(":str"):
+            try:
+                probe.construct_object(node, deep=True)
+            except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
+                return node
+        stack.extend(_children(node))
+    return None
+
+
+def _bracket_depth(text: str) -> int:
+    """Deepest nesting of flow brackets, counting those inside quotes too (an upper bound)."""
+    depth = deepest = 0
+    for char in re.sub(r"[^\[\]{}]+", "", text):
+        depth = depth + 1 if char in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _refuse_deep_nesting(text: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before composing.
+
+    PyYAML's C composer recurses once per level and overflows the C stack (a
+    segfault, not an exception) at some tens of thousands of levels. Such
+    depth needs many brackets or a very long line, so the exact check, a walk
+    over libyaml's (iterative) event stream, only runs when one of those is there.
+    """
+    if _bracket_depth(text) <= MAX_DEPTH and max(map(len, text.splitlines() or [""])) <= (
+        MAX_SCALAR_CHARS
+    ):
+        return
+    parser = yaml.CSafeLoader(text)
+    depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise LoadError(
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        Mark(event.start_mark.line + 1, event.start_mark.column + 1),
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # composing reports the syntax error with its position
+    finally:
+        parser.dispose()
 
 
 def load_file(path: Path) -> Document:

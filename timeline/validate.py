@@ -68,6 +68,8 @@ class Result:
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """A ``did you mean …?`` hint, or a list of the allowed values when few."""
     choices = list(choices)
+    if not choices:
+        return ""
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"
@@ -79,7 +81,7 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
 def _field_name(path: Path_) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 
 
@@ -251,7 +253,10 @@ class Validator:
     def check_sources(self, items: list) -> None:
         for i, src in self.records("sources", items):
             lang = src.get("language")
-            if isinstance(lang, str) and lang and not pycountry.languages.get(alpha_2=lang):
+            known = (
+                isinstance(lang, str) and lang.islower() and pycountry.languages.get(alpha_2=lang)
+            )
+            if isinstance(lang, str) and lang and not known:
                 self.report(
                     ("sources", i, "language"),
                     f"{lang!r} is not an ISO 639-1 language code",
@@ -259,12 +264,17 @@ class Validator:
                 )
 
     def check_country(self, code: object, path: Path_) -> None:
-        if isinstance(code, str) and not pycountry.countries.get(alpha_2=code):
-            hint = "use ISO 3166-1 alpha-2 codes such as TR, UA, RU"
-            if isinstance(code, str) and len(code) > 2:
-                match = _country_by_name(code)
-                hint = f"did you mean {match!r}?" if match else hint
-            self.report(path, f"{code!r} is not an ISO 3166-1 alpha-2 country code", hint)
+        if not isinstance(code, str):
+            return
+        if code.isupper() and pycountry.countries.get(alpha_2=code):
+            return
+        hint = "use ISO 3166-1 alpha-2 codes such as TR, UA, RU"
+        if pycountry.countries.get(alpha_2=code):
+            hint = f"write it in capitals: {code.upper()!r}"
+        elif len(code) > 2:
+            match = _country_by_name(code)
+            hint = f"did you mean {match!r}?" if match else hint
+        self.report(path, f"{code!r} is not an ISO 3166-1 alpha-2 country code", hint)
 
     def check_actors(self, items: list) -> None:
         for i, actor in self.records("actors", items):
@@ -303,16 +313,27 @@ class Validator:
                 elif section == "events" and target == event.get("id"):
                     self.report(where, "an event cannot relate to itself")
             if list_key != "citations":
-                pairs = [tuple(e.get(k) for k in sorted(e)) for e in entries if isinstance(e, dict)]
-                self.check_unique(pairs, (*path, list_key)) if len(set(pairs)) != len(
-                    pairs
-                ) else None
+                self.check_unique_pairs(entries, ref_key, (*path, list_key))
         if "citations" in event and isinstance(event["citations"], list) and not event["citations"]:
             self.report(
                 (*path, "citations"),
                 "no citations",
                 "every event cites at least one source with a quote",
             )
+
+    def check_unique_pairs(self, entries: list, ref_key: str, path: Path_) -> None:
+        """An actor with the same role, or a relation of the same type, listed twice."""
+        second = "role" if ref_key == "actor" else "type"
+        seen: set[tuple[str, str]] = set()
+        for j, entry in enumerate(entries):
+            pair = (entry.get(ref_key), entry.get(second)) if isinstance(entry, dict) else None
+            if pair is None or not all(isinstance(v, str) for v in pair):
+                continue
+            if pair in seen:
+                self.report(
+                    (*path, j), f"{pair[0]} ({pair[1]}) is listed twice", "remove the repeat"
+                )
+            seen.add(pair)
 
     def check_location(self, loc: object, path: Path_) -> None:
         if not isinstance(loc, dict):
@@ -377,9 +398,11 @@ class Validator:
         cited: Counter[str] = Counter()
         for i, event in self.records("events", raw["events"]):
             sources = {
-                c.get("source") for c in _list(event.get("citations")) if isinstance(c, dict)
+                c["source"]
+                for c in _list(event.get("citations"))
+                if isinstance(c, dict) and isinstance(c.get("source"), str)
             }
-            cited.update(s for s in sources if isinstance(s, str))
+            cited.update(sources)
             if len(sources) == 1:
                 self.report(
                     ("events", i, "citations"),

@@ -45,6 +45,22 @@ def write_yaml(tmp_path: Path) -> Callable[[str], Path]:
     return write
 
 
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory) -> Path:
+    """The small timeline built once per test module (for read-only site tests)."""
+    from test_site_support import build
+
+    return build(SMALL, tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+async def ds(small_db: Path):
+    """The published site over the small timeline, shared by a module's tests."""
+    from test_site_support import site
+
+    return await site(small_db)
+
+
 @pytest.fixture
 def fresh_db(small_yaml: Path) -> Path:
     """A database built from the small timeline."""

@@ -17,16 +17,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def small_db(tmp_path_factory):
-    return build(SMALL, tmp_path_factory.mktemp("feeds"))
-
-
-@pytest.fixture
-async def ds(small_db):
-    return await site(small_db)
-
-
 @pytest.fixture
 async def empty_ds(tmp_path):
     data = load_yaml(SMALL)

@@ -234,7 +234,7 @@ def test_plausible_events_never_crash_and_sometimes_build(events, scratch):
     check_never_crashes(events, scratch)
 
 
-@settings(max_examples=300, deadline=None, phases=[Phase.generate])
+@settings(max_examples=60, deadline=None, phases=[Phase.generate])
 @given(events=st.lists(mapping("event", WILDEST), min_size=1, max_size=4))
 def test_random_events_with_nested_references_never_crash(events, tmp_path_factory):
     check_never_crashes(events, tmp_path_factory.mktemp("nested"))

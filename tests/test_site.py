@@ -12,25 +12,13 @@ from test_site_support import (
     METADATA,
     SMALL,
     assert_facets_match,
-    build,
     expected_facets,
     load_yaml,
-    site,
 )
 
 from timeline.build import VIEWS
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture(scope="module")
-def small_db(tmp_path_factory):
-    return build(SMALL, tmp_path_factory.mktemp("site"))
-
-
-@pytest.fixture
-async def ds(small_db):
-    return await site(small_db)
 
 
 def metadata() -> dict:

@@ -20,7 +20,7 @@ def real_db(tmp_path_factory):
         pytest.fail(f"{REAL} does not validate, so the site cannot be built:\n{problems}")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def ds(real_db):
     return await site(real_db)
 

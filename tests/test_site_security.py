@@ -51,7 +51,7 @@ def hostile_db(tmp_path_factory):
     return build(write_yaml(hostile_timeline(), tmp / "events.yaml"), tmp)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def ds(hostile_db):
     return await site(hostile_db)
 

@@ -298,3 +298,22 @@ def test_lower_case_country_is_rejected_by_both(checker, write_yaml):
 
 def test_date_pattern_is_anchored():
     assert DATE_PATTERN.startswith("^") and DATE_PATTERN.endswith("$")
+
+
+def test_committed_schema_file_is_up_to_date():
+    """events.schema.json (what editors read) is what `timeline schema` generates now."""
+    committed = json.loads((ROOT / "events.schema.json").read_text(encoding="utf-8"))
+    assert committed == json_schema(), "run 'timeline schema' and commit events.schema.json"
+    first_line = (ROOT / "events.yaml").read_text(encoding="utf-8").splitlines()[0]
+    assert first_line == "# yaml-language-server: $schema=./events.schema.json"
+
+
+def test_schema_command_writes_the_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from timeline.cli import app
+
+    target = tmp_path / "schema.json"
+    result = CliRunner().invoke(app, ["schema", "--output", str(target)])
+    assert result.exit_code == 0
+    assert json.loads(target.read_text()) == json_schema()

@@ -72,3 +72,21 @@ def test_outside_git_there_is_no_history(small_yaml):
     assert event_history(small_yaml) == {}
     db = build_file(small_yaml).db_path
     assert sqlite3.connect(db).execute("select count(first_added) from events").fetchone() == (0,)
+
+
+async def test_recently_added_page_and_atom_feed_follow_additions(repo):
+    import feedparser
+    from test_site_support import site
+
+    db = build_file(repo / "events.yaml", repo / "db" / "timeline.db").db_path
+    ds = await site(db)
+    page = await ds.client.get("/timeline/recently_added.json?_shape=array")
+    assert page.status_code == 200
+    assert page.json()[0]["id"] == "fleet-destroyed-claim"  # the last one added
+    first_added = [row["first_added"] for row in page.json()]
+    assert first_added == sorted(first_added, reverse=True)
+    assert first_added[0] == "2024-02-01T10:00:00+00:00"  # the claim, added second
+    feed = feedparser.parse((await ds.client.get("/timeline/recently_added.atom")).text)
+    assert len(feed.entries) == 4
+    assert feed.entries[0].title.startswith("Added: c. February 2022: Claim")
+    assert feed.entries[0].updated == "2024-02-01T10:00:00+00:00"

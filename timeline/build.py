@@ -435,6 +435,7 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
     if not result.ok:
         raise InvalidInput(result)
     history = event_history(yaml_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
     with paused_gc():
         counts = write_database(result.dataset, db_path, digest, history)
     return BuildResult(db_path, False, counts)

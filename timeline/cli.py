@@ -261,6 +261,18 @@ def export(
 
 
 @app.command()
+def schema(
+    output: Annotated[
+        Path, typer.Option(help="Where to write the JSON Schema.", dir_okay=False)
+    ] = Path("events.schema.json"),
+) -> None:
+    """Write the JSON Schema of events.yaml, for editors with a YAML language server."""
+    from .jsonschema import write_schema
+
+    typer.echo(f"Wrote {write_schema(output)}.")
+
+
+@app.command()
 def fmt(
     path: YamlPath = Path("events.yaml"),
     check: Annotated[

@@ -7,18 +7,14 @@ Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from test_site_support import ROOT, SMALL, link_site_files
+from test_site_support import ROOT, SMALL, serving
+
+from conftest import skip_or_fail
 
 pytestmark = pytest.mark.browser
 
@@ -32,15 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-STARTUP_TIMEOUT = 30
-STOP_TIMEOUT = 10
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip locally; fail under CI (CI=true), where the browser test is mandatory."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the browser test may not be skipped)")
-    pytest.skip(reason)
 
 
 def require_browser():
@@ -54,68 +41,13 @@ def require_browser():
     return sync_playwright
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def timeline_command() -> list[str]:
-    script = Path(sys.executable).parent / "timeline"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "timeline.cli"]
-
-
-def wait_until_serving(process: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"timeline serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"timeline serve did not answer within {STARTUP_TIMEOUT}s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop the server and its datasette child (their own process group), bounded."""
-    if process.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGINT, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     require_browser()
     site_dir = tmp_path_factory.mktemp("served")
     shutil.copy(SMALL, site_dir / "events.yaml")
-    link_site_files(site_dir)
-    port = free_port()
-    log = site_dir / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [*timeline_command(), "serve", str(site_dir / "events.yaml"),
-             "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=site_dir,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(process, f"{base}/-/versions.json", log)
+    with serving(site_dir) as base:
         yield base
-    finally:
-        stop(process)
-        assert process.poll() is not None, "timeline serve is still running"
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,19 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import yaml
 from datasette.app import Datasette
 
@@ -107,3 +117,71 @@ async def assert_facets_match(ds: Datasette, expected: dict[str, Counter]) -> No
 def assert_no_raw_markup(text: str, where: str) -> None:
     for fragment in RAW_MARKUP:
         assert fragment not in text, f"unescaped {fragment!r} in {where}"
+
+
+# -- a real `timeline serve` process ------------------------------------------------------
+
+STARTUP_TIMEOUT = 30
+STOP_TIMEOUT = 10
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def timeline_command() -> list[str]:
+    script = Path(sys.executable).parent / "timeline"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "timeline.cli"]
+
+
+def wait_until_serving(process: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"timeline serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"timeline serve did not answer within {STARTUP_TIMEOUT}s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop the server and its datasette child (their own process group), bounded."""
+    if process.poll() is not None:
+        return
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextmanager
+def serving(site_dir: Path, *options: str) -> Iterator[str]:
+    """Run `timeline serve` on site_dir/events.yaml on a free port; yields the base URL."""
+    link_site_files(site_dir)
+    port = free_port()
+    log = site_dir / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*timeline_command(), "serve", str(site_dir / "events.yaml"),
+             "--host", "127.0.0.1", "--port", str(port), *options],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=site_dir,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(process, f"{base}/-/versions.json", log)
+        yield base
+    finally:
+        stop(process)
+        assert process.poll() is not None, "timeline serve is still running"

@@ -143,3 +143,17 @@ def test_export_csv(fresh_db, tmp_path):
     assert len(rows) == 4
     assert rows[1]["actors"] == "baykar:signatory;ukrspecexport:signatory"
     assert rows[1]["date"] == "2019" and rows[1]["countries"] == "TR;UA"
+
+
+def test_a_file_that_is_not_a_database_is_a_clean_error(tmp_path):
+    not_a_db = tmp_path / "timeline.db"
+    not_a_db.write_text("plain text")
+    for args in (["stats"], ["export"], ["query", "select * from events"]):
+        result = invoke(*args, "--db", not_a_db)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "file is not a database" in result.stderr
+
+
+def test_add_to_a_missing_file_is_a_clean_error(tmp_path):
+    result = invoke("add", tmp_path / "missing.yaml", "--no-interactive", "--title", "T")
+    assert result.exit_code == 1 and "cannot read the file" in result.stderr

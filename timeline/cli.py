@@ -8,6 +8,8 @@ import io
 import json
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -146,11 +148,21 @@ def serve(
     raise typer.Exit(run(command, result.db_path, production=production))
 
 
-def _open_readonly(db_path: Path) -> sqlite3.Connection:
+@contextmanager
+def _reading(db_path: Path, row_factory=None) -> Iterator[sqlite3.Connection]:
+    """A read-only connection; a missing or broken database becomes a clean error (exit 1)."""
     if not db_path.exists():
         typer.echo(f"{db_path} does not exist; run 'timeline build' first.", err=True)
         raise typer.Exit(1)
-    return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn.row_factory = row_factory
+    try:
+        yield conn
+    except sqlite3.Error as exc:
+        typer.echo(f"SQL error: {exc} ({db_path})", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        conn.close()
 
 
 def _emit(columns: list[str], rows: list[tuple], output: OutputFormat) -> None:
@@ -177,16 +189,10 @@ def query(
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Run SQL against the built database and print a table, CSV or JSON."""
-    conn = _open_readonly(db)
-    try:
+    with _reading(db) as conn:
         cursor = conn.execute(sql)
         columns = [c[0] for c in cursor.description or ()]
         rows = cursor.fetchall()
-    except sqlite3.Error as exc:
-        typer.echo(f"SQL error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        conn.close()
     _emit(columns, rows, output)
 
 
@@ -209,12 +215,8 @@ def stats(
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Coverage of the dataset: events per year, type, status and actor."""
-    conn = _open_readonly(db)
-    conn.row_factory = sqlite3.Row
-    try:
+    with _reading(db, sqlite3.Row) as conn:
         results = {title: conn.execute(sql).fetchall() for title, sql in STATS.items()}
-    finally:
-        conn.close()
     if output is OutputFormat.json:
         data = {title: [dict(r) for r in rows] for title, rows in results.items()}
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -238,8 +240,8 @@ def export(
     """Export the events with their actors, citations and relations."""
     from .export import EVENT_COLUMNS, export_events
 
-    _open_readonly(db).close()
-    events = export_events(db)
+    with _reading(db):
+        events = export_events(db)
     if output_format is OutputFormat.csv:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, [*EVENT_COLUMNS, "actors", "sources"], lineterminator="\n")

@@ -121,7 +121,11 @@ def add_event(path: Path, event: dict, *, dry_run: bool = False) -> Insertion:
 
         insertion = add_event(Path("events.yaml"), {"id": "...", "date": "2021-04", ...})
     """
-    raw = Path(path).read_bytes()
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        problem = Problem(str(path), 1, 1, "", "", f"cannot read the file: {exc.strerror}")
+        raise EditRefused([problem]) from None
     try:
         text = decode(raw)
         doc = load_text(text, Path(path))

@@ -13,8 +13,6 @@ Requests carrying ``sql=`` are arbitrary queries against the database, whose
 page shares this URL: they are handed to Datasette's own database view.
 """
 
-import calendar
-import re
 from itertools import groupby
 from urllib.parse import urlencode
 
@@ -22,8 +20,9 @@ from datasette import hookimpl
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
+from timeline.dates import DateError, parse_date
+
 DATABASE = "timeline"
-PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 EVENTS_SQL = """
 select e.id, e.date, e.date_label, e.date_start, e.date_end, e.precision, e.approximate,
@@ -60,22 +59,15 @@ FILTERS = ("actor", "type", "tag", "status", "from", "to")
 
 
 def date_bound(text, *, end):
-    """'2019' -> '2019-01-01' (or '2019-12-31' when ``end``); None when unparseable."""
-    match = PARTIAL_DATE.match(text)
-    if not match:
-        return None
-    year, month, day = (int(g) if g else None for g in match.groups())
+    """'2019' -> '2019-01-01' (or '2019-12-31' when ``end``); None when unparseable.
+
+    The date rules are timeline.dates'; a filter accepts whatever events.yaml does.
+    """
     try:
-        if month is None:
-            return f"{year:04d}-12-31" if end else f"{year:04d}-01-01"
-        last = calendar.monthrange(year, month)[1]
-        if day is None:
-            return f"{year:04d}-{month:02d}-{last if end else 1:02d}"
-        if not 1 <= day <= last:
-            return None
-        return f"{year:04d}-{month:02d}-{day:02d}"
-    except (ValueError, calendar.IllegalMonthError):
+        parsed = parse_date(text)
+    except DateError:
         return None
+    return (parsed.end if end else parsed.start).isoformat()
 
 
 async def timeline(datasette, request, send):

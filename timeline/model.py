@@ -7,9 +7,24 @@ lists, defaults).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 
 from .dates import ParsedDate, parse_date
+
+
+def _record(cls: type, raw: dict, **convert: Callable[[object], object]):
+    """``cls`` from the mapping's keys that name its fields, each through its converter."""
+    values = {}
+    for f in fields(cls):
+        if raw.get(f.name) is not None:
+            value = raw[f.name]
+            values[f.name] = convert[f.name](value) if f.name in convert else value
+    return cls(**values)
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -27,18 +42,7 @@ class Source:
 
     @classmethod
     def from_mapping(cls, raw: dict) -> Source:
-        return cls(
-            id=raw["id"],
-            title=raw["title"].strip(),
-            publisher=raw["publisher"].strip(),
-            published=parse_date(raw["published"]),
-            kind=raw["kind"],
-            language=raw["language"],
-            author=raw.get("author"),
-            url=raw.get("url"),
-            seed=raw.get("seed"),
-            notes=raw.get("notes"),
-        )
+        return _record(cls, raw, title=_clean, publisher=_clean, published=parse_date)
 
 
 @dataclass(frozen=True)
@@ -53,15 +57,7 @@ class Actor:
 
     @classmethod
     def from_mapping(cls, raw: dict) -> Actor:
-        return cls(
-            id=raw["id"],
-            name=raw["name"].strip(),
-            kind=raw["kind"],
-            country=raw.get("country"),
-            aliases=tuple(raw.get("aliases") or ()),
-            wikidata=raw.get("wikidata"),
-            notes=raw.get("notes"),
-        )
+        return _record(cls, raw, name=_clean, aliases=tuple)
 
 
 @dataclass(frozen=True)
@@ -109,28 +105,18 @@ class Event:
 
     @classmethod
     def from_mapping(cls, raw: dict) -> Event:
-        loc = raw.get("location")
-        return cls(
-            id=raw["id"],
-            date=parse_date(raw["date"]),
-            title=" ".join(raw["title"].split()),
-            summary=" ".join(raw["summary"].split()),
-            type=raw["type"],
-            status=raw["status"],
-            citations=tuple(
-                Citation(
-                    c["source"], c["quote"].strip(), c.get("stance", "supports"), c.get("note")
-                )
-                for c in raw["citations"]
-            ),
-            actors=tuple(EventActor(a["actor"], a["role"]) for a in raw.get("actors") or ()),
-            countries=tuple(raw.get("countries") or ()),
-            location=Location(loc["name"], loc.get("latitude"), loc.get("longitude"))
-            if loc
-            else None,
-            tags=tuple(raw.get("tags") or ()),
-            related=tuple(Relation(r["event"], r["type"]) for r in raw.get("related") or ()),
-            notes=raw.get("notes"),
+        return _record(
+            cls,
+            raw,
+            date=parse_date,
+            title=_clean,
+            summary=_clean,
+            citations=lambda items: tuple(_record(Citation, c, quote=str.strip) for c in items),
+            actors=lambda items: tuple(_record(EventActor, a) for a in items),
+            countries=tuple,
+            location=lambda loc: _record(Location, loc),
+            tags=tuple,
+            related=lambda items: tuple(_record(Relation, r) for r in items),
         )
 
     @property
@@ -145,6 +131,3 @@ class Dataset:
     sources: list[Source] = field(default_factory=list)
     actors: list[Actor] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-
-    def actor(self, actor_id: str) -> Actor:
-        return next(a for a in self.actors if a.id == actor_id)

@@ -44,6 +44,11 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+class ProblemFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 BuiltDb = Annotated[Path, typer.Option("--db", help="SQLite file built by 'timeline build'.")]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
 
@@ -83,13 +88,13 @@ def _fail(problems: list[Problem], as_json: bool = False) -> None:
 def validate(
     path: YamlPath = Path("events.yaml"),
     output: Annotated[
-        str, typer.Option("--format", help="text (default) or json, for tools.")
-    ] = "text",
+        ProblemFormat, typer.Option("--format", help="text, or json for tools.")
+    ] = ProblemFormat.text,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
 ) -> None:
     """Check the YAML and list every problem with FILE:LINE:COL; exit 1 on errors."""
     result = validate_file(path)
-    as_json = output == "json"
+    as_json = output is ProblemFormat.json
     if not result.ok or (strict and result.warnings):
         _fail(result.problems, as_json)
     _report(result.problems, as_json)

@@ -426,8 +426,7 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
     try:
         raw = yaml_path.read_bytes()
     except OSError as exc:
-        problem = Problem(str(yaml_path), 1, 1, "", "", f"cannot read the file: {exc.strerror}")
-        raise InvalidInput(Result([problem])) from None
+        raise InvalidInput(Result([Problem.unreadable(yaml_path, exc)])) from None
     digest = input_hash(raw, last_commit(yaml_path))
     if not force and stored_hash(db_path) == digest:
         return BuildResult(db_path, True, stored_counts(db_path))

@@ -298,7 +298,7 @@ def fmt(
         typer.echo(f"{path}: cannot read the file: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
     except LoadError as exc:
-        _fail([Problem(str(path), exc.mark.line, exc.mark.column, "", "", exc.message, exc.hint)])
+        _fail([Problem.unloadable(path, exc)])
     except LayoutError as exc:
         typer.echo(f"{path}: {exc}; run 'timeline validate' to see why.", err=True)
         raise typer.Exit(1) from None

@@ -19,7 +19,7 @@ from pathlib import Path
 from .dates import parse_date
 from .layout import INDENT, dump_record, event_order
 from .load import Document, LoadError, decode, load_text
-from .validate import Problem, Result, validate_bytes
+from .validate import Problem, Result, validate_bytes, validate_document
 
 MAX_ID_WORDS = 6
 
@@ -124,14 +124,13 @@ def add_event(path: Path, event: dict, *, dry_run: bool = False) -> Insertion:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        problem = Problem(str(path), 1, 1, "", "", f"cannot read the file: {exc.strerror}")
-        raise EditRefused([problem]) from None
+        raise EditRefused([Problem.unreadable(path, exc)]) from None
     try:
         text = decode(raw)
         doc = load_text(text, Path(path))
     except LoadError as exc:
-        raise EditRefused([_load_problem(path, exc)]) from None
-    before = validate_bytes(raw, Path(path))
+        raise EditRefused([Problem.unloadable(path, exc)]) from None
+    before = validate_document(doc)  # the file as it is, parsed once above
     if not before.ok:
         raise EditRefused(before.errors)
     insertion = insert_event(text, doc, event)
@@ -141,10 +140,6 @@ def add_event(path: Path, event: dict, *, dry_run: bool = False) -> Insertion:
     if not dry_run:
         write_atomically(Path(path), insertion.text)
     return insertion
-
-
-def _load_problem(path: Path, exc: LoadError) -> Problem:
-    return Problem(str(path), exc.mark.line, exc.mark.column, "", "", exc.message, exc.hint)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -326,18 +326,3 @@ def _refuse_deep_nesting(text: str) -> None:
         return  # composing reports the syntax error with its position
     finally:
         parser.dispose()
-
-
-def load_file(path: Path) -> Document:
-    """Read and parse a YAML file; raises LoadError (never a bare exception).
-
-    Example::
-
-        doc = load_file(Path("events.yaml"))
-        doc.data["events"][0]["id"], doc.mark(("events", 0, "date")).line
-    """
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise LoadError(f"cannot read the file: {exc.strerror}") from None
-    return load_text(decode(raw), Path(path))

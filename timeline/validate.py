@@ -46,6 +46,16 @@ class Problem:
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    @classmethod
+    def unreadable(cls, path: Path, exc: OSError) -> Problem:
+        """The file itself could not be read."""
+        return cls(str(path), 1, 1, "", "", f"cannot read the file: {exc.strerror}")
+
+    @classmethod
+    def unloadable(cls, path: Path, exc: LoadError) -> Problem:
+        """The file could not be parsed as YAML; the LoadError knows where."""
+        return cls(str(path), exc.mark.line, exc.mark.column, "", "", exc.message, exc.hint)
+
 
 @dataclass
 class Result:
@@ -473,7 +483,7 @@ def _country_by_name(name: str) -> str | None:
 
 
 def validate_document(doc: Document, today: dt.date | None = None) -> Result:
-    """Validate a loaded document. Example: ``validate_document(load_file(p)).ok``."""
+    """Validate a loaded document. Example: ``validate_document(load_text(text, p)).ok``."""
     return Validator(doc, today).run()
 
 
@@ -489,7 +499,7 @@ def validate_file(path: Path, today: dt.date | None = None) -> Result:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        return Result([Problem(str(path), 1, 1, "", "", f"cannot read the file: {exc.strerror}")])
+        return Result([Problem.unreadable(path, exc)])
     return validate_bytes(raw, Path(path), today)
 
 
@@ -499,8 +509,5 @@ def validate_bytes(raw: bytes, path: Path, today: dt.date | None = None) -> Resu
         try:
             doc = load_text(decode(raw), path)
         except LoadError as exc:
-            where = exc.mark
-            return Result(
-                [Problem(str(path), where.line, where.column, "", "", exc.message, exc.hint)]
-            )
+            return Result([Problem.unloadable(path, exc)])
         return validate_document(doc, today)

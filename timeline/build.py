@@ -92,19 +92,18 @@ def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
     return digest.hexdigest()
 
 
-def stored_hash(db_path: Path) -> str | None:
-    """The input hash recorded by the last build, or None if there is no usable database."""
+def stored_build_info(db_path: Path) -> dict[str, str]:
+    """The build_info of an existing database ({} when there is no usable database)."""
     if not db_path.exists():
-        return None
+        return {}
     try:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         try:
-            row = conn.execute("select value from build_info where key = 'input_sha256'").fetchone()
+            return dict(conn.execute("select key, value from build_info").fetchall())
         finally:
             conn.close()
     except sqlite3.Error:
-        return None
-    return row[0] if row else None
+        return {}
 
 
 def _event_row(event: Event, names: dict[str, str], history: History | None) -> dict:
@@ -428,8 +427,12 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
     except OSError as exc:
         raise InvalidInput(Result([Problem.unreadable(yaml_path, exc)])) from None
     digest = input_hash(raw, last_commit(yaml_path))
-    if not force and stored_hash(db_path) == digest:
-        return BuildResult(db_path, True, stored_counts(db_path))
+    info = {} if force else stored_build_info(db_path)
+    if info.get("input_sha256") == digest:
+        counts = {
+            k.removeprefix("count_"): int(v) for k, v in info.items() if k.startswith("count_")
+        }
+        return BuildResult(db_path, True, counts)
     result = validate_bytes(raw, yaml_path)
     if not result.ok:
         raise InvalidInput(result)
@@ -438,12 +441,3 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
     with paused_gc():
         counts = write_database(result.dataset, db_path, digest, history)
     return BuildResult(db_path, False, counts)
-
-
-def stored_counts(db_path: Path) -> dict[str, int]:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("select key, value from build_info where key like 'count_%'").fetchall()
-    finally:
-        conn.close()
-    return {key.removeprefix("count_"): int(value) for key, value in rows}

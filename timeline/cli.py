@@ -18,7 +18,7 @@ import typer
 from tabulate import tabulate
 
 from . import __version__
-from .build import DEFAULT_DB_NAME, BuildResult, InvalidInput, build_file
+from .build import DEFAULT_DB_NAME, BuildResult, InvalidInput, build_file, default_db_path
 from .validate import Problem, validate_file
 
 app = typer.Typer(
@@ -113,7 +113,7 @@ def _build_or_exit(path: Path, db: Path | None, *, force: bool = False) -> Build
     except InvalidInput as exc:
         _fail(exc.result.errors)
     except (OSError, sqlite3.Error) as exc:
-        target = db or path.parent / DEFAULT_DB_NAME
+        target = db or default_db_path(path)
         typer.echo(f"cannot write {target}: {exc}; the previous database is unchanged.", err=True)
         raise typer.Exit(1) from None
 

@@ -66,8 +66,8 @@ def complete_interactively(path: Path, event: dict, *, prompt: bool) -> dict:
         suggestion = suggest_id(event["date"], event["title"], set(ids["events"]))
         event["id"] = _ask("Event id", default=suggestion) if prompt else suggestion
     if not event["countries"] and result.dataset is not None:
-        countries = {a.country for a in result.dataset.actors if a.country}
-        wanted = {e["actor"] for e in event["actors"]}
-        by_id = {a.id: a.country for a in result.dataset.actors}
-        event["countries"] = sorted({by_id[a] for a in wanted if by_id.get(a)} & countries)
+        country_of = {a.id: a.country for a in result.dataset.actors}
+        event["countries"] = sorted(
+            {country_of[e["actor"]] for e in event["actors"] if country_of.get(e["actor"])}
+        )
     return {k: v for k, v in event.items() if v not in (None, [], "")}

@@ -10,7 +10,8 @@ from datasette import hookimpl
 from datasette.utils import tilde_encode
 from markupsafe import Markup, escape
 
-DATABASE = "timeline"
+from timeline.build import DATABASE_NAME as DATABASE
+
 LINKED_TABLES = {"events", "event_actors", "citations", "event_relations"}
 OPEN, CLOSE = "\u27e6", "\u27e7"
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
-DATABASE = "timeline"
+from timeline.build import DATABASE_NAME as DATABASE
 
 # How a relation reads from the event that declares it, and from the other side.
 OUTGOING = {

@@ -6,9 +6,8 @@ validator accepts.
 
 from datasette import hookimpl
 
+from timeline.build import DATABASE_NAME as DATABASE
 from timeline.schema import EVENT_TYPES, RELATION_TYPES, ROLES, STATUSES
-
-DATABASE = "timeline"
 
 
 @hookimpl

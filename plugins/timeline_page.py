@@ -20,9 +20,8 @@ from datasette import hookimpl
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
+from timeline.build import DATABASE_NAME as DATABASE
 from timeline.dates import DateError, parse_date
-
-DATABASE = "timeline"
 
 EVENTS_SQL = """
 select e.id, e.date, e.date_label, e.date_start, e.date_end, e.precision, e.approximate,

@@ -27,7 +27,8 @@ from .provenance import History, event_history, last_commit
 from .validate import Problem, Result, validate_bytes
 
 SCHEMA_VERSION = "1"
-DEFAULT_DB_NAME = "timeline.db"
+DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
+DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 
 VIEWS = {
     # One row per event and actor, with roles: "what did X do, when?"

@@ -88,7 +88,7 @@ def test_edtf_forms_agree_with_reference_library(written):
         ("", "empty"),
         ("   ", "empty"),
         ("2021-04-15T10:00", "time of day"),
-        ("0000", "year 0000"),
+        ("0000", "outside the years"),
         (True, "true or false"),
         (dt.datetime(2021, 4, 15, 10, 0), "time of day"),
         (3.5, "got float"),

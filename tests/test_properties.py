@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from timeline import schema
 from timeline.build import InvalidInput, build_file
-from timeline.dates import DateError, ParsedDate, parse_date
+from timeline.dates import MAX_YEAR, MIN_YEAR, DateError, ParsedDate, parse_date
 from timeline.validate import validate_bytes
 
 TODAY = dt.date(2026, 11, 21)
@@ -57,8 +57,8 @@ MONTHS = list(calendar.month_name)[1:]
 
 
 @st.composite
-def edtf_end(draw, min_year: int = 1) -> tuple[str, ParsedDate | None]:
-    year = draw(st.integers(min_value=min_year, max_value=9999))
+def edtf_end(draw, min_year: int = MIN_YEAR) -> tuple[str, ParsedDate | None]:
+    year = draw(st.integers(min_value=min_year, max_value=MAX_YEAR))
     precision = draw(st.sampled_from(["year", "month", "day"]))
     text = f"{year:04d}"
     if precision != "year":
@@ -71,7 +71,7 @@ def edtf_end(draw, min_year: int = 1) -> tuple[str, ParsedDate | None]:
 
 @st.composite
 def human_date(draw) -> str:
-    year = draw(st.integers(min_value=1000, max_value=2999))
+    year = draw(st.integers(min_value=MIN_YEAR, max_value=MAX_YEAR))
     month = draw(st.integers(1, 12))
     day = draw(st.integers(1, calendar.monthrange(year, month)[1]))
     name = MONTHS[month - 1]
@@ -298,7 +298,12 @@ def test_canonical_round_trips(text):
 
 
 @SETTINGS
-@given(value=st.one_of(st.integers(1, 9999), st.dates(min_value=dt.date(1, 1, 1))))
+@given(
+    value=st.one_of(
+        st.integers(MIN_YEAR, MAX_YEAR),
+        st.dates(min_value=dt.date(MIN_YEAR, 1, 1), max_value=dt.date(MAX_YEAR, 12, 31)),
+    )
+)
 def test_yaml_ints_and_dates_round_trip(value):
     parsed = parse_date(value)
     assert parse_date(parsed.canonical) == parsed

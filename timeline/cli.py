@@ -287,13 +287,24 @@ def fmt(
     ] = False,
 ) -> None:
     """Rewrite the YAML in canonical layout (key order, events by date, then id); keeps comments."""
-    from .edit import write_atomically
+    from .files import TextFile, rewrite
     from .layout import LayoutError, format_text
-    from .load import LoadError, decode
+    from .load import LoadError
+
+    changed: list[bool] = []
+
+    def canonical_bytes(current: TextFile) -> bytes | None:
+        new = current.encode(format_text(current.text, path))
+        changed.append(new != current.encode(current.text, convert_newlines=False))
+        return new if changed[-1] and not check else None
 
     try:
-        text = decode(path.read_bytes())
-        canonical = format_text(text, path)
+        current = TextFile.read(path)
+        if check:
+            canonical_bytes(current)
+        else:
+            with _write_errors():
+                current = rewrite(path, canonical_bytes)
     except OSError as exc:
         typer.echo(f"{path}: cannot read the file: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
@@ -302,18 +313,31 @@ def fmt(
     except LayoutError as exc:
         typer.echo(f"{path}: {exc}; run 'timeline validate' to see why.", err=True)
         raise typer.Exit(1) from None
-    if canonical == text:
+    if not changed[-1]:
         typer.echo(f"{path} is already in canonical layout.")
-        return
-    if check:
-        diff = difflib.unified_diff(
-            text.splitlines(True), canonical.splitlines(True), str(path), f"{path} (canonical)"
-        )
+    elif check:
+        canonical = format_text(current.text, path)
+        old, new = current.text.splitlines(True), canonical.splitlines(True)
+        diff = difflib.unified_diff(old, new, str(path), f"{path} (canonical)")
         typer.echo("".join(diff), nl=False)
         typer.echo(f"{path} is not in canonical layout; run 'timeline fmt {path}'.", err=True)
         raise typer.Exit(1)
-    write_atomically(path, canonical)
-    typer.echo(f"Reformatted {path}.")
+    else:
+        typer.echo(f"Reformatted {path}.")
+
+
+@contextmanager
+def _write_errors() -> Iterator[None]:
+    """A write that was refused (lock, permissions, a concurrent change, a guarded output)
+    becomes a clear message and exit 1; nothing was written."""
+    from .files import WriteRefused
+
+    try:
+        yield
+    except WriteRefused as exc:
+        hint = f" (hint: {exc.hint})" if exc.hint else ""
+        typer.echo(f"{exc}{hint}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _split_pairs(values: list[str], option: str) -> list[dict]:
@@ -382,7 +406,8 @@ def add(
         interactive = sys.stdin.isatty()
     event = complete_interactively(path, event, prompt=interactive)
     try:
-        insertion = add_event(path, event, dry_run=dry_run)
+        with _write_errors():
+            insertion = add_event(path, event, dry_run=dry_run)
     except EditRefused as exc:
         if exc.line:
             typer.echo(

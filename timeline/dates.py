@@ -33,7 +33,29 @@ from dateutil import parser as dateutil_parser
 PRECISIONS = ("year", "month", "day")
 _RANK = {p: i for i, p in enumerate(PRECISIONS)}
 
-_EDTF = re.compile(r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?(?P<q>[?~%])?")
+# ASCII digits only: \d would also accept other scripts' digits.
+_EDTF = re.compile(r"(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2})(?:-(?P<d>[0-9]{2}))?)?(?P<q>[?~%])?")
+
+# The years a record can carry. The upper bound leaves room for the day after
+# the last day (calendar feeds end an all-day entry there) and for announced plans.
+MIN_YEAR, MAX_YEAR = 1000, 2999
+
+# Human forms, matched whole before dateutil reads them: a month written as a word,
+# an optional day, a four-digit year. Numeric day/month orders (05-04-2021: 5 April
+# or 4 May?), weekdays and stray words are refused rather than guessed.
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY = r"(?:[0-9]{1,2})(?:st|nd|rd|th)?"
+_HUMAN = re.compile(
+    rf"(?:{_DAY}\s+{_MONTH},?\s+|{_MONTH}\s+{_DAY},?\s+|{_MONTH},?\s+)[0-9]{{4}}",
+    re.IGNORECASE,
+)
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{1,2}:[0-9]{2}(?::[0-9.]+)?(?:Z|[-+][0-9:]+)?"
+)
+_NUMERIC_DMY = re.compile(r"[0-9]{1,2}[-./ ][0-9]{1,2}[-./ ][0-9]{2,4}")
 
 
 class DateError(ValueError):
@@ -99,6 +121,8 @@ def _label_for(day: dt.date, precision: str) -> str:
 
 def _span(year: int, month: int | None, day: int | None) -> tuple[dt.date, dt.date, str]:
     """First day, last day and precision; raises DateError on impossible values."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise DateError(f"{year:04d} is outside the years {MIN_YEAR}–{MAX_YEAR} a record can carry")
     try:
         if month is None:
             return dt.date(year, 1, 1), dt.date(year, 12, 31), "year"
@@ -129,8 +153,6 @@ def _parse_edtf(text: str) -> ParsedDate | None:
     month = int(match["m"]) if match["m"] else None
     day = int(match["d"]) if match["d"] else None
     qualifier = match["q"] or ""
-    if year == 0:
-        raise DateError(f"{text!r}: year 0000 is not a year we record")
     start, end, precision = _span(year, month, day)
     return ParsedDate(
         canonical=_canonical(year, month, day, qualifier),
@@ -149,6 +171,20 @@ _DEFAULT_B = dt.datetime(2004, 2, 2)
 
 
 def _parse_human(text: str) -> ParsedDate:
+    if _NUMERIC_DMY.fullmatch(text):
+        raise DateError(
+            f"{text!r} is ambiguous: day-month or month-day order cannot be told apart; "
+            "write it as ISO 2021-04-05 or with the month in words, 5 April 2021"
+        )
+    if _TIMESTAMP.fullmatch(text):
+        raise DateError(f"{text!r} has a time of day; record the date only")
+    if re.search(_MONTH, text, re.IGNORECASE) and not re.search("[0-9]{4}", text):
+        raise DateError(f"{text!r} has no four-digit year; a date needs at least a year")
+    if not _HUMAN.fullmatch(text):
+        raise DateError(
+            f"{text!r} is not a date we can read without guessing; write 2021, 2021-04, "
+            "2021-04-15, 15 April 2021, April 2021 or an interval 2020-09-27/2020-11-10"
+        )
     try:
         a = dateutil_parser.parse(text, default=_DEFAULT_A)
         b = dateutil_parser.parse(text, default=_DEFAULT_B)
@@ -159,8 +195,6 @@ def _parse_human(text: str) -> ParsedDate:
         ) from None
     if (a.hour, a.minute, a.second) != (0, 0, 0):
         raise DateError(f"{text!r} has a time of day; record the date only")
-    if a.year != b.year or not re.search(r"\d{4}", text):
-        raise DateError(f"{text!r} has no four-digit year; a date needs at least a year")
     month = a.month if a.month == b.month else None
     day = a.day if (a.day == b.day and month is not None) else None
     start, end, precision = _span(a.year, month, day)
@@ -186,9 +220,11 @@ def parse_date(value: object) -> ParsedDate:
     if isinstance(value, dt.datetime):
         raise DateError("a date cannot carry a time of day; write it as 2021-04-15")
     if isinstance(value, dt.date):
-        return ParsedDate(value.isoformat(), value, value, "day")
+        start, end, precision = _span(value.year, value.month, value.day)
+        return ParsedDate(value.isoformat(), start, end, precision)
     if isinstance(value, int):
-        return parse_date(f"{value:04d}") if 1 <= value <= 9999 else _bad_year(value)
+        # an unquoted year; the loader refuses 0700, 0x7E3, 2_019 and 33:39 before this
+        return parse_date(str(value)) if MIN_YEAR <= value <= MAX_YEAR else _bad_year(value)
     if not isinstance(value, str):
         raise DateError(f"expected a date such as 2021-04-15, got {type(value).__name__}")
     text = value.strip()
@@ -200,7 +236,7 @@ def parse_date(value: object) -> ParsedDate:
 
 
 def _bad_year(value: int) -> ParsedDate:
-    raise DateError(f"{value} is not a four-digit year")
+    raise DateError(f"{str(value)[:20]} is not a four-digit year between {MIN_YEAR} and {MAX_YEAR}")
 
 
 def _parse_interval(text: str) -> ParsedDate:

@@ -1,24 +1,24 @@
 """Safe edits of ``events.yaml``: insert one event at its chronological place.
 
 Only the inserted block is new; every other byte of the file stays as it was.
-The whole resulting file is validated before anything is written, and the
-write is atomic (temporary file in the same directory, then rename), keeping
-the file's permissions.
+The whole resulting file is validated before anything is written; the write
+is locked against other writers and atomic (see :mod:`timeline.files`).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from .comments import TokenMap
 from .dates import parse_date
+from .files import TextFile, rewrite
 from .layout import INDENT, dump_record, event_order
-from .load import Document, LoadError, decode, load_text
+from .load import Document, LoadError, load_text
 from .validate import Problem, Result, validate_bytes, validate_document
 
 MAX_ID_WORDS = 6
@@ -66,20 +66,11 @@ def _ascii(text: str) -> str:
     return decomposed.encode("ascii", "ignore").decode()
 
 
-def _is_comment_or_blank(line: str) -> bool:
-    stripped = line.strip()
-    return not stripped or stripped.startswith("#")
-
-
-def _back_over_comments(lines: list[str], index: int) -> int:
-    """Move an insertion index up over the comment lines that belong to what follows."""
-    while index > 0 and _is_comment_or_blank(lines[index - 1]):
-        index -= 1
-    return index
-
-
-def insertion_point(doc: Document, lines: list[str], event: dict) -> tuple[int, bool]:
-    """0-based line before which the event goes; True if ``events: []`` must be opened."""
+def insertion_point(doc: Document, tokens: TokenMap, event: dict) -> int:
+    """0-based line before which ``event`` goes, with the comments above that place kept
+    with what follows them. Positions come from the parser's marks and the scanner's
+    tokens, so a line of a block scalar that starts with ``#`` is never taken for a comment.
+    """
     events = doc.data.get("events") or []
     later = [
         i
@@ -87,75 +78,82 @@ def insertion_point(doc: Document, lines: list[str], event: dict) -> tuple[int, 
         if isinstance(raw, dict) and event_order(raw) > event_order(event)
     ]
     if later:
-        return _back_over_comments(lines, doc.values[("events", later[0])].line), False
+        return tokens.gap_start(doc.values[("events", later[0])].line)
     section = doc.keys[("events",)].line
-    if not events:
-        return section + 1, True
     following = [m.line for p, m in doc.keys.items() if len(p) == 1 and m.line > section]
-    end = min(following) if following else len(lines)
-    return _back_over_comments(lines, end), False
+    return tokens.gap_start(min(following) if following else len(tokens.lines))
 
 
 def insert_event(text: str, doc: Document, event: dict) -> Insertion:
-    """The file text with ``event`` inserted in canonical layout at its chronological place."""
+    """The file text with ``event`` inserted in canonical layout at its chronological place.
+
+    Every other byte stays as it was; the block uses the file's own line ending.
+    """
+    newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1] else "\n"
+    events_node = doc.values[("events",)]
+    if not doc.data.get("events"):
+        text = _open_empty_list(text, events_node)
+    tokens = TokenMap(text)
     lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    index, open_list = insertion_point(doc, lines, event)
-    if open_list:
-        section = doc.keys[("events",)].line
-        if not re.fullmatch(r"events:\s*(\[\s*\])?\s*(#.*)?\n?", lines[section]):
-            raise LoadError("cannot insert into this 'events:' line", hint="write 'events: []'")
-        lines[section] = re.sub(r":\s*\[\s*\]", ":", lines[section], count=1)
-    block = dump_record("event", event, INDENT)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    index = insertion_point(doc, tokens, event)
+    block = dump_record("event", event, INDENT).replace("\n", newline)
     new_text = "".join(lines[:index]) + block + "".join(lines[index:])
     return Insertion(new_text, block, index + 1)
 
 
-def add_event(path: Path, event: dict, *, dry_run: bool = False) -> Insertion:
-    """Validate the file with ``event`` added and, unless ``dry_run``, write it atomically.
+def _open_empty_list(text: str, mark: yaml.Mark) -> str:
+    """``events: []`` becomes ``events:`` so block items can follow it."""
+    if text.startswith("[", mark.index):
+        close = text.find("]", mark.index)
+        if close > 0 and not text[mark.index + 1 : close].strip():
+            return text[: mark.index].rstrip(" \t") + text[close + 1 :]
+    raise LoadError("cannot insert into this 'events:' value", hint="write 'events: []'")
 
-    Raises EditRefused (file untouched) when the result would not validate.
+
+def add_event(path: Path, event: dict, *, dry_run: bool = False) -> Insertion:
+    """Validate the file with ``event`` added and, unless ``dry_run``, write it.
+
+    The write holds the file's lock, is atomic and keeps the file's identity
+    (see :mod:`timeline.files`). Raises EditRefused (file untouched) when the
+    result would not validate, WriteRefused when it cannot be written safely.
 
     Example::
 
         insertion = add_event(Path("events.yaml"), {"id": "...", "date": "2021-04", ...})
     """
+    done: list[Insertion] = []
+
+    def change(current: TextFile) -> bytes | None:
+        done.append(_validated_insertion(current, event))
+        return None if dry_run else current.encode(done[-1].text, convert_newlines=False)
+
     try:
-        raw = Path(path).read_bytes()
+        if dry_run:
+            change(TextFile.read(path))
+        else:
+            rewrite(path, change)
     except OSError as exc:
         raise EditRefused([Problem.unreadable(path, exc)]) from None
-    try:
-        text = decode(raw)
-        doc = load_text(text, Path(path))
     except LoadError as exc:
         raise EditRefused([Problem.unloadable(path, exc)]) from None
+    return done[-1]
+
+
+def _validated_insertion(current: TextFile, event: dict) -> Insertion:
+    doc = load_text(current.text, current.path)
     before = validate_document(doc)  # the file as it is, parsed once above
     if not before.ok:
         raise EditRefused(before.errors)
-    insertion = insert_event(text, doc, event)
-    after = validate_bytes(insertion.text.encode("utf-8"), Path(path))
+    try:
+        insertion = insert_event(current.text, doc, event)
+    except LoadError as exc:
+        raise EditRefused([Problem.unloadable(current.path, exc)]) from None
+    after = validate_bytes(insertion.text.encode("utf-8"), current.path)
     if not after.ok:
         raise EditRefused(after.errors, insertion.line)
-    if not dry_run:
-        write_atomically(Path(path), insertion.text)
     return insertion
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` via a temporary sibling and rename, keeping its mode."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def known_ids(result: Result) -> dict[str, list[str]]:

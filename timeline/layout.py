@@ -10,6 +10,7 @@ its field's line (a comment inside a nested list moves up to its field).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from . import schema
+from .comments import scan_comments
 from .dates import parse_date
 from .load import Document, load_text
 
@@ -140,7 +142,11 @@ def _anchor_for(path: tuple) -> tuple:
 
 
 def collect_comments(text: str, doc: Document) -> Comments:
-    """Attach every comment of ``text`` to the section, record or field it annotates."""
+    """Attach every comment of ``text`` to the section, record or field it annotates.
+
+    Comments come from the scanner's tokens (:mod:`timeline.comments`), so a line
+    of a block scalar that starts with ``#`` stays text.
+    """
     lines = text.splitlines()
     keys: dict[int, tuple] = {}  # 0-based line → the field (or section) a key there belongs to
     for path, mark in doc.keys.items():
@@ -151,45 +157,26 @@ def collect_comments(text: str, doc: Document) -> Comments:
         if len(path) == 2 and isinstance(path[1], int)
     }
     anchors = keys | items  # a comment line above a record's first line goes before the record
-    eol_lines = _end_of_line_comments(text)
+    anchor_lines = sorted(anchors)
     comments = Comments()
-    first_anchor = min(anchors) if anchors else len(lines)
+    first_anchor = anchor_lines[0] if anchor_lines else len(lines)
     comments.header = lines[:first_anchor]
-    pending: list[str] = []
-    for number in range(first_anchor, len(lines)):
-        line = lines[number]
-        if line.lstrip().startswith("#"):
-            pending.append(line.strip())
-        if number in anchors and pending:
-            comments.before[anchors[number]].extend(pending)
-            pending = []
-        if number in eol_lines:
-            owner = keys.get(number) or items.get(number) or _owner_above(anchors, number)
-            comments.end_of_line[owner].append(eol_lines[number])
-    comments.trailing = pending
+    for comment in scan_comments(text):
+        if comment.line < first_anchor:
+            continue  # part of the header, kept verbatim
+        if comment.own_line:
+            following = bisect.bisect_left(anchor_lines, comment.line)
+            if following == len(anchor_lines):
+                comments.trailing.append(comment.text)
+            else:
+                comments.before[anchors[anchor_lines[following]]].append(comment.text)
+        else:
+            owner = keys.get(comment.line) or items.get(comment.line)
+            if owner is None:
+                above = bisect.bisect_right(anchor_lines, comment.line) - 1
+                owner = _anchor_for(anchors[anchor_lines[above]]) if above >= 0 else ()
+            comments.end_of_line[owner].append(comment.text)
     return comments
-
-
-def _owner_above(anchors: dict[int, tuple], number: int) -> tuple:
-    above = [n for n in anchors if n <= number]
-    return _anchor_for(anchors[max(above)]) if above else ()
-
-
-def _end_of_line_comments(text: str) -> dict[int, str]:
-    """0-based line → ``# comment`` text for comments that follow a value on the same line."""
-    last_end: dict[int, int] = {}
-    for token in yaml.scan(text, Loader=yaml.CSafeLoader):
-        end = token.end_mark
-        if end.line == token.start_mark.line:
-            last_end[end.line] = max(last_end.get(end.line, 0), end.column)
-    lines = text.splitlines()
-    found = {}
-    for number, column in last_end.items():
-        if number < len(lines):
-            rest = lines[number][column:]
-            if rest.strip().startswith("#") and rest[:1] in (" ", "\t"):
-                found[number] = rest.strip()
-    return found
 
 
 # -- whole file ---------------------------------------------------------------

@@ -23,6 +23,18 @@ Path_ = tuple[str | int, ...]
 MAX_ALIAS_EXPANSION = 1_000
 MAX_SCALAR_CHARS = 20_000
 MAX_DEPTH = 32
+# Characters no curated text needs and that can hide or disguise text: C0/C1 controls
+# (tab and newline excepted), line/paragraph separators (YAML 1.1 line breaks that a
+# round trip turns into spaces), bidirectional overrides and isolates, lone
+# surrogates and a stray byte-order mark. Refused whether written raw or escaped.
+FORBIDDEN_CHARS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufeff]"
+)
+# The only number forms a curator writes. YAML 1.1 also reads 0700 (octal), 0x7E3,
+# 2_019, 33:39 (base 60), +2019, .nan and .inf as numbers: all are refused.
+PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
+PLAIN_FLOAT = re.compile(r"-?[0-9]{1,18}\.[0-9]{1,18}(?:[eE][-+][0-9]{1,3})?")
+_NUMBER_FORMS = {"tag:yaml.org,2002:int": PLAIN_INT, "tag:yaml.org,2002:float": PLAIN_FLOAT}
 SAFE_TAGS = {
     f"tag:yaml.org,2002:{name}"
     for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
@@ -40,11 +52,12 @@ class Mark:
 class LoadError(Exception):
     """The file could not be read as YAML; carries the position of the fault."""
 
-    def __init__(self, message: str, mark: Mark | None = None, hint: str = ""):
+    def __init__(self, message: str, mark: Mark | None = None, hint: str = "", path: Path_ = ()):
         super().__init__(message)
         self.message = message
         self.mark = mark or Mark(1, 1)
         self.hint = hint
+        self.path = path  # the value's place in the document, when known
 
 
 @dataclass
@@ -110,12 +123,7 @@ def _index(doc: Document, root: yaml.Node) -> None:
                 "remove the tag; only plain strings, numbers, dates, lists and mappings are used",
             )
         if isinstance(node, yaml.ScalarNode):
-            if len(node.value) > MAX_SCALAR_CHARS:
-                raise LoadError(
-                    f"a value of {len(node.value):,} characters (limit {MAX_SCALAR_CHARS:,})",
-                    _mark(node),
-                    "quotes and summaries should be short",
-                )
+            _check_scalar(node, path)
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((child, (*path, i), depth + 1) for i, child in enumerate(node.value))
         else:
@@ -127,6 +135,41 @@ def _index(doc: Document, root: yaml.Node) -> None:
             _mark(root),
             "write values out instead of using YAML anchors and aliases",
         )
+
+
+def _check_scalar(node: yaml.ScalarNode, path: Path_) -> None:
+    """Refuse oversized values, hidden characters and number forms nobody means."""
+    value = node.value
+    if len(value) > MAX_SCALAR_CHARS:
+        raise LoadError(
+            f"a value of {len(value):,} characters (limit {MAX_SCALAR_CHARS:,})",
+            _mark(node),
+            "quotes and summaries should be short",
+            path,
+        )
+    bad = FORBIDDEN_CHARS.search(value)
+    if bad:
+        raise LoadError(
+            f"the character U+{ord(bad.group()):04X} is not allowed in a value",
+            _mark(node),
+            "remove it: control characters, line separators and direction overrides "
+            "hide or disguise text (also when written as an escape such as \\e or \\x85)",
+            path,
+        )
+    form = _NUMBER_FORMS.get(node.tag)
+    if form is not None and not form.fullmatch(value):
+        raise LoadError(
+            f"{_short(value)} is not a plain decimal number, but YAML would read it as one "
+            "(octal, hexadecimal, base 60, with underscores, or out of range)",
+            _mark(node),
+            'quote it to keep it as text (a year is written 2019 or "2019"), '
+            "or write a plain decimal number such as 30.52",
+            path,
+        )
+
+
+def _short(value: str, limit: int = 40) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -162,6 +205,7 @@ def _index_mapping(doc: Document, node: yaml.MappingNode, path: Path_, depth: in
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
             raise LoadError("a mapping key must be a plain word", _mark(key_node))
+        _check_scalar(key_node, path)
         key = key_node.value
         if key == "<<":
             raise LoadError(
@@ -257,13 +301,13 @@ def _construct(loader: yaml.CSafeLoader, root: yaml.Node) -> object:
     """Build Python data; a scalar that its tag cannot represent becomes a located error."""
     try:
         return loader.construct_document(root)
-    except (ValueError, KeyError, TypeError, OverflowError):
+    except Exception:  # any constructor failure is located below
         node = _unconstructible_scalar(root)
         if node is None:
             raise LoadError("a value cannot be read") from None
         kind = node.tag.rsplit(":", 1)[-1]
         raise LoadError(
-            f"{node.value!r} cannot be read as {_TAG_WORDS.get(kind, kind)}",
+            f"{_short(node.value)} cannot be read as {_TAG_WORDS.get(kind, kind)}",
             _mark(node),
             "quote it to keep it as text, or correct it",
         ) from None
@@ -281,7 +325,7 @@ def _unconstructible_scalar(root: yaml.Node) -> yaml.ScalarNode | None:
         if isinstance(node, yaml.ScalarNode) and not node.tag.endswith(":str"):
             try:
                 probe.construct_object(node, deep=True)
-            except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
+            except Exception:  # which error the constructor raised does not matter
                 return node
         stack.extend(_children(node))
     return None

@@ -7,6 +7,7 @@ in exactly one place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SECTIONS = ("sources", "actors", "events")
@@ -84,8 +85,20 @@ RELATION_TYPES: dict[str, str] = {
     "contradicts": "is a claim at odds with the other event",
 }
 
+# Relations whose chains cannot loop back: an event is not part of itself, nor follows itself.
+ACYCLIC_RELATIONS = ("part_of", "follows")
+
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 WIKIDATA_QID = r"^Q[1-9][0-9]*$"
+
+
+def matches(pattern: str, value: str) -> bool:
+    """Whole-value match of a field pattern.
+
+    The patterns keep ``^…$`` for the JSON Schema, but in Python ``$`` also matches
+    before a final newline, so ``re.match`` would let ``"baykar\n"`` pass as a slug.
+    """
+    return re.fullmatch(pattern.removeprefix("^").removesuffix("$"), value) is not None
 
 
 @dataclass(frozen=True)

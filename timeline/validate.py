@@ -8,14 +8,14 @@ Only a file without errors is turned into a :class:`~timeline.model.Dataset`.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import re
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pycountry
+from rapidfuzz import fuzz, process
 
 from . import schema
 from .dates import DateError, is_future, parse_date
@@ -54,7 +54,11 @@ class Problem:
     @classmethod
     def unloadable(cls, path: Path, exc: LoadError) -> Problem:
         """The file could not be parsed as YAML; the LoadError knows where."""
-        return cls(str(path), exc.mark.line, exc.mark.column, "", "", exc.message, exc.hint)
+        line, column = exc.mark.line, exc.mark.column
+        record = _field_name(exc.path[:2])  # e.g. events[3]
+        return cls(
+            str(path), line, column, record, _field_name(exc.path[2:]), exc.message, exc.hint
+        )
 
 
 @dataclass
@@ -77,10 +81,11 @@ class Result:
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """A ``did you mean …?`` hint, or a list of the allowed values when few."""
-    choices = list(choices)
+    choices = choices if isinstance(choices, list | tuple) else sorted(choices)
     if not choices:
         return ""
-    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    # rapidfuzz's C++ matcher: a few ms against 100,000 ids, where difflib took seconds
+    close = process.extractOne(str(word), choices, scorer=fuzz.ratio, score_cutoff=60)
     if close:
         return f"did you mean {close[0]!r}?"
     if len(choices) <= 20:
@@ -165,6 +170,8 @@ class Validator:
         elif fld.type == "number":
             if isinstance(value, bool) or not isinstance(value, int | float):
                 self.report(path, f"expected a number, got {value!r}")
+            elif not math.isfinite(value):
+                self.report(path, f"expected a finite number, got {value!r}")
         elif fld.type == "map":
             self.check_record(fld.item, value, path)
         elif not isinstance(value, list):
@@ -183,7 +190,7 @@ class Validator:
             self.report(path, f"expected text, got {type(value).__name__} {value!r}")
         elif fld.choices and value not in fld.choices:
             self.report(path, f"unknown value {value!r}", did_you_mean(value, fld.choices))
-        elif fld.pattern and not re.match(fld.pattern, value):
+        elif fld.pattern and not schema.matches(fld.pattern, value):
             self.report(path, f"{value!r} does not match {fld.pattern}", _pattern_hint(fld))
 
     def check_unique(self, values: list, path: Path_) -> None:
@@ -199,6 +206,13 @@ class Validator:
         if items is None:
             if isinstance(data, dict) and name not in data:
                 self.report((), f"missing top-level section {name!r}", f"add it, e.g. '{name}: []'")
+            elif isinstance(data, dict):
+                self.report(
+                    (name,),
+                    f"section {name!r} is empty (null)",
+                    f"indent its items under '{name}:', or write '{name}: []' if it is empty",
+                    key=True,
+                )
             return []
         if not isinstance(items, list):
             self.report((name,), f"{name!r} must be a list of mappings (items start with '- ')")
@@ -216,7 +230,7 @@ class Validator:
                     (key,), f"unknown section {key!r}", did_you_mean(key, schema.SECTIONS), key=True
                 )
         raw = {name: self.section(name) for name in schema.SECTIONS}
-        ids = {name: self.check_section(name, items) for name, items in raw.items()}
+        ids = {name: sorted(self.check_section(name, items)) for name, items in raw.items()}
         self.check_sources(raw["sources"])
         self.check_actors(raw["actors"])
         self.check_events(raw["events"], ids)
@@ -290,7 +304,7 @@ class Validator:
         for i, actor in self.records("actors", items):
             self.check_country(actor.get("country"), ("actors", i, "country"))
 
-    def check_events(self, items: list, ids: dict[str, set[str]]) -> None:
+    def check_events(self, items: list, ids: dict[str, list[str]]) -> None:
         seen: dict[tuple[str, str], int] = {}
         for i, event in self.records("events", items):
             path = ("events", i)
@@ -300,8 +314,10 @@ class Validator:
             self.check_location(event.get("location"), (*path, "location"))
             self.check_claims(event, path)
             self.check_event_date(event, path, seen)
+        self.check_relation_cycles(items)
 
-    def check_references(self, event: dict, path: Path_, ids: dict[str, set[str]]) -> None:
+    def check_references(self, event: dict, path: Path_, ids: dict[str, list[str]]) -> None:
+        known = self.known_ids(ids)
         refs = (
             ("actors", "actor", "actors"),
             ("citations", "source", "sources"),
@@ -314,7 +330,7 @@ class Validator:
                     continue
                 target = entry[ref_key]
                 where = (*path, list_key, j, ref_key)
-                if target not in ids[section]:
+                if target not in known[section]:
                     self.report(
                         where,
                         f"unknown {section[:-1]} id {target!r}",
@@ -330,6 +346,34 @@ class Validator:
                 "no citations",
                 "every event cites at least one source with a quote",
             )
+
+    def known_ids(self, ids: dict[str, list[str]]) -> dict[str, set[str]]:
+        """Sets for membership tests (the sorted lists feed did-you-mean), built once."""
+        if getattr(self, "_known", None) is None:
+            self._known = {name: set(values) for name, values in ids.items()}
+        return self._known
+
+    def check_relation_cycles(self, items: list) -> None:
+        """``part_of`` and ``follows`` must not loop back to where they started."""
+        for kind in schema.ACYCLIC_RELATIONS:
+            edges: dict[str, list[tuple[str, Path_]]] = {}
+            for i, event in enumerate(items):
+                if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+                    continue
+                for j, rel in enumerate(_list(event.get("related"))):
+                    if isinstance(rel, dict) and rel.get("type") == kind:
+                        target = rel.get("event")
+                        if isinstance(target, str):
+                            where = ("events", i, "related", j, "event")
+                            edges.setdefault(event["id"], []).append((target, where))
+            for where, loop in _cycles(edges):
+                self.record_label = f"event {loop[0]}"
+                self.report(
+                    where,
+                    f"'{kind}' relations form a loop: {' → '.join(loop)}",
+                    f"an event cannot be {kind.replace('_', ' ')} itself, directly or not; "
+                    "remove one of these relations",
+                )
 
     def check_unique_pairs(self, entries: list, ref_key: str, path: Path_) -> None:
         """An actor with the same role, or a relation of the same type, listed twice."""
@@ -457,6 +501,35 @@ class Validator:
                     severity="warning",
                 )
                 return
+
+
+def _cycles(edges: dict[str, list[tuple[str, Path_]]]) -> list[tuple[Path_, list[str]]]:
+    """Each loop in a directed graph once, with the position of the edge that closes it.
+
+    Iterative depth-first search (no recursion limit at 100,000 events).
+    """
+    found: list[tuple[Path_, list[str]]] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for root in sorted(edges):
+        if state.get(root):
+            continue
+        path: list[str] = [root]
+        stack = [iter(edges.get(root, ()))]
+        state[root] = 1
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            target, where = step
+            if state.get(target) == 1:
+                found.append((where, [*path[path.index(target) :], target]))
+            elif not state.get(target):
+                state[target] = 1
+                path.append(target)
+                stack.append(iter(edges.get(target, ())))
+    return found
 
 
 def _label(kind: str, item_id: object, index: int) -> str:

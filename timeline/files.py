@@ -1,0 +1,252 @@
+"""Every file the tool writes goes through here: locked, atomic, identity kept.
+
+* **Locked**: a writer of ``events.yaml`` holds an exclusive lock on a sibling
+  lock file for its whole read-modify-write, so two ``timeline add`` runs
+  started together both land. Just before the rename it re-reads the file; if
+  something that does not take the lock (an editor) changed it meanwhile, the
+  edit is redone on the new content, or refused.
+* **Atomic**: the new content goes to a temporary file in the same directory,
+  is flushed to disk and renamed over the target; a reader (or a crash) sees
+  the old file or the new one, never a mix.
+* **Identity kept**: a symlink is written through (the link stays a link), and
+  the byte-order mark, line endings and permissions of the file are kept.
+* **Outputs guarded**: an output path that is one of the inputs, or an existing
+  file of another kind, is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .load import decode
+
+LOCK_TIMEOUT_S = 30.0
+ATTEMPTS = 3
+BOM = "\ufeff"
+
+
+class WriteRefused(Exception):
+    """Nothing was written; ``str(exc)`` says why and ``hint`` how to proceed."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A text file as read, with what must survive a rewrite.
+
+    Example::
+
+        current = TextFile.read(Path("events.yaml"))
+        current.encode(current.text) == Path("events.yaml").read_bytes()  # True
+    """
+
+    path: Path  # as the user named it
+    target: Path  # the file actually read and replaced (symlinks resolved)
+    text: str  # decoded, byte-order mark removed
+    bom: bool
+    newline: str  # the file's own line ending: "\r\n" or "\n"
+    digest: str  # sha256 of the bytes read
+
+    @classmethod
+    def read(cls, path: Path) -> TextFile:
+        """Read ``path``; OSError and LoadError (not UTF-8) pass through."""
+        target = Path(os.path.realpath(path))
+        raw = target.read_bytes()
+        text = decode(raw)
+        first_break = text.find("\n")
+        crlf = first_break > 0 and text[first_break - 1] == "\r"
+        return cls(
+            path=Path(path),
+            target=target,
+            text=text,
+            bom=raw.startswith(BOM.encode()),
+            newline="\r\n" if crlf else "\n",
+            digest=_digest(raw),
+        )
+
+    def encode(self, text: str, *, convert_newlines: bool = True) -> bytes:
+        """``text`` as bytes in this file's conventions: its BOM and, unless told not
+        to (an edit that kept every other byte), its line ending on every line."""
+        if convert_newlines and self.newline != "\n":
+            text = text.replace("\r\n", "\n").replace("\n", self.newline)
+        return ((BOM if self.bom else "") + text).encode("utf-8")
+
+    def unchanged_on_disk(self) -> bool:
+        try:
+            return _digest(self.target.read_bytes()) == self.digest
+        except OSError:
+            return False
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def lock_for(path: Path) -> FileLock:
+    """The exclusive lock that every writer of ``path`` takes (a hidden sibling file)."""
+    target = Path(os.path.realpath(path))
+    return FileLock(target.with_name(f".{target.name}.lock"), timeout=LOCK_TIMEOUT_S)
+
+
+def rewrite(path: Path, change: Callable[[TextFile], bytes | None]) -> TextFile:
+    """Locked read-modify-write of ``path``; returns the file as it was read.
+
+    ``change`` gets the current file and returns the new bytes, or None to leave
+    the file alone. If the file changed on disk while ``change`` ran (a writer
+    that does not take the lock), ``change`` runs again on the new content; after
+    ATTEMPTS tries the write is refused and the file is left as it is.
+
+    Example::
+
+        rewrite(Path("events.yaml"), lambda f: f.encode(f.text.replace("a", "b")))
+    """
+    TextFile.read(path)  # an unreadable file is reported as such, before any lock
+    try:
+        with lock_for(path):
+            for _ in range(ATTEMPTS):
+                current = TextFile.read(path)
+                new = change(current)
+                if new is None:
+                    return current
+                if current.unchanged_on_disk():
+                    write_atomically(current.target, new)
+                    return current
+    except Timeout:  # a subclass of OSError: first
+        raise WriteRefused(
+            f"{path} is locked by another timeline command for over {LOCK_TIMEOUT_S:.0f} s",
+            "wait for it to finish and try again",
+        ) from None
+    except OSError as exc:
+        raise WriteRefused(
+            f"cannot write {path}: {exc.strerror or exc}; the file is unchanged",
+            "check the permissions of the file and of its directory",
+        ) from None
+    raise WriteRefused(
+        f"{path} kept changing while it was being rewritten; nothing was written",
+        "save your editor's buffer, then run the command again",
+    )
+
+
+def write_atomically(path: Path, data: bytes | str) -> None:
+    """Replace ``path`` with ``data`` via a flushed temporary sibling and a rename.
+
+    A symlink is written through to its target; the target's permissions are kept.
+    """
+    target = Path(os.path.realpath(path))
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if target.exists():
+            shutil.copymode(target, tmp)
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (best effort: not every filesystem allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- output guards -----------------------------------------------------------
+
+KINDS = {
+    "sqlite": "an SQLite database",
+    "json": "a JSON file",
+    "csv": "a CSV file",
+    "text": "a text file",
+}
+
+
+def kind_of(path: Path) -> str:
+    """What an existing file holds, judged by its content (and, for text, its name)."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return "yaml"
+    if head.lstrip()[:1] in (b"{", b"["):
+        try:
+            json.loads(path.read_bytes())
+            return "json"
+        except ValueError:
+            pass
+    if path.suffix.lower() in (".csv", ".tsv"):
+        return "csv"
+    return "text"
+
+
+def check_output(output: Path, kind: str, inputs: Iterable[Path] = ()) -> None:
+    """Refuse to write ``output`` over an input or over an existing file of another kind.
+
+    Example::
+
+        check_output(Path("timeline.db"), "sqlite", inputs=[Path("events.yaml")])
+    """
+    output = Path(output)
+    if output.is_dir():
+        raise WriteRefused(f"{output} is a directory", "give a file name")
+    if not output.exists():
+        return
+    for source in inputs:
+        if Path(source).exists() and os.path.samefile(output, source):
+            raise WriteRefused(
+                f"{output} is the input file {source}; writing there would destroy it",
+                "choose another output path",
+            )
+    if output.stat().st_size == 0:
+        return
+    found = kind_of(output)
+    if found != kind and not (kind == "text" and found in ("csv", "json")):
+        raise WriteRefused(
+            f"{output} exists and is {KINDS.get(found, 'a YAML file')}, not {KINDS[kind]}; "
+            "it would be overwritten",
+            "choose another output path, or remove that file first",
+        )
+    if kind == "sqlite" and not _is_readable_sqlite(output):
+        raise WriteRefused(
+            f"{output} exists but is not a readable SQLite database",
+            "choose another output path, or remove that file first",
+        )
+
+
+def _is_readable_sqlite(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            conn.execute("select count(*) from sqlite_master").fetchone()
+        finally:
+            conn.close()
+        return True
+    except sqlite3.Error:
+        return False

@@ -64,3 +64,9 @@ async def ds(small_db: Path):
 def fresh_db(small_yaml: Path) -> Path:
     """A database built from the small timeline."""
     return build_file(small_yaml).db_path
+
+
+def files_in(directory: Path) -> list[str]:
+    """Names in ``directory``, without the writers' lock files (``.NAME.lock``, kept on purpose:
+    deleting a lock file while another process waits on it would break the lock)."""
+    return sorted(p.name for p in directory.iterdir() if not p.name.endswith(".lock"))

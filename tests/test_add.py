@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import files_in
 from timeline import files
 from timeline.cli import app
 from timeline.edit import EditRefused, add_event, suggest_id
@@ -125,7 +126,7 @@ def test_failure_while_writing_leaves_the_file_intact(small_yaml, monkeypatch):
     with pytest.raises(WriteRefused, match="No space left on device"):
         add_event(small_yaml, event())
     assert small_yaml.read_bytes() == before
-    leftovers = {p.name for p in small_yaml.parent.iterdir()} - {"events.yaml"}
+    leftovers = set(files_in(small_yaml.parent)) - {"events.yaml"}
     assert leftovers <= {".events.yaml.lock"}  # no temporary file left behind
 
 

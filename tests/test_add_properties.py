@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SMALL
+from conftest import SMALL, files_in
 from timeline import files
 from timeline.edit import add_event
 from timeline.files import WriteRefused
@@ -81,7 +81,7 @@ def test_exception_mid_write_leaves_the_file_intact(small_yaml, monkeypatch):
     with pytest.raises(WriteRefused, match="Input/output error"):
         add_event(small_yaml, event)
     assert small_yaml.read_bytes() == before
-    leftovers = {p.name for p in small_yaml.parent.iterdir()} - {"events.yaml"}
+    leftovers = set(files_in(small_yaml.parent)) - {"events.yaml"}
     assert leftovers <= {".events.yaml.lock"}  # no temporary file left behind
 
 
@@ -126,5 +126,5 @@ def test_kill_9_during_add_leaves_the_old_or_the_complete_new_file(tmp_path, del
         assert proc.returncode == 0
         assert validate_file(path).ok
         assert b"title: Killed while adding" in after
-    leftovers = {p.name for p in tmp_path.iterdir()} - {"events.yaml"}
+    leftovers = set(files_in(tmp_path)) - {"events.yaml"}
     assert all(n.startswith(".events.yaml.") for n in leftovers), leftovers

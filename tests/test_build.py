@@ -10,6 +10,7 @@ import pytest
 import sqlite_utils
 import yaml
 
+from conftest import files_in
 from timeline import build as build_module
 from timeline.build import InvalidInput, build_file
 
@@ -175,7 +176,7 @@ def test_invalid_input_leaves_the_old_database_byte_identical(small_yaml, fresh_
         build_file(small_yaml)
     assert "2021-02-30 is not a real date" in info.value.result.errors[0].message
     assert fresh_db.read_bytes() == before
-    assert sorted(p.name for p in fresh_db.parent.iterdir()) == ["events.yaml", "timeline.db"]
+    assert files_in(fresh_db.parent) == ["events.yaml", "timeline.db"]
 
 
 def test_failure_during_write_leaves_the_old_database_byte_identical(
@@ -192,4 +193,4 @@ def test_failure_during_write_leaves_the_old_database_byte_identical(
     with pytest.raises(RuntimeError, match="disk full"):
         build_file(small_yaml)
     assert fresh_db.read_bytes() == before
-    assert sorted(p.name for p in fresh_db.parent.iterdir()) == ["events.yaml", "timeline.db"]
+    assert files_in(fresh_db.parent) == ["events.yaml", "timeline.db"]

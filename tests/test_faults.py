@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import files_in
 from timeline import build as build_module
 from timeline.build import build_file
 from timeline.cli import app
@@ -54,7 +55,7 @@ def assert_unchanged_and_readable(db: Path, before: bytes) -> None:
 def assert_untouched(db: Path, before: bytes) -> None:
     """The previous database, byte for byte, and no temporary file left behind."""
     assert_unchanged_and_readable(db, before)
-    assert sorted(p.name for p in db.parent.iterdir()) == ["events.yaml", "timeline.db"]
+    assert files_in(db.parent) == ["events.yaml", "timeline.db"]
 
 
 def _raise(exc: BaseException):
@@ -108,7 +109,7 @@ def test_after_a_failure_the_next_build_succeeds(previous, monkeypatch):
     monkeypatch.undo()
     result = build_file(yaml_path, db)
     assert not result.skipped and db.read_bytes() != before
-    assert sorted(p.name for p in db.parent.iterdir()) == ["events.yaml", "timeline.db"]
+    assert files_in(db.parent) == ["events.yaml", "timeline.db"]
 
 
 def test_cli_reports_an_unwritable_database_without_a_traceback(previous, monkeypatch):
@@ -193,7 +194,7 @@ def test_kill_9_during_a_build_keeps_the_previous_database(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     assert_unchanged_and_readable(db, before)
     # A killed process cannot clean up: its temporary file may remain (and only that).
-    leftovers = {p.name for p in tmp_path.iterdir()} - {"events.yaml", "timeline.db"}
+    leftovers = set(files_in(tmp_path)) - {"events.yaml", "timeline.db"}
     assert all(name.startswith(".timeline.db.") for name in leftovers), leftovers
 
     # The next build is not confused by the leftover and replaces the database.

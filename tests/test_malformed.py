@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import files_in
 from timeline.build import build_file
 from timeline.cli import app
 
@@ -159,7 +160,7 @@ def test_build_refuses_and_keeps_the_database(name, workspace, good_db_bytes):
     check_output(result.output, yaml_path, name)
     assert db.read_bytes() == good_db_bytes
     assert yaml_path.read_bytes() == before
-    assert sorted(p.name for p in yaml_path.parent.iterdir()) == ["events.yaml", "timeline.db"]
+    assert files_in(yaml_path.parent) == ["events.yaml", "timeline.db"]
 
 
 @pytest.mark.parametrize("name", corpus())

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import socket
+import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
-from test_site_support import SMALL, serving
+import pytest
+from test_site_support import (
+    SMALL,
+    STOP_TIMEOUT,
+    free_port,
+    serving,
+    serving_bare,
+    stop,
+    timeline_command,
+    wait_until_serving,
+)
 
 from timeline.serve import datasette_command
 
@@ -31,8 +45,9 @@ def test_development_command_uses_the_site_files(tmp_path):
 
 
 def test_production_command_is_immutable_with_inspect_file_and_no_suggestions(tmp_path):
-    command = datasette_command(Path("t.db"), tmp_path, "127.0.0.1", 9000, production=True)
-    assert command[command.index("--immutable") + 1] == "t.db"
+    db = tmp_path / "t.db"
+    command = datasette_command(db, tmp_path, "127.0.0.1", 9000, production=True)
+    assert command[command.index("--immutable") + 1] == str(db)
     assert command[command.index("--inspect-file") + 1] == str(tmp_path / "inspect-data.json")
     settings = [command[i + 1 : i + 3] for i, a in enumerate(command) if a == "--setting"]
     assert ["suggest_facets", "off"] in settings
@@ -55,3 +70,56 @@ def test_production_server(tmp_path):
         assert [r["id"] for r in rows] == ["fleet-destroyed-claim"]
         with urllib.request.urlopen(f"{base}/timeline", timeout=10) as response:
             assert response.status == 200
+
+
+def _port_is_free(port: int) -> bool:
+    """Nothing listens there (a connection is refused)."""
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_sigterm_to_timeline_serve_stops_the_server_and_frees_the_port(tmp_path):
+    """Only the signalled process is sent SIGTERM (not its group), as systemd or a
+    container runtime would: no Datasette may stay behind holding the port."""
+    shutil.copy(SMALL, tmp_path / "events.yaml")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*timeline_command(), "serve", str(tmp_path / "events.yaml"), "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_until_serving(process, f"http://127.0.0.1:{port}/-/versions.json", log)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=STOP_TIMEOUT)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while not _port_is_free(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _port_is_free(port), "a server still holds the port after SIGTERM"
+        leftover = subprocess.run(
+            ["pgrep", "-s", str(process.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert leftover == [], f"processes left in the session: {leftover}"
+    finally:
+        stop(process)
+
+
+def test_serving_a_yaml_outside_the_repository_uses_the_site_files(tmp_path):
+    """The metadata, templates and plugins come from the project, wherever the YAML is."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.copy(SMALL, outside / "events.yaml")
+    with serving_bare(outside) as base:
+        with urllib.request.urlopen(f"{base}/timeline", timeout=10) as response:
+            page = response.read().decode()
+        assert "Turkey–Ukraine" in page  # the site's own template, not a bare Datasette
+        metadata = get_json(f"{base}/-/metadata.json")
+        assert metadata.get("title")
+
+
+def test_serve_refuses_without_site_files(tmp_path):
+    from timeline.serve import SiteMissing, check_site
+
+    with pytest.raises(SiteMissing, match="datasette-metadata.json"):
+        check_site(tmp_path)

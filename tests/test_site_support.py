@@ -170,6 +170,13 @@ def stop(process: subprocess.Popen) -> None:
 def serving(site_dir: Path, *options: str) -> Iterator[str]:
     """Run `timeline serve` on site_dir/events.yaml on a free port; yields the base URL."""
     link_site_files(site_dir)
+    with serving_bare(site_dir, *options) as base:
+        yield base
+
+
+@contextmanager
+def serving_bare(site_dir: Path, *options: str) -> Iterator[str]:
+    """Like serving(), with nothing but the YAML in site_dir."""
     port = free_port()
     log = site_dir / "serve.log"
     with log.open("w") as out:

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
+from filelock import Timeout
 
 from . import __version__
+from .files import WriteRefused, check_output, lock_for
 from .load import paused_gc
 from .model import Dataset, Event
 from .provenance import History, event_history, last_commit
@@ -422,11 +424,23 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
         print(result.db_path, result.skipped, result.counts["events"])
     """
     yaml_path = Path(yaml_path)
-    db_path = Path(db_path) if db_path else default_db_path(yaml_path)
+    db_path = Path(os.path.realpath(db_path or default_db_path(yaml_path)))
+    check_output(db_path, "sqlite", inputs=[yaml_path])
     try:
         raw = yaml_path.read_bytes()
     except OSError as exc:
         raise InvalidInput(Result([Problem.unreadable(yaml_path, exc)])) from None
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with lock_for(db_path):  # a second build waits, then finds the database up to date
+            return _build_locked(yaml_path, raw, db_path, force)
+    except Timeout:
+        raise WriteRefused(
+            f"{db_path} is being built by another timeline command", "try again when it is done"
+        ) from None
+
+
+def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> BuildResult:
     digest = input_hash(raw, last_commit(yaml_path))
     info = {} if force else stored_build_info(db_path)
     if info.get("input_sha256") == digest:
@@ -438,7 +452,6 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
     if not result.ok:
         raise InvalidInput(result)
     history = event_history(yaml_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
     with paused_gc():
         counts = write_database(result.dataset, db_path, digest, history)
     return BuildResult(db_path, False, counts)

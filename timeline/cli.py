@@ -44,6 +44,11 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+class ExportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
 class ProblemFormat(StrEnum):
     text = "text"
     json = "json"
@@ -109,7 +114,8 @@ def validate(
 def _build_or_exit(path: Path, db: Path | None, *, force: bool = False) -> BuildResult:
     """build_file, with bad input and unwritable databases as clean errors (exit 1)."""
     try:
-        return build_file(path, db, force=force)
+        with _write_errors():
+            return build_file(path, db, force=force)
     except InvalidInput as exc:
         _fail(exc.result.errors)
     except (OSError, sqlite3.Error) as exc:
@@ -144,13 +150,22 @@ def serve(
         typer.Option(help="Immutable database, precomputed inspect file, no facet suggestions."),
     ] = False,
 ) -> None:
-    """Build the database if it is stale, then serve it with Datasette."""
-    from .serve import datasette_command, run
+    """Build the database if it is stale, then serve it with Datasette.
 
+    The server replaces this process, so a signal that stops `timeline serve`
+    (Ctrl-C, systemd, a container runtime) stops the server itself.
+    """
+    from .serve import SITE_DIR, SiteMissing, check_site, datasette_command, run
+
+    try:
+        check_site(SITE_DIR)
+    except SiteMissing as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     result = _build_or_exit(path, db)
-    command = datasette_command(result.db_path, path.parent, host, port, production=production)
+    command = datasette_command(result.db_path, SITE_DIR, host, port, production=production)
     typer.echo(f"Serving {result.db_path} on http://{host}:{port}/", err=True)
-    raise typer.Exit(run(command, result.db_path, production=production))
+    run(command, result.db_path, production=production)
 
 
 @contextmanager
@@ -236,8 +251,8 @@ def stats(
 def export(
     db: BuiltDb = DEFAULT_DB,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="json (nested) or csv (one row per event).")
-    ] = OutputFormat.json,
+        ExportFormat, typer.Option("--format", help="json (nested) or csv (one row per event).")
+    ] = ExportFormat.json,
     output: Annotated[
         Path | None, typer.Option(help="Write to this file instead of stdout.")
     ] = None,
@@ -247,7 +262,7 @@ def export(
 
     with _reading(db):
         events = export_events(db)
-    if output_format is OutputFormat.csv:
+    if output_format is ExportFormat.csv:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, [*EVENT_COLUMNS, "actors", "sources"], lineterminator="\n")
         writer.writeheader()
@@ -261,7 +276,11 @@ def export(
     else:
         text = json.dumps(events, indent=2, ensure_ascii=False) + "\n"
     if output:
-        output.write_text(text, encoding="utf-8")
+        from .files import check_output, write_atomically
+
+        with _write_errors():
+            check_output(output, output_format.value, inputs=[db, Path("events.yaml")])
+            write_atomically(output, text)
         typer.echo(f"Wrote {len(events)} events to {output}.", err=True)
     else:
         typer.echo(text, nl=False)
@@ -276,7 +295,8 @@ def schema(
     """Write the JSON Schema of events.yaml, for editors with a YAML language server."""
     from .jsonschema import write_schema
 
-    typer.echo(f"Wrote {write_schema(output)}.")
+    with _write_errors():
+        typer.echo(f"Wrote {write_schema(output)}.")
 
 
 @app.command()

@@ -28,6 +28,7 @@ from pathlib import Path
 import pycountry
 
 from . import schema
+from .files import check_output, write_atomically
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "https://example.org/turkey-ukraine-timeline/events.schema.json"
@@ -217,6 +218,6 @@ def write_schema(path: Path | str) -> Path:
         write_schema("events.schema.json")
     """
     path = Path(path)
-    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
-    path.write_text(text, encoding="utf-8")
+    check_output(path, "json")
+    write_atomically(path, json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n")
     return path

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 METADATA = "datasette-metadata.json"
 INSPECT_FILE = "inspect-data.json"
+# The site's files live beside the package, wherever the YAML being served is.
+SITE_DIR = Path(__file__).resolve().parent.parent
+SITE_FILES = (METADATA, "templates", "plugins", "static")
+
+
+class SiteMissing(Exception):
+    """The metadata, templates, plugins or static files of the site are not there."""
+
+
+def check_site(site_dir: Path) -> None:
+    """Refuse to serve a bare Datasette when the site's own files cannot be found."""
+    missing = [name for name in SITE_FILES if not (Path(site_dir) / name).exists()]
+    if missing:
+        raise SiteMissing(
+            f"the site files {', '.join(missing)} are missing from {site_dir}; "
+            "run timeline from a checkout of the project (pip install -e .)"
+        )
 
 
 def datasette_command(
@@ -17,16 +36,18 @@ def datasette_command(
 
     ``site_dir`` holds datasette-metadata.json, templates/, plugins/ and static/.
     In production the database is served immutable with a precomputed inspect
-    file, and facet suggestions (hundreds of ms a page on big tables) are off.
+    file (kept next to the database), and facet suggestions (hundreds of ms a
+    page on big tables) are off.
 
     Example::
 
-        datasette_command(Path("timeline.db"), Path("."), "127.0.0.1", 8001)
+        datasette_command(Path("timeline.db"), SITE_DIR, "127.0.0.1", 8001)
     """
     site_dir = Path(site_dir)
     command = [sys.executable, "-m", "datasette", "serve"]
     if production:
-        command += ["--immutable", str(db_path), "--inspect-file", str(site_dir / INSPECT_FILE)]
+        inspect_file = Path(db_path).parent / INSPECT_FILE
+        command += ["--immutable", str(db_path), "--inspect-file", str(inspect_file)]
         command += ["--setting", "suggest_facets", "off"]
     else:
         command += [str(db_path)]
@@ -40,9 +61,8 @@ def datasette_command(
     return command
 
 
-def write_inspect_file(db_path: Path, site_dir: Path) -> Path:
+def write_inspect_file(db_path: Path, target: Path) -> Path:
     """Precompute table counts for an immutable database (``datasette inspect``)."""
-    target = Path(site_dir) / INSPECT_FILE
     subprocess.run(
         [sys.executable, "-m", "datasette", "inspect", str(db_path), "--inspect-file", str(target)],
         check=True,
@@ -50,11 +70,14 @@ def write_inspect_file(db_path: Path, site_dir: Path) -> Path:
     return target
 
 
-def run(command: list[str], db_path: Path, *, production: bool = False) -> int:
-    """Run Datasette in the foreground; returns its exit code (0 on Ctrl-C)."""
+def run(command: list[str], db_path: Path, *, production: bool = False) -> NoReturn:
+    """Replace this process with Datasette.
+
+    No parent stays behind: SIGTERM and SIGINT reach the server directly, and
+    when it exits the port is free.
+    """
     if production:
-        write_inspect_file(db_path, Path(command[command.index("--inspect-file") + 1]).parent)
-    try:
-        return subprocess.run(command).returncode
-    except KeyboardInterrupt:
-        return 0
+        write_inspect_file(db_path, Path(command[command.index("--inspect-file") + 1]))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)

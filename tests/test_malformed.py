@@ -1,9 +1,12 @@
-"""Every file in tests/malformed/ is refused cleanly by ``timeline build`` and ``validate``.
+"""Every file in tests/malformed/ is handled cleanly by all four entry points.
 
-Each file is named for what is wrong with it. For each one the CLI must
-print a located error (``FILE:LINE:COL: message``) at the expected line,
-exit with status 1, never show a traceback, and leave both the YAML file and
-an existing good database byte-identical (no temporary files left behind).
+Each file is named for what is wrong with it. ``validate``, ``build`` and
+``add`` must print a located error (``FILE:LINE:COL: message``) at the
+expected line, exit with status 1, never show a traceback, and leave both the
+YAML file and an existing good database byte-identical (no temporary files
+left behind). ``fmt`` lays out files whose values it can read (it never fixes
+data; the validator reports it) and must then keep every value; a file it
+cannot read gets the same located error and is left as it was.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typer.testing import CliRunner
 from conftest import files_in
 from timeline.build import build_file
 from timeline.cli import app
+from timeline.dates import parse_date
+from timeline.load import LoadError, decode, load_text
 
 HERE = Path(__file__).parent
 MALFORMED = HERE / "malformed"
@@ -87,6 +92,37 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "very-long-line.yaml": (1, "YAML syntax error"),
     "wrong-type-bool-as-status.yaml": (43, "expected text, got bool"),
     "wrong-type-number-as-title.yaml": (40, "expected text, got int"),
+    "tag-timestamp-garbage.yaml": (39, "cannot be read as a real date"),
+    "huge-hex-latitude.yaml": (45, "not a plain decimal number"),
+    "huge-int-title.yaml": (40, "not a plain decimal number"),
+    "huge-int-date.yaml": (39, "not a plain decimal number"),
+    "huge-int-country.yaml": (44, "not a plain decimal number"),
+    "date-octal-0044.yaml": (39, "'0044' is not a plain decimal number"),
+    "date-octal-0700.yaml": (39, "'0700' is not a plain decimal number"),
+    "date-sexagesimal.yaml": (39, "'33:39' is not a plain decimal number"),
+    "date-hex.yaml": (39, "'0x7E3' is not a plain decimal number"),
+    "date-underscore.yaml": (39, "'2_019' is not a plain decimal number"),
+    "date-plus-sign.yaml": (39, "'+2019' is not a plain decimal number"),
+    "date-two-digit-year-int.yaml": (39, "44 is not a four-digit year"),
+    "date-negative-quoted.yaml": (39, "'-0044' is not a date we can read"),
+    "date-ambiguous-day-month.yaml": (39, "'05-04-2021' is ambiguous"),
+    "date-weekday-and-year.yaml": (39, "'Monday 2021' is not a date we can read"),
+    "date-year-9999.yaml": (39, "9999 is outside the years"),
+    "date-foreign-digits.yaml": (39, "is not a date we can read"),
+    "id-trailing-newline.yaml": (38, "'montreux\\n' does not match"),
+    "actor-id-trailing-newline.yaml": (19, "'baykar\\n' does not match"),
+    "url-trailing-newline.yaml": (7, "does not match"),
+    "escaped-nul.yaml": (40, "U+0000 is not allowed"),
+    "escaped-ansi-colour.yaml": (40, "U+001B is not allowed"),
+    "escaped-bell.yaml": (41, "U+0007 is not allowed"),
+    "escaped-bidi-override.yaml": (40, "U+202E is not allowed"),
+    "escaped-next-line.yaml": (41, "U+0085 is not allowed"),
+    "escaped-line-separator.yaml": (49, "U+2028 is not allowed"),
+    "escaped-lone-surrogate-pair.yaml": (40, "U+FEFF is not allowed"),
+    "latitude-nan.yaml": (45, "'.nan' is not a plain decimal number"),
+    "latitude-overflow.yaml": (45, "expected a finite number"),
+    "events-null.yaml": (37, "section 'events' is empty (null)"),
+    "part-of-loop.yaml": (80, "'part_of' relations form a loop"),
 }
 
 
@@ -171,6 +207,67 @@ def test_validate_refuses(name, workspace):
     assert result.exit_code == 1, result.output
     check_output(result.output, yaml_path, name)
     assert yaml_path.read_bytes() == before
+
+
+ADD_OPTIONS = ["--date", "2020-05-05", "--title", "A later statement", "--summary", "Words.",
+               "--type", "statement", "--source", "record", "--quote", "Q.",
+               "--no-interactive"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", corpus())
+def test_add_refuses_and_keeps_the_file(name, workspace):
+    yaml_path, _ = workspace(name)
+    before = yaml_path.read_bytes()
+    result = run_cli(["add", str(yaml_path), *ADD_OPTIONS])
+    assert result.exit_code == 1, result.output
+    check_output(result.output, yaml_path, name)
+    assert yaml_path.read_bytes() == before
+    assert files_in(yaml_path.parent) == ["events.yaml", "timeline.db"]
+
+
+def _values(data: object) -> object:
+    """Loaded data with dates in canonical form (the one change fmt makes to a value) and
+    events in id order (fmt sorts them by date)."""
+    if isinstance(data, dict) and isinstance(data.get("events"), list):
+        data = data | {"events": sorted(data["events"], key=lambda e: repr(e.get("id")))}
+    if isinstance(data, dict):
+        return {
+            k: _canonical(v) if k in ("date", "published") else _values(v) for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_values(v) for v in data]
+    return data
+
+
+def _canonical(value: object) -> object:
+    try:
+        return parse_date(value).canonical
+    except ValueError:
+        return value
+
+
+@pytest.mark.parametrize("name", corpus())
+def test_fmt_formats_what_it_can_read_and_refuses_the_rest(name, workspace):
+    yaml_path, _ = workspace(name)
+    before = yaml_path.read_bytes()
+    try:
+        data_before = load_text(decode(before), yaml_path).data
+    except LoadError:
+        data_before = None
+    result = run_cli(["fmt", str(yaml_path)])
+    assert "Traceback" not in result.output
+    if result.exit_code == 0:
+        after = load_text(decode(yaml_path.read_bytes()), yaml_path).data
+        assert _values(after) == _values(data_before)
+        assert run_cli(["fmt", "--check", str(yaml_path)]).exit_code == 0  # idempotent
+    else:
+        assert result.exit_code == 1, result.output
+        assert yaml_path.read_bytes() == before
+        if data_before is None:
+            check_output(result.output, yaml_path, name)
+        else:  # readable but not a timeline's shape: a clear message naming the file
+            assert str(yaml_path) in result.output
+    assert files_in(yaml_path.parent) == ["events.yaml", "timeline.db"]
 
 
 JSON_CASES = ["billion-laughs.yaml", "tab-indentation.yaml", "unknown-actor-reference.yaml"]

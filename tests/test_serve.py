@@ -121,5 +121,5 @@ def test_serving_a_yaml_outside_the_repository_uses_the_site_files(tmp_path):
 def test_serve_refuses_without_site_files(tmp_path):
     from timeline.serve import SiteMissing, check_site
 
-    with pytest.raises(SiteMissing, match="datasette-metadata.json"):
+    with pytest.raises(SiteMissing, match=r"datasette-metadata\.json"):
         check_site(tmp_path)

@@ -11,6 +11,7 @@ its field's line (a comment inside a nested list moves up to its field).
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -53,12 +54,21 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = None
     if re.fullmatch(r"[0-9][0-9?~%/-]*", value):
         style = '"'  # looks like a date or number: keep it text
-    elif len(value) > FOLD_AT and "\n" not in value:
-        style = ">"  # long prose: folded block, wrapped at the line width
+    elif len(value) > FOLD_AT and "\n" not in value.rstrip("\n"):
+        style = ">"  # long prose: folded block, wrapped at the line width (the emitter
+        # picks the chomping indicator that keeps any final newline exactly)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+def _represent_float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
+    if not math.isfinite(value):
+        # .inf or .nan would not load again (the loader refuses them): fmt never writes them
+        raise LayoutError(f"{value} is not a finite number")
+    return dumper.represent_float(value)
+
+
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(float, _represent_float)
 _Dumper.add_representer(
     _FlowMap, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True)
 )
@@ -70,7 +80,7 @@ _Dumper.add_representer(
 def _ordered(kind: str, raw: dict) -> dict:
     """Keys in schema order (unknown keys last, alphabetically), canonical values."""
     spec = schema.RECORDS[kind]
-    known = [k for k in spec if k in raw and raw[k] is not None]
+    known = [k for k in spec if k in raw]  # an empty value stays (the validator reports it)
     extra = sorted(k for k in raw if k not in spec)
     out: dict = {}
     for key in known + extra:
@@ -87,8 +97,6 @@ def _ordered(kind: str, raw: dict) -> dict:
             value = _FlowMap(value) if key in _FLOW_MAPS else value
         elif key in _FLOW_LISTS and isinstance(value, list):
             value = _FlowList(value)
-        elif isinstance(value, str) and fld is not None and fld.type == "str":
-            value = value.strip() if "\n" not in value.strip() else value
         out[key] = value
     return out
 
@@ -261,6 +269,8 @@ def format_text(text: str, path: Path) -> str:
     """
     doc = load_text(text, path)
     data = doc.data
+    if isinstance(data, dict) and any(s in data and data[s] is None for s in schema.SECTIONS):
+        raise LayoutError("a section is empty (null) where a list belongs")
     if (
         not isinstance(data, dict)
         or not all(

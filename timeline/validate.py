@@ -37,7 +37,7 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = ": ".join(p for p in (self.record, self.field) if p)
+        where = ": ".join(_printable(p) for p in (self.record, self.field) if p)
         text = f"{self.file}:{self.line}:{self.column}: "
         text += f"{where}: " if where else ""
         text += self.message if self.severity == "error" else f"warning: {self.message}"
@@ -533,7 +533,14 @@ def _cycles(edges: dict[str, list[tuple[str, Path_]]]) -> list[tuple[Path_, list
 
 
 def _label(kind: str, item_id: object, index: int) -> str:
-    return f"{kind} {item_id}" if isinstance(item_id, str) and item_id else f"{kind} #{index + 1}"
+    if not isinstance(item_id, str) or not item_id:
+        return f"{kind} #{index + 1}"
+    return f"{kind} {item_id}" if schema.matches(schema.SLUG, item_id) else f"{kind} {item_id!r}"
+
+
+def _printable(text: str) -> str:
+    """One line of plain text: a newline or control character in a key or id is shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _list(value: object) -> list:

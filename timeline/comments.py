@@ -55,9 +55,20 @@ class TokenMap:
                 headers.append((start.line, start.column))
         self.spans = spans
         self.ends = [end for _, end in spans]
+        blocks = set(headers)
+        self._continued: set[int] = set()  # lines whose end lies inside a multi-line token
+        for start, end in spans:
+            first = (
+                start[0] + 1 if start in blocks else start[0]
+            )  # a header line may end in a comment
+            self._continued.update(range(first, end[0]))
         self.comments = sorted(
             [*self._gap_comments(), *self._header_comments(headers)], key=lambda c: c.line
         )
+
+    def comment_may_end_line(self, line: int) -> bool:
+        """True when ``  # …`` appended to ``line`` would be a comment, not part of a value."""
+        return line not in self._continued
 
     def gap_start(self, line: int) -> int:
         """The first line after the content that precedes ``line``.

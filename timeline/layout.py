@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from . import schema
-from .comments import scan_comments
+from .comments import TokenMap, scan_comments
 from .dates import parse_date
 from .load import Document, load_text
 
@@ -54,7 +54,9 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = None
     if re.fullmatch(r"[0-9][0-9?~%/-]*", value):
         style = '"'  # looks like a date or number: keep it text
-    elif len(value) > FOLD_AT and "\n" not in value.rstrip("\n"):
+    elif "\n" in value.rstrip("\n"):
+        style = "|"  # several lines: a literal block keeps them as written
+    elif (len(value) > FOLD_AT or value.endswith("\n")) and "\n" not in value.rstrip("\n"):
         style = ">"  # long prose: folded block, wrapped at the line width (the emitter
         # picks the chomping indicator that keeps any final newline exactly)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
@@ -232,28 +234,49 @@ def _comment_lines(lines: list[str], indent: str) -> list[str]:
 
 
 def _record_with_comments(kind: str, raw: dict, anchor: tuple, comments: Comments) -> str:
-    """A dumped record with its field comments put back in front of / after each key."""
+    """A dumped record with its field comments put back in front of / after each key.
+
+    Key lines come from parsing the dumped record and line ends from its tokens: an
+    end-of-line comment goes only where a comment may end a line (after a one-line
+    value or a block scalar's indicator), never into a value that continues on the next
+    line; there it goes on its own line above the key instead.
+    """
     text = dump_record(kind, raw)
+    if not _has_comments(comments, anchor):
+        return text
+    lines = text.splitlines(True)
+    dumped = load_text(text, Path("<record>"))
+    keys = {mark.line: path[1] for path, mark in dumped.keys.items() if len(path) == 2}
+    safe = TokenMap(text).comment_may_end_line
     field_indent = INDENT * 2
     out: list[str] = []
-    for line in text.splitlines(True):
-        key = _top_key(line, field_indent)
+    for number, line in enumerate(lines):
+        key = keys.get(number)
         if key is not None:
             out += _comment_lines(comments.before.get((*anchor, key), []), field_indent)
-            eol = _eol(comments, (*anchor, key))
-            if eol:
-                line = line.rstrip("\n") + eol + "\n"
+            found = comments.end_of_line.get((*anchor, key), [])
+            if found and safe(number):
+                line = line.rstrip("\n") + "  " + " ".join(found) + "\n"
+            else:
+                out += _comment_lines(found, field_indent)
         out.append(line)
     eol_item = _eol(comments, anchor)
     if eol_item:
-        out[0] = out[0].rstrip("\n") + eol_item + "\n"
+        if safe(0):
+            out[0] = out[0].rstrip("\n") + eol_item + "\n"
+        else:
+            out.insert(0, f"{INDENT}{eol_item.strip()}\n")
     return "".join(out)
 
 
-def _top_key(line: str, field_indent: str) -> str | None:
-    """The record key a dumped line starts, if it starts one (``- id:`` or ``key:``)."""
-    match = re.match(rf"^(?:{INDENT}- |{field_indent})([A-Za-z_][\w-]*):", line)
-    return match.group(1) if match else None
+def _has_comments(comments: Comments, anchor: tuple) -> bool:
+    size = len(anchor)
+    return any(
+        found and key[:size] == anchor
+        for table in (comments.before, comments.end_of_line)
+        for key, found in table.items()
+        if len(key) > size
+    ) or bool(comments.end_of_line.get(anchor))
 
 
 class LayoutError(ValueError):

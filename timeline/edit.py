@@ -17,8 +17,8 @@ import yaml
 from .comments import TokenMap
 from .dates import parse_date
 from .files import TextFile, rewrite
-from .layout import INDENT, dump_record, event_order
-from .load import Document, LoadError, load_text
+from .layout import INDENT, canonical_record, dump_record, event_order
+from .load import FORBIDDEN_CHARS, Document, LoadError, load_text
 from .validate import Problem, Result, validate_bytes, validate_document
 
 MAX_ID_WORDS = 6
@@ -141,7 +141,53 @@ def add_event(path: Path, event: dict, *, dry_run: bool = False) -> Insertion:
     return done[-1]
 
 
+def _refuse_hidden_characters(event: dict, path: Path) -> None:
+    """A value with a control character or line separator is refused before it is written:
+    once in the file, YAML would read U+0085 or U+2028 as a line break, not as the value."""
+    problems = []
+    for field, value in _strings(event):
+        bad = FORBIDDEN_CHARS.search(value)
+        if bad:
+            problems.append(
+                Problem(
+                    str(path),
+                    1,
+                    1,
+                    f"new event {event.get('id')}",
+                    field,
+                    f"the character U+{ord(bad.group()):04X} is not allowed in a value",
+                    "remove it: control characters, line separators and direction "
+                    "overrides hide or disguise text",
+                )
+            )
+    if problems:
+        raise EditRefused(problems)
+
+
+def _strings(value: object, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _strings(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [s for i, v in enumerate(value) for s in _strings(v, f"{path}[{i}]")]
+    return []
+
+
+def _reads_back(insertion: Insertion, event: dict, path: Path) -> None:
+    """The block read back must be the event asked for (dates in canonical form)."""
+    written = load_text(insertion.block, path).data[0]
+    if written != canonical_record("event", event):
+        raise EditRefused(
+            [Problem(str(path), insertion.line, 1, f"new event {event.get('id')}", "",
+                     "a value would not read back exactly as given",
+                     "simplify unusual spacing or characters in the new event's text")],
+            insertion.line,
+        )  # fmt: skip
+
+
 def _validated_insertion(current: TextFile, event: dict) -> Insertion:
+    _refuse_hidden_characters(event, current.path)
     doc = load_text(current.text, current.path)
     before = validate_document(doc)  # the file as it is, parsed once above
     if not before.ok:
@@ -153,6 +199,7 @@ def _validated_insertion(current: TextFile, event: dict) -> Insertion:
     after = validate_bytes(insertion.text.encode("utf-8"), current.path)
     if not after.ok:
         raise EditRefused(after.errors, insertion.line)
+    _reads_back(insertion, event, current.path)
     return insertion
 
 

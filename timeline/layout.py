@@ -103,6 +103,19 @@ def _ordered(kind: str, raw: dict) -> dict:
     return out
 
 
+def canonical_record(kind: str, raw: dict) -> dict:
+    """``raw`` as plain data in canonical form: what reading its dumped text gives back."""
+    return _plain(_ordered(kind, raw))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _canonical_date(value: object) -> object:
     try:
         return parse_date(value).canonical
@@ -130,7 +143,10 @@ def dump_record(kind: str, raw: dict, indent: str = INDENT) -> str:
         indent=2,
         default_flow_style=False,
     )
-    return "".join(indent + line if line.strip() else line for line in text.splitlines(True))
+    if text.endswith("\n...\n"):  # the emitter ends a document whose last value keeps blank lines
+        text = text[: -len("...\n")]
+    lines = text.split("\n")  # the dumper writes "\n" only; splitlines() would also split at U+2028
+    return "\n".join(indent + line if line.strip() else line for line in lines)
 
 
 # -- comments ---------------------------------------------------------------

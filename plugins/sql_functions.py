@@ -2,7 +2,9 @@
 
 ``fts_query(text)`` turns what a reader types into a safe FTS5 query: every word
 becomes a quoted phrase, so punctuation and unbalanced quotes never raise a
-syntax error. Empty input becomes a phrase that matches nothing.
+syntax error. Empty input becomes a phrase that matches nothing. Only the first
+MAX_WORDS words count (each of at most MAX_WORD_CHARS characters): every phrase
+adds work to the query, and thousands of them cost seconds.
 """
 
 import re
@@ -10,10 +12,12 @@ import re
 from datasette import hookimpl
 
 WORD = re.compile(r"\w+(?:['’]\w+)*")
+MAX_WORDS = 16
+MAX_WORD_CHARS = 64
 
 
 def fts_query(text):
-    words = WORD.findall(text or "")
+    words = [w[:MAX_WORD_CHARS] for w in WORD.findall((text or "")[:4096])[:MAX_WORDS]]
     if not words:
         return '"\u2063"'  # an invisible separator: valid syntax, matches nothing
     return " ".join('"{}"'.format(word.replace('"', "")) for word in words)

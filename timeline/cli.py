@@ -258,6 +258,7 @@ def export(
     ] = None,
 ) -> None:
     """Export the events with their actors, citations and relations."""
+    from .csvsafe import neutralise
     from .export import EVENT_COLUMNS, export_events
 
     with _reading(db):
@@ -271,7 +272,7 @@ def export(
             row["countries"], row["tags"] = ";".join(event["countries"]), ";".join(event["tags"])
             row["actors"] = ";".join(f"{a['id']}:{a['role']}" for a in event["actors"])
             row["sources"] = ";".join(sorted({c["source"] for c in event["citations"]}))
-            writer.writerow(row)
+            writer.writerow({k: neutralise(v) for k, v in row.items()})
         text = buffer.getvalue()
     else:
         text = json.dumps(events, indent=2, ensure_ascii=False) + "\n"

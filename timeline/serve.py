@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import NoReturn
 
+from .files import write_atomically
+
 METADATA = "datasette-metadata.json"
+PRODUCTION_METADATA = "datasette-metadata.production.json"
 INSPECT_FILE = "inspect-data.json"
+SQL_TIME_LIMIT_MS = 1000
 # The site's files live beside the package, wherever the YAML being served is.
 SITE_DIR = Path(__file__).resolve().parent.parent
 SITE_FILES = (METADATA, "templates", "plugins", "static")
@@ -45,20 +50,38 @@ def datasette_command(
     """
     site_dir = Path(site_dir)
     command = [sys.executable, "-m", "datasette", "serve"]
+    metadata = site_dir / METADATA
     if production:
         inspect_file = Path(db_path).parent / INSPECT_FILE
         command += ["--immutable", str(db_path), "--inspect-file", str(inspect_file)]
         command += ["--setting", "suggest_facets", "off"]
+        metadata = Path(db_path).parent / PRODUCTION_METADATA
     else:
         command += [str(db_path)]
-    for option, name in (("--metadata", METADATA), ("--template-dir", "templates"),
-                         ("--plugins-dir", "plugins"), ("--static", "static")):  # fmt: skip
+    command += ["--metadata", str(metadata)]
+    for option, name in (("--template-dir", "templates"), ("--plugins-dir", "plugins"),
+                         ("--static", "static")):  # fmt: skip
         target = site_dir / name
         if target.exists():
             command += [option, f"static:{target}" if name == "static" else str(target)]
     command += ["--host", host, "--port", str(port)]
-    command += ["--setting", "sql_time_limit_ms", "2000"]
+    command += ["--setting", "sql_time_limit_ms", str(SQL_TIME_LIMIT_MS)]
     return command
+
+
+def write_production_metadata(site_dir: Path, target: Path) -> Path:
+    """The site's metadata with arbitrary SQL switched off.
+
+    The published site answers with its tables, facets, search, canned queries and
+    feeds; a free-form query from the public could cost the server far more than
+    a page (see README, Reliability). Full SQL stays available locally
+    (``timeline serve`` without ``--production``, ``timeline query``) and on the
+    downloadable database.
+    """
+    metadata = json.loads((Path(site_dir) / METADATA).read_text(encoding="utf-8"))
+    metadata["allow_sql"] = False
+    write_atomically(target, json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+    return target
 
 
 def write_inspect_file(db_path: Path, target: Path) -> Path:
@@ -78,6 +101,7 @@ def run(command: list[str], db_path: Path, *, production: bool = False) -> NoRet
     """
     if production:
         write_inspect_file(db_path, Path(command[command.index("--inspect-file") + 1]))
+        write_production_metadata(SITE_DIR, Path(command[command.index("--metadata") + 1]))
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(command[0], command)

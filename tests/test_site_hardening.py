@@ -1,0 +1,142 @@
+"""The published site under hostile requests: clean 400s, bounded SQL, safe CSV, no leaks."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import sys
+
+import pytest
+from test_site_support import METADATA, ROOT, SMALL, build, load_yaml, site, write_yaml
+from typer.testing import CliRunner
+
+from timeline.cli import app
+from timeline.serve import write_production_metadata
+
+sys.path.insert(0, str(ROOT / "plugins"))
+from sql_functions import MAX_WORDS, fts_query
+
+pytestmark = pytest.mark.asyncio
+
+FORMULA_TITLE = '=HYPERLINK("http://example.com","click")'
+
+
+@pytest.fixture(scope="module")
+def formula_db(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("formula")
+    data = copy.deepcopy(load_yaml(SMALL))
+    data["events"][0]["title"] = FORMULA_TITLE
+    data["events"][1]["title"] = "@SUM(A1:A9)"
+    return build(write_yaml(data, tmp / "events.yaml"), tmp)
+
+
+@pytest.fixture(scope="module")
+async def ds(formula_db):
+    return await site(formula_db)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "_sort=nope",
+        "_sort_desc=nope",
+        "_sort=id&_sort_desc=id",
+        "_through=nope",
+        '_through={"table":"nope","column":"x","value":"1"}',
+        '_through={"table":"event_actors"}',
+        "_search=" + "+".join(["drone"] * 200),
+        "_search=" + "x" * 300,
+    ],
+)
+@pytest.mark.parametrize("suffix", ["", ".json"])
+async def test_bad_table_parameters_are_a_400_not_a_500(ds, query, suffix):
+    response = await ds.client.get(f"/timeline/events{suffix}?{query}")
+    assert response.status_code == 400, response.text[:300]
+    if suffix == ".json":
+        assert response.json()["ok"] is False and response.json()["error"]
+    else:
+        assert "Bad request" in response.text or "400" in response.text
+
+
+async def test_valid_sorts_still_work(ds):
+    for path in ("events?_sort=date_start", "events?_sort_desc=title", "events_fts?_sort=rowid",
+                 "claims?_sort=title"):  # fmt: skip
+        assert (await ds.client.get(f"/timeline/{path}")).status_code == 200, path
+    assert (await ds.client.get("/timeline/events?_sort=rowid")).status_code == 400  # has a key
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/timeline/events", "/timeline/events.json", "/-/versions.json"]
+)
+async def test_security_headers_on_every_response(ds, path):
+    headers = (await ds.client.get(path)).headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+
+
+async def test_csv_cells_that_look_like_formulas_are_neutralised(ds):
+    text = (await ds.client.get("/timeline/events.csv?_size=max")).text
+    titles = {row["title"] for row in csv.DictReader(io.StringIO(text))}
+    assert "'" + FORMULA_TITLE in titles and "'@SUM(A1:A9)" in titles
+    assert FORMULA_TITLE not in titles
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert all(not r["title"].startswith(("=", "@", "+", "-")) for r in rows)
+
+
+async def test_csv_of_arbitrary_sql_is_neutralised_and_numbers_kept(ds):
+    sql = "select '=1+1' as a, -5 as b, '-x' as c, 'plain' as d"
+    response = await ds.client.get("/timeline.csv", params={"sql": sql})
+    assert list(csv.reader(io.StringIO(response.text)))[1] == ["'=1+1", "-5", "'-x", "plain"]
+
+
+async def test_sqlite_limits_refuse_huge_values(ds):
+    for sql in ("select zeroblob(150000000)", "select length(randomblob(1000000))"):
+        response = await ds.client.get("/timeline.json", params={"sql": sql})
+        assert response.status_code == 400
+        assert "too big" in response.json()["error"]
+
+
+async def test_no_pointer_and_no_paths_from_sql(ds, formula_db):
+    tokenizer = await ds.client.get(
+        "/timeline.json", params={"sql": "select hex(fts3_tokenizer('simple'))"}
+    )
+    assert tokenizer.status_code == 400 and "not authorized" in tokenizer.json()["error"]
+    listing = await ds.client.get(
+        "/timeline.json", params={"sql": "select file from pragma_database_list", "_shape": "array"}
+    )
+    assert str(formula_db.parent) not in listing.text
+    databases = await ds.client.get("/-/databases.json")
+    assert str(formula_db.parent) not in databases.text
+    assert databases.json()[0]["path"] == "timeline.db"
+    assert str(formula_db.parent) not in (await ds.client.get("/-/databases")).text
+
+
+def test_search_terms_are_capped():
+    query = fts_query("a " * 3000)
+    assert query.count('"') == 2 * MAX_WORDS
+    assert fts_query("drone strike") == '"drone" "strike"'
+
+
+async def test_production_metadata_switches_arbitrary_sql_off(tmp_path, formula_db):
+    target = write_production_metadata(ROOT, tmp_path / "metadata.json")
+    metadata = json.loads(target.read_text())
+    assert metadata["allow_sql"] is False
+    assert metadata["title"] == json.loads(METADATA.read_text())["title"]
+    production = await site(formula_db, metadata=metadata)
+    assert (await production.client.get("/timeline.json?sql=select+1")).status_code == 403
+    assert (await production.client.get("/timeline/events.json")).status_code == 200
+    assert (await production.client.get("/timeline/search.json?q=drone")).status_code == 200
+
+
+def test_export_csv_is_neutralised(formula_db, tmp_path):
+    out = tmp_path / "events.csv"
+    result = CliRunner().invoke(
+        app, ["export", "--db", str(formula_db), "--format", "csv", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    titles = {row["title"] for row in csv.DictReader(io.StringIO(out.read_text()))}
+    assert "'" + FORMULA_TITLE in titles

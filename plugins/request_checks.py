@@ -3,8 +3,9 @@
 Datasette 0.65 raises an internal error for an unknown ``_sort``/``_sort_desc``
 column, for both at once, and for a ``_through`` that is not the JSON it expects.
 Those requests are checked here first. ``_search`` is limited in length and in
-words: each word becomes a phrase of the full-text query, and thousands of them
-cost seconds per request.
+words (each word becomes a phrase of the full-text query, and thousands of them
+cost seconds per request), a request asks for at most MAX_FACETS facets, and
+``_where`` on a site without public SQL is refused before the page is computed.
 """
 
 import json
@@ -13,13 +14,22 @@ from urllib.parse import parse_qs
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
+MAX_FACETS = 8
 MAX_SEARCH_WORDS = 16
 MAX_SEARCH_CHARS = 256
 EXTENSIONS = (".json", ".csv", ".atom", ".ics")
 
 
 class BadRequest(Exception):
-    pass
+    status = 400
+    title = "Bad request"
+
+
+class Forbidden(BadRequest):
+    """Refused before Datasette builds the whole page only to refuse it."""
+
+    status = 403
+    title = "Forbidden"
 
 
 async def check(datasette, path: str, query: dict[str, list[str]]) -> None:
@@ -42,6 +52,13 @@ async def check(datasette, path: str, query: dict[str, list[str]]) -> None:
             raise BadRequest(f"Cannot sort by {column!r}: the table has no such column.")
     for through in query.get("_through", []):
         _check_through(through, set(await db.table_names()))
+    facets = [k for k in query if k.startswith("_facet") and k != "_facet_size"]
+    if sum(len(query[k]) for k in facets) > MAX_FACETS:
+        raise BadRequest(f"Ask for at most {MAX_FACETS} facets at once.")
+    if "_where" in query and not await datasette.permission_allowed(
+        None, "execute-sql", resource=database, default=True
+    ):
+        raise Forbidden("_where needs SQL, which this site does not run for the public.")
     for text in query.get("_search", []):
         if len(text) > MAX_SEARCH_CHARS or len(text.split()) > MAX_SEARCH_WORDS:
             raise BadRequest(
@@ -73,14 +90,15 @@ def _check_through(text: str, tables: set[str]) -> None:
         raise BadRequest(f"_through names an unknown table {through['table']!r}.")
 
 
-async def bad_request(datasette, scope, receive, send, message: str) -> None:
+async def refuse(datasette, scope, send, exc: BadRequest) -> None:
+    message, status = str(exc), exc.status
     if scope["path"].endswith(".json"):
-        response = Response.json({"ok": False, "error": message, "status": 400}, status=400)
+        response = Response.json({"ok": False, "error": message, "status": status}, status=status)
     else:
         html = await datasette.render_template(
-            "error.html", {"error": message, "status": 400, "title": "Bad request"}
+            "error.html", {"error": message, "status": status, "title": exc.title}
         )
-        response = Response.html(html, status=400)
+        response = Response.html(html, status=status)
     await response.asgi_send(send)
 
 
@@ -93,7 +111,7 @@ def asgi_wrapper(datasette):
                 try:
                     await check(datasette, scope["path"], query)
                 except BadRequest as exc:
-                    return await bad_request(datasette, scope, receive, send, str(exc))
+                    return await refuse(datasette, scope, send, exc)
             await app(scope, receive, send)
 
         return checked

@@ -48,6 +48,7 @@ async def ds(formula_db):
         '_through={"table":"event_actors"}',
         "_search=" + "+".join(["drone"] * 200),
         "_search=" + "x" * 300,
+        "&".join(f"_facet=c{i}" for i in range(9)),
     ],
 )
 @pytest.mark.parametrize("suffix", ["", ".json"])
@@ -128,6 +129,7 @@ async def test_production_metadata_switches_arbitrary_sql_off(tmp_path, formula_
     assert metadata["title"] == json.loads(METADATA.read_text())["title"]
     production = await site(formula_db, metadata=metadata)
     assert (await production.client.get("/timeline.json?sql=select+1")).status_code == 403
+    assert (await production.client.get("/timeline/events?_where=1")).status_code == 403
     assert (await production.client.get("/timeline/events.json")).status_code == 200
     assert (await production.client.get("/timeline/search.json?q=drone")).status_code == 200
 

@@ -303,3 +303,15 @@ def test_rewrite_leaves_an_unchanged_file_alone(small_yaml):
     before = small_yaml.stat().st_mtime_ns
     current = rewrite(small_yaml, lambda f: None)
     assert isinstance(current, TextFile) and small_yaml.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("char", ["\u0085", "\u2028", "\x1b", "\u202e"])
+def test_add_refuses_a_value_that_would_not_read_back(small_yaml, char):
+    """U+0085 written into a YAML file comes back as a line break or a space: refused."""
+    before = small_yaml.read_bytes()
+    result = RUN.invoke(app, ["add", str(small_yaml), *ADD[5:], "--date", "2021",
+                              "--title", "T", "--notes", f"before{char}after"])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"U+{ord(char):04X} is not allowed" in result.output and "notes" in result.output
+    assert "Traceback" not in result.output
+    assert small_yaml.read_bytes() == before

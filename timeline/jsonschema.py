@@ -51,16 +51,21 @@ DATE_DOC = (
 
 # Vocabularies with a description per value, for hover text in editors.
 _DESCRIBED: dict[tuple[str, ...], dict[str, str]] = {
-    tuple(v): v for v in (schema.EVENT_TYPES, schema.STATUSES, schema.ROLES, schema.RELATION_TYPES)
-}
+    tuple(v): v
+    for v in (
+        schema.EVENT_TYPES, schema.STATUSES, schema.ROLES, schema.RELATION_TYPES,
+        schema.SYSTEM_KINDS, schema.SYSTEM_ACTIONS, schema.QUANTITY_QUALIFIERS, schema.DEALS,
+    )
+}  # fmt: skip
 
 
-def _country_codes() -> list[str]:
-    return sorted(c.alpha_2 for c in pycountry.countries)
-
-
-def _language_codes() -> list[str]:
-    return sorted(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
+def _codes(kind: str) -> list[str]:
+    """The ISO code list a field declares (``Field.codes``)."""
+    if kind == "country":
+        return sorted(c.alpha_2 for c in pycountry.countries)
+    if kind == "language":
+        return sorted(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
+    return sorted(c.alpha_3 for c in pycountry.currencies)
 
 
 def _text(fld: schema.Field, name: str) -> dict:
@@ -72,14 +77,12 @@ def _text(fld: schema.Field, name: str) -> dict:
             # yaml-language-server / VS Code show these next to each completion.
             out["enumDescriptions"] = [described[c] for c in fld.choices]
             out["markdownEnumDescriptions"] = [f"**{c}**: {described[c]}" for c in fld.choices]
+    elif fld.codes:
+        out["enum"] = _codes(fld.codes)
     elif fld.pattern:
         out["pattern"] = fld.pattern
     else:
         out["pattern"] = NOT_BLANK
-    if name == "country":
-        out["enum"] = _country_codes()
-    if name == "language":
-        out["enum"] = _language_codes()
     return out
 
 
@@ -97,11 +100,10 @@ def _property(record: str, name: str, fld: schema.Field) -> dict:
         out = _text(fld, name)
     elif fld.type == "date":
         out = _date()
-    elif fld.type == "number":
-        limit = {"latitude": 90, "longitude": 180}.get(name)
-        out = {"type": "number"}
-        if limit:
-            out |= {"minimum": -limit, "maximum": limit}
+    elif fld.type in ("number", "integer"):
+        out = {"type": fld.type}
+        if fld.bounds:
+            out |= {"minimum": fld.bounds[0], "maximum": fld.bounds[1]}
     elif fld.type == "map":
         out = {"$ref": f"#/$defs/{fld.item}"}
     elif fld.type == "list[map]":
@@ -112,8 +114,8 @@ def _property(record: str, name: str, fld: schema.Field) -> dict:
             out["uniqueItems"] = True  # the same actor/role or relation twice
     elif fld.type == "list[str]":
         item = {"type": "string", "pattern": fld.pattern or NOT_BLANK}
-        if name == "countries":
-            item = {"type": "string", "enum": _country_codes()}
+        if fld.codes:
+            item = {"type": "string", "enum": _codes(fld.codes)}
         out = {"type": "array", "items": item, "uniqueItems": True}
     else:  # pragma: no cover - a new Field.type must be taught here
         raise ValueError(f"{record}.{name}: unknown field type {fld.type!r}")
@@ -132,6 +134,8 @@ def _describe(name: str, fld: schema.Field) -> str:
         parts.append("; ".join(f"{k}: {v}" for k, v in described.items()))
     elif fld.choices:
         parts.append("one of " + ", ".join(fld.choices))
+    if fld.refers_to:
+        parts.append(f"the id of one of the {fld.refers_to}")
     if fld.required:
         parts.append("required")
     return ". ".join(p.rstrip(".") for p in parts)
@@ -149,32 +153,32 @@ def _record(name: str) -> dict:
 
 
 def _record_rules(name: str) -> dict:
-    """Cross-field rules within one record that JSON Schema can express."""
-    if name == "location":
-        return {"dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]}}
-    if name == "citation":
-        return {
-            "if": {"properties": {"stance": {"const": "contradicts"}}, "required": ["stance"]},
-            "then": {
-                "required": ["note"],
-                "description": "a contradicting citation says in note why the record differs",
-            },
-        }
-    if name == "event":
-        return {
-            "if": {
-                "properties": {"status": {"enum": list(schema.CLAIM_STATUSES)}},
-                "required": ["status"],
-            },
-            "then": {
-                "required": ["actors"],
-                "properties": {
-                    "actors": {"contains": {"properties": {"role": {"const": "claimant"}}}}
-                },
-                "description": "an unconfirmed event names who makes the claim (role: claimant)",
-            },
-        }
-    return {}
+    """The declared cross-field rules of a record (``schema.RULES``) that JSON Schema can
+    express; ``CitedOnEvent`` needs the whole event and is left to the validator."""
+    dependent: dict[str, list[str]] = {}
+    conditions: list[dict] = []
+    for rule in schema.RULES.get(name, ()):
+        if isinstance(rule, schema.Requires) and not rule.values:
+            dependent.setdefault(rule.when, []).append(rule.field)
+        elif isinstance(rule, schema.Requires):
+            when = {"properties": {rule.when: {"enum": list(rule.values)}}, "required": [rule.when]}
+            conditions.append(
+                {"if": when, "then": {"required": [rule.field], "description": rule.message}}
+            )
+        elif isinstance(rule, schema.ListContains):
+            when = {"properties": {rule.when: {"enum": list(rule.values)}}, "required": [rule.when]}
+            contains = {"contains": {"properties": {rule.key: {"const": rule.value}}}}
+            then = {"required": [rule.field], "properties": {rule.field: contains},
+                    "description": rule.hint}  # fmt: skip
+            conditions.append({"if": when, "then": then})
+    out: dict = {}
+    if dependent:
+        out["dependentRequired"] = dependent
+    if len(conditions) == 1:
+        out |= conditions[0]
+    elif conditions:
+        out["allOf"] = conditions
+    return out
 
 
 def json_schema() -> dict:
@@ -204,7 +208,7 @@ def json_schema() -> dict:
         ),
         "type": "object",
         "properties": sections,
-        "required": list(schema.SECTIONS),
+        "required": [s for s in schema.SECTIONS if s not in schema.OPTIONAL_SECTIONS],
         "additionalProperties": False,
         "$defs": {name: _record(name) for name in schema.RECORDS},
     }

@@ -27,8 +27,6 @@ from .load import Document, load_text
 WIDTH = 100
 FOLD_AT = 72
 INDENT = "  "
-_FLOW_LISTS = {"countries", "tags", "aliases"}
-_FLOW_MAPS = {"actors", "related", "location"}
 
 
 class _FlowMap(dict):
@@ -92,12 +90,12 @@ def _ordered(kind: str, raw: dict) -> dict:
             value = _canonical_date(value)
         elif fld is not None and fld.item and isinstance(value, list):
             value = [_ordered(fld.item, v) if isinstance(v, dict) else v for v in value]
-            if key in _FLOW_MAPS:
+            if fld.flow:
                 value = [_FlowMap(v) if isinstance(v, dict) else v for v in value]
         elif fld is not None and fld.item and isinstance(value, dict):
             value = _ordered(fld.item, value)
-            value = _FlowMap(value) if key in _FLOW_MAPS else value
-        elif key in _FLOW_LISTS and isinstance(value, list):
+            value = _FlowMap(value) if fld.flow else value
+        elif fld is not None and fld.flow and isinstance(value, list):
             value = _FlowList(value)
         out[key] = value
     return out
@@ -225,6 +223,8 @@ def format_document(text: str, doc: Document) -> str:
     for section in schema.SECTIONS:
         kind = schema.SECTION_RECORD[section]
         out += _comment_lines(comments.before.get((section,), []), "")
+        if section in schema.OPTIONAL_SECTIONS and section not in data:
+            continue
         items = list(enumerate(data.get(section) or []))
         if section == "events":
             items.sort(key=lambda pair: event_order(pair[1]))

@@ -61,6 +61,37 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class System:
+    id: str
+    name: str
+    kind: str
+    maker: str | None = None
+    country: str | None = None
+    aliases: tuple[str, ...] = ()
+    wikidata: str | None = None
+    notes: str | None = None
+
+    @classmethod
+    def from_mapping(cls, raw: dict) -> System:
+        return _record(cls, raw, name=_clean, aliases=tuple)
+
+
+@dataclass(frozen=True)
+class EventSystem:
+    system: str
+    action: str
+    quantity: int | None = None
+    quantity_qualifier: str | None = None
+    value: float | None = None
+    currency: str | None = None
+    deal: str | None = None
+    supplier: str | None = None
+    recipient: str | None = None
+    source: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class EventActor:
     actor: str
     role: str
@@ -70,6 +101,7 @@ class EventActor:
 class Citation:
     source: str
     quote: str
+    translation: str | None = None
     stance: str = "supports"
     note: str | None = None
 
@@ -100,6 +132,7 @@ class Event:
     countries: tuple[str, ...] = ()
     location: Location | None = None
     tags: tuple[str, ...] = ()
+    systems: tuple[EventSystem, ...] = ()
     related: tuple[Relation, ...] = ()
     notes: str | None = None
 
@@ -116,12 +149,21 @@ class Event:
             countries=tuple,
             location=lambda loc: _record(Location, loc),
             tags=tuple,
+            systems=lambda items: tuple(_record(EventSystem, x) for x in items),
             related=lambda items: tuple(_record(Relation, r) for r in items),
         )
 
     @property
     def claimants(self) -> tuple[str, ...]:
         return tuple(a.actor for a in self.actors if a.role == "claimant")
+
+    def actor_with_role(self, *roles: str) -> str | None:
+        """The first actor in one of ``roles`` (in that order of preference), if any."""
+        for role in roles:
+            for a in self.actors:
+                if a.role == role:
+                    return a.actor
+        return None
 
 
 @dataclass
@@ -131,3 +173,4 @@ class Dataset:
     sources: list[Source] = field(default_factory=list)
     actors: list[Actor] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    systems: list[System] = field(default_factory=list)

@@ -1,8 +1,21 @@
-"""The declarative description of ``events.yaml``: sections, fields and vocabularies.
+"""The declarative description of ``events.yaml``: sections, fields, rules, vocabularies.
 
-The validator checks records against these specs, the README documents them
-and the JSON Schema for editors is generated from them, so a field is added
-in exactly one place.
+Each field is declared once, here: its type, whether it is required, its
+vocabulary or code list, bounds, what it refers to, its description, its SQL
+column, index and facet, whether the CSV export carries it, and (by the order
+of declaration) its place in the canonical layout. Cross-field rules are
+declared as data too. Everything else is derived from these declarations:
+
+* the validator (``validate.py``) checks records against them;
+* the JSON Schema for editors (``jsonschema.py``);
+* the SQLite tables, their column types, indexes and facets (``build.py``);
+* the column descriptions and facets of ``datasette-metadata.json`` and the
+  README's field table (``generated.py``, written by ``timeline schema``);
+* the canonical layout (``layout.py``) and the CSV export (``export.py``).
+
+Adding a field means adding a ``Field`` here (and, where it is displayed, a
+template); ``timeline schema`` then rewrites the generated files, and the tests
+fail until they are current.
 """
 
 from __future__ import annotations
@@ -10,7 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SECTIONS = ("sources", "actors", "events")
+SECTIONS = ("sources", "actors", "systems", "events")
+OPTIONAL_SECTIONS = ("systems",)  # a file may leave it out
 
 EVENT_TYPES: dict[str, str] = {
     "treaty": "a treaty or convention between states, or its entry into force",
@@ -88,87 +102,427 @@ RELATION_TYPES: dict[str, str] = {
 # Relations whose chains cannot loop back: an event is not part of itself, nor follows itself.
 ACYCLIC_RELATIONS = ("part_of", "follows")
 
+SYSTEM_KINDS: dict[str, str] = {
+    "combat-drone": "an armed unmanned aircraft",
+    "drone": "an unarmed or loitering unmanned aircraft",
+    "corvette": "a corvette or other surface warship",
+    "aero-engine": "an engine for aircraft or drones",
+    "munition": "a missile, bomb or other munition",
+    "air-defence-system": "a surface-to-air missile or air-defence system",
+    "armoured-vehicle": "an armoured vehicle",
+    "aircraft": "a crewed aircraft or helicopter",
+    "other": "any other weapon system or military equipment",
+}
+SYSTEM_ACTIONS: dict[str, str] = {
+    "order": "ordered, contracted or pledged",
+    "delivery": "handed over or arriving",
+    "production": "made, assembled or licensed for production",
+    "launch": "a ship launched or a keel laid",
+    "test": "a test or first flight",
+    "use": "used in combat",
+    "loss": "lost, destroyed or shot down",
+    "mention": "named by the event without a transfer",
+}
+QUANTITY_QUALIFIERS: dict[str, str] = {
+    "exact": "the number as the source states it",
+    "approximate": "about that many (the source says about, some, nearly)",
+    "at-least": "that many or more (the source says at least, more than)",
+    "up-to": "that many or fewer (the source says up to)",
+}
+DEALS: dict[str, str] = {
+    "sale": "bought and paid for",
+    "aid": "given as military or financial aid, or paid for by a grant",
+    "donation": "donated (e.g. by a company or bought by crowdfunding)",
+    "licensed-production": "made under licence",
+    "joint-production": "made jointly by the two sides",
+}
+TRANSFER_ACTIONS = ("order", "delivery")  # the two sides of the transfers register
+
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 WIKIDATA_QID = r"^Q[1-9][0-9]*$"
+URL = r"^https?://\S+$"
+
+# Sections with a table of their own and the table's name.
+SECTION_TABLE = {"sources": "sources", "actors": "actors", "systems": "systems", "events": "events"}
 
 
 def matches(pattern: str, value: str) -> bool:
     """Whole-value match of a field pattern.
 
     The patterns keep ``^…$`` for the JSON Schema, but in Python ``$`` also matches
-    before a final newline, so ``re.match`` would let ``"baykar\n"`` pass as a slug.
+    before a final newline, so ``re.match`` would let ``"baykar\\n"`` pass as a slug.
     """
     return re.fullmatch(pattern.removeprefix("^").removesuffix("$"), value) is not None
 
 
 @dataclass(frozen=True)
 class Field:
-    """One key of a record: its type, whether it is required, and its vocabulary."""
+    """One key of a record, declared once.
 
-    type: str  # "str", "date", "list[str]", "list[map]", "map", "number"
+    ``type``: "str", "date", "number", "integer", "map", "list[str]", "list[map]".
+    ``codes``: an ISO code list the value comes from ("country", "language", "currency").
+    ``refers_to``: the section whose ids the value names.
+    ``column``: stored as a column of the record's table under the same name (lists
+    as JSON arrays); False for what lives in a table of its own.
+    ``facet``: "column" or "array" (JSON array) facet of the table page; faceted
+    columns are indexed. ``index``: indexed without a facet.
+    ``export``: a column of the flat CSV export.
+    ``flow``: written inline in the canonical layout (``[TR, UA]``, ``{actor: x, role: y}``).
+    """
+
+    type: str
     required: bool = False
     choices: tuple[str, ...] = ()
     pattern: str | None = None
     item: str | None = None  # record name of list items / mapping values
     doc: str = ""
+    codes: str | None = None
+    bounds: tuple[float, float] | None = None
+    refers_to: str | None = None
+    column: bool = True
+    facet: str | None = None
+    index: bool = False
+    export: bool = True
+    flow: bool = False
+
+
+@dataclass(frozen=True)
+class Requires:
+    """Within one record: when ``when`` is present (and, if ``values`` is given, one of
+    them), ``field`` must be present too."""
+
+    field: str
+    when: str
+    values: tuple[str, ...] = ()
+    message: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class ListContains:
+    """Within one record: when ``when`` is one of ``values``, the list ``field`` holds an
+    entry whose ``key`` is ``value``."""
+
+    field: str
+    key: str
+    value: str
+    when: str
+    values: tuple[str, ...]
+    message: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class CitedOnEvent:
+    """The source named by ``field`` of an event's entry is one the event cites."""
+
+    field: str
+    message: str = ""
+    hint: str = ""
+
+
+Rule = Requires | ListContains | CitedOnEvent
+
+
+def _text(doc: str = "", **kw) -> Field:
+    return Field("str", doc=doc, **kw)
 
 
 RECORDS: dict[str, dict[str, Field]] = {
     "source": {
-        "id": Field("str", True, pattern=SLUG, doc="stable slug"),
-        "title": Field("str", True),
-        "publisher": Field("str", True),
-        "author": Field("str"),
-        "url": Field("str", pattern=r"^https?://\S+$"),
-        "published": Field("date", True, doc="date at its real precision"),
-        "kind": Field("str", True, choices=SOURCE_KINDS),
-        "language": Field("str", True, doc="ISO 639-1 code, e.g. en"),
-        "seed": Field("str", doc="file name under ../shared/seeds/ holding the article text"),
-        "notes": Field("str"),
+        "id": _text("Stable slug of the source.", required=True, pattern=SLUG),
+        "title": _text("Title of the article, page or document.", required=True),
+        "publisher": _text("Outlet or body that published it.", required=True, facet="column"),
+        "author": _text("Author, when the source names one."),
+        "url": _text("Where the source can be read.", pattern=URL),
+        "published": Field("date", True, doc="Publication date at its real precision."),
+        "kind": _text("What kind of source it is.", required=True, choices=SOURCE_KINDS,
+                      facet="column"),
+        "language": _text("Language of the source (ISO 639-1).", required=True,
+                          codes="language", facet="column"),
+        "seed": _text("File name of the seed article holding the text, if any.", export=False),
+        "notes": _text("How the date was established, how reliable the source is."),
     },
     "actor": {
-        "id": Field("str", True, pattern=SLUG),
-        "name": Field("str", True),
-        "kind": Field("str", True, choices=ACTOR_KINDS),
-        "country": Field("str", doc="ISO 3166-1 alpha-2 code"),
-        "aliases": Field("list[str]"),
-        "wikidata": Field("str", pattern=WIKIDATA_QID, doc="Wikidata QID, only when certain"),
-        "notes": Field("str"),
+        "id": _text("Stable slug of the actor.", required=True, pattern=SLUG),
+        "name": _text("Name of the state, body, company, person or organisation.", required=True),
+        "kind": _text("What kind of actor it is.", required=True, choices=ACTOR_KINDS,
+                      facet="column"),
+        "country": _text("Country (ISO 3166-1 alpha-2).", codes="country", facet="column"),
+        "aliases": Field("list[str]", doc="Other names for the actor (JSON array).", flow=True),
+        "wikidata": _text("Wikidata id (Q…), only when certain.", pattern=WIKIDATA_QID),
+        "notes": _text("Notes on the actor."),
+    },
+    "system": {
+        "id": _text("Stable slug of the weapon system.", required=True, pattern=SLUG),
+        "name": _text("Name of the system, hull or model.", required=True),
+        "kind": _text("What kind of system it is.", required=True, choices=tuple(SYSTEM_KINDS),
+                      facet="column"),
+        "maker": _text("The actor that makes it.", refers_to="actors", facet="column"),
+        "country": _text("Country of origin (ISO 3166-1 alpha-2).", codes="country",
+                         facet="column"),
+        "aliases": Field("list[str]", doc="Other names and designations (JSON array).", flow=True),
+        "wikidata": _text("Wikidata id (Q…), only when certain.", pattern=WIKIDATA_QID),
+        "notes": _text("Notes on the system: variants, what the sources disagree on."),
     },
     "event": {
-        "id": Field("str", True, pattern=SLUG, doc="stable slug, never derived from the title"),
-        "date": Field("date", True),
-        "title": Field("str", True),
-        "summary": Field("str", True, doc="our own words, one to three sentences"),
-        "type": Field("str", True, choices=tuple(EVENT_TYPES)),
-        "status": Field("str", True, choices=tuple(STATUSES)),
-        "actors": Field("list[map]", item="event_actor"),
-        "countries": Field("list[str]", doc="ISO 3166-1 alpha-2 codes"),
-        "location": Field("map", item="location"),
-        "tags": Field("list[str]", pattern=SLUG),
-        "citations": Field("list[map]", True, item="citation"),
-        "related": Field("list[map]", item="relation"),
-        "notes": Field("str"),
+        "id": _text("Stable identifier (slug) of the event; used in its URL.", required=True,
+                    pattern=SLUG),
+        "date": Field("date", True, doc="The date as curated, at the precision the evidence "
+                      "supports."),
+        "title": _text("Short headline.", required=True),
+        "summary": _text("One to three sentences in our own words.", required=True),
+        "type": _text("What kind of event it is.", required=True, choices=tuple(EVENT_TYPES),
+                      facet="column"),
+        "status": _text("Whether the event is established or a claim.", required=True,
+                        choices=tuple(STATUSES), facet="column"),
+        "actors": Field("list[map]", item="event_actor", column=False, export=False,
+                        doc="The actors involved and their roles.", flow=True),
+        "countries": Field("list[str]", codes="country", facet="array", flow=True,
+                           doc="Countries involved (ISO 3166-1 alpha-2; JSON array)."),
+        "location": Field("map", item="location", column=False, export=False, flow=True,
+                          doc="Where it happened."),
+        "tags": Field("list[str]", pattern=SLUG, facet="array", flow=True,
+                      doc="Topics (JSON array of slugs)."),
+        "systems": Field("list[map]", item="event_system", column=False, export=False,
+                         doc="Weapon systems the event orders, delivers, makes, uses or loses, "
+                         "with quantities and values as a source states them.", flow=True),
+        "citations": Field("list[map]", True, item="citation", column=False, export=False,
+                           doc="Sources with a short verbatim quote each."),
+        "related": Field("list[map]", item="relation", column=False, export=False, flow=True,
+                         doc="Other events this one follows, responds to, is part of or "
+                         "contradicts."),
+        "notes": _text("Discrepancies, context, what is uncertain; why no day is given."),
     },
     "event_actor": {
-        "actor": Field("str", True),
-        "role": Field("str", True, choices=tuple(ROLES)),
+        "actor": _text("The actor.", required=True, refers_to="actors"),
+        "role": _text("Its role in the event.", required=True, choices=tuple(ROLES),
+                      facet="column"),
     },
     "location": {
-        "name": Field("str", True),
-        "latitude": Field("number"),
-        "longitude": Field("number"),
+        "name": _text("Place name.", required=True),
+        "latitude": Field("number", doc="Latitude in degrees.", bounds=(-90, 90)),
+        "longitude": Field("number", doc="Longitude in degrees.", bounds=(-180, 180)),
+    },
+    "event_system": {
+        "system": _text("The weapon system.", required=True, refers_to="systems",
+                        facet="column"),
+        "action": _text("What the event does with it.", required=True,
+                        choices=tuple(SYSTEM_ACTIONS), facet="column"),
+        "quantity": Field("integer", doc="How many, only as a source states it.",
+                          bounds=(0, 1_000_000)),
+        "quantity_qualifier": _text("How the source states the number.",
+                                    choices=tuple(QUANTITY_QUALIFIERS)),
+        "value": Field("number", doc="Value as reported, in the source's currency.",
+                       bounds=(0, 1e13)),
+        "currency": _text("Currency of the value (ISO 4217).", codes="currency"),
+        "deal": _text("Sale, aid, donation or production arrangement.", choices=tuple(DEALS),
+                      facet="column"),
+        "supplier": _text("Who supplies it (default: the event's supplier or manufacturer).",
+                          refers_to="actors", facet="column"),
+        "recipient": _text("Who receives it (default: the event's buyer or recipient).",
+                           refers_to="actors", facet="column"),
+        "source": _text("The cited source that states the quantity or value.",
+                        refers_to="sources"),
+        "note": _text("What the sources say about the number, and how they differ."),
     },
     "citation": {
-        "source": Field("str", True),
-        "quote": Field("str", True, doc="short verbatim quote from the source"),
-        "stance": Field("str", choices=STANCES, doc="supports (default) or contradicts"),
-        "note": Field("str"),
+        "source": _text("The source.", required=True, refers_to="sources", facet="column"),
+        "quote": _text("Short verbatim quote from the source.", required=True),
+        "translation": _text("Our English translation of a quote in another language."),
+        "stance": _text("supports (default) or contradicts the event as recorded.",
+                        choices=STANCES, facet="column"),
+        "note": _text("For a contradicting citation: what it claims and why the record differs."),
     },
     "relation": {
-        "event": Field("str", True),
-        "type": Field("str", True, choices=tuple(RELATION_TYPES)),
+        "event": _text("The other event.", required=True, refers_to="events"),
+        "type": _text("How this event relates to it.", required=True,
+                      choices=tuple(RELATION_TYPES), facet="column"),
     },
-}
+}  # fmt: skip
 
-SECTION_RECORD = {"sources": "source", "actors": "actor", "events": "event"}
+RULES: dict[str, tuple[Rule, ...]] = {
+    "location": (
+        Requires("longitude", "latitude", message="latitude and longitude go together",
+                 hint="give both or neither"),
+        Requires("latitude", "longitude", message="latitude and longitude go together",
+                 hint="give both or neither"),
+    ),
+    "citation": (
+        Requires("note", "stance", ("contradicts",),
+                 message="a contradicting citation needs a note",
+                 hint="say in note: what the source claims and why the record differs"),
+    ),
+    "event": (
+        ListContains("actors", "role", "claimant", "status", CLAIM_STATUSES,
+                     message="a {value} event must name who makes the claim",
+                     hint="add an actor with role: claimant"),
+    ),
+    "event_system": (
+        Requires("source", "quantity", message="a quantity needs the source that states it",
+                 hint="add source: the id of the cited source giving the number"),
+        Requires("source", "value", message="a value needs the source that states it",
+                 hint="add source: the id of the cited source giving the value"),
+        Requires("currency", "value", message="a value needs its currency",
+                 hint="add currency: an ISO 4217 code such as USD, EUR or TRY"),
+        Requires("quantity", "quantity_qualifier", message="a qualifier needs a quantity",
+                 hint="give the quantity, or remove quantity_qualifier"),
+        CitedOnEvent("source", message="the source of a quantity or value must be cited by "
+                     "this event", hint="add a citation of that source with the quote that "
+                     "gives the number"),
+    ),
+}  # fmt: skip
+
+SECTION_RECORD = {"sources": "source", "actors": "actor", "systems": "system", "events": "event"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column computed by the build (not a field of the YAML), declared with its
+    description; ``after`` is the field it follows in the table."""
+
+    name: str
+    type: str  # "text", "integer", "real"
+    doc: str
+    after: str | None = None
+    not_null: bool = False
+    facet: str | None = None
+    index: bool = False
+    export: bool = False
+
+
+DERIVED: dict[str, tuple[Column, ...]] = {
+    "sources": (
+        Column("published_label", "text", "The publication date in words.", after="published"),
+        Column("published_start", "text", "First day the publication date covers.",
+               after="published", index=True),
+        Column("published_precision", "text", "Precision of the publication date.",
+               after="published"),
+        Column("citation_count", "integer", "How many citations quote this source."),
+        Column("contradicting_count", "integer",
+               "How many of its citations contradict the record."),
+    ),
+    "actors": (
+        Column("event_count", "integer", "Number of events the actor takes part in."),
+    ),
+    "systems": (
+        Column("maker_name", "text", "Name of the maker.", after="maker"),
+        Column("event_count", "integer", "Number of events that refer to the system."),
+    ),
+    "events": (
+        Column("date_label", "text", "The date in words at its real precision: '2019', "
+               "'April 2021', 'c. April 2021'.", after="date", export=True),
+        Column("date_start", "text", "First day the date could cover (ISO). For '2019' this "
+               "is 2019-01-01: a bound, not a day.", after="date", not_null=True, index=True,
+               export=True),
+        Column("date_end", "text", "Last day the date could cover (ISO).", after="date",
+               not_null=True, index=True, export=True),
+        Column("precision", "text", "How precisely the date is known: year, month or day.",
+               after="date", not_null=True, facet="column", export=True),
+        Column("approximate", "integer", "1 when the date is approximate (c. / ~).",
+               after="date", export=True),
+        Column("uncertain", "integer", "1 when the date is uncertain (?).", after="date",
+               export=True),
+        Column("year", "integer", "Year of the (start of the) date.", after="date",
+               not_null=True, facet="column", export=True),
+        Column("month", "integer", "Month of the date; empty when only the year is known.",
+               after="date", export=True),
+        Column("sort_key", "text", "Chronological sort key: a year-only event heads its year.",
+               after="date", not_null=True, index=True),
+        Column("actors", "text", "Names of the actors involved (JSON array).", after="status",
+               facet="array"),
+        Column("systems", "text", "Names of the weapon systems involved (JSON array).",
+               after="tags", facet="array"),
+        Column("system_kinds", "text", "Kinds of the weapon systems involved (JSON array).",
+               after="tags", facet="array"),
+        Column("location", "text", "Where it happened.", after="tags", export=True),
+        Column("latitude", "real", "Latitude of the place.", after="tags", export=True),
+        Column("longitude", "real", "Longitude of the place.", after="tags", export=True),
+        Column("citation_count", "integer", "Number of citations."),
+        Column("source_count", "integer", "Number of distinct sources cited."),
+        Column("quotes", "text", "All quotes of the event, for full-text search."),
+        Column("first_added", "text", "When the event was first committed to the dataset "
+               "(from git).", index=True, export=True),
+        Column("last_changed", "text", "When the event last changed (from git).",
+               export=True),
+    ),
+}  # fmt: skip
+
+SQL_TYPES = {"str": "text", "date": "text", "number": "real", "integer": "integer",
+             "list[str]": "text"}  # fmt: skip
+
+
+def table_columns(table: str) -> list[Column]:
+    """The columns of a section's table, in order: each stored field, followed by the
+    columns derived from it; derived columns that follow no field come last."""
+    record = SECTION_RECORD[next(s for s, t in SECTION_TABLE.items() if t == table)]
+    derived = DERIVED.get(table, ())
+    out: list[Column] = []
+    for name, fld in RECORDS[record].items():
+        if fld.column:
+            out.append(
+                Column(name, SQL_TYPES[fld.type], fld.doc, not_null=fld.required,
+                       facet=fld.facet, index=fld.index, export=fld.export)
+            )  # fmt: skip
+        out += [c for c in derived if c.after == name]
+    return out + [c for c in derived if c.after is None]
+
+
+@dataclass(frozen=True)
+class LinkTable:
+    """A table of one kind of entry of an event (its actors, citations, relations, systems).
+
+    Its columns: ``event_id``, ``position`` (order in the event) when ``positioned``, then
+    the entry record's fields; a field that refers to a section is stored as ``<name>_id``
+    unless ``rename`` names its column.
+    """
+
+    record: str
+    field: str  # the event field that holds the entries
+    doc: str
+    positioned: bool = False
+    rename: tuple[tuple[str, str], ...] = ()
+
+
+LINK_TABLES: dict[str, LinkTable] = {
+    "event_actors": LinkTable("event_actor", "actors", "Who took part in each event, and how."),
+    "citations": LinkTable("citation", "citations", "Every citation: a source and a verbatim "
+                           "quote, in the event's order.", positioned=True),
+    "event_relations": LinkTable("relation", "related", "How events relate to each other.",
+                                 rename=(("event", "related_id"), ("type", "relation"))),
+    "event_systems": LinkTable("event_system", "systems", "The weapon systems each event "
+                               "refers to, with quantities and values as the sources state them.",
+                               positioned=True),
+}  # fmt: skip
+
+
+def column_name(table: str, field: str) -> str:
+    """The column a field of a link table's record is stored in."""
+    link = LINK_TABLES[table]
+    renamed = dict(link.rename)
+    if field in renamed:
+        return renamed[field]
+    return f"{field}_id" if RECORDS[link.record][field].refers_to else field
+
+
+def link_columns(table: str) -> list[Column]:
+    link = LINK_TABLES[table]
+    out = [Column("event_id", "text", "The event.", not_null=True, index=True)]
+    if link.positioned:
+        out = [Column("id", "text", "Event id and position: <event>/<n>.", not_null=True),
+               *out, Column("position", "integer", "Order within the event, from 1.",
+                            not_null=True)]  # fmt: skip
+    for name, fld in RECORDS[link.record].items():
+        out.append(
+            Column(column_name(table, name), SQL_TYPES[fld.type], fld.doc, not_null=fld.required,
+                   facet=fld.facet, index=bool(fld.refers_to) or fld.index)
+        )  # fmt: skip
+    return out
+
+
+def link_primary_key(table: str) -> tuple[str, ...]:
+    link = LINK_TABLES[table]
+    if link.positioned:
+        return ("id",)
+    return ("event_id", *(column_name(table, n) for n, f in RECORDS[link.record].items()
+                          if f.required))  # fmt: skip

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 from . import schema
 from .dates import DateError, is_future, parse_date
 from .load import Document, LoadError, Mark, Path_, decode, load_text, paused_gc
-from .model import Actor, Dataset, Event, Source
+from .model import Actor, Dataset, Event, Source, System
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,7 @@ class Validator:
         self.today = today or dt.date.today()
         self.problems: list[Problem] = []
         self.record_label = ""
+        self.current_event_id: object = None
 
     # -- reporting -------------------------------------------------------
     def report(
@@ -157,7 +158,24 @@ class Validator:
                     self.report((*path, name), "empty value", "fill it in or remove the key")
                 continue
             self.check_value(fld, value, (*path, name))
+        for rule in schema.RULES.get(kind, ()):
+            self.check_rule(rule, raw, path)
         return True
+
+    def check_rule(self, rule: schema.Rule, raw: dict, path: Path_) -> None:
+        """A declared cross-field rule within one record (see ``schema.RULES``)."""
+        when = raw.get(rule.when) if not isinstance(rule, schema.CitedOnEvent) else None
+        if when is None or (rule.values and when not in rule.values):
+            return
+        if isinstance(rule, schema.Requires):
+            broken = raw.get(rule.field) in (None, "")
+        else:
+            broken = not any(
+                isinstance(entry, dict) and entry.get(rule.key) == rule.value
+                for entry in _list(raw.get(rule.field))
+            )
+        if broken:
+            self.report((*path, rule.when), rule.message.format(value=when), rule.hint)
 
     def check_value(self, fld: schema.Field, value: object, path: Path_) -> None:
         if fld.type == "str":
@@ -167,11 +185,8 @@ class Validator:
                 parse_date(value)
             except DateError as exc:
                 self.report(path, f"bad date: {exc}")
-        elif fld.type == "number":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                self.report(path, f"expected a number, got {value!r}")
-            elif not math.isfinite(value):
-                self.report(path, f"expected a finite number, got {value!r}")
+        elif fld.type in ("number", "integer"):
+            self.check_number(fld, value, path)
         elif fld.type == "map":
             self.check_record(fld.item, value, path)
         elif not isinstance(value, list):
@@ -180,10 +195,21 @@ class Validator:
             for i, item in enumerate(value):
                 self.check_record(fld.item, item, (*path, i))
         else:
-            item_field = schema.Field("str", pattern=fld.pattern)
+            item_field = schema.Field("str", pattern=fld.pattern, codes=fld.codes)
             for i, item in enumerate(value):
                 self.check_text(item_field, item, (*path, i))
             self.check_unique(value, path)
+
+    def check_number(self, fld: schema.Field, value: object, path: Path_) -> None:
+        wanted = int if fld.type == "integer" else int | float
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            kind = "a whole number" if fld.type == "integer" else "a number"
+            self.report(path, f"expected {kind}, got {value!r}")
+        elif not math.isfinite(value):
+            self.report(path, f"expected a finite number, got {value!r}")
+        elif fld.bounds and not fld.bounds[0] <= value <= fld.bounds[1]:
+            low, high = (f"{b:g}" for b in fld.bounds)
+            self.report(path, f"{path[-1]} {value} is outside {low}..{high}")
 
     def check_text(self, fld: schema.Field, value: object, path: Path_) -> None:
         if not isinstance(value, str):
@@ -192,6 +218,8 @@ class Validator:
             self.report(path, f"unknown value {value!r}", did_you_mean(value, fld.choices))
         elif fld.pattern and not schema.matches(fld.pattern, value):
             self.report(path, f"{value!r} does not match {fld.pattern}", _pattern_hint(fld))
+        elif fld.codes:
+            self.check_code(fld.codes, value, path)
 
     def check_unique(self, values: list, path: Path_) -> None:
         counts = Counter(map(repr, values))
@@ -205,7 +233,10 @@ class Validator:
         items = data.get(name) if isinstance(data, dict) else None
         if items is None:
             if isinstance(data, dict) and name not in data:
-                self.report((), f"missing top-level section {name!r}", f"add it, e.g. '{name}: []'")
+                if name not in schema.OPTIONAL_SECTIONS:
+                    self.report(
+                        (), f"missing top-level section {name!r}", f"add it, e.g. '{name}: []'"
+                    )
             elif isinstance(data, dict):
                 self.report(
                     (name,),
@@ -231,9 +262,11 @@ class Validator:
                 )
         raw = {name: self.section(name) for name in schema.SECTIONS}
         ids = {name: sorted(self.check_section(name, items)) for name, items in raw.items()}
-        self.check_sources(raw["sources"])
-        self.check_actors(raw["actors"])
-        self.check_events(raw["events"], ids)
+        for name, items in raw.items():
+            kind = schema.SECTION_RECORD[name]
+            for i, item in self.records(name, items):
+                self.check_references(kind, item, (name, i), ids)
+        self.check_events(raw["events"])
         self.warn_weak_spots(raw)
         self.record_label = ""
         self.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
@@ -243,6 +276,7 @@ class Validator:
             sources=[Source.from_mapping(s) for s in raw["sources"]],
             actors=[Actor.from_mapping(a) for a in raw["actors"]],
             events=[Event.from_mapping(e) for e in raw["events"]],
+            systems=[System.from_mapping(s) for s in raw["systems"]],
         )
         return Result(self.problems, dataset)
 
@@ -274,78 +308,76 @@ class Validator:
                 first[item_id] = i
         return set(first)
 
-    def check_sources(self, items: list) -> None:
-        for i, src in self.records("sources", items):
-            lang = src.get("language")
-            known = (
-                isinstance(lang, str) and lang.islower() and pycountry.languages.get(alpha_2=lang)
-            )
-            if isinstance(lang, str) and lang and not known:
-                self.report(
-                    ("sources", i, "language"),
-                    f"{lang!r} is not an ISO 639-1 language code",
-                    "e.g. en, tr, uk, ru",
-                )
-
-    def check_country(self, code: object, path: Path_) -> None:
-        if not isinstance(code, str):
+    def check_code(self, codes: str, code: str, path: Path_) -> None:
+        """A value from an ISO code list: country (alpha-2), language (639-1), currency (4217)."""
+        lookup, example = CODE_LISTS[codes]
+        if lookup(code):
             return
-        if code.isupper() and pycountry.countries.get(alpha_2=code):
-            return
-        hint = "use ISO 3166-1 alpha-2 codes such as TR, UA, RU"
-        if pycountry.countries.get(alpha_2=code):
-            hint = f"write it in capitals: {code.upper()!r}"
-        elif len(code) > 2:
+        hint = f"use {example}"
+        if lookup(code.upper()) or lookup(code.lower()):
+            hint = f"write it as {(code.upper() if lookup(code.upper()) else code.lower())!r}"
+        elif codes == "country" and len(code) > 2:
             match = _country_by_name(code)
             hint = f"did you mean {match!r}?" if match else hint
-        self.report(path, f"{code!r} is not an ISO 3166-1 alpha-2 country code", hint)
+        self.report(path, f"{code!r} is not {CODE_NAMES[codes]}", hint)
 
-    def check_actors(self, items: list) -> None:
-        for i, actor in self.records("actors", items):
-            self.check_country(actor.get("country"), ("actors", i, "country"))
-
-    def check_events(self, items: list, ids: dict[str, list[str]]) -> None:
+    def check_events(self, items: list) -> None:
         seen: dict[tuple[str, str], int] = {}
         for i, event in self.records("events", items):
             path = ("events", i)
-            self.check_references(event, path, ids)
-            for j, code in enumerate(_list(event.get("countries"))):
-                self.check_country(code, (*path, "countries", j))
-            self.check_location(event.get("location"), (*path, "location"))
-            self.check_claims(event, path)
+            self.check_cited_sources(event, path)
             self.check_event_date(event, path, seen)
         self.check_relation_cycles(items)
 
-    def check_references(self, event: dict, path: Path_, ids: dict[str, list[str]]) -> None:
+    def check_references(self, kind: str, raw: dict, path: Path_, ids: dict[str, list[str]]):
+        """Every field declared with ``refers_to`` names an existing record, in this record
+        and in the entries nested in it; an event does not relate to itself."""
         known = self.known_ids(ids)
-        refs = (
-            ("actors", "actor", "actors"),
-            ("citations", "source", "sources"),
-            ("related", "event", "events"),
-        )
-        for list_key, ref_key, section in refs:
-            entries = _list(event.get(list_key))
-            for j, entry in enumerate(entries):
-                if not isinstance(entry, dict) or not isinstance(entry.get(ref_key), str):
-                    continue
-                target = entry[ref_key]
-                where = (*path, list_key, j, ref_key)
-                if target not in known[section]:
+        for name, fld in schema.RECORDS[kind].items():
+            value = raw.get(name)
+            if fld.refers_to and isinstance(value, str):
+                section = fld.refers_to
+                if value not in known[section]:
                     self.report(
-                        where,
-                        f"unknown {section[:-1]} id {target!r}",
-                        did_you_mean(target, ids[section]) or f"add it to {section}",
+                        (*path, name),
+                        f"unknown {schema.SECTION_RECORD[section]} id {value!r}",
+                        did_you_mean(value, ids[section]) or f"add it to {section}",
                     )
-                elif section == "events" and target == event.get("id"):
-                    self.report(where, "an event cannot relate to itself")
-            if list_key != "citations":
-                self.check_unique_pairs(entries, ref_key, (*path, list_key))
-        if "citations" in event and isinstance(event["citations"], list) and not event["citations"]:
+                elif kind == "relation" and value == self.current_event_id:
+                    self.report((*path, name), "an event cannot relate to itself")
+            elif fld.item and isinstance(value, dict):
+                self.check_references(fld.item, value, (*path, name), ids)
+            elif fld.item and isinstance(value, list):
+                if kind == "event":
+                    self.current_event_id = raw.get("id")
+                for j, entry in enumerate(value):
+                    if isinstance(entry, dict):
+                        self.check_references(fld.item, entry, (*path, name, j), ids)
+                if name in ("actors", "related"):
+                    key = "actor" if name == "actors" else "event"
+                    self.check_unique_pairs(value, key, (*path, name))
+        if kind == "event" and isinstance(raw.get("citations"), list) and not raw["citations"]:
             self.report(
                 (*path, "citations"),
                 "no citations",
                 "every event cites at least one source with a quote",
             )
+
+    def check_cited_sources(self, event: dict, path: Path_) -> None:
+        """Declared ``CitedOnEvent`` rules: an entry's source is one the event cites."""
+        cited = {
+            c["source"]
+            for c in _list(event.get("citations"))
+            if isinstance(c, dict) and isinstance(c.get("source"), str)
+        }
+        for name, fld in schema.RECORDS["event"].items():
+            declared = schema.RULES.get(fld.item or "", ())
+            rules = [r for r in declared if isinstance(r, schema.CitedOnEvent)]
+            for j, entry in enumerate(_list(event.get(name)) if rules else []):
+                for rule in rules:
+                    source = entry.get(rule.field) if isinstance(entry, dict) else None
+                    if isinstance(source, str) and source not in cited:
+                        self.report((*path, name, j, rule.field), rule.message, rule.hint)
 
     def known_ids(self, ids: dict[str, list[str]]) -> dict[str, set[str]]:
         """Sets for membership tests (the sorted lists feed did-you-mean), built once."""
@@ -389,40 +421,6 @@ class Validator:
                 )
             seen.add(pair)
 
-    def check_location(self, loc: object, path: Path_) -> None:
-        if not isinstance(loc, dict):
-            return
-        lat, lon = loc.get("latitude"), loc.get("longitude")
-        if (lat is None) != (lon is None):
-            self.report(path, "latitude and longitude go together", "give both or neither")
-        for key, limit in (("latitude", 90), ("longitude", 180)):
-            value = loc.get(key)
-            if (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and not -limit <= value <= limit
-            ):
-                self.report((*path, key), f"{key} {value} is outside -{limit}..{limit}")
-
-    def check_claims(self, event: dict, path: Path_) -> None:
-        status = event.get("status")
-        actors = _list(event.get("actors"))
-        if status in schema.CLAIM_STATUSES and not any(
-            isinstance(a, dict) and a.get("role") == "claimant" for a in actors
-        ):
-            self.report(
-                (*path, "status"),
-                f"a {status} event must name who makes the claim",
-                "add an actor with role: claimant",
-            )
-        for j, cit in enumerate(_list(event.get("citations"))):
-            if isinstance(cit, dict) and cit.get("stance") == "contradicts" and not cit.get("note"):
-                self.report(
-                    (*path, "citations", j, "stance"),
-                    "a contradicting citation needs a note",
-                    "say in note: what the source claims and why the record differs",
-                )
-
     def check_event_date(self, event: dict, path: Path_, seen: dict) -> None:
         try:
             parsed = parse_date(event.get("date"))
@@ -465,6 +463,21 @@ class Validator:
                     severity="warning",
                 )
             self.warn_copied_summary(event, ("events", i))
+        used = {
+            entry["system"]
+            for event in raw["events"]
+            if isinstance(event, dict)
+            for entry in _list(event.get("systems"))
+            if isinstance(entry, dict) and isinstance(entry.get("system"), str)
+        }
+        for i, system in self.records("systems", raw["systems"]):
+            if isinstance(system.get("id"), str) and system["id"] not in used:
+                self.report(
+                    ("systems", i, "id"),
+                    "system is not referred to by any event",
+                    "refer to it from an event's systems, or remove it",
+                    severity="warning",
+                )
         for i, src in self.records("sources", raw["sources"]):
             if isinstance(src.get("id"), str) and not cited[src["id"]]:
                 self.report(
@@ -553,6 +566,21 @@ def _pattern_hint(fld: schema.Field) -> str:
     if fld.pattern == schema.WIKIDATA_QID:
         return "a Wikidata id looks like Q42"
     return "start with http:// or https://" if "http" in (fld.pattern or "") else ""
+
+
+CODE_LISTS = {
+    "country": (lambda c: c.isupper() and pycountry.countries.get(alpha_2=c),
+                "ISO 3166-1 alpha-2 codes such as TR, UA, RU"),
+    "language": (lambda c: c.islower() and pycountry.languages.get(alpha_2=c),
+                 "ISO 639-1 codes, e.g. en, tr, uk, ru"),
+    "currency": (lambda c: c.isupper() and pycountry.currencies.get(alpha_3=c),
+                 "ISO 4217 codes such as USD, EUR, TRY, UAH"),
+}  # fmt: skip
+CODE_NAMES = {
+    "country": "an ISO 3166-1 alpha-2 country code",
+    "language": "an ISO 639-1 language code",
+    "currency": "an ISO 4217 currency code",
+}
 
 
 def _country_by_name(name: str) -> str | None:

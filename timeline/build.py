@@ -21,14 +21,15 @@ from pathlib import Path
 import sqlite_utils
 from filelock import Timeout
 
-from . import __version__
+from . import __version__, schema
+from .dates import ParsedDate
 from .files import WriteRefused, check_output, lock_for
 from .load import paused_gc
 from .model import Dataset, Event
 from .provenance import History, event_history, last_commit
 from .validate import Problem, Result, validate_bytes
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
 DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 
@@ -65,19 +66,53 @@ VIEWS = {
     "events_per_year_type": """
         select year, type, count(*) as events from events group by year, type
         order by year, type""",
+    # The transfers register: every order and delivery of a system, supplier → recipient.
+    "transfers": """
+        select es.supplier_id, sup.name as supplier, es.recipient_id, rec.name as recipient,
+               es.system_id, sy.name as system, sy.kind as system_kind, es.action, es.deal,
+               es.quantity, es.quantity_qualifier, es.value, es.currency,
+               e.id as event_id, e.date, e.date_label, e.precision, e.status, e.title,
+               es.source_id,
+               (select c.quote from citations c where c.event_id = e.id
+                   and c.source_id = es.source_id order by c.position limit 1) as quote,
+               es.note, e.sort_key
+        from event_systems es
+        join events e on e.id = es.event_id
+        join systems sy on sy.id = es.system_id
+        left join actors sup on sup.id = es.supplier_id
+        left join actors rec on rec.id = es.recipient_id
+        where es.action in ('order', 'delivery')
+        order by sup.name, rec.name, sy.name, e.sort_key, es.position""",
+    # Orders and deliveries side by side per supplier, recipient and system. Totals count
+    # confirmed events with a stated number only; the lists show every figure with its date.
+    "transfer_totals": """
+        select supplier_id, supplier, recipient_id, recipient, system_id, system, system_kind,
+               sum(case when action = 'order' and status = 'confirmed' then quantity end)
+                   as ordered,
+               group_concat(case when action = 'order' then
+                   coalesce(quantity_qualifier || ' ', '') || coalesce(quantity, 'number unknown')
+                   || ' (' || date_label || case when status != 'confirmed'
+                   then ', ' || status else '' end || ')' end, '; ') as orders,
+               sum(case when action = 'delivery' and status = 'confirmed' then quantity end)
+                   as delivered,
+               group_concat(case when action = 'delivery' then
+                   coalesce(quantity_qualifier || ' ', '') || coalesce(quantity, 'number unknown')
+                   || ' (' || date_label || case when status != 'confirmed'
+                   then ', ' || status else '' end || ')' end, '; ') as deliveries,
+               count(*) as events
+        from transfers
+        group by supplier_id, recipient_id, system_id
+        order by supplier, recipient, system""",
 }
 
-FACET_INDEXES = (
-    ["type"],
-    ["status"],
-    ["year"],
-    ["year", "month"],
-    ["precision"],
-    ["sort_key"],
-    ["date_start"],
-    ["date_end"],
-    ["first_added"],
-)
+# Indexes over several columns; single columns come from the declarations (facet/index).
+COMPOSITE_INDEXES = {
+    "events": (["year", "month"],),
+    "event_actors": (["actor_id", "role"],),
+    "citations": (["event_id", "position"],),
+    "event_systems": (["system_id", "action"], ["event_id", "position"]),
+}
+PYTHON_TYPES = {"text": str, "integer": int, "real": float}
 
 
 @dataclass(frozen=True)
@@ -109,229 +144,194 @@ def stored_build_info(db_path: Path) -> dict[str, str]:
         return {}
 
 
-def _event_row(event: Event, names: dict[str, str], history: History | None) -> dict:
-    d = event.date
-    loc = event.location
+# -- rows ------------------------------------------------------------------------------------
+
+
+def _stored(value: object, fld: schema.Field) -> object:
+    """A declared field's value as stored: canonical dates, lists as JSON arrays."""
+    if isinstance(value, ParsedDate):
+        return value.canonical
+    if isinstance(value, tuple):
+        items = sorted(value) if fld.facet == "array" else list(value)
+        return json.dumps(items, ensure_ascii=False)
+    return value
+
+
+def _row(table: str, record: object, derived: dict[str, object]) -> dict:
+    """One row of a section's table: declared fields from the record, the rest derived."""
+    fields = schema.RECORDS[schema.SECTION_RECORD[_section(table)]]
     return {
-        "id": event.id,
-        "date": d.canonical,
-        "date_label": d.label,
-        "date_start": d.start.isoformat(),
-        "date_end": d.end.isoformat(),
-        "precision": d.precision,
-        "approximate": int(d.approximate),
-        "uncertain": int(d.uncertain),
-        "year": d.year,
-        "month": d.month,
-        "sort_key": d.sort_key,
-        "title": event.title,
-        "summary": event.summary,
-        "type": event.type,
-        "status": event.status,
-        "actors": json.dumps(sorted({names[a.actor] for a in event.actors}), ensure_ascii=False),
-        "countries": json.dumps(sorted(event.countries)),
-        "tags": json.dumps(sorted(event.tags)),
-        "location": loc.name if loc else None,
-        "latitude": loc.latitude if loc else None,
-        "longitude": loc.longitude if loc else None,
-        "citation_count": len(event.citations),
-        "source_count": len({c.source for c in event.citations}),
-        "quotes": "\n".join(c.quote for c in event.citations),
-        "notes": event.notes,
-        "first_added": history.first_added if history else None,
-        "last_changed": history.last_changed if history else None,
+        c.name: derived[c.name] if c.name in derived else _stored(getattr(record, c.name),
+                                                                     fields[c.name])
+        for c in schema.table_columns(table)
+    }  # fmt: skip
+
+
+def _section(table: str) -> str:
+    return next(s for s, t in schema.SECTION_TABLE.items() if t == table)
+
+
+def _date_columns(prefix: str, d: ParsedDate) -> dict[str, object]:
+    return {
+        f"{prefix}label": d.label,
+        f"{prefix}start": d.start.isoformat(),
+        f"{prefix}precision": d.precision,
     }
 
 
+def _event_derived(event: Event, names: dict[str, dict[str, str]], history: History | None,
+                   kinds: dict[str, str]) -> dict[str, object]:  # fmt: skip
+    d, loc = event.date, event.location
+    return (
+        _date_columns("date_", d)
+        | {
+            "date_end": d.end.isoformat(),
+            "precision": d.precision,
+            "approximate": int(d.approximate),
+            "uncertain": int(d.uncertain),
+            "year": d.year,
+            "month": d.month,
+            "sort_key": d.sort_key,
+            "actors": _names(names["actors"], (a.actor for a in event.actors)),
+            "systems": _names(names["systems"], (x.system for x in event.systems)),
+            "system_kinds": json.dumps(sorted({kinds[x.system] for x in event.systems})),
+            "location": loc.name if loc else None,
+            "latitude": loc.latitude if loc else None,
+            "longitude": loc.longitude if loc else None,
+            "citation_count": len(event.citations),
+            "source_count": len({c.source for c in event.citations}),
+            "quotes": "\n".join(
+                c.quote + (f"\n{c.translation}" if c.translation else "") for c in event.citations
+            ),
+            "first_added": history.first_added if history else None,
+            "last_changed": history.last_changed if history else None,
+        }
+        | {"date_label": d.label, "date_start": d.start.isoformat()}
+    )
+
+
+def _names(names: dict[str, str], ids) -> str:
+    return json.dumps(sorted({names[i] for i in ids}), ensure_ascii=False)
+
+
+# Defaults of an event's system entry, from the event's actors and their roles.
+_ENTRY_DEFAULTS = {
+    "supplier": ("supplier", "manufacturer"),
+    "recipient": ("buyer", "recipient"),
+}
+
+
+def _link_rows(table: str, events: list[Event]):
+    """Rows of a link table, from the entries of each event (see ``schema.LINK_TABLES``)."""
+    link = schema.LINK_TABLES[table]
+    fields = schema.RECORDS[link.record]
+    for event in events:
+        for position, entry in enumerate(getattr(event, link.field), start=1):
+            row: dict[str, object] = {"event_id": event.id}
+            if link.positioned:
+                row = {"id": f"{event.id}/{position}", "event_id": event.id, "position": position}
+            for name in fields:
+                value = getattr(entry, name)
+                if value is None and link.record == "event_system" and name in _ENTRY_DEFAULTS:
+                    value = event.actor_with_role(*_ENTRY_DEFAULTS[name])
+                row[schema.column_name(table, name)] = value
+            yield row
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+
 def _create_tables(db: sqlite_utils.Database) -> None:
-    db["sources"].create(
-        {
-            "id": str,
-            "title": str,
-            "publisher": str,
-            "author": str,
-            "url": str,
-            "published": str,
-            "published_label": str,
-            "published_start": str,
-            "published_precision": str,
-            "kind": str,
-            "language": str,
-            "seed": str,
-            "notes": str,
-        },
-        pk="id",
-        not_null={"title", "publisher", "published", "kind", "language"},
-    )
-    db["actors"].create(
-        {
-            "id": str,
-            "name": str,
-            "kind": str,
-            "country": str,
-            "aliases": str,
-            "wikidata": str,
-            "event_count": int,
-            "notes": str,
-        },
-        pk="id",
-        not_null={"name", "kind"},
-    )
-    db["events"].create(
-        {
-            "id": str,
-            "date": str,
-            "date_label": str,
-            "date_start": str,
-            "date_end": str,
-            "precision": str,
-            "approximate": int,
-            "uncertain": int,
-            "year": int,
-            "month": int,
-            "sort_key": str,
-            "title": str,
-            "summary": str,
-            "type": str,
-            "status": str,
-            "actors": str,
-            "countries": str,
-            "tags": str,
-            "location": str,
-            "latitude": float,
-            "longitude": float,
-            "citation_count": int,
-            "source_count": int,
-            "quotes": str,
-            "notes": str,
-            "first_added": str,
-            "last_changed": str,
-        },
-        pk="id",
-        not_null={
-            "date",
-            "date_start",
-            "date_end",
-            "precision",
-            "year",
-            "sort_key",
-            "title",
-            "summary",
-            "type",
-            "status",
-        },
-    )
-    db["event_actors"].create(
-        {"event_id": str, "actor_id": str, "role": str},
-        pk=("event_id", "actor_id", "role"),
-        foreign_keys=[("event_id", "events", "id"), ("actor_id", "actors", "id")],
-    )
-    db["citations"].create(
-        {
-            "id": str,
-            "event_id": str,
-            "position": int,
-            "source_id": str,
-            "quote": str,
-            "stance": str,
-            "note": str,
-        },
-        pk="id",
-        foreign_keys=[("event_id", "events", "id"), ("source_id", "sources", "id")],
-        not_null={"event_id", "source_id", "quote", "stance"},
-    )
-    db["event_relations"].create(
-        {"event_id": str, "related_id": str, "relation": str},
-        pk=("event_id", "related_id", "relation"),
-        foreign_keys=[("event_id", "events", "id"), ("related_id", "events", "id")],
-    )
+    """Every table from the declarations in ``schema``."""
+    for section, table in schema.SECTION_TABLE.items():
+        columns = schema.table_columns(table)
+        record = schema.RECORDS[schema.SECTION_RECORD[section]]
+        db[table].create(
+            {c.name: PYTHON_TYPES[c.type] for c in columns},
+            pk="id",
+            not_null={c.name for c in columns if c.not_null},
+            foreign_keys=[(n, schema.SECTION_TABLE[f.refers_to], "id")
+                          for n, f in record.items() if f.refers_to and f.column],
+        )  # fmt: skip
+    for table, link in schema.LINK_TABLES.items():
+        columns = schema.link_columns(table)
+        record = schema.RECORDS[link.record]
+        references = [
+            (schema.column_name(table, n), schema.SECTION_TABLE[f.refers_to], "id")
+            for n, f in record.items()
+            if f.refers_to
+        ]
+        db[table].create(
+            {c.name: PYTHON_TYPES[c.type] for c in columns},
+            pk=schema.link_primary_key(table),
+            not_null={c.name for c in columns if c.not_null},
+            foreign_keys=[("event_id", "events", "id"), *references],
+        )
     db["build_info"].create({"key": str, "value": str}, pk="key")
 
 
 def _insert_rows(
     db: sqlite_utils.Database, data: Dataset, history: dict[str, History]
 ) -> dict[str, int]:
-    names = {a.id: a.name for a in data.actors}
     events = sorted(data.events, key=lambda e: (e.date.sort_key, e.id))
-    used = {}
+    names = {
+        "actors": {a.id: a.name for a in data.actors},
+        "systems": {x.id: x.name for x in data.systems},
+    }
+    kinds = {x.id: x.kind for x in data.systems}
+    actor_events: dict[str, set[str]] = {}
+    system_events: dict[str, set[str]] = {}
+    cited: dict[str, list[str]] = {}
     for e in events:
         for a in e.actors:
-            used.setdefault(a.actor, set()).add(e.id)
+            actor_events.setdefault(a.actor, set()).add(e.id)
+        for x in e.systems:
+            system_events.setdefault(x.system, set()).add(e.id)
+        for c in e.citations:
+            cited.setdefault(c.source, []).append(c.stance)
     db["sources"].insert_all(
-        {
-            "id": s.id,
-            "title": s.title,
-            "publisher": s.publisher,
-            "author": s.author,
-            "url": s.url,
-            "published": s.published.canonical,
-            "published_label": s.published.label,
-            "published_start": s.published.start.isoformat(),
-            "published_precision": s.published.precision,
-            "kind": s.kind,
-            "language": s.language,
-            "seed": s.seed,
-            "notes": s.notes,
-        }
+        _row("sources", s, _date_columns("published_", s.published) | {
+            "citation_count": len(cited.get(s.id, ())),
+            "contradicting_count": cited.get(s.id, []).count("contradicts"),
+        })
         for s in sorted(data.sources, key=lambda s: s.id)
-    )
+    )  # fmt: skip
     db["actors"].insert_all(
-        {
-            "id": a.id,
-            "name": a.name,
-            "kind": a.kind,
-            "country": a.country,
-            "aliases": json.dumps(list(a.aliases), ensure_ascii=False),
-            "wikidata": a.wikidata,
-            "event_count": len(used.get(a.id, ())),
-            "notes": a.notes,
-        }
+        _row("actors", a, {"event_count": len(actor_events.get(a.id, ()))})
         for a in sorted(data.actors, key=lambda a: a.id)
     )
-    db["events"].insert_all(_event_row(e, names, history.get(e.id)) for e in events)
-    db["event_actors"].insert_all(
-        {"event_id": e.id, "actor_id": a.actor, "role": a.role} for e in events for a in e.actors
+    db["systems"].insert_all(
+        _row("systems", x, {"maker_name": names["actors"].get(x.maker),
+                            "event_count": len(system_events.get(x.id, ()))})
+        for x in sorted(data.systems, key=lambda x: x.id)
+    )  # fmt: skip
+    db["events"].insert_all(
+        _row("events", e, _event_derived(e, names, history.get(e.id), kinds)) for e in events
     )
-    db["citations"].insert_all(
-        {
-            "id": f"{e.id}/{i}",
-            "event_id": e.id,
-            "position": i,
-            "source_id": c.source,
-            "quote": c.quote,
-            "stance": c.stance,
-            "note": c.note,
-        }
-        for e in events
-        for i, c in enumerate(e.citations, start=1)
-    )
-    db["event_relations"].insert_all(
-        {"event_id": e.id, "related_id": r.event, "relation": r.type}
-        for e in events
-        for r in e.related
-    )
+    for table in schema.LINK_TABLES:
+        db[table].insert_all(_link_rows(table, events))
     return {
         name: db[name].count
-        for name in ("events", "actors", "sources", "citations", "event_actors", "event_relations")
-    }
+        for name in ("events", "actors", "sources", "systems", "citations", "event_actors",
+                     "event_relations", "event_systems")
+    }  # fmt: skip
 
 
 def _index_and_search(db: sqlite_utils.Database) -> None:
-    for columns in FACET_INDEXES:
-        db["events"].create_index(columns)
-    db["event_actors"].create_index(["actor_id", "role"])
-    db["event_actors"].create_index(["role"])
-    db["citations"].create_index(["event_id", "position"])
-    db["citations"].create_index(["source_id"])
-    db["citations"].create_index(["stance"])
-    db["event_relations"].create_index(["related_id"])
-    db["actors"].create_index(["kind"])
-    db["actors"].create_index(["country"])
-    db["sources"].create_index(["kind"])
+    declared = {t: schema.table_columns(t) for t in schema.SECTION_TABLE.values()}
+    declared |= {t: schema.link_columns(t) for t in schema.LINK_TABLES}
+    for table, columns in declared.items():
+        for column in columns:
+            if (column.facet or column.index) and column.name != "id":
+                db[table].create_index([column.name])
+        for composite in COMPOSITE_INDEXES.get(table, ()):
+            db[table].create_index(composite)
     db["events"].enable_fts(
         ["title", "summary", "notes", "quotes"], tokenize="porter", create_triggers=False
     )
-    db["citations"].enable_fts(["quote", "note"], tokenize="porter", create_triggers=False)
+    db["citations"].enable_fts(
+        ["quote", "translation", "note"], tokenize="porter", create_triggers=False
+    )
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip())
 

@@ -268,8 +268,10 @@ def export(
         writer = csv.DictWriter(buffer, [*EVENT_COLUMNS, "actors", "sources"], lineterminator="\n")
         writer.writeheader()
         for event in events:
-            row = {k: event[k] for k in EVENT_COLUMNS}
-            row["countries"], row["tags"] = ";".join(event["countries"]), ";".join(event["tags"])
+            row = {
+                k: ";".join(event[k]) if isinstance(event[k], list) else event[k]
+                for k in EVENT_COLUMNS
+            }
             row["actors"] = ";".join(f"{a['id']}:{a['role']}" for a in event["actors"])
             row["sources"] = ";".join(sorted({c["source"] for c in event["citations"]}))
             writer.writerow({k: neutralise(v) for k, v in row.items()})
@@ -290,14 +292,38 @@ def export(
 @app.command()
 def schema(
     output: Annotated[
-        Path, typer.Option(help="Where to write the JSON Schema.", dir_okay=False)
-    ] = Path("events.schema.json"),
+        Path | None,
+        typer.Option(help="Write only the JSON Schema, to this file.", dir_okay=False),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if a file is out of date.")
+    ] = False,
 ) -> None:
-    """Write the JSON Schema of events.yaml, for editors with a YAML language server."""
+    """Write what is generated from timeline/schema.py: the JSON Schema for editors, the site's
+    column descriptions and facets, and the README's field table."""
+    from .generated import outputs
     from .jsonschema import write_schema
+    from .serve import SITE_DIR
 
+    if output is not None:
+        with _write_errors():
+            typer.echo(f"Wrote {write_schema(output)}.")
+        return
+    generated = outputs(SITE_DIR)
+    stale = [g for g in generated if not g.current]
+    if check:
+        for g in stale:
+            typer.echo(f"{g.path} is out of date; run 'timeline schema'.", err=True)
+        if stale:
+            raise typer.Exit(1)
+        typer.echo("Generated files are up to date.")
+        return
     with _write_errors():
-        typer.echo(f"Wrote {write_schema(output)}.")
+        for g in stale:
+            g.write()
+            typer.echo(f"Wrote {g.path}.")
+    if not stale:
+        typer.echo("Generated files are up to date.")
 
 
 @app.command()

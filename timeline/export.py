@@ -6,11 +6,11 @@ import json
 import sqlite3
 from pathlib import Path
 
-EVENT_COLUMNS = (
-    "id", "date", "date_label", "date_start", "date_end", "precision", "approximate",
-    "uncertain", "title", "summary", "type", "status", "countries", "tags", "location",
-    "latitude", "longitude", "notes", "first_added", "last_changed",
-)  # fmt: skip
+from . import schema
+
+# The flat columns of an exported event: the declarations say which (``export=True``).
+EVENT_COLUMNS = tuple(c.name for c in schema.table_columns("events") if c.export)
+JSON_ARRAYS = {c.name for c in schema.table_columns("events") if c.facet == "array"}
 
 
 def _rows(conn: sqlite3.Connection, sql: str) -> dict[str, list[dict]]:
@@ -48,6 +48,13 @@ def export_events(db_path: Path) -> list[dict]:
             """select event_id, related_id as event, relation as type
             from event_relations order by event_id, related_id""",
         )
+        systems = _rows(
+            conn,
+            """select es.event_id, es.system_id as system, sy.name, es.action, es.quantity,
+            es.quantity_qualifier, es.value, es.currency, es.deal, es.supplier_id as supplier,
+            es.recipient_id as recipient, es.source_id as source, es.note from event_systems es
+            join systems sy on sy.id = es.system_id order by es.event_id, es.position""",
+        )
         events = conn.execute(
             f"select {', '.join(EVENT_COLUMNS)} from events order by sort_key, id"
         ).fetchall()
@@ -57,8 +64,10 @@ def export_events(db_path: Path) -> list[dict]:
     for row in events:
         event = dict(row)
         event["approximate"], event["uncertain"] = bool(row["approximate"]), bool(row["uncertain"])
-        event["countries"], event["tags"] = json.loads(row["countries"]), json.loads(row["tags"])
+        for name in JSON_ARRAYS & set(event):
+            event[name] = json.loads(row[name])
         event["actors"] = actors.get(row["id"], [])
+        event["systems"] = systems.get(row["id"], [])
         event["citations"] = citations.get(row["id"], [])
         event["related"] = related.get(row["id"], [])
         out.append(event)

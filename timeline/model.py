@@ -1,158 +1,55 @@
-"""Typed records for a validated ``events.yaml``.
+"""Typed records for a validated ``events.yaml``, made from the declarations in ``schema``.
 
-The validator only hands over mappings it has checked, so these constructors
-trust their input and concentrate on normalising it (parsed dates, sorted
-lists, defaults).
+Each record class (``Event``, ``Source``, ``Citation``, …) is a frozen dataclass whose
+fields are the declared fields of its record, in declaration order (required ones
+first), so a field declared in ``schema.RECORDS`` is a typed attribute here without
+being written twice. Values are normalised on the way in: dates parsed (``date``
+fields become :class:`~timeline.dates.ParsedDate`), lists become tuples, nested
+mappings become their record class, ``one_line`` text has its whitespace collapsed
+and a quote its surrounding whitespace removed.
+
+The validator only hands over mappings it has checked, so the constructors trust
+their input.
+
+Example::
+
+    >>> e = Event.from_mapping({"id": "x", "date": "2021-04", "title": "T", "summary": "S.",
+    ...     "type": "visit", "status": "confirmed", "citations": [{"source": "s", "quote": "q"}]})
+    >>> e.date.label, e.citations[0].stance, e.actors
+    ('April 2021', 'supports', ())
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+import dataclasses
+from dataclasses import dataclass, field
 
+from . import schema
 from .dates import ParsedDate, parse_date
 
-
-def _record(cls: type, raw: dict, **convert: Callable[[object], object]):
-    """``cls`` from the mapping's keys that name its fields, each through its converter."""
-    values = {}
-    for f in fields(cls):
-        if raw.get(f.name) is not None:
-            value = raw[f.name]
-            values[f.name] = convert[f.name](value) if f.name in convert else value
-    return cls(**values)
+CLASS_NAMES = {
+    "source": "Source", "actor": "Actor", "system": "System", "event": "Event",
+    "event_actor": "EventActor", "location": "Location", "event_system": "EventSystem",
+    "citation": "Citation", "relation": "Relation",
+}  # fmt: skip
+_PLAIN = {"str": str, "number": float, "integer": int, "date": ParsedDate}
 
 
-def _clean(text: str) -> str:
-    return " ".join(text.split())
+class Record:
+    """What every generated record class shares."""
 
-
-@dataclass(frozen=True)
-class Source:
-    id: str
-    title: str
-    publisher: str
-    published: ParsedDate
-    kind: str
-    language: str
-    author: str | None = None
-    url: str | None = None
-    seed: str | None = None
-    notes: str | None = None
+    record_kind: str = ""
 
     @classmethod
-    def from_mapping(cls, raw: dict) -> Source:
-        return _record(cls, raw, title=_clean, publisher=_clean, published=parse_date)
+    def from_mapping(cls, raw: dict):
+        values = {}
+        for name, fld in schema.RECORDS[cls.record_kind].items():
+            if raw.get(name) is not None:
+                values[name] = _convert(fld, raw[name])
+        return cls(**values)
 
 
-@dataclass(frozen=True)
-class Actor:
-    id: str
-    name: str
-    kind: str
-    country: str | None = None
-    aliases: tuple[str, ...] = ()
-    wikidata: str | None = None
-    notes: str | None = None
-
-    @classmethod
-    def from_mapping(cls, raw: dict) -> Actor:
-        return _record(cls, raw, name=_clean, aliases=tuple)
-
-
-@dataclass(frozen=True)
-class System:
-    id: str
-    name: str
-    kind: str
-    maker: str | None = None
-    country: str | None = None
-    aliases: tuple[str, ...] = ()
-    wikidata: str | None = None
-    notes: str | None = None
-
-    @classmethod
-    def from_mapping(cls, raw: dict) -> System:
-        return _record(cls, raw, name=_clean, aliases=tuple)
-
-
-@dataclass(frozen=True)
-class EventSystem:
-    system: str
-    action: str
-    quantity: int | None = None
-    quantity_qualifier: str | None = None
-    value: float | None = None
-    currency: str | None = None
-    deal: str | None = None
-    supplier: str | None = None
-    recipient: str | None = None
-    source: str | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class EventActor:
-    actor: str
-    role: str
-
-
-@dataclass(frozen=True)
-class Citation:
-    source: str
-    quote: str
-    translation: str | None = None
-    stance: str = "supports"
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class Relation:
-    event: str
-    type: str
-
-
-@dataclass(frozen=True)
-class Location:
-    name: str
-    latitude: float | None = None
-    longitude: float | None = None
-
-
-@dataclass(frozen=True)
-class Event:
-    id: str
-    date: ParsedDate
-    title: str
-    summary: str
-    type: str
-    status: str
-    citations: tuple[Citation, ...]
-    actors: tuple[EventActor, ...] = ()
-    countries: tuple[str, ...] = ()
-    location: Location | None = None
-    tags: tuple[str, ...] = ()
-    systems: tuple[EventSystem, ...] = ()
-    related: tuple[Relation, ...] = ()
-    notes: str | None = None
-
-    @classmethod
-    def from_mapping(cls, raw: dict) -> Event:
-        return _record(
-            cls,
-            raw,
-            date=parse_date,
-            title=_clean,
-            summary=_clean,
-            citations=lambda items: tuple(_record(Citation, c, quote=str.strip) for c in items),
-            actors=lambda items: tuple(_record(EventActor, a) for a in items),
-            countries=tuple,
-            location=lambda loc: _record(Location, loc),
-            tags=tuple,
-            systems=lambda items: tuple(_record(EventSystem, x) for x in items),
-            related=lambda items: tuple(_record(Relation, r) for r in items),
-        )
-
+class EventBase(Record):
     @property
     def claimants(self) -> tuple[str, ...]:
         return tuple(a.actor for a in self.actors if a.role == "claimant")
@@ -166,11 +63,63 @@ class Event:
         return None
 
 
+def _convert(fld: schema.Field, value: object) -> object:
+    if fld.type == "date":
+        return parse_date(value)
+    if fld.type == "list[map]":
+        return tuple(RECORD_CLASSES[fld.item].from_mapping(v) for v in value)
+    if fld.type == "map":
+        return RECORD_CLASSES[fld.item].from_mapping(value)
+    if fld.type == "list[str]":
+        return tuple(value)
+    if fld.one_line:
+        return " ".join(value.split())
+    if fld.trim:
+        return value.strip()
+    return value
+
+
+def _annotation(fld: schema.Field) -> object:
+    if fld.type in ("list[map]", "list[str]"):
+        return tuple
+    if fld.type == "map":
+        return object
+    return _PLAIN[fld.type] if fld.required else _PLAIN[fld.type] | None
+
+
+def _record_class(kind: str) -> type:
+    spec = schema.RECORDS[kind]
+    required = [(n, _annotation(f)) for n, f in spec.items() if f.required]
+    optional = [
+        (n, _annotation(f), field(default=() if f.type.startswith("list") else f.default))
+        for n, f in spec.items()
+        if not f.required
+    ]
+    base = EventBase if kind == "event" else Record
+    cls = dataclasses.make_dataclass(
+        CLASS_NAMES[kind], required + optional, bases=(base,), frozen=True,
+        namespace={"record_kind": kind, "__module__": __name__},
+    )  # fmt: skip
+    return cls
+
+
+RECORD_CLASSES: dict[str, type] = {kind: _record_class(kind) for kind in schema.RECORDS}
+Source = RECORD_CLASSES["source"]
+Actor = RECORD_CLASSES["actor"]
+System = RECORD_CLASSES["system"]
+Event = RECORD_CLASSES["event"]
+EventActor = RECORD_CLASSES["event_actor"]
+Location = RECORD_CLASSES["location"]
+EventSystem = RECORD_CLASSES["event_system"]
+Citation = RECORD_CLASSES["citation"]
+Relation = RECORD_CLASSES["relation"]
+
+
 @dataclass
 class Dataset:
     """Everything in one ``events.yaml``, in file order."""
 
-    sources: list[Source] = field(default_factory=list)
-    actors: list[Actor] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    systems: list[System] = field(default_factory=list)
+    sources: list = field(default_factory=list)
+    actors: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    systems: list = field(default_factory=list)

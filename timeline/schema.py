@@ -144,6 +144,15 @@ URL = r"^https?://\S+$"
 
 # Sections with a table of their own and the table's name.
 SECTION_TABLE = {"sources": "sources", "actors": "actors", "systems": "systems", "events": "events"}
+SECTION_DOCS = {
+    "sources": "Every source cited, with its publication date at its real precision and its "
+    "track record: how many citations support or contradict the record.",
+    "actors": "States, government bodies, armed forces, companies, people and organisations.",
+    "systems": "Weapon systems the events order, deliver, make, use or lose: drones, "
+    "corvettes, engines, munitions. Click one for its events.",
+    "events": "One row per dated event. Click an event for its actors, roles, citations and "
+    "related events.",
+}
 
 
 def matches(pattern: str, value: str) -> bool:
@@ -184,6 +193,9 @@ class Field:
     index: bool = False
     export: bool = True
     flow: bool = False
+    one_line: bool = False  # runs of whitespace (a folded line break) read as one space
+    trim: bool = False  # whitespace around the value is not part of it
+    default: object = None  # the value when the key is left out
 
 
 @dataclass(frozen=True)
@@ -231,8 +243,9 @@ def _text(doc: str = "", **kw) -> Field:
 RECORDS: dict[str, dict[str, Field]] = {
     "source": {
         "id": _text("Stable slug of the source.", required=True, pattern=SLUG),
-        "title": _text("Title of the article, page or document.", required=True),
-        "publisher": _text("Outlet or body that published it.", required=True, facet="column"),
+        "title": _text("Title of the article, page or document.", required=True, one_line=True),
+        "publisher": _text("Outlet or body that published it.", required=True, facet="column",
+                           one_line=True),
         "author": _text("Author, when the source names one."),
         "url": _text("Where the source can be read.", pattern=URL),
         "published": Field("date", True, doc="Publication date at its real precision."),
@@ -245,7 +258,8 @@ RECORDS: dict[str, dict[str, Field]] = {
     },
     "actor": {
         "id": _text("Stable slug of the actor.", required=True, pattern=SLUG),
-        "name": _text("Name of the state, body, company, person or organisation.", required=True),
+        "name": _text("Name of the state, body, company, person or organisation.", required=True,
+                      one_line=True),
         "kind": _text("What kind of actor it is.", required=True, choices=ACTOR_KINDS,
                       facet="column"),
         "country": _text("Country (ISO 3166-1 alpha-2).", codes="country", facet="column"),
@@ -255,7 +269,7 @@ RECORDS: dict[str, dict[str, Field]] = {
     },
     "system": {
         "id": _text("Stable slug of the weapon system.", required=True, pattern=SLUG),
-        "name": _text("Name of the system, hull or model.", required=True),
+        "name": _text("Name of the system, hull or model.", required=True, one_line=True),
         "kind": _text("What kind of system it is.", required=True, choices=tuple(SYSTEM_KINDS),
                       facet="column"),
         "maker": _text("The actor that makes it.", refers_to="actors", facet="column"),
@@ -270,8 +284,9 @@ RECORDS: dict[str, dict[str, Field]] = {
                     pattern=SLUG),
         "date": Field("date", True, doc="The date as curated, at the precision the evidence "
                       "supports."),
-        "title": _text("Short headline.", required=True),
-        "summary": _text("One to three sentences in our own words.", required=True),
+        "title": _text("Short headline.", required=True, one_line=True),
+        "summary": _text("One to three sentences in our own words.", required=True,
+                         one_line=True),
         "type": _text("What kind of event it is.", required=True, choices=tuple(EVENT_TYPES),
                       facet="column"),
         "status": _text("Whether the event is established or a claim.", required=True,
@@ -328,10 +343,10 @@ RECORDS: dict[str, dict[str, Field]] = {
     },
     "citation": {
         "source": _text("The source.", required=True, refers_to="sources", facet="column"),
-        "quote": _text("Short verbatim quote from the source.", required=True),
+        "quote": _text("Short verbatim quote from the source.", required=True, trim=True),
         "translation": _text("Our English translation of a quote in another language."),
         "stance": _text("supports (default) or contradicts the event as recorded.",
-                        choices=STANCES, facet="column"),
+                        choices=STANCES, facet="column", default="supports"),
         "note": _text("For a contradicting citation: what it claims and why the record differs."),
     },
     "relation": {

@@ -1,7 +1,9 @@
 """Extra context for the event page (``row-timeline-events.html``).
 
-Adds the event's actors with their roles, its citations with their sources and
-the related events in both directions, each fetched with parameterised SQL.
+Adds the event's actors with their roles, the weapon systems with quantities and
+values as the sources state them, its citations with their sources (and our
+translation of a quote in another language) and the related events in both
+directions, each fetched with parameterised SQL.
 """
 
 from urllib.parse import urlencode
@@ -32,8 +34,40 @@ where ea.event_id = :id
 group by a.id order by a.name
 """
 
+SYSTEMS_SQL = """
+select es.position, es.action, es.quantity, es.quantity_qualifier, es.value, es.currency,
+       es.deal, es.note, sy.id as system_id, sy.name as system, sy.kind as system_kind,
+       sup.name as supplier, rec.name as recipient, src.title as source_title
+from event_systems es join systems sy on sy.id = es.system_id
+left join actors sup on sup.id = es.supplier_id
+left join actors rec on rec.id = es.recipient_id
+left join sources src on src.id = es.source_id
+where es.event_id = :id order by es.position
+"""
+
+QUALIFIER_WORDS = {"exact": "", "approximate": "about ", "at-least": "at least ",
+                   "up-to": "up to "}  # fmt: skip
+
+
+def quantity_words(entry):
+    """'at least 6', 'about 50', or '' when no source gives a number."""
+    if entry["quantity"] is None:
+        return ""
+    return QUALIFIER_WORDS.get(entry["quantity_qualifier"] or "exact", "") + str(entry["quantity"])
+
+
+def value_words(entry):
+    """'USD 69,000,000' as the source states it, or ''."""
+    if entry["value"] is None:
+        return ""
+    amount = entry["value"]
+    amount = f"{int(amount):,}" if float(amount).is_integer() else f"{amount:,}"
+    return f"{entry['currency']} {amount}"
+
+
 CITATIONS_SQL = """
-select c.id, c.position, c.quote, c.stance, c.note, s.id as source_id, s.title as source_title,
+select c.id, c.position, c.quote, c.translation, c.stance, c.note, s.id as source_id,
+       s.title as source_title,
        s.publisher, s.author, s.url, s.published_label, s.kind as source_kind, s.language
 from citations c join sources s on s.id = c.source_id
 where c.event_id = :id order by c.position
@@ -83,6 +117,13 @@ def extra_template_vars(view_name, database, table, request, datasette):
             citation["source_page"] = row_url(datasette, "sources", citation["source_id"])
             url = citation["url"] or ""
             citation["url"] = url if url.startswith(("https://", "http://")) else None
+        systems = []
+        for r in (await db.execute(SYSTEMS_SQL, params)).rows:
+            entry = dict(r)
+            entry["quantity_words"] = quantity_words(entry)
+            entry["value_words"] = value_words(entry)
+            entry["url"] = row_url(datasette, "systems", entry["system_id"])
+            systems.append(entry)
         related = []
         for r in (await db.execute(RELATED_SQL, params)).rows:
             item = dict(r)
@@ -94,6 +135,7 @@ def extra_template_vars(view_name, database, table, request, datasette):
             "event": dict(rows[0]),
             "event_actors": actors,
             "event_citations": citations,
+            "event_systems": systems,
             "event_related": related,
             "timeline_url": datasette.urls.path("/timeline"),
         }

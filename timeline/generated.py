@@ -92,7 +92,8 @@ def _type_words(fld: schema.Field) -> str:
     if fld.refers_to:
         words += f" → id in `{fld.refers_to}`"
     if fld.bounds:
-        words += f", {fld.bounds[0]:g} to {fld.bounds[1]:g}"
+        low, high = (str(int(b)) if float(b).is_integer() else str(b) for b in fld.bounds)
+        words += f", {low} to {high}"
     return words
 
 

@@ -208,7 +208,7 @@ class Validator:
         elif not math.isfinite(value):
             self.report(path, f"expected a finite number, got {value!r}")
         elif fld.bounds and not fld.bounds[0] <= value <= fld.bounds[1]:
-            low, high = (f"{b:g}" for b in fld.bounds)
+            low, high = (_plain_number(b) for b in fld.bounds)
             self.report(path, f"{path[-1]} {value} is outside {low}..{high}")
 
     def check_text(self, fld: schema.Field, value: object, path: Path_) -> None:
@@ -549,6 +549,11 @@ def _label(kind: str, item_id: object, index: int) -> str:
     if not isinstance(item_id, str) or not item_id:
         return f"{kind} #{index + 1}"
     return f"{kind} {item_id}" if schema.matches(schema.SLUG, item_id) else f"{kind} {item_id!r}"
+
+
+def _plain_number(value: float) -> str:
+    """1000000 rather than 1e+06, 0.5 as 0.5."""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _printable(text: str) -> str:

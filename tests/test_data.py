@@ -147,3 +147,97 @@ def test_stats_cover_every_event(tmp_path):
     assert sum(r["events"] for r in stats["Events per type"]) == len(DATA.events)
     assert min(r["year"] for r in stats["Events per year"]) == 1936
     assert len(DATA.events) >= 60
+
+
+# -- the record analysts need: systems, transfers, coverage -------------------------------------
+
+PUBLIC_TEXT_LEAKS = re.compile(r"seed\s*0\d\d|\b\d{3}_[0-9a-f]{16}\b|\.txt\b|shared/seeds", re.I)
+
+
+def public_texts():
+    for event in DATA.events:
+        yield event.id, "title", event.title
+        yield event.id, "summary", event.summary
+        yield event.id, "notes", event.notes or ""
+        for c in event.citations:
+            yield event.id, f"citation note ({c.source})", c.note or ""
+        for x in event.systems:
+            yield event.id, f"system note ({x.system})", x.note or ""
+    for record in (*DATA.sources, *DATA.actors, *DATA.systems):
+        yield record.id, "notes", record.notes or ""
+
+
+def test_public_text_names_no_internal_files():
+    leaks = [(i, f, t[:80]) for i, f, t in public_texts() if PUBLIC_TEXT_LEAKS.search(t)]
+    assert leaks == []
+
+
+def test_every_quote_in_another_language_has_our_translation():
+    language = {s.id: s.language for s in DATA.sources}
+    missing = [(e.id, c.source) for e in DATA.events for c in e.citations
+               if language[c.source] != "en" and not c.translation]  # fmt: skip
+    assert missing == []
+
+
+def test_every_number_comes_with_a_citation_of_its_source():
+    for event in DATA.events:
+        cited = {c.source for c in event.citations}
+        for entry in event.systems:
+            if entry.quantity is not None:
+                assert entry.source in cited, (event.id, entry.system)
+            if entry.value is not None:
+                assert entry.value_source in cited and entry.currency, (event.id, entry.system)
+
+
+def test_every_system_is_used_and_every_referred_system_exists():
+    used = {x.system for e in DATA.events for x in e.systems}
+    assert used == {s.id for s in DATA.systems}
+
+
+def test_month_and_year_dates_say_why_no_day_is_given():
+    coarse = [e.id for e in DATA.events if e.date.precision != "day" and not e.notes]
+    assert coarse == []
+
+
+def test_coverage_reaches_today():
+    years = [e.date.year for e in DATA.events]
+    assert len(DATA.events) >= 110
+    assert sum(2023 <= y <= 2025 for y in years) >= 25
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("real") / "timeline.db"
+    assert CliRunner().invoke(app, ["build", str(EVENTS), "--db", str(db)]).exit_code == 0
+    return db
+
+
+def test_transfer_totals_equal_the_sum_of_their_events(real_db):
+    import sqlite3
+
+    conn = sqlite3.connect(real_db)
+    try:
+        totals = conn.execute(
+            "select supplier_country, recipient_country, system_id, ordered, delivered "
+            "from transfer_totals"
+        ).fetchall()
+        for supplier, recipient, system, ordered, delivered in totals:
+            for action, total in (("order", ordered), ("delivery", delivered)):
+                (expected,) = conn.execute(
+                    """select sum(es.quantity) from event_systems es
+                    join events e on e.id = es.event_id
+                    left join actors s on s.id = es.supplier_id
+                    left join actors r on r.id = es.recipient_id
+                    where es.action = ? and es.system_id = ? and e.status = 'confirmed'
+                      and coalesce(es.quantity_qualifier, 'exact') = 'exact'
+                      and s.country is ? and r.country is ?""",
+                    (action, system, supplier, recipient),
+                ).fetchone()
+                assert total == expected, (supplier, recipient, system, action)
+        tb2 = conn.execute(
+            "select ordered, orders, deliveries from transfer_totals where supplier_country = 'TR'"
+            " and recipient_country = 'UA' and system_id = 'bayraktar-tb2'"
+        ).fetchone()
+        assert tb2 and tb2[0] >= 6 and "12 January 2019" in tb2[1] and tb2[2]
+    finally:
+        conn.close()

@@ -38,7 +38,8 @@ def test_built_tables_are_the_declared_tables(small_db):
             assert wanted <= indexed, (table, wanted - indexed)
         keys = {row[3]: row[2] for row in conn.execute("pragma foreign_key_list(event_systems)")}
         assert keys == {"event_id": "events", "system_id": "systems", "supplier_id": "actors",
-                        "recipient_id": "actors", "source_id": "sources"}  # fmt: skip
+                        "recipient_id": "actors", "source_id": "sources",
+                        "value_source_id": "sources"}  # fmt: skip
     finally:
         conn.close()
 

@@ -24,7 +24,8 @@ def with_systems(data: dict) -> dict:
                       {"actor": "ukrspecexport", "role": "buyer"}]  # fmt: skip
     deal["systems"] = [
         {"system": "bayraktar-tb2", "action": "order", "quantity": 6, "quantity_qualifier": "exact",
-         "value": 69000000, "currency": "USD", "deal": "sale", "source": "record"},
+         "value": 69000000, "currency": "USD", "deal": "sale", "source": "record",
+         "value_source": "record"},
         {"system": "bayraktar-tb2", "action": "delivery", "quantity": 2, "source": "seed-news"},
         {"system": "ai-450", "action": "mention"},
     ]  # fmt: skip
@@ -65,14 +66,20 @@ def test_transfers_register_puts_orders_and_deliveries_side_by_side(systems_db):
     totals = rows(systems_db, "select * from transfer_totals")
     assert len(totals) == 1
     tb2 = totals[0]
-    assert (tb2["supplier"], tb2["recipient"], tb2["system"]) == ("Baykar", "Ukrspecexport",
-                                                                  "Bayraktar TB2")  # fmt: skip
+    assert (tb2["supplier_country"], tb2["recipient_country"], tb2["system"]) == (
+        "TR", "UA", "Bayraktar TB2")  # fmt: skip
+    assert (tb2["suppliers"], tb2["recipients"]) == ("Baykar", "Ukrspecexport")
     assert (tb2["ordered"], tb2["delivered"]) == (6, 2)
-    assert "exact 6 (2019)" in tb2["orders"] and "2 (2019)" in tb2["deliveries"]
-    # the totals are the sums of the register's confirmed rows
+    assert tb2["orders"] == "6 (2019)" and tb2["deliveries"] == "2 (2019)"
+    # the totals are the sums of the register's exact figures of confirmed events
     for action, total in (("order", tb2["ordered"]), ("delivery", tb2["delivered"])):
-        assert total == sum(r["quantity"] for r in register
-                            if r["action"] == action and r["status"] == "confirmed")  # fmt: skip
+        assert total == sum(
+            r["quantity"]
+            for r in register
+            if r["action"] == action
+            and r["status"] == "confirmed"
+            and r["quantity_qualifier"] == "exact"
+        )
 
 
 def test_events_carry_system_facets(systems_db):

@@ -68,11 +68,12 @@ VIEWS = {
         order by year, type""",
     # The transfers register: every order and delivery of a system, supplier → recipient.
     "transfers": """
-        select es.supplier_id, sup.name as supplier, es.recipient_id, rec.name as recipient,
+        select sup.country as supplier_country, es.supplier_id, sup.name as supplier,
+               rec.country as recipient_country, es.recipient_id, rec.name as recipient,
                es.system_id, sy.name as system, sy.kind as system_kind, es.action, es.deal,
-               es.quantity, es.quantity_qualifier, es.value, es.currency,
-               e.id as event_id, e.date, e.date_label, e.precision, e.status, e.title,
-               es.source_id,
+               es.quantity, coalesce(es.quantity_qualifier, 'exact') as quantity_qualifier,
+               es.value, es.currency, e.id as event_id, e.date, e.date_label, e.precision,
+               e.status, e.title, es.source_id,
                (select c.quote from citations c where c.event_id = e.id
                    and c.source_id = es.source_id order by c.position limit 1) as quote,
                es.note, e.sort_key
@@ -82,27 +83,35 @@ VIEWS = {
         left join actors sup on sup.id = es.supplier_id
         left join actors rec on rec.id = es.recipient_id
         where es.action in ('order', 'delivery')
-        order by sup.name, rec.name, sy.name, e.sort_key, es.position""",
-    # Orders and deliveries side by side per supplier, recipient and system. Totals count
-    # confirmed events with a stated number only; the lists show every figure with its date.
+        order by sup.country, rec.country, sy.name, e.sort_key, es.position""",
+    # Orders and deliveries side by side per supplier country, recipient country and system,
+    # as in an arms-transfers register. The totals add the exact figures of confirmed events;
+    # the lists give every figure as stated (about, at least, up to, unknown), dated, with
+    # the status of claims.
     "transfer_totals": """
-        select supplier_id, supplier, recipient_id, recipient, system_id, system, system_kind,
-               sum(case when action = 'order' and status = 'confirmed' then quantity end)
-                   as ordered,
+        select supplier_country, recipient_country, system_id, system, system_kind,
+               group_concat(distinct supplier) as suppliers,
+               group_concat(distinct recipient) as recipients,
+               sum(case when action = 'order' and status = 'confirmed'
+                   and quantity_qualifier = 'exact' then quantity end) as ordered,
                group_concat(case when action = 'order' then
-                   coalesce(quantity_qualifier || ' ', '') || coalesce(quantity, 'number unknown')
+                   case when quantity is null then 'number unknown'
+                        when quantity_qualifier = 'exact' then cast(quantity as text)
+                        else replace(quantity_qualifier, '-', ' ') || ' ' || quantity end
                    || ' (' || date_label || case when status != 'confirmed'
                    then ', ' || status else '' end || ')' end, '; ') as orders,
-               sum(case when action = 'delivery' and status = 'confirmed' then quantity end)
-                   as delivered,
+               sum(case when action = 'delivery' and status = 'confirmed'
+                   and quantity_qualifier = 'exact' then quantity end) as delivered,
                group_concat(case when action = 'delivery' then
-                   coalesce(quantity_qualifier || ' ', '') || coalesce(quantity, 'number unknown')
+                   case when quantity is null then 'number unknown'
+                        when quantity_qualifier = 'exact' then cast(quantity as text)
+                        else replace(quantity_qualifier, '-', ' ') || ' ' || quantity end
                    || ' (' || date_label || case when status != 'confirmed'
                    then ', ' || status else '' end || ')' end, '; ') as deliveries,
-               count(*) as events
+               count(distinct event_id) as events
         from transfers
-        group by supplier_id, recipient_id, system_id
-        order by supplier, recipient, system""",
+        group by supplier_country, recipient_country, system_id
+        order by supplier_country, recipient_country, system""",
 }
 
 # Indexes over several columns; single columns come from the declarations (facet/index).

@@ -337,8 +337,8 @@ RECORDS: dict[str, dict[str, Field]] = {
                           refers_to="actors", facet="column"),
         "recipient": _text("Who receives it (default: the event's buyer or recipient).",
                            refers_to="actors", facet="column"),
-        "source": _text("The cited source that states the quantity or value.",
-                        refers_to="sources"),
+        "source": _text("The cited source that states the quantity.", refers_to="sources"),
+        "value_source": _text("The cited source that states the value.", refers_to="sources"),
         "note": _text("What the sources say about the number, and how they differ."),
     },
     "citation": {
@@ -376,15 +376,17 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "event_system": (
         Requires("source", "quantity", message="a quantity needs the source that states it",
                  hint="add source: the id of the cited source giving the number"),
-        Requires("source", "value", message="a value needs the source that states it",
-                 hint="add source: the id of the cited source giving the value"),
+        Requires("value_source", "value", message="a value needs the source that states it",
+                 hint="add value_source: the id of the cited source giving the value"),
         Requires("currency", "value", message="a value needs its currency",
                  hint="add currency: an ISO 4217 code such as USD, EUR or TRY"),
         Requires("quantity", "quantity_qualifier", message="a qualifier needs a quantity",
                  hint="give the quantity, or remove quantity_qualifier"),
-        CitedOnEvent("source", message="the source of a quantity or value must be cited by "
-                     "this event", hint="add a citation of that source with the quote that "
-                     "gives the number"),
+        CitedOnEvent("source", message="the source of a quantity must be cited by this event",
+                     hint="add a citation of that source with the quote that gives the number"),
+        CitedOnEvent("value_source", message="the source of a value must be cited by this "
+                     "event", hint="add a citation of that source with the quote that gives "
+                     "the value"),
     ),
 }  # fmt: skip
 

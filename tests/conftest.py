@@ -70,3 +70,22 @@ def files_in(directory: Path) -> list[str]:
     """Names in ``directory``, without the writers' lock files (``.NAME.lock``, kept on purpose:
     deleting a lock file while another process waits on it would break the lock)."""
     return sorted(p.name for p in directory.iterdir() if not p.name.endswith(".lock"))
+
+
+def run_and_kill(command: list[str], cwd: Path, delay: float) -> int:
+    """Start ``command``, SIGKILL it after ``delay`` seconds if it is still running, and
+    return its exit status (negative: the signal). Never leaves the process behind."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        return proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SMALL, files_in
+from conftest import SMALL, files_in, run_and_kill
 from timeline import files
 from timeline.edit import add_event
 from timeline.files import WriteRefused
@@ -108,22 +105,12 @@ def test_kill_9_during_add_leaves_the_old_or_the_complete_new_file(tmp_path, del
     path = tmp_path / "events.yaml"
     path.write_text(big_timeline(3_000))
     before = path.read_bytes()
-    proc = subprocess.Popen(ADDER, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    returncode = run_and_kill(ADDER, tmp_path, delay)
     after = path.read_bytes()
     if delay < 0.1:  # certainly killed while loading and validating
-        assert proc.returncode == -signal.SIGKILL and after == before
+        assert returncode == -signal.SIGKILL and after == before
     if after != before:  # the add finished before the kill: then it is whole and valid
-        assert proc.returncode == 0
+        assert returncode == 0
         assert validate_file(path).ok
         assert b"title: Killed while adding" in after
     leftovers = set(files_in(tmp_path)) - {"events.yaml"}

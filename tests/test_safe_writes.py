@@ -3,19 +3,16 @@ identity, and outputs that would overwrite an input."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import SMALL, files_in
+from conftest import SMALL, files_in, run_and_kill
 from timeline import files
 from timeline.cli import app
 from timeline.edit import add_event
@@ -192,17 +189,7 @@ def test_kill_9_during_fmt_leaves_the_old_or_the_new_file(tmp_path, delay):
     path.write_text(text + bulk)
     before = path.read_bytes()
     canonical = format_text(before.decode(), path).encode()
-    proc = subprocess.Popen(FMT, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    run_and_kill(FMT, tmp_path, delay)
     assert path.read_bytes() in (before, canonical)  # never a partial file
 
 

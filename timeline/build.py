@@ -94,25 +94,31 @@ VIEWS = {
                group_concat(distinct recipient) as recipients,
                sum(case when action = 'order' and status = 'confirmed'
                    and quantity_qualifier = 'exact' then quantity end) as ordered,
-               group_concat(case when action = 'order' then
-                   case when quantity is null then 'number unknown'
-                        when quantity_qualifier = 'exact' then cast(quantity as text)
-                        else replace(quantity_qualifier, '-', ' ') || ' ' || quantity end
-                   || ' (' || date_label || case when status != 'confirmed'
-                   then ', ' || status else '' end || ')' end, '; ') as orders,
+               {figures_order} as orders,
                sum(case when action = 'delivery' and status = 'confirmed'
                    and quantity_qualifier = 'exact' then quantity end) as delivered,
-               group_concat(case when action = 'delivery' then
-                   case when quantity is null then 'number unknown'
-                        when quantity_qualifier = 'exact' then cast(quantity as text)
-                        else replace(quantity_qualifier, '-', ' ') || ' ' || quantity end
-                   || ' (' || date_label || case when status != 'confirmed'
-                   then ', ' || status else '' end || ')' end, '; ') as deliveries,
+               {figures_delivery} as deliveries,
                count(distinct event_id) as events
         from transfers
         group by supplier_country, recipient_country, system_id
         order by supplier_country, recipient_country, system""",
 }
+
+
+def _figures(action: str) -> str:
+    """SQL listing every figure of one action as stated: '6 (12 January 2019); up to 50
+    (28 June 2022); number unknown (March 2019, reported)'."""
+    return f"""group_concat(case when action = '{action}' then
+                   case when quantity is null then 'number unknown'
+                        when quantity_qualifier = 'exact' then cast(quantity as text)
+                        else replace(quantity_qualifier, '-', ' ') || ' ' || quantity end
+                   || ' (' || date_label || case when status != 'confirmed'
+                   then ', ' || status else '' end || ')' end, '; ')"""
+
+
+VIEWS["transfer_totals"] = VIEWS["transfer_totals"].format(
+    figures_order=_figures("order"), figures_delivery=_figures("delivery")
+)
 
 # Indexes over several columns; single columns come from the declarations (facet/index).
 COMPOSITE_INDEXES = {

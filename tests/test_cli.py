@@ -129,7 +129,8 @@ def test_export_json_nests_actors_citations_and_relations(fresh_db):
     }  # fmt: skip
     assert claim["citations"][1] | {} == {
         "source": "record", "source_title": "Official record", "publisher": "Ministry",
-        "url": None, "quote": "The drones kept flying.", "stance": "contradicts",
+        "url": None, "published_label": "2022", "quote": "The drones kept flying.",
+        "translation": None, "stance": "contradicts",
         "note": "Later combat footage shows the drones in use.",
     }  # fmt: skip
     assert events[2]["related"] == [{"event": "baykar-ukrspecexport-2019", "type": "responds_to"}]

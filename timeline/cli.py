@@ -44,11 +44,6 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-class ExportFormat(StrEnum):
-    json = "json"
-    csv = "csv"
-
-
 class ProblemFormat(StrEnum):
     text = "text"
     json = "json"
@@ -247,46 +242,76 @@ def stats(
         _emit(list(rows[0].keys()) if rows else [], [tuple(r) for r in rows], output)
 
 
+ExportFormatName = StrEnum(  # type: ignore[misc]
+    "ExportFormatName", {name: name for name in ("json", "jsonl", "csv", "yaml", "ics",
+                                                  "timelinejs", "markdown", "datapackage", "cff")}
+)  # fmt: skip
+
+
 @app.command()
 def export(
     db: BuiltDb = DEFAULT_DB,
     output_format: Annotated[
-        ExportFormat, typer.Option("--format", help="json (nested) or csv (one row per event).")
-    ] = ExportFormat.json,
+        ExportFormatName,
+        typer.Option(
+            "--format",
+            help="json, jsonl, csv, yaml, ics, timelinejs, markdown, datapackage or cff.",
+        ),
+    ] = ExportFormatName.json,  # type: ignore[attr-defined]
     output: Annotated[
-        Path | None, typer.Option(help="Write to this file instead of stdout.")
+        Path | None,
+        typer.Option(
+            help="A file; a directory for formats with several files (csv, "
+            "datapackage). Default: the main file to standard output."
+        ),
     ] = None,
+    since: Annotated[str | None, typer.Option(help="Events whose date reaches this date.")] = None,
+    until: Annotated[str | None, typer.Option(help="Events whose date starts by then.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Actor id.")] = None,
+    type: Annotated[str | None, typer.Option("--type", help="Event type.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Tag.")] = None,
+    status: Annotated[str | None, typer.Option(help="confirmed, reported, disputed…")] = None,
+    system: Annotated[str | None, typer.Option(help="Weapon system id.")] = None,
+    base_url: Annotated[
+        str, typer.Option(help="Where the site is published, for absolute links.")
+    ] = "http://127.0.0.1:8001",
 ) -> None:
-    """Export the events with their actors, citations and relations."""
-    from .csvsafe import neutralise
-    from .export import EVENT_COLUMNS, export_events
+    """Export the events (filtered) with their actors, systems, citations and relations."""
+    from .export import Filters
+    from .files import check_output, write_atomically
+    from .formats import FORMATS, render
 
+    fmt = FORMATS[output_format.value]
+    filters = Filters(since, until, actor, type, tag, status, system)
+    try:
+        filters.where()
+    except ValueError as exc:
+        typer.echo(f"--since/--until: {exc}", err=True)
+        raise typer.Exit(1) from None
     with _reading(db):
-        events = export_events(db)
-    if output_format is ExportFormat.csv:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, [*EVENT_COLUMNS, "actors", "sources"], lineterminator="\n")
-        writer.writeheader()
-        for event in events:
-            row = {
-                k: ";".join(event[k]) if isinstance(event[k], list) else event[k]
-                for k in EVENT_COLUMNS
-            }
-            row["actors"] = ";".join(f"{a['id']}:{a['role']}" for a in event["actors"])
-            row["sources"] = ";".join(sorted({c["source"] for c in event["citations"]}))
-            writer.writerow({k: neutralise(v) for k, v in row.items()})
-        text = buffer.getvalue()
-    else:
-        text = json.dumps(events, indent=2, ensure_ascii=False) + "\n"
-    if output:
-        from .files import check_output, write_atomically
+        files = render(fmt.name, db, filters, base_url)
+    if output is None:
+        typer.echo(files[fmt.main], nl=False)
+        return
+    if len(files) > 1 and fmt.name != "datapackage" and output.suffix == Path(fmt.main).suffix:
+        files = {fmt.main: files[fmt.main]}  # e.g. --output events.csv: the events file alone
+    several = len(files) > 1
+    targets = {name: (output / name if several else output) for name in files}
+    with _write_errors():
+        if several:
+            if output.exists() and not output.is_dir():
+                from .files import WriteRefused
 
-        with _write_errors():
-            check_output(output, output_format.value, inputs=[db, Path("events.yaml")])
-            write_atomically(output, text)
-        typer.echo(f"Wrote {len(events)} events to {output}.", err=True)
-    else:
-        typer.echo(text, nl=False)
+                raise WriteRefused(f"{output} is a file; {fmt.name} writes several files",
+                                   "give a directory")  # fmt: skip
+            output.mkdir(parents=True, exist_ok=True)
+        for target in targets.values():
+            kind = {"json": "json", "csv": "csv"}.get(target.suffix.lstrip("."), "text")
+            check_output(target, kind, inputs=[db, Path("events.yaml")])
+        for name, target in targets.items():
+            write_atomically(target, files[name])
+    where = output if several else targets[fmt.main]
+    typer.echo(f"Wrote {', '.join(sorted(files))} to {where}.", err=True)
 
 
 @app.command()

@@ -1,74 +1,139 @@
-"""Export the built database as nested JSON (one object per event) or flat CSV."""
+"""Read the built database back as nested records, optionally filtered.
+
+Every export format (``timeline.formats``) starts from :func:`export_events`:
+one dict per event, in chronological order, with its actors, systems,
+citations and relations. Filters use :mod:`timeline.dates` for ``since`` and
+``until``, like the site: an event is kept when the span of days its date
+covers overlaps the range, so "2019" is kept by ``since=2019-06``.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
+from .dates import parse_date
 
 # The flat columns of an exported event: the declarations say which (``export=True``).
 EVENT_COLUMNS = tuple(c.name for c in schema.table_columns("events") if c.export)
 JSON_ARRAYS = {c.name for c in schema.table_columns("events") if c.facet == "array"}
 
 
-def _rows(conn: sqlite3.Connection, sql: str) -> dict[str, list[dict]]:
+@dataclass(frozen=True)
+class Filters:
+    """Which events to export; every filter left as None keeps everything."""
+
+    since: str | None = None
+    until: str | None = None
+    actor: str | None = None
+    type: str | None = None
+    tag: str | None = None
+    status: str | None = None
+    system: str | None = None
+
+    def where(self) -> tuple[str, dict[str, object]]:
+        """SQL conditions on ``events e`` and their parameters (ValueError on a bad date)."""
+        clauses, params = [], {}
+        if self.since:
+            clauses.append("e.date_end >= :since")
+            params["since"] = parse_date(self.since).start.isoformat()
+        if self.until:
+            clauses.append("e.date_start <= :until")
+            params["until"] = parse_date(self.until).end.isoformat()
+        for name, sql in (
+            ("actor", "exists (select 1 from event_actors x where x.event_id = e.id"
+                      " and x.actor_id = :actor)"),
+            ("type", "e.type = :type"),
+            ("status", "e.status = :status"),
+            ("tag", "exists (select 1 from json_each(e.tags) where value = :tag)"),
+            ("system", "exists (select 1 from event_systems x where x.event_id = e.id"
+                       " and x.system_id = :system)"),
+        ):  # fmt: skip
+            value = getattr(self, name)
+            if value:
+                clauses.append(sql)
+                params[name] = value
+        return (" and ".join(clauses) or "1"), params
+
+
+def connect(db_path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _grouped(conn: sqlite3.Connection, sql: str, ids: set[str]) -> dict[str, list[dict]]:
     grouped: dict[str, list[dict]] = {}
     for row in conn.execute(sql):
         item = dict(row)
-        grouped.setdefault(item.pop("event_id"), []).append(item)
+        event_id = item.pop("event_id")
+        if event_id in ids:
+            grouped.setdefault(event_id, []).append(item)
     return grouped
 
 
-def export_events(db_path: Path) -> list[dict]:
-    """Every event in chronological order, with its actors, citations and relations.
+ACTORS_SQL = """select ea.event_id, a.id, a.name, ea.role from event_actors ea
+    join actors a on a.id = ea.actor_id order by ea.event_id, a.name, ea.role"""
+CITATIONS_SQL = """select c.event_id, c.source_id as source, s.title as source_title,
+    s.publisher, s.url, s.published_label, c.quote, c.translation, c.stance, c.note
+    from citations c join sources s on s.id = c.source_id order by c.event_id, c.position"""
+RELATED_SQL = """select event_id, related_id as event, relation as type
+    from event_relations order by event_id, related_id"""
+SYSTEMS_SQL = """select es.event_id, es.system_id as system, sy.name, es.action, es.quantity,
+    es.quantity_qualifier, es.value, es.currency, es.deal, es.supplier_id as supplier,
+    es.recipient_id as recipient, es.source_id as source, es.value_source_id as value_source,
+    es.note from event_systems es join systems sy on sy.id = es.system_id
+    order by es.event_id, es.position"""
+
+
+def export_events(db_path: Path, filters: Filters | None = None) -> list[dict]:
+    """The (filtered) events in chronological order, with their actors, systems, citations
+    and relations.
 
     Example::
 
-        events = export_events(Path("timeline.db"))
+        events = export_events(Path("timeline.db"), Filters(actor="baykar", since="2021"))
         events[0]["citations"][0]["quote"]
     """
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
+    where, params = (filters or Filters()).where()
+    conn = connect(db_path)
     try:
-        actors = _rows(
-            conn,
-            """select ea.event_id, a.id, a.name, ea.role from event_actors ea
-            join actors a on a.id = ea.actor_id order by ea.event_id, a.name, ea.role""",
-        )
-        citations = _rows(
-            conn,
-            """select c.event_id, c.source_id as source, s.title as
-            source_title, s.publisher, s.url, c.quote, c.stance, c.note from citations c
-            join sources s on s.id = c.source_id order by c.event_id, c.position""",
-        )
-        related = _rows(
-            conn,
-            """select event_id, related_id as event, relation as type
-            from event_relations order by event_id, related_id""",
-        )
-        systems = _rows(
-            conn,
-            """select es.event_id, es.system_id as system, sy.name, es.action, es.quantity,
-            es.quantity_qualifier, es.value, es.currency, es.deal, es.supplier_id as supplier,
-            es.recipient_id as recipient, es.source_id as source, es.note from event_systems es
-            join systems sy on sy.id = es.system_id order by es.event_id, es.position""",
-        )
-        events = conn.execute(
-            f"select {', '.join(EVENT_COLUMNS)} from events order by sort_key, id"
+        rows = conn.execute(
+            f"select {', '.join(EVENT_COLUMNS)} from events e where {where}"
+            " order by e.sort_key, e.id",
+            params,
         ).fetchall()
+        ids = {row["id"] for row in rows}
+        parts = {
+            "actors": _grouped(conn, ACTORS_SQL, ids),
+            "systems": _grouped(conn, SYSTEMS_SQL, ids),
+            "citations": _grouped(conn, CITATIONS_SQL, ids),
+            "related": _grouped(conn, RELATED_SQL, ids),
+        }
     finally:
         conn.close()
     out = []
-    for row in events:
+    for row in rows:
         event = dict(row)
         event["approximate"], event["uncertain"] = bool(row["approximate"]), bool(row["uncertain"])
         for name in JSON_ARRAYS & set(event):
             event[name] = json.loads(row[name])
-        event["actors"] = actors.get(row["id"], [])
-        event["systems"] = systems.get(row["id"], [])
-        event["citations"] = citations.get(row["id"], [])
-        event["related"] = related.get(row["id"], [])
+        for name, grouped in parts.items():
+            event[name] = grouped.get(row["id"], [])
         out.append(event)
     return out
+
+
+def table_rows(db_path: Path, table: str, event_ids: set[str] | None = None) -> list[dict]:
+    """Every row of a table or view (of the given events only, when it has ``event_id``)."""
+    conn = connect(db_path)
+    try:
+        rows = [dict(r) for r in conn.execute(f"select * from [{table}]")]
+    finally:
+        conn.close()
+    if event_ids is not None and rows and "event_id" in rows[0]:
+        rows = [r for r in rows if r["event_id"] in event_ids]
+    return rows

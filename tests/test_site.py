@@ -182,7 +182,7 @@ QUERY_PAGES = [
     ("per_year_and_type", "", "military-action"),
     ("event_map", "", "Montreux"),
     ("atom_feed", "", "tag:turkey-ukraine-timeline"),
-    ("calendar", "", "montreux@turkey-ukraine-timeline"),
+    ("calendar", "", "Montreux Convention signed"),
 ]
 
 

@@ -49,12 +49,10 @@ async def test_facet_counts_match_the_yaml(ds):
     "path",
     ["/", "/about", "/timeline/events", "/timeline/atom_feed.atom", "/timeline/calendar.ics"],
 )
-@pytest.mark.filterwarnings(r"ignore:Behaviour of str\(Component\):FutureWarning")
 async def test_site_pages_work_over_the_real_data(ds, path):
     assert (await ds.client.get(path)).status_code == 200
 
 
-@pytest.mark.filterwarnings(r"ignore:Behaviour of str\(Component\):FutureWarning")
 async def test_feeds_have_one_entry_per_real_event(ds):
     import re
 

@@ -17,7 +17,6 @@ from test_site_support import (
 
 pytestmark = [
     pytest.mark.asyncio,
-    pytest.mark.filterwarnings(r"ignore:Behaviour of str\(Component\):FutureWarning"),
 ]
 
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"

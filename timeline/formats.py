@@ -196,35 +196,44 @@ def _referenced(events: list[dict]) -> dict[str, set[str]]:
 # -- calendars, timelines, prose -------------------------------------------------------------
 
 
-def render_ics(ctx: Context) -> dict[str, str]:
-    """All-day entries: a day event is that day, a month or year event spans it (a calendar
-    has no other way to show "April 2021"; the description gives the date as recorded)."""
+def ics_calendar(events: list[dict], base_url: str, name: str = SITE_TITLE) -> str:
+    """An iCalendar of events (dicts with the events table's columns; ``citations`` optional).
+
+    Every entry is all-day: a day event is that day, a month or year event spans it (a
+    calendar has no other way to show "April 2021"; the description gives the date as
+    recorded). Links are absolute; entry ids are the event ids, stable across builds.
+    """
     from icalendar import Calendar
     from icalendar import Event as CalendarEvent
 
     calendar = Calendar()
     calendar.add("prodid", f"-//{SITE_TITLE}//timeline {__version__}//EN")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", SITE_TITLE)
-    for e in export_events(ctx.db, ctx.filters):
+    calendar.add("x-wr-calname", name)
+    for e in events:
         entry = CalendarEvent()
         entry.add("uid", f"{e['id']}@turkey-ukraine-timeline")
         status = "" if e["status"] == "confirmed" else f" ({e['status']})"
         entry.add("summary", e["title"] + status)
         entry.add("dtstart", dt.date.fromisoformat(e["date_start"]))
         entry.add("dtend", dt.date.fromisoformat(e["date_end"]) + dt.timedelta(days=1))
-        stamp = e["last_changed"] or e["first_added"] or "2000-01-01T00:00:00+00:00"
+        stamp = e.get("last_changed") or e.get("first_added") or "2000-01-01T00:00:00+00:00"
         entry.add("dtstamp", dt.datetime.fromisoformat(stamp).astimezone(dt.UTC))
-        url = _event_url(ctx, e["id"])
-        lines = [f"Date: {e['date_label']}", "", e["summary"], "", url]
-        lines += [f"“{c['quote']}” — {c['source_title']}, {c['publisher']}" for c in e["citations"]]
+        url = f"{base_url.rstrip('/')}/timeline/events/{e['id']}"
+        lines = [f"Date: {e['date_label']}", f"Status: {e['status']}", "", e["summary"], "", url]
+        lines += [f"“{c['quote']}” — {c['source_title']}, {c['publisher']}"
+                  for c in e.get("citations", [])]  # fmt: skip
         entry.add("description", "\n".join(lines))
         entry.add("url", url)
-        if e["location"]:
+        if e.get("location"):
             entry.add("location", e["location"])
         entry.add("categories", [e["type"]])
         calendar.add_component(entry)
-    return {"calendar.ics": calendar.to_ical().decode("utf-8")}
+    return calendar.to_ical().decode("utf-8")
+
+
+def render_ics(ctx: Context) -> dict[str, str]:
+    return {"calendar.ics": ics_calendar(export_events(ctx.db, ctx.filters), ctx.base_url)}
 
 
 def _tl_date(text: str, label: str) -> dict:

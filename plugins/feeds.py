@@ -1,4 +1,4 @@
-"""Let the Atom feed of an empty result be an empty feed, not an error.
+"""Atom feeds with absolute entry links, and an empty result as an empty feed, not an error.
 
 datasette-atom 0.9 computes ``max(atom_updated)`` over the rows, which fails when
 a query (say, a filtered feed) matches nothing. This renderer is registered after
@@ -14,9 +14,25 @@ from datasette_atom import can_render_atom, render_atom
 from feedgen.feed import FeedGenerator
 
 
+def absolute_links(datasette, request, columns, rows):
+    """Rows whose ``atom_link`` is an absolute URL (feed readers resolve nothing else)."""
+    if "atom_link" not in columns:
+        return rows
+    base = f"{request.scheme}://{request.host}"
+    out = []
+    for row in rows:
+        item = dict(zip(columns, row, strict=True))
+        link = item["atom_link"] or ""
+        if link.startswith("/"):
+            item["atom_link"] = base + datasette.urls.path(link)
+        out.append(item)
+    return out
+
+
 def render_atom_or_empty(
     datasette, request, sql, columns, rows, database, table, query_name, view_name, data
 ):
+    rows = absolute_links(datasette, request, columns, rows)
     if rows:
         return render_atom(
             datasette, request, sql, columns, rows, database, table, query_name, view_name, data

@@ -124,6 +124,9 @@ async def timeline(datasette, request, send):
                 "errors": errors,
                 "choices": choices,
                 "table_url": datasette.urls.table(DATABASE, "events"),
+                "feed_query": _query(
+                    {k: chosen[k] for k in ("actor", "tag", "status") if chosen[k]}
+                ),
             },
             request=request,
         )

@@ -112,3 +112,11 @@ async def test_calendar_for_one_actor_or_status(ds):
     assert ids == {"flight-suspension", "fleet-destroyed-claim"}
     claims = await ds.client.get("/timeline/calendar.ics?status=refuted")
     assert claims.text.count("BEGIN:VEVENT") == 1
+
+
+async def test_filtered_timeline_links_its_own_feeds(ds):
+    html = (await ds.client.get("/timeline?actor=russia&status=refuted")).text
+    assert 'href="/timeline/atom_feed.atom?actor=russia&amp;status=refuted"' in html
+    assert 'href="/timeline/calendar.ics?actor=russia&amp;status=refuted"' in html
+    feed = (await ds.client.get("/timeline/atom_feed.atom?actor=russia&status=refuted")).text
+    assert feed.count("<entry>") == 1 and "fleet-destroyed-claim" in feed

@@ -493,5 +493,78 @@ def add(
         typer.echo(f"Added {event['id']} at line {insertion.line} of {path}.")
 
 
+def _run_or_print(commands: list[list[str]], dry_run: bool) -> None:
+    import shlex
+    import subprocess
+
+    for command in commands:
+        typer.echo(shlex.join(command))
+        if not dry_run and subprocess.run(command).returncode != 0:
+            raise typer.Exit(1)
+
+
+BuildDir = Annotated[
+    Path, typer.Option(help="Where the fresh database, metadata and wheel are written.")
+]
+DryRun = Annotated[bool, typer.Option(help="Print the exact commands; run nothing.")]
+
+
+@app.command()
+def package(
+    path: YamlPath = Path("events.yaml"),
+    tag: Annotated[str, typer.Option(help="Name of the Docker image.")] = "turkey-ukraine-timeline",
+    build_dir: BuildDir = Path("build"),
+    dry_run: DryRun = False,
+) -> None:
+    """Build a Docker image of the site with `datasette package` (needs a container engine)."""
+    from .publish import package_command
+
+    prepared = _prepared(path, build_dir)
+    _run_or_print([package_command(prepared, tag)], dry_run)
+
+
+class PublishTarget(StrEnum):
+    cloudrun = "cloudrun"
+    fly = "fly"
+
+
+@app.command()
+def publish(
+    target: Annotated[PublishTarget, typer.Argument(help="cloudrun or fly.")],
+    path: YamlPath = Path("events.yaml"),
+    name: Annotated[str, typer.Option(help="Service (Cloud Run) or app (Fly) name.")] = (
+        "turkey-ukraine-timeline"
+    ),
+    max_instances: Annotated[int, typer.Option(help="Most replicas the host may start.")] = 10,
+    min_instances: Annotated[int, typer.Option(help="Replicas kept warm.")] = 1,
+    build_dir: BuildDir = Path("build"),
+    dry_run: DryRun = False,
+) -> None:
+    """Publish the site with `datasette publish`: stateless replicas of one immutable database."""
+    from .publish import fly_scale_command, publish_command
+
+    prepared = _prepared(path, build_dir)
+    commands = [publish_command(target.value, prepared, name, max_instances=max_instances,
+                                min_instances=min_instances)]  # fmt: skip
+    if target is PublishTarget.fly:
+        commands.append(fly_scale_command(name, min_instances))
+    _run_or_print(commands, dry_run)
+
+
+def _prepared(path: Path, build_dir: Path):
+    from .publish import prepare
+
+    import subprocess
+
+    try:
+        return prepare(path, build_dir)
+    except InvalidInput as exc:
+        _fail(exc.result.errors)
+    except subprocess.CalledProcessError as exc:
+        typer.echo(f"could not build this project's wheel ({exc.returncode}); see pip's output above",
+                   err=True)  # fmt: skip
+        raise typer.Exit(1) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

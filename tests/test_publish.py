@@ -1,0 +1,74 @@
+"""`timeline package` and `timeline publish`: the commands, and the Dockerfile Datasette writes.
+
+There is no container engine on these machines: a stand-in `docker` on PATH keeps the build
+context Datasette hands it, and the test reads the Dockerfile and files from there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from test_site_support import ROOT, SMALL
+
+TIMELINE = [sys.executable, "-m", "timeline.cli"]
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("package")
+    shutil.copy(SMALL, tmp / "events.yaml")
+    stub = tmp / "bin" / "docker"
+    stub.parent.mkdir()
+    stub.write_text('#!/bin/sh\ncp -r . "$CAPTURE"\necho "stand-in docker: $*" > "$CAPTURE.args"\n')
+    stub.chmod(0o755)
+    capture = tmp / "context"
+    env = os.environ | {"PATH": f"{stub.parent}:{os.environ['PATH']}", "CAPTURE": str(capture)}
+    proc = subprocess.run(
+        [*TIMELINE, "package", str(tmp / "events.yaml"), "--build-dir", str(tmp / "build"),
+         "--tag", "timeline-test"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return capture
+
+
+def test_dockerfile_installs_the_pinned_site_and_serves_it_immutable(packaged):
+    dockerfile = (packaged / "Dockerfile").read_text()
+    for pin in ("datasette==0.65.5", "datasette-atom==0.9", "datasette-cluster-map==0.18.2",
+                "/app/wheels/turkey_ukraine_timeline-"):  # fmt: skip
+        assert pin in dockerfile
+    assert "datasette inspect timeline.db --inspect-file inspect-data.json" in dockerfile
+    cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
+    assert "-i timeline.db" in cmd and "--inspect-file inspect-data.json" in cmd
+    assert "--setting suggest_facets off" in cmd and "sql_time_limit_ms 1000" in cmd
+    for option in ("--metadata", "--template-dir", "--plugins-dir", "--static"):
+        assert option in cmd
+
+
+def test_the_build_context_holds_everything_the_site_needs(packaged):
+    names = {p.name for p in packaged.iterdir()}
+    assert {"timeline.db", "Dockerfile", "metadata.json"} <= names
+    assert (packaged / "plugins" / "request_checks.py").exists()
+    assert (packaged / "templates" / "row-timeline-events.html").exists()
+    assert list((packaged / "wheels").glob("turkey_ukraine_timeline-*.whl"))
+    metadata = (packaged / "metadata.json").read_text()
+    assert '"allow_sql": false' in metadata  # arbitrary SQL off on the public site
+
+
+def test_publish_dry_run_prints_the_commands_with_instance_counts(tmp_path):
+    shutil.copy(SMALL, tmp_path / "events.yaml")
+    for target, expected in (("cloudrun", "--max-instances 4 --min-instances 2"),
+                             ("fly", "flyctl scale count 2")):  # fmt: skip
+        proc = subprocess.run(
+            [*TIMELINE, "publish", target, str(tmp_path / "events.yaml"), "--name", "tl",
+             "--max-instances", "4", "--min-instances", "2", "--build-dir",
+             str(tmp_path / "build"), "--dry-run"],
+            capture_output=True, text=True, cwd=ROOT, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert f"datasette publish {target}" in proc.stdout and expected in proc.stdout
+        assert "--install datasette-atom==0.9" in proc.stdout

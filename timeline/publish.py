@@ -1,0 +1,94 @@
+"""Package or publish the site: everything it needs, handed to ``datasette package`` /
+``datasette publish``.
+
+The database is built fresh from the YAML; the image installs this project as a
+wheel (the plugins import it) with the pinned Datasette and plugin versions;
+metadata, templates, plugins and static files go in; the database is served
+immutable with the inspect file Datasette's Dockerfile precomputes, facet
+suggestions off and arbitrary SQL off (the production metadata), and the host
+gets an explicit instance count so it can scale out stateless replicas.
+
+Example::
+
+    prepared = prepare(Path("events.yaml"), Path("build"))
+    print(" ".join(package_command(prepared, tag="timeline")))
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from .build import DEFAULT_DB_NAME, build_file
+from .serve import PRODUCTION_METADATA, SITE_DIR, SQL_TIME_LIMIT_MS, write_production_metadata
+
+PLUGINS = ("datasette-atom", "datasette-cluster-map")
+TARGETS = ("cloudrun", "fly")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    db: Path
+    metadata: Path
+    wheel: Path
+
+
+def pinned() -> list[str]:
+    """Datasette and its plugins at exactly the versions the site is tested with."""
+    return [f"{name}=={version(name)}" for name in ("datasette", *PLUGINS)]
+
+
+def prepare(yaml_path: Path, workdir: Path) -> Prepared:
+    """Build the database fresh, write the production metadata and this project's wheel."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = build_file(yaml_path, workdir / DEFAULT_DB_NAME, force=True).db_path
+    metadata = write_production_metadata(SITE_DIR, workdir / PRODUCTION_METADATA)
+    wheels = workdir / "wheels"
+    for old in wheels.glob("*.whl"):
+        old.unlink()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+         "--wheel-dir", str(wheels), str(SITE_DIR)],
+        check=True,
+    )  # fmt: skip
+    (wheel,) = wheels.glob("*.whl")
+    return Prepared(db, metadata, wheel)
+
+
+def _site_options(prepared: Prepared) -> list[str]:
+    options = ["--metadata", str(prepared.metadata),
+               "--template-dir", str(SITE_DIR / "templates"),
+               "--plugins-dir", str(SITE_DIR / "plugins"),
+               "--static", f"static:{SITE_DIR / 'static'}",
+               "--static", f"wheels:{prepared.wheel.parent}"]  # fmt: skip
+    for requirement in (*pinned(), f"/app/wheels/{prepared.wheel.name}"):
+        options += ["--install", requirement]
+    settings = f"--setting suggest_facets off --setting sql_time_limit_ms {SQL_TIME_LIMIT_MS}"
+    return [*options, "--extra-options", settings]
+
+
+def package_command(prepared: Prepared, tag: str) -> list[str]:
+    """``datasette package``: a Docker image of the site (needs a container engine)."""
+    return [sys.executable, "-m", "datasette", "package", str(prepared.db), "--tag", tag,
+            *_site_options(prepared)]  # fmt: skip
+
+
+def publish_command(
+    target: str, prepared: Prepared, name: str, *, max_instances: int, min_instances: int
+) -> list[str]:
+    """``datasette publish cloudrun|fly`` with an explicit instance count."""
+    command = [sys.executable, "-m", "datasette", "publish", target, str(prepared.db)]
+    command += _site_options(prepared)
+    if target == "cloudrun":
+        command += ["--service", name, "--max-instances", str(max_instances),
+                    "--min-instances", str(min_instances)]  # fmt: skip
+    else:  # datasette-publish-fly scales with `fly scale count` after the deploy
+        command += ["--app", name]
+    return command
+
+
+def fly_scale_command(name: str, count: int) -> list[str]:
+    return ["flyctl", "scale", "count", str(count), "--app", name]

@@ -552,17 +552,17 @@ def publish(
 
 
 def _prepared(path: Path, build_dir: Path):
-    from .publish import prepare
-
     import subprocess
+
+    from .publish import prepare
 
     try:
         return prepare(path, build_dir)
     except InvalidInput as exc:
         _fail(exc.result.errors)
     except subprocess.CalledProcessError as exc:
-        typer.echo(f"could not build this project's wheel ({exc.returncode}); see pip's output above",
-                   err=True)  # fmt: skip
+        message = f"could not build this project's wheel ({exc.returncode}); see pip's output"
+        typer.echo(message, err=True)
         raise typer.Exit(1) from None
 
 

@@ -9,11 +9,17 @@ PORT ?= 8001
 
 .PHONY: setup serve serve-production build test lint browser bench clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Front-end libraries from the npm registry, pinned by package-lock.json (TimelineJS for the
+# export test); the served site and the tests never fetch them at run time.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 build: setup
@@ -47,4 +53,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_build.py
 
 clean:
-	rm -rf $(VENV) timeline.db inspect-data.json test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules build timeline.db inspect-data.json test-artifacts .pytest_cache .ruff_cache

@@ -7,14 +7,16 @@ import csv
 import io
 import json
 import sqlite3
+import subprocess
 
 import icalendar
 import pytest
 import yaml
 from frictionless import Package
-from test_site_support import REAL, SMALL, build, load_yaml, write_yaml
+from test_site_support import REAL, ROOT, SMALL, build, load_yaml, write_yaml
 from typer.testing import CliRunner
 
+from conftest import skip_or_fail
 from timeline.cli import app
 from timeline.dates import parse_date
 from timeline.export import Filters, export_events
@@ -131,11 +133,21 @@ def test_datapackage_is_valid_for_frictionless(real_db, tmp_path):
     assert {"events", "sources", "citations", "event_systems"} <= names
 
 
-def test_citation_file_has_the_required_keys(real_db):
+def test_citation_file_is_read_by_citation_js(real_db, tmp_path):
     cff = yaml.safe_load(render("cff", real_db)["CITATION.cff"])
     assert cff["cff-version"] == "1.2.0" and cff["type"] == "dataset"
     assert cff["title"] and cff["message"] and cff["authors"][0]["name"]
     assert cff["license"] == "CC-BY-4.0"
+    if not (ROOT / "node_modules" / "@citation-js" / "plugin-cff").exists():
+        skip_or_fail("Citation.js is not installed (npm ci)")
+    path = tmp_path / "CITATION.cff"
+    path.write_text(render("cff", real_db)["CITATION.cff"], encoding="utf-8")
+    proc = subprocess.run(["node", str(ROOT / "tests" / "read_cff.cjs"), str(path)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (item,) = json.loads(proc.stdout)
+    assert item["type"] == "dataset" and item["title"] == cff["title"]
+    assert item["version"] == cff["version"] and item["author"][0]["literal"]
 
 
 @pytest.mark.parametrize(

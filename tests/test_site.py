@@ -416,3 +416,21 @@ async def test_timeline_page_does_not_hide_the_sql_interface(ds):
     assert "events" in {t["name"] for t in data["tables"]}
     response = await ds.client.get("/timeline.json?sql=select+count(*)+as+n+from+events")
     assert response.json()["rows"] == [[4]]
+
+
+DATE_INPUTS = [
+    ("2019", ""), ("", "2019"), ("April 2021", ""), ("15 April 2021", ""), ("2021-04~", ""),
+    ("2019?", "2021"), ("2021-04", "2021-04"), ("", "15 April 2021"), ("2020-02", "2022"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("start", "end"), DATE_INPUTS)
+async def test_events_between_agrees_with_the_timeline_page(ds, start, end):
+    """Both read dates with timeline.dates: the same events for every input."""
+    query = await ds.client.get(
+        "/timeline/events_between.json", params={"from": start, "to": end, "_shape": "array"}
+    )
+    from_query = [row["event_id"] for row in query.json()]
+    page = (await ds.client.get("/timeline", params={"from": start, "to": end})).text
+    from_page = re.findall(r'id="event-([^"]+)"', page)
+    assert from_query == from_page and from_query, (start, end)

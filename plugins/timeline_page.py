@@ -4,6 +4,7 @@ Filters come from the query string and go into parameterised SQL only::
 
     /timeline?actor=baykar&type=delivery&tag=bayraktar-tb2&status=confirmed&from=2019&to=2022-06
 
+``status`` takes several values (``status=disputed,refuted`` or the parameter repeated).
 ``from``/``to`` accept a year, a year-month or a day; an event matches when the
 span of days its date covers (``date_start``..``date_end``) overlaps the range,
 so an event known only as "2019" is kept by ``from=2019-06`` and never pretends
@@ -13,6 +14,7 @@ Requests carrying ``sql=`` are arbitrary queries against the database, whose
 page shares this URL: they are handed to Datasette's own database view.
 """
 
+import json
 from itertools import groupby
 from urllib.parse import urlencode
 
@@ -36,7 +38,7 @@ where (:actor = '' or exists (
           where ea.event_id = e.id and (a.id = :actor or lower(a.name) = lower(:actor))))
   and (:type = '' or e.type = :type)
   and (:tag = '' or exists (select 1 from json_each(e.tags) where value = :tag))
-  and (:status = '' or e.status = :status)
+  and (:status = '' or e.status in (select value from json_each(:status)))
   and (:start = '' or e.date_end >= :start)
   and (:end = '' or e.date_start <= :end)
 order by e.sort_key, e.id
@@ -78,8 +80,13 @@ async def timeline(datasette, request, send):
 
     db = datasette.get_database(DATABASE)
     chosen = {name: (request.args.get(name) or "").strip() for name in FILTERS}
+    # status=disputed,refuted and status=disputed&status=refuted both mean either
+    statuses = [v.strip() for arg in request.args.getlist("status") for v in arg.split(",")]
+    statuses = list(dict.fromkeys(v for v in statuses if v))
+    chosen["status"] = ",".join(statuses)
     errors = []
-    params = {name: chosen[name] for name in ("actor", "type", "tag", "status")}
+    params = {name: chosen[name] for name in ("actor", "type", "tag")}
+    params["status"] = json.dumps(statuses) if statuses else ""
     for name, key, end in (("from", "start", False), ("to", "end", True)):
         params[key] = ""
         if chosen[name]:
@@ -125,7 +132,11 @@ async def timeline(datasette, request, send):
                 "choices": choices,
                 "table_url": datasette.urls.table(DATABASE, "events"),
                 "feed_query": _query(
-                    {k: chosen[k] for k in ("actor", "tag", "status") if chosen[k]}
+                    {
+                        k: chosen[k]
+                        for k in ("actor", "tag", "status")
+                        if chosen[k] and "," not in chosen[k]
+                    }
                 ),
             },
             request=request,

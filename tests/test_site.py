@@ -434,3 +434,14 @@ async def test_events_between_agrees_with_the_timeline_page(ds, start, end):
     page = (await ds.client.get("/timeline", params={"from": start, "to": end})).text
     from_page = re.findall(r'id="event-([^"]+)"', page)
     assert from_query == from_page and from_query, (start, end)
+
+
+async def test_timeline_status_takes_several_values(ds):
+    def ids(html):
+        return set(re.findall(r'id="event-([^"]+)"', html))
+
+    disputed = ids((await ds.client.get("/timeline?status=disputed")).text)
+    refuted = ids((await ds.client.get("/timeline?status=refuted")).text)
+    both = ids((await ds.client.get("/timeline?status=disputed,refuted")).text)
+    repeated = ids((await ds.client.get("/timeline?status=disputed&status=refuted")).text)
+    assert refuted and both == repeated == disputed | refuted

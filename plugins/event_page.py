@@ -6,8 +6,10 @@ translation of a quote in another language) and the related events in both
 directions, each fetched with parameterised SQL.
 """
 
+import json
 from urllib.parse import urlencode
 
+import pycountry
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
@@ -83,6 +85,22 @@ order by sort_key, id
 """
 
 
+NEIGHBOURS_SQL = """
+select 'previous' as side, id, title, date_label from (
+  select id, title, date_label from events where (sort_key, id) < (:sort_key, :id)
+  order by sort_key desc, id desc limit 1)
+union all
+select 'next' as side, id, title, date_label from (
+  select id, title, date_label from events where (sort_key, id) > (:sort_key, :id)
+  order by sort_key, id limit 1)
+"""
+
+
+def country_name(code):
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or (country.name if country else code)
+
+
 def row_url(datasette, table, pk):
     return datasette.urls.row(DATABASE, table, tilde_encode(pk))
 
@@ -131,13 +149,26 @@ def extra_template_vars(view_name, database, table, request, datasette):
             item["label"] = labels.get(item["relation"], item["relation"])
             item["url"] = row_url(datasette, "events", item["id"])
             related.append(item)
+        event = dict(rows[0])
+        neighbours = {}
+        for r in (await db.execute(NEIGHBOURS_SQL, {**params, "sort_key": event["sort_key"]})).rows:
+            neighbours[r["side"]] = dict(r) | {"url": row_url(datasette, "events", r["id"])}
+        timeline = datasette.urls.path("/timeline")
         return {
-            "event": dict(rows[0]),
+            "event": event,
+            "event_neighbours": neighbours,
+            "event_countries": [
+                {"code": c, "name": country_name(c)} for c in json.loads(event["countries"])
+            ],
+            "event_tags": [
+                {"tag": t, "url": f"{timeline}?{urlencode({'tag': t})}"}
+                for t in json.loads(event["tags"])
+            ],
             "event_actors": actors,
             "event_citations": citations,
             "event_systems": systems,
             "event_related": related,
-            "timeline_url": datasette.urls.path("/timeline"),
+            "timeline_url": f"{timeline}#event-{event_id}",
         }
 
     return inner

@@ -445,3 +445,14 @@ async def test_timeline_status_takes_several_values(ds):
     both = ids((await ds.client.get("/timeline?status=disputed,refuted")).text)
     repeated = ids((await ds.client.get("/timeline?status=disputed&status=refuted")).text)
     assert refuted and both == repeated == disputed | refuted
+
+
+async def test_event_page_shows_countries_tags_and_neighbours(ds):
+    html = (await ds.client.get("/timeline/events/flight-suspension")).text
+    assert ">Russian Federation</a>" in html and ">Türkiye</a>" in html
+    assert 'href="/timeline?tag=tourism"' in html
+    assert 'rel="prev" href="/timeline/events/baykar-ukrspecexport-2019"' in html
+    assert 'rel="next" href="/timeline/events/fleet-destroyed-claim"' in html
+    assert 'href="/timeline#event-flight-suspension"' in html  # back to the same place
+    first = (await ds.client.get("/timeline/events/montreux")).text
+    assert 'rel="prev"' not in first and 'rel="next"' in first

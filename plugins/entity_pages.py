@@ -1,0 +1,109 @@
+"""Designed pages for actors, sources and weapon systems (their row pages).
+
+* An actor: who it is, its events with its role in each, the actors it most often
+  appears with, and the claims it makes or is the subject of.
+* A source: where and when it was published, every event it is cited for with the
+  quote and stance, and its track record: how many of its citations support the
+  record and how many contradict it.
+* A system: maker and kind, its transfers register rows (orders and deliveries side
+  by side) and its events.
+
+Everything is fetched with parameterised SQL; the templates escape every value.
+"""
+
+import json
+from urllib.parse import urlencode
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode, tilde_encode
+
+from timeline.build import DATABASE_NAME as DATABASE
+
+ACTOR_EVENTS_SQL = """
+select e.id, e.date_label, e.title, e.status, e.type, e.precision, e.approximate, e.uncertain,
+       group_concat(ea.role, ', ') as roles
+from event_actors ea join events e on e.id = ea.event_id
+where ea.actor_id = :id group by e.id order by e.sort_key, e.id
+"""
+TOGETHER_SQL = """
+select a.id, a.name, count(distinct other.event_id) as events
+from event_actors mine
+join event_actors other on other.event_id = mine.event_id and other.actor_id != mine.actor_id
+join actors a on a.id = other.actor_id
+where mine.actor_id = :id group by a.id order by events desc, a.name limit 10
+"""
+SOURCE_CITATIONS_SQL = """
+select e.id, e.date_label, e.title, e.status, c.quote, c.translation, c.stance, c.note
+from citations c join events e on e.id = c.event_id
+where c.source_id = :id order by e.sort_key, e.id, c.position
+"""
+SYSTEM_TRANSFERS_SQL = """
+select date_label, action, quantity_qualifier, quantity, value, currency, deal, supplier,
+       recipient, status, title, event_id
+from transfers where system_id = :id order by sort_key
+"""
+SYSTEM_EVENTS_SQL = """
+select e.id, e.date_label, e.title, e.status, group_concat(es.action, ', ') as actions
+from event_systems es join events e on e.id = es.event_id
+where es.system_id = :id group by e.id order by e.sort_key, e.id
+"""
+
+
+async def _rows(db, sql, params):
+    return [dict(r) for r in (await db.execute(sql, params)).rows]
+
+
+def _linked(datasette, rows, table="events", key="id"):
+    for row in rows:
+        row["url"] = datasette.urls.row(DATABASE, table, tilde_encode(row[key]))
+    return rows
+
+
+async def actor_vars(datasette, db, params):
+    events = _linked(datasette, await _rows(db, ACTOR_EVENTS_SQL, params))
+    return {
+        "actor_events": events,
+        "actor_together": _linked(datasette, await _rows(db, TOGETHER_SQL, params), "actors"),
+        "actor_claims": [e for e in events if e["status"] != "confirmed"],
+    }
+
+
+async def source_vars(datasette, db, params):
+    citations = _linked(datasette, await _rows(db, SOURCE_CITATIONS_SQL, params))
+    against = sum(c["stance"] == "contradicts" for c in citations)
+    return {
+        "source_citations": citations,
+        "source_record": {"supports": len(citations) - against, "contradicts": against},
+    }
+
+
+async def system_vars(datasette, db, params):
+    transfers = _linked(datasette, await _rows(db, SYSTEM_TRANSFERS_SQL, params), key="event_id")
+    return {
+        "system_transfers": transfers,
+        "system_events": _linked(datasette, await _rows(db, SYSTEM_EVENTS_SQL, params)),
+    }
+
+
+PAGES = {"actors": actor_vars, "sources": source_vars, "systems": system_vars}
+
+
+@hookimpl
+def extra_template_vars(view_name, database, table, request, datasette):
+    if view_name != "row" or database != DATABASE or table not in PAGES or request is None:
+        return None
+
+    async def inner():
+        db = datasette.get_database(DATABASE)
+        params = {"id": tilde_decode(request.url_vars["pks"])}
+        rows = await _rows(db, f"select * from [{table}] where id = :id", params)
+        if not rows:
+            return {}
+        entity = rows[0]
+        if "aliases" in entity:
+            entity["aliases"] = json.loads(entity["aliases"] or "[]")
+        timeline = datasette.urls.path("/timeline")
+        links = {"timeline_url": f"{timeline}?{urlencode({'actor': params['id']})}"}
+        return {"entity": entity, **links, **await PAGES[table](datasette, db, params)}
+
+    return inner

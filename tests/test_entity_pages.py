@@ -1,0 +1,42 @@
+"""Designed pages for an actor, a source and a weapon system."""
+
+from __future__ import annotations
+
+import pytest
+from test_site_support import REAL, build, site
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+async def ds(tmp_path_factory):
+    return await site(build(REAL, tmp_path_factory.mktemp("entities")))
+
+
+async def test_actor_page(ds):
+    html = (await ds.client.get("/timeline/actors/baykar")).text
+    assert "<h1>Baykar</h1>" in html and "Most often with" in html
+    assert 'href="/timeline/events/2019-01-12-ukrspecexport-baykar-tb2-contract"' in html
+    assert "— supplier" in html  # its role in the event
+    assert 'href="/timeline?actor=baykar"' in html
+    assert '<td class="col-aliases' not in html  # the designed page, not the raw row
+
+
+async def test_actor_page_lists_its_claims(ds):
+    html = (await ds.client.get("/timeline/actors/russia")).text
+    assert "<h2>Claims</h2>" in html
+    assert "status-disputed" in html or "status-refuted" in html
+
+
+async def test_source_page_shows_its_track_record(ds):
+    html = (await ds.client.get("/timeline/sources/seed-000-antonopoulos-globalresearch")).text
+    assert "Track record" in html and "contradicting it" in html
+    assert "— contradicts the record" in html  # this article is wrong in places
+    assert "<blockquote>" in html
+
+
+async def test_system_page_shows_orders_and_deliveries(ds):
+    html = (await ds.client.get("/timeline/systems/bayraktar-tb2")).text
+    assert "<h1>Bayraktar TB2</h1>" in html and "made by" in html
+    assert "Orders and deliveries" in html and "USD 69,000,000" in html
+    assert "up to 50" in html

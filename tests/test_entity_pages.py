@@ -40,3 +40,14 @@ async def test_system_page_shows_orders_and_deliveries(ds):
     assert "<h1>Bayraktar TB2</h1>" in html and "made by" in html
     assert "Orders and deliveries" in html and "USD 69,000,000" in html
     assert "up to 50" in html
+
+
+async def test_claims_page_sets_the_evidence_side_by_side(ds):
+    html = (await ds.client.get("/claims")).text
+    cards = html.count('class="claim-card')
+    db = ds.get_database("timeline")
+    claims = (await db.execute("select count(*) from events where status != 'confirmed'")).first()
+    assert cards == claims[0] > 0
+    assert "Claimed by:" in html and "Against</strong>" in html and "For</strong>" in html
+    home = (await ds.client.get("/")).text
+    assert 'href="/claims"' in home and 'href="/timeline/systems"' in home  # one click away

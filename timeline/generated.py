@@ -87,13 +87,11 @@ def _type_words(fld: schema.Field) -> str:
     if fld.choices:
         words += ": " + ", ".join(fld.choices)
     if fld.codes:
-        words += {"country": " (ISO 3166-1 alpha-2)", "language": " (ISO 639-1)",
-                  "currency": " (ISO 4217)"}[fld.codes]  # fmt: skip
+        words += f" ({schema.CODE_LISTS[fld.codes].standard})"
     if fld.refers_to:
         words += f" → id in `{fld.refers_to}`"
     if fld.bounds:
-        low, high = (str(int(b)) if float(b).is_integer() else str(b) for b in fld.bounds)
-        words += f", {low} to {high}"
+        words += f", {schema.plain_number(fld.bounds[0])} to {schema.plain_number(fld.bounds[1])}"
     return words
 
 

@@ -25,8 +25,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pycountry
-
 from . import schema
 from .files import check_output, write_atomically
 
@@ -59,15 +57,6 @@ _DESCRIBED: dict[tuple[str, ...], dict[str, str]] = {
 }  # fmt: skip
 
 
-def _codes(kind: str) -> list[str]:
-    """The ISO code list a field declares (``Field.codes``)."""
-    if kind == "country":
-        return sorted(c.alpha_2 for c in pycountry.countries)
-    if kind == "language":
-        return sorted(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
-    return sorted(c.alpha_3 for c in pycountry.currencies)
-
-
 def _text(fld: schema.Field, name: str) -> dict:
     out: dict = {"type": "string"}
     if fld.choices:
@@ -78,7 +67,7 @@ def _text(fld: schema.Field, name: str) -> dict:
             out["enumDescriptions"] = [described[c] for c in fld.choices]
             out["markdownEnumDescriptions"] = [f"**{c}**: {described[c]}" for c in fld.choices]
     elif fld.codes:
-        out["enum"] = _codes(fld.codes)
+        out["enum"] = schema.CODE_LISTS[fld.codes].codes()
     elif fld.pattern:
         out["pattern"] = fld.pattern
     else:
@@ -115,7 +104,7 @@ def _property(record: str, name: str, fld: schema.Field) -> dict:
     elif fld.type == "list[str]":
         item = {"type": "string", "pattern": fld.pattern or NOT_BLANK}
         if fld.codes:
-            item = {"type": "string", "enum": _codes(fld.codes)}
+            item = {"type": "string", "enum": schema.CODE_LISTS[fld.codes].codes()}
         out = {"type": "array", "items": item, "uniqueItems": True}
     else:  # pragma: no cover - a new Field.type must be taught here
         raise ValueError(f"{record}.{name}: unknown field type {fld.type!r}")

@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pycountry
+
 SECTIONS = ("sources", "actors", "systems", "events")
 OPTIONAL_SECTIONS = ("systems",)  # a file may leave it out
 
@@ -391,6 +393,49 @@ RULES: dict[str, tuple[Rule, ...]] = {
 }  # fmt: skip
 
 SECTION_RECORD = {"sources": "source", "actors": "actor", "systems": "system", "events": "event"}
+TABLE_RECORD = {SECTION_TABLE[s]: record for s, record in SECTION_RECORD.items()}
+
+
+@dataclass(frozen=True)
+class CodeList:
+    """An ISO code list a field can take its values from (``Field.codes``)."""
+
+    standard: str  # "ISO 3166-1 alpha-2"
+    description: str  # "an ISO 3166-1 alpha-2 country code"
+    example: str  # how to write one, for hints
+    database: str  # the pycountry database holding the codes
+    attribute: str  # the code's attribute there
+    upper: bool  # written in capitals (TR, USD) or lower case (en)
+
+    def codes(self) -> list[str]:
+        return sorted(
+            getattr(item, self.attribute)
+            for item in getattr(pycountry, self.database)
+            if hasattr(item, self.attribute)
+        )
+
+    def has(self, code: str) -> bool:
+        cased = code.isupper() if self.upper else code.islower()
+        found = getattr(pycountry, self.database).get(**{self.attribute: code})
+        return bool(cased and found)
+
+
+CODE_LISTS = {
+    "country": CodeList("ISO 3166-1 alpha-2", "an ISO 3166-1 alpha-2 country code",
+                        "ISO 3166-1 alpha-2 codes such as TR, UA, RU", "countries", "alpha_2",
+                        upper=True),
+    "language": CodeList("ISO 639-1", "an ISO 639-1 language code",
+                         "ISO 639-1 codes, e.g. en, tr, uk, ru", "languages", "alpha_2",
+                         upper=False),
+    "currency": CodeList("ISO 4217", "an ISO 4217 currency code",
+                         "ISO 4217 codes such as USD, EUR, TRY, UAH", "currencies", "alpha_3",
+                         upper=True),
+}  # fmt: skip
+
+
+def plain_number(value: float) -> str:
+    """A bound as people write it: 1000000 rather than 1e+06, 0.5 as 0.5."""
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 @dataclass(frozen=True)
@@ -472,7 +517,7 @@ SQL_TYPES = {"str": "text", "date": "text", "number": "real", "integer": "intege
 def table_columns(table: str) -> list[Column]:
     """The columns of a section's table, in order: each stored field, followed by the
     columns derived from it; derived columns that follow no field come last."""
-    record = SECTION_RECORD[next(s for s, t in SECTION_TABLE.items() if t == table)]
+    record = TABLE_RECORD[table]
     derived = DERIVED.get(table, ())
     out: list[Column] = []
     for name, fld in RECORDS[record].items():

@@ -112,7 +112,7 @@ class Validator:
         self.today = today or dt.date.today()
         self.problems: list[Problem] = []
         self.record_label = ""
-        self.current_event_id: object = None
+        self.known: dict[str, set[str]] = {}  # ids of each section, once they are read
 
     # -- reporting -------------------------------------------------------
     def report(
@@ -208,7 +208,7 @@ class Validator:
         elif not math.isfinite(value):
             self.report(path, f"expected a finite number, got {value!r}")
         elif fld.bounds and not fld.bounds[0] <= value <= fld.bounds[1]:
-            low, high = (_plain_number(b) for b in fld.bounds)
+            low, high = (schema.plain_number(b) for b in fld.bounds)
             self.report(path, f"{path[-1]} {value} is outside {low}..{high}")
 
     def check_text(self, fld: schema.Field, value: object, path: Path_) -> None:
@@ -262,10 +262,11 @@ class Validator:
                 )
         raw = {name: self.section(name) for name in schema.SECTIONS}
         ids = {name: sorted(self.check_section(name, items)) for name, items in raw.items()}
+        self.known = {name: set(values) for name, values in ids.items()}
         for name, items in raw.items():
             kind = schema.SECTION_RECORD[name]
             for i, item in self.records(name, items):
-                self.check_references(kind, item, (name, i), ids)
+                self.check_references(kind, item, (name, i), ids, item.get("id"))
         self.check_events(raw["events"])
         self.warn_weak_spots(raw)
         self.record_label = ""
@@ -310,16 +311,17 @@ class Validator:
 
     def check_code(self, codes: str, code: str, path: Path_) -> None:
         """A value from an ISO code list: country (alpha-2), language (639-1), currency (4217)."""
-        lookup, example = CODE_LISTS[codes]
-        if lookup(code):
+        code_list = schema.CODE_LISTS[codes]
+        if code_list.has(code):
             return
-        hint = f"use {example}"
-        if lookup(code.upper()) or lookup(code.lower()):
-            hint = f"write it as {(code.upper() if lookup(code.upper()) else code.lower())!r}"
+        hint = f"use {code_list.example}"
+        recased = code.upper() if code_list.upper else code.lower()
+        if code_list.has(recased):
+            hint = f"write it as {recased!r}"
         elif codes == "country" and len(code) > 2:
             match = _country_by_name(code)
             hint = f"did you mean {match!r}?" if match else hint
-        self.report(path, f"{code!r} is not {CODE_NAMES[codes]}", hint)
+        self.report(path, f"{code!r} is not {code_list.description}", hint)
 
     def check_events(self, items: list) -> None:
         seen: dict[tuple[str, str], int] = {}
@@ -329,30 +331,30 @@ class Validator:
             self.check_event_date(event, path, seen)
         self.check_relation_cycles(items)
 
-    def check_references(self, kind: str, raw: dict, path: Path_, ids: dict[str, list[str]]):
+    def check_references(
+        self, kind: str, raw: dict, path: Path_, ids: dict[str, list[str]], record_id: object
+    ) -> None:
         """Every field declared with ``refers_to`` names an existing record, in this record
-        and in the entries nested in it; an event does not relate to itself."""
-        known = self.known_ids(ids)
+        and in the entries nested in it (``record_id``: the section record holding them);
+        an event does not relate to itself."""
         for name, fld in schema.RECORDS[kind].items():
             value = raw.get(name)
             if fld.refers_to and isinstance(value, str):
                 section = fld.refers_to
-                if value not in known[section]:
+                if value not in self.known[section]:
                     self.report(
                         (*path, name),
                         f"unknown {schema.SECTION_RECORD[section]} id {value!r}",
                         did_you_mean(value, ids[section]) or f"add it to {section}",
                     )
-                elif kind == "relation" and value == self.current_event_id:
+                elif kind == "relation" and value == record_id:
                     self.report((*path, name), "an event cannot relate to itself")
             elif fld.item and isinstance(value, dict):
-                self.check_references(fld.item, value, (*path, name), ids)
+                self.check_references(fld.item, value, (*path, name), ids, record_id)
             elif fld.item and isinstance(value, list):
-                if kind == "event":
-                    self.current_event_id = raw.get("id")
                 for j, entry in enumerate(value):
                     if isinstance(entry, dict):
-                        self.check_references(fld.item, entry, (*path, name, j), ids)
+                        self.check_references(fld.item, entry, (*path, name, j), ids, record_id)
                 if name in ("actors", "related"):
                     key = "actor" if name == "actors" else "event"
                     self.check_unique_pairs(value, key, (*path, name))
@@ -378,12 +380,6 @@ class Validator:
                     source = entry.get(rule.field) if isinstance(entry, dict) else None
                     if isinstance(source, str) and source not in cited:
                         self.report((*path, name, j, rule.field), rule.message, rule.hint)
-
-    def known_ids(self, ids: dict[str, list[str]]) -> dict[str, set[str]]:
-        """Sets for membership tests (the sorted lists feed did-you-mean), built once."""
-        if getattr(self, "_known", None) is None:
-            self._known = {name: set(values) for name, values in ids.items()}
-        return self._known
 
     def check_relation_cycles(self, items: list) -> None:
         """``part_of`` and ``follows`` must not loop back to where they started."""
@@ -551,11 +547,6 @@ def _label(kind: str, item_id: object, index: int) -> str:
     return f"{kind} {item_id}" if schema.matches(schema.SLUG, item_id) else f"{kind} {item_id!r}"
 
 
-def _plain_number(value: float) -> str:
-    """1000000 rather than 1e+06, 0.5 as 0.5."""
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
 def _printable(text: str) -> str:
     """One line of plain text: a newline or control character in a key or id is shown escaped."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
@@ -571,21 +562,6 @@ def _pattern_hint(fld: schema.Field) -> str:
     if fld.pattern == schema.WIKIDATA_QID:
         return "a Wikidata id looks like Q42"
     return "start with http:// or https://" if "http" in (fld.pattern or "") else ""
-
-
-CODE_LISTS = {
-    "country": (lambda c: c.isupper() and pycountry.countries.get(alpha_2=c),
-                "ISO 3166-1 alpha-2 codes such as TR, UA, RU"),
-    "language": (lambda c: c.islower() and pycountry.languages.get(alpha_2=c),
-                 "ISO 639-1 codes, e.g. en, tr, uk, ru"),
-    "currency": (lambda c: c.isupper() and pycountry.currencies.get(alpha_3=c),
-                 "ISO 4217 codes such as USD, EUR, TRY, UAH"),
-}  # fmt: skip
-CODE_NAMES = {
-    "country": "an ISO 3166-1 alpha-2 country code",
-    "language": "an ISO 639-1 language code",
-    "currency": "an ISO 4217 currency code",
-}
 
 
 def _country_by_name(name: str) -> str | None:

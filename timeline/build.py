@@ -174,7 +174,7 @@ def _stored(value: object, fld: schema.Field) -> object:
 
 def _row(table: str, record: object, derived: dict[str, object]) -> dict:
     """One row of a section's table: declared fields from the record, the rest derived."""
-    fields = schema.RECORDS[schema.SECTION_RECORD[_section(table)]]
+    fields = schema.RECORDS[schema.TABLE_RECORD[table]]
     return {
         c.name: derived[c.name] if c.name in derived else _stored(getattr(record, c.name),
                                                                      fields[c.name])
@@ -182,47 +182,42 @@ def _row(table: str, record: object, derived: dict[str, object]) -> dict:
     }  # fmt: skip
 
 
-def _section(table: str) -> str:
-    return next(s for s, t in schema.SECTION_TABLE.items() if t == table)
-
-
-def _date_columns(prefix: str, d: ParsedDate) -> dict[str, object]:
+def _published_columns(d: ParsedDate) -> dict[str, object]:
     return {
-        f"{prefix}label": d.label,
-        f"{prefix}start": d.start.isoformat(),
-        f"{prefix}precision": d.precision,
+        "published_label": d.label,
+        "published_start": d.start.isoformat(),
+        "published_precision": d.precision,
     }
 
 
-def _event_derived(event: Event, names: dict[str, dict[str, str]], history: History | None,
-                   kinds: dict[str, str]) -> dict[str, object]:  # fmt: skip
+def _event_derived(
+    event: Event, names: dict[str, dict[str, str]], history: History | None, kinds: dict[str, str]
+) -> dict[str, object]:
     d, loc = event.date, event.location
-    return (
-        _date_columns("date_", d)
-        | {
-            "date_end": d.end.isoformat(),
-            "precision": d.precision,
-            "approximate": int(d.approximate),
-            "uncertain": int(d.uncertain),
-            "year": d.year,
-            "month": d.month,
-            "sort_key": d.sort_key,
-            "actors": _names(names["actors"], (a.actor for a in event.actors)),
-            "systems": _names(names["systems"], (x.system for x in event.systems)),
-            "system_kinds": json.dumps(sorted({kinds[x.system] for x in event.systems})),
-            "location": loc.name if loc else None,
-            "latitude": loc.latitude if loc else None,
-            "longitude": loc.longitude if loc else None,
-            "citation_count": len(event.citations),
-            "source_count": len({c.source for c in event.citations}),
-            "quotes": "\n".join(
-                c.quote + (f"\n{c.translation}" if c.translation else "") for c in event.citations
-            ),
-            "first_added": history.first_added if history else None,
-            "last_changed": history.last_changed if history else None,
-        }
-        | {"date_label": d.label, "date_start": d.start.isoformat()}
-    )
+    return {
+        "date_label": d.label,
+        "date_start": d.start.isoformat(),
+        "date_end": d.end.isoformat(),
+        "precision": d.precision,
+        "approximate": int(d.approximate),
+        "uncertain": int(d.uncertain),
+        "year": d.year,
+        "month": d.month,
+        "sort_key": d.sort_key,
+        "actors": _names(names["actors"], (a.actor for a in event.actors)),
+        "systems": _names(names["systems"], (x.system for x in event.systems)),
+        "system_kinds": json.dumps(sorted({kinds[x.system] for x in event.systems})),
+        "location": loc.name if loc else None,
+        "latitude": loc.latitude if loc else None,
+        "longitude": loc.longitude if loc else None,
+        "citation_count": len(event.citations),
+        "source_count": len({c.source for c in event.citations}),
+        "quotes": "\n".join(
+            c.quote + (f"\n{c.translation}" if c.translation else "") for c in event.citations
+        ),
+        "first_added": history.first_added if history else None,
+        "last_changed": history.last_changed if history else None,
+    }
 
 
 def _names(names: dict[str, str], ids) -> str:
@@ -305,7 +300,7 @@ def _insert_rows(
         for c in e.citations:
             cited.setdefault(c.source, []).append(c.stance)
     db["sources"].insert_all(
-        _row("sources", s, _date_columns("published_", s.published) | {
+        _row("sources", s, _published_columns(s.published) | {
             "citation_count": len(cited.get(s.id, ())),
             "contradicting_count": cited.get(s.id, []).count("contradicts"),
         })

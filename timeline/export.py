@@ -127,6 +127,16 @@ def export_events(db_path: Path, filters: Filters | None = None) -> list[dict]:
     return out
 
 
+def event_ids(db_path: Path, filters: Filters | None = None) -> set[str]:
+    """Ids of the events the filters keep (without reading their entries)."""
+    where, params = (filters or Filters()).where()
+    conn = connect(db_path)
+    try:
+        return {row[0] for row in conn.execute(f"select e.id from events e where {where}", params)}
+    finally:
+        conn.close()
+
+
 def table_rows(db_path: Path, table: str, event_ids: set[str] | None = None) -> list[dict]:
     """Every row of a table or view (of the given events only, when it has ``event_id``)."""
     conn = connect(db_path)

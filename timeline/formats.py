@@ -31,7 +31,7 @@ from pathlib import Path
 from . import __version__, schema
 from .csvsafe import neutralise
 from .dates import parse_date
-from .export import EVENT_COLUMNS, Filters, export_events, table_rows
+from .export import EVENT_COLUMNS, Filters, event_ids, export_events, table_rows
 from .layout import dump_record
 
 SITE_TITLE = "Turkey–Ukraine defence cooperation: a sourced timeline"
@@ -152,7 +152,7 @@ def _entries(table: str, rows: list[dict]) -> dict[str, list[dict]]:
 
 def render_yaml(ctx: Context) -> dict[str, str]:
     events = table_rows(ctx.db, "events")
-    keep = _ids(export_events(ctx.db, ctx.filters))
+    keep = event_ids(ctx.db, ctx.filters)
     events = [e for e in events if e["id"] in keep]
     links = {t: _entries(t, table_rows(ctx.db, t, keep)) for t in schema.LINK_TABLES}
     sections: dict[str, list[dict]] = {"events": []}
@@ -318,8 +318,7 @@ def _foreign_keys(table: str) -> list[dict]:
         record = schema.RECORDS[schema.LINK_TABLES[table].record]
         names = {n: schema.column_name(table, n) for n in record}
     else:
-        section = next(s for s, t in schema.SECTION_TABLE.items() if t == table)
-        record = schema.RECORDS[schema.SECTION_RECORD[section]]
+        record = schema.RECORDS[schema.TABLE_RECORD[table]]
         names = {n: n for n, f in record.items() if f.column}
     for name, fld in record.items():
         if fld.refers_to and name in names:
@@ -330,7 +329,7 @@ def _foreign_keys(table: str) -> list[dict]:
 
 def render_datapackage(ctx: Context) -> dict[str, str]:
     """A Frictionless data package of every table, values exact (not spreadsheet-escaped)."""
-    keep = _ids(export_events(ctx.db, ctx.filters))
+    keep = event_ids(ctx.db, ctx.filters)
     files, resources = {}, []
     for table, (columns, primary_key) in _package_tables().items():
         rows = table_rows(ctx.db, table, keep)

@@ -18,7 +18,7 @@ from .comments import TokenMap
 from .dates import parse_date
 from .files import TextFile, rewrite
 from .layout import INDENT, canonical_record, dump_record, event_order
-from .load import FORBIDDEN_CHARS, Document, LoadError, load_text
+from .load import HIDDEN_HINT, Document, LoadError, hidden_character, load_text
 from .validate import Problem, Result, validate_bytes, validate_document
 
 MAX_ID_WORDS = 6
@@ -144,22 +144,12 @@ def add_event(path: Path, event: dict, *, dry_run: bool = False) -> Insertion:
 def _refuse_hidden_characters(event: dict, path: Path) -> None:
     """A value with a control character or line separator is refused before it is written:
     once in the file, YAML would read U+0085 or U+2028 as a line break, not as the value."""
-    problems = []
-    for field, value in _strings(event):
-        bad = FORBIDDEN_CHARS.search(value)
-        if bad:
-            problems.append(
-                Problem(
-                    str(path),
-                    1,
-                    1,
-                    f"new event {event.get('id')}",
-                    field,
-                    f"the character U+{ord(bad.group()):04X} is not allowed in a value",
-                    "remove it: control characters, line separators and direction "
-                    "overrides hide or disguise text",
-                )
-            )
+    label = f"new event {event.get('id')}"
+    problems = [
+        Problem(str(path), 1, 1, label, field, message, HIDDEN_HINT)
+        for field, value in _strings(event)
+        if (message := hidden_character(value))
+    ]
     if problems:
         raise EditRefused(problems)
 

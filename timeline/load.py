@@ -147,15 +147,9 @@ def _check_scalar(node: yaml.ScalarNode, path: Path_) -> None:
             "quotes and summaries should be short",
             path,
         )
-    bad = FORBIDDEN_CHARS.search(value)
-    if bad:
-        raise LoadError(
-            f"the character U+{ord(bad.group()):04X} is not allowed in a value",
-            _mark(node),
-            "remove it: control characters, line separators and direction overrides "
-            "hide or disguise text (also when written as an escape such as \\e or \\x85)",
-            path,
-        )
+    hidden = hidden_character(value)
+    if hidden:
+        raise LoadError(hidden, _mark(node), HIDDEN_HINT, path)
     form = _NUMBER_FORMS.get(node.tag)
     if form is not None and not form.fullmatch(value):
         raise LoadError(
@@ -166,6 +160,18 @@ def _check_scalar(node: yaml.ScalarNode, path: Path_) -> None:
             "or write a plain decimal number such as 30.52",
             path,
         )
+
+
+HIDDEN_HINT = (
+    "remove it: control characters, line separators and direction overrides hide or "
+    "disguise text (also when written as an escape such as \\e or \\x85)"
+)
+
+
+def hidden_character(value: str) -> str | None:
+    """What is wrong with a value holding a character that hides or disguises text, if any."""
+    bad = FORBIDDEN_CHARS.search(value)
+    return f"the character U+{ord(bad.group()):04X} is not allowed in a value" if bad else None
 
 
 def _short(value: str, limit: int = 40) -> str:

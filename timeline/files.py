@@ -113,30 +113,42 @@ def rewrite(path: Path, change: Callable[[TextFile], bytes | None]) -> TextFile:
 
         rewrite(Path("events.yaml"), lambda f: f.encode(f.text.replace("a", "b")))
     """
-    TextFile.read(path)  # an unreadable file is reported as such, before any lock
+    if not os.path.isfile(path):
+        TextFile.read(path)  # the OSError that says why (missing, a directory), before any lock
+    lock = lock_for(path)
     try:
-        with lock_for(path):
-            for _ in range(ATTEMPTS):
-                current = TextFile.read(path)
-                new = change(current)
-                if new is None:
-                    return current
-                if current.unchanged_on_disk():
-                    write_atomically(current.target, new)
-                    return current
+        lock.acquire()
     except Timeout:  # a subclass of OSError: first
         raise WriteRefused(
             f"{path} is locked by another timeline command for over {LOCK_TIMEOUT_S:.0f} s",
             "wait for it to finish and try again",
         ) from None
     except OSError as exc:
-        raise WriteRefused(
-            f"cannot write {path}: {exc.strerror or exc}; the file is unchanged",
-            "check the permissions of the file and of its directory",
-        ) from None
+        raise _cannot_write(path, exc) from None
+    try:
+        for _ in range(ATTEMPTS):
+            current = TextFile.read(path)  # unreadable: OSError as it is, nothing written
+            new = change(current)
+            if new is None:
+                return current
+            if current.unchanged_on_disk():
+                try:
+                    write_atomically(current.target, new)
+                except OSError as exc:
+                    raise _cannot_write(path, exc) from None
+                return current
+    finally:
+        lock.release()
     raise WriteRefused(
         f"{path} kept changing while it was being rewritten; nothing was written",
         "save your editor's buffer, then run the command again",
+    )
+
+
+def _cannot_write(path: Path, exc: OSError) -> WriteRefused:
+    return WriteRefused(
+        f"cannot write {path}: {exc.strerror or exc}; the file is unchanged",
+        "check the permissions of the file and of its directory",
     )
 
 

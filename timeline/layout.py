@@ -268,21 +268,25 @@ def _record_with_comments(kind: str, raw: dict, anchor: tuple, comments: Comment
     out: list[str] = []
     for number, line in enumerate(lines):
         key = keys.get(number)
-        if key is not None:
-            out += _comment_lines(comments.before.get((*anchor, key), []), field_indent)
-            found = comments.end_of_line.get((*anchor, key), [])
-            if found and safe(number):
-                line = line.rstrip("\n") + "  " + " ".join(found) + "\n"
-            else:
-                out += _comment_lines(found, field_indent)
-        out.append(line)
-    eol_item = _eol(comments, anchor)
-    if eol_item:
-        if safe(0):
-            out[0] = out[0].rstrip("\n") + eol_item + "\n"
-        else:
-            out.insert(0, f"{INDENT}{eol_item.strip()}\n")
+        if key is None:
+            out.append(line)
+            continue
+        out += _comment_lines(comments.before.get((*anchor, key), []), field_indent)
+        found = comments.end_of_line.get((*anchor, key), [])
+        if number == 0:  # the record's own end-of-line comments share its first line
+            found = [*found, *comments.end_of_line.get(anchor, [])]
+        out += _with_end_comments(line, found, safe(number), field_indent)
     return "".join(out)
+
+
+def _with_end_comments(line: str, found: list[str], safe: bool, indent: str) -> list[str]:
+    """The line with its end-of-line comments, or, where a comment cannot end it (the value
+    goes on), those comments on lines of their own above it."""
+    if not found:
+        return [line]
+    if safe:
+        return [line.rstrip("\n") + "  " + " ".join(found) + "\n"]
+    return [*_comment_lines(found, indent), line]
 
 
 def _has_comments(comments: Comments, anchor: tuple) -> bool:

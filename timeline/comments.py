@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 import yaml
 
@@ -29,14 +30,6 @@ class Comment:
     column: int  # 0-based, where '#' is
     text: str  # from '#' to the end of the line
     own_line: bool  # nothing but indentation before it
-
-
-@dataclass(frozen=True)
-class Gap:
-    """The text between two tokens: (line, column) positions, 0-based."""
-
-    start: tuple[int, int]
-    end: tuple[int, int]
 
 
 class TokenMap:
@@ -55,16 +48,23 @@ class TokenMap:
                 headers.append((start.line, start.column))
         self.spans = spans
         self.ends = [end for _, end in spans]
-        blocks = set(headers)
-        self._continued: set[int] = set()  # lines whose end lies inside a multi-line token
-        for start, end in spans:
-            first = (
-                start[0] + 1 if start in blocks else start[0]
-            )  # a header line may end in a comment
-            self._continued.update(range(first, end[0]))
-        self.comments = sorted(
-            [*self._gap_comments(), *self._header_comments(headers)], key=lambda c: c.line
-        )
+        self.headers = headers
+
+    @cached_property
+    def comments(self) -> list[Comment]:
+        """Every comment, in line order (computed when first asked: inserting needs none)."""
+        found = [*self._gap_comments(), *self._header_comments(self.headers)]
+        return sorted(found, key=lambda c: c.line)
+
+    @cached_property
+    def _continued(self) -> set[int]:
+        """Lines whose end lies inside a multi-line token (a block header line may end in
+        a comment, so it does not count)."""
+        blocks = set(self.headers)
+        continued: set[int] = set()
+        for start, end in self.spans:
+            continued.update(range(start[0] + 1 if start in blocks else start[0], end[0]))
+        return continued
 
     def comment_may_end_line(self, line: int) -> bool:
         """True when ``  # …`` appended to ``line`` would be a comment, not part of a value."""
@@ -83,25 +83,20 @@ class TokenMap:
         end_line, end_column = self.ends[index]
         return end_line + 1 if end_column > 0 else end_line
 
-    def _gaps(self) -> list[Gap]:
-        bounds = [(0, 0)]
-        for start, end in self.spans:
-            bounds += [start, end]
-        bounds.append((len(self.lines), 0))
-        return [Gap(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
-
     def _gap_comments(self) -> list[Comment]:
+        """Comments in the gaps between tokens: for each ``#`` of the text (few), whether it
+        lies outside every token (bisecting the token spans, not walking every gap)."""
+        starts = [start for start, _ in self.spans]
         found = []
-        for gap in self._gaps():
-            (first, col), (last, last_col) = gap.start, gap.end
-            for number in range(first, min(last, len(self.lines) - 1) + 1):
-                line = self.lines[number]
-                lo = col if number == first else 0
-                hi = last_col if number == last else len(line)
-                hash_at = line.find("#", lo, hi)
-                if hash_at >= 0:
-                    own = not line[:hash_at].strip()
-                    found.append(Comment(number, hash_at, line[hash_at:].rstrip(), own))
+        for number, line in enumerate(self.lines):
+            column = line.find("#")
+            while column >= 0:
+                index = bisect.bisect_right(starts, (number, column)) - 1
+                if index < 0 or (number, column) >= self.ends[index]:
+                    own = not line[:column].strip()
+                    found.append(Comment(number, column, line[column:].rstrip(), own))
+                    break  # the rest of the line is this comment
+                column = line.find("#", column + 1)
         return found
 
     def _header_comments(self, headers: list[tuple[int, int]]) -> list[Comment]:

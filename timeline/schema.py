@@ -20,6 +20,7 @@ fail until they are current.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -163,7 +164,12 @@ def matches(pattern: str, value: str) -> bool:
     The patterns keep ``^…$`` for the JSON Schema, but in Python ``$`` also matches
     before a final newline, so ``re.match`` would let ``"baykar\\n"`` pass as a slug.
     """
-    return re.fullmatch(pattern.removeprefix("^").removesuffix("$"), value) is not None
+    return _whole(pattern).fullmatch(value) is not None
+
+
+@functools.cache
+def _whole(pattern: str) -> re.Pattern:
+    return re.compile(pattern.removeprefix("^").removesuffix("$"))
 
 
 @dataclass(frozen=True)

@@ -372,10 +372,8 @@ class Validator:
             for c in _list(event.get("citations"))
             if isinstance(c, dict) and isinstance(c.get("source"), str)
         }
-        for name, fld in schema.RECORDS["event"].items():
-            declared = schema.RULES.get(fld.item or "", ())
-            rules = [r for r in declared if isinstance(r, schema.CitedOnEvent)]
-            for j, entry in enumerate(_list(event.get(name)) if rules else []):
+        for name, rules in _CITED_ON_EVENT.items():
+            for j, entry in enumerate(_list(event.get(name))):
                 for rule in rules:
                     source = entry.get(rule.field) if isinstance(entry, dict) else None
                     if isinstance(source, str) and source not in cited:
@@ -510,6 +508,18 @@ class Validator:
                     severity="warning",
                 )
                 return
+
+
+# Event fields whose entries name a source the event must cite (declared CitedOnEvent rules).
+_CITED_ON_EVENT = {
+    name: rules
+    for name, fld in schema.RECORDS["event"].items()
+    if (
+        rules := [
+            r for r in schema.RULES.get(fld.item or "", ()) if isinstance(r, schema.CitedOnEvent)
+        ]
+    )
+}
 
 
 def _cycles(edges: dict[str, list[tuple[str, Path_]]]) -> list[tuple[Path_, list[str]]]:

@@ -9,6 +9,8 @@
   by side) and its events.
 
 Everything is fetched with parameterised SQL; the templates escape every value.
+Lists stop at LIMIT entries (a page stays small at any size) and link to the full,
+paged table.
 """
 
 import json
@@ -23,7 +25,7 @@ ACTOR_EVENTS_SQL = """
 select e.id, e.date_label, e.title, e.status, e.type, e.precision, e.approximate, e.uncertain,
        group_concat(ea.role, ', ') as roles
 from event_actors ea join events e on e.id = ea.event_id
-where ea.actor_id = :id group by e.id order by e.sort_key, e.id
+where ea.actor_id = :id group by e.id order by e.sort_key, e.id limit :limit
 """
 TOGETHER_SQL = """
 select a.id, a.name, count(distinct other.event_id) as events
@@ -35,7 +37,7 @@ where mine.actor_id = :id group by a.id order by events desc, a.name limit 10
 SOURCE_CITATIONS_SQL = """
 select e.id, e.date_label, e.title, e.status, c.quote, c.translation, c.stance, c.note
 from citations c join events e on e.id = c.event_id
-where c.source_id = :id order by e.sort_key, e.id, c.position
+where c.source_id = :id order by e.sort_key, e.id, c.position limit :limit
 """
 SYSTEM_TRANSFERS_SQL = """
 select date_label, action, quantity_qualifier, quantity, value, currency, deal, supplier,
@@ -47,6 +49,11 @@ select e.id, e.date_label, e.title, e.status, group_concat(es.action, ', ') as a
 from event_systems es join events e on e.id = es.event_id
 where es.system_id = :id group by e.id order by e.sort_key, e.id
 """
+
+
+LIMIT = 200
+# Where the full list of a page's entries is, paged: table and the column to filter on.
+ALL_ROWS = {"actors": ("event_actors", "actor_id"), "sources": ("citations", "source_id")}
 
 
 async def _rows(db, sql, params):
@@ -69,12 +76,8 @@ async def actor_vars(datasette, db, params):
 
 
 async def source_vars(datasette, db, params):
-    citations = _linked(datasette, await _rows(db, SOURCE_CITATIONS_SQL, params))
-    against = sum(c["stance"] == "contradicts" for c in citations)
-    return {
-        "source_citations": citations,
-        "source_record": {"supports": len(citations) - against, "contradicts": against},
-    }
+    # the track record comes from the sources table's citation counts, not from this list
+    return {"source_citations": _linked(datasette, await _rows(db, SOURCE_CITATIONS_SQL, params))}
 
 
 async def system_vars(datasette, db, params):
@@ -95,7 +98,7 @@ def extra_template_vars(view_name, database, table, request, datasette):
 
     async def inner():
         db = datasette.get_database(DATABASE)
-        params = {"id": tilde_decode(request.url_vars["pks"])}
+        params = {"id": tilde_decode(request.url_vars["pks"]), "limit": LIMIT}
         rows = await _rows(db, f"select * from [{table}] where id = :id", params)
         if not rows:
             return {}
@@ -103,7 +106,13 @@ def extra_template_vars(view_name, database, table, request, datasette):
         if "aliases" in entity:
             entity["aliases"] = json.loads(entity["aliases"] or "[]")
         timeline = datasette.urls.path("/timeline")
-        links = {"timeline_url": f"{timeline}?{urlencode({'actor': params['id']})}"}
+        links_table, column = ALL_ROWS.get(table, ("events", "id"))
+        links = {
+            "timeline_url": f"{timeline}?{urlencode({'actor': params['id']})}",
+            "all_url": datasette.urls.table(DATABASE, links_table)
+            + f"?{urlencode({column: params['id']})}",
+            "limit": LIMIT,
+        }
         return {"entity": entity, **links, **await PAGES[table](datasette, db, params)}
 
     return inner

@@ -51,3 +51,20 @@ async def test_claims_page_sets_the_evidence_side_by_side(ds):
     assert "Claimed by:" in html and "Against</strong>" in html and "For</strong>" in html
     home = (await ds.client.get("/")).text
     assert 'href="/claims"' in home and 'href="/timeline/systems"' in home  # one click away
+
+
+async def test_long_lists_stop_at_the_limit_and_link_to_the_paged_table(tmp_path):
+    import sys
+
+    import yaml
+    from test_site_support import ROOT, write_yaml
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_build import synthetic_yaml
+
+    data = yaml.safe_load(synthetic_yaml(4_200))  # source-1 is cited 210 times
+    big = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
+    html = (await big.client.get("/timeline/sources/source-1")).text
+    assert html.count('<li class="citation') == 200
+    assert 'href="/timeline/citations?source_id=source-1"' in html
+    assert "Cited 210 times" in html  # the track record counts every citation

@@ -1,7 +1,9 @@
-"""Make the project's vocabularies (statuses, event types, roles) available to every template.
+"""Make the project's vocabularies (statuses, event types, roles) and the database name
+available to every template.
 
 They come from ``timeline.schema`` so the site explains exactly the words the
-validator accepts.
+validator accepts. Static values are Jinja globals, so that pages Datasette renders
+without its template hooks (the error pages) can use them too.
 """
 
 from datasette import hookimpl
@@ -11,13 +13,19 @@ from timeline.schema import EVENT_TYPES, RELATION_TYPES, ROLES, STATUSES
 
 
 @hookimpl
+def prepare_jinja2_environment(env):
+    env.globals.update(
+        timeline_db=DATABASE,
+        status_descriptions=STATUSES,
+        type_descriptions=EVENT_TYPES,
+        role_descriptions=ROLES,
+        relation_descriptions=RELATION_TYPES,
+    )
+
+
+@hookimpl
 def extra_template_vars(datasette):
     return {
         "canned_queries": datasette.metadata("queries", database=DATABASE) or {},
         "site_metadata": datasette.metadata(),
-        "timeline_db": DATABASE,
-        "status_descriptions": STATUSES,
-        "type_descriptions": EVENT_TYPES,
-        "role_descriptions": ROLES,
-        "relation_descriptions": RELATION_TYPES,
     }

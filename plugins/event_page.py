@@ -12,8 +12,10 @@ from urllib.parse import urlencode
 import pycountry
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
+from datasette.utils.asgi import Response
 
 from timeline.build import DATABASE_NAME as DATABASE
+from timeline.export import Filters, nested_events
 
 # How a relation reads from the event that declares it, and from the other side.
 OUTGOING = {
@@ -168,7 +170,24 @@ def extra_template_vars(view_name, database, table, request, datasette):
             "event_citations": citations,
             "event_systems": systems,
             "event_related": related,
-            "timeline_url": f"{timeline}#event-{event_id}",
+            "timeline_url": f"{timeline}?{urlencode({'around': event_id})}#event-{event_id}",
+            "record_url": datasette.urls.path(f"/event/{tilde_encode(event_id)}.json"),
         }
 
     return inner
+
+
+async def event_record(datasette, request):
+    """``/event/<id>.json``: one event as a nested record (actors, systems, citations,
+    relations), the same shape as ``timeline export --format json``."""
+    event_id = request.url_vars["id"]
+    db = datasette.get_database(DATABASE)
+    events = await db.execute_fn(lambda conn: nested_events(conn, Filters(id=event_id)))
+    if not events:
+        return Response.json({"ok": False, "error": f"No event {event_id!r}"}, status=404)
+    return Response.json(events[0])
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/event/(?P<id>[^/]+)\.json$", event_record)]

@@ -1,48 +1,79 @@
-"""``/timeline``: every event in chronological order, grouped by year, with filters.
+"""``/timeline``: events in chronological order, grouped by year, with filters and paging.
+
+``/timeline`` is the database's own page, so this plugin uses Datasette's public
+conventions only: the ``database-timeline.html`` template replaces the list of
+tables, and ``extra_template_vars`` supplies the events. Requests carrying ``sql=``
+stay Datasette's arbitrary queries, untouched.
 
 Filters come from the query string and go into parameterised SQL only::
 
     /timeline?actor=baykar&type=delivery&tag=bayraktar-tb2&status=confirmed&from=2019&to=2022-06
 
 ``status`` takes several values (``status=disputed,refuted`` or the parameter repeated).
-``from``/``to`` accept a year, a year-month or a day; an event matches when the
-span of days its date covers (``date_start``..``date_end``) overlaps the range,
-so an event known only as "2019" is kept by ``from=2019-06`` and never pretends
-to be 1 January.
+``from``/``to`` accept any date ``events.yaml`` accepts; an event matches when the span
+of days its date covers overlaps the range, so an event known only as "2019" is kept
+by ``from=2019-06`` and never pretends to be 1 January.
 
-Requests carrying ``sql=`` are arbitrary queries against the database, whose
-page shares this URL: they are handed to Datasette's own database view.
+A page holds at most PAGE_SIZE events: ``start=<event id>`` begins a page at an event,
+``before=<event id>`` shows the page that ends just before one, ``around=<event id>``
+shows the page that holds an event when paging from the start (the event page's
+"back" link), and ``year=2019`` begins at a year. Year links jump within the page
+or to the page holding the year.
 """
 
 import json
+from dataclasses import dataclass, field
 from itertools import groupby
 from urllib.parse import urlencode
 
 from datasette import hookimpl
 from datasette.utils import tilde_encode
-from datasette.utils.asgi import Response
 
 from timeline.build import DATABASE_NAME as DATABASE
 from timeline.dates import DateError, parse_date
 
-EVENTS_SQL = """
+PAGE_SIZE = 200
+TEMPLATE = f"database-{DATABASE}.html"
+FILTERS = ("actor", "type", "tag", "place", "status", "from", "to")
+# Position parameters: they page through a filtered list without changing it.
+POSITION = ("start", "before", "around", "year")
+
+WHERE_SQL = """
+    (:actor = '' or exists (
+       select 1 from event_actors ea join actors a on a.id = ea.actor_id
+        where ea.event_id = e.id and (a.id = :actor or lower(a.name) = lower(:actor))))
+and (:type = '' or e.type = :type)
+and (:tag = '' or exists (select 1 from json_each(e.tags) where value = :tag))
+and (:place = '' or e.location = :place)
+and (:status = '' or e.status in (select value from json_each(:status)))
+and (:start = '' or e.date_end >= :start)
+and (:end = '' or e.date_start <= :end)
+"""
+COLUMNS_SQL = """
 select e.id, e.date, e.date_label, e.date_start, e.date_end, e.precision, e.approximate,
-       e.uncertain, e.year, e.title, e.summary, e.type, e.status, e.location, e.tags,
-       e.citation_count, e.source_count,
-       (select group_concat(a.name || ' (' || ea.role || ')', '; ')
+       e.uncertain, e.year, e.sort_key, e.title, e.summary, e.type, e.status, e.location,
+       e.tags, e.citation_count, e.source_count,
+       (select json_group_array(json_object('id', a.id, 'name', a.name, 'role', ea.role))
           from event_actors ea join actors a on a.id = ea.actor_id
          where ea.event_id = e.id) as actors_roles
 from events e
-where (:actor = '' or exists (
-         select 1 from event_actors ea join actors a on a.id = ea.actor_id
-          where ea.event_id = e.id and (a.id = :actor or lower(a.name) = lower(:actor))))
-  and (:type = '' or e.type = :type)
-  and (:tag = '' or exists (select 1 from json_each(e.tags) where value = :tag))
-  and (:status = '' or e.status in (select value from json_each(:status)))
-  and (:start = '' or e.date_end >= :start)
-  and (:end = '' or e.date_start <= :end)
-order by e.sort_key, e.id
 """
+# Forward from a position (inclusive), or backward from one (exclusive); one row more
+# than a page tells whether there is a next page.
+FORWARD_SQL = f"""{COLUMNS_SQL}
+where {WHERE_SQL} and (e.sort_key, e.id) >= (:key, :id)
+order by e.sort_key, e.id limit :limit"""
+BACKWARD_SQL = f"""{COLUMNS_SQL}
+where {WHERE_SQL} and (e.sort_key, e.id) < (:key, :id)
+order by e.sort_key desc, e.id desc limit :limit"""
+YEARS_SQL = f"""select e.year, count(*) as n, min(e.sort_key || char(31) || e.id) as first
+from events e where {WHERE_SQL} group by e.year order by e.year"""
+POSITION_SQL = "select sort_key, id from events where id = :id"
+# The page an event falls on when paging from the start: the first event of that page.
+PAGE_START_SQL = f"""select e.sort_key, e.id from events e where {WHERE_SQL}
+order by e.sort_key, e.id limit 1 offset (
+  select count(*) - count(*) % :page from events e
+   where {WHERE_SQL} and (e.sort_key, e.id) < (:key, :id))"""
 
 CHOICES_SQL = {
     "actors": """select a.id as value, a.name as label, count(distinct ea.event_id) as n
@@ -55,14 +86,54 @@ CHOICES_SQL = {
     "statuses": "select status as value, status as label, count(*) as n from events "
     "group by status order by status",
 }
+FILTER_LABELS = {"actor": "actor", "type": "type", "tag": "tag", "place": "place",
+                 "status": "status", "from": "from", "to": "to"}  # fmt: skip
 
-FILTERS = ("actor", "type", "tag", "status", "from", "to")
+
+@dataclass
+class Filters:
+    """What the reader asked for, cleaned, and the SQL parameters it becomes."""
+
+    chosen: dict[str, str]
+    params: dict[str, str]
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> dict[str, str]:
+        return {name: value for name, value in self.chosen.items() if value}
 
 
-def date_bound(text, *, end):
-    """'2019' -> '2019-01-01' (or '2019-12-31' when ``end``); None when unparseable.
+def read_filters(args) -> Filters:
+    """Filters from a request's query string; a date that cannot be read is reported."""
+    chosen = {name: (args.get(name) or "").strip() for name in FILTERS}
+    # status=disputed,refuted and status=disputed&status=refuted both mean either
+    statuses = [v.strip() for arg in args.getlist("status") for v in arg.split(",")]
+    statuses = list(dict.fromkeys(v for v in statuses if v))
+    chosen["status"] = ",".join(statuses)
+    params = {name: chosen[name] for name in ("actor", "type", "tag", "place")}
+    params["status"] = json.dumps(statuses) if statuses else ""
+    errors = []
+    for name, key, end in (("from", "start", False), ("to", "end", True)):
+        params[key] = ""
+        if chosen[name]:
+            bound = date_bound(chosen[name], end=end)
+            if bound is None:
+                errors.append(
+                    f"Ignored {name}={chosen[name]!r}: use a year (2019), "
+                    "a month (2021-04 or April 2021) or a day (2021-04-15)."
+                )
+            else:
+                params[key] = bound
+    return Filters(chosen, params, errors)
+
+
+def date_bound(text: str, *, end: bool) -> str | None:
+    """'2019' -> '2019-01-01' (or '2019-12-31' when ``end``); None when unreadable.
 
     The date rules are timeline.dates'; a filter accepts whatever events.yaml does.
+
+    >>> date_bound("April 2021", end=True)
+    '2021-04-30'
     """
     try:
         parsed = parse_date(text)
@@ -71,83 +142,161 @@ def date_bound(text, *, end):
     return (parsed.end if end else parsed.start).isoformat()
 
 
-async def timeline(datasette, request, send):
-    if "sql" in request.args:
-        from datasette.views.database import DatabaseView
-
-        request.scope["url_route"]["kwargs"].setdefault("format", None)
-        return await DatabaseView.as_view(datasette)(request, send)
-
-    db = datasette.get_database(DATABASE)
-    chosen = {name: (request.args.get(name) or "").strip() for name in FILTERS}
-    # status=disputed,refuted and status=disputed&status=refuted both mean either
-    statuses = [v.strip() for arg in request.args.getlist("status") for v in arg.split(",")]
-    statuses = list(dict.fromkeys(v for v in statuses if v))
-    chosen["status"] = ",".join(statuses)
-    errors = []
-    params = {name: chosen[name] for name in ("actor", "type", "tag")}
-    params["status"] = json.dumps(statuses) if statuses else ""
-    for name, key, end in (("from", "start", False), ("to", "end", True)):
-        params[key] = ""
-        if chosen[name]:
-            bound = date_bound(chosen[name], end=end)
-            if bound is None:
-                errors.append(
-                    f"Ignored {name}={chosen[name]!r}: use a year (2019), "
-                    "a month (2021-04) or a day (2021-04-15)."
-                )
-            else:
-                params[key] = bound
-
-    rows = [dict(r) for r in (await db.execute(EVENTS_SQL, params)).rows]
-    for row in rows:
-        row["url"] = datasette.urls.row(DATABASE, "events", tilde_encode(row["id"]))
-    years = [
-        {"year": year, "events": list(events)}
-        for year, events in groupby(rows, lambda r: r["year"])
-    ]
-    choices = {
-        name: [dict(r) for r in (await db.execute(sql)).rows] for name, sql in CHOICES_SQL.items()
-    }
-    active = {name: value for name, value in chosen.items() if value}
-    removal_links = [
-        {
-            "name": name,
-            "value": value,
-            "url": datasette.urls.path(
-                "/timeline" + _query({k: v for k, v in active.items() if k != name})
-            ),
-        }
-        for name, value in active.items()
-    ]
-    return Response.html(
-        await datasette.render_template(
-            "timeline.html",
-            {
-                "years": years,
-                "count": len(rows),
-                "chosen": chosen,
-                "active": removal_links,
-                "errors": errors,
-                "choices": choices,
-                "table_url": datasette.urls.table(DATABASE, "events"),
-                "feed_query": _query(
-                    {
-                        k: chosen[k]
-                        for k in ("actor", "tag", "status")
-                        if chosen[k] and "," not in chosen[k]
-                    }
-                ),
-            },
-            request=request,
-        )
-    )
-
-
-def _query(args):
+def query_string(args: dict[str, str]) -> str:
     return ("?" + urlencode(args)) if args else ""
 
 
+async def _rows(db, sql: str, params: dict) -> list[dict]:
+    return [dict(r) for r in (await db.execute(sql, params)).rows]
+
+
+async def page_of_events(db, filters: Filters, args) -> tuple[list[dict], dict | None, bool]:
+    """One page of matching events, the event that starts the next page, and whether
+    events come before this page."""
+    params = dict(filters.params, key="", id="", limit=PAGE_SIZE + 1)
+    if args.get("before"):
+        position = await _rows(db, POSITION_SQL, {"id": args["before"]})
+        if position:
+            params.update(key=position[0]["sort_key"], id=position[0]["id"])
+            rows = (await _rows(db, BACKWARD_SQL, params))[::-1]
+            earlier = len(rows) > PAGE_SIZE
+            rows = rows[-PAGE_SIZE:]
+            after = await _rows(db, FORWARD_SQL, dict(params, limit=1))
+            return rows, (after[0] if after else None), earlier
+    if args.get("start") or args.get("around"):
+        position = await _rows(db, POSITION_SQL, {"id": args.get("start") or args["around"]})
+        if position and args.get("around"):
+            found = dict(params, key=position[0]["sort_key"], id=position[0]["id"], page=PAGE_SIZE)
+            position = await _rows(db, PAGE_START_SQL, found)
+        if position:
+            params.update(key=position[0]["sort_key"], id=position[0]["id"])
+    elif (args.get("year") or "").isdigit():
+        params["key"] = args["year"]  # sort keys begin with the ISO start day
+    rows = await _rows(db, FORWARD_SQL, params)
+    earlier = bool(params["key"]) and bool(await _rows(db, BACKWARD_SQL, dict(params, limit=1)))
+    return rows[:PAGE_SIZE], (rows[PAGE_SIZE] if len(rows) > PAGE_SIZE else None), earlier
+
+
+def year_links(years: list[dict], rows: list[dict], base_query: dict[str, str]) -> list[dict]:
+    """Jump-to-year links: an anchor when the year is on this page, else its page."""
+    on_page = {row["year"] for row in rows}
+    links = []
+    for year in years:
+        anchor = f"#y{year['year']}"
+        if year["year"] in on_page:
+            url = anchor
+        else:
+            first_id = year["first"].split("\x1f", 1)[1]
+            url = "/timeline" + query_string(base_query | {"start": first_id}) + anchor
+        links.append({"year": year["year"], "n": year["n"], "url": url})
+    return links
+
+
+def describe(filters: Filters, actor_name: str) -> str:
+    """A page title that says what is shown: 'Timeline: Baykar, delivery, from 2019'."""
+    active = filters.active
+    if not active:
+        return "Timeline"
+    parts = []
+    for name, value in active.items():
+        if name == "actor":
+            parts.append(actor_name)
+        elif name in ("from", "to"):
+            parts.append(f"{name} {value}")
+        elif name == "status":
+            parts.append(" or ".join(value.split(",")))
+        else:
+            parts.append(value)
+    return "Timeline: " + ", ".join(parts)
+
+
+def feed_and_table_links(datasette, filters: Filters, actor_name: str) -> dict[str, str]:
+    """The same filters on the table, the Atom feed and the calendar, as far as each
+    can express them; ``partial`` says when a feed could not carry every filter."""
+    chosen, params = filters.chosen, filters.params
+    table = {"actors__arraycontains": actor_name} if chosen["actor"] else {}
+    if chosen["type"]:
+        table["type"] = chosen["type"]
+    if chosen["status"]:
+        table["status__in"] = chosen["status"]
+    if chosen["tag"]:
+        table["tags__arraycontains"] = chosen["tag"]
+    if chosen["place"]:
+        table["location"] = chosen["place"]
+    if params["start"]:
+        table["date_end__gte"] = params["start"]
+    if params["end"]:
+        table["date_start__lte"] = params["end"]
+    feed = {k: chosen[k] for k in ("actor", "tag") if chosen[k]}
+    if chosen["status"] and "," not in chosen["status"]:
+        feed["status"] = chosen["status"]
+    feedable = {"actor", "tag"} | ({"status"} if "status" in feed else set())
+    return {
+        "table_url": datasette.urls.table(DATABASE, "events") + query_string(table),
+        "atom_url": datasette.urls.query(DATABASE, "atom_feed", format="atom") + query_string(feed),
+        "calendar_url": datasette.urls.query(DATABASE, "calendar", format="ics")
+        + query_string(feed),
+        "feed_partial": bool(set(filters.active) - feedable),
+        "feed_filtered": bool(feed),
+    }
+
+
+def card(datasette, row: dict) -> dict:
+    """An event row with the links its card shows."""
+    row["url"] = datasette.urls.row(DATABASE, "events", tilde_encode(row["id"]))
+    row["actors"] = [
+        dict(actor, url=datasette.urls.row(DATABASE, "actors", tilde_encode(actor["id"])))
+        for actor in json.loads(row.pop("actors_roles") or "[]")
+    ]
+    row["tags"] = json.loads(row["tags"] or "[]")
+    return row
+
+
+async def timeline_context(datasette, request) -> dict:
+    db = datasette.get_database(DATABASE)
+    filters = read_filters(request.args)
+    rows, next_row, earlier = await page_of_events(db, filters, request.args)
+    rows = [card(datasette, row) for row in rows]
+    years = await _rows(db, YEARS_SQL, filters.params)
+    choices = {name: await _rows(db, sql, {}) for name, sql in CHOICES_SQL.items()}
+    active = filters.active
+    actor = filters.chosen["actor"]
+    actor_name = next(
+        (c["label"] for c in choices["actors"] if actor in (c["value"], c["label"])), actor
+    )
+    path = datasette.urls.path("/timeline")
+    removal_links = [
+        {"name": FILTER_LABELS[name], "value": value,
+         "url": path + query_string({k: v for k, v in active.items() if k != name})}
+        for name, value in active.items()
+    ]  # fmt: skip
+    return {
+        "timeline_title": describe(filters, actor_name),
+        "years": [
+            {"year": year, "events": list(events)}
+            for year, events in groupby(rows, lambda r: r["year"])
+        ],
+        "year_links": year_links(years, rows, active),
+        "count": sum(year["n"] for year in years),
+        "shown": len(rows),
+        "next_url": path + query_string(active | {"start": next_row["id"]}) if next_row else None,
+        "previous_url": path + query_string(active | {"before": rows[0]["id"]})
+        if earlier and rows
+        else None,
+        "chosen": filters.chosen,
+        "active": removal_links,
+        "errors": filters.errors,
+        "choices": choices,
+        **feed_and_table_links(datasette, filters, actor_name),
+    }
+
+
 @hookimpl
-def register_routes():
-    return [(r"^/(?P<database>timeline)$", timeline)]
+def extra_template_vars(template, request, datasette):
+    if template != TEMPLATE or request is None or request.args.get("sql"):
+        return None
+
+    async def inner():
+        return await timeline_context(datasette, request)
+
+    return inner

@@ -453,6 +453,8 @@ async def test_event_page_shows_countries_tags_and_neighbours(ds):
     assert 'href="/timeline?tag=tourism"' in html
     assert 'rel="prev" href="/timeline/events/baykar-ukrspecexport-2019"' in html
     assert 'rel="next" href="/timeline/events/fleet-destroyed-claim"' in html
-    assert 'href="/timeline#event-flight-suspension"' in html  # back to the same place
+    assert (
+        'href="/timeline?around=flight-suspension#event-flight-suspension"' in html
+    )  # back to the same place
     first = (await ds.client.get("/timeline/events/montreux")).text
     assert 'rel="prev"' not in first and 'rel="next"' in first

@@ -101,14 +101,35 @@ class ParsedDate:
     def label(self) -> str:
         """Human reading at the stored precision: ``April 2021``, ``c. 2019``."""
         if self.is_interval:
-            first, last = self.canonical.split("/")
-            return f"{parse_date(first).label} – {parse_date(last).label}"
+            first, last = (parse_date(end) for end in self.canonical.split("/"))
+            return _interval_label(first, last)
         text = _label_for(self.start, self.precision)
         if self.approximate:
             text = f"c. {text}"
         if self.uncertain:
             text = f"{text} (uncertain)"
         return text
+
+
+def _interval_label(first: ParsedDate, last: ParsedDate) -> str:
+    """``12–14 January 2019``, ``January–March 2019``, ``2019–2021``: what the two ends
+    share is said once. Ends of different precision or with qualifiers stay whole.
+
+    >>> _interval_label(parse_date("2019-01-12"), parse_date("2019-03-03"))
+    '12 January – 3 March 2019'
+    """
+    plain = not (first.approximate or first.uncertain or last.approximate or last.uncertain)
+    a, b = first.start, last.start
+    if plain and first.precision == last.precision and a.year == b.year:
+        if first.precision == "day" and a.month == b.month:
+            return f"{a.day}–{b.day} {calendar.month_name[a.month]} {a.year}"
+        if first.precision == "day":
+            return f"{a.day} {calendar.month_name[a.month]} – {_label_for(b, 'day')}"
+        if first.precision == "month":
+            return f"{calendar.month_name[a.month]}–{_label_for(b, 'month')}"
+    if plain and first.precision == last.precision == "year":
+        return f"{a.year}–{b.year}"
+    return f"{first.label} – {last.label}"
 
 
 def _label_for(day: dt.date, precision: str) -> str:

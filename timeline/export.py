@@ -33,6 +33,7 @@ class Filters:
     tag: str | None = None
     status: str | None = None
     system: str | None = None
+    id: str | None = None
 
     def where(self) -> tuple[str, dict[str, object]]:
         """SQL conditions on ``events e`` and their parameters (ValueError on a bad date)."""
@@ -46,6 +47,7 @@ class Filters:
         for name, sql in (
             ("actor", "exists (select 1 from event_actors x where x.event_id = e.id"
                       " and x.actor_id = :actor)"),
+            ("id", "e.id = :id"),
             ("type", "e.type = :type"),
             ("status", "e.status = :status"),
             ("tag", "exists (select 1 from json_each(e.tags) where value = :tag)"),
@@ -65,28 +67,42 @@ def connect(db_path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _grouped(conn: sqlite3.Connection, sql: str, ids: set[str]) -> dict[str, list[dict]]:
+def _cursor(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    """A cursor with named rows, leaving the connection's own row factory alone (the
+    site's connections belong to Datasette)."""
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor
+
+
+def _grouped(
+    conn: sqlite3.Connection, sql: str, where: str, params: dict[str, object]
+) -> dict[str, list[dict]]:
+    """A child table's rows for the kept events, by event id. The filter is applied in
+    SQL, so one event's record reads only its own rows."""
     grouped: dict[str, list[dict]] = {}
-    for row in conn.execute(sql):
+    for row in _cursor(conn).execute(
+        sql.format(kept=f"select e.id from events e where {where}"), params
+    ):
         item = dict(row)
-        event_id = item.pop("event_id")
-        if event_id in ids:
-            grouped.setdefault(event_id, []).append(item)
+        grouped.setdefault(item.pop("event_id"), []).append(item)
     return grouped
 
 
 ACTORS_SQL = """select ea.event_id, a.id, a.name, ea.role from event_actors ea
-    join actors a on a.id = ea.actor_id order by ea.event_id, a.name, ea.role"""
+    join actors a on a.id = ea.actor_id where ea.event_id in ({kept})
+    order by ea.event_id, a.name, ea.role"""
 CITATIONS_SQL = """select c.event_id, c.source_id as source, s.title as source_title,
     s.publisher, s.url, s.published_label, c.quote, c.translation, c.stance, c.note
-    from citations c join sources s on s.id = c.source_id order by c.event_id, c.position"""
+    from citations c join sources s on s.id = c.source_id where c.event_id in ({kept})
+    order by c.event_id, c.position"""
 RELATED_SQL = """select event_id, related_id as event, relation as type
-    from event_relations order by event_id, related_id"""
+    from event_relations where event_id in ({kept}) order by event_id, related_id"""
 SYSTEMS_SQL = """select es.event_id, es.system_id as system, sy.name, es.action, es.quantity,
     es.quantity_qualifier, es.value, es.currency, es.deal, es.supplier_id as supplier,
     es.recipient_id as recipient, es.source_id as source, es.value_source_id as value_source,
     es.note from event_systems es join systems sy on sy.id = es.system_id
-    order by es.event_id, es.position"""
+    where es.event_id in ({kept}) order by es.event_id, es.position"""
 
 
 def export_events(db_path: Path, filters: Filters | None = None) -> list[dict]:
@@ -98,23 +114,39 @@ def export_events(db_path: Path, filters: Filters | None = None) -> list[dict]:
         events = export_events(Path("timeline.db"), Filters(actor="baykar", since="2021"))
         events[0]["citations"][0]["quote"]
     """
-    where, params = (filters or Filters()).where()
     conn = connect(db_path)
     try:
-        rows = conn.execute(
+        return nested_events(conn, filters)
+    finally:
+        conn.close()
+
+
+def nested_events(conn: sqlite3.Connection, filters: Filters | None = None) -> list[dict]:
+    """:func:`export_events` on an open connection (the site's event JSON uses it).
+
+    Example::
+
+        nested_events(conn, Filters(id="montreux"))[0]["actors"]
+    """
+    where, params = (filters or Filters()).where()
+    rows = (
+        _cursor(conn)
+        .execute(
             f"select {', '.join(EVENT_COLUMNS)} from events e where {where}"
             " order by e.sort_key, e.id",
             params,
-        ).fetchall()
-        ids = {row["id"] for row in rows}
-        parts = {
-            "actors": _grouped(conn, ACTORS_SQL, ids),
-            "systems": _grouped(conn, SYSTEMS_SQL, ids),
-            "citations": _grouped(conn, CITATIONS_SQL, ids),
-            "related": _grouped(conn, RELATED_SQL, ids),
-        }
-    finally:
-        conn.close()
+        )
+        .fetchall()
+    )
+    parts = {
+        name: _grouped(conn, sql, where, params)
+        for name, sql in (
+            ("actors", ACTORS_SQL),
+            ("systems", SYSTEMS_SQL),
+            ("citations", CITATIONS_SQL),
+            ("related", RELATED_SQL),
+        )
+    }
     out = []
     for row in rows:
         event = dict(row)

@@ -1,0 +1,166 @@
+"""/timeline: paging, jump-to-year links, linked cards, descriptive titles and filters
+carried into the table and feed links."""
+
+from __future__ import annotations
+
+import re
+import sys
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+from test_site_support import ROOT, SMALL, build, site, write_yaml
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_build import synthetic_yaml
+
+PAGE_SIZE = 200
+
+
+def ids(html: str) -> list[str]:
+    return re.findall(r'<li class="event [^"]*" id="event-([^"]+)"', html)
+
+
+def link(html: str, rel: str) -> str | None:
+    found = re.search(rf'<a rel="{rel}" href="([^"]+)"', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+@pytest.fixture(scope="module")
+async def small(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("small")
+    return await site(build(SMALL, tmp))
+
+
+@pytest.fixture(scope="module")
+async def big(tmp_path_factory):
+    """450 synthetic events: three pages of at most 200."""
+    tmp = tmp_path_factory.mktemp("big")
+    data = yaml.safe_load(synthetic_yaml(450))
+    return await site(build(write_yaml(data, tmp / "events.yaml"), tmp))
+
+
+async def every_page(ds, url: str) -> list[list[str]]:
+    pages = []
+    while url:
+        html = (await ds.client.get(url)).text
+        pages.append(ids(html))
+        url = link(html, "next")
+    return pages
+
+
+async def test_pages_cover_every_event_once_in_order(big):
+    pages = await every_page(big, "/timeline")
+    assert [len(p) for p in pages] == [PAGE_SIZE, PAGE_SIZE, 50]
+    everything = [i for p in pages for i in p]
+    assert len(set(everything)) == 450
+    db = big.get_database("timeline")
+    ordered = [r[0] for r in (await db.execute("select id from events order by sort_key, id"))]
+    assert everything == ordered
+
+
+async def test_earlier_link_goes_back_one_page(big):
+    first = (await big.client.get("/timeline")).text
+    assert link(first, "prev") is None
+    second = (await big.client.get(link(first, "next"))).text
+    back = (await big.client.get(link(second, "prev"))).text
+    assert ids(back) == ids(first)
+
+
+async def test_paging_keeps_the_filters(big):
+    pages = await every_page(big, "/timeline?from=2000")
+    db = big.get_database("timeline")
+    sql = "select id from events where date_end >= '2000-01-01' order by sort_key, id"
+    expected = [r[0] for r in await db.execute(sql)]
+    assert len(expected) > PAGE_SIZE and len(pages) == 2
+    assert [i for p in pages for i in p] == expected
+
+
+async def test_jump_to_year_links_reach_each_years_page(big):
+    html = (await big.client.get("/timeline")).text
+    links = dict(re.findall(r'<a href="([^"]+)" title="\d+ events?">(\d{4})</a>', html))
+    years = {year: url.replace("&amp;", "&") for url, year in links.items()}
+    db = big.get_database("timeline")
+    all_years = [r[0] for r in await db.execute("select distinct year from events order by year")]
+    assert [int(y) for y in years] == all_years
+    first_on_page = ids(html)
+    for year, url in years.items():
+        if url.startswith("#"):
+            assert f'id="y{year}"' in html
+            continue
+        page = (await big.client.get(url)).text
+        assert f'<section class="year" id="y{year}">' in page
+        assert ids(page)[0] not in first_on_page
+        assert parse_qs(urlsplit(url).query)["start"]
+
+
+async def test_cards_link_actors_type_place_and_tags(small):
+    html = (await small.client.get("/timeline")).text
+    card = html[html.index('id="event-flight-suspension"') :]
+    card = card[: card.index("</li>")]
+    assert '<a href="/timeline/actors/russia">' in card
+    assert 'href="/timeline?type=sanction"' in card
+    assert 'href="/timeline?tag=tourism"' in card
+    montreux = html[html.index('id="event-montreux"') :]
+    place = re.search(r'href="(/timeline\?place=[^"]+)"', montreux[: montreux.index("</li>")])
+    assert place.group(1) == "/timeline?place=Montreux"
+    assert ids((await small.client.get(place.group(1))).text) == ["montreux"]
+
+
+async def test_title_says_what_is_filtered(small):
+    html = (await small.client.get("/timeline?actor=russia&status=disputed,refuted&from=2021")).text
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert "Russia," in title and "disputed or refuted" in title and "from 2021" in title
+    plain = (await small.client.get("/timeline")).text
+    assert re.search(r"<title>(.*?)</title>", plain, re.S).group(1).strip() == "Timeline"
+
+
+async def test_filters_are_carried_into_the_table_and_feeds(small):
+    html = (await small.client.get("/timeline?actor=russia&tag=tourism&from=2021")).text
+    hrefs = [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', html)]
+    table = next(h for h in hrefs if h.startswith("/timeline/events?"))
+    atom = next(h for h in hrefs if h.startswith("/timeline/atom_feed.atom"))
+    table_ids = (
+        await small.client.get(table.replace("/events?", "/events.json?") + "&_shape=array")
+    ).json()
+    assert [row["id"] for row in table_ids] == ids(html) == ["flight-suspension"]
+    assert parse_qs(urlsplit(atom).query) == {"actor": ["russia"], "tag": ["tourism"]}
+    assert "other filters are not applied" in html  # from= cannot go into the feed
+    feed = (await small.client.get(atom)).text
+    assert feed.count("<entry>") == 1
+
+
+async def test_sql_queries_stay_datasettes(small):
+    response = await small.client.get("/timeline?sql=select+count(*)+as+n+from+events")
+    assert response.status_code == 200 and "Custom SQL query" in response.text
+    assert 'class="event' not in response.text
+
+
+async def test_back_link_from_an_event_lands_on_its_page(big):
+    db = big.get_database("timeline")
+    late = [r[0] for r in await db.execute("select id from events order by sort_key, id")][-10]
+    event_page = (await big.client.get(f"/timeline/events/{late}")).text
+    back = re.search(r'href="([^"]+)">Back to the timeline', event_page).group(1)
+    assert back == f"/timeline?around={late}#event-{late}"
+    page = ids((await big.client.get(back)).text)
+    assert late in page and len(page) == 50  # the third page, as reached by paging
+    assert page == (await every_page(big, "/timeline"))[2]
+
+
+async def test_event_record_is_nested_with_citations(small):
+    html = (await small.client.get("/timeline/events/flight-suspension")).text
+    url = re.search(r'href="([^"]+)">this event as JSON', html).group(1)
+    record = (await small.client.get(url)).json()
+    assert record["id"] == "flight-suspension"
+    assert record["citations"] and all(c["quote"] for c in record["citations"])
+    assert {a["id"] for a in record["actors"]} >= {"russia"}
+    assert record["related"] == [{"event": "baykar-ukrspecexport-2019", "type": "responds_to"}]
+    assert (await small.client.get("/event/no-such-event.json")).status_code == 404
+
+
+async def test_an_uncertain_date_says_so_once(small):
+    html = (await small.client.get("/timeline")).text
+    card = html[html.index('id="event-fleet-destroyed-claim"') :]
+    when = card[: card.index("</p>")]
+    assert "c. February 2022" in when
+    assert when.count("approximate") == 0 and when.count("c. ") == 1

@@ -20,6 +20,7 @@ from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
 from timeline.build import DATABASE_NAME as DATABASE
+from timeline.countries import country_name
 
 ACTOR_EVENTS_SQL = """
 select e.id, e.date_label, e.title, e.status, e.type, e.precision, e.approximate, e.uncertain,
@@ -103,6 +104,8 @@ def extra_template_vars(view_name, database, table, request, datasette):
         if not rows:
             return {}
         entity = rows[0]
+        if entity.get("country"):
+            entity["country_name"] = country_name(entity["country"])
         if "aliases" in entity:
             entity["aliases"] = json.loads(entity["aliases"] or "[]")
         timeline = datasette.urls.path("/timeline")

@@ -9,12 +9,12 @@ directions, each fetched with parameterised SQL.
 import json
 from urllib.parse import urlencode
 
-import pycountry
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import Response
 
 from timeline.build import DATABASE_NAME as DATABASE
+from timeline.countries import country_name
 from timeline.export import Filters, nested_events
 
 # How a relation reads from the event that declares it, and from the other side.
@@ -96,11 +96,6 @@ select 'next' as side, id, title, date_label from (
   select id, title, date_label from events where (sort_key, id) > (:sort_key, :id)
   order by sort_key, id limit 1)
 """
-
-
-def country_name(code):
-    country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or (country.name if country else code)
 
 
 def row_url(datasette, table, pk):

@@ -20,6 +20,7 @@ async def test_actor_page(ds):
     assert "— supplier" in html  # its role in the event
     assert 'href="/timeline?actor=baykar"' in html
     assert '<td class="col-aliases' not in html  # the designed page, not the raw row
+    assert "company · Türkiye" in html  # the country by name, not its code
 
 
 async def test_actor_page_lists_its_claims(ds):

@@ -1,0 +1,186 @@
+"""Chromium on the real data: entity pages, the claims page, a reader's path from a
+timeline card to an actor and back, and no sideways scrolling on a phone anywhere.
+
+A screenshot of every page at desktop and phone width goes to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser
+from test_site_support import REAL, serving
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 375, "height": 812}
+
+# Every kind of page a reader meets, on the real data.
+PAGES = {
+    "home": "/",
+    "timeline": "/timeline",
+    "timeline-filtered": "/timeline?actor=baykar&from=2019",
+    "events-table": "/timeline/events",
+    "event": "/timeline/events/2019-01-12-ukrspecexport-baykar-tb2-contract",
+    "actors-table": "/timeline/actors",
+    "actor": "/timeline/actors/baykar",
+    "sources-table": "/timeline/sources",
+    "source": "/timeline/sources/seed-000-antonopoulos-globalresearch",
+    "systems-table": "/timeline/systems",
+    "system": "/timeline/systems/bayraktar-tb2",
+    "claims": "/claims",
+    "about": "/about",
+    "map": "/timeline/event_map",
+    "query-disputed": "/timeline/disputed_claims",
+    "query-between": "/timeline/events_between?from=2019&to=2020",
+    "search": "/timeline/events?_search=Bayraktar",
+    "not-found": "/timeline/events/no-such-event",
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_browser()
+    site_dir = tmp_path_factory.mktemp("real")
+    shutil.copy(REAL, site_dir / "events.yaml")
+    with serving(site_dir) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    sync_playwright = require_browser()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_page(browser, **options):
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    return context, page, errors
+
+
+@pytest.fixture
+def page(browser):
+    context, page, errors = open_page(browser, viewport={"width": 1280, "height": 900})
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_actor_page(page, server):
+    page.goto(f"{server}/timeline/actors/baykar")
+    assert page.locator("h1").inner_text() == "Baykar"
+    assert page.locator(".entity-meta").inner_text().startswith("company · Türkiye")
+    assert page.locator("ol.mini-timeline li").count() >= 10
+    assert page.locator("ul.together li").count() > 0
+    shot(page, "20-actor")
+    page.locator("ul.together a").first.click()
+    page.wait_for_url("**/timeline/actors/**")
+    assert page.locator("article.actor-page h1").count() == 1
+
+
+def test_source_page_shows_quotes_and_track_record(page, server):
+    page.goto(f"{server}/timeline/sources/seed-000-antonopoulos-globalresearch")
+    assert page.locator("li.citation blockquote").count() >= 1
+    assert "Cited" in page.locator("article").inner_text()
+    shot(page, "21-source")
+
+
+def test_system_page_shows_transfers(page, server):
+    page.goto(f"{server}/timeline/systems/bayraktar-tb2")
+    assert "Bayraktar TB2" in page.locator("h1").inner_text()
+    assert page.locator("article").inner_text().count("Baykar") >= 1
+    shot(page, "22-system")
+
+
+def test_claims_page_sets_evidence_side_by_side(page, server):
+    page.goto(f"{server}/claims")
+    cards = page.locator("article.claim-card")
+    assert cards.count() > 0
+    card = cards.first
+    items = card.locator(".evidence-item")
+    assert items.count() >= 1
+    # For and against sit side by side on a desktop: same top, different left.
+    against = page.locator("article.claim-card:has(.stance-contradicts):has(.stance-supports)")
+    if against.count():
+        boxes = [
+            against.first.locator(f".stance-{s}").first.bounding_box()
+            for s in ("supports", "contradicts")
+        ]
+        assert boxes[0]["x"] != boxes[1]["x"]
+    shot(page, "23-claims")
+
+
+def test_from_a_card_to_an_actor_and_back(page, server):
+    page.goto(f"{server}/timeline")
+    card = page.locator("li.event:has(p.who a)").nth(5)
+    card.scroll_into_view_if_needed()
+    event_id = card.get_attribute("id")
+    link = card.locator("p.who a").first
+    name = link.inner_text()
+    y_before = page.evaluate("window.scrollY")
+    link.click()
+    page.wait_for_url("**/timeline/actors/**")
+    assert page.locator("h1").inner_text() == name
+    page.go_back()
+    page.wait_for_url(f"{server}/timeline")
+    assert page.locator(f"#{event_id}").is_visible()
+    assert abs(page.evaluate("window.scrollY") - y_before) < 50  # the reader's place is kept
+    # And from the card's type link to the timeline filtered by that type.
+    event_type = card.locator("p.meta a").first.inner_text()
+    card.locator("p.meta a").first.click()
+    page.wait_for_url(f"**type={event_type}**")
+    assert page.locator("li.event").count() > 0
+
+
+def visit(browser, url: str, name: str, **options) -> tuple[int, list[int], list[str]]:
+    """Open a page; its status, [scrollWidth, innerWidth] and console errors (a missing
+    page's own 404 is expected). A screenshot is kept."""
+    context, page, errors = open_page(browser, **options)
+    try:
+        status = page.goto(url).status
+        page.wait_for_load_state("networkidle")
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        shot(page, name)
+    finally:
+        context.close()
+    expected_404 = "the server responded with a status of 404"
+    return status, widths, [e for e in errors if not (status == 404 and expected_404 in e)]
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_no_sideways_scroll_on_a_phone(browser, server, name):
+    _, (width, inner), errors = visit(
+        browser, f"{server}{PAGES[name]}", f"phone-{name}", viewport=PHONE, is_mobile=True
+    )
+    assert width <= inner, f"{name}: {width}px wide on a {inner}px screen"
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_every_page_renders_on_a_desktop(browser, server, name):
+    status, _, errors = visit(
+        browser,
+        f"{server}{PAGES[name]}",
+        f"desktop-{name}",
+        viewport={"width": 1280, "height": 900},
+    )
+    assert status == (404 if name == "not-found" else 200)
+    assert not errors, errors

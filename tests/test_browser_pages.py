@@ -184,3 +184,32 @@ def test_every_page_renders_on_a_desktop(browser, server, name):
     )
     assert status == (404 if name == "not-found" else 200)
     assert not errors, errors
+
+
+def overlap(a: dict, b: dict) -> bool:
+    """Whether two bounding boxes share any area."""
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}])
+def test_filter_boxes_are_usable_and_do_not_overlap(browser, server, viewport):
+    context, page, errors = open_page(browser, viewport=viewport)
+    try:
+        page.goto(f"{server}/timeline?from=2019")
+        boxes = [
+            page.locator(f"form.timeline-filters label:has([name={name}])").bounding_box()
+            for name in ("actor", "type", "tag", "status", "from", "to")
+        ]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not overlap(a, b), (a, b)
+        for name in ("from", "to"):
+            assert page.locator(f"input[name={name}]").bounding_box()["width"] >= 120
+    finally:
+        context.close()
+    assert not errors, errors

@@ -520,9 +520,11 @@ SQL_TYPES = {"str": "text", "date": "text", "number": "real", "integer": "intege
              "list[str]": "text"}  # fmt: skip
 
 
-def table_columns(table: str) -> list[Column]:
+@functools.cache
+def table_columns(table: str) -> tuple[Column, ...]:
     """The columns of a section's table, in order: each stored field, followed by the
-    columns derived from it; derived columns that follow no field come last."""
+    columns derived from it; derived columns that follow no field come last. (Cached:
+    the build asks once per row.)"""
     record = TABLE_RECORD[table]
     derived = DERIVED.get(table, ())
     out: list[Column] = []
@@ -533,7 +535,7 @@ def table_columns(table: str) -> list[Column]:
                        facet=fld.facet, index=fld.index, export=fld.export)
             )  # fmt: skip
         out += [c for c in derived if c.after == name]
-    return out + [c for c in derived if c.after is None]
+    return (*out, *(c for c in derived if c.after is None))
 
 
 @dataclass(frozen=True)

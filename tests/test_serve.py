@@ -51,6 +51,20 @@ def test_production_command_is_immutable_with_inspect_file_and_no_suggestions(tm
     assert command[command.index("--inspect-file") + 1] == str(tmp_path / "inspect-data.json")
     settings = [command[i + 1 : i + 3] for i, a in enumerate(command) if a == "--setting"]
     assert ["suggest_facets", "off"] in settings
+    assert command[3] == "gunicorn" and int(command[command.index("--workers") + 1]) >= 1
+    three = datasette_command(db, tmp_path, "127.0.0.1", 9000, production=True, workers=3)
+    assert three[three.index("--workers") + 1] == "3"
+    assert "--workers" not in datasette_command(db, tmp_path, "127.0.0.1", 9000)
+
+
+def test_workers_without_production_is_refused(tmp_path):
+    shutil.copy(SMALL, tmp_path / "events.yaml")
+    result = subprocess.run(
+        [*timeline_command(), "serve", str(tmp_path / "events.yaml"), "--workers", "2"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "--workers needs --production" in result.stderr and "Traceback" not in result.stderr
 
 
 def get_json(url: str):
@@ -78,19 +92,24 @@ def _port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_sigterm_to_timeline_serve_stops_the_server_and_frees_the_port(tmp_path):
+@pytest.mark.parametrize("options", [(), ("--production", "--workers", "2")])
+def test_sigterm_to_timeline_serve_stops_the_server_and_frees_the_port(tmp_path, options):
     """Only the signalled process is sent SIGTERM (not its group), as systemd or a
-    container runtime would: no Datasette may stay behind holding the port."""
+    container runtime would: no Datasette (nor a Gunicorn worker) may stay behind."""
     shutil.copy(SMALL, tmp_path / "events.yaml")
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*timeline_command(), "serve", str(tmp_path / "events.yaml"), "--port", str(port)],
+            [*timeline_command(), "serve", str(tmp_path / "events.yaml"), "--port", str(port),
+             *options],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
         wait_until_serving(process, f"http://127.0.0.1:{port}/-/versions.json", log)
+        if options:  # the Gunicorn master and its two workers
+            session = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True)
+            assert len(session.stdout.split()) == 3, session.stdout
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=STOP_TIMEOUT)
         deadline = time.monotonic() + STOP_TIMEOUT

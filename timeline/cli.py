@@ -142,8 +142,15 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
     production: Annotated[
         bool,
-        typer.Option(help="Immutable database, precomputed inspect file, no facet suggestions."),
+        typer.Option(
+            help="Immutable database, precomputed inspect file, no facet suggestions, "
+            "no arbitrary SQL, one server process per core."
+        ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Server processes (with --production; default: one per core)."),
+    ] = None,
 ) -> None:
     """Build the database if it is stale, then serve it with Datasette.
 
@@ -152,13 +159,20 @@ def serve(
     """
     from .serve import SITE_DIR, SiteMissing, check_site, datasette_command, run
 
+    if workers is not None and not production:
+        typer.echo(
+            "--workers needs --production (the development server is one process).", err=True
+        )
+        raise typer.Exit(1)
     try:
         check_site(SITE_DIR)
     except SiteMissing as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     result = _build_or_exit(path, db)
-    command = datasette_command(result.db_path, SITE_DIR, host, port, production=production)
+    command = datasette_command(
+        result.db_path, SITE_DIR, host, port, production=production, workers=workers
+    )
     typer.echo(f"Serving {result.db_path} on http://{host}:{port}/", err=True)
     run(command, result.db_path, production=production)
 

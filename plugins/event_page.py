@@ -104,7 +104,7 @@ def row_url(datasette, table, pk):
 
 def actor_filter_url(datasette, name):
     """The events table filtered to one actor (the actors facet is on by default)."""
-    query = urlencode({"actors__arraycontains": name})
+    query = urlencode({"_actors": name})
     return datasette.urls.table(DATABASE, "events") + "?" + query
 
 

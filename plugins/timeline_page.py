@@ -214,13 +214,13 @@ def feed_and_table_links(datasette, filters: Filters, actor_name: str) -> dict[s
     """The same filters on the table, the Atom feed and the calendar, as far as each
     can express them; ``partial`` says when a feed could not carry every filter."""
     chosen, params = filters.chosen, filters.params
-    table = {"actors__arraycontains": actor_name} if chosen["actor"] else {}
+    table = {"_actors": actor_name} if chosen["actor"] else {}
     if chosen["type"]:
         table["type"] = chosen["type"]
     if chosen["status"]:
         table["status__in"] = chosen["status"]
     if chosen["tag"]:
-        table["tags__arraycontains"] = chosen["tag"]
+        table["_tags"] = chosen["tag"]
     if chosen["place"]:
         table["location"] = chosen["place"]
     if params["start"]:

@@ -104,8 +104,8 @@ def expected_facets(data: dict) -> dict[str, Counter]:
 
 async def assert_facets_match(ds: Datasette, expected: dict[str, Counter]) -> None:
     """The events table's facet counts (all values) equal ``expected``."""
-    query = "_facet=type&_facet=year&_facet=status&_facet_array=actors"
-    query += "&_facet_array=countries&_facet_array=tags&_facet_size=max&_size=0"
+    query = "_facet=type&_facet=year&_facet=status&_facet_list=actors"
+    query += "&_facet_list=countries&_facet_list=tags&_facet_size=max&_size=0"
     data = (await ds.client.get(f"/timeline/events.json?{query}")).json()
     for name, counts in expected.items():
         facet = data["facet_results"][name]

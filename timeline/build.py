@@ -29,7 +29,7 @@ from .model import Dataset, Event
 from .provenance import History, event_history, last_commit
 from .validate import Problem, Result, validate_bytes
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "4"
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
 DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 
@@ -337,6 +337,37 @@ def _insert_rows(
     }  # fmt: skip
 
 
+# Each value of each list column of events (actors, countries, tags, systems, …) as a row,
+# and each value's count over all events: list facets and filters read these through an
+# index instead of parsing every event's JSON array per request.
+LIST_VALUES_SQL = (
+    "insert into event_list_values (event_id, list, value) "
+    "select e.id, :list, j.value from events e, json_each(e.[{column}]) j"
+)
+LIST_COUNTS_SQL = """insert into event_list_counts (list, value, count)
+select list, value, count(distinct event_id) from event_list_values group by list, value"""
+
+
+def list_columns() -> tuple[str, ...]:
+    """The events columns holding lists of values: the declared list facets."""
+    return tuple(c.name for c in schema.table_columns("events") if c.facet == "array")
+
+
+def _list_values(db: sqlite_utils.Database) -> None:
+    for table, (_, columns) in schema.LIST_TABLES.items():
+        db[table].create(
+            {c.name: PYTHON_TYPES[c.type] for c in columns},
+            pk=("list", "value") if table == "event_list_counts" else None,
+            not_null={c.name for c in columns if c.not_null},
+            foreign_keys=[("event_id", "events", "id")] if table == "event_list_values" else [],
+        )
+    for column in list_columns():
+        db.execute(LIST_VALUES_SQL.format(column=column), {"list": column})
+    db.execute(LIST_COUNTS_SQL)
+    db["event_list_values"].create_index(["list", "value", "event_id"])
+    db["event_list_values"].create_index(["event_id"])
+
+
 def _index_and_search(db: sqlite_utils.Database) -> None:
     declared = {t: schema.table_columns(t) for t in schema.SECTION_TABLE.values()}
     declared |= {t: schema.link_columns(t) for t in schema.LINK_TABLES}
@@ -374,6 +405,7 @@ def write_database(
             with db.atomic():
                 _create_tables(db)
                 counts = _insert_rows(db, data, history or {})
+                _list_values(db)
                 _index_and_search(db)
                 info = {
                     "input_sha256": digest,

@@ -47,7 +47,7 @@ class Generated:
 
 def table_facets(columns: list[schema.Column]) -> list:
     """Datasette's facet configuration for declared columns, in column order."""
-    return [c.name if c.facet == "column" else {"array": c.name} for c in columns if c.facet]
+    return [c.name if c.facet == "column" else {"list": c.name} for c in columns if c.facet]
 
 
 def declared_tables() -> dict[str, tuple[str, list[schema.Column]]]:
@@ -57,6 +57,7 @@ def declared_tables() -> dict[str, tuple[str, list[schema.Column]]]:
         for section, t in schema.SECTION_TABLE.items()
     }
     out |= {t: (link.doc, schema.link_columns(t)) for t, link in schema.LINK_TABLES.items()}
+    out |= {t: (doc, list(columns)) for t, (doc, columns) in schema.LIST_TABLES.items()}
     return out
 
 

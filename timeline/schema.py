@@ -459,6 +459,25 @@ class Column:
     export: bool = False
 
 
+# Tables the build derives from the list columns of events (facet="array"): each value
+# as a row, and each value's count over all events, for indexed list facets and filters.
+LIST_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
+    "event_list_values": (
+        "Each value of each list column of an event (actors, countries, tags, systems), "
+        "one row per value.",
+        (Column("event_id", "text", "The event.", not_null=True),
+         Column("list", "text", "The events column the value belongs to.", not_null=True),
+         Column("value", "text", "One value of that list.", not_null=True)),
+    ),
+    "event_list_counts": (
+        "How many events hold each value of each list column.",
+        (Column("list", "text", "The events column.", not_null=True),
+         Column("value", "text", "One value of that list.", not_null=True),
+         Column("count", "integer", "Number of events holding it.", not_null=True)),
+    ),
+}  # fmt: skip
+
+
 DERIVED: dict[str, tuple[Column, ...]] = {
     "sources": (
         Column("published_label", "text", "The publication date in words.", after="published"),

@@ -43,7 +43,8 @@ WHERE_SQL = """
        select 1 from event_actors ea join actors a on a.id = ea.actor_id
         where ea.event_id = e.id and (a.id = :actor or lower(a.name) = lower(:actor))))
 and (:type = '' or e.type = :type)
-and (:tag = '' or exists (select 1 from json_each(e.tags) where value = :tag))
+and (:tag = '' or e.id in (
+       select event_id from event_list_values where list = 'tags' and value = :tag))
 and (:place = '' or e.location = :place)
 and (:status = '' or e.status in (select value from json_each(:status)))
 and (:start = '' or e.date_end >= :start)
@@ -81,8 +82,8 @@ CHOICES_SQL = {
                  group by a.id order by a.name""",
     "types": "select type as value, type as label, count(*) as n from events "
     "group by type order by type",
-    "tags": """select j.value as value, j.value as label, count(*) as n
-               from events e, json_each(e.tags) j group by j.value order by j.value""",
+    "tags": """select value, value as label, count as n from event_list_counts
+               where list = 'tags' order by value""",
     "statuses": "select status as value, status as label, count(*) as n from events "
     "group by status order by status",
 }

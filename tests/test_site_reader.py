@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from html import unescape
 
 import pytest
 from markupsafe import escape
-from test_site_support import METADATA
+from test_site_support import METADATA, ROOT
+
+sys.path.insert(0, str(ROOT / "plugins"))
+from cells import linked_titles
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,3 +56,46 @@ async def test_a_custom_sql_page_is_titled_without_its_sql(ds):
     html = (await ds.client.get("/timeline?sql=select+count(*)+from+events")).text
     assert "<title>SQL query</title>" in html
     assert "select count(*) from events" in html  # the SQL itself is still shown
+
+
+# --- 2. query results link event titles ------------------------------------------------------
+
+
+def event_link(event_id: str, title: str) -> str:
+    return f'<a href="/timeline/events/{event_id}">{escape(title)}</a>'
+
+
+async def test_query_results_link_the_event_title(ds):
+    html = (await ds.client.get("/timeline/events_between?from=2019&to=2019")).text
+    title = "Baykar and Ukrspecexport sign a cooperation agreement"
+    assert f'<td class="col-title">{event_link("baykar-ukrspecexport-2019", title)}</td>' in html
+    # CSV and JSON keep the plain id and title.
+    rows = await ds.client.get("/timeline/events_between.json?from=2019&to=2019&_shape=array")
+    assert [(r["event_id"], r["title"]) for r in rows.json()] == [
+        ("baykar-ukrspecexport-2019", title)
+    ]
+    csv = (await ds.client.get("/timeline/events_between.csv?from=2019&to=2019")).text
+    assert f"baykar-ukrspecexport-2019,2019,year,{title}," in csv
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [("actor_events", "actor=russia"), ("on_this_day", "month_day=07-20"),
+     ("disputed_claims", ""), ("search", "q=drones"), ("event_map", "")],
+)  # fmt: skip
+async def test_every_query_with_event_ids_links_its_titles(ds, name, args):
+    rows = (await ds.client.get(f"/timeline/{name}.json?_shape=array&{args}")).json()
+    html = (await ds.client.get(f"/timeline/{name}?{args}")).text
+    for row in rows:
+        assert event_link(row["event_id"], row["title"]) in html, (name, row["event_id"])
+
+
+async def test_event_ids_become_linked_titles_at_most_five(ds):
+    html = str(await linked_titles(ds, "montreux,flight-suspension,x1,x2,x3,x4,x5"))
+    assert html.startswith(event_link("montreux", "Montreux Convention signed") + "; ")
+    assert html.endswith("; x1; x2; x3; and 2 more")
+    page = (await ds.client.get("/timeline/actors_together?actor=baykar")).text
+    link = event_link(
+        "baykar-ukrspecexport-2019", "Baykar and Ukrspecexport sign a cooperation agreement"
+    )
+    assert f'<td class="col-event_ids">{link}</td>' in page

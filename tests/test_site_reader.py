@@ -81,7 +81,8 @@ async def test_query_results_link_the_event_title(ds):
 @pytest.mark.parametrize(
     ("name", "args"),
     [("actor_events", "actor=russia"), ("on_this_day", "month_day=07-20"),
-     ("disputed_claims", ""), ("search", "q=drones"), ("event_map", "")],
+     ("disputed_claims", ""), ("search", "q=drones"), ("event_map", ""),
+     ("recently_added", "")],
 )  # fmt: skip
 async def test_every_query_with_event_ids_links_its_titles(ds, name, args):
     rows = (await ds.client.get(f"/timeline/{name}.json?_shape=array&{args}")).json()
@@ -99,3 +100,21 @@ async def test_event_ids_become_linked_titles_at_most_five(ds):
         "baykar-ukrspecexport-2019", "Baykar and Ukrspecexport sign a cooperation agreement"
     )
     assert f'<td class="col-event_ids">{link}</td>' in page
+
+
+# --- 3. recently added: a page to read, a separate feed --------------------------------------
+
+
+async def test_recently_added_reads_plainly_and_its_feed_is_a_separate_query(ds):
+    import feedparser
+
+    data = (await ds.client.get("/timeline/recently_added.json")).json()
+    assert data["columns"] == ["added", "date", "title", "type", "status", "event_id"]
+    assert data["rows"], "the small timeline has a git history"
+    html = (await ds.client.get("/timeline/recently_added")).text
+    assert "atom_" not in html
+    assert (await ds.client.get("/timeline/recently_added.atom")).status_code != 200
+    response = await ds.client.get("/timeline/recently_added_feed.atom")
+    feed = feedparser.parse(response.text)
+    assert response.status_code == 200 and not feed.bozo
+    assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == [r[-1] for r in data["rows"]]

@@ -14,6 +14,7 @@ from test_site_support import METADATA, ROOT
 
 sys.path.insert(0, str(ROOT / "plugins"))
 from cells import linked_titles
+from feeds import FEEDS
 
 pytestmark = pytest.mark.asyncio
 
@@ -118,3 +119,36 @@ async def test_recently_added_reads_plainly_and_its_feed_is_a_separate_query(ds)
     feed = feedparser.parse(response.text)
     assert response.status_code == 200 and not feed.bozo
     assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == [r[-1] for r in data["rows"]]
+
+
+# --- 4. the home page: questions for readers, feeds under Feeds ------------------------------
+
+
+def section(html: str, heading: str) -> str:
+    """The part of a page from an <h2> heading to the next one."""
+    return html.split(f"<h2>{heading}</h2>", 1)[1].split("<h2>", 1)[0]
+
+
+async def test_home_lists_questions_and_feeds_apart(ds):
+    html = (await ds.client.get("/")).text
+    questions, feeds = section(html, "Ready-made questions"), section(html, "Feeds")
+    feed_queries = {feed.query for feed in FEEDS}
+    assert feed_queries <= set(queries()), "every feed is a canned query"
+    for name, query in queries().items():
+        if name in feed_queries:
+            assert f'href="/timeline/{name}"' not in questions, name
+            assert f'href="/timeline/{name}"' in feeds, name  # "what it holds"
+        else:
+            assert f'<a href="/timeline/{name}">{escape(query["title"])}</a>' in questions, name
+    for feed in FEEDS:
+        url = f"/timeline/{feed.query}.{feed.format}"
+        assert f'href="{url}">{feed.label}</a>' in feeds
+        assert (await ds.client.get(url)).status_code == 200, url
+    about = (await ds.client.get("/about")).text
+    assert all(f'href="/timeline/{feed.query}.{feed.format}"' in about for feed in FEEDS)
+
+
+async def test_a_question_links_the_feed_that_follows_it(ds):
+    html = (await ds.client.get("/timeline/recently_added")).text
+    assert 'href="/timeline/recently_added_feed.atom">Atom feed of newly added events</a>' in html
+    assert "feed-link" not in (await ds.client.get("/timeline/search")).text

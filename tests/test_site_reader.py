@@ -15,6 +15,7 @@ from test_site_support import METADATA, ROOT
 sys.path.insert(0, str(ROOT / "plugins"))
 from cells import linked_titles
 from feeds import FEEDS
+from on_this_day import NEXT_DAYS_SQL, day_label
 
 pytestmark = pytest.mark.asyncio
 
@@ -152,3 +153,63 @@ async def test_a_question_links_the_feed_that_follows_it(ds):
     html = (await ds.client.get("/timeline/recently_added")).text
     assert 'href="/timeline/recently_added_feed.atom">Atom feed of newly added events</a>' in html
     assert "feed-link" not in (await ds.client.get("/timeline/search")).text
+
+
+# --- 5. on this day: an empty result says what to type --------------------------------------
+
+
+def prompt(html: str) -> str:
+    assert '<div class="empty-prompt">' in html
+    return texts(html.split('<div class="empty-prompt">', 1)[1].split("</div>", 1)[0])
+
+
+async def test_on_this_day_without_events_says_which_day_and_offers_the_next_ones(ds):
+    html = (await ds.client.get("/timeline/on_this_day?month_day=07-21")).text
+    assert "No event in the timeline is dated to 21 July in any year." in prompt(html)
+    # The year wraps round: the next days with events are 15 April and 20 July.
+    next_days = re.findall(r'<li><a href="([^"]+)">([^<]+)</a> \((\d+) event', html)
+    assert next_days == [
+        ("/timeline/on_this_day?month_day=04-15", "15 April", "1"),
+        ("/timeline/on_this_day?month_day=07-20", "20 July", "1"),
+    ]
+    followed = (await ds.client.get(next_days[1][0])).text
+    assert "Montreux Convention signed" in followed and "empty-prompt" not in followed
+
+
+async def test_on_this_day_explains_a_day_it_cannot_read(ds):
+    html = (await ds.client.get("/timeline/on_this_day?month_day=02-30")).text
+    assert "“02-30” is not a day of the year. Type the day as month-day" in prompt(html)
+
+
+async def test_on_this_day_with_no_day_looks_at_today(ds):
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).strftime("%m-%d")
+    html = (await ds.client.get("/timeline/on_this_day")).text
+    rows = (await ds.client.get("/timeline/on_this_day.json?_shape=array")).json()
+    if rows:  # the small timeline has events on 04-15 and 07-20
+        assert today in ("04-15", "07-20") and "empty-prompt" not in html
+    else:
+        assert f"dated to {day_label(today)} (today) in any year" in prompt(html)
+
+
+async def test_day_labels():
+    assert day_label("07-20") == "20 July"
+    assert day_label("02-29") == "29 February"
+    assert day_label("02-30") is None and day_label("13-01") is None and day_label("x") is None
+
+
+async def test_on_this_day_seeks_the_day_of_year_index(ds):
+    """At any size, a day's events and the next days with events are index seeks."""
+    db = ds.get_database("timeline")
+    plans = {
+        "on_this_day": (queries()["on_this_day"]["sql"], {"month_day": "07-20"}),
+        "next days": (NEXT_DAYS_SQL, {"day": "07-21", "limit": 5}),
+    }
+    for name, (sql, params) in plans.items():
+        steps = [row["detail"] for row in (await db.execute(f"explain query plan {sql}", params))]
+        on_events = [s for s in steps if " events " in f"{s} " or " e " in f"{s} "]
+        assert on_events and all("USING INDEX idx_events_month_day" in s for s in on_events), (
+            name,
+            steps,
+        )

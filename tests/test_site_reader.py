@@ -10,7 +10,7 @@ from html import unescape
 
 import pytest
 from markupsafe import escape
-from test_site_support import METADATA, ROOT
+from test_site_support import METADATA, ROOT, SMALL, build, load_yaml, site, write_yaml
 
 sys.path.insert(0, str(ROOT / "plugins"))
 from cells import linked_titles
@@ -213,3 +213,34 @@ async def test_on_this_day_seeks_the_day_of_year_index(ds):
             name,
             steps,
         )
+
+
+# --- 6, 7. the map: popups with title, date and link; no SQL above it ------------------------
+
+
+async def test_map_popups_give_title_date_and_the_event_link(ds):
+    rows = (await ds.client.get("/timeline/event_map.json?_shape=array")).json()
+    assert rows
+    for row in rows:
+        popup = json.loads(row["popup"])  # datasette-cluster-map's popup convention
+        assert set(popup) == {"title", "description", "link"}
+        assert popup["title"] == row["title"]
+        assert popup["description"].startswith(row["date"])
+        assert popup["link"] == f"/timeline/events/{row['event_id']}"
+        assert (await ds.client.get(popup["link"])).status_code == 200
+    assert json.loads(rows[0]["popup"])["description"] == "20 July 1936 · Montreux"
+    html = (await ds.client.get("/timeline/event_map")).text
+    assert "datasette-cluster-map.js" in html and 'id="sql-query"' not in html
+    assert '{"title"' not in unescape(html)  # the popup column reads as a link, not JSON
+    link = event_link("montreux", "Montreux Convention signed")
+    assert f'<td class="col-popup">{link}</td>' in html
+
+
+async def test_a_popup_names_a_claims_status(tmp_path):
+    data = load_yaml(SMALL)
+    claim = next(e for e in data["events"] if e["id"] == "fleet-destroyed-claim")
+    claim["location"] = {"name": "Kyiv", "latitude": 50.45, "longitude": 30.52}
+    ds = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
+    rows = (await ds.client.get("/timeline/event_map.json?_shape=array")).json()
+    popups = {r["event_id"]: json.loads(r["popup"]) for r in rows}
+    assert popups["fleet-destroyed-claim"]["description"] == "c. February 2022 · Kyiv · refuted"

@@ -244,3 +244,36 @@ async def test_a_popup_names_a_claims_status(tmp_path):
     rows = (await ds.client.get("/timeline/event_map.json?_shape=array")).json()
     popups = {r["event_id"]: json.loads(r["popup"]) for r in rows}
     assert popups["fleet-destroyed-claim"]["description"] == "c. February 2022 · Kyiv · refuted"
+
+
+# --- 8. error pages: the site's navigation and style, a plain message, ways back -------------
+
+
+def assert_site_page(html: str) -> None:
+    """The site's stylesheet, navigation and footer are on the page."""
+    assert re.search(r'<link rel="stylesheet" href="/static/site\.css\?h=[0-9a-f]{12}">', html)
+    assert '<p class="site-links">' in html and 'href="/claims"' in html
+    assert "CC BY 4.0" in html and "Apache-2.0" in html
+
+
+@pytest.mark.parametrize("path", ["/no/such/page", "/timeline/events/no-such-event", "/nodb"])
+async def test_a_missing_page_is_a_styled_404_with_ways_back(ds, path):
+    response = await ds.client.get(path)
+    assert response.status_code == 404
+    html = response.text
+    assert_site_page(html)
+    assert "<title>Page not found</title>" in html and "<h1>Page not found</h1>" in html
+    assert "There is no page at this address." in texts(html)
+    ways_back = section(html, "Where to go from here")
+    for link in ('href="/"', 'href="/timeline"', 'action="/timeline/search"', 'name="q"'):
+        assert link in ways_back
+    assert 'class="crumbs"' not in html
+
+
+async def test_other_errors_keep_their_message_on_a_styled_page(ds):
+    response = await ds.client.get("/timeline/events?_sort=nope")
+    assert response.status_code == 400
+    assert_site_page(response.text)
+    assert "Cannot sort by &#39;nope&#39;" in response.text
+    json_404 = await ds.client.get("/timeline/events/no-such-event.json")
+    assert json_404.status_code == 404 and json_404.json()["ok"] is False

@@ -277,3 +277,24 @@ async def test_other_errors_keep_their_message_on_a_styled_page(ds):
     assert "Cannot sort by &#39;nope&#39;" in response.text
     json_404 = await ds.client.get("/timeline/events/no-such-event.json")
     assert json_404.status_code == 404 and json_404.json()["ok"] is False
+
+
+# --- 9. the footer reads naturally -----------------------------------------------------------
+
+FOOTER = (
+    "Data licence: CC BY 4.0 · Code licence: Apache-2.0 · Data source: cited news reports, "
+    "statements and treaty texts · About: how this timeline is made · Powered by Datasette"
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/about", "/timeline", "/timeline/events", "/timeline/events/montreux",
+     "/timeline/search?q=drones", "/claims", "/timeline/citations", "/no/such/page"],
+)  # fmt: skip
+async def test_footer_reads_naturally_on_every_page(ds, path):
+    html = (await ds.client.get(path)).text
+    footer = html.split('<footer class="ft">', 1)[1].split("</footer>", 1)[0]
+    assert texts(footer).strip() == FOOTER
+    assert 'href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>' in footer
+    assert "Data: CC BY 4.0" not in texts(html)

@@ -298,3 +298,12 @@ async def test_footer_reads_naturally_on_every_page(ds, path):
     assert texts(footer).strip() == FOOTER
     assert 'href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a>' in footer
     assert "Data: CC BY 4.0" not in texts(html)
+
+
+# --- 10. no breadcrumb on the home page ------------------------------------------------------
+
+
+async def test_home_has_no_breadcrumb_to_itself(ds):
+    assert 'class="crumbs"' not in (await ds.client.get("/")).text
+    events = (await ds.client.get("/timeline/events")).text
+    assert '<p class="crumbs">' in events and 'href="/">home</a>' in events

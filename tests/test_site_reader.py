@@ -307,3 +307,65 @@ async def test_home_has_no_breadcrumb_to_itself(ds):
     assert 'class="crumbs"' not in (await ds.client.get("/")).text
     events = (await ds.client.get("/timeline/events")).text
     assert '<p class="crumbs">' in events and 'href="/">home</a>' in events
+
+
+# --- 11. sharing: a description and a card on every page; titles that describe the page ------
+
+
+def meta_tags(html: str) -> dict[str, list[str]]:
+    """``<meta name|property=… content=…>`` of a page: name → every content given."""
+    found: dict[str, list[str]] = {}
+    for name, content in re.findall(r'<meta (?:name|property)="([^"]+)" content="([^"]*)">', html):
+        found.setdefault(name, []).append(unescape(content))
+    return found
+
+
+def title_of(html: str) -> str:
+    return unescape(re.search(r"<title>(.*?)</title>", html, re.S).group(1)).strip()
+
+
+SHARED_PAGES = [
+    ("/", "Turkey–Ukraine defence cooperation: a sourced timeline"),
+    ("/about", "About this timeline"),
+    ("/claims", "Claims and the evidence on each side"),
+    ("/timeline", "Timeline"),
+    ("/timeline/events", "Events: 4 rows sorted by sort_key"),
+    ("/timeline/citations", "Citations: 6 rows sorted by id"),
+    ("/timeline/claims", "Claims (view): 2 rows"),
+    ("/timeline/actors/baykar", "Baykar"),
+    ("/timeline/sources/record", "Official record"),
+    ("/timeline/citations/montreux~2F1", "Citations: montreux/1"),
+    ("/timeline/search?q=drones", "Search events"),
+    ("/timeline/events/montreux", "20 July 1936: Montreux Convention signed"),
+]
+
+
+@pytest.mark.parametrize(("path", "title"), SHARED_PAGES)
+async def test_every_page_has_a_title_description_and_sharing_card(ds, path, title):
+    html = (await ds.client.get(path)).text
+    tags = meta_tags(html)
+    assert title_of(html) == title
+    for name in ("description", "og:title", "og:description", "og:type", "og:url",
+                 "og:site_name", "twitter:card"):  # fmt: skip
+        assert len(tags.get(name, [])) == 1 and tags[name][0].strip(), (path, name)
+    assert tags["og:description"] == tags["description"]
+    assert tags["og:url"] == [f"http://localhost{path}"]
+    assert tags["twitter:card"] == ["summary"]
+    assert len(tags["description"][0]) <= 300
+
+
+async def test_an_event_is_shared_with_its_title_and_summary(ds):
+    html = (await ds.client.get("/timeline/events/flight-suspension")).text
+    tags = meta_tags(html)
+    assert tags["og:title"] == ["Russia suspends flights to Turkey"]
+    summary = next(e for e in load_yaml(SMALL)["events"] if e["id"] == "flight-suspension")
+    assert tags["description"] == [f"15 April 2021: {summary['summary']}"]
+    assert tags["og:type"] == ["article"]
+    home = meta_tags((await ds.client.get("/")).text)
+    assert home["og:type"] == ["website"] and "(/timeline)" not in home["description"][0]
+
+
+async def test_error_pages_have_a_description_but_no_address(ds):
+    tags = meta_tags((await ds.client.get("/no/such/page")).text)
+    assert tags["og:title"] == ["Page not found"] and tags["description"][0]
+    assert "og:url" not in tags

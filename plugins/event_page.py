@@ -9,11 +9,11 @@ directions, each fetched with parameterised SQL.
 import json
 from urllib.parse import urlencode
 
-import pycountry
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
 from timeline.build import DATABASE_NAME as DATABASE
+from timeline.schema import CODE_LISTS
 
 # How a relation reads from the event that declares it, and from the other side.
 OUTGOING = {
@@ -97,8 +97,7 @@ select 'next' as side, id, title, date_label from (
 
 
 def country_name(code):
-    country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or (country.name if country else code)
+    return CODE_LISTS["country"].name(code) or code
 
 
 def row_url(datasette, table, pk):

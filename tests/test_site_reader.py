@@ -15,6 +15,7 @@ from test_site_support import METADATA, ROOT, SMALL, build, load_yaml, site, wri
 sys.path.insert(0, str(ROOT / "plugins"))
 from cells import linked_titles
 from feeds import FEEDS
+from jinja_filters import facet_label
 from on_this_day import NEXT_DAYS_SQL, day_label
 
 pytestmark = pytest.mark.asyncio
@@ -369,3 +370,71 @@ async def test_error_pages_have_a_description_but_no_address(ds):
     tags = meta_tags((await ds.client.get("/no/such/page")).text)
     assert tags["og:title"] == ["Page not found"] and tags["description"][0]
     assert "og:url" not in tags
+
+
+# --- 12. facets: configured order, years in date order, countries by name -------------------
+
+
+@pytest.fixture(scope="module")
+async def busy_2022(tmp_path_factory):
+    """The small timeline with two more events in 2022: the busiest year is the last one."""
+    tmp = tmp_path_factory.mktemp("busy")
+    data = load_yaml(SMALL)
+    claim = next(e for e in data["events"] if e["id"] == "fleet-destroyed-claim")
+    for n in (1, 2):
+        data["events"].append({**claim, "id": f"claim-{n}", "title": f"Another claim {n}"})
+    return await site(build(write_yaml(data, tmp / "events.yaml"), tmp))
+
+
+def facet_items(html: str, facet: str) -> list[str]:
+    """The labels of one facet's values, top to bottom."""
+    block = html.split(f'id="facet-{facet}"', 1)[1].split('<div class="facet-info', 1)[0]
+    return [texts(label).strip() for label in re.findall(r"<li>(?:<a [^>]+>)?(.*?)</", block)]
+
+
+async def test_facets_follow_the_configured_order(busy_2022):
+    html = (await busy_2022.client.get("/timeline/events")).text
+    shown = re.findall(r'<div class="facet-info [^"]+" id="facet-([^"]+)"', html)
+    configured = [f if isinstance(f, str) else f["array"] for f in metadata_facets("events")]
+    assert shown == [name for name in configured if name in shown]
+    assert shown[:4] == ["precision", "year", "type", "status"]
+    # A facet asked for in the address comes after the configured ones.
+    asked = (await busy_2022.client.get("/timeline/events?_facet=month")).text
+    assert re.findall(r'id="facet-([^"]+)"', asked)[-1] == "month"
+
+
+async def test_year_facet_is_in_date_order_not_by_count(busy_2022):
+    data = (await busy_2022.client.get("/timeline/events.json?_facet=year")).json()
+    by_count = [str(r["value"]) for r in data["facet_results"]["year"]["results"]]
+    assert by_count[0] == "2022"  # Datasette's own order: the busiest year first
+    html = (await busy_2022.client.get("/timeline/events")).text
+    assert facet_items(html, "year") == ["1936", "2019", "2021", "2022"]
+    assert facet_items(html, "type")[0] == "military-action"  # other facets stay by count
+
+
+async def test_country_facets_name_the_country(ds):
+    html = (await ds.client.get("/timeline/events")).text
+    assert facet_items(html, "countries") == [
+        "Türkiye (TR)", "Ukraine (UA)", "Russian Federation (RU)",
+    ]  # fmt: skip
+    assert 'countries__arraycontains=TR">Türkiye (TR)</a>' in html
+    actors = (await ds.client.get("/timeline/actors")).text
+    assert "Greece (GR)" in facet_items(actors, "country")
+    chosen = (await ds.client.get("/timeline/events?countries__arraycontains=RU")).text
+    assert "<li>Russian Federation (RU) &middot; 1" in chosen
+    # The event page names countries from the same code list.
+    event = (await ds.client.get("/timeline/events/flight-suspension")).text
+    assert ">Russian Federation</a>" in event and ">Türkiye</a>" in event
+
+
+def metadata_facets(table: str) -> list:
+    meta = json.loads(METADATA.read_text(encoding="utf-8"))
+    return meta["databases"]["timeline"]["tables"][table]["facets"]
+
+
+async def test_facet_labels_name_only_coded_columns():
+    assert facet_label("TR", "events", "countries") == "Türkiye (TR)"
+    assert facet_label("uk", "sources", "language") == "Ukrainian (uk)"
+    assert facet_label("XX", "events", "countries") == "XX"  # unknown code: as it is
+    assert facet_label("TR", "events", "tags") == "TR"  # not a coded column
+    assert facet_label(None, "events", "countries") == ""

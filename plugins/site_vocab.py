@@ -24,6 +24,29 @@ def prepare_jinja2_environment(env, datasette):
     )
 
 
+def download_url(datasette) -> str | None:
+    """The database's download address where Datasette serves it, else None.
+
+    Datasette refuses to send a database it serves mutable (it might be mid-write), and
+    the development server serves it mutable; production serves it immutable. Pages
+    link the download only where it works.
+    """
+    db = datasette.get_database(DATABASE)
+    if datasette.setting("allow_download") and not db.is_mutable and not db.is_memory:
+        return datasette.urls.database(DATABASE) + ".db"
+    return None
+
+
 @hookimpl
 def extra_template_vars(datasette):
-    return {"canned_queries": datasette.metadata("queries", database=DATABASE) or {}}
+    async def inner():
+        return {
+            "canned_queries": datasette.metadata("queries", database=DATABASE) or {},
+            "database_download_url": download_url(datasette),
+            # Production switches arbitrary SQL off: no link to a page that would refuse.
+            "sql_allowed": await datasette.permission_allowed(
+                None, "execute-sql", resource=DATABASE, default=True
+            ),
+        }
+
+    return inner

@@ -438,3 +438,42 @@ async def test_facet_labels_name_only_coded_columns():
     assert facet_label("XX", "events", "countries") == "XX"  # unknown code: as it is
     assert facet_label("TR", "events", "tags") == "TR"  # not a coded column
     assert facet_label(None, "events", "countries") == ""
+
+
+# --- 13. the database download: linked where it works --------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def production(small_db):
+    """The site as `timeline serve --production` runs it: immutable, arbitrary SQL off."""
+    from datasette.app import Datasette
+
+    metadata = json.loads(METADATA.read_text(encoding="utf-8")) | {"allow_sql": False}
+    ds = Datasette(
+        immutables=[str(small_db)],
+        metadata=metadata,
+        template_dir=str(ROOT / "templates"),
+        plugins_dir=str(ROOT / "plugins"),
+        static_mounts=[("static", str(ROOT / "static"))],
+    )
+    await ds.invoke_startup()
+    return ds
+
+
+async def test_production_links_the_download_and_it_works(production):
+    response = await production.client.get("/timeline.db")
+    assert response.status_code == 200 and response.content[:16] == b"SQLite format 3\x00"
+    home = (await production.client.get("/")).text
+    assert '<a href="/timeline.db">downloaded</a> as SQLite' in home
+    assert "?sql=" not in home  # arbitrary SQL is off: no link to a refusal
+    assert (await production.client.get("/timeline?sql=select+1")).status_code == 403
+    about = (await production.client.get("/about")).text
+    assert '<a href="/timeline.db">downloaded</a>' in about
+
+
+async def test_development_does_not_link_a_download_datasette_refuses(ds):
+    assert (await ds.client.get("/timeline.db")).status_code == 403  # served mutable
+    for path in ("/", "/about"):
+        assert "/timeline.db" not in (await ds.client.get(path)).text, path
+    home = (await ds.client.get("/")).text
+    assert 'href="/timeline?sql=select+count(*)+from+events">Write your own SQL</a>' in home

@@ -22,9 +22,19 @@ def content_hash(name: str) -> str:
     return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
 
 
+def stylesheet_url(datasette) -> str:
+    return datasette.urls.path(f"/static/{STYLESHEET}?h={content_hash(STYLESHEET)}")
+
+
 @hookimpl
 def extra_css_urls(datasette):
-    return [datasette.urls.path(f"/static/{STYLESHEET}?h={content_hash(STYLESHEET)}")]
+    return [stylesheet_url(datasette)]
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    # Error pages are rendered without extra_css_urls; base.html links the stylesheet with this.
+    env.globals["site_stylesheet_url"] = lambda: stylesheet_url(datasette)
 
 
 def lifetime(datasette, scope) -> str | None:

@@ -20,7 +20,7 @@ from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
 from timeline.build import DATABASE_NAME as DATABASE
-from timeline.countries import country_name
+from timeline.schema import CODE_LISTS
 
 ACTOR_EVENTS_SQL = """
 select e.id, e.date_label, e.title, e.status, e.type, e.precision, e.approximate, e.uncertain,
@@ -105,7 +105,7 @@ def extra_template_vars(view_name, database, table, request, datasette):
             return {}
         entity = rows[0]
         if entity.get("country"):
-            entity["country_name"] = country_name(entity["country"])
+            entity["country_name"] = CODE_LISTS["country"].name(entity["country"])
         if "aliases" in entity:
             entity["aliases"] = json.loads(entity["aliases"] or "[]")
         timeline = datasette.urls.path("/timeline")

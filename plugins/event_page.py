@@ -14,8 +14,8 @@ from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import Response
 
 from timeline.build import DATABASE_NAME as DATABASE
-from timeline.countries import country_name
 from timeline.export import Filters, nested_events
+from timeline.schema import CODE_LISTS
 
 # How a relation reads from the event that declares it, and from the other side.
 OUTGOING = {
@@ -96,6 +96,10 @@ select 'next' as side, id, title, date_label from (
   select id, title, date_label from events where (sort_key, id) > (:sort_key, :id)
   order by sort_key, id limit 1)
 """
+
+
+def country_name(code):
+    return CODE_LISTS["country"].name(code) or code
 
 
 def row_url(datasette, table, pk):

@@ -1,4 +1,9 @@
-"""Atom feeds with absolute entry links, and an empty result as an empty feed, not an error.
+"""The site's feeds: which canned queries are feeds, Atom feeds with absolute entry links,
+and an empty result as an empty feed, not an error.
+
+FEEDS names the canned queries that are feeds rather than questions: the home page lists
+them under Feeds (and only the others as questions), and a question whose rows a feed
+follows links to it. Templates see them as ``site_feeds``.
 
 datasette-atom 0.9 computes ``max(atom_updated)`` over the rows, which fails when
 a query (say, a filtered feed) matches nothing. This renderer is registered after
@@ -6,12 +11,33 @@ datasette-atom's (``trylast``), takes over the ``.atom`` extension, answers empt
 results itself and hands everything else to datasette-atom unchanged.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 from datasette_atom import can_render_atom, render_atom
 from feedgen.feed import FeedGenerator
+
+
+@dataclass(frozen=True)
+class Feed:
+    query: str  # the canned query behind the feed
+    format: str  # its output renderer's extension
+    label: str  # how pages name it
+    follows: str = ""  # the question whose rows it gives, if any
+
+
+FEEDS = (
+    Feed("atom_feed", "atom", "Atom feed of events"),
+    Feed("calendar", "ics", "Calendar of events (iCalendar)"),
+    Feed("recently_added_feed", "atom", "Atom feed of newly added events", "recently_added"),
+)
+
+
+@hookimpl
+def prepare_jinja2_environment(env):
+    env.globals["site_feeds"] = FEEDS
 
 
 def absolute_links(datasette, request, columns, rows):

@@ -23,7 +23,7 @@ from datasette.utils import path_with_added_args, path_with_removed_args
 
 from timeline.build import DATABASE_NAME as DATABASE
 from timeline.build import list_columns
-from timeline.countries import country_name
+from timeline.schema import column_codes
 
 LISTS = list_columns()
 TABLE = "events"
@@ -37,8 +37,10 @@ group by v.value order by count desc, v.value limit :_limit"""
 
 
 def label(column: str, value: str) -> str:
-    """What a reader sees for a value: countries by name with their code."""
-    return f"{country_name(value)} ({value})" if column == "countries" else value
+    """What a reader sees for a value: a code by what it stands for, with the code."""
+    codes = column_codes(TABLE, column)
+    name = codes.name(value) if codes else None
+    return f"{name} ({value})" if name else value
 
 
 def parameter(column: str) -> str:

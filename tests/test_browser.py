@@ -173,3 +173,56 @@ def test_missing_chromium_skips_locally_and_fails_under_ci(monkeypatch, tmp_path
     monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
     with pytest.raises(outcome):
         require_browser()
+
+
+# --- the reader's edges: the map on a phone, query results, facets ------------------------
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def test_map_on_a_phone_has_popups_with_title_date_and_link(phone, server):
+    phone.goto(f"{server}/timeline/event_map")
+    phone.wait_for_selector(".leaflet-marker-icon")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    assert phone.locator("#sql-query").count() == 0
+    assert not phone.locator("td.col-popup").first.is_visible()
+    phone.locator(".leaflet-marker-icon").first.click()
+    popup = phone.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.locator("strong").inner_text() == "Montreux Convention signed"
+    assert "20 July 1936 · Montreux" in popup.inner_text()
+    assert popup.locator("a").get_attribute("href") == "/timeline/events/montreux"
+    shot(phone, "10-map-phone-popup")
+    popup.locator("a").click()
+    phone.wait_for_url("**/timeline/events/montreux")
+
+
+def test_events_facets_on_a_phone_wrap_between_words(phone, server):
+    phone.goto(f"{server}/timeline/events")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    item = phone.locator("#facet-countries li").first
+    style = item.evaluate("e => [getComputedStyle(e).wordBreak, getComputedStyle(e).overflowWrap]")
+    assert style == ["normal", "break-word"]
+    columns = phone.locator(".facet-results").evaluate(
+        "e => getComputedStyle(e).gridTemplateColumns.split(' ').length"
+    )
+    assert columns == 2
+    assert item.inner_text().startswith("Türkiye (TR)")
+    shot(phone, "11-events-facets-phone")
+
+
+def test_query_results_show_linked_titles_not_ids(page, server):
+    page.goto(f"{server}/timeline/events_between?from=2019&to=2019")
+    title = page.locator("table.rows-and-columns td.col-title a")
+    assert title.inner_text() == "Baykar and Ukrspecexport sign a cooperation agreement"
+    assert not page.locator("table.rows-and-columns td.col-event_id").first.is_visible()
+    assert page.locator("#sql-query").count() == 0
+    title.click()
+    page.wait_for_url("**/timeline/events/baykar-ukrspecexport-2019")

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -84,6 +85,11 @@ def test_production_server(tmp_path):
         assert [r["id"] for r in rows] == ["fleet-destroyed-claim"]
         with urllib.request.urlopen(f"{base}/timeline", timeout=10) as response:
             assert response.status == 200
+        # Production serves the database immutable: the download works and is linked.
+        with urllib.request.urlopen(f"{base}/timeline.db", timeout=10) as response:
+            assert response.read(16) == b"SQLite format 3\x00"
+        with urllib.request.urlopen(f"{base}/", timeout=10) as response:
+            assert 'href="/timeline.db"' in response.read().decode()
 
 
 def _port_is_free(port: int) -> bool:
@@ -135,6 +141,13 @@ def test_serving_a_yaml_outside_the_repository_uses_the_site_files(tmp_path):
         assert "Turkey–Ukraine" in page  # the site's own template, not a bare Datasette
         metadata = get_json(f"{base}/-/metadata.json")
         assert metadata.get("title")
+        # Development serves it mutable, and Datasette refuses to send a mutable database:
+        # the pages do not link a download that would answer 403.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/timeline.db", timeout=10)
+        assert refused.value.code == 403
+        with urllib.request.urlopen(f"{base}/", timeout=10) as response:
+            assert "timeline.db" not in response.read().decode()
 
 
 def test_serve_refuses_without_site_files(tmp_path):

@@ -29,7 +29,7 @@ from .model import Dataset, Event
 from .provenance import History, event_history, last_commit
 from .validate import Problem, Result, validate_bytes
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "4"  # 3: the day-of-year index for on_this_day; 4: the list index
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
 DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 
@@ -126,6 +126,11 @@ COMPOSITE_INDEXES = {
     "event_actors": (["actor_id", "role"],),
     "citations": (["event_id", "position"],),
     "event_systems": (["system_id", "action"], ["event_id", "position"]),
+}
+# Expression indexes for the site's queries: an event's day of the year (MM-DD) when it is
+# dated to the day, so on_this_day and its "next days with events" seek instead of scanning.
+EXPRESSION_INDEXES = {
+    "idx_events_month_day": "events (substr(date_start, 6, 5)) where precision = 'day'",
 }
 PYTHON_TYPES = {"text": str, "integer": int, "real": float}
 
@@ -377,6 +382,8 @@ def _index_and_search(db: sqlite_utils.Database) -> None:
                 db[table].create_index([column.name])
         for composite in COMPOSITE_INDEXES.get(table, ()):
             db[table].create_index(composite)
+    for name, target in EXPRESSION_INDEXES.items():
+        db.execute(f"create index [{name}] on {target}")
     db["events"].enable_fts(
         ["title", "summary", "notes", "quotes"], tokenize="porter", create_triggers=False
     )

@@ -425,6 +425,12 @@ class CodeList:
         found = getattr(pycountry, self.database).get(**{self.attribute: code})
         return bool(cased and found)
 
+    def name(self, code: str) -> str | None:
+        """What the code stands for, in English ('TR' -> 'Türkiye'); None for an unknown code.
+        The site names countries, languages and currencies with this, and only this."""
+        found = getattr(pycountry, self.database).get(**{self.attribute: code})
+        return (getattr(found, "common_name", None) or found.name) if found else None
+
 
 CODE_LISTS = {
     "country": CodeList("ISO 3166-1 alpha-2", "an ISO 3166-1 alpha-2 country code",
@@ -583,6 +589,13 @@ LINK_TABLES: dict[str, LinkTable] = {
                                "refers to, with quantities and values as the sources state them.",
                                positioned=True),
 }  # fmt: skip
+
+
+def column_codes(table: str, column: str) -> CodeList | None:
+    """The ISO code list a column of a section's or link table takes its values from."""
+    record = TABLE_RECORD.get(table) or (LINK_TABLES[table].record if table in LINK_TABLES else "")
+    fld = RECORDS.get(record, {}).get(column)
+    return CODE_LISTS[fld.codes] if fld and fld.codes else None
 
 
 def column_name(table: str, field: str) -> str:

@@ -212,8 +212,8 @@ def describe(filters: Filters, actor_name: str) -> str:
 
 
 def feed_and_table_links(datasette, filters: Filters, actor_name: str) -> dict[str, str]:
-    """The same filters on the table, the Atom feed and the calendar, as far as each
-    can express them; ``partial`` says when a feed could not carry every filter."""
+    """The same filters on the table, the Atom feed and the calendar (a date that cannot
+    be read is left out of all three, as it is of this page)."""
     chosen, params = filters.chosen, filters.params
     table = {"_actors": actor_name} if chosen["actor"] else {}
     if chosen["type"]:
@@ -228,16 +228,14 @@ def feed_and_table_links(datasette, filters: Filters, actor_name: str) -> dict[s
         table["date_end__gte"] = params["start"]
     if params["end"]:
         table["date_start__lte"] = params["end"]
-    feed = {k: chosen[k] for k in ("actor", "tag") if chosen[k]}
-    if chosen["status"] and "," not in chosen["status"]:
-        feed["status"] = chosen["status"]
-    feedable = {"actor", "tag"} | ({"status"} if "status" in feed else set())
+    # The feeds take every filter of this page, under the same names.
+    feed = {k: v for k, v in filters.active.items() if not (k in ("from", "to") and not
+            params["start" if k == "from" else "end"])}  # fmt: skip
     return {
         "table_url": datasette.urls.table(DATABASE, "events") + query_string(table),
         "atom_url": datasette.urls.query(DATABASE, "atom_feed", format="atom") + query_string(feed),
         "calendar_url": datasette.urls.query(DATABASE, "calendar", format="ics")
         + query_string(feed),
-        "feed_partial": bool(set(filters.active) - feedable),
         "feed_filtered": bool(feed),
     }
 

@@ -395,7 +395,9 @@ def facet_items(html: str, facet: str) -> list[str]:
 async def test_facets_follow_the_configured_order(busy_2022):
     html = (await busy_2022.client.get("/timeline/events")).text
     shown = re.findall(r'<div class="facet-info [^"]+" id="facet-([^"]+)"', html)
-    configured = [f if isinstance(f, str) else f["array"] for f in metadata_facets("events")]
+    configured = [
+        f if isinstance(f, str) else next(iter(f.values())) for f in metadata_facets("events")
+    ]
     assert shown == [name for name in configured if name in shown]
     assert shown[:4] == ["precision", "year", "type", "status"]
     # A facet asked for in the address comes after the configured ones.
@@ -417,10 +419,10 @@ async def test_country_facets_name_the_country(ds):
     assert facet_items(html, "countries") == [
         "Türkiye (TR)", "Ukraine (UA)", "Russian Federation (RU)",
     ]  # fmt: skip
-    assert 'countries__arraycontains=TR">Türkiye (TR)</a>' in html
+    assert '_countries=TR">Türkiye (TR)</a>' in html
     actors = (await ds.client.get("/timeline/actors")).text
     assert "Greece (GR)" in facet_items(actors, "country")
-    chosen = (await ds.client.get("/timeline/events?countries__arraycontains=RU")).text
+    chosen = (await ds.client.get("/timeline/events?_countries=RU")).text
     assert "<li>Russian Federation (RU) &middot; 1" in chosen
     # The event page names countries from the same code list.
     event = (await ds.client.get("/timeline/events/flight-suspension")).text

@@ -115,19 +115,30 @@ async def test_title_says_what_is_filtered(small):
     assert re.search(r"<title>(.*?)</title>", plain, re.S).group(1).strip() == "Timeline"
 
 
-async def test_filters_are_carried_into_the_table_and_feeds(small):
-    html = (await small.client.get("/timeline?actor=russia&tag=tourism&from=2021")).text
+@pytest.mark.parametrize(
+    "query",
+    [
+        "actor=russia&tag=tourism&from=2021",
+        "status=disputed,refuted",
+        "type=sanction&to=2021-04",
+        "place=Montreux",
+        "from=April+2021&to=2022",
+    ],
+)
+async def test_filters_are_carried_into_the_table_and_feeds(small, query):
+    html = (await small.client.get(f"/timeline?{query}")).text
+    expected = ids(html)
+    assert expected
     hrefs = [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', html)]
     table = next(h for h in hrefs if h.startswith("/timeline/events?"))
     atom = next(h for h in hrefs if h.startswith("/timeline/atom_feed.atom"))
-    table_ids = (
-        await small.client.get(table.replace("/events?", "/events.json?") + "&_shape=array")
-    ).json()
-    assert [row["id"] for row in table_ids] == ids(html) == ["flight-suspension"]
-    assert parse_qs(urlsplit(atom).query) == {"actor": ["russia"], "tag": ["tourism"]}
-    assert "other filters are not applied" in html  # from= cannot go into the feed
+    calendar = next(h for h in hrefs if h.startswith("/timeline/calendar.ics"))
+    rows = await small.client.get(table.replace("/events?", "/events.json?") + "&_shape=array")
+    assert [row["id"] for row in rows.json()] == expected
     feed = (await small.client.get(atom)).text
-    assert feed.count("<entry>") == 1
+    assert re.findall(r"event/([^<]+)</id>", feed) == expected[::-1]
+    ics = (await small.client.get(calendar)).text
+    assert ics.count("BEGIN:VEVENT") == len(expected)
 
 
 async def test_sql_queries_stay_datasettes(small):

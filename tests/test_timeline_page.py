@@ -175,3 +175,12 @@ async def test_an_uncertain_date_says_so_once(small):
     when = card[: card.index("</p>")]
     assert "c. February 2022" in when
     assert when.count("approximate") == 0 and when.count("c. ") == 1
+
+
+async def test_shared_timeline_says_what_it_shows(small):
+    html = (await small.client.get("/timeline?actor=russia")).text
+    description = re.search(r'<meta name="description" content="([^"]*)"', html).group(1)
+    assert description.startswith("2 events of Turkey–Ukraine defence cooperation (actor russia)")
+    og = re.search(r'<meta property="og:title" content="([^"]*)"', html).group(1)
+    assert og == "Timeline: Russia"
+    assert ".yaml" not in description

@@ -59,10 +59,11 @@ def test_the_build_context_holds_everything_the_site_needs(packaged):
     assert (packaged / "plugins" / "request_checks.py").exists()
     assert (packaged / "templates" / "row-timeline-events.html").exists()
     assert list((packaged / "wheels").glob("turkey_ukraine_timeline-*.whl"))
-    # the chart libraries, served by the site itself
+    # the chart libraries and the script that draws the charts, served by the site itself
     for name in [*vendor.SCRIPTS, *vendor.LICENCES]:
         shipped = packaged / "static" / "vendor" / name
         assert shipped.read_bytes() == (ROOT / "static" / "vendor" / name).read_bytes()
+    assert (packaged / "static" / "charts.js").exists()
     metadata = (packaged / "metadata.json").read_text()
     assert '"allow_sql": false' in metadata  # arbitrary SQL off on the public site
 

@@ -9,17 +9,23 @@ PORT ?= 8001
 
 .PHONY: setup serve serve-production build test lint browser bench clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed static/vendor/.copied
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Front-end libraries from the npm registry, pinned by package-lock.json (TimelineJS for the
-# export test); the served site and the tests never fetch them at run time.
+# Front-end libraries from the npm registry, pinned by package-lock.json (Vega-Lite for the
+# site's charts, TimelineJS and Citation.js for the export tests); the served site and the
+# tests never fetch them at run time.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The chart libraries' minified builds, copied where the site serves them (not in git).
+static/vendor/.copied: node_modules/.installed timeline/vendor.py $(VENV)/.installed
+	$(BIN)/python -m timeline.vendor
 	touch $@
 
 build: setup
@@ -53,4 +59,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_build.py
 
 clean:
-	rm -rf $(VENV) node_modules build timeline.db inspect-data.json test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules static/vendor build timeline.db inspect-data.json test-artifacts .pytest_cache .ruff_cache

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 import yaml
+from test_site_support import REAL, SMALL, build, write_yaml
 
 from conftest import files_in
 from timeline import build as build_module
@@ -194,3 +196,31 @@ def test_failure_during_write_leaves_the_old_database_byte_identical(
         build_file(small_yaml)
     assert fresh_db.read_bytes() == before
     assert files_in(fresh_db.parent) == ["events.yaml", "timeline.db"]
+
+
+def test_event_counts_table_agrees_with_the_link_tables(tmp_path):
+    """The charts' counts per year and type, overall, per actor and per system."""
+    real_db = build(REAL, tmp_path)
+    counted = Counter()
+    for scope, scope_id, year, kind, n in rows(real_db, "select * from event_counts"):
+        counted[scope, scope_id, year, kind] = n
+    expected = Counter()
+    for year, kind, n in rows(real_db, "select year, type, count(*) from events group by 1, 2"):
+        expected["all", "", year, kind] = n
+    for scope, link, column in (("actor", "event_actors", "actor_id"),
+                                ("system", "event_systems", "system_id")):  # fmt: skip
+        sql = f"""select l.{column}, e.year, e.type, count(distinct e.id) from {link} l
+                  join events e on e.id = l.event_id group by 1, 2, 3"""
+        for key, year, kind, n in rows(real_db, sql):
+            expected[scope, key, year, kind] = n
+    assert counted == expected
+
+
+def test_an_actor_counts_once_per_event_whatever_its_roles(tmp_path):
+    data = yaml.safe_load(SMALL.read_text(encoding="utf-8"))
+    target = next(e for e in data["events"] if e["id"] == "baykar-ukrspecexport-2019")
+    target["actors"].append({"actor": "baykar", "role": "manufacturer"})
+    db = build(write_yaml(data, tmp_path / "events.yaml"), tmp_path)
+    assert len(rows(db, "select * from event_actors where actor_id = 'baykar'")) == 2
+    sql = "select events from event_counts where scope = 'actor' and scope_id = 'baykar'"
+    assert rows(db, sql) == [(1,)]

@@ -13,6 +13,10 @@ import sys
 
 import pytest
 from test_site_support import ROOT, SMALL
+from typer.testing import CliRunner
+
+from timeline import publish, vendor
+from timeline.cli import app
 
 TIMELINE = [sys.executable, "-m", "timeline.cli"]
 
@@ -55,6 +59,11 @@ def test_the_build_context_holds_everything_the_site_needs(packaged):
     assert (packaged / "plugins" / "request_checks.py").exists()
     assert (packaged / "templates" / "row-timeline-events.html").exists()
     assert list((packaged / "wheels").glob("turkey_ukraine_timeline-*.whl"))
+    # the chart libraries and the script that draws the charts, served by the site itself
+    for name in [*vendor.SCRIPTS, *vendor.LICENCES]:
+        shipped = packaged / "static" / "vendor" / name
+        assert shipped.read_bytes() == (ROOT / "static" / "vendor" / name).read_bytes()
+    assert (packaged / "static" / "charts.js").exists()
     metadata = (packaged / "metadata.json").read_text()
     assert '"allow_sql": false' in metadata  # arbitrary SQL off on the public site
 
@@ -72,3 +81,14 @@ def test_publish_dry_run_prints_the_commands_with_instance_counts(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert f"datasette publish {target}" in proc.stdout and expected in proc.stdout
         assert "--install datasette-atom==0.9" in proc.stdout
+
+
+def test_packaging_refuses_a_site_without_its_chart_libraries(tmp_path, monkeypatch):
+    (tmp_path / "site" / "static").mkdir(parents=True)
+    monkeypatch.setattr(publish, "SITE_DIR", tmp_path / "site")
+    with pytest.raises(vendor.VendorMissing, match="make setup"):
+        publish.prepare(SMALL, tmp_path / "build")
+    assert not (tmp_path / "build").exists()  # refused before building anything
+    result = CliRunner().invoke(app, ["package", str(SMALL), "--build-dir",
+                                      str(tmp_path / "build"), "--dry-run"])  # fmt: skip
+    assert result.exit_code == 1 and "chart libraries are missing" in result.output

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from .model import Dataset, Event
 from .provenance import History, event_history, last_commit
 from .validate import Problem, Result, validate_bytes
 
-SCHEMA_VERSION = "4"  # 3: the day-of-year index for on_this_day; 4: the list index
+# 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts
+SCHEMA_VERSION = "5"
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
 DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 
@@ -253,6 +255,25 @@ def _link_rows(table: str, events: list[Event]):
             yield row
 
 
+def _event_count_rows(events: list[Event]):
+    """Events per year and type: overall (scope 'all'), per actor and per system.
+
+    The charts read these few rows instead of grouping every event and link row on each
+    request (at 100,000 events the twelve busiest actors' years took ~0.4 s per request
+    even with covering indexes). An event counts once per actor, whatever its roles.
+    """
+    counts: Counter[tuple[str, str, int, str]] = Counter()
+    for e in events:
+        year = e.date.year
+        counts["all", "", year, e.type] += 1
+        for actor in {a.actor for a in e.actors}:
+            counts["actor", actor, year, e.type] += 1
+        for system in {x.system for x in e.systems}:
+            counts["system", system, year, e.type] += 1
+    for (scope, scope_id, year, kind), n in sorted(counts.items()):
+        yield {"scope": scope, "scope_id": scope_id, "year": year, "type": kind, "events": n}
+
+
 # -- tables ----------------------------------------------------------------------------------
 
 
@@ -283,6 +304,11 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             foreign_keys=[("event_id", "events", "id"), *references],
         )
     db["build_info"].create({"key": str, "value": str}, pk="key")
+    db["event_counts"].create(
+        {"scope": str, "scope_id": str, "year": int, "type": str, "events": int},
+        pk=("scope", "scope_id", "year", "type"),
+        not_null={"scope", "scope_id", "year", "type", "events"},
+    )
 
 
 def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[dict]) -> None:
@@ -335,6 +361,7 @@ def _insert_rows(
     ))  # fmt: skip
     for table in schema.LINK_TABLES:
         _insert(db, table, _link_rows(table, events))
+    _insert(db, "event_counts", _event_count_rows(events))
     return {
         name: db[name].count
         for name in ("events", "actors", "sources", "systems", "citations", "event_actors",

@@ -569,11 +569,15 @@ def _prepared(path: Path, build_dir: Path):
     import subprocess
 
     from .publish import prepare
+    from .vendor import VendorMissing
 
     try:
         return prepare(path, build_dir)
     except InvalidInput as exc:
         _fail(exc.result.errors)
+    except VendorMissing as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     except subprocess.CalledProcessError as exc:
         message = f"could not build this project's wheel ({exc.returncode}); see pip's output"
         typer.echo(message, err=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from . import vendor
 from .build import DEFAULT_DB_NAME, build_file
 from .serve import PRODUCTION_METADATA, SITE_DIR, SQL_TIME_LIMIT_MS, write_production_metadata
 
@@ -42,7 +43,12 @@ def pinned() -> list[str]:
 
 
 def prepare(yaml_path: Path, workdir: Path) -> Prepared:
-    """Build the database fresh, write the production metadata and this project's wheel."""
+    """Build the database fresh, write the production metadata and this project's wheel.
+
+    Refuses (VendorMissing) when the chart libraries are not in static/vendor/: the image
+    would serve pages whose charts never draw.
+    """
+    vendor.check(SITE_DIR)
     workdir.mkdir(parents=True, exist_ok=True)
     db = build_file(yaml_path, workdir / DEFAULT_DB_NAME, force=True).db_path
     metadata = write_production_metadata(SITE_DIR, workdir / PRODUCTION_METADATA)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from . import vendor
 from .files import write_atomically
 
 METADATA = "datasette-metadata.json"
@@ -25,13 +26,18 @@ class SiteMissing(Exception):
 
 
 def check_site(site_dir: Path) -> None:
-    """Refuse to serve a bare Datasette when the site's own files cannot be found."""
+    """Refuse to serve a bare Datasette when the site's own files cannot be found, or a
+    site without its charts when the chart libraries were never installed."""
     missing = [name for name in SITE_FILES if not (Path(site_dir) / name).exists()]
     if missing:
         raise SiteMissing(
             f"the site files {', '.join(missing)} are missing from {site_dir}; "
             "run timeline from a checkout of the project (pip install -e .)"
         )
+    try:
+        vendor.check(site_dir)
+    except vendor.VendorMissing as exc:
+        raise SiteMissing(str(exc)) from None
 
 
 def default_workers() -> int:

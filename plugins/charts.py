@@ -1,0 +1,111 @@
+"""The visual timeline and the charts: their data, and the scripts that draw them.
+
+* ``timeline_chart`` (a template filter) turns the events a page lists into the visual
+  timeline's Vega-Lite spec (``timeline.charts.timeline_spec``).
+* The home page gets events per year by type and the busiest actors' events per year;
+  an actor's or a system's page gets its own events per year by type. Every count comes
+  from the ``event_counts`` table the build writes, so a chart costs a few indexed rows
+  at any number of events.
+* Pages with charts load Vega, Vega-Lite, vega-embed (``static/vendor/``, copied from
+  node_modules at set-up) and ``static/charts.js``, each linked by content hash so a CDN
+  may keep it for a year (``cache_headers.py``). Other pages load nothing.
+"""
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode, tilde_encode
+
+from timeline import charts, vendor
+from timeline.build import DATABASE_NAME as DATABASE
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+SCRIPTS = [f"vendor/{name}" for name in vendor.SCRIPTS] + ["charts.js"]
+CHART_TEMPLATES = {"index.html", "timeline.html"}
+ENTITY_TABLES = {"actors": "actor", "systems": "system"}
+TOP_ACTORS = 12
+
+PER_YEAR_SQL = """
+select year, type, events from event_counts
+where scope = :scope and scope_id = :id order by year, type
+"""
+ACTOR_YEARS_SQL = """
+select a.id, a.name, c.year, sum(c.events) as events
+from (select id, name, event_count from actors where event_count > 0
+      order by event_count desc, name limit :top) a
+join event_counts c on c.scope = 'actor' and c.scope_id = a.id
+group by a.id, c.year
+order by a.event_count desc, a.name, c.year
+"""
+
+
+def _draws_charts(template: str, view_name: str, database: str, table: str) -> bool:
+    if template in CHART_TEMPLATES:
+        return True
+    return view_name == "row" and database == DATABASE and table in ENTITY_TABLES
+
+
+@hookimpl
+def extra_js_urls(template, view_name, database, table, datasette):
+    if not _draws_charts(template, view_name, database, table):
+        return []
+    # type=module: deferred, run in order once the page is parsed, without blocking its
+    # first paint; the libraries' UMD builds attach vega, vegaLite, vegaEmbed to globalThis.
+    return [
+        {"url": f"/static/{name}?h={vendor.content_hash(STATIC / name)}", "module": True}
+        for name in SCRIPTS
+    ]
+
+
+@hookimpl
+def prepare_jinja2_environment(env):
+    env.filters["timeline_chart"] = charts.timeline_spec
+
+
+async def _rows(db, sql: str, params: dict) -> list[dict]:
+    return [dict(r) for r in (await db.execute(sql, params)).rows]
+
+
+def _timeline_url(datasette, year: int, **filters: str) -> str:
+    """The /timeline page filtered to one year (events whose dates overlap it) and more."""
+    query = urlencode(filters | {"from": year, "to": year})
+    return datasette.urls.path("/timeline") + "?" + query
+
+
+async def home_charts(datasette) -> dict:
+    db = datasette.get_database(DATABASE)
+    per_year = await _rows(db, PER_YEAR_SQL, {"scope": "all", "id": ""})
+    for row in per_year:
+        row["url"] = _timeline_url(datasette, type=row["type"], year=row["year"])
+    actors = await _rows(db, ACTOR_YEARS_SQL, {"top": TOP_ACTORS})
+    for row in actors:
+        row["url"] = datasette.urls.row(DATABASE, "actors", tilde_encode(row["id"]))
+    return {
+        "per_year_chart": charts.per_year_spec(
+            per_year, "Events per year, stacked by type of event."
+        ),
+        "actor_years_chart": charts.actor_years_spec(
+            actors, f"Events per year of the {TOP_ACTORS} actors with the most events."
+        ),
+    }
+
+
+async def entity_chart(datasette, table: str, entity_id: str) -> dict:
+    db = datasette.get_database(DATABASE)
+    scope = ENTITY_TABLES[table]
+    rows = await _rows(db, PER_YEAR_SQL, {"scope": scope, "id": entity_id})
+    if scope == "actor":  # the timeline filters by actor, not by system
+        for row in rows:
+            row["url"] = _timeline_url(datasette, actor=entity_id, type=row["type"],
+                                       year=row["year"])  # fmt: skip
+    return {"entity_chart": charts.per_year_spec(rows, "Its events per year, by type.")}
+
+
+@hookimpl
+def extra_template_vars(template, view_name, database, table, request, datasette):
+    if template == "index.html":
+        return home_charts(datasette)
+    if view_name == "row" and database == DATABASE and table in ENTITY_TABLES and request:
+        return entity_chart(datasette, table, tilde_decode(request.url_vars["pks"]))
+    return None

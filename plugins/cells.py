@@ -7,8 +7,6 @@
   link foreign keys; canned queries and views do not).
 * ``event_ids`` (comma-separated, as ``actors_together`` gives them) become the events'
   titles, linked, at most MAX_TITLES of them.
-* ``popup`` (the map's marker popups, JSON for datasette-cluster-map) reads as the linked
-  title in the table under the map, never as raw JSON.
 * ``snippet`` columns from the search query: FTS5 marks matches with ⟦ and ⟧;
   the text is escaped first, then the markers become ``<mark>``.
 """
@@ -50,17 +48,6 @@ async def linked_titles(datasette, text: str) -> Markup:
     return Markup("; ").join(links) + more
 
 
-def popup_link(value: str) -> Markup | None:
-    """A cluster-map popup ``{"title", "link", ...}`` as a link; None for anything else."""
-    try:
-        popup = json.loads(value)
-    except ValueError:
-        return None
-    if not isinstance(popup, dict) or not str(popup.get("link", "")).startswith("/"):
-        return None
-    return Markup('<a href="{}">{}</a>').format(popup["link"], popup.get("title") or "")
-
-
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     if database != DATABASE or not isinstance(value, str):
@@ -71,8 +58,6 @@ def render_cell(row, value, column, table, database, datasette):
         return event_link(datasette, value, value)
     if column == "event_ids" and table is None:
         return linked_titles(datasette, value)
-    if column == "popup" and table is None:
-        return popup_link(value)
     if column == "snippet" and OPEN in value:
         escaped = str(escape(value))
         return Markup(escaped.replace(OPEN, "<mark>").replace(CLOSE, "</mark>"))

@@ -72,8 +72,7 @@ async def test_events_table_defaults(ds):
     html = (await ds.client.get("/timeline/events")).text
     assert "sorted by sort_key" in html
     assert 'name="_search"' in html  # FTS is configured, so the search box shows
-    # The map is on the event_map query, not here (cluster-map fails on pages without locations).
-    assert "datasette-cluster-map.js" not in html
+    assert "event-map-spec" not in html  # the map is on the event_map page only
 
 
 async def test_events_table_reading_view_and_full_view(ds):
@@ -284,7 +283,7 @@ async def test_actors_together_and_per_year(ds):
 
 async def test_event_map_query_has_the_map(ds):
     html = (await ds.client.get("/timeline/event_map")).text
-    assert "datasette-cluster-map.js" in html
+    assert 'data-chart-spec="event-map-spec"' in html
     rows = await rows_of(ds, "event_map")
     assert [r["event_id"] for r in rows] == ["montreux"]
 

@@ -219,32 +219,36 @@ async def test_on_this_day_seeks_the_day_of_year_index(ds):
 # --- 6, 7. the map: popups with title, date and link; no SQL above it ------------------------
 
 
-async def test_map_popups_give_title_date_and_the_event_link(ds):
-    rows = (await ds.client.get("/timeline/event_map.json?_shape=array")).json()
-    assert rows
-    for row in rows:
-        popup = json.loads(row["popup"])  # datasette-cluster-map's popup convention
-        assert set(popup) == {"title", "description", "link"}
-        assert popup["title"] == row["title"]
-        assert popup["description"].startswith(row["date"])
-        assert popup["link"] == f"/timeline/events/{row['event_id']}"
-        assert (await ds.client.get(popup["link"])).status_code == 200
-    assert json.loads(rows[0]["popup"])["description"] == "20 July 1936 · Montreux"
+def map_places(html: str) -> list[dict]:
+    spec = re.search(
+        r'<script type="application/json" id="event-map-spec">(.*?)</script>', html, re.S
+    )
+    return json.loads(unescape(spec.group(1)))["layer"][1]["data"]["values"]
+
+
+async def test_map_marks_give_title_date_and_the_event_link(ds):
     html = (await ds.client.get("/timeline/event_map")).text
-    assert "datasette-cluster-map.js" in html and 'id="sql-query"' not in html
-    assert '{"title"' not in unescape(html)  # the popup column reads as a link, not JSON
-    link = event_link("montreux", "Montreux Convention signed")
-    assert f'<td class="col-popup">{link}</td>' in html
+    assert 'id="sql-query"' not in html
+    [montreux] = map_places(html)
+    assert montreux["place"] == "Montreux" and montreux["events"] == 1
+    assert montreux["summary"] == "Montreux Convention signed (20 July 1936)"
+    assert montreux["url"] == "/timeline/events/montreux"
+    assert (await ds.client.get(montreux["url"])).status_code == 200
+    assert "http" not in html.split('id="event-map-spec">')[1].split("</script>")[0]
 
 
-async def test_a_popup_names_a_claims_status(tmp_path):
+async def test_a_place_with_several_events_links_its_timeline(tmp_path):
     data = load_yaml(SMALL)
-    claim = next(e for e in data["events"] if e["id"] == "fleet-destroyed-claim")
-    claim["location"] = {"name": "Kyiv", "latitude": 50.45, "longitude": 30.52}
+    for event in data["events"]:
+        if event["id"] in ("fleet-destroyed-claim", "flight-suspension"):
+            event["location"] = {"name": "Kyiv", "latitude": 50.45, "longitude": 30.52}
     ds = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
-    rows = (await ds.client.get("/timeline/event_map.json?_shape=array")).json()
-    popups = {r["event_id"]: json.loads(r["popup"]) for r in rows}
-    assert popups["fleet-destroyed-claim"]["description"] == "c. February 2022 · Kyiv · refuted"
+    places = {p["place"]: p for p in map_places((await ds.client.get("/timeline/event_map")).text)}
+    assert places["Kyiv"]["events"] == 2
+    assert places["Kyiv"]["url"] == "/timeline?place=Kyiv"
+    assert places["Kyiv"]["summary"].startswith("2 events, the latest: Claim that the drone fleet")
+    timeline = (await ds.client.get(places["Kyiv"]["url"])).text
+    assert timeline.count('<li class="event ') == 2
 
 
 # --- 8. error pages: the site's navigation and style, a plain message, ways back -------------

@@ -256,3 +256,66 @@ def actor_years_spec(rows: list[Mapping[str, Any]], description: str) -> Spec:
             "description": {"field": "label"},
         },
     }  # fmt: skip
+
+
+# The map: at least this many degrees on each side, and this much margin around the places.
+MAP_MIN_SPAN, MAP_MARGIN = 8.0, 0.15
+
+
+def map_extent(places: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The area the map shows: every place, with a margin (a GeoJSON feature to fit).
+
+    >>> map_extent([{"longitude": 30.5, "latitude": 50.45}])["geometry"]["coordinates"]
+    [[25.3, 45.25], [35.7, 55.65]]
+    """
+    lons = [p["longitude"] for p in places]
+    lats = [p["latitude"] for p in places]
+    corners = []
+    for low, high in ((min(lons), max(lons)), (min(lats), max(lats))):
+        pad = max(high - low, MAP_MIN_SPAN) * MAP_MARGIN + max(0, MAP_MIN_SPAN - (high - low)) / 2
+        corners.append((round(low - pad, 4), round(high + pad, 4)))
+    (west, east), (south, north) = corners
+    south, north = max(south, -85.0), min(north, 85.0)  # Mercator's limits
+    corners = [[west, south], [east, north]]
+    return {"type": "Feature", "properties": {},
+            "geometry": {"type": "MultiPoint", "coordinates": corners}}  # fmt: skip
+
+
+def map_spec(places: list[Mapping[str, Any]], borders_url: str, description: str) -> Spec:
+    """Located events as circles on the country borders, one circle per place, sized by
+    its number of events. ``places``: place, latitude, longitude, events, summary (what
+    the tooltip says) and url (the event, or the timeline of that place)."""
+    if not places:
+        return {}
+    values = [
+        {key: p[key] for key in ("place", "latitude", "longitude", "events", "summary", "url")}
+        | {"label": f"{p['place']}: {p['summary']}"}
+        for p in places
+    ]
+    return {
+        "description": description,
+        "width": "container",
+        "height": 420,
+        "projection": {"type": "mercator", "fit": map_extent(places)},
+        "layer": [
+            {"data": {"url": borders_url,
+                      "format": {"type": "topojson", "feature": "countries"}},
+             "mark": {"type": "geoshape", "fill": "#eef0ea", "stroke": "#8a9a9a",
+                      "strokeWidth": 0.6, "clip": True}},
+            {"data": {"values": values},
+             "mark": {"type": "circle", "cursor": "pointer", "opacity": 0.75,
+                      "stroke": "white", "strokeWidth": 1, "clip": True},
+             "encoding": {
+                 "longitude": {"field": "longitude", "type": "quantitative"},
+                 "latitude": {"field": "latitude", "type": "quantitative"},
+                 "size": {"field": "events", "type": "quantitative",
+                          "scale": {"range": [80, 900], "zero": False},
+                          "legend": {"orient": "bottom", "title": "Events at the place"}},
+                 "color": {"value": "#2c5d8a"},
+                 "tooltip": [{"field": "place", "title": "Place"},
+                             {"field": "summary", "title": "Events"}],
+                 "href": {"field": "url"},
+                 "description": {"field": "label"},
+             }},
+        ],
+    }  # fmt: skip

@@ -1,4 +1,5 @@
-"""The chart libraries the site serves: Vega, Vega-Lite and vega-embed, from npm.
+"""The chart libraries the site serves: Vega, Vega-Lite and vega-embed, from npm, and the
+map's country borders (world-atlas).
 
 ``npm ci`` (``make setup``) installs them into node_modules, pinned by package-lock.json;
 ``python -m timeline.vendor`` then copies their minified builds and licences into
@@ -24,9 +25,12 @@ SCRIPTS = {
     "vega-lite.min.js": "vega-lite/build/vega-lite.min.js",
     "vega-embed.min.js": "vega-embed/build/vega-embed.min.js",
 }
+# Data the charts read: the map's country borders (Natural Earth, public domain, as
+# TopoJSON from the world-atlas package).
+DATA = {"countries-110m.json": "world-atlas/countries-110m.json"}
 LICENCES = {f"{package}.LICENSE.txt": f"{package}/LICENSE" for package in
-            ("vega", "vega-lite", "vega-embed", "vega-interpreter")}  # fmt: skip
-FILES = SCRIPTS | LICENCES
+            ("vega", "vega-lite", "vega-embed", "vega-interpreter", "world-atlas")}  # fmt: skip
+FILES = SCRIPTS | DATA | LICENCES
 VENDOR = Path("static") / "vendor"
 
 

@@ -23,7 +23,8 @@ from timeline.build import DATABASE_NAME as DATABASE
 STATIC = Path(__file__).resolve().parent.parent / "static"
 SCRIPTS = [f"vendor/{name}" for name in vendor.SCRIPTS] + ["charts.js"]
 MAP_TEMPLATE = f"query-{DATABASE}-event_map.html"
-CHART_TEMPLATES = {"index.html", "timeline.html", MAP_TEMPLATE}
+# /timeline is the database page, rendered by database-<name>.html (see timeline_page.py)
+CHART_TEMPLATES = {"index.html", f"database-{DATABASE}.html", MAP_TEMPLATE}
 MAX_PLACES = 500
 ENTITY_TABLES = {"actors": "actor", "systems": "system"}
 TOP_ACTORS = 12

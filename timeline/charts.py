@@ -300,6 +300,8 @@ def map_spec(places: list[Mapping[str, Any]], borders_url: str, description: str
         "layer": [
             {"data": {"url": borders_url,
                       "format": {"type": "topojson", "feature": "countries"}},
+             # Antarctica (ISO 3166 numeric 010) has no finite shape in Mercator
+             "transform": [{"filter": "datum.id !== '010'"}],
              "mark": {"type": "geoshape", "fill": "#eef0ea", "stroke": "#8a9a9a",
                       "strokeWidth": 0.6, "clip": True}},
             {"data": {"values": values},

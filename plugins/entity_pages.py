@@ -43,18 +43,19 @@ where c.source_id = :id order by e.sort_key, e.id, c.position limit :limit
 SYSTEM_TRANSFERS_SQL = """
 select date_label, action, quantity_qualifier, quantity, value, currency, deal, supplier,
        recipient, status, title, event_id
-from transfers where system_id = :id order by sort_key
+from transfers where system_id = :id order by sort_key limit :limit
 """
 SYSTEM_EVENTS_SQL = """
 select e.id, e.date_label, e.title, e.status, group_concat(es.action, ', ') as actions
 from event_systems es join events e on e.id = es.event_id
-where es.system_id = :id group by e.id order by e.sort_key, e.id
+where es.system_id = :id group by e.id order by e.sort_key, e.id limit :limit
 """
 
 
 LIMIT = 200
 # Where the full list of a page's entries is, paged: table and the column to filter on.
-ALL_ROWS = {"actors": ("event_actors", "actor_id"), "sources": ("citations", "source_id")}
+ALL_ROWS = {"actors": ("event_actors", "actor_id"), "sources": ("citations", "source_id"),
+            "systems": ("event_systems", "system_id")}
 
 
 async def _rows(db, sql, params):

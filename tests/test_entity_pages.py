@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import re
+
 import pytest
 from test_site_support import REAL, build, site
 
@@ -69,3 +72,42 @@ async def test_long_lists_stop_at_the_limit_and_link_to_the_paged_table(tmp_path
     assert html.count('<li class="citation') == 200
     assert 'href="/timeline/citations?source_id=source-1"' in html
     assert "Cited 210 times" in html  # the track record counts every citation
+
+
+async def test_claims_and_system_pages_are_bounded(tmp_path):
+    """120 claims page 50 at a time; a system in 260 events lists 200 and links the rest."""
+    from test_site_support import SMALL, load_yaml, write_yaml
+
+    data = load_yaml(SMALL)
+    template = next(e for e in data["events"] if e["id"] == "fleet-destroyed-claim")
+    data["systems"] = [{"id": "tb2", "name": "Bayraktar TB2", "kind": "combat-drone"}]
+    for i in range(260):
+        event = copy.deepcopy(template) | {
+            "id": f"claim-{i:03d}",
+            "date": f"{2000 + i % 20}-0{1 + i % 9}",
+        }
+        event["title"] = f"Claim number {i}"
+        event["status"] = "disputed" if i < 120 else "confirmed"
+        event["systems"] = [{"system": "tb2", "action": "use"}]
+        data["events"].append(event)
+    ds = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
+    db = ds.get_database("timeline")
+    expected = [r[0] for r in await db.execute(
+        "select id from events where status != 'confirmed' order by sort_key, id")]  # fmt: skip
+    seen, url, pages = [], "/claims", 0
+    while url:
+        html = (await ds.client.get(url)).text
+        cards = re.findall(r'<article class="claim-card [^"]*" id="claim-([^"]+)"', html)
+        assert len(cards) <= 50
+        seen += cards
+        pages += 1
+        found = re.search(r'<a rel="next" href="([^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+        if pages == 2:  # the page before the second is the first
+            back = re.search(r'<a rel="prev" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+            first = (await ds.client.get(back)).text
+            assert re.findall(r'id="claim-([^"]+)"', first) == expected[:50]
+    assert seen == expected and pages == 3
+    system = (await ds.client.get("/timeline/systems/tb2")).text
+    assert system.count("<li><time>") == 200
+    assert 'href="/timeline/event_systems?system_id=tb2"' in system

@@ -54,8 +54,11 @@ where es.system_id = :id group by e.id order by e.sort_key, e.id limit :limit
 
 LIMIT = 200
 # Where the full list of a page's entries is, paged: table and the column to filter on.
-ALL_ROWS = {"actors": ("event_actors", "actor_id"), "sources": ("citations", "source_id"),
-            "systems": ("event_systems", "system_id")}
+ALL_ROWS = {
+    "actors": ("event_actors", "actor_id"),
+    "sources": ("citations", "source_id"),
+    "systems": ("event_systems", "system_id"),
+}
 
 
 async def _rows(db, sql, params):

@@ -87,6 +87,9 @@ CHOICES_SQL = {
     "statuses": "select status as value, status as label, count(*) as n from events "
     "group by status order by status",
 }
+# How the events table writes each filter of this page (the actor goes by name).
+TABLE_FILTERS = {"type": "type", "status": "status__in", "tag": "_tags", "place": "location"}
+TABLE_DATES = {"start": "date_end__gte", "end": "date_start__lte"}
 FILTER_LABELS = {"actor": "actor", "type": "type", "tag": "tag", "place": "place",
                  "status": "status", "from": "from", "to": "to"}  # fmt: skip
 
@@ -216,18 +219,8 @@ def feed_and_table_links(datasette, filters: Filters, actor_name: str) -> dict[s
     be read is left out of all three, as it is of this page)."""
     chosen, params = filters.chosen, filters.params
     table = {"_actors": actor_name} if chosen["actor"] else {}
-    if chosen["type"]:
-        table["type"] = chosen["type"]
-    if chosen["status"]:
-        table["status__in"] = chosen["status"]
-    if chosen["tag"]:
-        table["_tags"] = chosen["tag"]
-    if chosen["place"]:
-        table["location"] = chosen["place"]
-    if params["start"]:
-        table["date_end__gte"] = params["start"]
-    if params["end"]:
-        table["date_start__lte"] = params["end"]
+    table |= {TABLE_FILTERS[name]: chosen[name] for name in TABLE_FILTERS if chosen[name]}
+    table |= {column: params[key] for key, column in TABLE_DATES.items() if params[key]}
     # The feeds take every filter of this page, under the same names.
     feed = {k: v for k, v in filters.active.items() if not (k in ("from", "to") and not
             params["start" if k == "from" else "end"])}  # fmt: skip

@@ -41,17 +41,17 @@ def require_browser():
     return sync_playwright
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def served(tmp_path_factory, yaml_path: Path):
+    """A real `timeline serve` of a copy of ``yaml_path`` (a generator for a module fixture)."""
     require_browser()
     site_dir = tmp_path_factory.mktemp("served")
-    shutil.copy(SMALL, site_dir / "events.yaml")
+    shutil.copy(yaml_path, site_dir / "events.yaml")
     with serving(site_dir) as base:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser(server):
+def chromium():
+    """Debian's Chromium, headless, closed afterwards (a generator for a module fixture)."""
     sync_playwright = require_browser()
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
@@ -62,6 +62,16 @@ def browser(server):
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from served(tmp_path_factory, SMALL)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    yield from chromium()
 
 
 @pytest.fixture

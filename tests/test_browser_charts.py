@@ -9,11 +9,9 @@ Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser
-from test_site_support import SMALL, serving
+from test_browser import ARTIFACTS, chromium, served
+from test_site_support import SMALL
 
 pytestmark = pytest.mark.browser
 
@@ -29,25 +27,12 @@ EVAL_PROBE = (
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_browser()
-    site_dir = tmp_path_factory.mktemp("charts-served")
-    shutil.copy(SMALL, site_dir / "events.yaml")
-    with serving(site_dir) as base:
-        yield base
+    yield from served(tmp_path_factory, SMALL)
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    sync_playwright = require_browser()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    yield from chromium()
 
 
 def open_page(browser, width: int = 1280):

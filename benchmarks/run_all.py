@@ -7,10 +7,11 @@ median, the range, the peak resident memory of the measured command and a ratio 
 reference figure, then how each figure grows from one size to the next.
 
 Each measured command runs in a child process of its own (its own session, so a timeout
-kills it and anything it started); wall time is taken around it and its peak RSS from
-``os.wait4``, which returns the resource usage of exactly that child (with the children it
-waited for, such as git): the same counters ``getrusage(RUSAGE_CHILDREN)`` sums up, per
-command. Linux only (``ru_maxrss`` is in KiB there); elsewhere the script refuses to run.
+kills it and anything it started), forked by a small launcher process (see ``LAUNCHER``);
+wall time is taken around it and its peak RSS from ``os.wait4``, which returns the resource
+usage of exactly that child (with the children it waited for, such as git): the same
+counters ``getrusage(RUSAGE_CHILDREN)`` sums up, per command. Linux only (``ru_maxrss`` is
+in KiB there); elsewhere the script refuses to run.
 A command that runs longer than ``--timeout`` seconds is killed and its cell says so.
 Everything is written in one temporary directory, removed at the end, also on Ctrl-C or
 SIGTERM. Prints figures and asserts nothing about them.
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import re
-import resource
 import shutil
 import signal
 import statistics
@@ -73,45 +74,96 @@ class Run:
     output: str
 
 
-_current: subprocess.Popen | None = None  # the command being measured, for the signal handler
+# The launcher: a small Python process, started before anything big is loaded, that forks
+# and execs each measured command and reports os.wait4's figures. Why not fork from here:
+# a child's ru_maxrss counts the memory of the process it was forked from until its exec
+# (Linux records the old address space's high-water mark at exec), so commands forked from
+# this process, which holds a generated file of hundreds of MB, would all report at least
+# that. The launcher stays at the size of a bare interpreter (~10 MB), below any command.
+LAUNCHER = r"""
+import json, os, resource, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()  # its own process group: a timeout kills it and what it started
+            if job["memory_limit"]:
+                resource.setrlimit(resource.RLIMIT_AS, (job["memory_limit"],) * 2)
+            os.chdir(job["cwd"])
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.execve(job["argv"][0], job["argv"], job["env"])
+        except BaseException as exc:
+            os.write(2, f"cannot start {job['argv'][0]}: {exc}\n".encode())
+        finally:
+            os._exit(127)
+    os.close(log)
+    print(json.dumps({"pid": pid}), flush=True)
+    _, status, usage = os.wait4(pid, 0)  # the usage of this child alone (and what it waited for)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"status": status, "maxrss": usage.ru_maxrss, "seconds": seconds}),
+          flush=True)
+"""
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+class Launcher:
+    """Runs commands through the launcher process; one command at a time."""
 
-
-def measure(argv: list[str], cwd: Path, timeout: float, env: dict[str, str],
-            memory_limit: int | None) -> Run:  # fmt: skip
-    """Run ``argv`` once in its own session; wall time, peak RSS (KiB), exit code."""
-    global _current
-    log = cwd / ".bench-output.log"
-
-    def limit_memory() -> None:  # in the child, before exec: a runaway command fails alone
-        if memory_limit:
-            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-
-    with log.open("wb") as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=limit_memory,
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", LAUNCHER], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, start_new_session=True,
         )  # fmt: skip
-        _current = process
-        timer = threading.Timer(timeout, _kill_group, (process,))
+        self.running: int | None = None  # pid of the command being measured
+
+    def kill_running(self) -> None:
+        if self.running is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.running, signal.SIGKILL)
+
+    def measure(self, argv: list[str], cwd: Path, timeout: float, env: dict[str, str],
+                memory_limit: int | None) -> Run:  # fmt: skip
+        """Run ``argv`` once in its own session; wall time, peak RSS (KiB), exit code."""
+        log = cwd / ".bench-output.log"
+        job = {"argv": argv, "cwd": str(cwd), "env": env, "log": str(log),
+               "memory_limit": memory_limit}  # fmt: skip
+        self.process.stdin.write(json.dumps(job) + "\n")
+        self.process.stdin.flush()
+        self.running = json.loads(self._line())["pid"]
+        timer = threading.Timer(timeout, self.kill_running)
         timer.start()
         try:
-            # wait4 (not waitpid): it hands back the resource usage of this child alone
-            _, status, usage = os.wait4(process.pid, 0)
+            done = json.loads(self._line())
         finally:
             timer.cancel()
-            _current = None
-        seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    timed_out = seconds >= timeout and process.returncode == -signal.SIGKILL
-    output = log.read_text(encoding="utf-8", errors="replace")
-    log.unlink()
-    return Run(seconds, usage.ru_maxrss, process.returncode, timed_out, output)
+            self.running = None
+        code = os.waitstatus_to_exitcode(done["status"])
+        timed_out = done["seconds"] >= timeout and code == -signal.SIGKILL
+        output = log.read_text(encoding="utf-8", errors="replace")
+        log.unlink()
+        return Run(done["seconds"], done["maxrss"], code, timed_out, output)
+
+    def _line(self) -> str:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the launcher exited ({self.process.poll()})")
+        return line
+
+    def close(self) -> None:
+        self.kill_running()
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_launcher: Launcher | None = None  # for the signal handler
 
 
 # -- the workspace of one size ----------------------------------------------------------------
@@ -297,7 +349,7 @@ class Cell:
         return max(r.max_rss_kib for r in self.runs) / 1024 if self.runs else None
 
 
-def measure_figure(fig: Figure, ws: Workspace, runs: int, timeout: float,
+def measure_figure(launcher: Launcher, fig: Figure, ws: Workspace, runs: int, timeout: float,
                    memory_limit: int | None) -> Cell:  # fmt: skip
     cell = Cell(fig, ws.n)
     if fig.needs is not None and not fig.needs.exists():
@@ -310,7 +362,7 @@ def measure_figure(fig: Figure, ws: Workspace, runs: int, timeout: float,
         for i in range(runs):
             if fig.prepare:
                 fig.prepare(ws, i)
-            run = measure(fig.argv(ws), cwd, timeout, ws.env, memory_limit)
+            run = launcher.measure(fig.argv(ws), cwd, timeout, ws.env, memory_limit)
             if run.timed_out:
                 cell.problem = f"timed out after {timeout:g} s"
                 break
@@ -408,8 +460,8 @@ def machine() -> str:
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    if _current is not None:
-        _kill_group(_current)
+    if _launcher is not None:
+        _launcher.kill_running()
     raise Interrupted(signal.Signals(signum).name)
 
 
@@ -451,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     started_on = machine()
     cells: list[Cell] = []
+    global _launcher
+    launcher = _launcher = Launcher()  # before anything big is loaded here
     try:
         with tempfile.TemporaryDirectory(prefix="timeline-bench-") as tmp:
             for n in args.sizes:
@@ -460,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{n:,} events: generated {size:.1f} MiB in {seconds:.1f} s",
                       file=sys.stderr)  # fmt: skip
                 for fig in figures:
-                    cell = measure_figure(fig, ws, args.runs, args.timeout, limit)
+                    cell = measure_figure(launcher, fig, ws, args.runs, args.timeout, limit)
                     if fig.key == "validate-bad":
                         cell.label = f"`timeline validate`, {ws.bad_references:,} bad references"
                     cells.append(cell)
@@ -469,6 +523,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(ws.root)  # the next size needs the disk more
     except Interrupted as exc:
         print(f"interrupted ({exc}); partial results:", file=sys.stderr)
+    finally:
+        launcher.close()
     print(f"Machine: {started_on} (at the start); load average at the end "
           f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}.")  # fmt: skip
     print(f"Runs per figure: {args.runs}; timeout {args.timeout:g} s per command; memory "

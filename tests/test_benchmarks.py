@@ -209,3 +209,21 @@ def test_run_all_reports_a_timeout_instead_of_hanging(tmp_path: Path) -> None:
         "`timeline validate`, clean file": ["0", "timed out after 0.2 s", "—", "—", "—"]
     }
     assert list(tmp_path.iterdir()) == []
+
+
+def test_peak_memory_is_the_commands_not_the_measuring_process(tmp_path: Path) -> None:
+    from run_all import Launcher
+
+    ballast = bytearray(400 * 2**20)  # this process: 400 MB more than any command below
+    ballast[::4096] = b"\x01" * len(ballast[::4096])
+    launcher = Launcher()
+    try:
+        small = launcher.measure([PYTHON, "-c", "pass"], tmp_path, 60, dict(os.environ), None)
+        fill = "b = bytearray(200 * 2**20); b[::4096] = b'1' * len(b[::4096])"
+        big = launcher.measure([PYTHON, "-c", fill], tmp_path, 60, dict(os.environ), None)
+    finally:
+        launcher.close()
+    del ballast
+    assert small.exit_code == 0 and big.exit_code == 0
+    assert small.max_rss_kib < 100 * 1024  # a bare interpreter, not this test's 400 MB
+    assert 200 * 1024 <= big.max_rss_kib < 300 * 1024

@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8001
+BENCH_SIZES ?= 10000 100000
+BENCH_RUNS ?= 3
 
 .PHONY: setup serve serve-production build test lint browser bench clean
 
@@ -55,8 +57,13 @@ test: setup browser lint
 	$(BIN)/timeline validate events.yaml
 	$(BIN)/pytest -q
 
-bench: setup
-	$(BIN)/python benchmarks/bench_build.py
+# Every figure of the command-line tools (benchmarks/README.md); the site's: benchmarks/load.py.
+bench: setup $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/run_all.py $(BENCH_SIZES) --runs $(BENCH_RUNS)
+
+$(VENV)/.bench-installed: pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor build timeline.db inspect-data.json test-artifacts .pytest_cache .ruff_cache

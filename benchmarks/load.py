@@ -369,7 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds the server may take to answer (default 120)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated file")
+    parser.add_argument(
+        "--yaml", type=Path, help="measure this timeline (e.g. events.yaml) instead of generating N"
+    )
     args = parser.parse_args(argv)  # fmt: skip
+    if args.yaml is not None and not args.yaml.is_file():
+        parser.error(f"--yaml {args.yaml}: no such file")
     if args.requests < 1 or min(args.concurrency) < 1:
         parser.error("--requests and --concurrency must be at least 1")
     if not TIMELINE.exists():
@@ -381,7 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="timeline-load-") as tmp:
         try:
             site = Path(tmp)
-            yaml_path = write_realistic(args.n, site / "events.yaml", seed=args.seed)
+            yaml_path = site / "events.yaml"
+            if args.yaml is not None:
+                yaml_path.write_bytes(args.yaml.read_bytes())
+            else:
+                write_realistic(args.n, yaml_path, seed=args.seed)
             commit(yaml_path)
             started = time.perf_counter()
             subprocess.run([str(TIMELINE), "build", str(yaml_path)], cwd=site, check=True,
@@ -391,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
             port = free_port()
             base = f"http://{HOST}:{port}"
             server = start_server(yaml_path, port, site / "serve.log")
-            print(f"server pid {server.pid} on {base} ({args.n:,} events, built in "
+            described = str(args.yaml) if args.yaml else f"{args.n:,} events"
+            print(f"server pid {server.pid} on {base} ({described}, built in "
                   f"{built:.1f} s)", file=sys.stderr)  # fmt: skip
             wait_until_serving(server, base, args.startup_timeout, site / "serve.log")
             measured = asyncio.run(measure(base, page_list, args.concurrency, args))
@@ -407,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"server pid {server.pid} stopped (exit {server.returncode})",
                       file=sys.stderr)  # fmt: skip
     print(
-        f"{args.n:,} events, `timeline serve --production` on loopback; at most "
+        f"{args.yaml or f'{args.n:,} events'}, `timeline serve --production` on loopback; at most "
         f"{args.requests} requests and {args.seconds:g} s per page and concurrency; one "
         f"warm-up request per page first (not counted). Machine: {os.cpu_count()} cores, "
         f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} at the end.\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SMALL, skip_or_fail
+from conftest import ROOT, SMALL, skip_or_fail
 from timeline.build import build_file
 from timeline.provenance import event_history
 
@@ -42,7 +42,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_first_added_and_last_changed(repo):
-    history = event_history(repo / "events.yaml")
+    history, _ = event_history(repo / "events.yaml")
     assert set(history) == {"montreux", "baykar-ukrspecexport-2019", "flight-suspension",
                             "fleet-destroyed-claim"}  # fmt: skip
     assert history["montreux"].first_added == "2024-01-01T10:00:00+00:00"
@@ -69,7 +69,7 @@ def test_build_records_history_and_rebuilds_on_a_new_commit(repo):
 
 
 def test_outside_git_there_is_no_history(small_yaml):
-    assert event_history(small_yaml) == {}
+    assert event_history(small_yaml)[0] == {}
     db = build_file(small_yaml).db_path
     assert sqlite3.connect(db).execute("select count(first_added) from events").fetchone() == (0,)
 
@@ -90,3 +90,52 @@ async def test_recently_added_page_and_atom_feed_follow_additions(repo):
     assert len(feed.entries) == 4
     assert feed.entries[0].title.startswith("Added: c. February 2022: Claim")
     assert feed.entries[0].updated == "2024-02-01T10:00:00+00:00"
+
+
+def test_each_build_reads_only_the_commits_since_the_last_one(repo, monkeypatch):
+    """The history a build carries on equals the history read from scratch, after every
+    commit, and a build reads only the newer versions of the file."""
+    from timeline import provenance
+
+    read: list[int] = []
+    original = provenance._read_blobs
+
+    def counted(root, specs):
+        read.append(len(specs))
+        return original(root, specs)
+
+    parsed: list[int] = []
+    parse = provenance._fingerprints
+    monkeypatch.setattr(provenance, "_read_blobs", counted)
+    monkeypatch.setattr(provenance, "_fingerprints", lambda blob: parsed.append(1) or parse(blob))
+    path = repo / "events.yaml"
+    db = build_file(path).db_path
+    # three commits read; the newest holds the file being built, so it is not parsed again
+    assert read == [3] and len(parsed) == 2
+    text = path.read_text(encoding="utf-8")
+    for n, (old, new) in enumerate([("Montreux", "Montreux (Switzerland)"),
+                                    ("Russia suspends", "Russia halts")]):  # fmt: skip
+        text = text.replace(old, new, 1)
+        path.write_text(text, encoding="utf-8")
+        git(repo, "commit", "-qam", f"edit {n}", date=f"2024-04-0{n + 1}T10:00:00+00:00")
+        read.clear()
+        parsed.clear()
+        build_file(path)
+        assert read == [1] and parsed == []  # the one new commit, whose file is being built
+        full, _ = event_history(path)
+        conn = sqlite3.connect(db)
+        rows = conn.execute("select id, first_added, last_changed from events").fetchall()
+        assert rows and all(
+            (first, last) == (full[i].first_added, full[i].last_changed) for i, first, last in rows
+        )
+    assert full["montreux"].last_changed == "2024-04-01T10:00:00+00:00"
+    assert full["flight-suspension"].last_changed == "2024-04-02T10:00:00+00:00"
+
+
+def test_the_data_being_built_fingerprints_like_its_committed_version():
+    from timeline.provenance import _fingerprints, fingerprints_of
+    from timeline.validate import validate_bytes
+
+    raw = (ROOT / "events.yaml").read_bytes()
+    result = validate_bytes(raw, ROOT / "events.yaml")
+    assert fingerprints_of(result.data) == _fingerprints(raw) and len(_fingerprints(raw)) > 100

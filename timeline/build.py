@@ -27,7 +27,7 @@ from .dates import ParsedDate
 from .files import WriteRefused, check_output, lock_for
 from .load import paused_gc
 from .model import Dataset, Event
-from .provenance import History, event_history, last_commit
+from .provenance import History, Progress, Tracked, event_history, last_commit
 from .validate import Problem, Result, validate_bytes
 
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts
@@ -150,6 +150,25 @@ def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
     digest = hashlib.sha256(yaml_bytes)
     digest.update(f"\0{commit}\0{__version__}\0{SCHEMA_VERSION}".encode())
     return digest.hexdigest()
+
+
+def stored_progress(db_path: Path, info: dict[str, str]) -> Progress | None:
+    """The edit history's progress kept by the last build (None when there is none)."""
+    commit = info.get("history_commit")
+    if not commit or info.get("schema_version") != SCHEMA_VERSION:
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                "select event_id, first_added, added_in, last_changed, changed_in, fingerprint"
+                " from edit_history"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return Progress(commit, {row[0]: Tracked(*row[1:]) for row in rows})
 
 
 def stored_build_info(db_path: Path) -> dict[str, str]:
@@ -400,6 +419,19 @@ def _list_values(db: sqlite_utils.Database) -> None:
     db["event_list_values"].create_index(["event_id"])
 
 
+def _edit_history(db: sqlite_utils.Database, progress: Progress) -> None:
+    ((_, columns),) = schema.HISTORY_TABLES.values()
+    db["edit_history"].create(
+        {c.name: PYTHON_TYPES[c.type] for c in columns}, pk="event_id",
+        not_null={c.name for c in columns if c.not_null},
+    )  # fmt: skip
+    db.conn.executemany(
+        "insert into edit_history values (?, ?, ?, ?, ?, ?)",
+        ((event_id, t.first_added, t.added_in, t.last_changed, t.changed_in, t.fingerprint)
+         for event_id, t in sorted(progress.events.items())),
+    )  # fmt: skip
+
+
 def _index_and_search(db: sqlite_utils.Database) -> None:
     declared = {t: schema.table_columns(t) for t in schema.SECTION_TABLE.values()}
     declared |= {t: schema.link_columns(t) for t in schema.LINK_TABLES}
@@ -422,7 +454,11 @@ def _index_and_search(db: sqlite_utils.Database) -> None:
 
 
 def write_database(
-    data: Dataset, db_path: Path, digest: str, history: dict[str, History] | None = None
+    data: Dataset,
+    db_path: Path,
+    digest: str,
+    history: dict[str, History] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write ``data`` to ``db_path`` atomically; returns row counts.
 
@@ -440,11 +476,13 @@ def write_database(
                 _create_tables(db)
                 counts = _insert_rows(db, data, history or {})
                 _list_values(db)
+                _edit_history(db, progress or Progress())
                 _index_and_search(db)
                 info = {
                     "input_sha256": digest,
                     "tool_version": __version__,
                     "schema_version": SCHEMA_VERSION,
+                    "history_commit": (progress or Progress()).commit,
                 } | {f"count_{k}": str(v) for k, v in counts.items()}
                 db["build_info"].insert_all({"key": k, "value": v} for k, v in sorted(info.items()))
             violations = db.execute("pragma foreign_key_check").fetchall()
@@ -537,7 +575,9 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
     result = validate_bytes(raw, yaml_path)
     if not result.ok:
         raise InvalidInput(result)
-    history = event_history(yaml_path)
+    # the edit history goes on from where the last build left it (even a forced build)
+    previous = stored_progress(db_path, stored_build_info(db_path))
     with paused_gc():
-        counts = write_database(result.dataset, db_path, digest, history)
+        history, progress = event_history(yaml_path, previous, (raw, result.data))
+        counts = write_database(result.dataset, db_path, digest, history, progress)
     return BuildResult(db_path, False, counts)

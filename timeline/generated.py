@@ -58,6 +58,7 @@ def declared_tables() -> dict[str, tuple[str, list[schema.Column]]]:
     }
     out |= {t: (link.doc, schema.link_columns(t)) for t, link in schema.LINK_TABLES.items()}
     out |= {t: (doc, list(columns)) for t, (doc, columns) in schema.LIST_TABLES.items()}
+    out |= {t: (doc, list(columns)) for t, (doc, columns) in schema.HISTORY_TABLES.items()}
     return out
 
 

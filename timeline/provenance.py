@@ -5,6 +5,12 @@ blobs through one ``git cat-file --batch`` process) and each event's content
 is fingerprinted; the first commit that has an event added it, the last
 commit that changed its fingerprint changed it. Outside a git checkout, or
 without git, there is no history and every value is None.
+
+The work grows with the commits since the last build, not with all of them: the
+state after the last commit read (each event's dates and fingerprint, a
+``Tracked``) is kept in the database, and a build reads only the newer commits.
+A commit whose file is the one being built is not parsed again: the build passes
+the data it has already loaded.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -55,11 +61,35 @@ def last_commit(yaml_path: Path) -> str:
     return out.decode().strip() if out else ""
 
 
+@dataclass(frozen=True)
+class Tracked:
+    """What the history knows of one event after the last commit read."""
+
+    first_added: str
+    added_in: str
+    last_changed: str
+    changed_in: str
+    fingerprint: str
+
+
+@dataclass
+class Progress:
+    """The history up to a commit: carried from one build to the next."""
+
+    commit: str = ""
+    events: dict[str, Tracked] = field(default_factory=dict)
+
+
 def _fingerprints(blob: bytes) -> dict[str, str]:
     try:
         data = yaml.load(blob, Loader=yaml.CSafeLoader)
     except yaml.YAMLError:
         return {}  # a broken historical version tells nothing about its events
+    return fingerprints_of(data)
+
+
+def fingerprints_of(data: object) -> dict[str, str]:
+    """Each event's fingerprint in a parsed version of the file."""
     events = data.get("events") if isinstance(data, dict) else None
     out = {}
     for raw in events if isinstance(events, list) else []:
@@ -86,31 +116,49 @@ def _read_blobs(root: Path, specs: list[str]) -> list[bytes]:
     return blobs
 
 
-def event_history(yaml_path: Path) -> dict[str, History]:
-    """``{event id: History}`` for the events committed in git; {} outside git.
+def event_history(
+    yaml_path: Path,
+    previous: Progress | None = None,
+    current: tuple[bytes, object] | None = None,
+) -> tuple[dict[str, History], Progress]:
+    """``{event id: History}`` for the events committed in git ({} outside git), and the
+    progress to hand to the next build.
+
+    ``previous``: the progress of the last build (only newer commits are read when its
+    commit is still in the file's history). ``current``: the bytes being built and their
+    parsed data, used for any commit holding exactly those bytes.
 
     Example::
 
-        history = event_history(Path("events.yaml"))
+        history, progress = event_history(Path("events.yaml"))
         history["2019-01-12-ukrspecexport-baykar-tb2-contract"].first_added
     """
     where = _relative(yaml_path)
     if where is None:
-        return {}
+        return {}, Progress()
     root, rel = where
     log = _git(root, "log", "--reverse", "--format=%H %cI", "--", rel)
     if not log:
-        return {}
+        return {}, Progress()
     commits = [line.split(" ", 1) for line in log.decode().splitlines() if line]
+    shas = [sha for sha, _ in commits]
+    state = Progress()
+    if previous and previous.commit in shas:
+        state = Progress(previous.commit, dict(previous.events))
+        commits = commits[shas.index(previous.commit) + 1 :]
     blobs = _read_blobs(root, [f"{sha}:{rel}" for sha, _ in commits])
-    added: dict[str, tuple[str, str]] = {}
-    changed: dict[str, tuple[str, str, str]] = {}  # id → (when, sha, fingerprint)
     for (sha, when), blob in zip(commits, blobs, strict=False):
-        for event_id, print_ in _fingerprints(blob).items():
-            added.setdefault(event_id, (when, sha))
-            if event_id not in changed or changed[event_id][2] != print_:
-                changed[event_id] = (when, sha, print_)
-    return {
-        event_id: History(when, sha, changed[event_id][0], changed[event_id][1])
-        for event_id, (when, sha) in added.items()
+        prints = fingerprints_of(current[1]) if current and blob == current[0] else None
+        for event_id, print_ in (prints if prints is not None else _fingerprints(blob)).items():
+            known = state.events.get(event_id)
+            if known is None:
+                state.events[event_id] = Tracked(when, sha, when, sha, print_)
+            elif known.fingerprint != print_:
+                state.events[event_id] = Tracked(known.first_added, known.added_in, when, sha,
+                                                 print_)  # fmt: skip
+        state.commit = sha
+    history = {
+        event_id: History(t.first_added, t.added_in, t.last_changed, t.changed_in)
+        for event_id, t in state.events.items()
     }
+    return history, state

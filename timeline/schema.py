@@ -484,6 +484,22 @@ LIST_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
 }  # fmt: skip
 
 
+# What the edit history knew of every event ever committed, after the last commit it read:
+# the next build reads only newer commits (``timeline.provenance``).
+HISTORY_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
+    "edit_history": (
+        "When each event ever committed was first added and last changed, with its content "
+        "fingerprint, as of the commit in build_info's history_commit.",
+        (Column("event_id", "text", "The event (it may since have been removed).", not_null=True),
+         Column("first_added", "text", "Commit time of the first version holding it."),
+         Column("added_in", "text", "That commit."),
+         Column("last_changed", "text", "Commit time of the last change to its content."),
+         Column("changed_in", "text", "That commit."),
+         Column("fingerprint", "text", "SHA-1 of its content in that commit.")),
+    ),
+}  # fmt: skip
+
+
 DERIVED: dict[str, tuple[Column, ...]] = {
     "sources": (
         Column("published_label", "text", "The publication date in words.", after="published"),

@@ -65,6 +65,7 @@ class Problem:
 class Result:
     problems: list[Problem] = field(default_factory=list)
     dataset: Dataset | None = None
+    data: object = None  # the parsed YAML as plain data (the edit history fingerprints it)
 
     @property
     def errors(self) -> list[Problem]:
@@ -609,4 +610,6 @@ def validate_bytes(raw: bytes, path: Path, today: dt.date | None = None) -> Resu
             doc = load_text(decode(raw), path)
         except LoadError as exc:
             return Result([Problem.unloadable(path, exc)])
-        return validate_document(doc, today)
+        result = validate_document(doc, today)
+        result.data = doc.data
+        return result

@@ -76,14 +76,26 @@ order by e.sort_key, e.id limit 1 offset (
   select count(*) - count(*) % :page from events e
    where {WHERE_SQL} and (e.sort_key, e.id) < (:key, :id))"""
 
+# The filter form offers the MAX_CHOICES actors and tags with most events (and the chosen
+# one): a select of every actor grows with the data (2,500 options at 10,000 events). Every
+# other actor's page links to its timeline.
+MAX_CHOICES = 100
 CHOICES_SQL = {
     # counts the build stored, instead of grouping every event's actors per request
-    "actors": """select id as value, name as label, event_count as n from actors
-                 where event_count > 0 order by name""",
+    "actors": """select * from (
+                   select id as value, name as label, event_count as n from actors
+                   where event_count > 0 order by event_count desc, name limit :limit)
+                 union select id, name, event_count from actors
+                   where :actor != '' and (id = :actor or lower(name) = lower(:actor))
+                 order by label""",
     "types": "select type as value, type as label, count(*) as n from events "
     "group by type order by type",
-    "tags": """select value, value as label, count as n from event_list_counts
-               where list = 'tags' order by value""",
+    "tags": """select * from (
+                 select value, value as label, count as n from event_list_counts
+                 where list = 'tags' order by count desc, value limit :limit)
+               union select value, value, count from event_list_counts
+                 where list = 'tags' and value = :tag
+               order by label""",
     "statuses": "select status as value, status as label, count(*) as n from events "
     "group by status order by status",
 }
@@ -250,7 +262,8 @@ async def timeline_context(datasette, request) -> dict:
     rows, next_row, earlier = await page_of_events(db, filters, request.args)
     rows = [card(datasette, row) for row in rows]
     years = await _rows(db, YEARS_SQL, filters.params)
-    choices = {name: await _rows(db, sql, {}) for name, sql in CHOICES_SQL.items()}
+    wanted = {"limit": MAX_CHOICES, "actor": filters.chosen["actor"], "tag": filters.chosen["tag"]}
+    choices = {name: await _rows(db, sql, wanted) for name, sql in CHOICES_SQL.items()}
     active = filters.active
     actor = filters.chosen["actor"]
     actor_name = next(

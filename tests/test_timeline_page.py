@@ -184,3 +184,27 @@ async def test_shared_timeline_says_what_it_shows(small):
     og = re.search(r'<meta property="og:title" content="([^"]*)"', html).group(1)
     assert og == "Timeline: Russia"
     assert ".yaml" not in description
+
+
+async def test_filter_form_offers_the_busiest_actors_and_the_chosen_one(tmp_path):
+    """A select of every actor would grow with the data: the form offers the 100 actors
+    with most events, in name order, plus the one chosen."""
+    from test_site_support import load_yaml
+
+    data = load_yaml(SMALL)
+    for i in range(130):
+        data["actors"].append({"id": f"extra-{i:03d}", "name": f"Extra {i:03d}", "kind": "person"})
+        data["events"][i % 4].setdefault("actors", []).append(
+            {"actor": f"extra-{i:03d}", "role": "participant"}
+        )
+    ds = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
+    html = (await ds.client.get("/timeline")).text
+    form = html[html.index('<select name="actor">') : html.index("</select>")]
+    offered = re.findall(r'<option value="([^"]+)"', form)
+    assert len(offered) == 100
+    labels = re.findall(r'<option value="[^"]+"[^>]*>([^<]+) \(\d+\)</option>', form)
+    assert len(labels) == 100 and labels == sorted(labels)
+    assert {"baykar", "russia"} <= set(offered)  # in two events each: among the busiest
+    chosen = (await ds.client.get("/timeline?actor=extra-129")).text
+    form = chosen[chosen.index('<select name="actor">') : chosen.index("</select>")]
+    assert '<option value="extra-129" selected>' in form and form.count("<option value=") == 102

@@ -142,3 +142,18 @@ def test_export_csv_is_neutralised(formula_db, tmp_path):
     assert result.exit_code == 0, result.output
     titles = {row["title"] for row in csv.DictReader(io.StringIO(out.read_text()))}
     assert "'" + FORMULA_TITLE in titles
+
+
+async def test_gzip_compresses_and_csv_is_neutralised_before_it(ds):
+    """datasette-gzip wraps the site: a reader's browser gets compressed pages and scripts,
+    and the CSV guard (which rewrites the body) still sees plain text."""
+    headers = {"accept-encoding": "gzip"}
+    csv_response = await ds.client.get("/timeline/events.csv?_size=max", headers=headers)
+    assert csv_response.headers.get("content-encoding") == "gzip"
+    titles = {row["title"] for row in csv.DictReader(io.StringIO(csv_response.text))}
+    assert "'" + FORMULA_TITLE in titles and FORMULA_TITLE not in titles
+    page = await ds.client.get("/timeline/events", headers=headers)
+    assert page.headers.get("content-encoding") == "gzip"
+    assert "content-security-policy" in page.headers
+    plain = await ds.client.get("/timeline/events", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == page.text

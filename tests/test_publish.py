@@ -42,7 +42,7 @@ def packaged(tmp_path_factory):
 
 def test_dockerfile_installs_the_pinned_site_and_serves_it_immutable(packaged):
     dockerfile = (packaged / "Dockerfile").read_text()
-    for pin in ("datasette==0.65.5", "datasette-atom==0.9",
+    for pin in ("datasette==0.65.5", "datasette-atom==0.9", "datasette-gzip==0.3",
                 "/app/wheels/turkey_ukraine_timeline-"):  # fmt: skip
         assert pin in dockerfile
     assert "datasette inspect timeline.db --inspect-file inspect-data.json" in dockerfile

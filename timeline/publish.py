@@ -26,7 +26,7 @@ from . import vendor
 from .build import DEFAULT_DB_NAME, build_file
 from .serve import PRODUCTION_METADATA, SITE_DIR, SQL_TIME_LIMIT_MS, write_production_metadata
 
-PLUGINS = ("datasette-atom",)
+PLUGINS = ("datasette-atom", "datasette-gzip")
 TARGETS = ("cloudrun", "fly")
 
 

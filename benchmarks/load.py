@@ -6,8 +6,8 @@ it to a fresh git repository and builds it there (as a published site is built),
 ``timeline serve --production`` on 127.0.0.1 and a free port, and for each page sends
 requests from 1, 8 and 32 concurrent connections (httpx, asyncio; one client per
 concurrency, its pool as large as the concurrency). Each page is requested once first to
-warm it up (not counted; its response size is reported), and before each measurement the
-script waits until the server answers a one-row page within a second again (requests the
+warm it up (not counted; its response size is reported); before it and each measurement
+the script waits until the server answers a one-row page within a second again (requests the
 client gave up on go on running in the server and would slow down the next page). Per page
 and concurrency it reports p50, p99, the error count (any status but 200, or no answer) and
 the requests per second. Pages that name a record name one that exists in the generated
@@ -284,16 +284,21 @@ async def measure(base: str, page_list: list[tuple[str, str]], levels: list[int]
     results: dict[tuple[str, int], Cell] = {}
     sizes: dict[str, tuple[int | None, int, str]] = {}
     stop_at = time.monotonic() + args.max_seconds
+
+    async def settled() -> None:
+        waited = await settle(base, probe, args.request_timeout * 4)
+        if waited > 5:
+            print(f"  (waited {waited:.0f} s for the server to finish earlier requests)",
+                  file=sys.stderr)  # fmt: skip
+
     for label, path in page_list:
+        await settled()
         sizes[label] = await warm_up(base, path, args.request_timeout)
         for level in levels:
             if time.monotonic() > stop_at:
                 results[(label, level)] = Cell(skipped=f"not run: {args.max_seconds:g} s limit")
                 continue
-            waited = await settle(base, probe, args.request_timeout * 4)
-            if waited > 5:
-                print(f"  (waited {waited:.0f} s for the server to finish earlier requests)",
-                      file=sys.stderr)  # fmt: skip
+            await settled()
             cell = await load_page(base, path, level, args.requests, args.seconds,
                                    args.request_timeout)  # fmt: skip
             results[(label, level)] = cell

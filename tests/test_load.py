@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from timeline.load import MAX_ALIAS_EXPANSION, MAX_SCALAR_CHARS
@@ -88,3 +90,67 @@ def test_utf8_bom_is_accepted(tmp_path):
     path = tmp_path / "events.yaml"
     path.write_bytes(b"\xef\xbb\xbfsources: []\nactors: []\nevents: []\n")
     assert validate_file(path).ok
+
+
+# The loader builds data itself in one pass (checks, positions on demand); it must build
+# exactly what PyYAML's safe constructor builds from the same text.
+SAME_AS_PYYAML = [
+    "a: 1\nb: -2\nc: 0\nd: 30.52\ne: -1.5e+3\n",
+    "a: yes\nb: No\nc: TRUE\nd: off\ne: ~\nf: null\ng:\n",
+    "a: 2019-05-04\nb: 2019-05-04 10:11:12\nc: '2019-05-04'\n",
+    'a: "tab\\tand quote \\" kept"\nb: \'single\'\nc: |\n  # not a comment\n  text\n',
+    "2019: year key\n1.5: float key\ntrue: bool key\n",
+    "a: &x [1, {b: c}]\nb: *x\nc: [*x, *x]\n",
+    "- [a, [b, [c, {d: [e]}]]]\n- {}\n- []\n- ''\n",
+    "a: !!str 2019\nb: !!int '7'\nc: !!float '2.5'\nd: !!bool 'yes'\n",
+]
+
+
+@pytest.mark.parametrize("text", SAME_AS_PYYAML)
+def test_data_equals_pyyaml_safe_load(text):
+    import yaml
+
+    from timeline.load import load_text
+
+    data = load_text(text, Path("x.yaml")).data
+    expected = yaml.load(text, Loader=yaml.CSafeLoader)
+    assert data == expected
+    assert repr(data) == repr(expected)  # same types too (1 == 1.0 == True otherwise)
+
+
+def test_aliases_share_one_object_like_pyyaml():
+    from timeline.load import load_text
+
+    data = load_text("a: &x [1]\nb: *x\n", Path("x.yaml")).data
+    assert data["a"] is data["b"]
+
+
+def test_positions_are_found_on_demand():
+    from timeline.load import Mark, load_text
+
+    doc = load_text("events:\n  - id: a\n    tags: [x, y]\n  - id: b\n", Path("x.yaml"))
+    assert doc.mark(("events", 0, "tags", 1)) == Mark(3, 15)
+    assert doc.mark(("events", 0, "tags"), key=True) == Mark(3, 5)
+    assert doc.mark(("events", 1)) == Mark(4, 5)
+    # a field that is not there: the closest parent that is
+    assert doc.mark(("events", 1, "date")) == Mark(4, 5)
+    assert doc.mark(("events", 7, "id")) == Mark(2, 3)  # the list itself
+    assert doc.keys[("events", 1, "id")].line == 3 and len(doc.values) == 9
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: !!bool maybe\n", "'maybe' cannot be read as true or false"),
+        ("a: !!timestamp 2019-13-45\n", "'2019-13-45' cannot be read as a real date"),
+        ("a: !!int 0x1F\n", "'0x1F' is not a plain decimal number"),
+        ('a: "\\x85"\n', "the character U+0085 is not allowed in a value"),
+    ],
+)
+def test_unreadable_scalars_are_located(text, message):
+    from timeline.load import LoadError, load_text
+
+    with pytest.raises(LoadError) as caught:
+        load_text("b: 1\n" + text, Path("x.yaml"))
+    assert caught.value.message.startswith(message)
+    assert (caught.value.mark.line, caught.value.mark.column) == (2, 4)

@@ -12,7 +12,8 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -62,24 +63,80 @@ class LoadError(Exception):
 
 @dataclass
 class Document:
-    """Parsed YAML plus the position of every value (and of every mapping key)."""
+    """Parsed YAML plus the node graph it came from, for positions.
+
+    Positions are looked up only when a message or an edit needs one: walking
+    the path through the node graph is cheap, while recording the position of
+    each of a large file's million values up front cost as much as parsing it.
+    """
 
     data: object
     path: Path
-    # PyYAML's own (0-based) marks; converting ~300k of them eagerly would double load time.
-    values: dict[Path_, yaml.Mark] = field(default_factory=dict)
-    keys: dict[Path_, yaml.Mark] = field(default_factory=dict)
+    root: yaml.Node | None = None
+
+    def node_mark(self, path: Path_, *, key: bool = False) -> yaml.Mark | None:
+        """PyYAML's (0-based) mark of the value at ``path`` (or of its key), if it exists."""
+        node, key_node = self.root, None
+        for step in path:
+            if isinstance(node, yaml.MappingNode):
+                pair = next((p for p in node.value if _key_of(p[0]) == step), None)
+                if pair is None:
+                    return None
+                key_node, node = pair
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                if not 0 <= step < len(node.value):
+                    return None
+                key_node, node = None, node.value[step]
+            else:
+                return None
+        if node is None:
+            return None
+        return key_node.start_mark if key and key_node is not None else node.start_mark
 
     def mark(self, path: Path_, *, key: bool = False) -> Mark:
         """The closest known position for ``path`` (walking up to its parents)."""
-        table = self.keys if key else self.values
-        while path:
-            found = table.get(path) or self.values.get(path)
-            if found:
+        while True:
+            found = self.node_mark(path, key=key)
+            if found is not None:
                 return Mark(found.line + 1, found.column + 1)
+            if not path:
+                return Mark(1, 1)
             path = path[:-1]
-        root = self.values.get(())
-        return Mark(root.line + 1, root.column + 1) if root else Mark(1, 1)
+
+    @cached_property
+    def keys(self) -> dict[Path_, yaml.Mark]:
+        """The mark of every mapping key, by the path of its value (for layout and comments)."""
+        return self._positions[1]
+
+    @cached_property
+    def values(self) -> dict[Path_, yaml.Mark]:
+        """The mark of every value, by path."""
+        return self._positions[0]
+
+    @cached_property
+    def _positions(self) -> tuple[dict[Path_, yaml.Mark], dict[Path_, yaml.Mark]]:
+        values: dict[Path_, yaml.Mark] = {}
+        keys: dict[Path_, yaml.Mark] = {}
+        seen: set[int] = set()
+        stack: list[tuple[yaml.Node, Path_]] = [(self.root, ())] if self.root else []
+        while stack:
+            node, path = stack.pop()
+            if id(node) in seen:
+                continue  # an alias: its target was recorded where it was defined
+            seen.add(id(node))
+            values[path] = node.start_mark
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend((child, (*path, i)) for i, child in enumerate(node.value))
+            elif isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    child = (*path, _key_of(key_node))
+                    keys[child] = key_node.start_mark
+                    stack.append((value_node, child))
+        return values, keys
+
+
+def _key_of(key_node: yaml.Node) -> object:
+    return key_node.value if isinstance(key_node, yaml.ScalarNode) else None
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -100,66 +157,6 @@ def decode(raw: bytes) -> str:
             "save the file as UTF-8",
         ) from None
     return text.removeprefix("\ufeff")
-
-
-def _index(doc: Document, root: yaml.Node) -> None:
-    """Record positions and enforce the safety limits, without expanding aliases."""
-    seen: set[int] = set()
-    has_aliases = False
-    stack: list[tuple[yaml.Node, Path_, int]] = [(root, (), 0)]
-    while stack:
-        node, path, depth = stack.pop()
-        if id(node) in seen:
-            has_aliases = True  # its target was (or will be) indexed where it was defined
-            continue
-        seen.add(id(node))
-        doc.values[path] = node.start_mark
-        if depth > MAX_DEPTH:
-            raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", _mark(node))
-        if node.tag not in SAFE_TAGS:
-            raise LoadError(
-                f"the tag {node.tag!r} is not allowed",
-                _mark(node),
-                "remove the tag; only plain strings, numbers, dates, lists and mappings are used",
-            )
-        if isinstance(node, yaml.ScalarNode):
-            _check_scalar(node, path)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((child, (*path, i), depth + 1) for i, child in enumerate(node.value))
-        else:
-            _index_mapping(doc, node, path, depth, stack)
-    extra = _alias_expansion(root) if has_aliases else 0
-    if extra > MAX_ALIAS_EXPANSION:
-        raise LoadError(
-            f"aliases expand to {extra:,} extra values (limit {MAX_ALIAS_EXPANSION:,})",
-            _mark(root),
-            "write values out instead of using YAML anchors and aliases",
-        )
-
-
-def _check_scalar(node: yaml.ScalarNode, path: Path_) -> None:
-    """Refuse oversized values, hidden characters and number forms nobody means."""
-    value = node.value
-    if len(value) > MAX_SCALAR_CHARS:
-        raise LoadError(
-            f"a value of {len(value):,} characters (limit {MAX_SCALAR_CHARS:,})",
-            _mark(node),
-            "quotes and summaries should be short",
-            path,
-        )
-    hidden = hidden_character(value)
-    if hidden:
-        raise LoadError(hidden, _mark(node), HIDDEN_HINT, path)
-    form = _NUMBER_FORMS.get(node.tag)
-    if form is not None and not form.fullmatch(value):
-        raise LoadError(
-            f"{_short(value)} is not a plain decimal number, but YAML would read it as one "
-            "(octal, hexadecimal, base 60, with underscores, or out of range)",
-            _mark(node),
-            'quote it to keep it as text (a year is written 2019 or "2019"), '
-            "or write a plain decimal number such as 30.52",
-            path,
-        )
 
 
 HIDDEN_HINT = (
@@ -206,27 +203,6 @@ def _alias_expansion(root: yaml.Node) -> int:
     return sizes[id(root)] - len(sizes)
 
 
-def _index_mapping(doc: Document, node: yaml.MappingNode, path: Path_, depth: int, stack) -> None:
-    first_seen: dict[str, yaml.Mark] = {}
-    for key_node, value_node in node.value:
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise LoadError("a mapping key must be a plain word", _mark(key_node))
-        _check_scalar(key_node, path)
-        key = key_node.value
-        if key == "<<":
-            raise LoadError(
-                "merge keys (<<) are not allowed", _mark(key_node), "write the keys out"
-            )
-        if key in first_seen:
-            raise LoadError(
-                f"duplicate key {key!r} (first written at line {first_seen[key].line + 1})",
-                _mark(key_node),
-                "keep one of the two; YAML would silently drop the first",
-            )
-        first_seen[key] = doc.keys[(*path, key)] = key_node.start_mark
-        stack.append((value_node, (*path, key), depth + 1))
-
-
 def _syntax_hint(text: str, where: Mark) -> str:
     lines = text.splitlines()
     line = lines[where.line - 1] if 0 < where.line <= len(lines) else ""
@@ -260,10 +236,7 @@ def load_text(text: str, path: Path) -> Document:
         root = loader.get_single_node()
         if root is None:
             raise LoadError("the file is empty", hint="start from the template in the README")
-        doc = Document(data=None, path=path)
-        _index(doc, root)
-        doc.data = _construct(loader, root)
-        return doc
+        return Document(data=_construct(root, text), path=path, root=root)
     except yaml.reader.ReaderError as exc:
         where = _position(text, exc.position)
         raise LoadError(
@@ -299,42 +272,137 @@ def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> LoadError:
     return LoadError(f"YAML syntax error: {problem}", where, _syntax_hint(text, where))
 
 
-_TAG_WORDS = {"timestamp": "a real date", "int": "an integer", "float": "a number",
-              "bool": "true or false", "binary": "base64 data"}  # fmt: skip
+_STR, _INT, _FLOAT = (f"tag:yaml.org,2002:{n}" for n in ("str", "int", "float"))
+_NULL, _BOOL, _TIMESTAMP = (f"tag:yaml.org,2002:{n}" for n in ("null", "bool", "timestamp"))
+_BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
 
-def _construct(loader: yaml.CSafeLoader, root: yaml.Node) -> object:
-    """Build Python data; a scalar that its tag cannot represent becomes a located error."""
-    try:
-        return loader.construct_document(root)
-    except Exception:  # any constructor failure is located below
-        node = _unconstructible_scalar(root)
-        if node is None:
-            raise LoadError("a value cannot be read") from None
-        kind = node.tag.rsplit(":", 1)[-1]
+def _construct(root: yaml.Node, text: str) -> object:
+    """Check every node against the limits and build the Python data, in one pass.
+
+    The result equals what PyYAML's safe constructor builds from the same graph
+    (a test compares them); building it here saves a second walk, and lets the
+    hidden-character search run once over the whole text instead of once per
+    value when the text holds none of those characters raw.
+    """
+    raw_hidden = FORBIDDEN_CHARS.search(text) is not None
+    # Aliases are the only way a node is reached twice; without a "*" there are none.
+    built: dict[int, object] | None = {} if "*" in text else None
+    aliased = False
+    pending: list[tuple[yaml.Node, object, Path_, int]] = []
+
+    def value_of(node: yaml.Node, path: Path_, depth: int) -> object:
+        nonlocal aliased
+        if built is not None and id(node) in built:
+            aliased = True
+            return built[id(node)]
+        if depth > MAX_DEPTH:
+            raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", _mark(node))
+        if node.tag not in SAFE_TAGS:
+            raise LoadError(
+                f"the tag {node.tag!r} is not allowed",
+                _mark(node),
+                "remove the tag; only plain strings, numbers, dates, lists and mappings are used",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            value = _scalar(node, path, raw_hidden)
+        else:
+            value = [] if isinstance(node, yaml.SequenceNode) else {}
+            pending.append((node, value, path, depth))
+        if built is not None:
+            built[id(node)] = value
+        return value
+
+    data = value_of(root, (), 0)
+    while pending:
+        node, container, path, depth = pending.pop()
+        if isinstance(container, list):
+            container.extend(
+                value_of(child, (*path, i), depth + 1) for i, child in enumerate(node.value)
+            )
+        else:
+            _fill_mapping(node, container, path, depth, value_of, raw_hidden)
+    if aliased:
+        extra = _alias_expansion(root)
+        if extra > MAX_ALIAS_EXPANSION:
+            raise LoadError(
+                f"aliases expand to {extra:,} extra values (limit {MAX_ALIAS_EXPANSION:,})",
+                _mark(root),
+                "write values out instead of using YAML anchors and aliases",
+            )
+    return data
+
+
+def _fill_mapping(node, mapping: dict, path: Path_, depth: int, value_of, raw_hidden) -> None:
+    keys: dict[str, yaml.Node] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise LoadError("a mapping key must be a plain word", _mark(key_node))
+        raw = key_node.value
+        if raw == "<<":
+            raise LoadError(
+                "merge keys (<<) are not allowed", _mark(key_node), "write the keys out"
+            )
+        if raw in keys:
+            raise LoadError(
+                f"duplicate key {raw!r} (first written at line {keys[raw].start_mark.line + 1})",
+                _mark(key_node),
+                "keep one of the two; YAML would silently drop the first",
+            )
+        keys[raw] = key_node
+        if key_node.tag not in SAFE_TAGS:
+            raise LoadError(f"the tag {key_node.tag!r} is not allowed", _mark(key_node))
+        key = _scalar(key_node, path, raw_hidden)
+        mapping[key] = value_of(value_node, (*path, raw), depth + 1)
+
+
+def _scalar(node: yaml.ScalarNode, path: Path_, raw_hidden: bool) -> object:
+    """A scalar's Python value, once it passes the checks of ``_check_scalar``."""
+    value = node.value
+    if len(value) > MAX_SCALAR_CHARS:
         raise LoadError(
-            f"{_short(node.value)} cannot be read as {_TAG_WORDS.get(kind, kind)}",
+            f"a value of {len(value):,} characters (limit {MAX_SCALAR_CHARS:,})",
+            _mark(node),
+            "quotes and summaries should be short",
+            path,
+        )
+    # Only a double-quoted scalar can spell a character with an escape.
+    if raw_hidden or node.style == '"':
+        hidden = hidden_character(value)
+        if hidden:
+            raise LoadError(hidden, _mark(node), HIDDEN_HINT, path)
+    tag = node.tag
+    if tag == _STR:
+        return value
+    if tag in (_INT, _FLOAT):
+        if not _NUMBER_FORMS[tag].fullmatch(value):
+            raise LoadError(
+                f"{_short(value)} is not a plain decimal number, but YAML would read it as one "
+                "(octal, hexadecimal, base 60, with underscores, or out of range)",
+                _mark(node),
+                'quote it to keep it as text (a year is written 2019 or "2019"), '
+                "or write a plain decimal number such as 30.52",
+                path,
+            )
+        return int(value) if tag == _INT else float(value)
+    if tag == _NULL:
+        return None
+    if tag == _BOOL and value.lower() in _BOOLS:
+        return _BOOLS[value.lower()]
+    try:
+        if tag == _BOOL:
+            raise ValueError(value)
+        return _TIMESTAMPS.construct_yaml_timestamp(node)
+    except Exception:  # which error the constructor raised does not matter
+        raise LoadError(
+            f"{_short(value)} cannot be read as {_TAG_WORDS[tag]}",
             _mark(node),
             "quote it to keep it as text, or correct it",
         ) from None
 
 
-def _unconstructible_scalar(root: yaml.Node) -> yaml.ScalarNode | None:
-    probe = yaml.SafeLoader("")
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode) and not node.tag.endswith(":str"):
-            try:
-                probe.construct_object(node, deep=True)
-            except Exception:  # which error the constructor raised does not matter
-                return node
-        stack.extend(_children(node))
-    return None
+_TIMESTAMPS = yaml.constructor.SafeConstructor()
+_TAG_WORDS = {_TIMESTAMP: "a real date", _BOOL: "true or false"}
 
 
 def _bracket_depth(text: str) -> int:

@@ -154,3 +154,29 @@ def test_unreadable_scalars_are_located(text, message):
         load_text("b: 1\n" + text, Path("x.yaml"))
     assert caught.value.message.startswith(message)
     assert (caught.value.mark.line, caught.value.mark.column) == (2, 4)
+
+
+PLAIN_SCALARS = [
+    "", "~", "null", "Null", "NULL", "nULL", "yes", "Yes", "y", "n", "On", "oFF", "true",
+    "0", "-0", "+1", "0700", "0x1F", "0b101", "1_000", "33:39", "1.5", ".5", "1e3", "1.0e+3",
+    ".inf", "-.Inf", ".NaN", "2019", "2019-05-04", "2019-5-4", "2019-05-04 10:11:12",
+    "2019-05-04T10:11:12Z", "=", "<<", "-", "-a", ".", "Turkey", "tom", "no way",
+]  # fmt: skip
+
+
+def test_tags_are_resolved_like_pyyaml():
+    import yaml
+
+    from timeline.load import _Loader
+
+    text = "".join(f"- {value}\n" if value else "- \n" for value in PLAIN_SCALARS)
+    text += "- 'quoted'\n- \"2019\"\n- [a]\n- {a: b}\n"
+    ours, theirs = _Loader(text), yaml.CSafeLoader(text)
+    try:
+        got = [node.tag for node in ours.get_single_node().value]
+        expected = [node.tag for node in theirs.get_single_node().value]
+    finally:
+        ours.dispose()
+        theirs.dispose()
+    assert got == expected
+    assert len(set(got)) == 10  # str int float bool null timestamp merge value seq map

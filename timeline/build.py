@@ -18,17 +18,21 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
 from filelock import Timeout
 
 from . import __version__, schema
 from .dates import ParsedDate
 from .files import WriteRefused, check_output, lock_for
 from .load import paused_gc
-from .model import Dataset, Event
 from .provenance import History, Progress, Tracked, event_history, last_commit
-from .validate import Problem, Result, validate_bytes
+
+if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils load on demand
+    import sqlite_utils
+
+    from .model import Dataset, Event
+    from .validate import Result
 
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts
 SCHEMA_VERSION = "5"
@@ -468,6 +472,8 @@ def write_database(
     """
     db_path = Path(db_path)
     with _temporary_sibling(db_path) as tmp:
+        import sqlite_utils
+
         db = sqlite_utils.Database(tmp)
         try:
             db.execute("pragma foreign_keys = on")
@@ -553,6 +559,8 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
     try:
         raw = yaml_path.read_bytes()
     except OSError as exc:
+        from .validate import Problem, Result
+
         raise InvalidInput(Result([Problem.unreadable(yaml_path, exc)])) from None
     db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -572,6 +580,8 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
             k.removeprefix("count_"): int(v) for k, v in info.items() if k.startswith("count_")
         }
         return BuildResult(db_path, True, counts)
+    from .validate import validate_bytes
+
     result = validate_bytes(raw, yaml_path)
     if not result.ok:
         raise InvalidInput(result)

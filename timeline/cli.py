@@ -12,14 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from tabulate import tabulate
 
 from . import __version__
 from .build import DEFAULT_DB_NAME, BuildResult, InvalidInput, build_file, default_db_path
-from .validate import Problem, validate_file
+
+if TYPE_CHECKING:  # loaded by the commands that need them: a no-op build starts fast
+    from .validate import Problem
 
 app = typer.Typer(
     help="Curate, validate, build and publish the Turkey–Ukraine defence cooperation timeline.",
@@ -93,6 +94,8 @@ def validate(
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
 ) -> None:
     """Check the YAML and list every problem with FILE:LINE:COL; exit 1 on errors."""
+    from .validate import validate_file
+
     result = validate_file(path)
     as_json = output is ProblemFormat.json
     if not result.ok or (strict and result.warnings):
@@ -208,6 +211,8 @@ def _emit(columns: list[str], rows: list[tuple], output: OutputFormat) -> None:
         writer.writerows(rows)
         typer.echo(buffer.getvalue(), nl=False)
     else:
+        from tabulate import tabulate
+
         typer.echo(tabulate(rows, headers=columns, tablefmt="simple"))
 
 
@@ -395,6 +400,8 @@ def fmt(
         typer.echo(f"{path}: cannot read the file: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
     except LoadError as exc:
+        from .validate import Problem
+
         _fail([Problem.unloadable(path, exc)])
     except LayoutError as exc:
         typer.echo(f"{path}: {exc}; run 'timeline validate' to see why.", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from timeline.cli import app
 from timeline.edit import EditRefused, add_event, suggest_id
 from timeline.files import WriteRefused
 from timeline.layout import format_text
+from timeline.validate import validate_file
 
 runner = CliRunner()
 
@@ -170,7 +172,7 @@ def test_cli_add_reports_problems_with_positions(small_yaml):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "2021-02-30 is not a real date" in result.stderr
     assert "did you mean 'meeting'?" in result.stderr
-    assert "positions as if the new event were inserted at line" in result.stderr
+    assert "positions are as if it were inserted at line" in result.stderr
     assert small_yaml.read_bytes() == before
 
 
@@ -196,3 +198,73 @@ def test_cli_add_interactive_prompts(small_yaml):
     assert "known: baykar, ukrspecexport, russia, analyst" in result.stdout
     assert "  - id: 2021-04-10-zelensky-meets-erdogan\n" in result.stdout
     assert "        quote: A quote.\n" in result.stdout
+
+
+def test_cli_add_parses_and_validates_the_file_once_each(small_yaml, monkeypatch):
+    """The file as it is is parsed once (prompts and insertion share it); the file as it
+    would be is parsed and validated once. Nothing else reads or validates the whole file."""
+    from timeline import edit
+
+    size = len(small_yaml.read_text())
+    parsed, validated = [], []
+    real_load, real_validate = edit.load_text, edit.validate_document
+    monkeypatch.setattr(
+        edit, "load_text", lambda text, path: parsed.append(len(text)) or real_load(text, path)
+    )
+    monkeypatch.setattr(
+        edit, "validate_document", lambda doc: validated.append(doc) or real_validate(doc)
+    )
+    result = cli_add(
+        small_yaml, "--date", "2021-04-10", "--title", "Zelensky meets Erdoğan",
+        "--summary", "Talks in Istanbul.", "--type", "meeting", "--actor", "russia:target",
+        "--source", "seed-news", "--quote", "Q.", "--no-interactive",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    whole = [n for n in parsed if n >= size]
+    assert len(whole) == 2 and whole[0] == size and whole[1] > size  # before, after
+    assert len(validated) == 1
+
+
+def test_an_existing_error_is_reported_where_it_is(small_yaml):
+    """An error already in the file, below the new event, keeps its line in the file."""
+    small_yaml.write_text(small_yaml.read_text().replace("type: treaty", "type: tready"))
+    expected = [p for p in validate_file(small_yaml).errors]
+    with pytest.raises(EditRefused) as info:
+        add_event(small_yaml, event(date="1900"))  # inserted first, above every record
+    assert [(p.line, p.column, p.message) for p in info.value.problems] == [
+        (p.line, p.column, p.message) for p in expected
+    ]
+
+
+@pytest.mark.parametrize("name", ["events.yaml", "tests/data/small.yaml"])
+def test_insertion_gaps_from_marks_equal_the_token_scan(name):
+    """Where a record's gap starts, from the parser's marks, equals the full token scan
+    for every record of the file (and for the end of the events section)."""
+    from timeline.comments import TokenMap
+    from timeline.edit import _content_end
+    from timeline.load import load_text
+
+    path = Path(__file__).parent.parent / name
+    text = path.read_text()
+    doc = load_text(text, path)
+    tokens = TokenMap(text)
+    records = doc.root.value[[k.value for k, _ in doc.root.value].index("events")][1].value
+    for before, record in itertools.pairwise(records):
+        end = _content_end(before)
+        assert (end.line + 1 if end.column > 0 else end.line) == tokens.gap_start(
+            record.start_mark.line
+        )
+    end = _content_end(doc.root)
+    assert (end.line + 1 if end.column > 0 else end.line) == tokens.gap_start(len(tokens.lines))
+
+
+def test_add_to_a_file_with_aliases(small_yaml):
+    """An alias has the marks of its anchor: the last record ending in one still gets the
+    new event after it, not inside an earlier record."""
+    text = small_yaml.read_text().replace("type: treaty", "type: &t treaty", 1)
+    assert "\n    notes:" not in text[text.rindex("  - id:") :]
+    small_yaml.write_text(text + "    notes: *t\n")  # the file's last value is an alias
+    assert validate_file(small_yaml).ok
+    insertion = add_event(small_yaml, event(date="2024-06"))
+    assert validate_file(small_yaml).ok
+    assert insertion.line == text.count("\n") + 2  # after the alias's line, at the end

@@ -480,7 +480,7 @@ def add(
     ] = None,
 ) -> None:
     """Add one event at its chronological place, after validating the whole file."""
-    from .edit import EditRefused, add_event
+    from .edit import EditRefused, Loaded, add_event
     from .prompts import complete_interactively
 
     if len(source or []) != len(quote or []):
@@ -497,14 +497,16 @@ def add(
     }  # fmt: skip
     if interactive is None:
         interactive = sys.stdin.isatty()
-    event = complete_interactively(path, event, prompt=interactive)
     try:
         with _write_errors():
-            insertion = add_event(path, event, dry_run=dry_run)
+            loaded = Loaded.read(path)
+            event = complete_interactively(loaded, event, prompt=interactive)
+            insertion = add_event(path, event, dry_run=dry_run, loaded=loaded)
     except EditRefused as exc:
         if exc.line:
             typer.echo(
-                f"(positions as if the new event were inserted at line {exc.line})", err=True
+                f"(the new event's positions are as if it were inserted at line {exc.line})",
+                err=True,
             )
         _fail(exc.problems)
     if dry_run:

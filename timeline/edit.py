@@ -7,6 +7,7 @@ is locked against other writers and atomic (see :mod:`timeline.files`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -18,8 +19,8 @@ from .comments import TokenMap
 from .dates import parse_date
 from .files import TextFile, rewrite
 from .layout import INDENT, canonical_record, dump_record, event_order
-from .load import HIDDEN_HINT, Document, LoadError, hidden_character, load_text
-from .validate import Problem, Result, validate_bytes, validate_document
+from .load import HIDDEN_HINT, Document, LoadError, hidden_character, load_text, paused_gc
+from .validate import Problem, validate_document
 
 MAX_ID_WORDS = 6
 
@@ -66,22 +67,45 @@ def _ascii(text: str) -> str:
     return decomposed.encode("ascii", "ignore").decode()
 
 
-def insertion_point(doc: Document, tokens: TokenMap, event: dict) -> int:
+def insertion_point(doc: Document, event: dict, text: str) -> int:
     """0-based line before which ``event`` goes, with the comments above that place kept
-    with what follows them. Positions come from the parser's marks and the scanner's
-    tokens, so a line of a block scalar that starts with ``#`` is never taken for a comment.
+    with what follows them.
+
+    That place starts right after the content that precedes it, found from the
+    parser's own marks: the end of the last value of the record before (or of the
+    ``events:`` key). Only the tokens (never the lines) separate content from
+    comments, so a line of a block scalar that starts with ``#`` is never taken for
+    one. A file with aliases is scanned for its tokens instead: an alias carries
+    the marks of the value it repeats, not its own.
     """
-    events = doc.data.get("events") or []
+    pairs = doc.root.value
+    key, events_node = next((k, v) for k, v in pairs if k.value == "events")
+    records = events_node.value if isinstance(events_node, yaml.SequenceNode) else []
     later = [
         i
-        for i, raw in enumerate(events)
+        for i, raw in enumerate(doc.data.get("events") or [])
         if isinstance(raw, dict) and event_order(raw) > event_order(event)
     ]
     if later:
-        return tokens.gap_start(doc.values[("events", later[0])].line)
-    section = doc.keys[("events",)].line
-    following = [m.line for p, m in doc.keys.items() if len(p) == 1 and m.line > section]
-    return tokens.gap_start(min(following) if following else len(tokens.lines))
+        before = records[later[0] - 1] if later[0] else key
+        line = records[later[0]].start_mark.line
+    else:
+        following = [i for i, (k, _) in enumerate(pairs) if k.start_mark.line > key.start_mark.line]
+        before = pairs[following[0] - 1][1] if following else doc.root
+        line = pairs[following[0]][0].start_mark.line if following else len(text.splitlines())
+    if doc.aliased:
+        return TokenMap(text).gap_start(line)
+    end = _content_end(before)
+    return end.line + 1 if end.column > 0 else end.line
+
+
+def _content_end(node: yaml.Node) -> yaml.Mark:
+    """Where the last token of ``node`` ends. A block collection's own end mark is
+    where the next content starts, so its last value's end is taken instead."""
+    while isinstance(node, yaml.CollectionNode) and not node.flow_style and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, yaml.MappingNode) else last
+    return node.end_mark
 
 
 def insert_event(text: str, doc: Document, event: dict) -> Insertion:
@@ -90,14 +114,15 @@ def insert_event(text: str, doc: Document, event: dict) -> Insertion:
     Every other byte stays as it was; the block uses the file's own line ending.
     """
     newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1] else "\n"
-    events_node = doc.values[("events",)]
+    events_node = doc.node_mark(("events",))
+    if events_node is None or not isinstance(doc.data, dict):
+        raise LoadError("the file has no 'events:' section", hint="write 'events: []'")
     if not doc.data.get("events"):
         text = _open_empty_list(text, events_node)
-    tokens = TokenMap(text)
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith(("\n", "\r")):
         lines[-1] += newline
-    index = insertion_point(doc, tokens, event)
+    index = insertion_point(doc, event, text)
     block = dump_record("event", event, INDENT).replace("\n", newline)
     new_text = "".join(lines[:index]) + block + "".join(lines[index:])
     return Insertion(new_text, block, index + 1)
@@ -112,12 +137,39 @@ def _open_empty_list(text: str, mark: yaml.Mark) -> str:
     raise LoadError("cannot insert into this 'events:' value", hint="write 'events: []'")
 
 
-def add_event(path: Path, event: dict, *, dry_run: bool = False) -> Insertion:
+@dataclass(frozen=True)
+class Loaded:
+    """A file's text and its parsed document, kept so one command parses it once."""
+
+    text: str
+    doc: Document
+
+    @classmethod
+    def read(cls, path: Path) -> Loaded:
+        """The file parsed; EditRefused when it cannot be read or parsed.
+
+        Example: ``Loaded.read(Path("events.yaml")).doc.data["events"]``.
+        """
+        try:
+            current = TextFile.read(path)
+            with paused_gc():
+                return cls(current.text, load_text(current.text, current.path))
+        except OSError as exc:
+            raise EditRefused([Problem.unreadable(path, exc)]) from None
+        except LoadError as exc:
+            raise EditRefused([Problem.unloadable(path, exc)]) from None
+
+
+def add_event(
+    path: Path, event: dict, *, dry_run: bool = False, loaded: Loaded | None = None
+) -> Insertion:
     """Validate the file with ``event`` added and, unless ``dry_run``, write it.
 
     The write holds the file's lock, is atomic and keeps the file's identity
     (see :mod:`timeline.files`). Raises EditRefused (file untouched) when the
     result would not validate, WriteRefused when it cannot be written safely.
+    ``loaded`` is the file as read earlier by the same command (for its prompts);
+    it is used only if the file still holds exactly that text.
 
     Example::
 
@@ -126,7 +178,8 @@ def add_event(path: Path, event: dict, *, dry_run: bool = False) -> Insertion:
     done: list[Insertion] = []
 
     def change(current: TextFile) -> bytes | None:
-        done.append(_validated_insertion(current, event))
+        same = loaded is not None and loaded.text == current.text
+        done.append(_validated_insertion(current, event, loaded.doc if same else None))
         return None if dry_run else current.encode(done[-1].text, convert_newlines=False)
 
     try:
@@ -176,30 +229,57 @@ def _reads_back(insertion: Insertion, event: dict, path: Path) -> None:
         )  # fmt: skip
 
 
-def _validated_insertion(current: TextFile, event: dict) -> Insertion:
+def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -> Insertion:
+    """The insertion, once the whole resulting file is parsed and validated (once)."""
     _refuse_hidden_characters(event, current.path)
-    doc = load_text(current.text, current.path)
-    before = validate_document(doc)  # the file as it is, parsed once above
-    if not before.ok:
-        raise EditRefused(before.errors)
     try:
-        insertion = insert_event(current.text, doc, event)
+        with paused_gc():
+            doc = doc or load_text(current.text, current.path)
+            insertion = insert_event(current.text, doc, event)
+            after = validate_document(load_text(insertion.text, current.path))
     except LoadError as exc:
-        raise EditRefused([Problem.unloadable(current.path, exc)]) from None
-    after = validate_bytes(insertion.text.encode("utf-8"), current.path)
+        # Nowhere to insert: the file's own errors (e.g. a null events section) say why.
+        before = validate_document(doc) if doc else None
+        problems = before.errors if before else []
+        raise EditRefused(problems or [Problem.unloadable(current.path, exc)]) from None
     if not after.ok:
-        raise EditRefused(after.errors, insertion.line)
+        raise EditRefused(_positions_in_current_file(after.errors, insertion), insertion.line)
     _reads_back(insertion, event, current.path)
     return insertion
 
 
-def known_ids(result: Result) -> dict[str, list[str]]:
-    """Ids a curator can refer to, for prompts and completion."""
-    data = result.dataset
-    if data is None:
-        return {"actors": [], "sources": [], "events": []}
+def _positions_in_current_file(problems: list[Problem], insertion: Insertion) -> list[Problem]:
+    """Problems of the file as it would be, placed in the file as it is: the lines below
+    the new block move up by its length; the new event's own keep the block's lines."""
+    start, length = insertion.line, insertion.block.count("\n")
+    return [
+        dataclasses.replace(p, line=p.line - length) if p.line >= start + length else p
+        for p in problems
+    ]
+
+
+def known_ids(data: object) -> dict[str, list[str]]:
+    """Ids a curator can refer to, for prompts and completion, from the loaded file.
+
+    Example: ``known_ids({"actors": [{"id": "baykar"}]})["actors"] == ["baykar"]``.
+    """
+    sections = data if isinstance(data, dict) else {}
     return {
-        "actors": [a.id for a in data.actors],
-        "sources": [s.id for s in data.sources],
-        "events": [e.id for e in data.events],
+        name: [r["id"] for r in _records(sections, name) if isinstance(r.get("id"), str)]
+        for name in ("actors", "sources", "events")
     }
+
+
+def actor_countries(data: object) -> dict[str, str]:
+    """Each actor's country code, as written in the loaded file."""
+    sections = data if isinstance(data, dict) else {}
+    return {
+        r["id"]: r["country"]
+        for r in _records(sections, "actors")
+        if isinstance(r.get("id"), str) and isinstance(r.get("country"), str)
+    }
+
+
+def _records(sections: dict, name: str) -> list[dict]:
+    items = sections.get(name)
+    return [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []

@@ -74,6 +74,7 @@ class Document:
     data: object
     path: Path
     root: yaml.Node | None = None
+    aliased: bool = False  # some node is reached twice (its marks are where it was defined)
 
     def node_mark(self, path: Path_, *, key: bool = False) -> yaml.Mark | None:
         """PyYAML's (0-based) mark of the value at ``path`` (or of its key), if it exists."""
@@ -265,7 +266,8 @@ def load_text(text: str, path: Path) -> Document:
         root = loader.get_single_node()
         if root is None:
             raise LoadError("the file is empty", hint="start from the template in the README")
-        return Document(data=_construct(root, text), path=path, root=root)
+        data, aliased = _construct(root, text)
+        return Document(data=data, path=path, root=root, aliased=aliased)
     except yaml.reader.ReaderError as exc:
         where = _position(text, exc.position)
         raise LoadError(
@@ -306,7 +308,7 @@ _NULL, _BOOL, _TIMESTAMP = (f"tag:yaml.org,2002:{n}" for n in ("null", "bool", "
 _BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
 
-def _construct(root: yaml.Node, text: str) -> object:
+def _construct(root: yaml.Node, text: str) -> tuple[object, bool]:
     """Check every node against the limits and build the Python data, in one pass.
 
     The result equals what PyYAML's safe constructor builds from the same graph
@@ -359,7 +361,7 @@ def _construct(root: yaml.Node, text: str) -> object:
                 _mark(root),
                 "write values out instead of using YAML anchors and aliases",
             )
-    return data
+    return data, aliased
 
 
 def _fill_mapping(node, mapping: dict, path: Path_, depth: int, value_of, raw_hidden) -> None:

@@ -7,13 +7,10 @@ still missing is reported by the validator, with its position.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from . import schema
-from .edit import known_ids, suggest_id
-from .validate import Result, validate_file
+from .edit import Loaded, actor_countries, known_ids, suggest_id
 
 
 def _ask(label: str, choices: list[str] | None = None, default: str | None = None) -> str:
@@ -56,17 +53,20 @@ def _prompt_missing(event: dict, ids: dict[str, list[str]]) -> None:
         event["tags"] = _ask_many("Tag")
 
 
-def complete_interactively(path: Path, event: dict, *, prompt: bool) -> dict:
-    """The event with prompts answered (when ``prompt``), id suggested and defaults filled."""
-    result: Result = validate_file(path)
-    ids = known_ids(result)
+def complete_interactively(loaded: Loaded, event: dict, *, prompt: bool) -> dict:
+    """The event with prompts answered (when ``prompt``), id suggested and defaults filled.
+
+    Ids and countries come from the file as loaded, not validated: ``add`` validates
+    once, the whole file with the new event in it.
+    """
+    ids = known_ids(loaded.doc.data)
     if prompt:
         _prompt_missing(event, ids)
     if not event.get("id") and event.get("date") and event.get("title"):
         suggestion = suggest_id(event["date"], event["title"], set(ids["events"]))
         event["id"] = _ask("Event id", default=suggestion) if prompt else suggestion
-    if not event["countries"] and result.dataset is not None:
-        country_of = {a.id: a.country for a in result.dataset.actors}
+    if not event["countries"]:
+        country_of = actor_countries(loaded.doc.data)
         event["countries"] = sorted(
             {country_of[e["actor"]] for e in event["actors"] if country_of.get(e["actor"])}
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -248,7 +249,13 @@ def parse_date(value: object) -> ParsedDate:
         return parse_date(str(value)) if MIN_YEAR <= value <= MAX_YEAR else _bad_year(value)
     if not isinstance(value, str):
         raise DateError(f"expected a date such as 2021-04-15, got {type(value).__name__}")
-    text = value.strip()
+    return _parse_text(value.strip())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_text(text: str) -> ParsedDate:
+    """A stripped date string, parsed. Cached: validation and the model read every date,
+    and many events share one; ParsedDate is immutable (errors are raised, never cached)."""
     if not text:
         raise DateError("the date is empty; write at least a year, e.g. 2019")
     if "/" in text:

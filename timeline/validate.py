@@ -8,6 +8,7 @@ Only a file without errors is turned into a :class:`~timeline.model.Dataset`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -196,7 +197,7 @@ class Validator:
             for i, item in enumerate(value):
                 self.check_record(fld.item, item, (*path, i))
         else:
-            item_field = schema.Field("str", pattern=fld.pattern, codes=fld.codes)
+            item_field = _item_field(fld.pattern, fld.codes)
             for i, item in enumerate(value):
                 self.check_text(item_field, item, (*path, i))
             self.check_unique(value, path)
@@ -550,6 +551,12 @@ def _cycles(edges: dict[str, list[tuple[str, Path_]]]) -> list[tuple[Path_, list
                 path.append(target)
                 stack.append(iter(edges.get(target, ())))
     return found
+
+
+@functools.cache
+def _item_field(pattern: str | None, codes: str | None) -> schema.Field:
+    """The declaration each item of a list of strings is checked against."""
+    return schema.Field("str", pattern=pattern, codes=codes)
 
 
 def _label(kind: str, item_id: object, index: int) -> str:

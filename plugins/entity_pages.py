@@ -29,11 +29,8 @@ from event_actors ea join events e on e.id = ea.event_id
 where ea.actor_id = :id group by e.id order by e.sort_key, e.id limit :limit
 """
 TOGETHER_SQL = """
-select a.id, a.name, count(distinct other.event_id) as events
-from event_actors mine
-join event_actors other on other.event_id = mine.event_id and other.actor_id != mine.actor_id
-join actors a on a.id = other.actor_id
-where mine.actor_id = :id group by a.id order by events desc, a.name limit 10
+select a.id, a.name, p.events from actor_pairs p join actors a on a.id = p.other_id
+where p.actor_id = :id order by p.events desc, a.name limit 10
 """
 SOURCE_CITATIONS_SQL = """
 select e.id, e.date_label, e.title, e.status, c.quote, c.translation, c.stance, c.note

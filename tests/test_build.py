@@ -224,3 +224,22 @@ def test_an_actor_counts_once_per_event_whatever_its_roles(tmp_path):
     assert len(rows(db, "select * from event_actors where actor_id = 'baykar'")) == 2
     sql = "select events from event_counts where scope = 'actor' and scope_id = 'baykar'"
     assert rows(db, sql) == [(1,)]
+
+
+def test_actor_pairs_agree_with_the_link_table(tmp_path, monkeypatch):
+    """Each two actors sharing events: the count, both ways, and the first events by date."""
+    monkeypatch.setattr(build_module, "PAIR_EVENT_IDS", 2)
+    db = build(REAL, tmp_path)
+    shared = """select a.actor_id, b.actor_id, count(distinct a.event_id) from event_actors a
+                join event_actors b on b.event_id = a.event_id and b.actor_id != a.actor_id
+                group by 1, 2"""
+    pairs = {(a, b): (n, ids) for a, b, n, ids in rows(db, "select * from actor_pairs")}
+    assert {key: n for key, (n, _) in pairs.items()} == {(a, b): n for a, b, n in rows(db, shared)}
+    first = """select e.id from event_actors a join event_actors b on b.event_id = a.event_id
+               join events e on e.id = a.event_id where a.actor_id = ? and b.actor_id = ?
+               group by e.id order by e.sort_key, e.id limit 2"""
+    busiest = max(pairs, key=lambda key: pairs[key][0])
+    assert pairs[busiest][0] > 2  # the real file has a pair sharing more events than listed
+    for (a, b), (_, ids) in pairs.items():
+        assert ids.split(",") == [r[0] for r in rows(db, first, (a, b))]
+        assert pairs[b, a][1] == ids

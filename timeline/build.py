@@ -34,8 +34,11 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
     from .model import Dataset, Event
     from .validate import Result
 
-# 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts
-SCHEMA_VERSION = "5"
+# 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
+# 6: actor_pairs
+SCHEMA_VERSION = "6"
+# How many of a pair of actors' shared events actor_pairs names (the first, by date).
+PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
 DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 
@@ -131,6 +134,7 @@ COMPOSITE_INDEXES = {
     "events": (["year", "month"],),
     "event_actors": (["actor_id", "role"],),
     "citations": (["event_id", "position"],),
+    "actor_pairs": (["events"],),
     "event_systems": (["system_id", "action"], ["event_id", "position"]),
 }
 # Expression indexes for the site's queries: an event's day of the year (MM-DD) when it is
@@ -297,6 +301,28 @@ def _event_count_rows(events: list[Event]):
         yield {"scope": scope, "scope_id": scope_id, "year": year, "type": kind, "events": n}
 
 
+def _actor_pair_rows(events: list[Event]):
+    """For each two actors that share events: how many, and the first PAIR_EVENT_IDS of them.
+
+    One row per direction, so an actor's partners are an indexed read. The site asked
+    SQLite to join event_actors with itself per request instead: at 100,000 events that
+    ran past the time limit. ``events`` come in date order.
+    """
+    pairs: dict[tuple[str, str], tuple[list[int], list[str]]] = {}
+    for e in events:
+        actors = sorted({a.actor for a in e.actors})
+        for i, first in enumerate(actors):
+            for second in actors[i + 1 :]:
+                count, ids = pairs.setdefault((first, second), ([0], []))
+                count[0] += 1
+                if len(ids) < PAIR_EVENT_IDS:
+                    ids.append(e.id)
+    for (first, second), (count, ids) in sorted(pairs.items()):
+        shared = {"events": count[0], "event_ids": ",".join(ids)}
+        yield {"actor_id": first, "other_id": second, **shared}
+        yield {"actor_id": second, "other_id": first, **shared}
+
+
 # -- tables ----------------------------------------------------------------------------------
 
 
@@ -327,6 +353,12 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             foreign_keys=[("event_id", "events", "id"), *references],
         )
     db["build_info"].create({"key": str, "value": str}, pk="key")
+    db["actor_pairs"].create(
+        {"actor_id": str, "other_id": str, "events": int, "event_ids": str},
+        pk=("actor_id", "other_id"),
+        not_null={"actor_id", "other_id", "events", "event_ids"},
+        foreign_keys=[("actor_id", "actors", "id"), ("other_id", "actors", "id")],
+    )
     db["event_counts"].create(
         {"scope": str, "scope_id": str, "year": int, "type": str, "events": int},
         pk=("scope", "scope_id", "year", "type"),
@@ -385,6 +417,7 @@ def _insert_rows(
     for table in schema.LINK_TABLES:
         _insert(db, table, _link_rows(table, events))
     _insert(db, "event_counts", _event_count_rows(events))
+    _insert(db, "actor_pairs", _actor_pair_rows(events))
     return {
         name: db[name].count
         for name in ("events", "actors", "sources", "systems", "citations", "event_actors",
@@ -443,7 +476,8 @@ def _index_and_search(db: sqlite_utils.Database) -> None:
         for column in columns:
             if (column.facet or column.index) and column.name != "id":
                 db[table].create_index([column.name])
-        for composite in COMPOSITE_INDEXES.get(table, ()):
+    for table, composites in COMPOSITE_INDEXES.items():
+        for composite in composites:
             db[table].create_index(composite)
     for name, target in EXPRESSION_INDEXES.items():
         db.execute(f"create index [{name}] on {target}")

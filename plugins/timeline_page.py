@@ -38,10 +38,12 @@ FILTERS = ("actor", "type", "tag", "place", "status", "from", "to")
 # Position parameters: they page through a filtered list without changing it.
 POSITION = ("start", "before", "around", "year")
 
+# The actor's events are listed once (by the actor index) rather than probed per event:
+# at 100,000 events a rare actor's page went from 0.55 s to 0.09 s.
 WHERE_SQL = """
-    (:actor = '' or exists (
-       select 1 from event_actors ea join actors a on a.id = ea.actor_id
-        where ea.event_id = e.id and (a.id = :actor or lower(a.name) = lower(:actor))))
+    (:actor = '' or e.id in (
+       select ea.event_id from event_actors ea where ea.actor_id in (
+         select id from actors where id = :actor or lower(name) = lower(:actor))))
 and (:type = '' or e.type = :type)
 and (:tag = '' or e.id in (
        select event_id from event_list_values where list = 'tags' and value = :tag))

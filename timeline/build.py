@@ -131,7 +131,8 @@ VIEWS["transfer_totals"] = VIEWS["transfer_totals"].format(
 
 # Indexes over several columns; single columns come from the declarations (facet/index).
 COMPOSITE_INDEXES = {
-    "events": (["year", "month"],),
+    # (year, sort_key, id) covers /timeline's jump-to-year counts and each year's first event
+    "events": (["year", "month"], ["year", "sort_key", "id"]),
     "event_actors": (["actor_id", "role"],),
     "citations": (["event_id", "position"],),
     "actor_pairs": (["events"],),

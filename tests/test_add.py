@@ -268,3 +268,26 @@ def test_add_to_a_file_with_aliases(small_yaml):
     insertion = add_event(small_yaml, event(date="2024-06"))
     assert validate_file(small_yaml).ok
     assert insertion.line == text.count("\n") + 2  # after the alias's line, at the end
+
+
+def test_the_file_as_it_is_is_released_before_the_result_is_parsed(small_yaml, monkeypatch):
+    """An edit holds one parsed file at a time (each is gigabytes at 100,000 events)."""
+    import gc
+    import weakref
+
+    from timeline import edit
+
+    loaded = edit.Loaded.read(small_yaml)
+    before = weakref.ref(loaded.doc)
+    alive_when_parsing_the_result = []
+    real_load = edit.load_text
+
+    def load(text, path):
+        gc.collect()
+        alive_when_parsing_the_result.append(before() is not None)
+        return real_load(text, path)
+
+    monkeypatch.setattr(edit, "load_text", load)
+    add_event(small_yaml, event(), loaded=loaded)
+    assert alive_when_parsing_the_result[0] is False  # the first parse is the result's
+    assert loaded.doc is None

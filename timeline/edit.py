@@ -137,12 +137,18 @@ def _open_empty_list(text: str, mark: yaml.Mark) -> str:
     raise LoadError("cannot insert into this 'events:' value", hint="write 'events: []'")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Loaded:
     """A file's text and its parsed document, kept so one command parses it once."""
 
     text: str
-    doc: Document
+    doc: Document | None  # None once handed over (see ``take``)
+
+    def take(self, text: str) -> Document | None:
+        """The document, handed over once and only if the file still holds ``text``;
+        not kept here after that, so an edit holds one parsed file at a time."""
+        doc, self.doc = (self.doc if text == self.text else None), None
+        return doc
 
     @classmethod
     def read(cls, path: Path) -> Loaded:
@@ -178,8 +184,8 @@ def add_event(
     done: list[Insertion] = []
 
     def change(current: TextFile) -> bytes | None:
-        same = loaded is not None and loaded.text == current.text
-        done.append(_validated_insertion(current, event, loaded.doc if same else None))
+        # handed straight over: nothing here keeps the parsed file alive
+        done.append(_validated_insertion(current, event, loaded and loaded.take(current.text)))
         return None if dry_run else current.encode(done[-1].text, convert_newlines=False)
 
     try:
@@ -236,16 +242,25 @@ def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -
         with paused_gc():
             doc = doc or load_text(current.text, current.path)
             insertion = insert_event(current.text, doc, event)
+            doc = None  # hold one parsed file at a time: at 100,000 events each is ~5 GiB
             after = validate_document(load_text(insertion.text, current.path))
     except LoadError as exc:
-        # Nowhere to insert: the file's own errors (e.g. a null events section) say why.
-        before = validate_document(doc) if doc else None
-        problems = before.errors if before else []
-        raise EditRefused(problems or [Problem.unloadable(current.path, exc)]) from None
+        # Nowhere to insert, or no valid result: the file's own errors (e.g. a null
+        # events section) say why, when it has some.
+        raise EditRefused(_own_errors(current) or [Problem.unloadable(current.path, exc)]) from None
     if not after.ok:
         raise EditRefused(_positions_in_current_file(after.errors, insertion), insertion.line)
     _reads_back(insertion, event, current.path)
     return insertion
+
+
+def _own_errors(current: TextFile) -> list[Problem]:
+    """The errors of the file as it is (none when it cannot even be parsed)."""
+    try:
+        with paused_gc():
+            return validate_document(load_text(current.text, current.path)).errors
+    except LoadError:
+        return []
 
 
 def _positions_in_current_file(problems: list[Problem], insertion: Insertion) -> list[Problem]:

@@ -105,12 +105,12 @@ class Document:
                 return Mark(1, 1)
             path = path[:-1]
 
-    @cached_property
+    @property
     def keys(self) -> dict[Path_, yaml.Mark]:
         """The mark of every mapping key, by the path of its value (for layout and comments)."""
         return self._positions[1]
 
-    @cached_property
+    @property
     def values(self) -> dict[Path_, yaml.Mark]:
         """The mark of every value, by path."""
         return self._positions[0]
@@ -329,12 +329,7 @@ def _construct(root: yaml.Node, text: str) -> tuple[object, bool]:
             return built[id(node)]
         if depth > MAX_DEPTH:
             raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", _mark(node))
-        if node.tag not in SAFE_TAGS:
-            raise LoadError(
-                f"the tag {node.tag!r} is not allowed",
-                _mark(node),
-                "remove the tag; only plain strings, numbers, dates, lists and mappings are used",
-            )
+        _check_tag(node)
         if isinstance(node, yaml.ScalarNode):
             value = _scalar(node, path, raw_hidden)
         else:
@@ -381,14 +376,23 @@ def _fill_mapping(node, mapping: dict, path: Path_, depth: int, value_of, raw_hi
                 "keep one of the two; YAML would silently drop the first",
             )
         keys[raw] = key_node
-        if key_node.tag not in SAFE_TAGS:
-            raise LoadError(f"the tag {key_node.tag!r} is not allowed", _mark(key_node))
+        _check_tag(key_node)
         key = _scalar(key_node, path, raw_hidden)
         mapping[key] = value_of(value_node, (*path, raw), depth + 1)
 
 
+def _check_tag(node: yaml.Node) -> None:
+    if node.tag not in SAFE_TAGS:
+        raise LoadError(
+            f"the tag {node.tag!r} is not allowed",
+            _mark(node),
+            "remove the tag; only plain strings, numbers, dates, lists and mappings are used",
+        )
+
+
 def _scalar(node: yaml.ScalarNode, path: Path_, raw_hidden: bool) -> object:
-    """A scalar's Python value, once it passes the checks of ``_check_scalar``."""
+    """A scalar's Python value; refuses oversized values, hidden characters, number forms
+    nobody means and values their tag cannot represent, each with its position."""
     value = node.value
     if len(value) > MAX_SCALAR_CHARS:
         raise LoadError(
@@ -418,18 +422,22 @@ def _scalar(node: yaml.ScalarNode, path: Path_, raw_hidden: bool) -> object:
         return int(value) if tag == _INT else float(value)
     if tag == _NULL:
         return None
-    if tag == _BOOL and value.lower() in _BOOLS:
+    if tag == _BOOL:
+        if value.lower() not in _BOOLS:
+            raise _unreadable(node)
         return _BOOLS[value.lower()]
     try:
-        if tag == _BOOL:
-            raise ValueError(value)
         return _TIMESTAMPS.construct_yaml_timestamp(node)
     except Exception:  # which error the constructor raised does not matter
-        raise LoadError(
-            f"{_short(value)} cannot be read as {_TAG_WORDS[tag]}",
-            _mark(node),
-            "quote it to keep it as text, or correct it",
-        ) from None
+        raise _unreadable(node) from None
+
+
+def _unreadable(node: yaml.ScalarNode) -> LoadError:
+    return LoadError(
+        f"{_short(node.value)} cannot be read as {_TAG_WORDS[node.tag]}",
+        _mark(node),
+        "quote it to keep it as text, or correct it",
+    )
 
 
 _TIMESTAMPS = yaml.constructor.SafeConstructor()

@@ -87,14 +87,14 @@ def insertion_point(doc: Document, event: dict, text: str) -> int:
         if isinstance(raw, dict) and event_order(raw) > event_order(event)
     ]
     if later:
-        before = records[later[0] - 1] if later[0] else key
-        line = records[later[0]].start_mark.line
+        before, after = (records[later[0] - 1] if later[0] else key), records[later[0]]
     else:
         following = [i for i, (k, _) in enumerate(pairs) if k.start_mark.line > key.start_mark.line]
         before = pairs[following[0] - 1][1] if following else doc.root
-        line = pairs[following[0]][0].start_mark.line if following else len(text.splitlines())
+        after = pairs[following[0]][0] if following else None  # None: the end of the file
     if doc.aliased:
-        return TokenMap(text).gap_start(line)
+        tokens = TokenMap(text)
+        return tokens.gap_start(after.start_mark.line if after else len(tokens.lines))
     end = _content_end(before)
     return end.line + 1 if end.column > 0 else end.line
 
@@ -114,11 +114,11 @@ def insert_event(text: str, doc: Document, event: dict) -> Insertion:
     Every other byte stays as it was; the block uses the file's own line ending.
     """
     newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1] else "\n"
-    events_node = doc.node_mark(("events",))
-    if events_node is None or not isinstance(doc.data, dict):
+    events_mark = doc.node_mark(("events",))
+    if events_mark is None or not isinstance(doc.data, dict):
         raise LoadError("the file has no 'events:' section", hint="write 'events: []'")
     if not doc.data.get("events"):
-        text = _open_empty_list(text, events_node)
+        text = _open_empty_list(text, events_mark)
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith(("\n", "\r")):
         lines[-1] += newline
@@ -278,23 +278,22 @@ def known_ids(data: object) -> dict[str, list[str]]:
 
     Example: ``known_ids({"actors": [{"id": "baykar"}]})["actors"] == ["baykar"]``.
     """
-    sections = data if isinstance(data, dict) else {}
     return {
-        name: [r["id"] for r in _records(sections, name) if isinstance(r.get("id"), str)]
+        name: [r["id"] for r in _records(data, name) if isinstance(r.get("id"), str)]
         for name in ("actors", "sources", "events")
     }
 
 
 def actor_countries(data: object) -> dict[str, str]:
     """Each actor's country code, as written in the loaded file."""
-    sections = data if isinstance(data, dict) else {}
     return {
         r["id"]: r["country"]
-        for r in _records(sections, "actors")
+        for r in _records(data, "actors")
         if isinstance(r.get("id"), str) and isinstance(r.get("country"), str)
     }
 
 
-def _records(sections: dict, name: str) -> list[dict]:
-    items = sections.get(name)
+def _records(data: object, name: str) -> list[dict]:
+    """The mapping items of a section of the loaded file (none when it is not a list)."""
+    items = data.get(name) if isinstance(data, dict) else None
     return [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []

@@ -8,6 +8,7 @@ input hash is stored in ``build_info``; an unchanged input is not rebuilt).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -309,17 +310,16 @@ def _actor_pair_rows(events: list[Event]):
     SQLite to join event_actors with itself per request instead: at 100,000 events that
     ran past the time limit. ``events`` come in date order.
     """
-    pairs: dict[tuple[str, str], tuple[list[int], list[str]]] = {}
+    counts: Counter[tuple[str, str]] = Counter()
+    first_ids: dict[tuple[str, str], list[str]] = {}
     for e in events:
-        actors = sorted({a.actor for a in e.actors})
-        for i, first in enumerate(actors):
-            for second in actors[i + 1 :]:
-                count, ids = pairs.setdefault((first, second), ([0], []))
-                count[0] += 1
-                if len(ids) < PAIR_EVENT_IDS:
-                    ids.append(e.id)
-    for (first, second), (count, ids) in sorted(pairs.items()):
-        shared = {"events": count[0], "event_ids": ",".join(ids)}
+        for pair in itertools.combinations(sorted({a.actor for a in e.actors}), 2):
+            counts[pair] += 1
+            ids = first_ids.setdefault(pair, [])
+            if len(ids) < PAIR_EVENT_IDS:
+                ids.append(e.id)
+    for (first, second), count in sorted(counts.items()):
+        shared = {"events": count, "event_ids": ",".join(first_ids[first, second])}
         yield {"actor_id": first, "other_id": second, **shared}
         yield {"actor_id": second, "other_id": first, **shared}
 

@@ -98,6 +98,12 @@ def _port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _session(process: subprocess.Popen) -> list[str]:
+    """The ids of the processes in the server's session."""
+    found = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True)
+    return found.stdout.split()
+
+
 @pytest.mark.parametrize("options", [(), ("--production", "--workers", "2")])
 def test_sigterm_to_timeline_serve_stops_the_server_and_frees_the_port(tmp_path, options):
     """Only the signalled process is sent SIGTERM (not its group), as systemd or a
@@ -113,18 +119,18 @@ def test_sigterm_to_timeline_serve_stops_the_server_and_frees_the_port(tmp_path,
         )  # fmt: skip
     try:
         wait_until_serving(process, f"http://127.0.0.1:{port}/-/versions.json", log)
-        if options:  # the Gunicorn master and its two workers
-            session = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True)
-            assert len(session.stdout.split()) == 3, session.stdout
+        if options:  # the Gunicorn master and its two workers (the second may still be forking)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while len(_session(process)) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(_session(process)) == 3, _session(process)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=STOP_TIMEOUT)
         deadline = time.monotonic() + STOP_TIMEOUT
         while not _port_is_free(port) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _port_is_free(port), "a server still holds the port after SIGTERM"
-        leftover = subprocess.run(
-            ["pgrep", "-s", str(process.pid)], capture_output=True, text=True
-        ).stdout.split()
+        leftover = _session(process)
         assert leftover == [], f"processes left in the session: {leftover}"
     finally:
         stop(process)

@@ -169,6 +169,29 @@ def test_build_is_deterministic(small_yaml, tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
+def test_database_is_compact_intact_and_synced_before_it_goes_live(
+    small_yaml, tmp_path, monkeypatch
+):
+    import os
+
+    from timeline import files
+
+    steps: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(files.os, "fsync", lambda fd: steps.append("sync") or real_fsync(fd))
+    monkeypatch.setattr(
+        files.os, "replace", lambda a, b: steps.append("rename") or real_replace(a, b)
+    )
+    db_path = build_file(small_yaml, tmp_path / "out.db").db_path
+    # the file's data is on disk before the rename, and the rename after it
+    assert steps == ["sync", "rename", "sync"]
+    assert rows(db_path, "pragma integrity_check") == [("ok",)]
+    assert rows(db_path, "pragma freelist_count") == [(0,)]  # nothing for VACUUM to do
+    # the build's own settings do not stay with the file
+    assert rows(db_path, "pragma journal_mode") == [("delete",)]
+    assert files_in(tmp_path) == ["events.yaml", "out.db"]  # no journal, no temporary
+
+
 def test_invalid_input_leaves_the_old_database_byte_identical(small_yaml, fresh_db):
     before = fresh_db.read_bytes()
     small_yaml.write_text(

@@ -25,7 +25,7 @@ from filelock import Timeout
 
 from . import __version__, schema
 from .dates import ParsedDate
-from .files import WriteRefused, check_output, lock_for
+from .files import WriteRefused, check_output, lock_for, replace_durably
 from .load import paused_gc
 from .provenance import History, Progress, Tracked, event_history, last_commit
 
@@ -145,6 +145,15 @@ EXPRESSION_INDEXES = {
     "idx_events_month_day": "events (substr(date_start, 6, 5)) where precision = 'day'",
 }
 PYTHON_TYPES = {"text": str, "integer": int, "real": float}
+# The database is written to a private temporary file that only a rename makes live, so
+# SQLite's own crash safety (a rollback journal, a sync per commit) protects nothing: a
+# build that dies leaves a temporary file to delete, never a damaged database. Without
+# them, and with a 64 MiB page cache instead of 2 MiB, the write takes ~40 % less time.
+# The file is synced once before the rename instead. Each page is written once, so there
+# is nothing for a VACUUM to compact (it used to rewrite the whole file: 1.7 s of 6.4 s
+# at 10,000 events).
+BUILD_PRAGMAS = ("foreign_keys = on", "journal_mode = off", "synchronous = off",
+                 "cache_size = -65536")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -511,7 +520,8 @@ def write_database(
 
         db = sqlite_utils.Database(tmp)
         try:
-            db.execute("pragma foreign_keys = on")
+            for pragma in BUILD_PRAGMAS:
+                db.execute(f"pragma {pragma}")
             # One transaction: sqlite-utils would otherwise commit every batch.
             with db.atomic():
                 _create_tables(db)
@@ -529,10 +539,9 @@ def write_database(
             violations = db.execute("pragma foreign_key_check").fetchall()
             if violations:
                 raise RuntimeError(f"foreign key violations: {violations[:5]}")
-            db.execute("vacuum")
         finally:
             db.close()
-        os.replace(tmp, db_path)
+        replace_durably(tmp, db_path)  # BUILD_PRAGMAS leave the syncing to this
     return counts
 
 

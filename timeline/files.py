@@ -175,6 +175,14 @@ def write_atomically(path: Path, data: bytes | str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def replace_durably(written: Path, target: Path) -> None:
+    """Sync a finished temporary file to disk, rename it over ``target``, sync the rename."""
+    with open(written, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(written, target)
+    _fsync_dir(target.parent)
+
+
 def _fsync_dir(directory: Path) -> None:
     """Make the rename itself durable (best effort: not every filesystem allows it)."""
     try:

@@ -157,3 +157,10 @@ async def test_gzip_compresses_and_csv_is_neutralised_before_it(ds):
     assert "content-security-policy" in page.headers
     plain = await ds.client.get("/timeline/events", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.text == page.text
+
+
+async def test_every_connection_reads_through_a_memory_map(ds):
+    from memory_mapped import MMAP_BYTES
+
+    db = ds.get_database("timeline")
+    assert (await db.execute("pragma mmap_size")).first()[0] == MMAP_BYTES

@@ -9,10 +9,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from datasette.utils import MultiParams
 from test_site_support import ROOT, SMALL, build, site, write_yaml
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "plugins"))
 from bench_build import synthetic_yaml
+from timeline_page import CONDITIONS, read_filters, where_sql
 
 PAGE_SIZE = 200
 
@@ -91,7 +94,36 @@ async def test_jump_to_year_links_reach_each_years_page(big):
         page = (await big.client.get(url)).text
         assert f'<section class="year" id="y{year}">' in page
         assert ids(page)[0] not in first_on_page
-        assert parse_qs(urlsplit(url).query)["start"]
+        assert parse_qs(urlsplit(url).query)["year"] == [year]
+
+
+def year_titles(html: str) -> dict[int, int]:
+    found = re.findall(r'<a href="[^"]+" title="(\d+) events?">(\d{4})</a>', html)
+    return {int(year): int(n) for n, year in found}
+
+
+async def test_year_counts_agree_with_the_events_whichever_way_they_are_counted(big):
+    db = big.get_database("timeline")
+    busiest = (
+        await db.execute("select a.id, a.name from actors a order by a.event_count desc limit 1")
+    ).first()
+    sql = """select e.year, count(*) from events e where :actor = '' or e.id in (
+               select event_id from event_actors where actor_id = :actor) group by e.year"""
+    for query, actor in [("", ""), (f"actor={busiest[0]}", busiest[0]),
+                         (f"actor={busiest[1].upper()}", busiest[0])]:  # fmt: skip
+        html = (await big.client.get(f"/timeline?{query}")).text
+        expected = dict(list(await db.execute(sql, {"actor": actor})))
+        assert year_titles(html) == expected and len(expected) > 1
+    # with another filter the page counts the matching events itself
+    kind = (
+        await db.execute("select type from events group by type order by count(*) desc")
+    ).first()[0]
+    html = (await big.client.get(f"/timeline?actor={busiest[0]}&type={kind}")).text
+    sql = """select year, count(*) from events where type = :type and id in (
+               select event_id from event_actors where actor_id = :actor) group by year"""
+    assert year_titles(html) == dict(
+        list(await db.execute(sql, {"type": kind, "actor": busiest[0]}))
+    )
 
 
 async def test_cards_link_actors_type_place_and_tags(small):
@@ -208,3 +240,31 @@ async def test_filter_form_offers_the_busiest_actors_and_the_chosen_one(tmp_path
     chosen = (await ds.client.get("/timeline?actor=extra-129")).text
     form = chosen[chosen.index('<select name="actor">') : chosen.index("</select>")]
     assert '<option value="extra-129" selected>' in form and form.count("<option value=") == 102
+
+
+@pytest.fixture(scope="module")
+async def skewed(tmp_path_factory):
+    """450 synthetic events, actor-0 in every one of them (a busy actor)."""
+    tmp = tmp_path_factory.mktemp("skewed")
+    data = yaml.safe_load(synthetic_yaml(450))
+    for event in data["events"]:
+        if all(entry["actor"] != "actor-0" for entry in event["actors"]):
+            event["actors"].append({"actor": "actor-0", "role": "supplier"})
+    return await site(build(write_yaml(data, tmp / "events.yaml"), tmp))
+
+
+async def test_busy_and_rare_actors_page_the_same_events_by_either_plan(skewed):
+    db = skewed.get_database("timeline")
+    counts = list(await db.execute("select id, event_count from actors where event_count > 0"
+                                   " order by event_count desc, id"))  # fmt: skip
+    sql = """select e.id from events e where e.id in (select event_id from event_actors
+             where actor_id = :actor) order by e.sort_key, e.id"""
+    plans = set()
+    for actor, _ in (counts[0], counts[-1]):
+        filters = read_filters(MultiParams({"actor": [actor]}))
+        where = await where_sql(db, filters)
+        plans.add(where)
+        expected = [r[0] for r in await db.execute(sql, {"actor": actor})]
+        pages = await every_page(skewed, f"/timeline?actor={actor}")
+        assert [i for p in pages for i in p] == expected
+    assert plans == {CONDITIONS["busy_actor"], CONDITIONS["actor"]}

@@ -64,6 +64,25 @@ def test_facet_columns_are_indexed(fresh_db):
         assert (column,) in indexed
 
 
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [("event_map", "idx_events_located"), ("recently_added", "idx_events_recently_added")],
+)
+def test_map_and_recent_queries_read_an_index_not_every_event(fresh_db, query, index):
+    import json as json_module
+    import sys
+
+    sys.path.insert(0, str(REAL.parent / "plugins"))
+    from charts import MAX_PLACES, PLACES_SQL
+
+    metadata = json_module.loads((REAL.parent / "datasette-metadata.json").read_text())
+    sql = PLACES_SQL if query == "event_map" else metadata["databases"]["timeline"][
+        "queries"][query]["sql"]  # fmt: skip
+    plan = [r[3] for r in rows(fresh_db, f"explain query plan {sql}", {"limit": MAX_PLACES})]
+    assert any(f"INDEX {index}" in step for step in plan)
+    assert not any(step in ("SCAN events", "SCAN e") for step in plan)  # a full table scan
+
+
 def test_dates_keep_their_precision(fresh_db):
     got = dict(
         (r[0], r[1:])

@@ -36,8 +36,8 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
     from .validate import Result
 
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
-# 6: actor_pairs
-SCHEMA_VERSION = "6"
+# 6: actor_pairs; 7: the place and first_added indexes
+SCHEMA_VERSION = "7"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -143,6 +143,12 @@ COMPOSITE_INDEXES = {
 # dated to the day, so on_this_day and its "next days with events" seek instead of scanning.
 EXPRESSION_INDEXES = {
     "idx_events_month_day": "events (substr(date_start, 6, 5)) where precision = 'day'",
+    # The map groups the located events by place; at 100,000 events scanning the events
+    # for them took 105 ms a page (past the time limit under load), this index 16 ms.
+    "idx_events_located": "events (location, latitude, longitude, sort_key)"
+    " where latitude is not null and longitude is not null",
+    # recently_added and its feed: the newest first_added without sorting every event.
+    "idx_events_recently_added": "events (first_added, sort_key) where first_added is not null",
 }
 PYTHON_TYPES = {"text": str, "integer": int, "real": float}
 # The database is written to a private temporary file that only a rename makes live, so

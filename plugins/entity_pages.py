@@ -22,11 +22,14 @@ from datasette.utils import tilde_decode, tilde_encode
 from timeline.build import DATABASE_NAME as DATABASE
 from timeline.schema import CODE_LISTS
 
+# The first events of an actor or a system are a range read of scope_events; grouping all
+# of a busy actor's rows before sorting took 190 ms at 100,000 events.
 ACTOR_EVENTS_SQL = """
 select e.id, e.date_label, e.title, e.status, e.type, e.precision, e.approximate, e.uncertain,
-       group_concat(ea.role, ', ') as roles
-from event_actors ea join events e on e.id = ea.event_id
-where ea.actor_id = :id group by e.id order by e.sort_key, e.id limit :limit
+       (select group_concat(role, ', ') from (select ea.role from event_actors ea
+         where ea.event_id = s.event_id and ea.actor_id = s.scope_id order by ea.role)) as roles
+from scope_events s join events e on e.id = s.event_id
+where s.scope = 'actor' and s.scope_id = :id order by s.sort_key, s.event_id limit :limit
 """
 TOGETHER_SQL = """
 select a.id, a.name, p.events from actor_pairs p join actors a on a.id = p.other_id
@@ -43,9 +46,12 @@ select date_label, action, quantity_qualifier, quantity, value, currency, deal, 
 from transfers where system_id = :id order by sort_key limit :limit
 """
 SYSTEM_EVENTS_SQL = """
-select e.id, e.date_label, e.title, e.status, group_concat(es.action, ', ') as actions
-from event_systems es join events e on e.id = es.event_id
-where es.system_id = :id group by e.id order by e.sort_key, e.id limit :limit
+select e.id, e.date_label, e.title, e.status,
+       (select group_concat(action, ', ') from (select es.action from event_systems es
+         where es.event_id = s.event_id and es.system_id = s.scope_id
+         order by es.position)) as actions
+from scope_events s join events e on e.id = s.event_id
+where s.scope = 'system' and s.scope_id = :id order by s.sort_key, s.event_id limit :limit
 """
 
 

@@ -42,14 +42,8 @@ POSITION = ("start", "before", "around", "year")
 # asked (a clause like "(:type = '' or e.type = :type)" hides that from the planner and
 # is evaluated on every row). Each filter's SQL is fixed text with bound parameters.
 CONDITIONS = {
-    # A rare actor's events are listed once by the actor index, then sorted: at 100,000
-    # events a three-event actor's page went from 0.55 s to 0.04 s this way.
+    # Words that name several actors (one's id, another's name): any of them.
     "actor": """e.id in (select ea.event_id from event_actors ea where ea.actor_id in (
-                  select id from actors where id = :actor or lower(name) = lower(:actor)))""",
-    # A busy actor's page reads events in date order and probes the actor index for each
-    # until the page is full: 10 ms instead of 85 ms for an actor in 40 % of events.
-    "busy_actor": """exists (select 1 from event_actors ea where ea.event_id = e.id
-                  and ea.actor_id in (
                   select id from actors where id = :actor or lower(name) = lower(:actor)))""",
     "type": "e.type = :type",
     "tag": "e.id in (select event_id from event_list_values where list = 'tags' and value = :tag)",
@@ -58,11 +52,28 @@ CONDITIONS = {
     "start": "e.date_end >= :start",
     "end": "e.date_start <= :end",
 }
-# An actor counts as busy when probing (about PAGE_SIZE × events / its events rows) costs
-# less than listing its events: measured at 100,000 events the two cross near 2,500.
-ACTOR_SIZE_SQL = """select coalesce(max(event_count), 0) as n,
-  (select sum(events) from event_counts where scope = 'all') as total
-from actors where id = :actor or lower(name) = lower(:actor)"""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a page's events are read from, and the columns that order them."""
+
+    tables: str = "events e"
+    condition: str = ""
+    sort_key: str = "e.sort_key"
+    event_id: str = "e.id"
+
+
+EVERY_EVENT = Source()
+# One actor's events, read in date order from scope_events: the first page is a range read
+# however many events the actor has (at 100,000 events, 85 ms for an actor in 40 % of the
+# events and 39 ms for one with three, when the events were probed or listed instead).
+ONE_ACTORS_EVENTS = Source(
+    "scope_events s join events e on e.id = s.event_id",
+    "s.scope = 'actor' and s.scope_id = :actor_id",
+    "s.sort_key",
+    "s.event_id",
+)
 COLUMNS_SQL = """
 select e.id, e.date, e.date_label, e.date_start, e.date_end, e.precision, e.approximate,
        e.uncertain, e.year, e.sort_key, e.title, e.summary, e.type, e.status, e.location,
@@ -70,18 +81,18 @@ select e.id, e.date, e.date_label, e.date_start, e.date_end, e.precision, e.appr
        (select json_group_array(json_object('id', a.id, 'name', a.name, 'role', ea.role))
           from event_actors ea join actors a on a.id = ea.actor_id
          where ea.event_id = e.id) as actors_roles
-from events e
+from {tables}
 """
 # Forward from a position (inclusive), or backward from one (exclusive); one row more
-# than a page tells whether there is a next page. {where} is where_sql()'s.
+# than a page tells whether there is a next page. The fields are a Query's.
 FORWARD_SQL = f"""{COLUMNS_SQL}
-where {{where}} and (e.sort_key, e.id) >= (:key, :id)
-order by e.sort_key, e.id limit :limit"""
+where {{where}} and ({{sort_key}}, {{event_id}}) >= (:key, :id)
+order by {{sort_key}}, {{event_id}} limit :limit"""
 BACKWARD_SQL = f"""{COLUMNS_SQL}
-where {{where}} and (e.sort_key, e.id) < (:key, :id)
-order by e.sort_key desc, e.id desc limit :limit"""
+where {{where}} and ({{sort_key}}, {{event_id}}) < (:key, :id)
+order by {{sort_key}} desc, {{event_id}} desc limit :limit"""
 YEARS_SQL = """select e.year, count(*) as n
-from events e where {where} group by e.year order by e.year"""
+from {tables} where {where} group by e.year order by e.year"""
 # Unfiltered, or filtered by one actor only, the counts per year are the build's: at
 # 100,000 events grouping the matching events took 110 ms unfiltered and 190 ms for the
 # busiest actor, reading these rows well under 1 ms.
@@ -90,10 +101,28 @@ where scope = :scope and scope_id = :scope_id group by year order by year"""
 ACTOR_IDS_SQL = "select id from actors where id = :actor or lower(name) = lower(:actor)"
 POSITION_SQL = "select sort_key, id from events where id = :id"
 # The page an event falls on when paging from the start: the first event of that page.
-PAGE_START_SQL = """select e.sort_key, e.id from events e where {where}
-order by e.sort_key, e.id limit 1 offset (
-  select count(*) - count(*) % :page from events e
-   where {where} and (e.sort_key, e.id) < (:key, :id))"""
+PAGE_START_SQL = """select {sort_key} as sort_key, {event_id} as id from {tables} where {where}
+order by {sort_key}, {event_id} limit 1 offset (
+  select count(*) - count(*) % :page from {tables}
+   where {where} and ({sort_key}, {event_id}) < (:key, :id))"""
+
+
+@dataclass(frozen=True)
+class Query:
+    """The SQL of the reader's filters: the source of the events and the WHERE clause."""
+
+    source: Source = EVERY_EVENT
+    where: str = "1"
+
+    def sql(self, template: str) -> str:
+        source = self.source
+        return template.format(
+            tables=source.tables,
+            where=self.where,
+            sort_key=source.sort_key,
+            event_id=source.event_id,
+        )
+
 
 # The filter form offers the MAX_CHOICES actors and tags with most events (and the chosen
 # one): a select of every actor grows with the data (2,500 options at 10,000 events). Every
@@ -132,7 +161,8 @@ class Filters:
     chosen: dict[str, str]
     params: dict[str, str]
     errors: list[str] = field(default_factory=list)
-    where: str = "1"  # the SQL of the active filters (see where_sql)
+    query: Query = Query()  # the SQL of the active filters (see plan_query)
+    actor_ids: list[str] = field(default_factory=list)  # the actors the actor filter names
 
     @property
     def active(self) -> dict[str, str]:
@@ -163,15 +193,23 @@ def read_filters(args) -> Filters:
     return Filters(chosen, params, errors)
 
 
-async def where_sql(db, filters: Filters) -> str:
-    """The WHERE clause of the filters that are set (their values stay parameters)."""
+async def plan_query(db, filters: Filters) -> Query:
+    """The SQL of the filters that are set (their values stay parameters); one actor's
+    events are read from scope_events, in date order."""
     params = filters.params
-    used = [name for name in CONDITIONS if name != "busy_actor" and params.get(name)]
+    used = [name for name in CONDITIONS if params.get(name)]
+    source = EVERY_EVENT
     if "actor" in used:
-        size = (await _rows(db, ACTOR_SIZE_SQL, {"actor": params["actor"]}))[0]
-        if size["n"] ** 2 >= PAGE_SIZE * (size["total"] or 0) / 4:
-            used[used.index("actor")] = "busy_actor"
-    return " and ".join(CONDITIONS[name] for name in used) or "1"
+        filters.actor_ids = [
+            r["id"] for r in await _rows(db, ACTOR_IDS_SQL, {"actor": params["actor"]})
+        ]
+        if len(filters.actor_ids) == 1:
+            params["actor_id"] = filters.actor_ids[0]
+            used.remove("actor")
+            source = ONE_ACTORS_EVENTS
+    conditions = [source.condition] if source.condition else []
+    conditions += [CONDITIONS[name] for name in used]
+    return Query(source, " and ".join(conditions) or "1")
 
 
 def date_bound(text: str, *, end: bool) -> str | None:
@@ -201,8 +239,8 @@ async def page_of_events(db, filters: Filters, args) -> tuple[list[dict], dict |
     """One page of matching events, the event that starts the next page, and whether
     events come before this page."""
     params = dict(filters.params, key="", id="", limit=PAGE_SIZE + 1)
-    forward, backward, page_start = (
-        sql.format(where=filters.where) for sql in (FORWARD_SQL, BACKWARD_SQL, PAGE_START_SQL)
+    forward, backward, page_start = map(
+        filters.query.sql, (FORWARD_SQL, BACKWARD_SQL, PAGE_START_SQL)
     )
     if args.get("before"):
         position = await _rows(db, POSITION_SQL, {"id": args["before"]})
@@ -232,13 +270,11 @@ async def year_counts(db, filters: Filters) -> list[dict]:
     active = filters.active
     if not active:
         return await _rows(db, COUNTED_YEARS_SQL, {"scope": "all", "scope_id": ""})
-    if set(active) == {"actor"}:
-        actors = await _rows(db, ACTOR_IDS_SQL, {"actor": active["actor"]})
-        if len(actors) == 1:  # an id and another actor's name would count shared events twice
-            return await _rows(
-                db, COUNTED_YEARS_SQL, {"scope": "actor", "scope_id": actors[0]["id"]}
-            )
-    return await _rows(db, YEARS_SQL.format(where=filters.where), filters.params)
+    # (an id and another actor's name would count their shared events twice)
+    if set(active) == {"actor"} and len(filters.actor_ids) == 1:
+        scope = {"scope": "actor", "scope_id": filters.actor_ids[0]}
+        return await _rows(db, COUNTED_YEARS_SQL, scope)
+    return await _rows(db, filters.query.sql(YEARS_SQL), filters.params)
 
 
 def year_links(years: list[dict], rows: list[dict], base_query: dict[str, str]) -> list[dict]:
@@ -307,7 +343,7 @@ def card(datasette, row: dict) -> dict:
 async def timeline_context(datasette, request) -> dict:
     db = datasette.get_database(DATABASE)
     filters = read_filters(request.args)
-    filters.where = await where_sql(db, filters)
+    filters.query = await plan_query(db, filters)
     rows, next_row, earlier = await page_of_events(db, filters, request.args)
     rows = [card(datasette, row) for row in rows]
     years = await year_counts(db, filters)

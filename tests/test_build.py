@@ -258,6 +258,26 @@ def test_event_counts_table_agrees_with_the_link_tables(tmp_path):
     assert counted == expected
 
 
+def test_scope_events_list_each_actors_and_systems_events_once_in_date_order(tmp_path):
+    real_db = build(REAL, tmp_path)
+    listed = {}
+    for scope, scope_id, _, event_id in rows(
+        real_db, "select * from scope_events order by scope, scope_id, sort_key, event_id"
+    ):
+        listed.setdefault((scope, scope_id), []).append(event_id)
+    expected = {}
+    for scope, link, column in (("actor", "event_actors", "actor_id"),
+                                ("system", "event_systems", "system_id")):  # fmt: skip
+        sql = f"""select distinct l.{column}, e.id from {link} l join events e
+                  on e.id = l.event_id order by l.{column}, e.sort_key, e.id"""
+        for key, event_id in rows(real_db, sql):
+            expected.setdefault((scope, key), []).append(event_id)
+    assert listed == expected
+    assert any(len(ids) > 20 for ids in listed.values())
+    sql = "select count(*) from scope_events s join events e on e.id = s.event_id"
+    assert rows(real_db, sql + " where s.sort_key != e.sort_key") == [(0,)]
+
+
 def test_an_actor_counts_once_per_event_whatever_its_roles(tmp_path):
     data = yaml.safe_load(SMALL.read_text(encoding="utf-8"))
     target = next(e for e in data["events"] if e["id"] == "baykar-ukrspecexport-2019")
@@ -266,6 +286,8 @@ def test_an_actor_counts_once_per_event_whatever_its_roles(tmp_path):
     assert len(rows(db, "select * from event_actors where actor_id = 'baykar'")) == 2
     sql = "select events from event_counts where scope = 'actor' and scope_id = 'baykar'"
     assert rows(db, sql) == [(1,)]
+    sql = "select event_id from scope_events where scope = 'actor' and scope_id = 'baykar'"
+    assert rows(db, sql) == [("baykar-ukrspecexport-2019",)]
 
 
 def test_actor_pairs_agree_with_the_link_table(tmp_path, monkeypatch):

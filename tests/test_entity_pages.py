@@ -26,6 +26,26 @@ async def test_actor_page(ds):
     assert "company · Türkiye" in html  # the country by name, not its code
 
 
+async def test_actor_and_system_pages_list_their_events_in_date_order(ds):
+    db = ds.get_database("timeline")
+    actor = (await db.execute("select id from actors order by event_count desc")).first()[0]
+    sql = """select e.id, group_concat(ea.role, ', ') from events e join (select * from
+             event_actors order by role) ea on ea.event_id = e.id where ea.actor_id = :id
+             group by e.id order by e.sort_key, e.id"""
+    expected = [tuple(r) for r in await db.execute(sql, {"id": actor})]
+    html = (await ds.client.get(f"/timeline/actors/{actor}")).text
+    listed = re.findall(r'<a href="/timeline/events/([^"]+)">[^<]*</a> — ([a-z, ]*[a-z])', html)
+    assert listed[: len(expected)] == expected and len(expected) > 10
+    sql = """select e.id from events e where e.id in (select event_id from event_systems
+             where system_id = 'bayraktar-tb2') order by e.sort_key, e.id"""
+    expected = [r[0] for r in await db.execute(sql)]
+    html = (await ds.client.get("/timeline/systems/bayraktar-tb2")).text
+    listed = re.findall(
+        r'<a href="/timeline/events/([^"]+)">', html[html.index("<h2>Events</h2>") :]
+    )
+    assert listed == expected
+
+
 async def test_actor_page_lists_its_claims(ds):
     html = (await ds.client.get("/timeline/actors/russia")).text
     assert "<h2>Claims</h2>" in html

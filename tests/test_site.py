@@ -12,8 +12,11 @@ from test_site_support import (
     METADATA,
     SMALL,
     assert_facets_match,
+    build,
     expected_facets,
     load_yaml,
+    site,
+    write_yaml,
 )
 
 from timeline.build import VIEWS
@@ -231,6 +234,18 @@ async def test_actor_timeline_matches_id_name_and_alias(ds):
         ("flight-suspension", "speaker"),
         ("fleet-destroyed-claim", "attacker"),
     ]
+
+
+async def test_actor_timeline_takes_an_id_before_a_name_before_an_alias(tmp_path):
+    data = load_yaml(SMALL)
+    baykar = next(a for a in data["actors"] if a["id"] == "baykar")
+    baykar["aliases"] = [*baykar.get("aliases", []), "Russia"]  # Russia's name and id
+    ds = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
+    for words in ("russia", "RUSSIA"):
+        rows = await rows_of(ds, "actor_events", actor=words)
+        assert {r["event_id"] for r in rows} == {"flight-suspension", "fleet-destroyed-claim"}
+    rows = await rows_of(ds, "actor_events", actor="baykar")
+    assert [r["event_id"] for r in rows] == ["baykar-ukrspecexport-2019"]
 
 
 async def test_on_this_day_only_uses_day_precision(ds):

@@ -36,8 +36,8 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
     from .validate import Result
 
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
-# 6: actor_pairs; 7: the place and first_added indexes
-SCHEMA_VERSION = "7"
+# 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events
+SCHEMA_VERSION = "8"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -339,6 +339,28 @@ def _actor_pair_rows(events: list[Event]):
         yield {"actor_id": second, "other_id": first, **shared}
 
 
+def _scope_event_rows(events: list[Event]):
+    """Each actor's and each weapon system's events, keyed to be read in date order.
+
+    With the primary key (scope, scope_id, sort_key, event_id) the first page of an
+    actor's events is a range read, however many events the actor has: grouping and
+    sorting an actor's rows of event_actors took 190 ms for an actor in 40 % of 100,000
+    events. ``events`` come in date order; an event counts once per actor, whatever its
+    roles.
+    """
+    for e in events:
+        for actor in sorted({a.actor for a in e.actors}):
+            yield {
+                "scope": "actor",
+                "scope_id": actor,
+                "sort_key": e.date.sort_key,
+                "event_id": e.id,
+            }
+        for system in sorted({x.system for x in e.systems}):
+            yield {"scope": "system", "scope_id": system, "sort_key": e.date.sort_key,
+                   "event_id": e.id}  # fmt: skip
+
+
 # -- tables ----------------------------------------------------------------------------------
 
 
@@ -379,6 +401,12 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         {"scope": str, "scope_id": str, "year": int, "type": str, "events": int},
         pk=("scope", "scope_id", "year", "type"),
         not_null={"scope", "scope_id", "year", "type", "events"},
+    )
+    db["scope_events"].create(
+        {"scope": str, "scope_id": str, "sort_key": str, "event_id": str},
+        pk=("scope", "scope_id", "sort_key", "event_id"),
+        not_null={"scope", "scope_id", "sort_key", "event_id"},
+        foreign_keys=[("event_id", "events", "id")],
     )
 
 
@@ -434,6 +462,7 @@ def _insert_rows(
         _insert(db, table, _link_rows(table, events))
     _insert(db, "event_counts", _event_count_rows(events))
     _insert(db, "actor_pairs", _actor_pair_rows(events))
+    _insert(db, "scope_events", _scope_event_rows(events))
     return {
         name: db[name].count
         for name in ("events", "actors", "sources", "systems", "citations", "event_actors",

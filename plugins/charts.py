@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 from datasette.utils import tilde_decode, tilde_encode
 
 from timeline import charts, vendor
@@ -137,12 +138,23 @@ async def map_chart(datasette) -> dict:
     return {"map_chart": charts.map_spec(places, datasette.urls.path(borders), description)}
 
 
+async def or_no_chart(chart, *names: str) -> dict:
+    """A chart's template variables, or the page without it (and a note) when its SQL ran
+    out of time: under heavy load a quick query can wait past the time limit, and that is
+    no reason for an error page."""
+    try:
+        return await chart
+    except QueryInterrupted:
+        return dict.fromkeys(names) | {"chart_unavailable": True}
+
+
 @hookimpl
 def extra_template_vars(template, view_name, database, table, request, datasette):
     if template == MAP_TEMPLATE:
-        return map_chart(datasette)
+        return or_no_chart(map_chart(datasette), "map_chart")
     if template == "index.html":
-        return home_charts(datasette)
+        return or_no_chart(home_charts(datasette), "per_year_chart", "actor_years_chart")
     if view_name == "row" and database == DATABASE and table in ENTITY_TABLES and request:
-        return entity_chart(datasette, table, tilde_decode(request.url_vars["pks"]))
+        entity_id = tilde_decode(request.url_vars["pks"])
+        return or_no_chart(entity_chart(datasette, table, entity_id), "entity_chart")
     return None

@@ -204,3 +204,26 @@ async def test_a_chart_segment_leads_to_a_timeline_holding_its_events(ds):
     html = (await ds.client.get(segment["url"])).text
     # the page lists the events whose dates overlap the year: at least those starting in it
     assert html.count('<li class="event ') >= segment["events"] > 0
+
+
+@pytest.mark.parametrize(
+    ("path", "sql_name", "chart_id"),
+    [("/timeline/event_map", "PLACES_SQL", "event-map"), ("/", "PER_YEAR_SQL", "events-per-year"),
+     ("/timeline/actors/baykar", "PER_YEAR_SQL", "entity-per-year")],
+)  # fmt: skip
+async def test_a_chart_out_of_time_leaves_the_page_without_it_not_an_error(
+    real_db, monkeypatch, path, sql_name, chart_id
+):
+    from datasette.plugins import pm
+
+    ds = await site(real_db)
+    loaded = {str(getattr(plugin, "__file__", "")): plugin for plugin in pm.get_plugins()}
+    chart_plugin = next(plugin for name, plugin in loaded.items() if name.endswith("/charts.py"))
+    assert f'id="{chart_id}-spec"' in (await ds.client.get(path)).text
+    # a query that runs past the 1 s time limit, in place of the chart's
+    slow = "with recursive n(i) as (select 1 union all select i + 1 from n) select max(i) from n"
+    monkeypatch.setattr(chart_plugin, sql_name, slow)
+    response = await ds.client.get(path)
+    assert response.status_code == 200
+    assert f'id="{chart_id}-spec"' not in response.text
+    assert "The chart took too long to prepare just now" in response.text

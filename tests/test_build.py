@@ -83,6 +83,18 @@ def test_map_and_recent_queries_read_an_index_not_every_event(fresh_db, query, i
     assert not any(step in ("SCAN events", "SCAN e") for step in plan)  # a full table scan
 
 
+def test_every_reference_is_indexed(fresh_db):
+    """A row page counts the rows that refer to it: each count must be an index seek."""
+    db = sqlite_utils.Database(fresh_db)
+    for table in db.tables:
+        leading = {index.columns[0] for index in table.indexes} | {table.pks[0]}
+        for fk in table.foreign_keys:
+            assert fk.column in leading, f"{table.name}.{fk.column}"
+    plan = rows(fresh_db, "explain query plan select count(*) from scope_events where event_id = ?",
+                ("x",))  # fmt: skip
+    assert "USING" in plan[0][3] and "INDEX" in plan[0][3]
+
+
 def test_dates_keep_their_precision(fresh_db):
     got = dict(
         (r[0], r[1:])

@@ -36,8 +36,9 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
     from .validate import Result
 
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
-# 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events
-SCHEMA_VERSION = "8"
+# 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events; 9: every
+# reference indexed
+SCHEMA_VERSION = "9"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -526,6 +527,7 @@ def _index_and_search(db: sqlite_utils.Database) -> None:
             db[table].create_index(composite)
     for name, target in EXPRESSION_INDEXES.items():
         db.execute(f"create index [{name}] on {target}")
+    _index_references(db)
     db["events"].enable_fts(
         ["title", "summary", "notes", "quotes"], tokenize="porter", create_triggers=False
     )
@@ -534,6 +536,19 @@ def _index_and_search(db: sqlite_utils.Database) -> None:
     )
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip())
+
+
+def _index_references(db: sqlite_utils.Database) -> None:
+    """Index every foreign key column that no index or primary key starts with.
+
+    Datasette's row page counts the rows of each table that refer to the row: without an
+    index each count reads the whole table (29 ms for scope_events on every event page at
+    100,000 events, 19 ms for actor_pairs on every actor page).
+    """
+    for table in db.tables:
+        leading = {index.columns[0] for index in table.indexes} | {table.pks[0]}
+        for column in sorted({fk.column for fk in table.foreign_keys} - leading):
+            table.create_index([column])
 
 
 def write_database(

@@ -479,7 +479,16 @@ def _refuse_deep_nesting(text: str) -> None:
                     )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.MarkedYAMLError as exc:
+        # PyYAML 6.0.4's scanner stops at 1,000 levels itself, reading ahead of the events
+        # counted here: that is nesting far deeper than ours, at a known place.
+        if exc.problem_mark and "nesting depth" in (exc.problem or ""):
+            mark = exc.problem_mark
+            raise LoadError(
+                f"nesting deeper than {MAX_DEPTH} levels", Mark(mark.line + 1, mark.column + 1)
+            ) from None
         return  # composing reports the syntax error with its position
+    except yaml.YAMLError:
+        return
     finally:
         parser.dispose()

@@ -197,6 +197,31 @@ def test_load_stops_its_server_on_sigterm(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_signal_during_the_measurement_stops_it_at_once() -> None:
+    """The signal lands while the event loop runs one of its callbacks: it must still stop
+    the measurement (a raising Python handler there was logged and ignored)."""
+    import asyncio
+
+    import load
+
+    async def measuring() -> None:
+        asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(30)
+
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        started = time.monotonic()
+        with pytest.raises(load.Interrupted) as caught:
+            load.run_interruptibly(measuring())
+        assert time.monotonic() - started < 5
+        assert caught.value.signum == signal.SIGTERM
+        # outside the loop, the script's own handler is back
+        assert signal.getsignal(signal.SIGTERM) is load._interrupt
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
 def test_run_all_reports_a_timeout_instead_of_hanging(tmp_path: Path) -> None:
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     done = subprocess.run(

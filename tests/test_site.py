@@ -236,6 +236,14 @@ async def test_actor_timeline_matches_id_name_and_alias(ds):
     ]
 
 
+async def test_disputed_claims_read_events_in_date_order_instead_of_sorting_them(ds):
+    sql = json.loads(METADATA.read_text())["databases"]["timeline"]["queries"]["disputed_claims"]
+    db = ds.get_database("timeline")
+    plan = [r[3] for r in await db.execute(f"explain query plan {sql['sql']}", {"status": ""})]
+    assert any("INDEX idx_events_sort_key" in step for step in plan)
+    assert "USE TEMP B-TREE FOR ORDER BY" not in plan  # at most ties on sort_key are sorted
+
+
 async def test_actor_timeline_takes_an_id_before_a_name_before_an_alias(tmp_path):
     data = load_yaml(SMALL)
     baykar = next(a for a in data["actors"] if a["id"] == "baykar")

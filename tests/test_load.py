@@ -81,6 +81,19 @@ def test_huge_scalar(write_yaml):
     assert err.line == 4 and "characters (limit" in err.message
 
 
+@pytest.mark.parametrize("block", [False, True])
+def test_nesting_past_libyamls_own_limit_gets_the_loaders_message(write_yaml, block):
+    """PyYAML's scanner stops at 1,000 levels before the loader counts them, in flow
+    brackets and in block indentation alike."""
+    if block:
+        text = "sources:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 1200))
+    else:
+        text = "sources: " + "[" * 2000 + "]" * 2000 + "\n"
+    err = single_error(write_yaml(text))
+    assert err.message == "nesting deeper than 32 levels"
+    assert err.line == (1000 if block else 1)
+
+
 def test_missing_file(tmp_path):
     err = single_error(tmp_path / "nope.yaml")
     assert err.message.startswith("cannot read the file")

@@ -295,6 +295,10 @@ def _position(text: str, offset: int) -> Mark:
 def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> LoadError:
     mark = exc.problem_mark or exc.context_mark
     where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+    if "nesting depth" in (exc.problem or ""):
+        # PyYAML 6.0.4's scanner stops at 1,000 levels itself, flow or block, before the
+        # loader counts them: nesting far deeper than ours, so it gets the loader's message.
+        return LoadError(f"nesting deeper than {MAX_DEPTH} levels", where)
     problem = exc.problem or exc.context or "invalid YAML"
     context = exc.context_mark
     if exc.context and context and exc.problem_mark and context.line != exc.problem_mark.line:
@@ -479,16 +483,7 @@ def _refuse_deep_nesting(text: str) -> None:
                     )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.MarkedYAMLError as exc:
-        # PyYAML 6.0.4's scanner stops at 1,000 levels itself, reading ahead of the events
-        # counted here: that is nesting far deeper than ours, at a known place.
-        if exc.problem_mark and "nesting depth" in (exc.problem or ""):
-            mark = exc.problem_mark
-            raise LoadError(
-                f"nesting deeper than {MAX_DEPTH} levels", Mark(mark.line + 1, mark.column + 1)
-            ) from None
-        return  # composing reports the syntax error with its position
     except yaml.YAMLError:
-        return
+        return  # composing reports the syntax error with its position
     finally:
         parser.dispose()

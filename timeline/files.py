@@ -165,12 +165,9 @@ def write_atomically(path: Path, data: bytes | str) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         if target.exists():
             shutil.copymode(target, tmp)
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        replace_durably(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
 

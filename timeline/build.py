@@ -300,6 +300,15 @@ def _link_rows(table: str, events: list[Event]):
             yield row
 
 
+def _scoped_ids(event: Event) -> dict[str, list[str]]:
+    """An event's actors and weapon systems, each once and sorted, by scope: an event
+    counts once per actor, whatever its roles."""
+    return {
+        "actor": sorted({a.actor for a in event.actors}),
+        "system": sorted({x.system for x in event.systems}),
+    }
+
+
 def _event_count_rows(events: list[Event]):
     """Events per year and type: overall (scope 'all'), per actor and per system.
 
@@ -311,10 +320,9 @@ def _event_count_rows(events: list[Event]):
     for e in events:
         year = e.date.year
         counts["all", "", year, e.type] += 1
-        for actor in {a.actor for a in e.actors}:
-            counts["actor", actor, year, e.type] += 1
-        for system in {x.system for x in e.systems}:
-            counts["system", system, year, e.type] += 1
+        for scope, ids in _scoped_ids(e).items():
+            for scope_id in ids:
+                counts[scope, scope_id, year, e.type] += 1
     for (scope, scope_id, year, kind), n in sorted(counts.items()):
         yield {"scope": scope, "scope_id": scope_id, "year": year, "type": kind, "events": n}
 
@@ -329,7 +337,7 @@ def _actor_pair_rows(events: list[Event]):
     counts: Counter[tuple[str, str]] = Counter()
     first_ids: dict[tuple[str, str], list[str]] = {}
     for e in events:
-        for pair in itertools.combinations(sorted({a.actor for a in e.actors}), 2):
+        for pair in itertools.combinations(_scoped_ids(e)["actor"], 2):
             counts[pair] += 1
             ids = first_ids.setdefault(pair, [])
             if len(ids) < PAIR_EVENT_IDS:
@@ -346,20 +354,13 @@ def _scope_event_rows(events: list[Event]):
     With the primary key (scope, scope_id, sort_key, event_id) the first page of an
     actor's events is a range read, however many events the actor has: grouping and
     sorting an actor's rows of event_actors took 190 ms for an actor in 40 % of 100,000
-    events. ``events`` come in date order; an event counts once per actor, whatever its
-    roles.
+    events. ``events`` come in date order.
     """
     for e in events:
-        for actor in sorted({a.actor for a in e.actors}):
-            yield {
-                "scope": "actor",
-                "scope_id": actor,
-                "sort_key": e.date.sort_key,
-                "event_id": e.id,
-            }
-        for system in sorted({x.system for x in e.systems}):
-            yield {"scope": "system", "scope_id": system, "sort_key": e.date.sort_key,
-                   "event_id": e.id}  # fmt: skip
+        for scope, ids in _scoped_ids(e).items():
+            for scope_id in ids:
+                yield {"scope": scope, "scope_id": scope_id, "sort_key": e.date.sort_key,
+                       "event_id": e.id}  # fmt: skip
 
 
 # -- tables ----------------------------------------------------------------------------------

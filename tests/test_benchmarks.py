@@ -191,6 +191,10 @@ def test_load_stops_its_server_on_sigterm(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+            # killed, load.py cannot stop its server: the test does, so no server outlives it
+            found = re.search(r"server pid (\d+)", seen)
+            if found and not _gone(int(found.group(1))):
+                os.killpg(int(found.group(1)), signal.SIGKILL)
     assert process.returncode == 128 + signal.SIGTERM, seen + rest
     assert "interrupted by SIGTERM" in rest
     assert _gone(pid)

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from conftest import files_in
 from timeline import build as build_module
+from timeline import update as update_module
 from timeline.build import build_file
 from timeline.cli import app
 
@@ -34,12 +35,38 @@ class Injected(Exception):
 
 @pytest.fixture
 def previous(tmp_path) -> tuple[Path, Path, bytes]:
-    """A good database, and a changed YAML so the next build really rebuilds."""
+    """A good database, and a YAML whose header changed, so the next build is a full one."""
     yaml_path = tmp_path / "events.yaml"
     yaml_path.write_bytes(SMALL.read_bytes())
     db = build_file(yaml_path, tmp_path / "timeline.db").db_path
-    yaml_path.write_bytes(SMALL.read_bytes() + b"# changed\n")
+    yaml_path.write_bytes(b"# changed\n" + SMALL.read_bytes())
     return yaml_path, db, db.read_bytes()
+
+
+@pytest.fixture
+def edited(tmp_path) -> tuple[Path, Path, bytes]:
+    """A good database, and a YAML with one event's summary changed: the next build
+    rewrites that event in a copy of the database (``timeline.update``)."""
+    yaml_path = tmp_path / "events.yaml"
+    yaml_path.write_bytes(SMALL.read_bytes())
+    db = build_file(yaml_path, tmp_path / "timeline.db").db_path
+    text = SMALL.read_text(encoding="utf-8")
+    yaml_path.write_text(text.replace("The straits regime is set.", "The regime is set."))
+    return yaml_path, db, db.read_bytes()
+
+
+@pytest.mark.parametrize("stage", ["_forget", "_write_events", "_recount", "replace_durably"])
+@pytest.mark.parametrize(
+    "exc", [Injected("disk on fire"), KeyboardInterrupt()], ids=["error", "ctrl-c"]
+)
+def test_failing_update_keeps_the_previous_database(stage, exc, edited, monkeypatch):
+    yaml_path, db, before = edited
+    monkeypatch.setattr(update_module, stage, _raise(exc))
+    with pytest.raises(type(exc)):
+        build_file(yaml_path, db)
+    assert_untouched(db, before)
+    monkeypatch.undo()
+    assert build_file(yaml_path, db).updated == 1
 
 
 def assert_unchanged_and_readable(db: Path, before: bytes) -> None:

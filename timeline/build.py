@@ -33,12 +33,13 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
     import sqlite_utils
 
     from .model import Dataset, Event
+    from .spans import Spans
     from .validate import Result
 
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
 # 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events; 9: every
-# reference indexed
-SCHEMA_VERSION = "9"
+# reference indexed; 10: yaml_spans, for rebuilding only the changed events
+SCHEMA_VERSION = "10"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -152,6 +153,11 @@ EXPRESSION_INDEXES = {
     "idx_events_recently_added": "events (first_added, sort_key) where first_added is not null",
 }
 PYTHON_TYPES = {"text": str, "integer": int, "real": float}
+# The full-text indexes: a table's searchable columns (FTS5 over the table's own rows).
+FTS_COLUMNS = {
+    "events": ("title", "summary", "notes", "quotes"),
+    "citations": ("quote", "translation", "note"),
+}
 # The database is written to a private temporary file that only a rename makes live, so
 # SQLite's own crash safety (a rollback journal, a sync per commit) protects nothing: a
 # build that dies leaves a temporary file to delete, never a damaged database. Without
@@ -163,11 +169,17 @@ BUILD_PRAGMAS = ("foreign_keys = on", "journal_mode = off", "synchronous = off",
                  "cache_size = -65536")  # fmt: skip
 
 
+# The tables whose row counts a build reports and keeps in build_info.
+COUNTED_TABLES = ("events", "actors", "sources", "systems", "citations", "event_actors",
+                  "event_relations", "event_systems")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class BuildResult:
     db_path: Path
     skipped: bool
     counts: dict[str, int]
+    updated: int | None = None  # events re-read when only they changed (None: a full build)
 
 
 def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
@@ -272,6 +284,17 @@ def _event_derived(
     }
 
 
+def event_rows(
+    events: Iterable[Event],
+    names: dict[str, dict[str, str]],
+    history: dict[str, History],
+    kinds: dict[str, str],
+):
+    """The events table's rows; ``names``: actors' and systems' names by id."""
+    for e in events:
+        yield _row("events", e, _event_derived(e, names, history.get(e.id), kinds))
+
+
 def _names(names: dict[str, str], ids) -> str:
     return json.dumps(sorted({names[i] for i in ids}), ensure_ascii=False)
 
@@ -283,7 +306,7 @@ _ENTRY_DEFAULTS = {
 }
 
 
-def _link_rows(table: str, events: list[Event]):
+def link_rows(table: str, events: Iterable[Event]):
     """Rows of a link table, from the entries of each event (see ``schema.LINK_TABLES``)."""
     link = schema.LINK_TABLES[table]
     fields = schema.RECORDS[link.record]
@@ -309,52 +332,61 @@ def _scoped_ids(event: Event) -> dict[str, list[str]]:
     }
 
 
-def _event_count_rows(events: list[Event]):
-    """Events per year and type: overall (scope 'all'), per actor and per system.
+def event_counts(facts: Iterable[tuple[int, str, dict[str, list[str]]]]) -> Counter:
+    """Events per year and type: overall (scope 'all'), per actor and per system, from
+    each event's (year, type, ``_scoped_ids``).
 
     The charts read these few rows instead of grouping every event and link row on each
     request (at 100,000 events the twelve busiest actors' years took ~0.4 s per request
     even with covering indexes). An event counts once per actor, whatever its roles.
     """
     counts: Counter[tuple[str, str, int, str]] = Counter()
-    for e in events:
-        year = e.date.year
-        counts["all", "", year, e.type] += 1
-        for scope, ids in _scoped_ids(e).items():
+    for year, kind, scoped in facts:
+        counts["all", "", year, kind] += 1
+        for scope, ids in scoped.items():
             for scope_id in ids:
-                counts[scope, scope_id, year, e.type] += 1
-    for (scope, scope_id, year, kind), n in sorted(counts.items()):
-        yield {"scope": scope, "scope_id": scope_id, "year": year, "type": kind, "events": n}
+                counts[scope, scope_id, year, kind] += 1
+    return counts
 
 
-def _actor_pair_rows(events: list[Event]):
+def event_count_facts(events: Iterable[Event]):
+    return ((e.date.year, e.type, _scoped_ids(e)) for e in events)
+
+
+def event_count_row(key: tuple[str, str, int, str], n: int) -> dict:
+    scope, scope_id, year, kind = key
+    return {"scope": scope, "scope_id": scope_id, "year": year, "type": kind, "events": n}
+
+
+def actor_pair_rows(shared: Iterable[tuple[str, list[str]]]):
     """For each two actors that share events: how many, and the first PAIR_EVENT_IDS of them.
 
-    One row per direction, so an actor's partners are an indexed read. The site asked
-    SQLite to join event_actors with itself per request instead: at 100,000 events that
-    ran past the time limit. ``events`` come in date order.
+    ``shared``: each event's id and sorted distinct actors, in date order. One row per
+    direction, so an actor's partners are an indexed read. The site asked SQLite to join
+    event_actors with itself per request instead: at 100,000 events that ran past the
+    time limit.
     """
     counts: Counter[tuple[str, str]] = Counter()
     first_ids: dict[tuple[str, str], list[str]] = {}
-    for e in events:
-        for pair in itertools.combinations(_scoped_ids(e)["actor"], 2):
+    for event_id, actors in shared:
+        for pair in itertools.combinations(actors, 2):
             counts[pair] += 1
             ids = first_ids.setdefault(pair, [])
             if len(ids) < PAIR_EVENT_IDS:
-                ids.append(e.id)
+                ids.append(event_id)
     for (first, second), count in sorted(counts.items()):
         shared = {"events": count, "event_ids": ",".join(first_ids[first, second])}
         yield {"actor_id": first, "other_id": second, **shared}
         yield {"actor_id": second, "other_id": first, **shared}
 
 
-def _scope_event_rows(events: list[Event]):
+def scope_event_rows(events: Iterable[Event]):
     """Each actor's and each weapon system's events, keyed to be read in date order.
 
     With the primary key (scope, scope_id, sort_key, event_id) the first page of an
     actor's events is a range read, however many events the actor has: grouping and
     sorting an actor's rows of event_actors took 190 ms for an actor in 40 % of 100,000
-    events. ``events`` come in date order.
+    events.
     """
     for e in events:
         for scope, ids in _scoped_ids(e).items():
@@ -412,7 +444,7 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     )
 
 
-def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[dict]) -> None:
+def insert(db: sqlite_utils.Database, table: str, rows: Iterable[dict]) -> None:
     """Insert rows with one prepared statement (sqlite-utils' insert_all rebuilds its SQL
     and re-checks every value per batch, half of a large build's write time). The rows
     hold every column already, as SQLite values."""
@@ -431,45 +463,50 @@ def _insert_rows(
         "systems": {x.id: x.name for x in data.systems},
     }
     kinds = {x.id: x.kind for x in data.systems}
-    actor_events: dict[str, set[str]] = {}
-    system_events: dict[str, set[str]] = {}
-    cited: dict[str, list[str]] = {}
-    for e in events:
-        for a in e.actors:
-            actor_events.setdefault(a.actor, set()).add(e.id)
-        for x in e.systems:
-            system_events.setdefault(x.system, set()).add(e.id)
-        for c in e.citations:
-            cited.setdefault(c.source, []).append(c.stance)
-    _insert(db, "sources", (
-        _row("sources", s, _published_columns(s.published) | {
-            "citation_count": len(cited.get(s.id, ())),
-            "contradicting_count": cited.get(s.id, []).count("contradicts"),
-        })
+    uses = {"event_count": None}  # counted by count_uses once the rows that use them exist
+    insert(db, "sources", (
+        _row("sources", s, _published_columns(s.published)
+             | {"citation_count": None, "contradicting_count": None})
         for s in sorted(data.sources, key=lambda s: s.id)
     ))  # fmt: skip
-    _insert(db, "actors", (
-        _row("actors", a, {"event_count": len(actor_events.get(a.id, ()))})
-        for a in sorted(data.actors, key=lambda a: a.id)
-    ))  # fmt: skip
-    _insert(db, "systems", (
-        _row("systems", x, {"maker_name": names["actors"].get(x.maker),
-                            "event_count": len(system_events.get(x.id, ()))})
+    insert(db, "actors", (_row("actors", a, uses) for a in sorted(data.actors, key=lambda a: a.id)))
+    insert(db, "systems", (
+        _row("systems", x, uses | {"maker_name": names["actors"].get(x.maker)})
         for x in sorted(data.systems, key=lambda x: x.id)
     ))  # fmt: skip
-    _insert(db, "events", (
-        _row("events", e, _event_derived(e, names, history.get(e.id), kinds)) for e in events
-    ))  # fmt: skip
+    insert(db, "events", event_rows(events, names, history, kinds))
     for table in schema.LINK_TABLES:
-        _insert(db, table, _link_rows(table, events))
-    _insert(db, "event_counts", _event_count_rows(events))
-    _insert(db, "actor_pairs", _actor_pair_rows(events))
-    _insert(db, "scope_events", _scope_event_rows(events))
-    return {
-        name: db[name].count
-        for name in ("events", "actors", "sources", "systems", "citations", "event_actors",
-                     "event_relations", "event_systems")
-    }  # fmt: skip
+        insert(db, table, link_rows(table, events))
+    counts = event_counts(event_count_facts(events))
+    insert(db, "event_counts", (event_count_row(k, n) for k, n in sorted(counts.items())))
+    insert(db, "actor_pairs", actor_pair_rows((e.id, _scoped_ids(e)["actor"]) for e in events))
+    insert(db, "scope_events", scope_event_rows(events))
+    return {name: db[name].count for name in COUNTED_TABLES}
+
+
+# How many events refer to each actor and each system, and how many citations quote each
+# source (contradicting ones apart), counted from the built rows.
+USE_COUNTS_SQL = {
+    "actors": """update actors set event_count = (select count(*) from scope_events s
+        where s.scope = 'actor' and s.scope_id = actors.id)""",
+    "systems": """update systems set event_count = (select count(*) from scope_events s
+        where s.scope = 'system' and s.scope_id = systems.id)""",
+    "sources": """update sources set
+        citation_count = (select count(*) from citations c where c.source_id = sources.id),
+        contradicting_count = (select count(*) from citations c
+            where c.source_id = sources.id and c.stance = 'contradicts')""",
+}
+
+
+def count_uses(db: sqlite_utils.Database, only: dict[str, Iterable[str]] | None = None) -> None:
+    """Fill the use counts of actors, systems and sources once the rows that use them and
+    their indexes exist; ``only``: the ids to count again, by table (an update)."""
+    for table, sql in USE_COUNTS_SQL.items():
+        if only is None:
+            db.execute(sql)
+        elif only.get(table):
+            ids = json.dumps(sorted(only[table]))
+            db.execute(f"{sql} where id in (select value from json_each(?))", [ids])
 
 
 # Each value of each list column of events (actors, countries, tags, systems, …) as a row,
@@ -477,10 +514,11 @@ def _insert_rows(
 # index instead of parsing every event's JSON array per request.
 LIST_VALUES_SQL = (
     "insert into event_list_values (event_id, list, value) "
-    "select e.id, :list, j.value from events e, json_each(e.[{column}]) j"
+    "select e.id, :list, j.value from events e, json_each(e.[{column}]) j{where}"
 )
 LIST_COUNTS_SQL = """insert into event_list_counts (list, value, count)
-select list, value, count(distinct event_id) from event_list_values group by list, value"""
+select list, value, count(distinct event_id) from event_list_values{where}
+group by list, value"""
 
 
 def list_columns() -> tuple[str, ...]:
@@ -497,8 +535,8 @@ def _list_values(db: sqlite_utils.Database) -> None:
             foreign_keys=[("event_id", "events", "id")] if table == "event_list_values" else [],
         )
     for column in list_columns():
-        db.execute(LIST_VALUES_SQL.format(column=column), {"list": column})
-    db.execute(LIST_COUNTS_SQL)
+        db.execute(LIST_VALUES_SQL.format(column=column, where=""), {"list": column})
+    db.execute(LIST_COUNTS_SQL.format(where=""))
     db["event_list_values"].create_index(["list", "value", "event_id"])
     db["event_list_values"].create_index(["event_id"])
 
@@ -529,14 +567,19 @@ def _index_and_search(db: sqlite_utils.Database) -> None:
     for name, target in EXPRESSION_INDEXES.items():
         db.execute(f"create index [{name}] on {target}")
     _index_references(db)
-    db["events"].enable_fts(
-        ["title", "summary", "notes", "quotes"], tokenize="porter", create_triggers=False
-    )
-    db["citations"].enable_fts(
-        ["quote", "translation", "note"], tokenize="porter", create_triggers=False
-    )
+    for table, columns in FTS_COLUMNS.items():
+        db[table].enable_fts(list(columns), tokenize="porter", create_triggers=False)
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip())
+
+
+def store_spans(db: sqlite_utils.Database, spans: Spans | None) -> None:
+    """Keep where each event sat in the file, for the next build (``timeline.update``)."""
+    if "yaml_spans" not in db.table_names():
+        db["yaml_spans"].create({"part": str, "value": bytes}, pk="part")
+    db.execute("delete from yaml_spans")
+    if spans is not None:
+        insert(db, "yaml_spans", ({"part": k, "value": v} for k, v in spans.pack().items()))
 
 
 def _index_references(db: sqlite_utils.Database) -> None:
@@ -558,6 +601,8 @@ def write_database(
     digest: str,
     history: dict[str, History] | None = None,
     progress: Progress | None = None,
+    spans: Spans | None = None,
+    commit: str = "",
 ) -> dict[str, int]:
     """Write ``data`` to ``db_path`` atomically; returns row counts.
 
@@ -566,7 +611,7 @@ def write_database(
         counts = write_database(dataset, Path("timeline.db"), input_hash(raw))
     """
     db_path = Path(db_path)
-    with _temporary_sibling(db_path) as tmp:
+    with temporary_sibling(db_path) as tmp:
         import sqlite_utils
 
         db = sqlite_utils.Database(tmp)
@@ -580,13 +625,16 @@ def write_database(
                 _list_values(db)
                 _edit_history(db, progress or Progress())
                 _index_and_search(db)
+                count_uses(db)
                 info = {
                     "input_sha256": digest,
                     "tool_version": __version__,
                     "schema_version": SCHEMA_VERSION,
                     "history_commit": (progress or Progress()).commit,
+                    "input_commit": commit,
                 } | {f"count_{k}": str(v) for k, v in counts.items()}
                 db["build_info"].insert_all({"key": k, "value": v} for k, v in sorted(info.items()))
+                store_spans(db, spans)
             violations = db.execute("pragma foreign_key_check").fetchall()
             if violations:
                 raise RuntimeError(f"foreign key violations: {violations[:5]}")
@@ -611,7 +659,7 @@ def _remove_stale_temporaries(target: Path) -> None:
 
 
 @contextmanager
-def _temporary_sibling(target: Path) -> Iterator[Path]:
+def temporary_sibling(target: Path) -> Iterator[Path]:
     """A temp path in the target's directory (so rename is atomic); removed on failure."""
     _remove_stale_temporaries(target)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -668,21 +716,33 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
 
 
 def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> BuildResult:
-    digest = input_hash(raw, last_commit(yaml_path))
+    commit = last_commit(yaml_path)
+    digest = input_hash(raw, commit)
     info = {} if force else stored_build_info(db_path)
     if info.get("input_sha256") == digest:
-        counts = {
-            k.removeprefix("count_"): int(v) for k, v in info.items() if k.startswith("count_")
-        }
-        return BuildResult(db_path, True, counts)
+        return BuildResult(db_path, True, stored_counts(info))
+    if info:
+        from .update import update_database
+
+        updated = update_database(yaml_path, raw, db_path, info, digest, commit)
+        if updated is not None:
+            return BuildResult(db_path, False, updated.counts, updated.events)
+    from .spans import record_spans
     from .validate import validate_bytes
 
-    result = validate_bytes(raw, yaml_path)
+    result = validate_bytes(raw, yaml_path, keep_document=True)
     if not result.ok:
         raise InvalidInput(result)
+    spans = record_spans(result.document, raw)
+    result.document = None  # its node graph is most of the memory a large file takes
     # the edit history goes on from where the last build left it (even a forced build)
     previous = stored_progress(db_path, stored_build_info(db_path))
     with paused_gc():
         history, progress = event_history(yaml_path, previous, (raw, result.data))
-        counts = write_database(result.dataset, db_path, digest, history, progress)
+        counts = write_database(result.dataset, db_path, digest, history, progress, spans, commit)
     return BuildResult(db_path, False, counts)
+
+
+def stored_counts(info: dict[str, str]) -> dict[str, int]:
+    """The row counts a build recorded in build_info."""
+    return {k.removeprefix("count_"): int(v) for k, v in info.items() if k.startswith("count_")}

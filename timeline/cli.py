@@ -130,10 +130,13 @@ def build(
 ) -> None:
     """Validate the YAML and compile it into SQLite (atomic; skipped when unchanged)."""
     result = _build_or_exit(path, db, force=force)
+    summary = ", ".join(f"{n} {name}" for name, n in result.counts.items())
     if result.skipped:
         typer.echo(f"{result.db_path} is up to date ({result.counts['events']} events).")
+    elif result.updated is not None:
+        changed = f"{result.updated} event{'s' if result.updated != 1 else ''}"
+        typer.echo(f"Updated {result.db_path} from {changed} re-read: {summary}.")
     else:
-        summary = ", ".join(f"{n} {name}" for name, n in result.counts.items())
         typer.echo(f"Built {result.db_path}: {summary}.")
 
 

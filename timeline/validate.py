@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +67,7 @@ class Result:
     problems: list[Problem] = field(default_factory=list)
     dataset: Dataset | None = None
     data: object = None  # the parsed YAML as plain data (the edit history fingerprints it)
+    document: Document | None = None  # kept when asked for: its node graph is large
 
     @property
     def errors(self) -> list[Problem]:
@@ -79,6 +80,26 @@ class Result:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """What checking only the changed events of a file needs to know of the rest of it
+    (``timeline.update`` reads it from the last build's database)."""
+
+    known: dict[str, Container[str]]  # every section's ids, the changed events' included
+    other_events: Container[str]  # the ids of the events outside the changed part
+    titles_on: Callable[[str], Iterable[str]]  # other events' titles on a canonical date
+    acyclic_edges: Callable[[], Iterable[tuple[str, str, str]]]  # their (kind, event, target)
+
+
+# A partial check's reference errors send the caller to a full check, which suggests ids.
+_NO_SUGGESTIONS: dict[str, list[str]] = defaultdict(list)
+
+
+def _folded(title: str) -> str:
+    """A title as compared for duplicates: case and spacing ignored."""
+    return " ".join(title.casefold().split())
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
@@ -114,7 +135,8 @@ class Validator:
         self.today = today or dt.date.today()
         self.problems: list[Problem] = []
         self.record_label = ""
-        self.known: dict[str, set[str]] = {}  # ids of each section, once they are read
+        self.known: dict[str, Container[str]] = {}  # ids of each section, once they are read
+        self.unchanged: Unchanged | None = None  # the rest of the file, when checking a part
 
     # -- reporting -------------------------------------------------------
     def report(
@@ -273,7 +295,7 @@ class Validator:
         self.warn_weak_spots(raw)
         self.record_label = ""
         self.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
-        if any(p.severity == "error" for p in self.problems):
+        if self.errors_found():
             return Result(self.problems)
         dataset = Dataset(
             sources=[Source.from_mapping(s) for s in raw["sources"]],
@@ -282,6 +304,36 @@ class Validator:
             systems=[System.from_mapping(s) for s in raw["systems"]],
         )
         return Result(self.problems, dataset)
+
+    def run_changed(self, unchanged: Unchanged) -> Result:
+        """Check the document's events as the changed part of a file whose other records
+        passed before; the Result's dataset holds only these events.
+
+        Errors here only tell the caller to validate the whole file, which reports them
+        with their positions in it; so a reference's hint does not suggest close ids.
+        """
+        self.unchanged = unchanged
+        # a region that removed events and added none holds "events:" alone
+        items = self.section("events") if self.doc.data.get("events") is not None else []
+        self.check_section("events", items)
+        self.known = dict(unchanged.known)
+        for i, item in self.records("events", items):
+            if item.get("id") in unchanged.other_events:
+                self.report(("events", i, "id"), f"duplicate id {item['id']!r}")
+            self.check_references("event", item, ("events", i), _NO_SUGGESTIONS, item.get("id"))
+        acyclic = any(
+            isinstance(rel, dict) and rel.get("type") in schema.ACYCLIC_RELATIONS
+            for event in items if isinstance(event, dict)
+            for rel in _list(event.get("related"))
+        )  # fmt: skip
+        self.check_events(items, unchanged.acyclic_edges() if acyclic else ())
+        if self.errors_found():
+            return Result(self.problems)
+        events = [Event.from_mapping(e) for e in items]
+        return Result(self.problems, Dataset(sources=[], actors=[], events=events, systems=[]))
+
+    def errors_found(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
 
     def records(self, name: str, items: list) -> Iterable[tuple[int, dict]]:
         """Yield the mapping items of a section, setting the label used in reports."""
@@ -325,13 +377,13 @@ class Validator:
             hint = f"did you mean {match!r}?" if match else hint
         self.report(path, f"{code!r} is not {code_list.description}", hint)
 
-    def check_events(self, items: list) -> None:
+    def check_events(self, items: list, other_edges: Iterable[tuple] = ()) -> None:
         seen: dict[tuple[str, str], int] = {}
         for i, event in self.records("events", items):
             path = ("events", i)
             self.check_cited_sources(event, path)
             self.check_event_date(event, path, seen)
-        self.check_relation_cycles(items)
+        self.check_relation_cycles(items, other_edges)
 
     def check_references(
         self, kind: str, raw: dict, path: Path_, ids: dict[str, list[str]], record_id: object
@@ -381,10 +433,17 @@ class Validator:
                     if isinstance(source, str) and source not in cited:
                         self.report((*path, name, j, rule.field), rule.message, rule.hint)
 
-    def check_relation_cycles(self, items: list) -> None:
-        """``part_of`` and ``follows`` must not loop back to where they started."""
+    def check_relation_cycles(self, items: list, others: Iterable[tuple] = ()) -> None:
+        """``part_of`` and ``follows`` must not loop back to where they started.
+
+        ``others``: (kind, event, target) edges of events outside ``items``.
+        """
+        other_edges = list(others)
         for kind in schema.ACYCLIC_RELATIONS:
             edges: dict[str, list[tuple[str, Path_]]] = {}
+            for edge_kind, source, target in other_edges:
+                if edge_kind == kind:
+                    edges.setdefault(source, []).append((target, ("events",)))
             for i, event in enumerate(items):
                 if not isinstance(event, dict) or not isinstance(event.get("id"), str):
                     continue
@@ -430,7 +489,7 @@ class Validator:
             )
         title = event.get("title")
         if isinstance(title, str):
-            key = (parsed.canonical, " ".join(title.casefold().split()))
+            key = (parsed.canonical, _folded(title))
             if key in seen:
                 line = self.doc.mark(("events", seen[key])).line
                 self.report(
@@ -440,6 +499,12 @@ class Validator:
                 )
             else:
                 seen[key] = path[1]
+            if self.unchanged and key[1] in map(_folded, self.unchanged.titles_on(key[0])):
+                self.report(
+                    (*path, "title"),
+                    "duplicate event: same date and title as another event",
+                    "merge the two events",
+                )
 
     # -- warnings ----------------------------------------------------------
     def warn_weak_spots(self, raw: dict[str, list]) -> None:
@@ -594,6 +659,19 @@ def validate_document(doc: Document, today: dt.date | None = None) -> Result:
     return Validator(doc, today).run()
 
 
+def validate_changed_events(
+    doc: Document, unchanged: Unchanged, today: dt.date | None = None
+) -> Result:
+    """Validate the events of a document holding only the changed part of a file.
+
+    Example::
+
+        result = validate_changed_events(region_doc, unchanged_from_database)
+        result.ok, result.dataset.events
+    """
+    return Validator(doc, today).run_changed(unchanged)
+
+
 def validate_file(path: Path, today: dt.date | None = None) -> Result:
     """Load and validate a file; YAML faults come back as a single located Problem.
 
@@ -610,7 +688,9 @@ def validate_file(path: Path, today: dt.date | None = None) -> Result:
     return validate_bytes(raw, Path(path), today)
 
 
-def validate_bytes(raw: bytes, path: Path, today: dt.date | None = None) -> Result:
+def validate_bytes(
+    raw: bytes, path: Path, today: dt.date | None = None, *, keep_document: bool = False
+) -> Result:
     """Validate file content already read into memory (``path`` is used in messages)."""
     with paused_gc():
         try:
@@ -619,4 +699,5 @@ def validate_bytes(raw: bytes, path: Path, today: dt.date | None = None) -> Resu
             return Result([Problem.unloadable(path, exc)])
         result = validate_document(doc, today)
         result.data = doc.data
+        result.document = doc if keep_document else None
         return result

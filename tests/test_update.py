@@ -1,0 +1,285 @@
+"""Rebuilding after an edit rewrites only the changed events, with a full build's rows."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from timeline.build import InvalidInput, build_file
+from timeline.layout import dump_record
+from timeline.load import load_text
+from timeline.spans import changed_region, record_spans
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+from generate import write_realistic
+
+SUMMARIES = ["A new summary in our own words.", "Ankara and Kyiv met again.", "Short."]
+DATES = ["2019", "2019-05", "2020-01-15", "2022-02-24", "~2021-06"]
+
+
+def contents(db: Path) -> dict[str, list]:
+    """Every table's rows (in a fixed order), what the full-text indexes hold, and the
+    schema: what two databases with the same rows agree on, whatever their file layout."""
+    conn = sqlite3.connect(db)
+    try:
+        out: dict[str, list] = {
+            "schema": sorted(conn.execute("select type, name, tbl_name, sql from sqlite_master"))
+        }
+        tables = conn.execute(
+            "select name from sqlite_master where type = 'table' and name not like '%fts%'"
+        )
+        for (table,) in tables.fetchall():
+            out[table] = sorted(conn.execute(f"select * from [{table}]"), key=repr)
+        for table in ("events", "citations"):
+            key = "id"
+            conn.execute(f"insert into {table}_fts ({table}_fts) values ('integrity-check')")
+            conn.execute(
+                f"create virtual table temp.{table}_terms using fts5vocab(main, {table}_fts,"
+                " 'instance')"
+            )
+            out[f"{table}_fts"] = sorted(
+                conn.execute(
+                    f"select v.term, t.{key}, v.col, v.offset from temp.{table}_terms v"
+                    f" join {table} t on t.rowid = v.doc"
+                ),
+                key=repr,
+            )
+        return out
+    finally:
+        conn.close()
+
+
+def _events(text: str, path: Path) -> tuple[list[dict], list[tuple[int, int]]]:
+    """The file's events and each one's byte span (from the parser's marks)."""
+    raw = text.encode()
+    doc = load_text(text, path)
+    spans = record_spans(doc, raw)
+    assert spans is not None
+    offsets = spans.offsets()
+    return doc.data["events"], [(offsets[i], offsets[i + 1]) for i in range(1, len(offsets) - 2)]
+
+
+def _replace(text: str, span: tuple[int, int], new: str) -> str:
+    raw = text.encode()
+    return (raw[: span[0]] + new.encode() + raw[span[1] :]).decode()
+
+
+def _random_edit(text: str, path: Path, rng: random.Random) -> tuple[str, str]:
+    """One curator's edit of the events, located by the parser: (name, new text)."""
+    events, spans = _events(text, path)
+    k = rng.randrange(len(events))
+    event = dict(events[k])
+    edit = rng.choice(["summary", "date", "delete", "copy", "actors", "comment", "two", "swap"])
+    if edit == "summary":
+        event["summary"] = rng.choice(SUMMARIES)
+    elif edit == "date":
+        event["date"] = rng.choice(DATES)
+    elif edit == "delete":
+        return edit, _replace(text, spans[k], "")
+    elif edit == "copy":
+        copy = dict(event, id=f"{event['id']}-copy-{rng.randrange(10**6)}", title="A copy")
+        at = spans[rng.randrange(len(spans))][0]
+        return edit, _replace(text, (at, at), dump_record("event", copy) + "\n")
+    elif edit == "actors":
+        event["actors"] = event.get("actors", [])[:-1] or event.get("actors")
+    elif edit == "comment":
+        at = spans[k][0]
+        return edit, _replace(text, (at, at), "  # a curator's note\n")
+    elif edit == "two":  # the last event and one before it (offsets before it stay valid)
+        last = len(events) - 1
+        if k < last:
+            other = dict(events[last], summary=rng.choice(SUMMARIES))
+            text = _replace(text, spans[last], dump_record("event", other) + "\n")
+        event["summary"] = rng.choice(SUMMARIES)
+    elif edit == "swap" and k + 1 < len(events):
+        a, b = spans[k], spans[k + 1]
+        raw = text.encode()
+        swapped = raw[b[0] : b[1]] + raw[a[0] : a[1]]
+        return edit, (raw[: a[0]] + swapped + raw[b[1] :]).decode()
+    return edit, _replace(text, spans[k], dump_record("event", event) + "\n")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_edits_give_a_full_builds_rows(tmp_path: Path, seed: int):
+    """Edits of a generated 40-event file, each rebuilt in place and in full."""
+    rng = random.Random(seed)
+    path = write_realistic(40, tmp_path / "events.yaml", seed=seed)
+    updated_db = build_file(path).db_path
+    for step in range(5):
+        before = path.read_text(encoding="utf-8")
+        edit, after = _random_edit(before, path, rng)
+        if after == before:
+            continue
+        path.write_text(after, encoding="utf-8")
+        full_db = tmp_path / f"full-{step}.db"
+        try:
+            build_file(path, full_db)
+        except InvalidInput as full_error:
+            old = updated_db.read_bytes()
+            with pytest.raises(InvalidInput) as error:
+                build_file(path)
+            assert [str(p) for p in error.value.result.problems] == [
+                str(p) for p in full_error.result.problems
+            ], edit
+            assert updated_db.read_bytes() == old
+            path.write_text(before, encoding="utf-8")
+            continue
+        result = build_file(path)
+        assert (result.skipped, result.updated is None) == (False, False), edit
+        assert contents(updated_db) == contents(full_db), (seed, step, edit)
+
+
+def test_an_edited_summary_rewrites_one_event(small_yaml: Path, tmp_path: Path):
+    db = build_file(small_yaml).db_path
+    text = small_yaml.read_text(encoding="utf-8")
+    events, spans = _events(text, small_yaml)
+    edited = dict(events[2], summary="Edited in our own words.")
+    small_yaml.write_text(_replace(text, spans[2], dump_record("event", edited) + "\n"))
+    result = build_file(small_yaml)
+    assert result.updated == 1
+    assert result.counts == build_file(small_yaml, tmp_path / "full.db").counts
+    row = sqlite3.connect(db).execute("select summary from events where id = ?", [edited["id"]])
+    assert row.fetchone() == ("Edited in our own words.",)
+    assert contents(db) == contents(tmp_path / "full.db")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda t: t.replace("sources:\n", "# a new line\nsources:\n"), id="head"),
+        pytest.param(lambda t: t.replace("actors:\n", "actors:\n  # note\n", 1), id="actors"),
+    ],
+)
+def test_changes_outside_the_events_build_in_full(small_yaml: Path, tmp_path: Path, change):
+    db = build_file(small_yaml).db_path
+    small_yaml.write_text(change(small_yaml.read_text(encoding="utf-8")), encoding="utf-8")
+    result = build_file(small_yaml)
+    assert (result.skipped, result.updated) == (False, None)
+    build_file(small_yaml, tmp_path / "full.db")
+    assert contents(db) == contents(tmp_path / "full.db")
+
+
+def test_a_comment_before_an_event_goes_with_the_event_before(small_yaml: Path, tmp_path):
+    db = build_file(small_yaml).db_path
+    text = small_yaml.read_text(encoding="utf-8")
+    _, spans = _events(text, small_yaml)
+    small_yaml.write_text(_replace(text, (spans[2][0], spans[2][0]), "  # checked again\n"))
+    result = build_file(small_yaml)
+    assert result.updated == 1  # the event before the comment, read again with it
+    build_file(small_yaml, tmp_path / "full.db")
+    assert contents(db) == contents(tmp_path / "full.db")
+
+
+def test_an_error_in_the_changed_event_is_reported_as_a_full_validation_does(small_yaml: Path):
+    db = build_file(small_yaml).db_path
+    before = db.read_bytes()
+    text = small_yaml.read_text(encoding="utf-8")
+    events, spans = _events(text, small_yaml)
+    broken = dict(events[2], actors=[{"actor": "nobody-at-all", "role": "buyer"}])
+    small_yaml.write_text(_replace(text, spans[2], dump_record("event", broken) + "\n"))
+    with pytest.raises(InvalidInput) as error:
+        build_file(small_yaml)
+    (problem,) = error.value.result.errors
+    assert "unknown actor id 'nobody-at-all'" in str(problem)
+    assert problem.line > 37  # a line of the whole file, not of the changed part
+    assert db.read_bytes() == before
+
+
+def test_a_removed_event_that_others_relate_to_is_an_error(write_yaml, small_yaml: Path):
+    text = small_yaml.read_text(encoding="utf-8")
+    events, spans = _events(text, small_yaml)
+    target = events[0]["id"]
+    related = dict(events[3], related=[{"event": target, "type": "follows"}])
+    text = _replace(text, spans[3], dump_record("event", related) + "\n")
+    small_yaml.write_text(text)
+    db = build_file(small_yaml).db_path
+    before = db.read_bytes()
+    _, spans = _events(text, small_yaml)
+    small_yaml.write_text(_replace(text, spans[0], ""))
+    with pytest.raises(InvalidInput) as error:
+        build_file(small_yaml)
+    assert f"unknown event id {target!r}" in str(error.value.result.errors[0])
+    assert db.read_bytes() == before
+
+
+def test_the_region_is_the_changed_events_only(small_yaml: Path):
+    text = small_yaml.read_text(encoding="utf-8")
+    raw = text.encode()
+    spans = record_spans(load_text(text, small_yaml), raw)
+    assert spans is not None and len(spans.ids) == 4
+    offsets = spans.offsets()
+    assert changed_region(spans, raw).first == changed_region(spans, raw).stop  # nothing
+    edited = raw[: offsets[2] + 10] + b"X" + raw[offsets[2] + 10 :]
+    region = changed_region(spans, edited)
+    assert (region.first, region.stop) == (2, 3)
+    assert (region.start, region.end) == (offsets[2], offsets[3] + 1)
+    assert changed_region(spans, b"#" + raw) is None  # the head changed
+    assert changed_region(spans, raw[:-1]) is None or spans.lengths[-1] == 0
+
+
+def test_aliases_keep_builds_full(small_yaml: Path):
+    text = small_yaml.read_text(encoding="utf-8")
+    anchored = text.replace("summary: The straits", "summary: &straits The straits", 1)
+    assert record_spans(load_text(anchored, small_yaml), anchored.encode()) is not None
+    aliased = anchored.replace(
+        "summary: The two firms agree to work together on drones.", "summary: *straits", 1
+    )
+    assert yaml.safe_load(aliased)["events"][1]["summary"] == "The straits regime is set."
+    assert record_spans(load_text(aliased, small_yaml), aliased.encode()) is None
+
+
+def test_a_comment_after_the_last_event_goes_with_it(small_yaml: Path, tmp_path: Path):
+    db = build_file(small_yaml).db_path
+    small_yaml.write_text(small_yaml.read_text(encoding="utf-8") + "  # the end\n")
+    assert build_file(small_yaml).updated == 1
+    build_file(small_yaml, tmp_path / "full.db")
+    assert contents(db) == contents(tmp_path / "full.db")
+
+
+def _copy_of_first(events: list[dict], **changes) -> dict:
+    return dict(events[0], **changes)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda events: [_copy_of_first(events)], "duplicate id"),
+        (lambda events: [_copy_of_first(events, id="twin")], "duplicate event"),
+    ],
+    ids=["same-id", "same-date-and-title"],
+)
+def test_errors_across_events_are_found(small_yaml: Path, change, message):
+    """The changed events are checked against the others, read from the database."""
+    db = build_file(small_yaml).db_path
+    before = db.read_bytes()
+    text = small_yaml.read_text(encoding="utf-8")
+    events, spans = _events(text, small_yaml)
+    new = "".join(dump_record("event", e) + "\n" for e in change(events))
+    small_yaml.write_text(_replace(text, (spans[1][0], spans[1][0]), new))
+    with pytest.raises(InvalidInput) as error:
+        build_file(small_yaml)
+    assert message in str(error.value.result.errors[0])
+    assert db.read_bytes() == before
+
+
+def test_a_relation_loop_with_an_unchanged_event_is_found(small_yaml: Path):
+    text = small_yaml.read_text(encoding="utf-8")
+    events, spans = _events(text, small_yaml)
+    first, second = events[0]["id"], events[1]["id"]
+    follows = dict(events[1], related=[{"event": first, "type": "follows"}])
+    small_yaml.write_text(_replace(text, spans[1], dump_record("event", follows) + "\n"))
+    db = build_file(small_yaml).db_path
+    before = db.read_bytes()
+    text = small_yaml.read_text(encoding="utf-8")
+    events, spans = _events(text, small_yaml)
+    loop = dict(events[0], related=[{"event": second, "type": "follows"}])
+    small_yaml.write_text(_replace(text, spans[0], dump_record("event", loop) + "\n"))
+    with pytest.raises(InvalidInput) as error:
+        build_file(small_yaml)
+    assert "'follows' relations form a loop" in str(error.value.result.errors[0])
+    assert db.read_bytes() == before

@@ -1,0 +1,364 @@
+"""Rebuild after an edit by rewriting only the events that changed.
+
+When the last build's database is there, was built from the same commit by the same
+tool and schema, and the file differs from what it was built from only inside the
+events list, the changed region alone is re-parsed and checked (against the other
+records, read from the database), and its events' rows are replaced in a copy of the
+database: the event, its links, citations, list values and full-text entries, then the
+counts that include it (per year and type, per pair of actors, per list value, per
+actor, system and source). The copy replaces the database as a full build's file does,
+so a reader sees the old database or the new one, and a failure leaves the old one.
+
+Anything else (a change to sources, actors or systems, the header, a new commit, an
+error in the changed events) returns None: the caller builds in full, which reports
+errors with their positions in the whole file. The result has the same rows as a full
+build (``tests/test_update.py`` compares them after random edits); only the physical
+file differs, so ``timeline publish`` always builds in full.
+
+Example::
+
+    updated = update_database(Path("events.yaml"), raw, db_path, info, digest, commit)
+    if updated is None:
+        ...  # build in full
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlite_utils
+
+from . import __version__, build
+from .dates import parse_date
+from .files import replace_durably
+from .load import LoadError, paused_gc
+from .provenance import History
+from .spans import NotAList, Region, Reparsed, Spans, changed_region, reparse, widened
+from .validate import Unchanged, validate_changed_events
+
+if TYPE_CHECKING:
+    from .model import Event
+
+
+@dataclass(frozen=True)
+class Updated:
+    counts: dict[str, int]
+    events: int  # how many events were read and written again
+
+
+def stored_spans(conn: sqlite3.Connection) -> Spans | None:
+    try:
+        parts = dict(conn.execute("select part, value from yaml_spans").fetchall())
+        return Spans.unpack(parts) if parts else None
+    except (sqlite3.Error, KeyError, ValueError):
+        return None
+
+
+def update_database(
+    yaml_path: Path, raw: bytes, db_path: Path, info: dict[str, str], digest: str, commit: str
+) -> Updated | None:
+    """Bring ``db_path`` up to date with ``raw`` by rewriting the changed events only;
+    None when that is not possible (the caller then builds in full)."""
+    if (info.get("schema_version"), info.get("tool_version"), info.get("input_commit")) != (
+        build.SCHEMA_VERSION,
+        __version__,
+        commit,
+    ):
+        return None
+    with paused_gc(), _read_only(db_path) as conn:
+        spans = stored_spans(conn)
+        if spans is None:
+            return None
+        found = _changed_events(spans, raw, yaml_path)
+        if found is None:
+            return None
+        region, reparsed = found
+        removed = spans.ids[region.first - 1 : region.stop - 1]
+        added = [item["id"] for item in reparsed.items]
+        if len(spans.ids) - len(removed) + len(added) == 0:
+            return None  # a file without events keeps no spans
+        result = validate_changed_events(reparsed.doc, _unchanged(conn, removed, added))
+        if not result.ok:
+            return None
+        new_spans = _spliced(spans, region, reparsed)
+    try:
+        counts = _rewrite(db_path, removed, result.dataset.events, new_spans, digest)
+    except sqlite3.IntegrityError:
+        return None  # e.g. a removed event that another one relates to: the full build says so
+    return Updated(counts, len(added))
+
+
+def _read_only(db_path: Path) -> closing[sqlite3.Connection]:
+    return closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+
+
+def _changed_events(spans: Spans, raw: bytes, path: Path) -> tuple[Region, Reparsed] | None:
+    region = changed_region(spans, raw)
+    # A region that does not start with an event (a comment, or lines the event before
+    # it now holds) belongs with the event before: one more try with that event in.
+    for attempt in (region, region and widened(region, spans)):
+        if attempt is None:
+            return None
+        try:
+            return attempt, reparse(raw[attempt.start : attempt.end], spans.column, path)
+        except (NotAList, LoadError):
+            continue
+    return None
+
+
+def _spliced(spans: Spans, region: Region, reparsed: Reparsed) -> Spans:
+    """The spans of the new file: the old ones with the region's events replaced."""
+    first, stop = region.first, region.stop
+    inner = reparsed.spans
+    lengths = inner.lengths[1:-1] if inner else ()
+    digests = inner.digests[1:-1] if inner else ()
+    ids = inner.ids if inner else ()
+    return Spans(
+        spans.lengths[:first] + lengths + spans.lengths[stop:],
+        spans.digests[:first] + digests + spans.digests[stop:],
+        spans.ids[: first - 1] + ids + spans.ids[stop - 1 :],
+        spans.column,
+    )
+
+
+class _Ids:
+    """The ids of a table as a container, looked up in the database one at a time, with
+    some added and some removed."""
+
+    def __init__(self, conn, table: str, added: Iterable[str] = (), removed: Iterable[str] = ()):
+        self.conn, self.table = conn, table
+        self.added, self.removed = set(added), set(removed) - set(added)
+
+    def __contains__(self, value: object) -> bool:
+        if value in self.added:
+            return True
+        if not isinstance(value, str) or value in self.removed:
+            return False
+        sql = f"select 1 from [{self.table}] where id = ?"
+        return self.conn.execute(sql, [value]).fetchone() is not None
+
+
+def _unchanged(conn: sqlite3.Connection, removed: tuple[str, ...], added: list[str]) -> Unchanged:
+    gone = set(removed)
+
+    def titles_on(canonical: str) -> list[str]:
+        start = parse_date(canonical).start.isoformat()  # the same date starts the same day
+        rows = conn.execute(
+            "select id, title from events where date_start = ? and date = ?", [start, canonical]
+        )
+        return [title for event_id, title in rows if event_id not in gone]
+
+    def acyclic_edges() -> list[tuple[str, str, str]]:
+        marks = ", ".join("?" * len(build.schema.ACYCLIC_RELATIONS))
+        rows = conn.execute(
+            "select relation, event_id, related_id from event_relations"
+            f" where relation in ({marks})",
+            build.schema.ACYCLIC_RELATIONS,
+        )
+        return [row for row in rows if row[1] not in gone]
+
+    known = {name: _Ids(conn, name) for name in ("sources", "actors", "systems")}
+    known["events"] = _Ids(conn, "events", added, removed)
+    return Unchanged(known, _Ids(conn, "events", removed=removed), titles_on, acyclic_edges)
+
+
+# -- the rewrite -----------------------------------------------------------------------------
+
+
+def _rewrite(
+    db_path: Path, removed: tuple[str, ...], events: list[Event], spans: Spans, digest: str
+) -> dict[str, int]:
+    with build.temporary_sibling(db_path) as tmp:
+        shutil.copyfile(db_path, tmp)
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db = sqlite_utils.Database(conn)
+            for pragma in build.BUILD_PRAGMAS:
+                conn.execute(f"pragma {pragma}")
+            conn.execute("begin")
+            # An event edited in place is deleted before it is written again, while other
+            # events still relate to it: the references are checked at the commit.
+            conn.execute("pragma defer_foreign_keys = on")
+            counts = _replace_events(db, removed, events, spans, digest)
+            conn.execute("commit")
+        finally:
+            conn.close()
+        replace_durably(tmp, db_path)
+    return counts
+
+
+def _in_temp(db: sqlite_utils.Database, name: str, columns: str, rows: Iterable) -> str:
+    """A temporary table of ``rows``; returns the SQL that selects them."""
+    db.execute(f"create temp table {name} ({columns})")
+    width = columns.count(",") + 1
+    db.conn.executemany(f"insert into temp.{name} values ({', '.join('?' * width)})", rows)
+    return f"select * from temp.{name}"
+
+
+def _replace_events(
+    db: sqlite_utils.Database,
+    removed: tuple[str, ...],
+    events: list[Event],
+    spans: Spans,
+    digest: str,
+) -> dict[str, int]:
+    gone = _in_temp(db, "gone", "id text primary key", ((i,) for i in set(removed)))
+    new = _in_temp(db, "new", "id text primary key", ((e.id,) for e in events))
+    before = _uses(db, gone)
+    _forget(db, gone)
+    _write_events(db, events, new)
+    after = _uses(db, new)
+    _recount(db, before, after, events)
+    info = {"input_sha256": digest} | {
+        f"count_{name}": str(db[name].count) for name in build.COUNTED_TABLES
+    }
+    db.conn.executemany("update build_info set value = ? where key = ?",
+                        [(v, k) for k, v in info.items()])  # fmt: skip
+    build.store_spans(db, spans)
+    return {name: db[name].count for name in build.COUNTED_TABLES}
+
+
+@dataclass
+class _Uses:
+    """What a set of events counts towards: read before they go, or after they come."""
+
+    counts: Counter  # event_counts keys
+    actor_sets: list[list[str]]  # each event's distinct actors
+    scoped: dict[str, set[str]]  # actor and system ids
+    sources: set[str]
+    list_values: set[tuple[str, str]]
+
+
+def _uses(db: sqlite_utils.Database, ids_sql: str) -> _Uses:
+    scoped: dict[str, dict[str, list[str]]] = {}
+    for event_id, scope, scope_id in db.execute(
+        "select event_id, scope, scope_id from scope_events"
+        f" where event_id in ({ids_sql}) order by event_id, scope, scope_id"
+    ):
+        scoped.setdefault(event_id, {"actor": [], "system": []})[scope].append(scope_id)
+    facts = [
+        (year, kind, scoped.get(event_id, {"actor": [], "system": []}))
+        for event_id, year, kind in db.execute(
+            f"select id, year, type from events where id in ({ids_sql})"
+        )
+    ]
+    return _Uses(
+        build.event_counts(facts),
+        [s["actor"] for _, _, s in facts],
+        {scope: {i for _, _, s in facts for i in s[scope]} for scope in ("actor", "system")},
+        {row[0] for row in db.execute(
+            f"select distinct source_id from citations where event_id in ({ids_sql})")},
+        {tuple(row) for row in db.execute(
+            f"select distinct list, value from event_list_values where event_id in ({ids_sql})")},
+    )  # fmt: skip
+
+
+def _forget(db: sqlite_utils.Database, gone: str) -> None:
+    """Delete the removed events, their full-text entries and every row that hangs on them."""
+    for table, columns in build.FTS_COLUMNS.items():
+        listed = ", ".join(columns)
+        key = "id" if table == "events" else "event_id"
+        db.execute(
+            f"insert into {table}_fts ({table}_fts, rowid, {listed})"
+            f" select 'delete', rowid, {listed} from {table} where {key} in ({gone})"
+        )
+    for table in ("event_list_values", "scope_events", *build.schema.LINK_TABLES):
+        db.execute(f"delete from [{table}] where event_id in ({gone})")
+    db.execute(f"delete from events where id in ({gone})")
+
+
+def _write_events(db: sqlite_utils.Database, events: list[Event], new: str) -> None:
+    """Insert the events and their rows, as the full build makes them."""
+    names, kinds = _names(db, events)
+    history = {
+        row[0]: History(*row[1:])
+        for row in db.execute(
+            "select event_id, first_added, added_in, last_changed, changed_in"
+            f" from edit_history where event_id in ({new})"
+        )
+    }
+    build.insert(db, "events", build.event_rows(events, names, history, kinds))
+    for table in build.schema.LINK_TABLES:
+        build.insert(db, table, build.link_rows(table, events))
+    build.insert(db, "scope_events", build.scope_event_rows(events))
+    for column in build.list_columns():
+        sql = build.LIST_VALUES_SQL.format(column=column, where=f" where e.id in ({new})")
+        db.execute(sql, {"list": column})
+    for table, columns in build.FTS_COLUMNS.items():
+        listed = ", ".join(columns)
+        key = "id" if table == "events" else "event_id"
+        db.execute(
+            f"insert into {table}_fts (rowid, {listed})"
+            f" select rowid, {listed} from {table} where {key} in ({new})"
+        )
+
+
+def _names(db: sqlite_utils.Database, events: list[Event]):
+    """The names of the actors and systems the events name, and the systems' kinds."""
+    actor_ids = json.dumps(sorted({a.actor for e in events for a in e.actors}))
+    system_ids = json.dumps(sorted({x.system for e in events for x in e.systems}))
+    actors = dict(db.execute(f"select id, name from actors where id in {_LISTED}", [actor_ids]))
+    systems = db.execute(
+        f"select id, name, kind from systems where id in {_LISTED}", [system_ids]
+    ).fetchall()
+    names = {"actors": actors, "systems": {i: name for i, name, _ in systems}}
+    return names, {i: kind for i, _, kind in systems}
+
+
+# Ids bound as one JSON array (no limit on how many).
+_LISTED = "(select value from json_each(?))"
+
+
+def _recount(db: sqlite_utils.Database, before: _Uses, after: _Uses, events: list[Event]) -> None:
+    """The counts that include the removed or the added events."""
+    delta = Counter(after.counts)
+    delta.subtract(before.counts)
+    for key, change in sorted(delta.items()):
+        if change:
+            row = build.event_count_row(key, change)
+            db.execute(
+                "insert into event_counts (scope, scope_id, year, type, events)"
+                " values (:scope, :scope_id, :year, :type, :events)"
+                " on conflict do update set events = events + excluded.events",
+                row,
+            )
+    db.execute("delete from event_counts where events = 0")
+    _recount_pairs(db, before.actor_sets + after.actor_sets)
+    build.count_uses(db, {
+        "actors": before.scoped["actor"] | after.scoped["actor"],
+        "systems": before.scoped["system"] | after.scoped["system"],
+        "sources": before.sources | after.sources,
+    })  # fmt: skip
+    values = _in_temp(db, "touched", "list text, value text",
+                      sorted(before.list_values | after.list_values))  # fmt: skip
+    db.execute(f"delete from event_list_counts where (list, value) in ({values})")
+    db.execute(build.LIST_COUNTS_SQL.format(where=f" where (list, value) in ({values})"))
+
+
+def _recount_pairs(db: sqlite_utils.Database, actor_sets: list[list[str]]) -> None:
+    """Count again each pair of actors that a removed or an added event holds."""
+    pairs = sorted({pair for actors in actor_sets for pair in itertools.combinations(actors, 2)})
+    for first, second in pairs:
+        db.execute(
+            "delete from actor_pairs where (actor_id, other_id) in (values (?, ?), (?, ?))",
+            [first, second, second, first],
+        )
+        shared = db.execute(
+            "select a.event_id from scope_events a join scope_events b"
+            " on b.scope = 'actor' and b.scope_id = ? and b.sort_key = a.sort_key"
+            " and b.event_id = a.event_id"
+            " where a.scope = 'actor' and a.scope_id = ? order by a.sort_key, a.event_id",
+            [second, first],
+        )
+        build.insert(
+            db, "actor_pairs", build.actor_pair_rows((row[0], [first, second]) for row in shared)
+        )

@@ -491,10 +491,11 @@ USE_COUNTS_SQL = {
         where s.scope = 'actor' and s.scope_id = actors.id)""",
     "systems": """update systems set event_count = (select count(*) from scope_events s
         where s.scope = 'system' and s.scope_id = systems.id)""",
-    "sources": """update sources set
-        citation_count = (select count(*) from citations c where c.source_id = sources.id),
-        contradicting_count = (select count(*) from citations c
-            where c.source_id = sources.id and c.stance = 'contradicts')""",
+    # One pass over each source's citations (by the source_id index) for both counts: a
+    # separate subquery for the contradicting ones chose the stance index and took minutes.
+    "sources": """update sources set (citation_count, contradicting_count) = (
+        select count(*), count(*) filter (where c.stance = 'contradicts')
+        from citations c where c.source_id = sources.id)""",
 }
 
 

@@ -285,9 +285,21 @@ def _fresh_copy(ws: Workspace, run: int) -> None:
     shutil.copy(ws.plain / "events.yaml", ws.plain / "add.yaml")
 
 
-def _add_argv(ws: Workspace) -> list[str]:
+def _fresh_copy_alone(ws: Workspace, run: int) -> None:
+    (ws.plain / "alone").mkdir(exist_ok=True)
+    shutil.copy(ws.plain / "events.yaml", ws.plain / "alone" / "add.yaml")
+
+
+def _build_plain(ws: Workspace) -> None:
+    """The database beside add.yaml, built from the same bytes: add places and checks the
+    new event from it."""
+    subprocess.run([str(TIMELINE), "build", "events.yaml"], cwd=ws.plain, env=ws.env,
+                   check=True, capture_output=True)  # fmt: skip
+
+
+def _add_argv(ws: Workspace, where: str = "add.yaml") -> list[str]:
     return [
-        str(TIMELINE), "add", "add.yaml", "--date", "2024-05-17",
+        str(TIMELINE), "add", where, "--date", "2024-05-17",
         "--title", "Benchmark meeting added by run_all",
         "--summary", "Officials of the two sides meet; an event added to time timeline add.",
         "--type", "meeting", "--actor", f"{ws.samples['actor']}:participant",
@@ -313,7 +325,10 @@ FIGURES = [
            baseline="yaml-load"),
     Figure("validate-bad", "`timeline validate`, bad references", _timeline("validate",
            "bad.yaml"), expect_exit=1, baseline="validate"),
-    Figure("add", "`timeline add` of one event", _add_argv, prepare=_fresh_copy,
+    Figure("add", "`timeline add` of one event, database up to date", _add_argv,
+           setup=_build_plain, prepare=_fresh_copy, expect_output="Added", baseline="validate"),
+    Figure("add-alone", "`timeline add` of one event, no database (whole-file check)",
+           lambda ws: _add_argv(ws, "alone/add.yaml"), prepare=_fresh_copy_alone,
            expect_output="Added", baseline="validate"),
     Figure("fmt", "`timeline fmt --check`", _timeline("fmt", "--check", "events.yaml"),
            baseline="yaml-load"),

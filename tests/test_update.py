@@ -13,7 +13,7 @@ import yaml
 from timeline.build import InvalidInput, build_file
 from timeline.layout import dump_record
 from timeline.load import load_text
-from timeline.spans import changed_region, record_spans
+from timeline.spans import changed_events, record_spans
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from generate import write_realistic
@@ -207,19 +207,37 @@ def test_a_removed_event_that_others_relate_to_is_an_error(write_yaml, small_yam
     assert db.read_bytes() == before
 
 
-def test_the_region_is_the_changed_events_only(small_yaml: Path):
+def test_only_the_changed_events_are_read_again(small_yaml: Path):
     text = small_yaml.read_text(encoding="utf-8")
     raw = text.encode()
     spans = record_spans(load_text(text, small_yaml), raw)
     assert spans is not None and len(spans.ids) == 4
     offsets = spans.offsets()
-    assert changed_region(spans, raw).first == changed_region(spans, raw).stop  # nothing
+    assert changed_events(spans, raw, small_yaml).islands == ()
     edited = raw[: offsets[2] + 10] + b"X" + raw[offsets[2] + 10 :]
-    region = changed_region(spans, edited)
-    assert (region.first, region.stop) == (2, 3)
-    assert (region.start, region.end) == (offsets[2], offsets[3] + 1)
-    assert changed_region(spans, b"#" + raw) is None  # the head changed
-    assert changed_region(spans, raw[:-1]) is None or spans.lengths[-1] == 0
+    (island,) = changed_events(spans, edited, small_yaml).islands
+    assert (island.first, island.stop, island.items) == (2, 3, 1)
+    assert (island.start, island.end) == (offsets[2], offsets[3] + 1)
+    assert changed_events(spans, b"#" + raw, small_yaml) is None  # the head changed
+
+
+def test_edits_far_apart_read_only_their_events(tmp_path: Path):
+    """Two edits at both ends of a file re-read two events, not everything between."""
+    path = write_realistic(200, tmp_path / "events.yaml", seed=3)
+    db = build_file(path).db_path
+    text = path.read_text(encoding="utf-8")
+    events, spans = _events(text, path)
+    # edited from the end, so that each edit's offsets are still those of the parse
+    last = dict(events[-5], summary="Changed near the end.")
+    text = _replace(text, spans[-5], dump_record("event", last) + "\n")
+    text = _replace(text, spans[100], "")
+    first = dict(events[4], summary="Changed near the start.")
+    text = _replace(text, spans[4], dump_record("event", first) + "\n")
+    path.write_text(text, encoding="utf-8")
+    result = build_file(path)
+    assert result.updated == 2  # the two edited events; the deleted one is only removed
+    build_file(path, tmp_path / "full.db")
+    assert contents(db) == contents(tmp_path / "full.db")
 
 
 def test_aliases_keep_builds_full(small_yaml: Path):

@@ -482,9 +482,9 @@ def add(
         typer.Option(help="Prompt for missing fields (default: when a terminal is attached)."),
     ] = None,
 ) -> None:
-    """Add one event at its chronological place, after validating the whole file."""
-    from .edit import EditRefused, Loaded, add_event
-    from .prompts import complete_interactively
+    """Add one event at its chronological place, after validating it against the file."""
+    from .edit import EditRefused, Loaded, add_event, catalogue_of
+    from .prompts import Known, complete_interactively
 
     if len(source or []) != len(quote or []):
         typer.echo("give one --quote for each --source, in the same order", err=True)
@@ -502,9 +502,15 @@ def add(
         interactive = sys.stdin.isatty()
     try:
         with _write_errors():
-            loaded = Loaded.read(path)
-            event = complete_interactively(loaded, event, prompt=interactive)
-            insertion = add_event(path, event, dry_run=dry_run, loaded=loaded)
+            # While the database is up to date with the file, it knows the ids and the
+            # events' order: the file is then not parsed as a whole (see Rebuilding).
+            db_path = default_db_path(path)
+            with catalogue_of(path, db_path) as catalog:
+                known = Known.from_catalog(catalog) if catalog else None
+            loaded = None if known else Loaded.read(path)
+            known = known or Known.of(loaded)
+            event = complete_interactively(known, event, prompt=interactive)
+            insertion = add_event(path, event, dry_run=dry_run, loaded=loaded, db_path=db_path)
     except EditRefused as exc:
         if exc.line:
             typer.echo(

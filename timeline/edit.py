@@ -10,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -20,7 +23,11 @@ from .dates import parse_date
 from .files import TextFile, rewrite
 from .layout import INDENT, canonical_record, dump_record, event_order
 from .load import HIDDEN_HINT, Document, LoadError, hidden_character, load_text, paused_gc
-from .validate import Problem, validate_document
+from .spans import NotAList, Spans, changed_events, reparse
+from .validate import Problem, validate_changed_events, validate_document
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 MAX_ID_WORDS = 6
 
@@ -39,6 +46,7 @@ class Insertion:
     text: str  # the whole new file
     block: str  # the inserted lines
     line: int  # 1-based line where the block starts
+    data: bytes | None = None  # the whole new file as written, when made from bytes
 
 
 def suggest_id(date: object, title: str, taken: set[str] = frozenset()) -> str:
@@ -167,7 +175,12 @@ class Loaded:
 
 
 def add_event(
-    path: Path, event: dict, *, dry_run: bool = False, loaded: Loaded | None = None
+    path: Path,
+    event: dict,
+    *,
+    dry_run: bool = False,
+    loaded: Loaded | None = None,
+    db_path: Path | None = None,
 ) -> Insertion:
     """Validate the file with ``event`` added and, unless ``dry_run``, write it.
 
@@ -175,7 +188,9 @@ def add_event(
     (see :mod:`timeline.files`). Raises EditRefused (file untouched) when the
     result would not validate, WriteRefused when it cannot be written safely.
     ``loaded`` is the file as read earlier by the same command (for its prompts);
-    it is used only if the file still holds exactly that text.
+    it is used only if the file still holds exactly that text. ``db_path``: a database
+    built from the file; while it is up to date, the new event is placed and checked
+    from it, without parsing the whole file (the same bytes are written either way).
 
     Example::
 
@@ -184,9 +199,15 @@ def add_event(
     done: list[Insertion] = []
 
     def change(current: TextFile) -> bytes | None:
+        _refuse_hidden_characters(event, current.path)
+        quick = catalogued_insertion(current, event, db_path) if db_path else None
         # handed straight over: nothing here keeps the parsed file alive
-        done.append(_validated_insertion(current, event, loaded and loaded.take(current.text)))
-        return None if dry_run else current.encode(done[-1].text, convert_newlines=False)
+        done.append(
+            quick or _validated_insertion(current, event, loaded and loaded.take(current.text))
+        )
+        if dry_run:
+            return None
+        return done[-1].data or current.encode(done[-1].text, convert_newlines=False)
 
     try:
         if dry_run:
@@ -237,7 +258,6 @@ def _reads_back(insertion: Insertion, event: dict, path: Path) -> None:
 
 def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -> Insertion:
     """The insertion, once the whole resulting file is parsed and validated (once)."""
-    _refuse_hidden_characters(event, current.path)
     try:
         with paused_gc():
             doc = doc or load_text(current.text, current.path)
@@ -252,6 +272,101 @@ def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -
         raise EditRefused(_positions_in_current_file(after.errors, insertion), insertion.line)
     _reads_back(insertion, event, current.path)
     return insertion
+
+
+@contextmanager
+def catalogue_of(path: Path, db_path: Path, raw: bytes | None = None) -> Iterator[Catalog | None]:
+    """The database at ``db_path`` as a catalog of the file at ``path`` (whose bytes are
+    ``raw`` when given), while it is up to date with it (else None)."""
+    from .build import input_hash
+    from .catalog import open_catalog
+    from .provenance import last_commit
+
+    try:
+        raw = Path(path).read_bytes() if raw is None else raw
+    except OSError:
+        yield None
+        return
+    with open_catalog(db_path, input_hash(raw, last_commit(path))) as catalog:
+        yield catalog
+
+
+def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Insertion | None:
+    """The insertion ``insert_event`` makes, found with the database built from the file
+    (its event order and spans) and checked against it, parsing only the event before the
+    new one and the new one; None when the database does not describe the file, or the
+    new event needs the whole file's check (an error, which that check reports in place).
+    """
+    raw = current.encode(current.text, convert_newlines=False)  # the bytes on disk
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
+        return None  # a lone carriage return breaks lines for YAML but not for the count
+    with paused_gc(), catalogue_of(current.path, db_path, raw) as cat:
+        if cat is None:
+            return None
+        spans, order = cat.spans, event_order(event)
+        keys = cat.sort_keys()
+        later = next((k for k, i in enumerate(spans.ids) if (keys[i], i) > order), None)
+        if later == 0:
+            return None  # before the first event: its place follows the 'events:' key
+        at = _after_content(raw, spans, len(spans.ids) - 1 if later is None else later - 1)
+        if at is None or (at == len(raw) and not raw.endswith(b"\n")):
+            return None
+        first_line = raw[: raw.find(b"\n") + 1]
+        block = dump_record("event", event, INDENT)
+        if b"\r\n" in first_line:
+            block = block.replace("\n", "\r\n")
+        data = raw[:at] + block.encode() + raw[at:]
+        if not _only_inserted(spans, raw, data, event, current.path):
+            return None
+        reparsed = reparse(block.encode(), spans.column, current.path)
+        checked = validate_changed_events(reparsed.doc, cat.unchanged((), [event.get("id")]))
+        if not checked.ok:
+            return None
+    line = raw.count(b"\n", 0, at) + 1
+    text = data.decode("utf-8").removeprefix("\ufeff")
+    insertion = Insertion(text, block, line, data)
+    _reads_back(insertion, event, current.path)
+    return insertion
+
+
+def _after_content(raw: bytes, spans: Spans, index: int) -> int | None:
+    """The byte offset of the line after the last value of event ``index`` (where
+    ``insertion_point`` puts a new event after it), from a parse of that event alone."""
+    offsets = spans.offsets()
+    start, end = offsets[index + 1], offsets[index + 2]
+    try:
+        reparsed = reparse(raw[start:end], spans.column, Path("event"))
+    except (NotAList, LoadError):
+        return None
+    events = next(v for k, v in reparsed.doc.root.value if k.value == "events")
+    mark = _content_end(events.value[0])
+    line = mark.line + 1 if mark.column > 0 else mark.line  # in the parsed "events:\n" + event
+    at = start
+    for _ in range(line - 1):
+        at = raw.find(b"\n", at, end) + 1
+        if at == 0:
+            return None
+    return at
+
+
+def _only_inserted(spans: Spans, raw: bytes, data: bytes, event: dict, path: Path) -> bool:
+    """Whether the new bytes read as the old events with ``event`` added and no other
+    change, by the partial parse ``timeline build`` makes of them next."""
+    changes = changed_events(spans, data, path)
+    if changes is None:
+        return False
+    offsets = spans.offsets()
+    old = b"".join(raw[offsets[x.first] : offsets[x.stop]] for x in changes.islands)
+    try:
+        before = reparse(old, spans.column, path).items
+    except (NotAList, LoadError):
+        return False
+    items = list(changes.reparsed.items)
+    new = canonical_record("event", event)
+    if new not in items:
+        return False
+    items.remove(new)
+    return items == before
 
 
 def _own_errors(current: TextFile) -> list[Problem]:

@@ -7,10 +7,16 @@ still missing is reported by the validator, with its position.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import typer
 
 from . import schema
 from .edit import Loaded, actor_countries, known_ids, suggest_id
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 
 def _ask(label: str, choices: list[str] | None = None, default: str | None = None) -> str:
@@ -53,20 +59,36 @@ def _prompt_missing(event: dict, ids: dict[str, list[str]]) -> None:
         event["tags"] = _ask_many("Tag")
 
 
-def complete_interactively(loaded: Loaded, event: dict, *, prompt: bool) -> dict:
-    """The event with prompts answered (when ``prompt``), id suggested and defaults filled.
+@dataclass(frozen=True)
+class Known:
+    """What the file holds that a new event refers to: ids by section, actors' countries."""
 
-    Ids and countries come from the file as loaded, not validated: ``add`` validates
-    once, the whole file with the new event in it.
-    """
-    ids = known_ids(loaded.doc.data)
+    ids: dict[str, list[str]]
+    countries: dict[str, str]
+
+    @classmethod
+    def of(cls, loaded: Loaded) -> Known:
+        """From the file as loaded, not validated: ``add`` validates once, the whole file
+        with the new event in it."""
+        data = loaded.doc.data
+        return cls(known_ids(data), actor_countries(data))
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> Known:
+        """From the database built from the file (which validated)."""
+        return cls(catalog.ids(), catalog.countries())
+
+
+def complete_interactively(known: Known, event: dict, *, prompt: bool) -> dict:
+    """The event with prompts answered (when ``prompt``), id suggested and defaults filled."""
+    ids = known.ids
     if prompt:
         _prompt_missing(event, ids)
     if not event.get("id") and event.get("date") and event.get("title"):
         suggestion = suggest_id(event["date"], event["title"], set(ids["events"]))
         event["id"] = _ask("Event id", default=suggestion) if prompt else suggestion
     if not event["countries"]:
-        country_of = actor_countries(loaded.doc.data)
+        country_of = known.countries
         event["countries"] = sorted(
             {country_of[e["actor"]] for e in event["actors"] if country_of.get(e["actor"])}
         )

@@ -32,6 +32,7 @@ import hashlib
 import itertools
 import re
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import yaml
@@ -164,86 +165,244 @@ def _byte_lengths(text: str, bounds: list[int]) -> list[int]:
 
 
 @dataclass(frozen=True)
-class Region:
-    """The changed middle of a file: old segments ``first`` to ``stop`` (exclusive, both
-    segment numbers of events) were replaced by the new bytes ``start`` to ``end``."""
+class Island:
+    """One changed stretch: old segments ``first`` to ``stop`` (exclusive; segment numbers,
+    so events ``first - 1`` …) were replaced by the new bytes ``start`` to ``end``, which
+    hold ``items`` events."""
 
     first: int
     stop: int
     start: int
     end: int
+    items: int
 
 
-def changed_region(spans: Spans, raw: bytes) -> Region | None:
-    """The events that differ between the spans' file and ``raw``, or None when the head
-    or the tail changed (a full build is needed)."""
-    offsets = spans.offsets()
-    count = len(spans.lengths)  # head + events + tail
-    shift = len(raw) - offsets[-1]
-    view = memoryview(raw)
+@dataclass(frozen=True)
+class Changes:
+    """Every changed stretch of a file, in order, and their events parsed together."""
 
-    def same(segment: int, moved: int) -> bool:
-        start, end = offsets[segment] + moved, offsets[segment + 1] + moved
-        inside = start >= 0 and end <= len(raw)
-        return inside and digest(view[start:end]) == spans.digests[segment]
+    islands: tuple[Island, ...]
+    reparsed: Reparsed
 
-    if not same(0, 0) or not same(count - 1, shift):
-        return None
-    first = 1
-    while first < count - 1 and same(first, 0):
-        first += 1
-    stop = count - 1
-    # the unchanged end may not reach back into the unchanged start
-    while stop > first and offsets[stop - 1] + shift >= offsets[first] and same(stop - 1, shift):
-        stop -= 1
-    start, end = offsets[first], offsets[stop] + shift
-    if end < start:
-        return None
-    return Region(first, stop, start, end)
+    def removed(self, spans: Spans) -> tuple[str, ...]:
+        """The ids of the old events the islands replace."""
+        return tuple(i for x in self.islands for i in spans.ids[x.first - 1 : x.stop - 1])
+
+    def spliced(self, spans: Spans) -> Spans:
+        """The spans of the new file: the old ones with each island's events replaced."""
+        new = self.reparsed.spans
+        lengths, digests, ids = list(spans.lengths[:1]), list(spans.digests[:1]), []
+        at, item = 1, 1  # next old segment, next segment of the reparsed islands
+        for x in self.islands:
+            lengths += spans.lengths[at : x.first]
+            digests += spans.digests[at : x.first]
+            ids += spans.ids[at - 1 : x.first - 1]
+            lengths += new.lengths[item : item + x.items] if new else ()
+            digests += new.digests[item : item + x.items] if new else ()
+            ids += new.ids[item - 1 : item - 1 + x.items] if new else ()
+            at, item = x.stop, item + x.items
+        lengths += spans.lengths[at:]
+        digests += spans.digests[at:]
+        ids += spans.ids[at - 1 :]
+        return Spans(tuple(lengths), tuple(digests), tuple(ids), spans.column)
 
 
-def widened(region: Region, spans: Spans) -> Region | None:
-    """The region with the event before it included (None when there is none): a region
-    that starts with comments or blank lines, not an event, belongs to the event before."""
-    if region.first <= 1:
-        return None
-    previous = spans.lengths[region.first - 1]
-    return Region(region.first - 1, region.stop, region.start - previous, region.end)
+class _Widen(Exception):
+    """The island starts with lines that belong to the event before it."""
+
+
+class _Walk:
+    """Compares a new file with the old segments, from the start, island by island."""
+
+    def __init__(self, spans: Spans, raw: bytes, limit: int):
+        self.spans, self.raw, self.limit = spans, raw, limit
+        self.offsets = spans.offsets()
+        self.view = memoryview(raw)
+        self.tail_start = len(raw) - spans.lengths[-1]
+        self.by_id = {event_id: n + 1 for n, event_id in enumerate(spans.ids)}
+
+    def same(self, segment: int, shift: int) -> bool:
+        start, end = self.offsets[segment] + shift, self.offsets[segment + 1] + shift
+        inside = start >= 0 and end <= len(self.raw)
+        return inside and digest(self.view[start:end]) == self.spans.digests[segment]
+
+    def islands(self) -> list[Island] | None:
+        count = len(self.spans.lengths)
+        if not self.same(0, 0) or not self.same(count - 1, self.tail_start - self.offsets[-2]):
+            return None  # the head or the tail changed
+        found: list[Island] = []
+        segment, shift, budget = 1, 0, self.limit
+        while True:
+            while segment < count - 1 and self.same(segment, shift):
+                segment += 1
+            if segment == count - 1 and self.offsets[segment] + shift == self.tail_start:
+                return found
+            try:
+                island, shift = self._island(segment, shift, budget)
+            except _Widen:
+                if segment - 1 < 1 or (found and found[-1].stop >= segment):
+                    return None
+                segment -= 1  # an unchanged event, read again with the lines after it
+                island, shift = self._island(segment, shift, budget)
+            if island is None:
+                return None
+            budget -= island.items + island.stop - island.first
+            if budget < 0:
+                return None
+            found.append(island)
+            segment = island.stop
+
+    def _island(self, first: int, shift: int, budget: int) -> tuple[Island | None, int]:
+        """The island starting at old segment ``first``: read its new events one by one
+        until one of them is an old event with unchanged bytes (where the walk goes on)."""
+        start = self.offsets[first] + shift
+        stream = _Stream(self.view, start, self.tail_start)
+        parser = yaml.CSafeLoader(stream)
+        items, line, at, pending = 0, 0, start, None  # ``pending``: the item's start
+        try:
+            for event, depth, key in _items(parser):
+                if isinstance(event, yaml.AliasEvent):
+                    return None, shift
+                if depth == 2 and key is None:  # an item of the events list starts
+                    while line < event.start_mark.line - 1:
+                        at = self.raw.find(b"\n", at, self.tail_start) + 1
+                        line += 1
+                        if at == 0:
+                            return None, shift
+                    lead = _ITEM_LEAD.fullmatch(
+                        self.raw[at : at + event.start_mark.column].decode("latin-1")
+                    )
+                    if lead is None or len(lead.group(1)) != self.spans.column:
+                        return None, shift
+                    if items == 0 and at != start:
+                        raise _Widen
+                    items, pending = items + 1, at
+                    if items > budget:
+                        return None, shift
+                elif depth == 3 and key == "id" and isinstance(event, yaml.ScalarEvent):
+                    old = self.by_id.get(event.value, 0)
+                    # not the island's own first event (read again with the lines after it)
+                    later = old > first or (old == first and pending != start)
+                    if later and self.same(old, pending - self.offsets[old]):
+                        island = Island(first, old, start, pending, items - 1)
+                        return island, pending - self.offsets[old]
+        except yaml.YAMLError:
+            return None, shift
+        finally:
+            parser.dispose()
+        if items == 0 and start != self.tail_start:
+            raise _Widen  # comments or blank lines after the last event are part of it
+        count = len(self.spans.lengths)
+        island = Island(first, count - 1, start, self.tail_start, items)
+        return island, self.tail_start - self.offsets[count - 1]
+
+
+class _Stream:
+    """A stretch of the file, read by the parser piece by piece, after ``events:``."""
+
+    def __init__(self, view: memoryview, start: int, end: int):
+        self.view, self.at, self.end, self.head = view, start, end, _REGION_HEAD
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            out, self.head = self.head, b""
+            return out
+        size = self.end - self.at if size < 0 else min(size, self.end - self.at)
+        out = bytes(self.view[self.at : self.at + size])
+        self.at += size
+        return out
+
+
+@dataclass
+class _Frame:
+    mapping: bool
+    key: str | None = None  # in a mapping: the key whose value comes next
+    want_key: bool = True
+
+
+def _items(parser) -> Iterator[tuple[yaml.Event, int, str | None]]:
+    """The parser's node events that are values or list items, with their depth and,
+    in a mapping, their key: depth 2 is the events list's items, 3 their fields."""
+    stack: list[_Frame] = []
+    while parser.check_event():
+        event = parser.get_event()
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            stack.pop()
+            continue
+        if not isinstance(event, yaml.NodeEvent):
+            continue  # stream and document markers
+        frame = stack[-1] if stack else None
+        if frame and frame.mapping and frame.want_key:
+            frame.key = event.value if isinstance(event, yaml.ScalarEvent) else None
+            frame.want_key = False
+        else:
+            yield event, len(stack), frame.key if frame else None
+            if frame and frame.mapping:
+                frame.key, frame.want_key = None, True
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append(_Frame(isinstance(event, yaml.MappingStartEvent)))
 
 
 @dataclass(frozen=True)
 class Reparsed:
-    """The events of a changed region: the parsed items and their segments."""
+    """The events of changed stretches, parsed on their own, and their segments."""
 
     doc: Document
     items: list
-    spans: Spans | None  # None when the region holds no event
+    spans: Spans | None  # None when there is no event
 
 
 class NotAList(Exception):
-    """The region is not a list of events at the file's indentation on its own."""
+    """The stretch is not a list of events at the file's indentation on its own."""
 
 
 def reparse(region_bytes: bytes, column: int, path) -> Reparsed:
-    """Parse a region alone, as the value of the events key.
+    """Parse a stretch of whole events alone, as the value of the events key.
 
-    Raises NotAList when the region does not start with an event at the events'
-    indentation, or holds anything but that list; LoadError when it is not valid YAML
-    by itself (the full build then says where).
+    Raises NotAList when it does not start with an event at the events' indentation,
+    or holds anything but that list; LoadError when it is not valid YAML by itself (the
+    full build then says where).
     """
     raw = _REGION_HEAD + region_bytes
     doc = load_text(decode(raw), path)
     if not isinstance(doc.data, dict) or list(doc.data) != ["events"]:
-        raise NotAList("the region is not part of the events list")
+        raise NotAList("the stretch is not part of the events list")
     items = doc.data["events"]
     if items is None:
         if region_bytes.strip():
-            raise NotAList("the region holds no event, only comments or blank lines")
+            raise NotAList("the stretch holds no event, only comments or blank lines")
         return Reparsed(doc, [], None)
     spans = record_spans(doc, raw)
     if spans is None or spans.column != column or spans.lengths[0] != len(_REGION_HEAD):
-        raise NotAList("the region does not start with an event at the events' indentation")
+        raise NotAList("the stretch does not start with an event at the events' indentation")
     return Reparsed(doc, items, spans)
 
 
-__all__ = ["LoadError", "NotAList", "Region", "Reparsed", "Spans", "changed_region", "reparse"]
+# A change this large is rebuilt in full: as fast then, and simpler.
+MAX_CHANGED_SHARE = 10  # percent of the events
+
+
+def changed_events(spans: Spans, raw: bytes, path) -> Changes | None:
+    """What changed between the spans' file and ``raw``, parsed, or None when a full build
+    is needed (the head or the tail changed, a changed stretch is not a list of events
+    at the events' indentation on its own, an alias, or too many events changed).
+
+    The walk goes through the segments: an unchanged one is at its old offset shifted by
+    what the islands before it added or removed. At a changed one an island starts; its
+    new events are read one by one (the parser's events, lazily) until one is an old
+    event whose bytes are unchanged: the walk goes on from there. An island that starts
+    with comments or blank lines starts one event earlier, since they belong to the
+    event before.
+    """
+    limit = max(1_000, len(spans.ids) * MAX_CHANGED_SHARE // 100)
+    islands = _Walk(spans, raw, limit).islands()
+    if islands is None:
+        return None
+    fragment = b"".join(raw[x.start : x.end] for x in islands)
+    try:
+        reparsed = reparse(fragment, spans.column, path)
+    except (NotAList, LoadError):
+        return None
+    if len(reparsed.items) != sum(x.items for x in islands):
+        return None
+    return Changes(tuple(islands), reparsed)

@@ -30,7 +30,6 @@ import shutil
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,12 +37,12 @@ from typing import TYPE_CHECKING
 import sqlite_utils
 
 from . import __version__, build
-from .dates import parse_date
+from .catalog import read_only, stored_spans, unchanged_from
 from .files import replace_durably
-from .load import LoadError, paused_gc
+from .load import paused_gc
 from .provenance import History
-from .spans import NotAList, Region, Reparsed, Spans, changed_region, reparse, widened
-from .validate import Unchanged, validate_changed_events
+from .spans import Spans, changed_events
+from .validate import validate_changed_events
 
 if TYPE_CHECKING:
     from .model import Event
@@ -53,14 +52,6 @@ if TYPE_CHECKING:
 class Updated:
     counts: dict[str, int]
     events: int  # how many events were read and written again
-
-
-def stored_spans(conn: sqlite3.Connection) -> Spans | None:
-    try:
-        parts = dict(conn.execute("select part, value from yaml_spans").fetchall())
-        return Spans.unpack(parts) if parts else None
-    except (sqlite3.Error, KeyError, ValueError):
-        return None
 
 
 def update_database(
@@ -74,101 +65,28 @@ def update_database(
         commit,
     ):
         return None
-    with paused_gc(), _read_only(db_path) as conn:
+    with paused_gc(), read_only(db_path) as conn:
         spans = stored_spans(conn)
         if spans is None:
             return None
-        found = _changed_events(spans, raw, yaml_path)
-        if found is None:
+        changes = changed_events(spans, raw, yaml_path)
+        if changes is None:
             return None
-        region, reparsed = found
-        removed = spans.ids[region.first - 1 : region.stop - 1]
-        added = [item["id"] for item in reparsed.items]
-        if len(spans.ids) - len(removed) + len(added) == 0:
+        removed = changes.removed(spans)
+        items = changes.reparsed.items
+        added = [item.get("id") for item in items if isinstance(item, dict)]
+        if len(spans.ids) - len(removed) + len(items) == 0:
             return None  # a file without events keeps no spans
-        result = validate_changed_events(reparsed.doc, _unchanged(conn, removed, added))
+        unchanged = unchanged_from(conn, removed, added)
+        result = validate_changed_events(changes.reparsed.doc, unchanged)
         if not result.ok:
             return None
-        new_spans = _spliced(spans, region, reparsed)
+        new_spans = changes.spliced(spans)
     try:
         counts = _rewrite(db_path, removed, result.dataset.events, new_spans, digest)
     except sqlite3.IntegrityError:
         return None  # e.g. a removed event that another one relates to: the full build says so
     return Updated(counts, len(added))
-
-
-def _read_only(db_path: Path) -> closing[sqlite3.Connection]:
-    return closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
-
-
-def _changed_events(spans: Spans, raw: bytes, path: Path) -> tuple[Region, Reparsed] | None:
-    region = changed_region(spans, raw)
-    # A region that does not start with an event (a comment, or lines the event before
-    # it now holds) belongs with the event before: one more try with that event in.
-    for attempt in (region, region and widened(region, spans)):
-        if attempt is None:
-            return None
-        try:
-            return attempt, reparse(raw[attempt.start : attempt.end], spans.column, path)
-        except (NotAList, LoadError):
-            continue
-    return None
-
-
-def _spliced(spans: Spans, region: Region, reparsed: Reparsed) -> Spans:
-    """The spans of the new file: the old ones with the region's events replaced."""
-    first, stop = region.first, region.stop
-    inner = reparsed.spans
-    lengths = inner.lengths[1:-1] if inner else ()
-    digests = inner.digests[1:-1] if inner else ()
-    ids = inner.ids if inner else ()
-    return Spans(
-        spans.lengths[:first] + lengths + spans.lengths[stop:],
-        spans.digests[:first] + digests + spans.digests[stop:],
-        spans.ids[: first - 1] + ids + spans.ids[stop - 1 :],
-        spans.column,
-    )
-
-
-class _Ids:
-    """The ids of a table as a container, looked up in the database one at a time, with
-    some added and some removed."""
-
-    def __init__(self, conn, table: str, added: Iterable[str] = (), removed: Iterable[str] = ()):
-        self.conn, self.table = conn, table
-        self.added, self.removed = set(added), set(removed) - set(added)
-
-    def __contains__(self, value: object) -> bool:
-        if value in self.added:
-            return True
-        if not isinstance(value, str) or value in self.removed:
-            return False
-        sql = f"select 1 from [{self.table}] where id = ?"
-        return self.conn.execute(sql, [value]).fetchone() is not None
-
-
-def _unchanged(conn: sqlite3.Connection, removed: tuple[str, ...], added: list[str]) -> Unchanged:
-    gone = set(removed)
-
-    def titles_on(canonical: str) -> list[str]:
-        start = parse_date(canonical).start.isoformat()  # the same date starts the same day
-        rows = conn.execute(
-            "select id, title from events where date_start = ? and date = ?", [start, canonical]
-        )
-        return [title for event_id, title in rows if event_id not in gone]
-
-    def acyclic_edges() -> list[tuple[str, str, str]]:
-        marks = ", ".join("?" * len(build.schema.ACYCLIC_RELATIONS))
-        rows = conn.execute(
-            "select relation, event_id, related_id from event_relations"
-            f" where relation in ({marks})",
-            build.schema.ACYCLIC_RELATIONS,
-        )
-        return [row for row in rows if row[1] not in gone]
-
-    known = {name: _Ids(conn, name) for name in ("sources", "actors", "systems")}
-    known["events"] = _Ids(conn, "events", added, removed)
-    return Unchanged(known, _Ids(conn, "events", removed=removed), titles_on, acyclic_edges)
 
 
 # -- the rewrite -----------------------------------------------------------------------------

@@ -1,0 +1,149 @@
+"""`timeline add` with an up-to-date database: placed and checked from it, same bytes."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from test_update import contents
+from typer.testing import CliRunner
+
+from timeline import edit
+from timeline.build import build_file
+from timeline.cli import app
+from timeline.edit import EditRefused, add_event
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+from generate import write_realistic
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A generated 60-event file with comments between some events, and its database."""
+    folder = tmp_path_factory.mktemp("generated")
+    path = write_realistic(60, folder / "events.yaml", seed=5)
+    text = path.read_text(encoding="utf-8")
+    head, events = text.split("\nevents:\n")
+    note = "\n  # checked against the source\n  - id: "
+    events = events.replace("\n  - id: ", note, 40).replace(note, "\n  - id: ", 20)
+    path.write_text(f"{head}\nevents:\n{events}", encoding="utf-8")
+    return path
+
+
+def _new_event(path: Path, date: str, **changes) -> dict:
+    from timeline.load import load_text
+
+    data = load_text(path.read_text(encoding="utf-8"), path).data
+    actor = data["actors"][3]["id"]
+    source = data["sources"][2]["id"]
+    return {
+        "id": f"added-{date}",
+        "date": date,
+        "title": f"A meeting added on {date}",
+        "summary": "Officials of both sides meet.",
+        "type": "meeting",
+        "status": "confirmed",
+        "actors": [{"actor": actor, "role": "participant"}],
+        "citations": [{"source": source, "quote": "They met."}],
+    } | changes
+
+
+def _copies(generated: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The file with its database, and the file alone."""
+    with_db, alone = tmp_path / "with-db", tmp_path / "alone"
+    for folder in (with_db, alone):
+        folder.mkdir()
+        shutil.copy(generated, folder / "events.yaml")
+    build_file(with_db / "events.yaml")
+    return with_db / "events.yaml", alone / "events.yaml"
+
+
+@pytest.mark.parametrize("date", ["2014-03", "2016-07-15", "2019", "2022-02-24", "2026-06"])
+def test_the_same_bytes_as_a_whole_file_check(generated, tmp_path, monkeypatch, date):
+    with_db, alone = _copies(generated, tmp_path)
+    new = _new_event(generated, date)
+    expected = add_event(alone, new)
+    whole_file_checks = []
+    real = edit._validated_insertion
+    monkeypatch.setattr(
+        edit, "_validated_insertion", lambda *a: whole_file_checks.append(1) or real(*a)
+    )
+    got = add_event(with_db, new, db_path=with_db.parent / "timeline.db")
+    assert whole_file_checks == []  # placed and checked from the database
+    assert with_db.read_bytes() == alone.read_bytes()
+    assert (got.line, got.block) == (expected.line, expected.block)
+    # the next build rewrites only the new event, with a full build's rows
+    assert build_file(with_db).updated == 1
+    assert contents(with_db.parent / "timeline.db") == contents(build_file(alone).db_path)
+
+
+def test_a_file_with_windows_line_endings_and_a_bom(generated, tmp_path):
+    crlf = tmp_path / "source.yaml"
+    crlf.write_bytes(b"\xef\xbb\xbf" + generated.read_bytes().replace(b"\n", b"\r\n"))
+    with_db, alone = _copies(crlf, tmp_path)
+    new = _new_event(generated, "2020-05")
+    add_event(alone, new)
+    add_event(with_db, new, db_path=with_db.parent / "timeline.db")
+    assert with_db.read_bytes() == alone.read_bytes()
+    assert with_db.read_bytes().startswith(b"\xef\xbb\xbf") and b"\r\n  - id: added" in (
+        with_db.read_bytes()
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"actors": [{"actor": "nobody-at-all", "role": "participant"}]},
+        {"title": None},
+        {"id": "taken"},
+    ],
+    ids=["unknown-actor", "no-title", "duplicate-id"],
+)
+def test_errors_are_reported_as_by_the_whole_file_check(generated, tmp_path, changes):
+    with_db, alone = _copies(generated, tmp_path)
+    new = {k: v for k, v in _new_event(generated, "2020-05", **changes).items() if v}
+    if changes.get("id") == "taken":
+        from timeline.load import load_text
+
+        new["id"] = load_text(generated.read_text(), generated).data["events"][9]["id"]
+    problems = []
+    for path in (alone, with_db):
+        before = path.read_bytes()
+        with pytest.raises(EditRefused) as error:
+            add_event(path, new, db_path=path.parent / "timeline.db")
+        assert path.read_bytes() == before
+        problems.append([str(p).replace(str(path), "FILE") for p in error.value.problems])
+    assert problems[0] == problems[1] and problems[0]
+
+
+def test_a_stale_database_is_not_used(generated, tmp_path, monkeypatch):
+    with_db, alone = _copies(generated, tmp_path)
+    for path in (with_db, alone):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("summary: ", "summary: Edited. ", 1), encoding="utf-8")
+    checks = []
+    real = edit._validated_insertion
+    monkeypatch.setattr(edit, "_validated_insertion", lambda *a: checks.append(1) or real(*a))
+    new = _new_event(generated, "2020-05")
+    add_event(with_db, new, db_path=with_db.parent / "timeline.db")
+    add_event(alone, new)
+    assert checks == [1, 1]
+    assert with_db.read_bytes() == alone.read_bytes()
+
+
+def test_the_command_does_not_parse_the_whole_file(generated, tmp_path, monkeypatch):
+    with_db, _ = _copies(generated, tmp_path)
+    monkeypatch.setattr(edit.Loaded, "read", lambda *a: pytest.fail("parsed the whole file"))
+    new = _new_event(generated, "2020-05")
+    actor, role = new["actors"][0]["actor"], new["actors"][0]["role"]
+    result = runner.invoke(app, [
+        "add", str(with_db), "--date", "2020-05", "--title", new["title"],
+        "--summary", new["summary"], "--type", "meeting", "--actor", f"{actor}:{role}",
+        "--source", new["citations"][0]["source"], "--quote", "They met.", "--no-interactive",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Added 2020-05-a-meeting-added-on-2020-05" in result.output

@@ -1,0 +1,131 @@
+"""The last build's database, read as a catalog of the file it was built from.
+
+While the database is up to date with the file (its input hash matches), every record
+in the file passed validation and the database knows what a command would otherwise
+parse the whole file for: the ids a new event may refer to, each actor's country, each
+event's date order and place in the file (``yaml_spans``), and what checking changed
+events against the others needs (:class:`timeline.validate.Unchanged`). ``timeline
+build`` uses it to rewrite only changed events, ``timeline add`` to insert one event.
+
+Example::
+
+    with open_catalog(Path("events.yaml"), raw) as catalog:
+        if catalog is not None:
+            catalog.ids()["actors"]
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import schema
+from .dates import parse_date
+from .spans import Spans
+from .validate import Unchanged
+
+
+def read_only(db_path: Path) -> closing[sqlite3.Connection]:
+    return closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+
+
+def stored_spans(conn: sqlite3.Connection) -> Spans | None:
+    """The spans the last build kept, or None (none kept, or unreadable)."""
+    try:
+        parts = dict(conn.execute("select part, value from yaml_spans").fetchall())
+        return Spans.unpack(parts) if parts else None
+    except (sqlite3.Error, KeyError, ValueError):
+        return None
+
+
+@dataclass
+class Catalog:
+    """An open, read-only view of a database built from exactly the file at hand."""
+
+    conn: sqlite3.Connection
+    spans: Spans
+
+    def ids(self) -> dict[str, list[str]]:
+        """Ids a curator can refer to, by section (for prompts and new ids)."""
+        return {
+            name: [row[0] for row in self.conn.execute(f"select id from [{name}] order by id")]
+            for name in ("actors", "sources", "events")
+        }
+
+    def countries(self) -> dict[str, str]:
+        """Each actor's country code."""
+        rows = self.conn.execute("select id, country from actors where country is not null")
+        return dict(rows.fetchall())
+
+    def sort_keys(self) -> dict[str, str]:
+        """Each event's place in date order."""
+        return dict(self.conn.execute("select id, sort_key from events").fetchall())
+
+    def unchanged(self, removed: Iterable[str], added: Iterable[str]) -> Unchanged:
+        """The context for checking events that replace ``removed`` against the rest."""
+        return unchanged_from(self.conn, tuple(removed), list(added))
+
+
+@contextmanager
+def open_catalog(db_path: Path, digest: str) -> Iterator[Catalog | None]:
+    """The database at ``db_path`` as a catalog, if it was built from the input whose
+    ``timeline.build.input_hash`` is ``digest`` and kept its spans; else None."""
+    if not Path(db_path).exists():
+        yield None
+        return
+    with read_only(db_path) as conn:
+        try:
+            row = conn.execute("select value from build_info where key = 'input_sha256'")
+            current = (row.fetchone() or [None])[0] == digest
+        except sqlite3.Error:
+            current = False
+        spans = stored_spans(conn) if current else None
+        yield Catalog(conn, spans) if spans is not None else None
+
+
+class _Ids:
+    """The ids of a table as a container, looked up in the database one at a time, with
+    some added and some removed."""
+
+    def __init__(self, conn, table: str, added: Iterable[str] = (), removed: Iterable[str] = ()):
+        self.conn, self.table = conn, table
+        self.added, self.removed = set(added), set(removed) - set(added)
+
+    def __contains__(self, value: object) -> bool:
+        if value in self.added:
+            return True
+        if not isinstance(value, str) or value in self.removed:
+            return False
+        sql = f"select 1 from [{self.table}] where id = ?"
+        return self.conn.execute(sql, [value]).fetchone() is not None
+
+
+def unchanged_from(
+    conn: sqlite3.Connection, removed: tuple[str, ...], added: list[str]
+) -> Unchanged:
+    """What a partial check needs to know of the events outside ``removed`` (replaced by
+    ``added``) and of the other sections, looked up in the database as it asks."""
+    gone = set(removed)
+
+    def titles_on(canonical: str) -> list[str]:
+        start = parse_date(canonical).start.isoformat()  # the same date starts the same day
+        rows = conn.execute(
+            "select id, title from events where date_start = ? and date = ?", [start, canonical]
+        )
+        return [title for event_id, title in rows if event_id not in gone]
+
+    def acyclic_edges() -> list[tuple[str, str, str]]:
+        marks = ", ".join("?" * len(schema.ACYCLIC_RELATIONS))
+        rows = conn.execute(
+            "select relation, event_id, related_id from event_relations"
+            f" where relation in ({marks})",
+            schema.ACYCLIC_RELATIONS,
+        )
+        return [row for row in rows if row[1] not in gone]
+
+    known = {name: _Ids(conn, name) for name in ("sources", "actors", "systems")}
+    known["events"] = _Ids(conn, "events", added, removed)
+    return Unchanged(known, _Ids(conn, "events", removed=removed), titles_on, acyclic_edges)

@@ -43,10 +43,20 @@ class EditRefused(Exception):
 
 @dataclass(frozen=True)
 class Insertion:
-    text: str  # the whole new file
+    """An event inserted into a file: the whole new file as text (or as the bytes to
+    write, decoded only when asked for), the inserted lines and where they start."""
+
     block: str  # the inserted lines
     line: int  # 1-based line where the block starts
-    data: bytes | None = None  # the whole new file as written, when made from bytes
+    new_text: str | None = None
+    data: bytes | None = None
+
+    @property
+    def text(self) -> str:
+        """The whole new file (without a byte-order mark)."""
+        if self.new_text is not None:
+            return self.new_text
+        return self.data.decode("utf-8").removeprefix("\ufeff")
 
 
 def suggest_id(date: object, title: str, taken: set[str] = frozenset()) -> str:
@@ -133,7 +143,7 @@ def insert_event(text: str, doc: Document, event: dict) -> Insertion:
     index = insertion_point(doc, event, text)
     block = dump_record("event", event, INDENT).replace("\n", newline)
     new_text = "".join(lines[:index]) + block + "".join(lines[index:])
-    return Insertion(new_text, block, index + 1)
+    return Insertion(block, index + 1, new_text=new_text)
 
 
 def _open_empty_list(text: str, mark: yaml.Mark) -> str:
@@ -297,7 +307,7 @@ def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Inser
     new one and the new one; None when the database does not describe the file, or the
     new event needs the whole file's check (an error, which that check reports in place).
     """
-    raw = current.encode(current.text, convert_newlines=False)  # the bytes on disk
+    raw = current.raw or current.encode(current.text, convert_newlines=False)
     if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None  # a lone carriage return breaks lines for YAML but not for the count
     with paused_gc(), catalogue_of(current.path, db_path, raw) as cat:
@@ -322,9 +332,7 @@ def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Inser
         checked = validate_changed_events(reparsed.doc, cat.unchanged((), [event.get("id")]))
         if not checked.ok:
             return None
-    line = raw.count(b"\n", 0, at) + 1
-    text = data.decode("utf-8").removeprefix("\ufeff")
-    insertion = Insertion(text, block, line, data)
+    insertion = Insertion(block, raw.count(b"\n", 0, at) + 1, data=data)
     _reads_back(insertion, event, current.path)
     return insertion
 

@@ -23,7 +23,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -59,6 +59,7 @@ class TextFile:
     bom: bool
     newline: str  # the file's own line ending: "\r\n" or "\n"
     digest: str  # sha256 of the bytes read
+    raw: bytes = field(default=b"", repr=False)  # the bytes read
 
     @classmethod
     def read(cls, path: Path) -> TextFile:
@@ -75,6 +76,7 @@ class TextFile:
             bom=raw.startswith(BOM.encode()),
             newline="\r\n" if crlf else "\n",
             digest=_digest(raw),
+            raw=raw,
         )
 
     def encode(self, text: str, *, convert_newlines: bool = True) -> bytes:

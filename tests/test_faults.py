@@ -60,13 +60,18 @@ def edited(tmp_path) -> tuple[Path, Path, bytes]:
     "exc", [Injected("disk on fire"), KeyboardInterrupt()], ids=["error", "ctrl-c"]
 )
 def test_failing_update_keeps_the_previous_database(stage, exc, edited, monkeypatch):
-    yaml_path, db, before = edited
-    monkeypatch.setattr(update_module, stage, _raise(exc))
+    _fail_at(update_module, stage, exc, edited, monkeypatch)
+    monkeypatch.undo()
+    assert build_file(edited[0], edited[1]).updated == 1
+
+
+def _fail_at(module, stage: str, exc: BaseException, prepared, monkeypatch) -> None:
+    """A build with ``exc`` raised at ``stage`` raises it and leaves the database as it was."""
+    yaml_path, db, before = prepared
+    monkeypatch.setattr(module, stage, _raise(exc))
     with pytest.raises(type(exc)):
         build_file(yaml_path, db)
     assert_untouched(db, before)
-    monkeypatch.undo()
-    assert build_file(yaml_path, db).updated == 1
 
 
 def assert_unchanged_and_readable(db: Path, before: bytes) -> None:
@@ -97,11 +102,7 @@ def _raise(exc: BaseException):
     "exc", [Injected("disk on fire"), KeyboardInterrupt()], ids=["error", "ctrl-c"]
 )
 def test_failing_stage_keeps_the_previous_database(stage, exc, previous, monkeypatch):
-    yaml_path, db, before = previous
-    monkeypatch.setattr(build_module, stage, _raise(exc))
-    with pytest.raises(type(exc)):
-        build_file(yaml_path, db)
-    assert_untouched(db, before)
+    _fail_at(build_module, stage, exc, previous, monkeypatch)
 
 
 def test_failing_half_way_through_the_inserts(previous, monkeypatch):

@@ -182,13 +182,7 @@ def _uses(db: sqlite_utils.Database, ids_sql: str) -> _Uses:
 
 def _forget(db: sqlite_utils.Database, gone: str) -> None:
     """Delete the removed events, their full-text entries and every row that hangs on them."""
-    for table, columns in build.FTS_COLUMNS.items():
-        listed = ", ".join(columns)
-        key = "id" if table == "events" else "event_id"
-        db.execute(
-            f"insert into {table}_fts ({table}_fts, rowid, {listed})"
-            f" select 'delete', rowid, {listed} from {table} where {key} in ({gone})"
-        )
+    _index_text(db, gone, delete=True)
     for table in ("event_list_values", "scope_events", *build.schema.LINK_TABLES):
         db.execute(f"delete from [{table}] where event_id in ({gone})")
     db.execute(f"delete from events where id in ({gone})")
@@ -211,12 +205,19 @@ def _write_events(db: sqlite_utils.Database, events: list[Event], new: str) -> N
     for column in build.list_columns():
         sql = build.LIST_VALUES_SQL.format(column=column, where=f" where e.id in ({new})")
         db.execute(sql, {"list": column})
+    _index_text(db, new)
+
+
+def _index_text(db: sqlite_utils.Database, ids_sql: str, *, delete: bool = False) -> None:
+    """Add the events' and their citations' text to the full-text indexes, or take it out
+    (the indexes read their tables' rows: a row's old text must be taken out before it goes)."""
     for table, columns in build.FTS_COLUMNS.items():
         listed = ", ".join(columns)
         key = "id" if table == "events" else "event_id"
+        command = (f"{table}_fts, ", "'delete', ") if delete else ("", "")
         db.execute(
-            f"insert into {table}_fts (rowid, {listed})"
-            f" select rowid, {listed} from {table} where {key} in ({new})"
+            f"insert into {table}_fts ({command[0]}rowid, {listed})"
+            f" select {command[1]}rowid, {listed} from {table} where {key} in ({ids_sql})"
         )
 
 

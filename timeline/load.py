@@ -12,7 +12,7 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
@@ -75,6 +75,7 @@ class Document:
     path: Path
     root: yaml.Node | None = None
     aliased: bool = False  # some node is reached twice (its marks are where it was defined)
+    text: str | None = field(default=None, repr=False)  # what was parsed (marks index it)
 
     def node_mark(self, path: Path_, *, key: bool = False) -> yaml.Mark | None:
         """PyYAML's (0-based) mark of the value at ``path`` (or of its key), if it exists."""
@@ -267,7 +268,7 @@ def load_text(text: str, path: Path) -> Document:
         if root is None:
             raise LoadError("the file is empty", hint="start from the template in the README")
         data, aliased = _construct(root, text)
-        return Document(data=data, path=path, root=root, aliased=aliased)
+        return Document(data=data, path=path, root=root, aliased=aliased, text=text)
     except yaml.reader.ReaderError as exc:
         where = _position(text, exc.position)
         raise LoadError(

@@ -101,7 +101,7 @@ def record_spans(doc: Document, raw: bytes) -> Spans | None:
     events = _events_node(doc)
     if events is None or doc.aliased:
         return None
-    text = decode(raw)
+    text = doc.text if doc.text is not None else decode(raw)
     starts: list[int] = []  # character offset of each event's line
     column = None
     for item in events.value:

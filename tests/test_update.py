@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import skip_or_fail
 from timeline.build import InvalidInput, build_file
 from timeline.layout import dump_record
 from timeline.load import load_text
@@ -301,3 +303,29 @@ def test_a_relation_loop_with_an_unchanged_event_is_found(small_yaml: Path):
         build_file(small_yaml)
     assert "'follows' relations form a loop" in str(error.value.result.errors[0])
     assert db.read_bytes() == before
+
+
+def test_in_git_the_edit_history_is_kept_and_a_commit_builds_in_full(tmp_path: Path):
+    from test_provenance import git
+
+    if shutil.which("git") is None:
+        skip_or_fail("git is not installed")
+    path = write_realistic(30, tmp_path / "events.yaml", seed=2)
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "events.yaml")
+    git(tmp_path, "commit", "-qm", "events", date="2024-01-01T10:00:00+00:00")
+    db = build_file(path).db_path
+    text = path.read_text(encoding="utf-8")
+    events, spans = _events(text, path)
+    edited = dict(events[7], summary="Reworded in our own words.")
+    text = _replace(text, spans[7], dump_record("event", edited) + "\n")
+    path.write_text(text, encoding="utf-8")
+    assert build_file(path).updated == 1  # not committed: the history is the same
+    full = build_file(path, tmp_path / "full.db").db_path
+    assert contents(db) == contents(full)
+    first_added = sqlite3.connect(db).execute(
+        "select first_added from events where id = ?", [edited["id"]]
+    )
+    assert first_added.fetchone()[0].startswith("2024-01-01")
+    git(tmp_path, "commit", "-qam", "reword", date="2024-02-01T10:00:00+00:00")
+    assert build_file(path).updated is None  # a new commit moves the history: in full

@@ -329,3 +329,16 @@ def test_in_git_the_edit_history_is_kept_and_a_commit_builds_in_full(tmp_path: P
     assert first_added.fetchone()[0].startswith("2024-01-01")
     git(tmp_path, "commit", "-qam", "reword", date="2024-02-01T10:00:00+00:00")
     assert build_file(path).updated is None  # a new commit moves the history: in full
+
+
+def test_a_database_the_update_cannot_write_is_rebuilt_in_full(small_yaml: Path, tmp_path):
+    db = build_file(small_yaml).db_path
+    conn = sqlite3.connect(db)
+    conn.execute("drop table citations_fts")  # damaged, or made by other means
+    conn.commit()
+    conn.close()
+    text = small_yaml.read_text(encoding="utf-8")
+    small_yaml.write_text(text.replace("The straits regime is set.", "The regime is set."))
+    result = build_file(small_yaml)
+    assert (result.skipped, result.updated) == (False, None)
+    assert contents(db) == contents(build_file(small_yaml, tmp_path / "full.db").db_path)

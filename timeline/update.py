@@ -2,12 +2,13 @@
 
 When the last build's database is there, was built from the same commit by the same
 tool and schema, and the file differs from what it was built from only inside the
-events list, the changed region alone is re-parsed and checked (against the other
-records, read from the database), and its events' rows are replaced in a copy of the
-database: the event, its links, citations, list values and full-text entries, then the
-counts that include it (per year and type, per pair of actors, per list value, per
-actor, system and source). The copy replaces the database as a full build's file does,
-so a reader sees the old database or the new one, and a failure leaves the old one.
+events list, the changed stretches alone are re-parsed and checked (against the other
+records, read from the database; see ``timeline.spans``), and their events' rows are
+replaced in a copy of the database: the event, its links, citations, list values and
+full-text entries, then the counts that include it (per year and type, per pair of
+actors, per list value, per actor, system and source). The copy replaces the database
+as a full build's file does, so a reader sees the old database or the new one, and a
+failure leaves the old one.
 
 Anything else (a change to sources, actors or systems, the header, a new commit, an
 error in the changed events) returns None: the caller builds in full, which reports
@@ -84,8 +85,10 @@ def update_database(
         new_spans = changes.spliced(spans)
     try:
         counts = _rewrite(db_path, removed, result.dataset.events, new_spans, digest)
-    except sqlite3.IntegrityError:
-        return None  # e.g. a removed event that another one relates to: the full build says so
+    except sqlite3.DatabaseError:
+        # e.g. a removed event that another one relates to (the full build says so), or a
+        # database this code cannot update (a full build writes a new one)
+        return None
     return Updated(counts, len(added))
 
 

@@ -259,8 +259,12 @@ class _Loader(yaml.CSafeLoader):
 assert not yaml.resolver.Resolver.yaml_path_resolvers and None not in _Loader._implicit
 
 
-def load_text(text: str, path: Path) -> Document:
-    """Parse YAML text into a Document; raises LoadError with a position."""
+def load_text(text: str, path: Path, *, keep_text: bool = False) -> Document:
+    """Parse YAML text into a Document; raises LoadError with a position.
+
+    ``keep_text``: the document keeps the text (its marks index it) for a caller that
+    needs both; otherwise the text is not held beyond the caller's own reference.
+    """
     _refuse_deep_nesting(text)
     loader = _Loader(text)
     try:
@@ -268,7 +272,8 @@ def load_text(text: str, path: Path) -> Document:
         if root is None:
             raise LoadError("the file is empty", hint="start from the template in the README")
         data, aliased = _construct(root, text)
-        return Document(data=data, path=path, root=root, aliased=aliased, text=text)
+        kept = text if keep_text else None
+        return Document(data=data, path=path, root=root, aliased=aliased, text=kept)
     except yaml.reader.ReaderError as exc:
         where = _position(text, exc.position)
         raise LoadError(

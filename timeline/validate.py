@@ -694,7 +694,7 @@ def validate_bytes(
     """Validate file content already read into memory (``path`` is used in messages)."""
     with paused_gc():
         try:
-            doc = load_text(decode(raw), path)
+            doc = load_text(decode(raw), path, keep_text=keep_document)
         except LoadError as exc:
             return Result([Problem.unloadable(path, exc)])
         result = validate_document(doc, today)

@@ -18,8 +18,6 @@ from timeline.serve import write_production_metadata
 sys.path.insert(0, str(ROOT / "plugins"))
 from sql_functions import MAX_WORDS, fts_query
 
-pytestmark = pytest.mark.asyncio
-
 FORMULA_TITLE = '=HYPERLINK("http://example.com","click")'
 
 

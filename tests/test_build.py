@@ -108,7 +108,8 @@ def test_use_counts_seek_each_records_rows(fresh_db, table):
     ), plan
 
 
-def test_use_counts_match_the_rows(fresh_db):
+def test_use_counts_match_the_rows(tmp_path):
+    fresh_db = build(REAL, tmp_path)  # with weapon systems and contradicting citations
     got = rows(fresh_db, "select id, citation_count, contradicting_count from sources")
     for source_id, cited, contradicting in got:
         stances = [
@@ -118,11 +119,15 @@ def test_use_counts_match_the_rows(fresh_db):
             )
         ]
         assert (cited, contradicting) == (len(stances), stances.count("contradicts"))
-    events = rows(fresh_db, "select id, event_count from actors")
-    for actor_id, count in events:
-        linked = rows(fresh_db, "select count(distinct event_id) from event_actors"
-                      " where actor_id = ?", (actor_id,))  # fmt: skip
-        assert count == linked[0][0]
+    assert any(contradicting for _, _, contradicting in got)
+    for table, links, column in (("actors", "event_actors", "actor_id"),
+                                 ("systems", "event_systems", "system_id")):  # fmt: skip
+        counted = rows(fresh_db, f"select id, event_count from {table}")
+        assert counted and any(count for _, count in counted)
+        for record_id, count in counted:
+            linked = rows(fresh_db, f"select count(distinct event_id) from {links}"
+                          f" where {column} = ?", (record_id,))  # fmt: skip
+            assert count == linked[0][0], (table, record_id)
 
 
 def test_dates_keep_their_precision(fresh_db):

@@ -5,24 +5,26 @@ the head (everything before the first event), one segment per event (from the li
 its ``-`` to the line of the next event's), and the tail (after the last event). Each
 segment is kept as its length in bytes and a digest, beside the event ids.
 
-The next build compares the new file with those segments from both ends: segments
-whose bytes are unchanged at their old offsets (from the start) or at offsets shifted
-by the change in length (from the end) are unchanged events. What is left in the
-middle, a whole number of lines that starts where an event started, is re-parsed on
-its own, and only its events are checked and written again (``timeline.update``).
+The next build walks the new file through those segments. A segment whose bytes are
+unchanged, at its old offset shifted by what the changes before it added or removed, is
+an unchanged event. Where one differs, an island of changes starts: its new events are
+read one by one from the parser's event stream until one of them is an old event with
+unchanged bytes, found by its id, and the walk goes on from there. Only the islands'
+events are checked and written again (``timeline.update``).
 
-Re-parsing the middle alone reads it as the whole file would. The bytes before it are
-the same as last time, so the parser reaches it in the same state: between two items of
-the events list, at the start of an item's line. After it come unchanged bytes that
-start an item at the same indentation (or the tail), which ends whatever the middle's
-last item holds. So the region parses to a list of items by itself exactly when it does
-inside the file; anything else (a region that is not a list of items at the events'
-indentation, an alias, a change outside the events) leaves the update to a full build.
+An island parsed alone reads as it does inside the file. The bytes before it end an
+event (unchanged, or the last of an island that parsed as whole events), so the parser
+reaches it in the same state: between two items of the events list, at the start of an
+item's line. After it come unchanged bytes that start an item at the same indentation
+(or the tail), which ends whatever the island's last item holds. Anything else (an
+island that is not a list of items at the events' indentation, an alias, a change to
+the head or the tail, too many changes) leaves the update to a full build.
 
 Example::
 
-    spans = record_spans(document, raw)        # after a full build's parse
-    region = changed_region(spans, new_raw)    # None: rebuild in full
+    spans = record_spans(document, raw)               # after a full build's parse
+    changes = changed_events(spans, new_raw, path)    # None: rebuild in full
+    changes.removed(spans), changes.reparsed.items
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ DIGEST_SIZE = 16
 BOM_BYTES = codecs.BOM_UTF8
 # What may stand on an event's line before the event itself: indentation and the dash.
 _ITEM_LEAD = re.compile(r"( *)- +")
-# The isolated region is parsed as the value of this one key.
+# A stretch parsed alone is parsed as the value of this one key.
 _REGION_HEAD = b"events:\n"
 
 

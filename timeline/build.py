@@ -517,9 +517,11 @@ LIST_VALUES_SQL = (
     "insert into event_list_values (event_id, list, value) "
     "select e.id, :list, j.value from events e, json_each(e.[{column}]) j{where}"
 )
-LIST_COUNTS_SQL = """insert into event_list_counts (list, value, count)
-select list, value, count(distinct event_id) from event_list_values{where}
-group by list, value"""
+# How many events hold each value; ``{where}`` narrows it to some events (an update adds
+# the counts of the events it writes and takes away those of the events it removes).
+LIST_VALUE_COUNTS_SQL = """select list, value, count(distinct event_id)
+from event_list_values{where} group by list, value"""
+LIST_COUNTS_SQL = "insert into event_list_counts (list, value, count) " + LIST_VALUE_COUNTS_SQL
 
 
 def list_columns() -> tuple[str, ...]:

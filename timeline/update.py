@@ -156,7 +156,7 @@ class _Uses:
     actor_sets: list[list[str]]  # each event's distinct actors
     scoped: dict[str, set[str]]  # actor and system ids
     sources: set[str]
-    list_values: set[tuple[str, str]]
+    list_values: Counter  # (list, value): how many of the events hold it
 
 
 def _uses(db: sqlite_utils.Database, ids_sql: str) -> _Uses:
@@ -178,8 +178,8 @@ def _uses(db: sqlite_utils.Database, ids_sql: str) -> _Uses:
         {scope: {i for _, _, s in facts for i in s[scope]} for scope in ("actor", "system")},
         {row[0] for row in db.execute(
             f"select distinct source_id from citations where event_id in ({ids_sql})")},
-        {tuple(row) for row in db.execute(
-            f"select distinct list, value from event_list_values where event_id in ({ids_sql})")},
+        Counter({(list_, value): n for list_, value, n in db.execute(
+            build.LIST_VALUE_COUNTS_SQL.format(where=f" where event_id in ({ids_sql})"))}),
     )  # fmt: skip
 
 
@@ -242,38 +242,50 @@ _LISTED = "(select value from json_each(?))"
 
 def _recount(db: sqlite_utils.Database, before: _Uses, after: _Uses, events: list[Event]) -> None:
     """The counts that include the removed or the added events."""
-    delta = Counter(after.counts)
-    delta.subtract(before.counts)
-    for key, change in sorted(delta.items()):
-        if change:
-            row = build.event_count_row(key, change)
-            db.execute(
-                "insert into event_counts (scope, scope_id, year, type, events)"
-                " values (:scope, :scope_id, :year, :type, :events)"
-                " on conflict do update set events = events + excluded.events",
-                row,
-            )
-    db.execute("delete from event_counts where events = 0")
+    for key, change in _changes(before.counts, after.counts):
+        row = build.event_count_row(key, change)
+        db.execute(
+            "insert into event_counts (scope, scope_id, year, type, events)"
+            " values (:scope, :scope_id, :year, :type, :events)"
+            " on conflict do update set events = events + excluded.events",
+            row,
+        )
+        db.execute(
+            "delete from event_counts where scope = :scope and scope_id = :scope_id"
+            " and year = :year and type = :type and events = 0",
+            row,
+        )
+    for (list_, value), change in _changes(before.list_values, after.list_values):
+        db.execute(
+            "insert into event_list_counts (list, value, count) values (?, ?, ?)"
+            " on conflict do update set count = count + excluded.count",
+            [list_, value, change],
+        )
+        db.execute(
+            "delete from event_list_counts where list = ? and value = ? and count = 0",
+            [list_, value],
+        )
     _recount_pairs(db, before.actor_sets + after.actor_sets)
     build.count_uses(db, {
         "actors": before.scoped["actor"] | after.scoped["actor"],
         "systems": before.scoped["system"] | after.scoped["system"],
         "sources": before.sources | after.sources,
     })  # fmt: skip
-    values = _in_temp(db, "touched", "list text, value text",
-                      sorted(before.list_values | after.list_values))  # fmt: skip
-    db.execute(f"delete from event_list_counts where (list, value) in ({values})")
-    db.execute(build.LIST_COUNTS_SQL.format(where=f" where (list, value) in ({values})"))
+
+
+def _changes(before: Counter, after: Counter) -> list[tuple[object, int]]:
+    """What each count gains (or loses) when ``before``'s events give way to ``after``'s."""
+    delta = Counter(after)
+    delta.subtract(before)
+    return [(key, change) for key, change in sorted(delta.items()) if change]
 
 
 def _recount_pairs(db: sqlite_utils.Database, actor_sets: list[list[str]]) -> None:
     """Count again each pair of actors that a removed or an added event holds."""
     pairs = sorted({pair for actors in actor_sets for pair in itertools.combinations(actors, 2)})
     for first, second in pairs:
-        db.execute(
-            "delete from actor_pairs where (actor_id, other_id) in (values (?, ?), (?, ?))",
-            [first, second, second, first],
-        )
+        for pair in ((first, second), (second, first)):  # by the primary key, each way
+            db.execute("delete from actor_pairs where actor_id = ? and other_id = ?", pair)
         shared = db.execute(
             "select a.event_id from scope_events a join scope_events b"
             " on b.scope = 'actor' and b.scope_id = ? and b.sort_key = a.sort_key"

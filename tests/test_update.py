@@ -305,7 +305,16 @@ def test_a_relation_loop_with_an_unchanged_event_is_found(small_yaml: Path):
     assert db.read_bytes() == before
 
 
-def test_in_git_the_edit_history_is_kept_and_a_commit_builds_in_full(tmp_path: Path):
+def _first_added(db: Path, event_id: str) -> tuple[str, str]:
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("select first_added, last_changed from events where id = ?", [event_id])
+        return row.fetchone()
+    finally:
+        conn.close()
+
+
+def test_in_git_the_edit_history_moves_with_commits_of_the_built_file(tmp_path: Path):
     from test_provenance import git
 
     if shutil.which("git") is None:
@@ -318,17 +327,45 @@ def test_in_git_the_edit_history_is_kept_and_a_commit_builds_in_full(tmp_path: P
     text = path.read_text(encoding="utf-8")
     events, spans = _events(text, path)
     edited = dict(events[7], summary="Reworded in our own words.")
-    text = _replace(text, spans[7], dump_record("event", edited) + "\n")
-    path.write_text(text, encoding="utf-8")
+    path.write_text(_replace(text, spans[7], dump_record("event", edited) + "\n"))
     assert build_file(path).updated == 1  # not committed: the history is the same
-    full = build_file(path, tmp_path / "full.db").db_path
-    assert contents(db) == contents(full)
-    first_added = sqlite3.connect(db).execute(
-        "select first_added from events where id = ?", [edited["id"]]
-    )
-    assert first_added.fetchone()[0].startswith("2024-01-01")
+    assert contents(db) == contents(build_file(path, tmp_path / "full-1.db").db_path)
+    assert _first_added(db, edited["id"])[1].startswith("2024-01-01")
+
+    # a commit of exactly the built bytes: the history moves, nothing is parsed again
     git(tmp_path, "commit", "-qam", "reword", date="2024-02-01T10:00:00+00:00")
-    assert build_file(path).updated is None  # a new commit moves the history: in full
+    assert build_file(path).updated == 0
+    assert _first_added(db, edited["id"])[1].startswith("2024-02-01")
+    assert contents(db) == contents(build_file(path, tmp_path / "full-2.db").db_path)
+
+    # an edit and its commit together: the edited event is rewritten with its new dates
+    text = path.read_text(encoding="utf-8")
+    events, spans = _events(text, path)
+    again = dict(events[3], summary="Changed and committed.")
+    path.write_text(_replace(text, spans[3], dump_record("event", again) + "\n"))
+    git(tmp_path, "commit", "-qam", "change", date="2024-03-01T10:00:00+00:00")
+    assert build_file(path).updated == 1
+    assert _first_added(db, again["id"])[1].startswith("2024-03-01")
+    assert contents(db) == contents(build_file(path, tmp_path / "full-3.db").db_path)
+
+
+def test_a_commit_of_another_version_builds_in_full(tmp_path: Path):
+    from test_provenance import git
+
+    if shutil.which("git") is None:
+        skip_or_fail("git is not installed")
+    path = write_realistic(30, tmp_path / "events.yaml", seed=4)
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "events.yaml")
+    git(tmp_path, "commit", "-qm", "events", date="2024-01-01T10:00:00+00:00")
+    db = build_file(path).db_path
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("summary: ", "summary: Committed. ", 1))
+    git(tmp_path, "commit", "-qam", "one version", date="2024-02-01T10:00:00+00:00")
+    path.write_text(original.replace("summary: ", "summary: Not committed. ", 1))
+    result = build_file(path)  # the new commit holds a version that was never built
+    assert (result.skipped, result.updated) == (False, None)
+    assert contents(db) == contents(build_file(path, tmp_path / "full.db").db_path)
 
 
 def test_a_database_the_update_cannot_write_is_rebuilt_in_full(small_yaml: Path, tmp_path):

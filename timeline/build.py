@@ -7,6 +7,7 @@ input hash is stored in ``build_info``; an unchanged input is not rebuilt).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -27,7 +28,7 @@ from . import __version__, schema
 from .dates import ParsedDate
 from .files import WriteRefused, check_output, lock_for, replace_durably
 from .load import paused_gc
-from .provenance import History, Progress, Tracked, event_history, last_commit
+from .provenance import History, Progress, Tracked, event_history, fingerprints_of, last_commit
 
 if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils load on demand
     import sqlite_utils
@@ -741,7 +742,10 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
     # the edit history goes on from where the last build left it (even a forced build)
     previous = stored_progress(db_path, stored_build_info(db_path))
     with paused_gc():
-        history, progress = event_history(yaml_path, previous, (raw, result.data))
+        prints = functools.cache(lambda: fingerprints_of(result.data))
+        history, progress = event_history(yaml_path, previous, (raw, prints))
+        if commit and spans is not None:  # in git: the next commit moves the history
+            spans = spans.with_prints(prints())
         counts = write_database(result.dataset, db_path, digest, history, progress, spans, commit)
     return BuildResult(db_path, False, counts)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,17 +117,25 @@ def _read_blobs(root: Path, specs: list[str]) -> list[bytes]:
     return blobs
 
 
+class OtherVersion(Exception):
+    """A commit to read holds other bytes than the file being built (``only_current``)."""
+
+
 def event_history(
     yaml_path: Path,
     previous: Progress | None = None,
-    current: tuple[bytes, object] | None = None,
+    current: tuple[bytes, Callable[[], dict[str, str]]] | None = None,
+    *,
+    only_current: bool = False,
 ) -> tuple[dict[str, History], Progress]:
     """``{event id: History}`` for the events committed in git ({} outside git), and the
     progress to hand to the next build.
 
     ``previous``: the progress of the last build (only newer commits are read when its
-    commit is still in the file's history). ``current``: the bytes being built and their
-    parsed data, used for any commit holding exactly those bytes.
+    commit is still in the file's history). ``current``: the bytes being built and what
+    gives their events' fingerprints (called if a commit holds exactly those bytes).
+    ``only_current``: raise OtherVersion instead of parsing a commit that holds other
+    bytes (a partial rebuild has no time to parse whole versions).
 
     Example::
 
@@ -148,7 +157,9 @@ def event_history(
         commits = commits[shas.index(previous.commit) + 1 :]
     blobs = _read_blobs(root, [f"{sha}:{rel}" for sha, _ in commits])
     for (sha, when), blob in zip(commits, blobs, strict=False):
-        prints = fingerprints_of(current[1]) if current and blob == current[0] else None
+        prints = current[1]() if current and blob == current[0] else None
+        if prints is None and only_current:
+            raise OtherVersion(sha)
         for event_id, print_ in (prints if prints is not None else _fingerprints(blob)).items():
             known = state.events.get(event_id)
             if known is None:

@@ -30,6 +30,7 @@ Example::
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import hashlib
 import itertools
 import re
@@ -40,8 +41,10 @@ from dataclasses import dataclass
 import yaml
 
 from .load import Document, LoadError, decode, load_text
+from .provenance import fingerprints_of
 
 DIGEST_SIZE = 16
+PRINT_SIZE = 20  # SHA-1, as the edit history fingerprints an event
 BOM_BYTES = codecs.BOM_UTF8
 # What may stand on an event's line before the event itself: indentation and the dash.
 _ITEM_LEAD = re.compile(r"( *)- +")
@@ -61,15 +64,27 @@ class Spans:
     digests: tuple[bytes, ...]
     ids: tuple[str, ...]
     column: int
+    # Each event's fingerprint as the edit history computes it (in a git checkout only):
+    # a new commit of exactly these bytes then moves the history without a full parse.
+    prints: tuple[bytes, ...] = ()
 
     def pack(self) -> dict[str, bytes]:
         """The spans as a few blobs, for the database."""
-        return {
+        parts = {
             "lengths": array("q", self.lengths).tobytes(),
             "digests": b"".join(self.digests),
             "ids": "\n".join(self.ids).encode(),
             "column": str(self.column).encode(),
         }
+        return parts | ({"prints": b"".join(self.prints)} if self.prints else {})
+
+    def with_prints(self, prints: dict[str, str]) -> Spans:
+        """These spans with the events' fingerprints (``provenance.fingerprints_of``)."""
+        return dataclasses.replace(self, prints=tuple(bytes.fromhex(prints[i]) for i in self.ids))
+
+    def fingerprints(self) -> dict[str, str]:
+        """The events' fingerprints by id, as ``provenance.fingerprints_of`` gives them."""
+        return {i: p.hex() for i, p in zip(self.ids, self.prints, strict=True)}
 
     @classmethod
     def unpack(cls, parts: dict[str, bytes]) -> Spans:
@@ -78,9 +93,13 @@ class Spans:
         blob = parts["digests"]
         digests = tuple(blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE))
         ids = tuple(parts["ids"].decode().split("\n")) if parts["ids"] else ()
-        spans = cls(tuple(lengths), digests, ids, int(parts["column"]))
+        blob = parts.get("prints", b"")
+        prints = tuple(blob[i : i + PRINT_SIZE] for i in range(0, len(blob), PRINT_SIZE))
+        spans = cls(tuple(lengths), digests, ids, int(parts["column"]), prints)
         if not len(spans.lengths) == len(spans.digests) == len(spans.ids) + 2:
             raise ValueError("inconsistent spans")
+        if prints and len(prints) != len(ids):
+            raise ValueError("inconsistent fingerprints")
         return spans
 
     def offsets(self) -> list[int]:
@@ -206,7 +225,11 @@ class Changes:
         lengths += spans.lengths[at:]
         digests += spans.digests[at:]
         ids += spans.ids[at - 1 :]
-        return Spans(tuple(lengths), tuple(digests), tuple(ids), spans.column)
+        spliced = Spans(tuple(lengths), tuple(digests), tuple(ids), spans.column)
+        if not spans.prints:
+            return spliced
+        prints = spans.fingerprints() | fingerprints_of({"events": self.reparsed.items})
+        return spliced.with_prints(prints)
 
 
 class _Widen(Exception):

@@ -1,20 +1,22 @@
 """Rebuild after an edit by rewriting only the events that changed.
 
-When the last build's database is there, was built from the same commit by the same
-tool and schema, and the file differs from what it was built from only inside the
-events list, the changed stretches alone are re-parsed and checked (against the other
-records, read from the database; see ``timeline.spans``), and their events' rows are
-replaced in a copy of the database: the event, its links, citations, list values and
-full-text entries, then the counts that include it (per year and type, per pair of
-actors, per list value, per actor, system and source). The copy replaces the database
-as a full build's file does, so a reader sees the old database or the new one, and a
-failure leaves the old one.
+When the last build's database is there and was built by the same tool and schema, from
+the same commit or from one whose later commits all hold exactly the bytes being built,
+and the file differs from what it was built from only inside the events list, the
+changed stretches alone are re-parsed and checked (against the other records, read from
+the database; see ``timeline.spans``), and their events' rows are replaced in a copy of
+the database: the event, its links, citations, list values and full-text entries, then
+the counts that include it (per year and type, per pair of actors, per list value, per
+actor, system and source). The edit history moves with such commits: the spans keep
+each event's fingerprint, so the events whose dates change are known without parsing a
+version. The copy replaces the database as a full build's file does, so a reader sees
+the old database or the new one, and a failure leaves the old one.
 
-Anything else (a change to sources, actors or systems, the header, a new commit, an
-error in the changed events) returns None: the caller builds in full, which reports
-errors with their positions in the whole file. The result has the same rows as a full
-build (``tests/test_update.py`` compares them after random edits); only the physical
-file differs, so ``timeline publish`` always builds in full.
+Anything else (a change to sources, actors or systems, the header, a commit of another
+version, an error in the changed events) returns None: the caller builds in full, which
+reports errors with their positions in the whole file. The result has the same rows as a
+full build (``tests/test_update.py`` compares them after random edits); only the
+physical file differs, so ``timeline publish`` always builds in full.
 
 Example::
 
@@ -41,7 +43,7 @@ from . import __version__, build
 from .catalog import read_only, stored_spans, unchanged_from
 from .files import replace_durably
 from .load import paused_gc
-from .provenance import History
+from .provenance import History, OtherVersion, Tracked, event_history
 from .spans import Spans, changed_events
 from .validate import validate_changed_events
 
@@ -60,15 +62,14 @@ def update_database(
 ) -> Updated | None:
     """Bring ``db_path`` up to date with ``raw`` by rewriting the changed events only;
     None when that is not possible (the caller then builds in full)."""
-    if (info.get("schema_version"), info.get("tool_version"), info.get("input_commit")) != (
+    if (info.get("schema_version"), info.get("tool_version")) != (
         build.SCHEMA_VERSION,
         __version__,
-        commit,
     ):
         return None
     with paused_gc(), read_only(db_path) as conn:
         spans = stored_spans(conn)
-        if spans is None:
+        if spans is None or (info.get("input_commit") != commit and not spans.prints):
             return None
         changes = changed_events(spans, raw, yaml_path)
         if changes is None:
@@ -83,8 +84,11 @@ def update_database(
         if not result.ok:
             return None
         new_spans = changes.spliced(spans)
+    moved = _moved_history(yaml_path, raw, db_path, info, commit, new_spans)
+    if moved is None:
+        return None
     try:
-        counts = _rewrite(db_path, removed, result.dataset.events, new_spans, digest)
+        counts = _rewrite(db_path, removed, result.dataset.events, new_spans, digest, moved)
     except sqlite3.DatabaseError:
         # e.g. a removed event that another one relates to (the full build says so), or a
         # database this code cannot update (a full build writes a new one)
@@ -92,11 +96,46 @@ def update_database(
     return Updated(counts, len(added))
 
 
+@dataclass(frozen=True)
+class _History:
+    """How the edit history moved since the last build: the events whose dates changed,
+    and the commits now read; nothing when the file's last commit is the same."""
+
+    changed: dict[str, Tracked]
+    commit: str | None = None  # the last commit read (None: as before)
+    input_commit: str | None = None
+
+
+def _moved_history(
+    yaml_path: Path, raw: bytes, db_path: Path, info: dict[str, str], commit: str, spans: Spans
+) -> _History | None:
+    """The edit history after the commits since the last build, when each of them holds
+    exactly the bytes being built (their fingerprints are then the spans'); None when one
+    holds another version, which only a full build parses."""
+    if info.get("input_commit") == commit:
+        return _History({})
+    previous = build.stored_progress(db_path, info)
+    if previous is None:
+        return None
+    prints = spans.fingerprints()
+    try:
+        _, progress = event_history(yaml_path, previous, (raw, lambda: prints), only_current=True)
+    except OtherVersion:
+        return None
+    changed = {i: t for i, t in progress.events.items() if previous.events.get(i) != t}
+    return _History(changed, progress.commit, commit)
+
+
 # -- the rewrite -----------------------------------------------------------------------------
 
 
 def _rewrite(
-    db_path: Path, removed: tuple[str, ...], events: list[Event], spans: Spans, digest: str
+    db_path: Path,
+    removed: tuple[str, ...],
+    events: list[Event],
+    spans: Spans,
+    digest: str,
+    moved: _History,
 ) -> dict[str, int]:
     with build.temporary_sibling(db_path) as tmp:
         shutil.copyfile(db_path, tmp)
@@ -109,12 +148,36 @@ def _rewrite(
             # An event edited in place is deleted before it is written again, while other
             # events still relate to it: the references are checked at the commit.
             conn.execute("pragma defer_foreign_keys = on")
+            _move_history(db, moved)
             counts = _replace_events(db, removed, events, spans, digest)
+            _date_moved_events(db, moved, {e.id for e in events})
             conn.execute("commit")
         finally:
             conn.close()
         replace_durably(tmp, db_path)
     return counts
+
+
+def _move_history(db: sqlite_utils.Database, moved: _History) -> None:
+    """The edit history's rows for the events whose dates changed, and the commits read."""
+    db.conn.executemany(
+        "insert or replace into edit_history values (?, ?, ?, ?, ?, ?)",
+        [(i, t.first_added, t.added_in, t.last_changed, t.changed_in, t.fingerprint)
+         for i, t in sorted(moved.changed.items())],
+    )  # fmt: skip
+    for key, value in (("history_commit", moved.commit), ("input_commit", moved.input_commit)):
+        if value is not None:
+            db.execute("update build_info set value = ? where key = ?", [value, key])
+
+
+def _date_moved_events(db: sqlite_utils.Database, moved: _History, written: set[str]) -> None:
+    """First added and last changed of the events the history moved and the update did
+    not write again (those it wrote read the edit history already)."""
+    db.conn.executemany(
+        "update events set first_added = ?, last_changed = ? where id = ?",
+        [(t.first_added, t.last_changed, i)
+         for i, t in sorted(moved.changed.items()) if i not in written],
+    )  # fmt: skip
 
 
 def _in_temp(db: sqlite_utils.Database, name: str, columns: str, rows: Iterable) -> str:

@@ -348,6 +348,21 @@ def test_in_git_the_edit_history_moves_with_commits_of_the_built_file(tmp_path: 
     assert _first_added(db, again["id"])[1].startswith("2024-03-01")
     assert contents(db) == contents(build_file(path, tmp_path / "full-3.db").db_path)
 
+    # built, then committed, then edited again: the commit holds the bytes built last
+    text = path.read_text(encoding="utf-8")
+    events, spans = _events(text, path)
+    built = dict(events[12], summary="Built, then committed.")
+    path.write_text(_replace(text, spans[12], dump_record("event", built) + "\n"))
+    assert build_file(path).updated == 1
+    git(tmp_path, "commit", "-qam", "built", date="2024-04-01T10:00:00+00:00")
+    text = path.read_text(encoding="utf-8")
+    events, spans = _events(text, path)
+    later = dict(events[15], summary="Edited after the commit.")
+    path.write_text(_replace(text, spans[15], dump_record("event", later) + "\n"))
+    assert build_file(path).updated == 1
+    assert _first_added(db, built["id"])[1].startswith("2024-04-01")
+    assert contents(db) == contents(build_file(path, tmp_path / "full-4.db").db_path)
+
 
 def test_a_commit_of_another_version_builds_in_full(tmp_path: Path):
     from test_provenance import git

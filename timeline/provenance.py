@@ -118,7 +118,7 @@ def _read_blobs(root: Path, specs: list[str]) -> list[bytes]:
 
 
 class OtherVersion(Exception):
-    """A commit to read holds other bytes than the file being built (``only_current``)."""
+    """A commit to read holds a version the caller cannot fingerprint (``only_current``)."""
 
 
 def event_history(
@@ -127,6 +127,7 @@ def event_history(
     current: tuple[bytes, Callable[[], dict[str, str]]] | None = None,
     *,
     only_current: bool = False,
+    other: Callable[[bytes], dict[str, str] | None] | None = None,
 ) -> tuple[dict[str, History], Progress]:
     """``{event id: History}`` for the events committed in git ({} outside git), and the
     progress to hand to the next build.
@@ -134,8 +135,9 @@ def event_history(
     ``previous``: the progress of the last build (only newer commits are read when its
     commit is still in the file's history). ``current``: the bytes being built and what
     gives their events' fingerprints (called if a commit holds exactly those bytes).
-    ``only_current``: raise OtherVersion instead of parsing a commit that holds other
-    bytes (a partial rebuild has no time to parse whole versions).
+    ``other``: the fingerprints of another version the caller knows (the one it built
+    last), or None. ``only_current``: raise OtherVersion instead of parsing a commit that
+    holds neither (a partial rebuild has no time to parse whole versions).
 
     Example::
 
@@ -158,6 +160,8 @@ def event_history(
     blobs = _read_blobs(root, [f"{sha}:{rel}" for sha, _ in commits])
     for (sha, when), blob in zip(commits, blobs, strict=False):
         prints = current[1]() if current and blob == current[0] else None
+        if prints is None and other is not None:
+            prints = other(blob)
         if prints is None and only_current:
             raise OtherVersion(sha)
         for event_id, print_ in (prints if prints is not None else _fingerprints(blob)).items():

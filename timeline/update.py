@@ -84,7 +84,7 @@ def update_database(
         if not result.ok:
             return None
         new_spans = changes.spliced(spans)
-    moved = _moved_history(yaml_path, raw, db_path, info, commit, new_spans)
+    moved = _moved_history(yaml_path, raw, db_path, info, commit, (spans, new_spans))
     if moved is None:
         return None
     try:
@@ -107,19 +107,32 @@ class _History:
 
 
 def _moved_history(
-    yaml_path: Path, raw: bytes, db_path: Path, info: dict[str, str], commit: str, spans: Spans
+    yaml_path: Path,
+    raw: bytes,
+    db_path: Path,
+    info: dict[str, str],
+    commit: str,
+    spans: tuple[Spans, Spans],
 ) -> _History | None:
     """The edit history after the commits since the last build, when each of them holds
-    exactly the bytes being built (their fingerprints are then the spans'); None when one
-    holds another version, which only a full build parses."""
+    the bytes being built or the bytes built last (their fingerprints are then those of
+    the new or the old spans); None when one holds another version, which only a full
+    build parses."""
     if info.get("input_commit") == commit:
         return _History({})
     previous = build.stored_progress(db_path, info)
     if previous is None:
         return None
-    prints = spans.fingerprints()
+    old, new = spans[0].fingerprints(), spans[1].fingerprints()
+
+    def last_built(blob: bytes) -> dict[str, str] | None:
+        built = build.input_hash(blob, info.get("input_commit", "")) == info.get("input_sha256")
+        return old if built else None
+
     try:
-        _, progress = event_history(yaml_path, previous, (raw, lambda: prints), only_current=True)
+        _, progress = event_history(
+            yaml_path, previous, (raw, lambda: new), only_current=True, other=last_built
+        )
     except OtherVersion:
         return None
     changed = {i: t for i, t in progress.events.items() if previous.events.get(i) != t}

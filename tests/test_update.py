@@ -314,20 +314,33 @@ def _first_added(db: Path, event_id: str) -> tuple[str, str]:
         conn.close()
 
 
-def test_in_git_the_edit_history_moves_with_commits_of_the_built_file(tmp_path: Path):
+def _committed(tmp_path: Path, seed: int) -> tuple[Path, Path]:
+    """A generated file in a fresh git checkout, committed once, and its database."""
     from test_provenance import git
 
     if shutil.which("git") is None:
         skip_or_fail("git is not installed")
-    path = write_realistic(30, tmp_path / "events.yaml", seed=2)
+    path = write_realistic(30, tmp_path / "events.yaml", seed=seed)
     git(tmp_path, "init", "-q", "-b", "main")
     git(tmp_path, "add", "events.yaml")
     git(tmp_path, "commit", "-qm", "events", date="2024-01-01T10:00:00+00:00")
-    db = build_file(path).db_path
+    return path, build_file(path).db_path
+
+
+def _new_summary(path: Path, index: int, summary: str) -> dict:
+    """Give event ``index`` a new summary (in canonical layout); returns the event."""
     text = path.read_text(encoding="utf-8")
     events, spans = _events(text, path)
-    edited = dict(events[7], summary="Reworded in our own words.")
-    path.write_text(_replace(text, spans[7], dump_record("event", edited) + "\n"))
+    edited = dict(events[index], summary=summary)
+    path.write_text(_replace(text, spans[index], dump_record("event", edited) + "\n"))
+    return edited
+
+
+def test_in_git_the_edit_history_moves_with_commits_of_the_built_file(tmp_path: Path):
+    from test_provenance import git
+
+    path, db = _committed(tmp_path, seed=2)
+    edited = _new_summary(path, 7, "Reworded in our own words.")
     assert build_file(path).updated == 1  # not committed: the history is the same
     assert contents(db) == contents(build_file(path, tmp_path / "full-1.db").db_path)
     assert _first_added(db, edited["id"])[1].startswith("2024-01-01")
@@ -339,26 +352,17 @@ def test_in_git_the_edit_history_moves_with_commits_of_the_built_file(tmp_path: 
     assert contents(db) == contents(build_file(path, tmp_path / "full-2.db").db_path)
 
     # an edit and its commit together: the edited event is rewritten with its new dates
-    text = path.read_text(encoding="utf-8")
-    events, spans = _events(text, path)
-    again = dict(events[3], summary="Changed and committed.")
-    path.write_text(_replace(text, spans[3], dump_record("event", again) + "\n"))
+    again = _new_summary(path, 3, "Changed and committed.")
     git(tmp_path, "commit", "-qam", "change", date="2024-03-01T10:00:00+00:00")
     assert build_file(path).updated == 1
     assert _first_added(db, again["id"])[1].startswith("2024-03-01")
     assert contents(db) == contents(build_file(path, tmp_path / "full-3.db").db_path)
 
     # built, then committed, then edited again: the commit holds the bytes built last
-    text = path.read_text(encoding="utf-8")
-    events, spans = _events(text, path)
-    built = dict(events[12], summary="Built, then committed.")
-    path.write_text(_replace(text, spans[12], dump_record("event", built) + "\n"))
+    built = _new_summary(path, 12, "Built, then committed.")
     assert build_file(path).updated == 1
     git(tmp_path, "commit", "-qam", "built", date="2024-04-01T10:00:00+00:00")
-    text = path.read_text(encoding="utf-8")
-    events, spans = _events(text, path)
-    later = dict(events[15], summary="Edited after the commit.")
-    path.write_text(_replace(text, spans[15], dump_record("event", later) + "\n"))
+    _new_summary(path, 15, "Edited after the commit.")
     assert build_file(path).updated == 1
     assert _first_added(db, built["id"])[1].startswith("2024-04-01")
     assert contents(db) == contents(build_file(path, tmp_path / "full-4.db").db_path)
@@ -367,17 +371,10 @@ def test_in_git_the_edit_history_moves_with_commits_of_the_built_file(tmp_path: 
 def test_a_commit_of_another_version_builds_in_full(tmp_path: Path):
     from test_provenance import git
 
-    if shutil.which("git") is None:
-        skip_or_fail("git is not installed")
-    path = write_realistic(30, tmp_path / "events.yaml", seed=4)
-    git(tmp_path, "init", "-q", "-b", "main")
-    git(tmp_path, "add", "events.yaml")
-    git(tmp_path, "commit", "-qm", "events", date="2024-01-01T10:00:00+00:00")
-    db = build_file(path).db_path
-    original = path.read_text(encoding="utf-8")
-    path.write_text(original.replace("summary: ", "summary: Committed. ", 1))
+    path, db = _committed(tmp_path, seed=4)
+    _new_summary(path, 5, "Committed.")
     git(tmp_path, "commit", "-qam", "one version", date="2024-02-01T10:00:00+00:00")
-    path.write_text(original.replace("summary: ", "summary: Not committed. ", 1))
+    _new_summary(path, 5, "Not committed.")
     result = build_file(path)  # the new commit holds a version that was never built
     assert (result.skipped, result.updated) == (False, None)
     assert contents(db) == contents(build_file(path, tmp_path / "full.db").db_path)

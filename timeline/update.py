@@ -214,14 +214,13 @@ def _replace_events(
     _forget(db, gone)
     _write_events(db, events, new)
     after = _uses(db, new)
-    _recount(db, before, after, events)
-    info = {"input_sha256": digest} | {
-        f"count_{name}": str(db[name].count) for name in build.COUNTED_TABLES
-    }
+    _recount(db, before, after)
+    counts = {name: db[name].count for name in build.COUNTED_TABLES}
+    info = {"input_sha256": digest} | {f"count_{k}": str(v) for k, v in counts.items()}
     db.conn.executemany("update build_info set value = ? where key = ?",
                         [(v, k) for k, v in info.items()])  # fmt: skip
     build.store_spans(db, spans)
-    return {name: db[name].count for name in build.COUNTED_TABLES}
+    return counts
 
 
 @dataclass
@@ -316,37 +315,32 @@ def _names(db: sqlite_utils.Database, events: list[Event]):
 _LISTED = "(select value from json_each(?))"
 
 
-def _recount(db: sqlite_utils.Database, before: _Uses, after: _Uses, events: list[Event]) -> None:
+def _recount(db: sqlite_utils.Database, before: _Uses, after: _Uses) -> None:
     """The counts that include the removed or the added events."""
-    for key, change in _changes(before.counts, after.counts):
-        row = build.event_count_row(key, change)
-        db.execute(
-            "insert into event_counts (scope, scope_id, year, type, events)"
-            " values (:scope, :scope_id, :year, :type, :events)"
-            " on conflict do update set events = events + excluded.events",
-            row,
-        )
-        db.execute(
-            "delete from event_counts where scope = :scope and scope_id = :scope_id"
-            " and year = :year and type = :type and events = 0",
-            row,
-        )
-    for (list_, value), change in _changes(before.list_values, after.list_values):
-        db.execute(
-            "insert into event_list_counts (list, value, count) values (?, ?, ?)"
-            " on conflict do update set count = count + excluded.count",
-            [list_, value, change],
-        )
-        db.execute(
-            "delete from event_list_counts where list = ? and value = ? and count = 0",
-            [list_, value],
-        )
+    _add_counts(db, "event_counts", ("scope", "scope_id", "year", "type"), "events",
+                _changes(before.counts, after.counts))  # fmt: skip
+    _add_counts(db, "event_list_counts", ("list", "value"), "count",
+                _changes(before.list_values, after.list_values))  # fmt: skip
     _recount_pairs(db, before.actor_sets + after.actor_sets)
     build.count_uses(db, {
         "actors": before.scoped["actor"] | after.scoped["actor"],
         "systems": before.scoped["system"] | after.scoped["system"],
         "sources": before.sources | after.sources,
     })  # fmt: skip
+
+
+def _add_counts(db, table: str, keys: tuple[str, ...], column: str, changes: list) -> None:
+    """Add each change to its key's count (a new row when there is none); a count that
+    reaches zero goes, as a full build would not write it."""
+    listed, marks = ", ".join(keys), ", ".join("?" * (len(keys) + 1))
+    matches = " and ".join(f"{key} = ?" for key in keys)
+    for key, change in changes:
+        db.execute(
+            f"insert into {table} ({listed}, {column}) values ({marks})"
+            f" on conflict do update set {column} = {column} + excluded.{column}",
+            [*key, change],
+        )
+        db.execute(f"delete from {table} where {matches} and {column} = 0", list(key))
 
 
 def _changes(before: Counter, after: Counter) -> list[tuple[object, int]]:

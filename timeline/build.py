@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -191,20 +191,22 @@ def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
     return digest.hexdigest()
 
 
+def read_only(db_path: Path) -> closing[sqlite3.Connection]:
+    """A read-only connection to ``db_path``, closed when the ``with`` block ends."""
+    return closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+
+
 def stored_progress(db_path: Path, info: dict[str, str]) -> Progress | None:
     """The edit history's progress kept by the last build (None when there is none)."""
     commit = info.get("history_commit")
     if not commit or info.get("schema_version") != SCHEMA_VERSION:
         return None
     try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        try:
+        with read_only(db_path) as conn:
             rows = conn.execute(
                 "select event_id, first_added, added_in, last_changed, changed_in, fingerprint"
                 " from edit_history"
             ).fetchall()
-        finally:
-            conn.close()
     except sqlite3.Error:
         return None
     return Progress(commit, {row[0]: Tracked(*row[1:]) for row in rows})
@@ -215,11 +217,8 @@ def stored_build_info(db_path: Path) -> dict[str, str]:
     if not db_path.exists():
         return {}
     try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        try:
+        with read_only(db_path) as conn:
             return dict(conn.execute("select key, value from build_info").fetchall())
-        finally:
-            conn.close()
     except sqlite3.Error:
         return {}
 
@@ -551,10 +550,15 @@ def _edit_history(db: sqlite_utils.Database, progress: Progress) -> None:
         {c.name: PYTHON_TYPES[c.type] for c in columns}, pk="event_id",
         not_null={c.name for c in columns if c.not_null},
     )  # fmt: skip
+    write_history(db, progress.events)
+
+
+def write_history(db: sqlite_utils.Database, tracked: dict[str, Tracked]) -> None:
+    """Each event's edit-history row (replacing the one it had)."""
     db.conn.executemany(
-        "insert into edit_history values (?, ?, ?, ?, ?, ?)",
+        "insert or replace into edit_history values (?, ?, ?, ?, ?, ?)",
         ((event_id, t.first_added, t.added_in, t.last_changed, t.changed_in, t.fingerprint)
-         for event_id, t in sorted(progress.events.items())),
+         for event_id, t in sorted(tracked.items())),
     )  # fmt: skip
 
 

@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
+from .build import read_only
 from .dates import parse_date
 from .spans import Spans
 from .validate import Unchanged
-
-
-def read_only(db_path: Path) -> closing[sqlite3.Connection]:
-    return closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
 
 
 def stored_spans(conn: sqlite3.Connection) -> Spans | None:

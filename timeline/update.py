@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING
 import sqlite_utils
 
 from . import __version__, build
-from .catalog import read_only, stored_spans, unchanged_from
+from .build import read_only
+from .catalog import stored_spans, unchanged_from
 from .files import replace_durably
 from .load import paused_gc
 from .provenance import History, OtherVersion, Tracked, event_history
@@ -173,11 +174,7 @@ def _rewrite(
 
 def _move_history(db: sqlite_utils.Database, moved: _History) -> None:
     """The edit history's rows for the events whose dates changed, and the commits read."""
-    db.conn.executemany(
-        "insert or replace into edit_history values (?, ?, ?, ?, ?, ?)",
-        [(i, t.first_added, t.added_in, t.last_changed, t.changed_in, t.fingerprint)
-         for i, t in sorted(moved.changed.items())],
-    )  # fmt: skip
+    build.write_history(db, moved.changed)
     for key, value in (("history_commit", moved.commit), ("input_commit", moved.input_commit)):
         if value is not None:
             db.execute("update build_info set value = ? where key = ?", [value, key])

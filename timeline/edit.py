@@ -113,7 +113,11 @@ def insertion_point(doc: Document, event: dict, text: str) -> int:
     if doc.aliased:
         tokens = TokenMap(text)
         return tokens.gap_start(after.start_mark.line if after else len(tokens.lines))
-    end = _content_end(before)
+    return _line_after(_content_end(before))
+
+
+def _line_after(end: yaml.Mark) -> int:
+    """The 0-based line a new record goes before, after content that ends at ``end``."""
     return end.line + 1 if end.column > 0 else end.line
 
 
@@ -321,10 +325,7 @@ def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Inser
         at = _after_content(raw, spans, len(spans.ids) - 1 if later is None else later - 1)
         if at is None or (at == len(raw) and not raw.endswith(b"\n")):
             return None
-        first_line = raw[: raw.find(b"\n") + 1]
-        block = dump_record("event", event, INDENT)
-        if b"\r\n" in first_line:
-            block = block.replace("\n", "\r\n")
+        block = dump_record("event", event, INDENT).replace("\n", current.newline)
         data = raw[:at] + block.encode() + raw[at:]
         if not _only_inserted(spans, raw, data, event, current.path):
             return None
@@ -347,8 +348,7 @@ def _after_content(raw: bytes, spans: Spans, index: int) -> int | None:
     except (NotAList, LoadError):
         return None
     events = next(v for k, v in reparsed.doc.root.value if k.value == "events")
-    mark = _content_end(events.value[0])
-    line = mark.line + 1 if mark.column > 0 else mark.line  # in the parsed "events:\n" + event
+    line = _line_after(_content_end(events.value[0]))  # in the parsed "events:\n" + event
     at = start
     for _ in range(line - 1):
         at = raw.find(b"\n", at, end) + 1

@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
 # 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events; 9: every
 # reference indexed; 10: yaml_spans, for rebuilding only the changed events
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -135,8 +135,16 @@ VIEWS["transfer_totals"] = VIEWS["transfer_totals"].format(
 
 # Indexes over several columns; single columns come from the declarations (facet/index).
 COMPOSITE_INDEXES = {
-    # (year, sort_key, id) covers /timeline's jump-to-year counts and each year's first event
-    "events": (["year", "month"], ["year", "sort_key", "id"]),
+    # (year, sort_key, id) covers /timeline's jump-to-year counts and each year's first event.
+    # The paged canned queries seek to a page's first event by (sort_key, id), and by
+    # (status, sort_key, id) for the claims; the dates ride along so that reading down the
+    # index to the first event of a date range never opens a row.
+    "events": (
+        ["year", "month"],
+        ["year", "sort_key", "id"],
+        ["sort_key", "id", "date_end", "date_start"],
+        ["status", "sort_key", "id"],
+    ),
     "event_actors": (["actor_id", "role"],),
     "citations": (["event_id", "position"],),
     "actor_pairs": (["events"],),

@@ -1,0 +1,78 @@
+"""Pages of events for the canned queries whose answers can run to thousands of rows.
+
+Datasette stops a canned query at ``max_returned_rows`` and offers no way on: at 100,000
+events one actor's timeline showed its first 1,000 events and nothing after them. A query
+that pages reads one page of events at a time, in date order, starting after an event::
+
+    /timeline/actor_events?actor=turkey&after=2021-08-tb2-strikes-continue-049657
+
+Its SQL uses two magic parameters that this plugin supplies (magic parameters are not
+form fields, so a new search starts from the first page):
+
+* ``:_page_size``: how many events a page holds (PAGE_SIZE);
+* ``:_page_after``: the ``after`` argument, the id of the last event of the page before.
+
+and reads its events in ``(sort_key, id)`` order, so the next page seeks straight to its
+first event (keyset paging) instead of counting past the earlier ones. A row is an event
+or one part of it (a role, a citation, a transfer); every row carries its ``event_id``.
+A page that came back with PAGE_SIZE events links to the next one; an ``after`` naming
+no event gives an empty page that says so.
+
+Only public plugin hooks are used: ``register_magic_parameters`` and
+``extra_template_vars``.
+"""
+
+import re
+
+from datasette import hookimpl
+from datasette.utils import path_with_removed_args, path_with_replaced_args
+
+from timeline.build import DATABASE_NAME as DATABASE
+
+PAGE_SIZE = 100
+ARGUMENT = "after"
+PAGED = re.compile(r":_page_after\b")
+
+
+def pages(sql: str) -> bool:
+    """Whether a query's SQL reads a page at a time (it takes ``:_page_after``)."""
+    return PAGED.search(sql) is not None
+
+
+def page_parameter(key: str, request) -> str | int:
+    """``:_page_size`` and ``:_page_after``; any other ``:_page_*`` is an error in the SQL."""
+    if key == "size":
+        return PAGE_SIZE
+    if key == ARGUMENT:
+        return (request.args.get(ARGUMENT) or "").strip()
+    raise KeyError(f"_page_{key}")
+
+
+def next_page_url(request, rows) -> str | None:
+    """The next page when this one is full: it starts after this page's last event."""
+    events = {row["event_id"] for row in rows}
+    if len(events) < PAGE_SIZE:
+        return None
+    return path_with_replaced_args(request, {ARGUMENT: rows[-1]["event_id"]})
+
+
+@hookimpl
+def register_magic_parameters():
+    return [("page", page_parameter)]
+
+
+@hookimpl
+def extra_template_vars(template, database, request, datasette):
+    # A query's page is rendered from query.html or its own query-<database>-<name>.html.
+    if not (template or "").startswith("query") or database != DATABASE or request is None:
+        return None
+    after = (request.args.get(ARGUMENT) or "").strip()
+    return {
+        "query_page": {
+            "size": PAGE_SIZE,
+            "after": after,
+            "pages": pages,
+            "next_url": lambda rows: next_page_url(request, rows),
+            "first_url": datasette.urls.path(path_with_removed_args(request, {ARGUMENT})),
+        }
+    }

@@ -34,11 +34,13 @@ PER_YEAR_SQL = """
 select year, type, events from event_counts
 where scope = :scope and scope_id = :id order by year, type
 """
+# "cross join": read the few busiest actors' counts by key; left to itself SQLite read
+# every actor's counts and looked each up among the few (19 ms at 100,000 events).
 ACTOR_YEARS_SQL = """
 select a.id, a.name, c.year, sum(c.events) as events
 from (select id, name, event_count from actors where event_count > 0
       order by event_count desc, name limit :top) a
-join event_counts c on c.scope = 'actor' and c.scope_id = a.id
+cross join event_counts c on c.scope = 'actor' and c.scope_id = a.id
 group by a.id, c.year
 order by a.event_count desc, a.name, c.year
 """

@@ -86,6 +86,19 @@ def test_map_and_recent_queries_read_an_index_not_every_event(fresh_db, query, i
     assert not any(step in ("SCAN events", "SCAN e") for step in plan)  # a full table scan
 
 
+def test_the_busiest_actors_are_read_from_an_index(fresh_db):
+    import sys
+
+    sys.path.insert(0, str(REAL.parent / "plugins"))
+    from charts import ACTOR_YEARS_SQL
+
+    plan = [r[3] for r in rows(fresh_db, f"explain query plan {ACTOR_YEARS_SQL}", {"top": 12})]
+    assert any("INDEX idx_actors_by_events" in step for step in plan), plan
+    assert "SCAN actors" not in plan
+    # each of the few actors' counts is a seek by key, not a read of every actor's counts
+    assert any("event_counts" in step and "scope_id=?" in step for step in plan), plan
+
+
 def test_every_reference_is_indexed(fresh_db):
     """A row page counts the rows that refer to it: each count must be an index seek."""
     db = sqlite_utils.Database(fresh_db)

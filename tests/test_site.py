@@ -62,6 +62,26 @@ async def test_metadata_describes_every_table_column_and_query(ds):
         assert {n for n in named if not n.startswith("_")} == set(query.get("params", [])), name
 
 
+async def test_the_home_page_runs_its_own_queries_only(ds, monkeypatch):
+    """Datasette's index view would ask about each table (over a hundred statements);
+    the home page's route runs the charts' queries and nothing else."""
+    db = ds.get_database("timeline")
+    statements = []
+    execute = db.execute
+
+    async def counted(sql, *args, **kwargs):
+        statements.append(sql)
+        return await execute(sql, *args, **kwargs)
+
+    monkeypatch.setattr(db, "execute", counted)
+    html = (await ds.client.get("/")).text
+    assert "Start here" in html and "events-per-year" in html
+    assert len(statements) <= 3, statements
+    # the JSON index is still Datasette's own, with its list of tables
+    index = (await ds.client.get("/.json")).json()
+    assert index["timeline"]["tables_count"] > 0
+
+
 async def test_events_table_defaults(ds):
     response = await ds.client.get("/timeline/events.json?_shape=objects")
     data = response.json()

@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
 # 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events; 9: every
 # reference indexed; 10: yaml_spans, for rebuilding only the changed events
-SCHEMA_VERSION = "11"
+SCHEMA_VERSION = "12"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -158,6 +158,9 @@ EXPRESSION_INDEXES = {
     # for them took 105 ms a page (past the time limit under load), this index 16 ms.
     "idx_events_located": "events (location, latitude, longitude, sort_key)"
     " where latitude is not null and longitude is not null",
+    # The busiest actors (the home page's chart, /timeline's actor choices) without sorting
+    # every actor: 4–19 ms at 100,000 events, 0.4 ms with this index.
+    "idx_actors_by_events": "actors (event_count desc, name) where event_count > 0",
     # recently_added and its feed: the newest first_added without sorting every event.
     "idx_events_recently_added": "events (first_added, sort_key) where first_added is not null",
 }

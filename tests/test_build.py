@@ -69,8 +69,9 @@ def test_facet_columns_are_indexed(fresh_db):
 
 @pytest.mark.parametrize(
     ("query", "index"),
-    [("event_map", "idx_events_located"), ("recently_added", "idx_events_recently_added")],
-)
+    [("event_map", "idx_events_located"), ("recently_added", "idx_events_recently_added"),
+     ("per_year_and_type", "idx_events_year_type_precision")],
+)  # fmt: skip
 def test_map_and_recent_queries_read_an_index_not_every_event(fresh_db, query, index):
     import json as json_module
     import sys
@@ -81,7 +82,8 @@ def test_map_and_recent_queries_read_an_index_not_every_event(fresh_db, query, i
     metadata = json_module.loads((REAL.parent / "datasette-metadata.json").read_text())
     sql = PLACES_SQL if query == "event_map" else metadata["databases"]["timeline"][
         "queries"][query]["sql"]  # fmt: skip
-    plan = [r[3] for r in rows(fresh_db, f"explain query plan {sql}", {"limit": MAX_PLACES})]
+    params = {"limit": MAX_PLACES, "type": ""}
+    plan = [r[3] for r in rows(fresh_db, f"explain query plan {sql}", params)]
     assert any(f"INDEX {index}" in step for step in plan)
     assert not any(step in ("SCAN events", "SCAN e") for step in plan)  # a full table scan
 

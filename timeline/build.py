@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
 # 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events; 9: every
 # reference indexed; 10: yaml_spans, for rebuilding only the changed events
-SCHEMA_VERSION = "12"
+SCHEMA_VERSION = "13"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -144,6 +144,8 @@ COMPOSITE_INDEXES = {
         ["year", "sort_key", "id"],
         ["sort_key", "id", "date_end", "date_start"],
         ["status", "sort_key", "id"],
+        # per_year_and_type counts down this index instead of reading every event
+        ["year", "type", "precision"],
     ),
     "event_actors": (["actor_id", "role"],),
     "citations": (["event_id", "position"],),

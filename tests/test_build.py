@@ -14,7 +14,7 @@ from test_site_support import REAL, SMALL, build, write_yaml
 
 from conftest import files_in
 from timeline import build as build_module
-from timeline.build import InvalidInput, build_file
+from timeline.build import COUNTED_COLUMNS, InvalidInput, build_file
 
 
 def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
@@ -306,7 +306,8 @@ def test_failure_during_write_leaves_the_old_database_byte_identical(
 
 
 def test_event_counts_table_agrees_with_the_link_tables(tmp_path):
-    """The charts' counts per year and type, overall, per actor and per system."""
+    """The counts per year and type, overall, per actor, per system, per status and per
+    date precision."""
     real_db = build(REAL, tmp_path)
     counted = Counter()
     for scope, scope_id, year, kind, n in rows(real_db, "select * from event_counts"):
@@ -320,6 +321,10 @@ def test_event_counts_table_agrees_with_the_link_tables(tmp_path):
                   join events e on e.id = l.event_id group by 1, 2, 3"""
         for key, year, kind, n in rows(real_db, sql):
             expected[scope, key, year, kind] = n
+    for column in COUNTED_COLUMNS:
+        sql = f"select {column}, year, type, count(*) from events group by 1, 2, 3"
+        for value, year, kind, n in rows(real_db, sql):
+            expected[column, value, year, kind] = n
     assert counted == expected
 
 

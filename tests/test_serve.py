@@ -56,6 +56,9 @@ def test_production_command_is_immutable_with_inspect_file_and_no_suggestions(tm
     three = datasette_command(db, tmp_path, "127.0.0.1", 9000, production=True, workers=3)
     assert three[three.index("--workers") + 1] == "3"
     assert "--workers" not in datasette_command(db, tmp_path, "127.0.0.1", 9000)
+    # development suggests no facets either: it would offer the ones already shown
+    development = datasette_command(db, tmp_path, "127.0.0.1", 9000)
+    assert development[development.index("suggest_facets") + 1] == "off"
 
 
 def test_workers_without_production_is_refused(tmp_path):

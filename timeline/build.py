@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
 # 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events; 9: every
 # reference indexed; 10: yaml_spans, for rebuilding only the changed events
-SCHEMA_VERSION = "13"
+SCHEMA_VERSION = "14"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -346,8 +346,8 @@ def _scoped_ids(event: Event) -> dict[str, list[str]]:
 
 
 def event_counts(facts: Iterable[tuple[int, str, dict[str, list[str]]]]) -> Counter:
-    """Events per year and type: overall (scope 'all'), per actor and per system, from
-    each event's (year, type, ``_scoped_ids``).
+    """Events per year and type: overall (scope 'all'), per actor and per system, and per
+    status and date precision, from each event's (year, type, ``count_scopes``).
 
     The charts read these few rows instead of grouping every event and link row on each
     request (at 100,000 events the twelve busiest actors' years took ~0.4 s per request
@@ -362,8 +362,27 @@ def event_counts(facts: Iterable[tuple[int, str, dict[str, list[str]]]]) -> Coun
     return counts
 
 
+# Columns of the events table counted per value in event_counts (scope = the column,
+# scope_id = the value): with the 'all' rows (year and type) they are the events table's
+# column facets, read from a few rows instead of every event.
+COUNTED_COLUMNS = ("status", "precision")
+# The events table's column facets that event_counts answers for the whole table, and the
+# scope whose rows hold them: year and type in the overall rows, the counted columns in
+# their own.
+FACET_COUNTS = {"year": "all", "type": "all", **{c: c for c in COUNTED_COLUMNS}}
+
+
+def count_scopes(scoped: dict[str, list[str]], status: str, precision: str) -> dict:
+    """What an event counts towards beyond 'all': its actors and systems, its status and
+    its date's precision."""
+    return scoped | {"status": [status], "precision": [precision]}
+
+
 def event_count_facts(events: Iterable[Event]):
-    return ((e.date.year, e.type, _scoped_ids(e)) for e in events)
+    return (
+        (e.date.year, e.type, count_scopes(_scoped_ids(e), e.status, e.date.precision))
+        for e in events
+    )
 
 
 def event_count_row(key: tuple[str, str, int, str], n: int) -> dict:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
-from .build import DATABASE_NAME, VIEWS
+from .build import DATABASE_NAME, FACET_COUNTS, VIEWS
 from .files import write_atomically
 from .jsonschema import json_schema
 
@@ -45,9 +45,19 @@ class Generated:
         write_atomically(self.path, self.text)
 
 
-def table_facets(columns: list[schema.Column]) -> list:
-    """Datasette's facet configuration for declared columns, in column order."""
-    return [c.name if c.facet == "column" else {"list": c.name} for c in columns if c.facet]
+def table_facets(table: str, columns: list[schema.Column]) -> list:
+    """Datasette's facet configuration for declared columns, in column order: the site's
+    "counts" facet where the build counts the column's values, else Datasette's column
+    facet; list columns by the site's "list" facet."""
+
+    def facet(column: schema.Column):
+        if column.facet != "column":
+            return {"list": column.name}
+        if table == "events" and column.name in FACET_COUNTS:
+            return {"counts": column.name}
+        return column.name
+
+    return [facet(c) for c in columns if c.facet]
 
 
 def declared_tables() -> dict[str, tuple[str, list[schema.Column]]]:
@@ -70,7 +80,7 @@ def metadata_text(current: dict) -> str:
         entry = tables.setdefault(table, {})
         if doc and not entry.get("description"):
             entry["description"] = doc
-        facets = table_facets(columns)
+        facets = table_facets(table, columns)
         if facets:
             entry["facets"] = facets
         else:

@@ -239,11 +239,12 @@ def _uses(db: sqlite_utils.Database, ids_sql: str) -> _Uses:
     ):
         scoped.setdefault(event_id, {"actor": [], "system": []})[scope].append(scope_id)
     facts = [
-        (year, kind, scoped.get(event_id, {"actor": [], "system": []}))
-        for event_id, year, kind in db.execute(
-            f"select id, year, type from events where id in ({ids_sql})"
+        (year, kind, build.count_scopes(scoped.get(event_id, {"actor": [], "system": []}),
+                                        status, precision))
+        for event_id, year, kind, status, precision in db.execute(
+            f"select id, year, type, status, precision from events where id in ({ids_sql})"
         )
-    ]
+    ]  # fmt: skip
     return _Uses(
         build.event_counts(facts),
         [s["actor"] for _, _, s in facts],

@@ -32,7 +32,7 @@ from datasette.utils import tilde_encode
 from timeline.build import DATABASE_NAME as DATABASE
 from timeline.dates import DateError, parse_date
 
-PAGE_SIZE = 200
+PAGE_SIZE = 100
 TEMPLATE = f"database-{DATABASE}.html"
 FILTERS = ("actor", "type", "tag", "place", "status", "from", "to")
 # Position parameters: they page through a filtered list without changing it.
@@ -136,16 +136,17 @@ CHOICES_SQL = {
                  union select id, name, event_count from actors
                    where :actor != '' and (id = :actor or lower(name) = lower(:actor))
                  order by label""",
-    "types": "select type as value, type as label, count(*) as n from events "
-    "group by type order by type",
+    # the build's counts again: grouping every event by type or status took 5 ms each
+    "types": "select type as value, type as label, sum(events) as n from event_counts "
+    "where scope = 'all' group by type order by type",
     "tags": """select * from (
                  select value, value as label, count as n from event_list_counts
                  where list = 'tags' order by count desc, value limit :limit)
                union select value, value, count from event_list_counts
                  where list = 'tags' and value = :tag
                order by label""",
-    "statuses": "select status as value, status as label, count(*) as n from events "
-    "group by status order by status",
+    "statuses": "select scope_id as value, scope_id as label, sum(events) as n from event_counts "
+    "where scope = 'status' group by scope_id order by scope_id",
 }
 # How the events table writes each filter of this page (the actor goes by name).
 TABLE_FILTERS = {"type": "type", "status": "status__in", "tag": "_tags", "place": "location"}

@@ -40,10 +40,15 @@ select e.id, e.date_label, e.title, e.status, c.quote, c.translation, c.stance, 
 from citations c join events e on e.id = c.event_id
 where c.source_id = :id order by e.sort_key, e.id, c.position limit :limit
 """
+# The system's events in date order (scope_events), each with its transfers: the view
+# alone sorted every transfer of the system first (23 ms for one in 26,000 at 100,000).
 SYSTEM_TRANSFERS_SQL = """
-select date_label, action, quantity_qualifier, quantity, value, currency, deal, supplier,
-       recipient, status, title, event_id
-from transfers where system_id = :id order by sort_key limit :limit
+select t.date_label, t.action, t.quantity_qualifier, t.quantity, t.value, t.currency, t.deal,
+       t.supplier, t.recipient, t.status, t.title, t.event_id
+from scope_events s
+cross join transfers t on t.event_id = s.event_id and t.system_id = s.scope_id
+where s.scope = 'system' and s.scope_id = :id
+order by s.sort_key, s.event_id, t.action, t.supplier, t.recipient limit :limit
 """
 SYSTEM_EVENTS_SQL = """
 select e.id, e.date_label, e.title, e.status,

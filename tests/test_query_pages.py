@@ -80,6 +80,7 @@ async def ds(generated_db):
 def small_pages(ds, monkeypatch):
     """The site with pages of SMALL_PAGE events, so that a small file runs to many pages."""
     monkeypatch.setattr(page_plugin(), "PAGE_SIZE", SMALL_PAGE)
+    monkeypatch.setattr(page_plugin(), "PAGE_SIZES", {})
     return ds
 
 
@@ -159,6 +160,17 @@ async def test_a_page_holds_the_plugins_page_size(ds):
     html = (await ds.client.get(f"/{DATABASE_NAME}/events_between")).text
     assert f"Events are shown {module.PAGE_SIZE} at a time" in html
     assert next_link(html).endswith(f"after={rows[-1]['event_id']}")
+
+
+async def test_a_query_can_hold_fewer_events_a_page(ds):
+    module = page_plugin()
+    size = module.PAGE_SIZES["disputed_claims"]
+    assert size < module.PAGE_SIZE
+    rows = (await ds.client.get(f"/{DATABASE_NAME}/disputed_claims.json?status=confirmed"
+                                "&_shape=array")).json()  # fmt: skip
+    assert len({row["event_id"] for row in rows}) == size
+    html = (await ds.client.get(f"/{DATABASE_NAME}/disputed_claims?status=confirmed")).text
+    assert f"Events are shown {size} at a time" in html and next_link(html)
 
 
 async def test_queries_that_do_not_page_show_no_pager(ds):

@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
 # 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events; 9: every
 # reference indexed; 10: yaml_spans, for rebuilding only the changed events
-SCHEMA_VERSION = "14"
+SCHEMA_VERSION = "15"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -149,7 +149,8 @@ COMPOSITE_INDEXES = {
     ),
     "event_actors": (["actor_id", "role"],),
     "citations": (["event_id", "position"],),
-    "actor_pairs": (["events"],),
+    # (events) ranks every pair; (actor_id, events) one actor's partners, busiest first
+    "actor_pairs": (["events"], ["actor_id", "events"]),
     "event_systems": (["system_id", "action"], ["event_id", "position"]),
 }
 # Expression indexes for the site's queries: an event's day of the year (MM-DD) when it is

@@ -19,6 +19,7 @@ as Datasette counts a column facet, and they toggle the same ``?type=`` filter.
 Only public plugin hooks are used: ``register_facet_classes`` and ``filters_from_request``.
 """
 
+import asyncio
 from urllib.parse import parse_qsl
 
 from datasette import hookimpl
@@ -95,11 +96,16 @@ class CountingFacet(Facet):
         results, timed_out = [], []
         size = self.get_facet_size()
         pairs = parse_qsl(self.request.query_string, keep_blank_values=True)
-        for config in self.get_configs():
-            column = config["config"].get("column") or config["config"]["simple"]
-            if self.table != TABLE or not self.counts_column(column):
-                continue
-            rows = await self._counts(column, size + 1)
+        named = [
+            (c, c["config"].get("column") or c["config"]["simple"]) for c in self.get_configs()
+        ]
+        configs = [(c, column) for c, column in named
+                   if self.table == TABLE and self.counts_column(column)]  # fmt: skip
+        # The columns' counts run side by side on Datasette's SQL threads: over a search
+        # that matches most events each takes 60-150 ms, and one after the other they
+        # added up to most of the page.
+        counted = await asyncio.gather(*(self._counts(column, size + 1) for _, column in configs))
+        for (config, column), rows in zip(configs, counted, strict=True):
             if rows is None:
                 timed_out.append(column)
                 continue

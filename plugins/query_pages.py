@@ -48,12 +48,17 @@ def page_size(request) -> int:
     return PAGE_SIZES.get(request.url_vars.get("table"), PAGE_SIZE)
 
 
+def after_event(request) -> str:
+    """The id of the event this page starts after; empty for the first page."""
+    return (request.args.get(ARGUMENT) or "").strip()
+
+
 def page_parameter(key: str, request) -> str | int:
     """``:_page_size`` and ``:_page_after``; any other ``:_page_*`` is an error in the SQL."""
     if key == "size":
         return page_size(request)
     if key == ARGUMENT:
-        return (request.args.get(ARGUMENT) or "").strip()
+        return after_event(request)
     raise KeyError(f"_page_{key}")
 
 
@@ -75,11 +80,10 @@ def extra_template_vars(template, database, request, datasette):
     # A query's page is rendered from query.html or its own query-<database>-<name>.html.
     if not (template or "").startswith("query") or database != DATABASE or request is None:
         return None
-    after = (request.args.get(ARGUMENT) or "").strip()
     return {
         "query_page": {
             "size": page_size(request),
-            "after": after,
+            "after": after_event(request),
             "pages": pages,
             "next_url": lambda rows: next_page_url(request, rows),
             "first_url": datasette.urls.path(path_with_removed_args(request, {ARGUMENT})),

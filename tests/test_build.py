@@ -128,6 +128,8 @@ def test_one_actors_or_systems_rows_are_read_in_order_not_sorted(fresh_db, name,
     plan = [r[3] for r in rows(fresh_db, f"explain query plan {_site_sql(name)}", params)]
     assert any(f"INDEX {index}" in step for step in plan), plan
     assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
+    # each event's transfers by the event, never all of the system's for every event
+    assert not any("idx_event_systems_system_id_action" in step for step in plan), plan
 
 
 def test_every_reference_is_indexed(fresh_db):

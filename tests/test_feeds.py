@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import feedparser
 import icalendar
 import pytest
-from test_site_support import SMALL, build, load_yaml, site, write_yaml
+from test_site_support import METADATA, SMALL, build, load_yaml, site, write_yaml
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -120,3 +121,24 @@ async def test_filtered_timeline_links_its_own_feeds(ds):
     assert 'href="/timeline/calendar.ics?actor=russia&amp;status=refuted"' in html
     feed = (await ds.client.get("/timeline/atom_feed.atom?actor=russia&status=refuted")).text
     assert feed.count("<entry>") == 1 and "fleet-destroyed-claim" in feed
+
+
+@pytest.mark.parametrize("query", ["atom_feed", "calendar"])
+async def test_an_actors_feed_is_the_same_however_its_events_are_found(ds, query):
+    """A busy actor's events are met walking back from the newest, a rare one's listed
+    first (the SQL chooses by the actor's event count); both ways give the same feed."""
+    metadata = json.loads(METADATA.read_text(encoding="utf-8"))
+    sql = metadata["databases"]["timeline"]["queries"][query]["sql"]
+    assert sql.count("> 2000") == 1
+    walking = sql.replace("> 2000", "> -1")  # every actor counts as busy
+    db = ds.get_database("timeline")
+    blank = dict.fromkeys(("tag", "system", "status", "type", "place", "from", "to"), "")
+    actors = [row[0] for row in await db.execute("select id from actors")]
+    found = 0
+    for actor in [*actors, "no-such-actor"]:
+        params = dict(blank, actor=actor)
+        listed = [tuple(r) for r in await db.execute(sql, params)]
+        walked = [tuple(r) for r in await db.execute(walking, params)]
+        assert listed == walked, actor
+        found += len(listed)
+    assert found > 0

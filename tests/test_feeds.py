@@ -134,41 +134,52 @@ async def generated(tmp_path_factory):
     return await site(build(write_realistic(400, tmp / "events.yaml", seed=2), tmp))
 
 
+async def feed_ids(ds, query: str, params: dict) -> list[str]:
+    response = await ds.client.get(f"/timeline/{query}.json", params=params | {"_shape": "array"})
+    return [(row.get("id") or row["atom_id"]).rsplit("/", 1)[-1] for row in response.json()]
+
+
+async def linked(db, sql: str) -> dict[str, set]:
+    """Each event's actors or systems."""
+    out: dict[str, set] = {}
+    for event_id, other in await db.execute(sql):
+        out.setdefault(event_id, set()).add(other)
+    return out
+
+
 @pytest.mark.parametrize(("query", "limit"), [("atom_feed", 100), ("calendar", 250)])
-async def test_an_actors_feed_holds_its_newest_events_that_pass_the_filters(
+async def test_an_actors_or_systems_feed_holds_its_newest_events_that_pass_the_filters(
     generated, query, limit
 ):
-    """With ?actor= a feed reads down that actor's own events; it must hold what filtering
-    every event gives: the newest events of the actor that pass the other filters."""
-    ds = generated
-    db = ds.get_database("timeline")
+    """With ?actor= or ?system= a feed reads down that actor's or system's own events; it
+    must hold what filtering every event gives: the newest of its events that pass the
+    other filters."""
+    db = generated.get_database("timeline")
     newest_first = [tuple(r) for r in await db.execute(
         "select id, status from events order by sort_key desc, id desc")]  # fmt: skip
-    actors_of: dict[str, set] = {}
-    for event_id, actor in await db.execute("select event_id, actor_id from event_actors"):
-        actors_of.setdefault(event_id, set()).add(actor)
-    # the busiest actors (one with more events than the feed holds) and some rare ones
+    actors_of = await linked(db, "select event_id, actor_id from event_actors")
+    systems_of = await linked(db, "select event_id, system_id from event_systems")
+    # the busiest (one with more events than a feed holds) and some rare ones
     actors = [row[0] for row in await db.execute(
-        "select id from actors order by event_count desc, id limit 4")]  # fmt: skip
+        "select id from actors order by event_count desc, id limit 3")]  # fmt: skip
     actors += [row[0] for row in await db.execute(
-        "select id from actors where event_count between 1 and 3 order by id limit 4")]  # fmt: skip
-    assert (
-        len(actors_of) > limit
-        and max(sum(a in s for s in actors_of.values()) for a in actors) > 100
-    )
+        "select id from actors where event_count between 1 and 3 order by id limit 3")]  # fmt: skip
+    systems = [row[0] for row in await db.execute(
+        "select id from systems order by event_count desc, id")]  # fmt: skip
+    assert max(sum(a in s for s in actors_of.values()) for a in actors) > 100
+    cases = [{"actor": a} for a in [*actors, "no-such-actor"]]
+    cases += [{"system": x} for x in [*systems[:2], *systems[-2:], "no-such-system"]]
+    cases += [{"actor": actors[0], "system": systems[0]}]
     found = 0
-    for actor in [*actors, "no-such-actor"]:
+    for case in cases:
         for status in ("", "disputed,refuted"):
-            response = await ds.client.get(
-                f"/timeline/{query}.json",
-                params={"actor": actor, "status": status, "_shape": "array"},
-            )
-            ids = [(row.get("id") or row["atom_id"]).rsplit("/", 1)[-1] for row in response.json()]
+            ids = await feed_ids(generated, query, case | {"status": status})
             expected = [
                 event for event, event_status in newest_first
-                if actor in actors_of.get(event, ())
+                if case.get("actor", "") in actors_of.get(event, set()) | {""}
+                and case.get("system", "") in systems_of.get(event, set()) | {""}
                 and (not status or event_status in status.split(","))
             ][:limit]  # fmt: skip
-            assert ids == expected, (actor, status)
+            assert ids == expected, (case, status)
             found += len(ids)
     assert found > 0

@@ -373,15 +373,19 @@ COUNTED_COLUMNS = ("status", "precision")
 FACET_COUNTS = {"year": "all", "type": "all", **{c: c for c in COUNTED_COLUMNS}}
 
 
-def count_scopes(scoped: dict[str, list[str]], status: str, precision: str) -> dict:
-    """What an event counts towards beyond 'all': its actors and systems, its status and
-    its date's precision."""
-    return scoped | {"status": [status], "precision": [precision]}
+def count_scopes(scoped: dict[str, list[str]], counted: dict[str, str]) -> dict:
+    """What an event counts towards beyond 'all': its actors and systems, and the value of
+    each of COUNTED_COLUMNS (``counted``: column -> the event's value)."""
+    return scoped | {column: [counted[column]] for column in COUNTED_COLUMNS}
 
 
 def event_count_facts(events: Iterable[Event]):
     return (
-        (e.date.year, e.type, count_scopes(_scoped_ids(e), e.status, e.date.precision))
+        (
+            e.date.year,
+            e.type,
+            count_scopes(_scoped_ids(e), {"status": e.status, "precision": e.date.precision}),
+        )
         for e in events
     )
 

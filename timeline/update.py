@@ -238,11 +238,12 @@ def _uses(db: sqlite_utils.Database, ids_sql: str) -> _Uses:
         f" where event_id in ({ids_sql}) order by event_id, scope, scope_id"
     ):
         scoped.setdefault(event_id, {"actor": [], "system": []})[scope].append(scope_id)
+    counted = ", ".join(build.COUNTED_COLUMNS)
     facts = [
         (year, kind, build.count_scopes(scoped.get(event_id, {"actor": [], "system": []}),
-                                        status, precision))
-        for event_id, year, kind, status, precision in db.execute(
-            f"select id, year, type, status, precision from events where id in ({ids_sql})"
+                                        dict(zip(build.COUNTED_COLUMNS, values, strict=True))))
+        for event_id, year, kind, *values in db.execute(
+            f"select id, year, type, {counted} from events where id in ({ids_sql})"
         )
     ]  # fmt: skip
     return _Uses(

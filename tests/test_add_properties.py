@@ -109,8 +109,9 @@ def test_kill_9_during_add_leaves_the_old_or_the_complete_new_file(tmp_path, del
     after = path.read_bytes()
     if delay < 0.1:  # certainly killed while loading and validating
         assert returncode == -signal.SIGKILL and after == before
-    if after != before:  # the add finished before the kill: then it is whole and valid
-        assert returncode == 0
+    if returncode == 0:  # the add finished before the kill
+        assert after != before
+    if after != before:  # the new file was renamed in; the kill may still come before exit
         assert validate_file(path).ok
         assert b"title: Killed while adding" in after
     leftovers = set(files_in(tmp_path)) - {"events.yaml"}

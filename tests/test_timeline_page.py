@@ -3,6 +3,7 @@ carried into the table and feed links."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from urllib.parse import parse_qs, urlsplit
@@ -10,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from datasette.utils import MultiParams
-from test_site_support import ROOT, SMALL, build, site, write_yaml
+from test_site_support import METADATA, ROOT, SMALL, build, site, write_yaml
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "plugins"))
@@ -176,6 +177,44 @@ async def test_sql_queries_stay_datasettes(small):
     response = await small.client.get("/timeline?sql=select+count(*)+as+n+from+events")
     assert response.status_code == 200 and "Custom SQL query" in response.text
     assert 'class="event' not in response.text
+
+
+async def test_the_page_runs_its_own_queries_only(small, monkeypatch):
+    """Datasette's database view would count, list and check every table and view first
+    (over a hundred statements); the page's route runs the timeline's queries only."""
+    db = small.get_database("timeline")
+    statements = []
+    execute = db.execute
+
+    async def counted(sql, *args, **kwargs):
+        statements.append(sql)
+        return await execute(sql, *args, **kwargs)
+
+    monkeypatch.setattr(db, "execute", counted)
+    response = await small.client.get("/timeline?status=confirmed")
+    assert response.status_code == 200 and ids(response.text)
+    assert len(statements) <= 10, statements
+    assert not any("sqlite_master" in sql for sql in statements)
+    # the reader's address, not the route's, is what the page says it is
+    assert '<meta property="og:url" content="http://localhost/timeline?status=confirmed">' in (
+        response.text
+    )
+    assert response.headers["link"].startswith("<http://localhost/timeline.json>")
+
+
+async def test_a_blank_sql_parameter_is_the_page_and_post_stays_datasettes(small):
+    assert ids((await small.client.get("/timeline?sql=")).text)
+    assert (await small.client.post("/timeline")).status_code != 200
+
+
+async def test_the_page_keeps_the_databases_permissions(tmp_path):
+    meta = json.loads(METADATA.read_text(encoding="utf-8"))
+    meta["databases"]["timeline"]["allow"] = {"id": "curator"}
+    ds = await site(build(SMALL, tmp_path), meta)
+    assert (await ds.client.get("/timeline")).status_code == 403
+    assert (await ds.client.get("/-/timeline")).status_code == 403
+    cookies = {"ds_actor": ds.sign({"a": {"id": "curator"}}, "actor")}
+    assert ids((await ds.client.get("/timeline", cookies=cookies)).text)
 
 
 async def test_back_link_from_an_event_lands_on_its_page(big):

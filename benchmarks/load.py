@@ -109,6 +109,9 @@ def targets(db_path: Path) -> Targets:
         conn.close()
 
 
+FACET_PAIR = ("events table, default facets", "events table, no facets")
+
+
 def pages(t: Targets) -> list[tuple[str, str]]:
     """(label, path) of every page measured; canned queries come from the site's metadata."""
     out = [
@@ -117,6 +120,7 @@ def pages(t: Targets) -> list[tuple[str, str]]:
         ("/timeline, one actor", "/timeline?" + urlencode({"actor": t.actor})),
         ("/timeline, disputed and refuted", "/timeline?status=disputed,refuted"),
         ("events table, default facets", "/timeline/events"),
+        ("events table, no facets", "/timeline/events?_nofacet=1"),
         ("events table, full-text search", "/timeline/events?" + urlencode({"_search": t.word})),
         ("event page", f"/timeline/events/{t.event}"),
         ("actor page", f"/timeline/actors/{t.actor}"),
@@ -350,6 +354,24 @@ def table(page_list: list[tuple[str, str]], levels: list[int], measured: dict) -
     return "\n".join(lines)
 
 
+def facet_throughput(levels: list[int], measured: dict) -> str:
+    """The faceted events table's requests per second against the same page without
+    facets, at each concurrency (the cost of the facets, as a reader meets it)."""
+    parts = []
+    for level in levels:
+        faceted, bare = (measured["cells"][(label, level)] for label in FACET_PAIR)
+        if faceted.skipped or bare.skipped or not faceted.seconds or not bare.seconds:
+            continue
+        with_facets, without = (c.requests / c.seconds for c in (faceted, bare))
+        if without:
+            parts.append(f"{with_facets / without:.0%} at c={level}")
+    return "The events table with its default facets answers " + (
+        ", ".join(parts) + " of the requests per second of the same page without facets."
+        if parts
+        else "no figure (a page was not measured)."
+    )
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
@@ -489,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} at the end.\n"
     )
     print(table(page_list, args.concurrency, measured))
+    print("\n" + facet_throughput(args.concurrency, measured))
     return 0
 
 

@@ -150,6 +150,7 @@ def test_load_reports_every_page_and_stops_its_server(tmp_path: Path) -> None:
     labels = [line.split("|")[1].strip() for line in rows]
     for expected in ("home", "/timeline", "/timeline, one actor",
                      "/timeline, disputed and refuted", "events table, default facets",
+                     "events table, no facets",
                      "events table, full-text search", "event page", "actor page",
                      "source page", "system page", "/claims", "Atom feed", "calendar"):  # fmt: skip
         assert expected in labels
@@ -160,6 +161,8 @@ def test_load_reports_every_page_and_stops_its_server(tmp_path: Path) -> None:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert re.match(r"^[0-9.,]+ (KiB|MiB)$", cells[2]), row  # the page answered 200
         assert cells[5] == "0/1" and cells[9] == "0/1", row  # c=1 and c=2: no errors
+    ratio = re.search(r"default facets answers (\d+)% at c=1, (\d+)% at c=2 of", done.stdout)
+    assert ratio and all(int(r) > 0 for r in ratio.groups()), done.stdout[-500:]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import pytest
 from test_site_support import ROOT, SMALL
@@ -92,3 +93,23 @@ def test_packaging_refuses_a_site_without_its_chart_libraries(tmp_path, monkeypa
     result = CliRunner().invoke(app, ["package", str(SMALL), "--build-dir",
                                       str(tmp_path / "build"), "--dry-run"])  # fmt: skip
     assert result.exit_code == 1 and "chart libraries are missing" in result.output
+
+
+def test_the_wheel_is_built_from_a_copy_and_writes_nothing_into_the_checkout(tmp_path, monkeypatch):
+    """setuptools writes build/ and the egg-info into the tree it builds: built in the
+    checkout, two packagings at once overwrote each other's files."""
+    site = tmp_path / "site"
+    for name in publish.WHEEL_SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, site / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            site.mkdir(exist_ok=True)
+            shutil.copy2(ROOT / name, site / name)
+    before = sorted(site.rglob("*"))
+    monkeypatch.setattr(publish, "SITE_DIR", site)
+    wheel = publish.build_wheel(tmp_path / "work")
+    assert sorted(site.rglob("*")) == before  # no build/, no egg-info
+    assert not (tmp_path / "work" / "source").exists()
+    with zipfile.ZipFile(wheel) as built:
+        names = set(built.namelist())
+    assert {f"timeline/{p.name}" for p in (ROOT / "timeline").glob("*.py")} <= names

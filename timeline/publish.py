@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -52,16 +53,40 @@ def prepare(yaml_path: Path, workdir: Path) -> Prepared:
     workdir.mkdir(parents=True, exist_ok=True)
     db = build_file(yaml_path, workdir / DEFAULT_DB_NAME, force=True).db_path
     metadata = write_production_metadata(SITE_DIR, workdir / PRODUCTION_METADATA)
-    wheels = workdir / "wheels"
-    for old in wheels.glob("*.whl"):
-        old.unlink()
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-         "--wheel-dir", str(wheels), str(SITE_DIR)],
-        check=True,
-    )  # fmt: skip
+    return Prepared(db, metadata, build_wheel(workdir))
+
+
+# What the wheel is made of: the package and what pyproject.toml reads.
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "timeline")
+
+
+def build_wheel(workdir: Path) -> Path:
+    """This project's wheel, built from a copy of its sources in ``workdir``.
+
+    setuptools writes ``build/`` and the egg-info into the tree it builds: building in
+    the checkout, two packagings at once (two terminals, tests side by side) wrote over
+    each other's files.
+    """
+    source, wheels = workdir / "source", workdir / "wheels"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.rmtree(wheels, ignore_errors=True)
+    source.mkdir(parents=True)
+    for name in WHEEL_SOURCES:
+        if (SITE_DIR / name).is_dir():
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(SITE_DIR / name, source / name, ignore=ignore)
+        else:
+            shutil.copy2(SITE_DIR / name, source / name)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+             "--wheel-dir", str(wheels), str(source)],
+            check=True,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(source, ignore_errors=True)
     (wheel,) = wheels.glob("*.whl")
-    return Prepared(db, metadata, wheel)
+    return wheel
 
 
 def _site_options(prepared: Prepared) -> list[str]:

@@ -101,6 +101,20 @@ def test_the_busiest_actors_are_read_from_an_index(fresh_db):
     assert any("event_counts" in step and "scope_id=?" in step for step in plan), plan
 
 
+def test_an_actor_named_by_its_name_is_found_by_an_index(fresh_db):
+    """/timeline?actor=, actor_events and actors_together take a name in any case."""
+    import sys
+
+    sys.path.insert(0, str(REAL.parent / "plugins"))
+    from timeline_page import ACTOR_IDS_SQL
+
+    params = {"actor": "baykar", "_page_after": "", "_page_size": 100}
+    for sql in (ACTOR_IDS_SQL, _site_sql("actor_events"), _site_sql("actors_together")):
+        plan = [r[3] for r in rows(fresh_db, f"explain query plan {sql}", params)]
+        assert any("INDEX idx_actors_lower_name" in step for step in plan), plan
+        assert "SCAN actors" not in plan, plan
+
+
 def _site_sql(name: str) -> str:
     """A page's SQL: a plugin's constant, or a canned query's."""
     import json as json_module

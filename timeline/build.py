@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
 # 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
 # 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events; 9: every
 # reference indexed; 10: yaml_spans, for rebuilding only the changed events
-SCHEMA_VERSION = "15"
+SCHEMA_VERSION = "16"
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -166,6 +166,9 @@ EXPRESSION_INDEXES = {
     "idx_actors_by_events": "actors (event_count desc, name) where event_count > 0",
     # recently_added and its feed: the newest first_added without sorting every event.
     "idx_events_recently_added": "events (first_added, sort_key) where first_added is not null",
+    # An actor named by its name in any case (/timeline?actor=Baykar, actor_events,
+    # actors_together), first by id: 9–10 ms a lookup scanning 21,600 actors at 100,000 events.
+    "idx_actors_lower_name": "actors (lower(name), id)",
 }
 PYTHON_TYPES = {"text": str, "integer": int, "real": float}
 # The full-text indexes: a table's searchable columns (FTS5 over the table's own rows).

@@ -16,6 +16,7 @@ from test_site_support import (
     expected_facets,
     load_yaml,
     site,
+    statements_of,
     write_yaml,
 )
 
@@ -65,15 +66,7 @@ async def test_metadata_describes_every_table_column_and_query(ds):
 async def test_the_home_page_runs_its_own_queries_only(ds, monkeypatch):
     """Datasette's index view would ask about each table (over a hundred statements);
     the home page's route runs the charts' queries and nothing else."""
-    db = ds.get_database("timeline")
-    statements = []
-    execute = db.execute
-
-    async def counted(sql, *args, **kwargs):
-        statements.append(sql)
-        return await execute(sql, *args, **kwargs)
-
-    monkeypatch.setattr(db, "execute", counted)
+    statements = statements_of(ds, monkeypatch)
     html = (await ds.client.get("/")).text
     assert "Start here" in html and "events-per-year" in html
     assert len(statements) <= 3, statements

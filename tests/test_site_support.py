@@ -79,6 +79,20 @@ async def site(db_path: Path, metadata: dict | None = None) -> Datasette:
     return ds
 
 
+def statements_of(ds: Datasette, monkeypatch) -> list[str]:
+    """The SQL the timeline database runs from now on, in order (for this test only)."""
+    db = ds.get_database("timeline")
+    statements: list[str] = []
+    execute = db.execute
+
+    async def counted(sql, *args, **kwargs):
+        statements.append(sql)
+        return await execute(sql, *args, **kwargs)
+
+    monkeypatch.setattr(db, "execute", counted)
+    return statements
+
+
 def link_site_files(directory: Path) -> None:
     """Symlink the site files into ``directory``: `timeline serve` reads them next to the YAML."""
     for name in SITE_PARTS:

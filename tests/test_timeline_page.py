@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from datasette.utils import MultiParams
-from test_site_support import METADATA, ROOT, SMALL, build, site, write_yaml
+from test_site_support import METADATA, ROOT, SMALL, build, site, statements_of, write_yaml
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "plugins"))
@@ -182,15 +182,7 @@ async def test_sql_queries_stay_datasettes(small):
 async def test_the_page_runs_its_own_queries_only(small, monkeypatch):
     """Datasette's database view would count, list and check every table and view first
     (over a hundred statements); the page's route runs the timeline's queries only."""
-    db = small.get_database("timeline")
-    statements = []
-    execute = db.execute
-
-    async def counted(sql, *args, **kwargs):
-        statements.append(sql)
-        return await execute(sql, *args, **kwargs)
-
-    monkeypatch.setattr(db, "execute", counted)
+    statements = statements_of(small, monkeypatch)
     response = await small.client.get("/timeline?status=confirmed")
     assert response.status_code == 200 and ids(response.text)
     assert len(statements) <= 10, statements

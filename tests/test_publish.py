@@ -99,12 +99,7 @@ def test_the_wheel_is_built_from_a_copy_and_writes_nothing_into_the_checkout(tmp
     """setuptools writes build/ and the egg-info into the tree it builds: built in the
     checkout, two packagings at once overwrote each other's files."""
     site = tmp_path / "site"
-    for name in publish.WHEEL_SOURCES:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, site / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            site.mkdir(exist_ok=True)
-            shutil.copy2(ROOT / name, site / name)
+    publish.copy_wheel_sources(ROOT, site)
     before = sorted(site.rglob("*"))
     monkeypatch.setattr(publish, "SITE_DIR", site)
     wheel = publish.build_wheel(tmp_path / "work")

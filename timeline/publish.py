@@ -60,6 +60,17 @@ def prepare(yaml_path: Path, workdir: Path) -> Prepared:
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "timeline")
 
 
+def copy_wheel_sources(site: Path, into: Path) -> None:
+    """Copy what the wheel is made of (WHEEL_SOURCES, without bytecode) from ``site``."""
+    into.mkdir(parents=True)
+    for name in WHEEL_SOURCES:
+        if (site / name).is_dir():
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(site / name, into / name, ignore=ignore)
+        else:
+            shutil.copy2(site / name, into / name)
+
+
 def build_wheel(workdir: Path) -> Path:
     """This project's wheel, built from a copy of its sources in ``workdir``.
 
@@ -70,13 +81,7 @@ def build_wheel(workdir: Path) -> Path:
     source, wheels = workdir / "source", workdir / "wheels"
     shutil.rmtree(source, ignore_errors=True)
     shutil.rmtree(wheels, ignore_errors=True)
-    source.mkdir(parents=True)
-    for name in WHEEL_SOURCES:
-        if (SITE_DIR / name).is_dir():
-            ignore = shutil.ignore_patterns("__pycache__")
-            shutil.copytree(SITE_DIR / name, source / name, ignore=ignore)
-        else:
-            shutil.copy2(SITE_DIR / name, source / name)
+    copy_wheel_sources(SITE_DIR, source)
     try:
         subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",

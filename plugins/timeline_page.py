@@ -37,6 +37,9 @@ from timeline.build import DATABASE_NAME as DATABASE
 from timeline.dates import DateError, parse_date
 
 PAGE_SIZE = 100
+# The page's address, and the route that renders it (readers see and link the address).
+ADDRESS = "/timeline"
+ROUTE = "/-/timeline"
 TEMPLATE = f"database-{DATABASE}.html"
 FILTERS = ("actor", "type", "tag", "place", "status", "from", "to")
 # Position parameters: they page through a filtered list without changing it.
@@ -359,7 +362,7 @@ async def timeline_context(datasette, request) -> dict:
     actor_name = next(
         (c["label"] for c in choices["actors"] if actor in (c["value"], c["label"])), actor
     )
-    path = datasette.urls.path("/timeline")
+    path = datasette.urls.path(ADDRESS)
     removal_links = [
         {"name": FILTER_LABELS[name], "value": value,
          "url": path + query_string({k: v for k, v in active.items() if k != name})}
@@ -397,10 +400,6 @@ def extra_template_vars(template, request, datasette):
     return inner
 
 
-# Where the page is rendered; readers see and link /timeline.
-ROUTE = "/-/timeline"
-
-
 def diverted(datasette, scope: dict) -> dict | None:
     """The scope that sends a request for the timeline page to ROUTE, or None to leave it
     to Datasette (``/timeline?sql=``, other methods and every other address)."""
@@ -408,7 +407,7 @@ def diverted(datasette, scope: dict) -> dict | None:
         return None
     raw = scope.get("raw_path")  # what Datasette's router matches, when the server gives it
     path = raw.decode("latin-1").partition("?")[0] if raw else scope.get("path")
-    if path != datasette.urls.path("/timeline"):
+    if path != datasette.urls.path(ADDRESS):
         return None
     args = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     if args.get("sql", [""])[0]:  # Datasette's own test: a blank sql= is the page
@@ -422,9 +421,9 @@ async def timeline_view(datasette, request):
     await datasette.ensure_permissions(
         request.actor, [("view-database", DATABASE), "view-instance"]
     )
-    public = datasette.urls.path("/timeline")
+    public = datasette.urls.path(ADDRESS)
     request = Request(dict(request.scope, path=public, raw_path=public.encode()), request.receive)
-    json_url = datasette.absolute_url(request, datasette.urls.path("/timeline.json"))
+    json_url = datasette.absolute_url(request, datasette.urls.path(f"{ADDRESS}.json"))
     context = {"database": DATABASE, "alternate_url_json": json_url}
     html = await datasette.render_template(TEMPLATE, context, request=request, view_name="database")
     return Response.html(html, headers={"Link": f'<{json_url}>; rel="alternate"; '

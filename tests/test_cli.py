@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 from pathlib import Path
@@ -46,6 +47,31 @@ def test_validate_ten_mistakes_prints_ten_errors_and_exits_1():
     assert len(errors) >= 10
     assert "Traceback" not in result.output
     assert result.stderr.rstrip().endswith(f"{len(errors)} error(s); nothing was written.")
+
+
+def _recording_collector_state(monkeypatch) -> list[bool]:
+    """Whether the cyclic garbage collector is on while ``validate_file`` runs, per call."""
+    import timeline.validate
+
+    seen: list[bool] = []
+    real = timeline.validate.validate_file
+
+    def recording(path):
+        seen.append(gc.isenabled())
+        return real(path)
+
+    monkeypatch.setattr(timeline.validate, "validate_file", recording)
+    return seen
+
+
+def test_a_command_runs_with_the_collector_paused_and_restores_it(small_yaml, monkeypatch):
+    seen = _recording_collector_state(monkeypatch)
+    assert gc.isenabled()
+    assert invoke("validate", small_yaml).exit_code == 0
+    assert seen == [False] and gc.isenabled()
+    # a command that fails restores it too
+    assert invoke("validate", TEN_MISTAKES).exit_code == 1
+    assert seen == [False, False] and gc.isenabled()
 
 
 def test_validate_json_format():

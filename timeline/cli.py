@@ -18,6 +18,7 @@ import typer
 
 from . import __version__
 from .build import DEFAULT_DB_NAME, BuildResult, InvalidInput, build_file, default_db_path
+from .load import paused_gc
 
 if TYPE_CHECKING:  # loaded by the commands that need them: a no-op build starts fast
     from .validate import Problem
@@ -62,11 +63,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
     """Curate, validate, build and publish the Turkey–Ukraine defence cooperation timeline."""
+    # A command reads one file and ends. Its objects form no cycles worth collecting, yet
+    # the collector, back on between the steps of a command, went once over everything
+    # still held: 1 s of an 8.7 s build and 1.3 s of a 5.8 s validate at 10,000 events.
+    # It stays off until the command ends (serve replaces this process with the server's).
+    ctx.with_resource(paused_gc())
 
 
 def _report(problems: list[Problem], as_json: bool = False) -> None:

@@ -248,12 +248,30 @@ class _Loader(yaml.CSafeLoader):
         yaml.MappingNode: yaml.resolver.Resolver.DEFAULT_MAPPING_TAG,
     }
 
+    # A plain scalar's tag depends on its text alone, and a file repeats the same short
+    # texts (keys, ids, roles, dates) hundreds of thousands of times: each is matched once
+    # per load. Longer texts are mostly unique and are matched each time.
+    _REMEMBERED_CHARS: ClassVar = 64
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._tags: dict[str, str] = {}
+
     def resolve(self, kind, value, implicit):
         if kind is yaml.ScalarNode and implicit[0]:
-            for tag, pattern in self._implicit.get(value[:1], ()):
-                if pattern.match(value):
-                    return tag
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = self._implicit_tag(value)
+                if len(value) <= self._REMEMBERED_CHARS:
+                    self._tags[value] = tag
+            return tag
         return self._defaults[kind]
+
+    def _implicit_tag(self, value: str) -> str:
+        for tag, pattern in self._implicit.get(value[:1], ()):
+            if pattern.match(value):
+                return tag
+        return self._defaults[yaml.ScalarNode]
 
 
 assert not yaml.resolver.Resolver.yaml_path_resolvers and None not in _Loader._implicit

@@ -259,3 +259,22 @@ def test_peak_memory_is_the_commands_not_the_measuring_process(tmp_path: Path) -
     assert small.exit_code == 0 and big.exit_code == 0
     assert small.max_rss_kib < 100 * 1024  # a bare interpreter, not this test's 400 MB
     assert 200 * 1024 <= big.max_rss_kib < 300 * 1024
+
+
+async def test_load_counts_a_table_page_whose_facets_ran_out_of_time_as_an_error(
+    generated: str, tmp_path: Path
+) -> None:
+    import load
+    from test_site_support import build, site
+
+    events = tmp_path / "events.yaml"
+    events.write_text(generated, encoding="utf-8")
+    db_path = build(events, tmp_path)
+    page = "/timeline/events?precision=day"  # filtered: its facets count the rows themselves
+    answers = {}
+    for limit in (1, 1000):
+        ds = await site(db_path, settings={"facet_time_limit_ms": limit})
+        response = await ds.client.get(page)
+        answers[limit] = load.failure(response.status_code, response.content)
+    assert answers == {1: "facets timed out", 1000: None}
+    assert load.failure(500, b"") == "HTTP 500"

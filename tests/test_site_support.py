@@ -66,11 +66,15 @@ def build(yaml_path: Path, tmp_path: Path) -> Path:
     return build_file(Path(yaml_path), target / "timeline.db", force=True).db_path
 
 
-async def site(db_path: Path, metadata: dict | None = None) -> Datasette:
-    """The published site over ``db_path``, as `timeline serve` configures it."""
+async def site(
+    db_path: Path, metadata: dict | None = None, settings: dict | None = None
+) -> Datasette:
+    """The published site over ``db_path``, as `timeline serve` configures it (``settings``:
+    Datasette settings that differ)."""
     ds = Datasette(
         [str(db_path)],
         metadata=metadata or json.loads(METADATA.read_text(encoding="utf-8")),
+        settings=settings,
         template_dir=str(ROOT / "templates"),
         plugins_dir=str(ROOT / "plugins"),
         static_mounts=[("static", str(ROOT / "static"))],

@@ -3,9 +3,12 @@ build.
 
 An event's actors, countries, tags and systems are JSON arrays. Datasette's own array
 facet parses every row's array on every request (hundreds of ms at 100,000 events, and
-it silently drops out when it times out); here the build has stored each value as a row
-of ``event_list_values`` (and the unfiltered counts in ``event_list_counts``), so a
-facet is an indexed ``GROUP BY`` and a filter an indexed lookup.
+it silently drops out when it times out); here the build has counted each value over the
+whole table (``event_list_counts``) and stored each value as a row of
+``event_list_values``, so an unfiltered facet reads a few rows and a filter is an indexed
+lookup. A filtered page counts the values in its own rows' arrays: at 100,000 events,
+for a search that matches 61 % of them, that took 115-126 ms a list, where checking each
+of the list's 300,000 indexed values against the matching events took 208-281 ms.
 
 * list facet: ``{"list": "tags"}`` in the table's facets (or ``?_facet_list=tags``);
 * filter: ``?_tags=drones`` keeps events whose ``tags`` list holds ``drones`` (repeat the
@@ -37,10 +40,11 @@ TABLE = "events"
 
 COUNTS_SQL = """select value, count from event_list_counts where list = :_list
 order by count desc, value limit :_limit"""
-FILTERED_COUNTS_SQL = """select v.value, count(distinct v.event_id) as count
-from event_list_values v
-where v.list = :_list and v.event_id in (select id from ({sql}))
-group by v.value order by count desc, v.value limit :_limit"""
+# An event's list holds each value once (the build writes them so), so count(*) counts
+# events.
+FILTERED_COUNTS_SQL = """select j.value, count(*) as count
+from ({sql}) e, json_each(e.{column}) j
+group by j.value order by count desc, j.value limit :_limit"""
 # Column facets over the whole table: year and type from the 'all' rows of event_counts,
 # the counted columns (status, precision) from their own scope.
 COLUMN_COUNTS_SQL = """select {value} as value, sum(events) as count from event_counts
@@ -165,7 +169,8 @@ class ListFacet(CountingFacet):
     def counts_query(self, column: str) -> tuple[str, dict]:
         if shows_every_event(self.sql):
             return COUNTS_SQL, {"_list": column}
-        return FILTERED_COUNTS_SQL.format(sql=self.sql), dict(self.params or {}) | {"_list": column}
+        sql = FILTERED_COUNTS_SQL.format(sql=self.sql, column=escape_sqlite(column))
+        return sql, dict(self.params or {})
 
 
 class ColumnCountFacet(CountingFacet):

@@ -81,3 +81,16 @@ async def test_the_events_table_shows_list_facets_by_default(ds):
     assert {"actors", "countries", "tags", "systems"} <= set(data["facet_results"])
     html = (await ds.client.get("/timeline/events?_tags=bayraktar-tb2")).text
     assert "tags include &#34;bayraktar-tb2&#34;" in html
+
+
+async def test_an_events_list_holds_each_value_once(ds):
+    """What the filtered list facets count on: one value once per event, so counting an
+    event's values counts events."""
+    db = ds.get_database("timeline")
+    for column in LISTS:
+        repeats = await db.execute(
+            f"select e.id, j.value from events e, json_each(e.[{column}]) j "
+            "group by e.id, j.value having count(*) > 1"
+        )
+        assert repeats.rows == [], column
+        assert (await db.execute(f"select count(*) from events where {column} != '[]'")).first()[0]

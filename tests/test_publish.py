@@ -50,6 +50,7 @@ def test_dockerfile_installs_the_pinned_site_and_serves_it_immutable(packaged):
     cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
     assert "-i timeline.db" in cmd and "--inspect-file inspect-data.json" in cmd
     assert "--setting suggest_facets off" in cmd and "sql_time_limit_ms 1000" in cmd
+    assert "--setting facet_time_limit_ms 1000" in cmd
     for option in ("--metadata", "--template-dir", "--plugins-dir", "--static"):
         assert option in cmd
 

@@ -81,7 +81,10 @@ def test_production_server(tmp_path):
     with serving(tmp_path, "--production") as base:
         databases = get_json(f"{base}/-/databases.json")
         assert [(d["name"], d["is_mutable"]) for d in databases] == [("timeline", False)]
-        assert get_json(f"{base}/-/settings.json")["suggest_facets"] is False
+        settings = get_json(f"{base}/-/settings.json")
+        assert settings["suggest_facets"] is False
+        # a facet may take as long as the page's own query
+        assert settings["facet_time_limit_ms"] == settings["sql_time_limit_ms"] == 1000
         inspect = json.loads((tmp_path / "inspect-data.json").read_text())
         assert inspect["timeline"]["tables"]["events"]["count"] == 4
         rows = get_json(f"{base}/timeline/events.json?_shape=array&status=refuted")

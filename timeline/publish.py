@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from . import vendor
 from .build import DEFAULT_DB_NAME, build_file
-from .serve import PRODUCTION_METADATA, SITE_DIR, SQL_TIME_LIMIT_MS, write_production_metadata
+from .serve import PRODUCTION_METADATA, SITE_DIR, setting_options, write_production_metadata
 
 PLUGINS = ("datasette-atom", "datasette-gzip")
 TARGETS = ("cloudrun", "fly")
@@ -102,8 +103,7 @@ def _site_options(prepared: Prepared) -> list[str]:
                "--static", f"wheels:{prepared.wheel.parent}"]  # fmt: skip
     for requirement in (*pinned(), f"/app/wheels/{prepared.wheel.name}"):
         options += ["--install", requirement]
-    settings = f"--setting suggest_facets off --setting sql_time_limit_ms {SQL_TIME_LIMIT_MS}"
-    return [*options, "--extra-options", settings]
+    return [*options, "--extra-options", shlex.join(setting_options())]
 
 
 def package_command(prepared: Prepared, tag: str) -> list[str]:

@@ -23,6 +23,7 @@ Only public plugin hooks are used: ``register_facet_classes`` and ``filters_from
 """
 
 import asyncio
+from collections import Counter
 from urllib.parse import parse_qsl
 
 from datasette import hookimpl
@@ -51,6 +52,7 @@ COLUMN_COUNTS_SQL = """select {value} as value, sum(events) as count from event_
 where scope = :_scope group by {value} order by count desc, value limit :_limit"""
 FILTERED_COLUMN_SQL = """select {column} as value, count(*) as count from ({sql})
 where {column} is not null group by {column} order by count desc, value limit :_limit"""
+FILTERED_COLUMNS_SQL = "select {columns}, count(*) from ({sql}) group by {columns}"
 
 
 def shows_every_event(sql: str) -> bool:
@@ -105,10 +107,7 @@ class CountingFacet(Facet):
         ]
         configs = [(c, column) for c, column in named
                    if self.table == TABLE and self.counts_column(column)]  # fmt: skip
-        # The columns' counts run side by side on Datasette's SQL threads: over a search
-        # that matches most events each takes 60-150 ms, and one after the other they
-        # added up to most of the page.
-        counted = await asyncio.gather(*(self._counts(column, size + 1) for _, column in configs))
+        counted = await self.count_columns([column for _, column in configs], size + 1)
         for (config, column), rows in zip(configs, counted, strict=True):
             if rows is None:
                 timed_out.append(column)
@@ -139,11 +138,22 @@ class CountingFacet(Facet):
             })  # fmt: skip
         return results, timed_out
 
+    async def count_columns(self, columns: list[str], limit: int) -> list[list | None]:
+        """Each column's first ``limit`` values with their counts (None: out of time).
+
+        The columns' counts run side by side on Datasette's SQL threads: over a search that
+        matches most events each takes 60-150 ms, and one after the other they added up to
+        most of the page."""
+        return await asyncio.gather(*(self._counts(column, limit) for column in columns))
+
     async def _counts(self, column: str, limit: int):
         sql, params = self.counts_query(column)
+        return await self._rows(sql, params | {"_limit": limit})
+
+    async def _rows(self, sql: str, params: dict) -> list | None:
         try:
             result = await self.ds.execute(
-                self.database, sql, params | {"_limit": limit}, truncate=False,
+                self.database, sql, params, truncate=False,
                 custom_time_limit=self.ds.setting("facet_time_limit_ms"),
             )  # fmt: skip
         except QueryInterrupted:
@@ -187,6 +197,37 @@ class ColumnCountFacet(CountingFacet):
             return sql, {"_scope": scope}
         sql = FILTERED_COLUMN_SQL.format(column=escape_sqlite(column), sql=self.sql)
         return sql, dict(self.params or {})
+
+    async def count_columns(self, columns: list[str], limit: int) -> list[list | None]:
+        """On a filtered page, the columns the build counts (few values each) are counted
+        in one pass over the page's rows: each pass reads every matching row, 40-80 ms
+        for a search matching 61 % of 100,000 events, 70 ms for all four at once."""
+        together = [] if shows_every_event(self.sql) else [c for c in columns if c in FACET_COUNTS]
+        if len(together) < 2:
+            return await super().count_columns(columns, limit)
+        apart = [c for c in columns if c not in together]
+        names = ", ".join(escape_sqlite(c) for c in together)
+        sql = FILTERED_COLUMNS_SQL.format(columns=names, sql=self.sql)
+        grouped, *separately = await asyncio.gather(
+            self._rows(sql, dict(self.params or {})),
+            *(self._counts(column, limit) for column in apart),
+        )
+        counted = dict(zip(apart, separately, strict=True))
+        for i, column in enumerate(together):
+            counted[column] = None if grouped is None else first_values(grouped, i, limit)
+        return [counted[column] for column in columns]
+
+
+def first_values(grouped: list, i: int, limit: int) -> list[dict]:
+    """Column ``i``'s values summed over rows of (columns..., count), as a column facet
+    orders them: most events first, then by value as SQLite orders values (numbers before
+    text); no null."""
+    totals: Counter = Counter()
+    for row in grouped:
+        if row[i] is not None:
+            totals[row[i]] += row[-1]
+    ordered = sorted(totals.items(), key=lambda item: (-item[1], isinstance(item[0], str), item[0]))
+    return [{"value": value, "count": count} for value, count in ordered[:limit]]
 
 
 @hookimpl

@@ -285,9 +285,11 @@ async def year_counts(db, filters: Filters) -> list[dict]:
     return await _rows(db, filters.query.sql(YEARS_SQL), filters.params)
 
 
-def year_links(years: list[dict], rows: list[dict], base_query: dict[str, str]) -> list[dict]:
-    """Jump-to-year links: an anchor when the year is on this page, else the page that
-    begins with the year's first event."""
+def year_links(
+    years: list[dict], rows: list[dict], base_query: dict[str, str], path: str
+) -> list[dict]:
+    """Jump-to-year links: an anchor when the year is on this page, else the page (at
+    ``path``) that begins with the year's first event."""
     on_page = {row["year"] for row in rows}
     links = []
     for year in years:
@@ -295,7 +297,7 @@ def year_links(years: list[dict], rows: list[dict], base_query: dict[str, str]) 
         if year["year"] in on_page:
             url = anchor
         else:
-            url = "/timeline" + query_string(base_query | {"year": str(year["year"])}) + anchor
+            url = path + query_string(base_query | {"year": str(year["year"])}) + anchor
         links.append({"year": year["year"], "n": year["n"], "url": url})
     return links
 
@@ -374,7 +376,7 @@ async def timeline_context(datasette, request) -> dict:
             {"year": year, "events": list(events)}
             for year, events in groupby(rows, lambda r: r["year"])
         ],
-        "year_links": year_links(years, rows, active),
+        "year_links": year_links(years, rows, active, path),
         "count": sum(year["n"] for year in years),
         "shown": len(rows),
         "next_url": path + query_string(active | {"start": next_row["id"]}) if next_row else None,

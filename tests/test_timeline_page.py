@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -95,6 +96,18 @@ async def test_jump_to_year_links_reach_each_years_page(big):
         assert f'<section class="year" id="y{year}">' in page
         assert ids(page)[0] not in first_on_page
         assert parse_qs(urlsplit(url).query)["year"] == [year]
+
+
+async def test_the_pages_links_keep_the_sites_base_url(big):
+    prefixed = await site(Path(big.databases["timeline"].path), settings={"base_url": "/pre/"})
+    html = (await prefixed.client.get("/timeline")).text  # the client adds the prefix
+    years = re.findall(r'<a href="([^"#][^"]*)" title="\d+ events?">(\d{4})</a>', html)
+    assert years and link(html, "next").startswith("/pre/timeline?")
+    for url, year in years:
+        assert url.startswith("/pre/timeline?"), url
+        address = url.replace("&amp;", "&").removeprefix("/pre").split("#")[0]
+        page = (await prefixed.client.get(address)).text
+        assert f'<section class="year" id="y{year}">' in page
 
 
 def year_titles(html: str) -> dict[int, int]:

@@ -4,7 +4,7 @@ index agree with Datasette's own JSON-array facet and filter on every page."""
 from __future__ import annotations
 
 import pytest
-from test_site_support import REAL, build, site
+from test_site_support import REAL, build, column_facets_side_by_side, site
 
 LISTS = ("actors", "countries", "tags", "systems", "system_kinds")
 PAGES = [
@@ -100,13 +100,9 @@ async def test_an_events_list_holds_each_value_once(ds):
 async def test_column_facets_of_a_filtered_page_equal_datasettes_own(ds, query):
     """On a filtered page the four column facets are counted in one pass (see
     ColumnCountFacet.count_columns); they must give Datasette's own column facets."""
-    columns = ("precision", "year", "type", "status")
-    requested = "&".join(f"_facet={column}" for column in columns)
-    data = (await ds.client.get(f"/timeline/events.json?{query}&{requested}")).json()
-    facets = data["facet_results"]
-    for column in columns:
-        ours, datasettes = facets[column], facets[f"{column}_2"]
+    facets = await column_facets_side_by_side(ds, query)
+    for column, (ours, datasettes) in facets.items():
         assert ours["results"] == datasettes["results"], (column, query)
         assert ours["truncated"] == datasettes["truncated"]
     # values that several combinations of the four columns add up to
-    assert max(r["count"] for r in facets["status"]["results"]) > 1
+    assert max(r["count"] for r in facets["status"][0]["results"]) > 1

@@ -24,9 +24,10 @@ def with_systems(data: dict) -> dict:
                       {"actor": "ukrspecexport", "role": "buyer"}]  # fmt: skip
     deal["systems"] = [
         {"system": "bayraktar-tb2", "action": "order", "quantity": 6, "quantity_qualifier": "exact",
-         "value": 69000000, "currency": "USD", "deal": "sale", "source": "record",
-         "value_source": "record"},
-        {"system": "bayraktar-tb2", "action": "delivery", "quantity": 2, "source": "seed-news"},
+         "value": 69000000, "currency": "USD", "deal": "sale", "deal_id": "tb2-2019",
+         "source": "record", "value_source": "record"},
+        {"system": "bayraktar-tb2", "action": "delivery", "quantity": 2, "deal_id": "tb2-2019",
+         "source": "seed-news"},
         {"system": "ai-450", "action": "mention"},
     ]  # fmt: skip
     deal["citations"][0]["translation"] = "Our translation of the quote."

@@ -37,10 +37,24 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
     from .spans import Spans
     from .validate import Result
 
-# 3: the day-of-year index for on_this_day; 4: the list index; 5: event_counts for charts;
-# 6: actor_pairs; 7: the place and first_added indexes; 8: scope_events; 9: every
-# reference indexed; 10: yaml_spans, for rebuilding only the changed events
-SCHEMA_VERSION = "16"
+# The modules whose code decides what a database holds: the build and every module of
+# this package it imports, directly or not (a test derives the list from their imports).
+# Their source is the schema's fingerprint: any change to a declaration, a view, an index
+# or the code that writes rows makes the next build start from an empty database, with no
+# version number to remember to bump.
+DATABASE_MODULES = ("build", "catalog", "dates", "files", "load", "model", "provenance",
+                    "schema", "spans", "update", "validate")  # fmt: skip
+
+
+@functools.cache
+def schema_fingerprint() -> str:
+    """A hash of the source of ``DATABASE_MODULES``."""
+    digest = hashlib.sha256()
+    for name in DATABASE_MODULES:
+        digest.update(Path(__file__).with_name(f"{name}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
 DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
@@ -79,14 +93,23 @@ VIEWS = {
     "events_per_year_type": """
         select year, type, count(*) as events from events group by year, type
         order by year, type""",
-    # The transfers register: every order and delivery of a system, supplier → recipient.
+    # The transfers register: every step of a deal (plan, pledge, order, delivery, running
+    # total), supplier → recipient, with the quote that states its figure. ``counted`` is 1
+    # for the figures the totals add (schema.COUNTED_ACTIONS, a confirmed event, an exact
+    # number); the rest are listed beside the totals, never summed into them.
     "transfers": """
         select sup.country as supplier_country, es.supplier_id, sup.name as supplier,
                rec.country as recipient_country, es.recipient_id, rec.name as recipient,
-               es.system_id, sy.name as system, sy.kind as system_kind, es.action, es.deal,
-               es.quantity, coalesce(es.quantity_qualifier, 'exact') as quantity_qualifier,
+               es.system_id, sy.name as system, sy.kind as system_kind, es.deal_id, es.action,
+               es.deal, es.quantity,
+               coalesce(es.quantity_qualifier, 'exact') as quantity_qualifier, es.as_of,
+               es.as_of_label,
+               case when es.action in ({counted}) and e.status = 'confirmed'
+                     and es.quantity is not null
+                     and coalesce(es.quantity_qualifier, 'exact') = 'exact'
+                    then 1 else 0 end as counted,
                es.value, es.currency, e.id as event_id, e.date, e.date_label, e.precision,
-               e.status, e.title, es.source_id,
+               e.year, e.status, e.title, es.source_id,
                (select c.quote from citations c where c.event_id = e.id
                    and c.source_id = es.source_id order by c.position limit 1) as quote,
                es.note, e.sort_key
@@ -95,43 +118,95 @@ VIEWS = {
         join systems sy on sy.id = es.system_id
         left join actors sup on sup.id = es.supplier_id
         left join actors rec on rec.id = es.recipient_id
-        where es.action in ('order', 'delivery')
+        where es.action in ({steps})
         order by sup.country, rec.country, sy.name, e.sort_key, es.position""",
-    # Orders and deliveries side by side per supplier country, recipient country and system,
-    # as in an arms-transfers register. The totals add the exact figures of confirmed events;
-    # the lists give every figure as stated (about, at least, up to, unknown), dated, with
-    # the status of claims.
+    # Totals per supplier country, recipient country and system, as in an arms-transfers
+    # register: ordered and delivered add the counted figures only; every figure, counted
+    # or not, is listed by step with its date and, for a claim, its status.
     "transfer_totals": """
         select supplier_country, recipient_country, system_id, system, system_kind,
                group_concat(distinct supplier) as suppliers,
                group_concat(distinct recipient) as recipients,
-               sum(case when action = 'order' and status = 'confirmed'
-                   and quantity_qualifier = 'exact' then quantity end) as ordered,
+               sum(case when action = 'order' and counted then quantity end) as ordered,
+               sum(case when action = 'delivery' and counted then quantity end) as delivered,
                {figures_order} as orders,
-               sum(case when action = 'delivery' and status = 'confirmed'
-                   and quantity_qualifier = 'exact' then quantity end) as delivered,
                {figures_delivery} as deliveries,
+               {figures_plan} as plans,
+               {figures_pledge} as pledges,
+               {figures_running_total} as running_totals,
+               count(distinct deal_id) as deals,
                count(distinct event_id) as events
         from transfers
         group by supplier_country, recipient_country, system_id
         order by supplier_country, recipient_country, system""",
+    # One row per deal and system: what was ordered, delivered so far (in all and by year)
+    # and is outstanding, from the counted figures; plans, pledges, running totals and the
+    # figures not counted (claims, approximate numbers) beside them.
+    "deals": """
+        select deal_id, system_id, system, system_kind,
+               group_concat(distinct supplier) as suppliers,
+               group_concat(distinct recipient) as recipients,
+               group_concat(distinct supplier_country) as supplier_countries,
+               group_concat(distinct recipient_country) as recipient_countries,
+               (select t2.date_label from transfers t2 where t2.deal_id = t.deal_id
+                   and t2.system_id = t.system_id order by t2.sort_key limit 1) as first_step,
+               sum(case when action = 'order' and counted then quantity end) as ordered,
+               sum(case when action = 'delivery' and counted then quantity end) as delivered,
+               (select group_concat(year || ': ' || n, '; ') from (
+                   select t3.year, sum(t3.quantity) as n from transfers t3
+                   where t3.deal_id = t.deal_id and t3.system_id = t.system_id
+                     and t3.action = 'delivery' and t3.counted
+                   group by t3.year order by t3.year)) as delivered_by_year,
+               -- unknown (empty) when any delivery of the deal has no counted number
+               case when sum(case when action = 'order' and counted then 1 end) > 0
+                     and not max(action = 'delivery' and not counted)
+                    then max(sum(case when action = 'order' and counted then quantity end)
+                             - coalesce(sum(case when action = 'delivery' and counted
+                                            then quantity end), 0), 0) end as outstanding,
+               case when sum(case when action = 'delivery' and counted then quantity end)
+                         > sum(case when action = 'order' and counted then quantity end)
+                    then 'more delivered than ordered' end as conflict,
+               {figures_order} as orders,
+               {figures_delivery} as deliveries,
+               {figures_plan} as plans,
+               {figures_pledge} as pledges,
+               {figures_running_total} as running_totals,
+               {figures_uncounted} as not_counted,
+               count(distinct event_id) as events,
+               min(sort_key) as sort_key
+        from transfers t
+        group by deal_id, system_id
+        order by min(sort_key), deal_id, system""",
 }
 
 
-def _figures(action: str) -> str:
-    """SQL listing every figure of one action as stated: '6 (12 January 2019); up to 50
-    (28 June 2022); number unknown (March 2019, reported)'."""
-    return f"""group_concat(case when action = '{action}' then
+def _figures(action: str | None) -> str:
+    """SQL listing every figure of one step as stated: '6 (12 January 2019); up to 50
+    (28 June 2022); number unknown (March 2019, reported)'; with None, the order and
+    delivery figures the totals leave out."""
+    where = f"action = '{action}'" if action else f"action in ({_COUNTED}) and not counted"
+    return f"""group_concat(case when {where} then
                    case when quantity is null then 'number unknown'
                         when quantity_qualifier = 'exact' then cast(quantity as text)
                         else replace(quantity_qualifier, '-', ' ') || ' ' || quantity end
+                   || case when action = 'running-total' and as_of_label is not null
+                           then ' over ' || as_of_label else '' end
                    || ' (' || date_label || case when status != 'confirmed'
                    then ', ' || status else '' end || ')' end, '; ')"""
 
 
-VIEWS["transfer_totals"] = VIEWS["transfer_totals"].format(
-    figures_order=_figures("order"), figures_delivery=_figures("delivery")
-)
+def _sql_list(values: Iterable[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+_COUNTED = _sql_list(schema.COUNTED_ACTIONS)
+_FIGURES = {f"figures_{a.replace('-', '_')}": _figures(a) for a in schema.TRANSFER_ACTIONS}
+VIEWS = {
+    name: sql.format(counted=_COUNTED, steps=_sql_list(schema.TRANSFER_ACTIONS),
+                     figures_uncounted=_figures(None), **_FIGURES)
+    if name in ("transfers", "transfer_totals", "deals") else sql
+    for name, sql in VIEWS.items()
+}  # fmt: skip
 
 # Indexes over several columns; single columns come from the declarations (facet/index).
 COMPOSITE_INDEXES = {
@@ -204,7 +279,7 @@ def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
     """What determines the database: the YAML, its last commit (for the edit history),
     the tool version and the schema version."""
     digest = hashlib.sha256(yaml_bytes)
-    digest.update(f"\0{commit}\0{__version__}\0{SCHEMA_VERSION}".encode())
+    digest.update(f"\0{commit}\0{__version__}\0{schema_fingerprint()}".encode())
     return digest.hexdigest()
 
 
@@ -216,7 +291,7 @@ def read_only(db_path: Path) -> closing[sqlite3.Connection]:
 def stored_progress(db_path: Path, info: dict[str, str]) -> Progress | None:
     """The edit history's progress kept by the last build (None when there is none)."""
     commit = info.get("history_commit")
-    if not commit or info.get("schema_version") != SCHEMA_VERSION:
+    if not commit or info.get("schema_version") != schema_fingerprint():
         return None
     try:
         with read_only(db_path) as conn:
@@ -332,11 +407,13 @@ def link_rows(table: str, events: Iterable[Event]):
             row: dict[str, object] = {"event_id": event.id}
             if link.positioned:
                 row = {"id": f"{event.id}/{position}", "event_id": event.id, "position": position}
-            for name in fields:
+            for name, fld in fields.items():
                 value = getattr(entry, name)
                 if value is None and link.record == "event_system" and name in _ENTRY_DEFAULTS:
                     value = event.actor_with_role(*_ENTRY_DEFAULTS[name])
-                row[schema.column_name(table, name)] = value
+                row[schema.column_name(table, name)] = _stored(value, fld)
+                if fld.type == "date":
+                    row[f"{name}_label"] = value.label if value else None
             yield row
 
 
@@ -677,7 +754,7 @@ def write_database(
                 info = {
                     "input_sha256": digest,
                     "tool_version": __version__,
-                    "schema_version": SCHEMA_VERSION,
+                    "schema_version": schema_fingerprint(),
                     "history_commit": (progress or Progress()).commit,
                     "input_commit": commit,
                 } | {f"count_{k}": str(v) for k, v in counts.items()}

@@ -154,6 +154,11 @@ def _record_rules(name: str) -> dict:
             conditions.append(
                 {"if": when, "then": {"required": [rule.field], "description": rule.message}}
             )
+        elif isinstance(rule, schema.OnlyWhen):
+            allowed = {"properties": {rule.when: {"enum": list(rule.values)}},
+                       "required": [rule.when]}  # fmt: skip
+            conditions.append({"if": {"required": [rule.field]},
+                               "then": allowed | {"description": rule.message}})  # fmt: skip
         elif isinstance(rule, schema.ListContains):
             when = {"properties": {rule.when: {"enum": list(rule.values)}}, "required": [rule.when]}
             contains = {"contains": {"properties": {rule.key: {"const": rule.value}}}}

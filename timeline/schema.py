@@ -117,8 +117,12 @@ SYSTEM_KINDS: dict[str, str] = {
     "other": "any other weapon system or military equipment",
 }
 SYSTEM_ACTIONS: dict[str, str] = {
-    "order": "ordered, contracted or pledged",
-    "delivery": "handed over or arriving",
+    "plan": "an intention or planned purchase that no contract has sealed",
+    "pledge": "a commitment to give or sell that has not been carried out",
+    "order": "a signed contract or firm order",
+    "delivery": "handed over or arriving, as the source says it happened",
+    "running-total": "a cumulative figure delivered or held, as of a date or over an interval "
+    "(as_of)",
     "production": "made, assembled or licensed for production",
     "launch": "a ship launched or a keel laid",
     "test": "a test or first flight",
@@ -139,7 +143,12 @@ DEALS: dict[str, str] = {
     "licensed-production": "made under licence",
     "joint-production": "made jointly by the two sides",
 }
-TRANSFER_ACTIONS = ("order", "delivery")  # the two sides of the transfers register
+# The steps of a deal the transfers register lists, in the order a deal goes through them.
+TRANSFER_ACTIONS = ("plan", "pledge", "order", "delivery", "running-total")
+# The only steps the register's totals add up: a signed order and a delivery that happened.
+# A plan is not an order, a pledge is not a delivery, and a running total restates
+# deliveries already counted (or not yet recorded): they are listed beside the totals.
+COUNTED_ACTIONS = ("order", "delivery")
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 WIKIDATA_QID = r"^Q[1-9][0-9]*$"
@@ -233,6 +242,17 @@ class ListContains:
 
 
 @dataclass(frozen=True)
+class OnlyWhen:
+    """Within one record: ``field`` may be present only when ``when`` is one of ``values``."""
+
+    field: str
+    when: str
+    values: tuple[str, ...]
+    message: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class CitedOnEvent:
     """The source named by ``field`` of an event's entry is one the event cites."""
 
@@ -241,7 +261,7 @@ class CitedOnEvent:
     hint: str = ""
 
 
-Rule = Requires | ListContains | CitedOnEvent
+Rule = Requires | ListContains | OnlyWhen | CitedOnEvent
 
 
 def _text(doc: str = "", **kw) -> Field:
@@ -341,6 +361,11 @@ RECORDS: dict[str, dict[str, Field]] = {
         "currency": _text("Currency of the value (ISO 4217).", codes="currency"),
         "deal": _text("Sale, aid, donation or production arrangement.", choices=tuple(DEALS),
                       facet="column"),
+        "deal_id": _text("The deal this step belongs to: one slug shared by the plan, pledge, "
+                         "order, deliveries and running totals of one deal.", pattern=SLUG,
+                         facet="column"),
+        "as_of": Field("date", doc="For a running total: the date or interval the figure "
+                       "covers ('2022-06-28', '2022-02-24/2022-06-28')."),
         "supplier": _text("Who supplies it (default: the event's supplier or manufacturer).",
                           refers_to="actors", facet="column"),
         "recipient": _text("Who receives it (default: the event's buyer or recipient).",
@@ -390,6 +415,17 @@ RULES: dict[str, tuple[Rule, ...]] = {
                  hint="add currency: an ISO 4217 code such as USD, EUR or TRY"),
         Requires("quantity", "quantity_qualifier", message="a qualifier needs a quantity",
                  hint="give the quantity, or remove quantity_qualifier"),
+        Requires("deal_id", "action", TRANSFER_ACTIONS,
+                 message="each step of a deal (plan, pledge, order, delivery, running total) "
+                 "names its deal",
+                 hint="add deal_id: a slug shared by every step of the deal, e.g. "
+                 "tb2-ukraine-2019"),
+        Requires("as_of", "action", ("running-total",),
+                 message="a running total needs the date or interval it covers",
+                 hint="add as_of: the date the figure stands at, or the interval it counts"),
+        OnlyWhen("as_of", "action", ("running-total",),
+                 message="as_of belongs to a running total only",
+                 hint="remove as_of, or make the action running-total"),
         CitedOnEvent("source", message="the source of a quantity must be cited by this event",
                      hint="add a citation of that source with the quote that gives the number"),
         CitedOnEvent("value_source", message="the source of a value must be cited by this "
@@ -636,6 +672,8 @@ def link_columns(table: str) -> list[Column]:
             Column(column_name(table, name), SQL_TYPES[fld.type], fld.doc, not_null=fld.required,
                    facet=fld.facet, index=bool(fld.refers_to) or fld.index)
         )  # fmt: skip
+        if fld.type == "date":
+            out.append(Column(f"{name}_label", "text", f"The {name} date in words."))
     return out
 
 

@@ -64,7 +64,7 @@ def update_database(
     """Bring ``db_path`` up to date with ``raw`` by rewriting the changed events only;
     None when that is not possible (the caller then builds in full)."""
     if (info.get("schema_version"), info.get("tool_version")) != (
-        build.SCHEMA_VERSION,
+        build.schema_fingerprint(),
         __version__,
     ):
         return None

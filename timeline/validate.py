@@ -189,6 +189,10 @@ class Validator:
     def check_rule(self, rule: schema.Rule, raw: dict, path: Path_) -> None:
         """A declared cross-field rule within one record (see ``schema.RULES``)."""
         when = raw.get(rule.when) if not isinstance(rule, schema.CitedOnEvent) else None
+        if isinstance(rule, schema.OnlyWhen):
+            if raw.get(rule.field) is not None and when not in rule.values:
+                self.report((*path, rule.field), rule.message, rule.hint)
+            return
         if when is None or (rule.values and when not in rule.values):
             return
         if isinstance(rule, schema.Requires):

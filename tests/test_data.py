@@ -241,3 +241,92 @@ def test_transfer_totals_equal_the_sum_of_their_events(real_db):
         assert tb2 and tb2[0] >= 6 and "12 January 2019" in tb2[1] and tb2[2]
     finally:
         conn.close()
+
+
+NUMBER_WORDS = dict(
+    enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+)
+NUMBER_WORDS |= {30: "thirty", 40: "forty", 50: "fifty", 100: "hundred"}
+
+
+def states_number(text: str, number: int, names: tuple[str, ...]) -> bool:
+    """Whether ``text`` gives ``number`` in digits (1,000 / 1 000 / 1000) or in words; one
+    is also stated by a singular article before the system's name ("a Bayraktar TB2",
+    "the Bayraktar TB2 Vanagas")."""
+    digits = re.sub(r"(?<=\d)[,\u00a0\u202f ](?=\d{3}\b)", "", text)
+    if re.search(rf"(?<![\d.]){number}(?![\d.]\d)", digits):
+        return True
+    word = NUMBER_WORDS.get(number)
+    if word and re.search(rf"\b{word}\b", text, re.I):
+        return True
+    name = "|".join(re.escape(n) for n in names)
+    return number == 1 and bool(
+        re.search(rf"\b(a|an|the)\s+(\S+\s+){{0,4}}?({name})(?![\w-])", text, re.I)
+    )
+
+
+def test_every_systems_quantity_is_stated_in_its_sources_quote():
+    """A number in the register is the number a cited quote (or our translation of it)
+    states: the systems entry's source must say it."""
+    names = {s.id: (s.name, *s.aliases) for s in DATA.systems}
+    unstated = []
+    for event in DATA.events:
+        for entry in event.systems:
+            if entry.quantity is None:
+                continue
+            texts = [f"{c.quote} {c.translation or ''}" for c in event.citations
+                     if c.source == entry.source]  # fmt: skip
+            if not any(states_number(t, entry.quantity, names[entry.system]) for t in texts):
+                unstated.append((event.id, entry.system, entry.quantity, entry.source))
+    assert unstated == []
+
+
+def test_no_summary_copies_a_run_of_a_quote():
+    """A summary is in our words: it shares no run of 60 characters with any of its quotes."""
+    copied = []
+    for event in DATA.events:
+        summary = normalise(event.summary).lower()
+        for c in event.citations:
+            quote = normalise(c.quote).lower()
+            if any(quote[i : i + 60] in summary for i in range(len(quote) - 59)):
+                copied.append((event.id, c.source))
+    assert copied == []
+
+
+def test_the_register_lists_every_deal_step_and_counts_only_orders_and_deliveries(real_db):
+    import sqlite3
+
+    conn = sqlite3.connect(real_db)
+    try:
+        steps = dict(conn.execute("select action, count(*) from transfers group by action"))
+        counted = {
+            a for (a,) in conn.execute("select distinct action from transfers where counted")
+        }
+    finally:
+        conn.close()
+    assert counted <= {"order", "delivery"}
+    assert {"plan", "pledge", "running-total"} <= set(steps)

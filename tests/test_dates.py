@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from edtf import parse_edtf
 
-from timeline.dates import DateError, is_future, parse_date
+from timeline.dates import DATE_CACHE_SIZE, DateError, _parse_text, is_future, parse_date
 
 ACCEPTED = [
     # written, canonical, start, end, precision, approximate, uncertain, label
@@ -120,3 +120,14 @@ def test_is_future_compares_the_start_of_the_value():
     assert not is_future(parse_date("2026-11"), today)
     assert is_future(parse_date("2026-11-22"), today)
     assert is_future(parse_date("2027"), today)
+
+
+def test_padded_dates_share_one_bounded_cache_entry():
+    """?from=15<40,000 spaces>April 2021 must not keep 40 KB per request in the cache."""
+    _parse_text.cache_clear()
+    for n in range(1, 300):
+        assert parse_date("15" + " \t" * 150 * n + "April 2021").canonical == "2021-04-15"
+    assert _parse_text.cache_info().currsize == 1
+    with pytest.raises(DateError, match="too long"):
+        parse_date("2021-04-15" + "?" * 100)
+    assert _parse_text.cache_info().maxsize == DATE_CACHE_SIZE

@@ -3,12 +3,14 @@
 Run with ``python benchmarks/abuse_load.py [SECONDS] [ABUSERS]`` (defaults 20 s, 8 threads).
 Serves the real events.yaml with ``timeline serve --production`` on 127.0.0.1, sends the
 abusive requests of the hardening work from ABUSERS threads, and times normal page
-requests from two reader threads for SECONDS; prints p50/p99 per kind and the status
-codes the abusive requests got. Loopback only; bounded in time; stops what it started.
+requests from two reader threads for SECONDS; prints p50/p99 per kind, the status
+codes the abusive requests got, the log bytes they caused and each server process's memory
+before and after. Loopback only; bounded in time; stops what it started.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import sys
@@ -59,18 +61,56 @@ ABUSIVE = [
     "/timeline/events?_where=1",
 ]
 
+# Requests that Datasette 0.65 answered with a 500, or with a `rich` traceback of its local
+# variables in the log (0.2-0.7 s of CPU and 15-130 KB each): each must be a cheap 4xx
+# with one line of log (plugins/request_checks.py).
+BAD_REQUESTS = [
+    ("GET", "/timeline/events?_size=abc"),
+    ("GET", "/timeline/events?_size=-1"),
+    ("GET", "/timeline/events?_facet=nope"),
+    ("GET", "/timeline/events?_facet_array=nope"),
+    ("GET", "/timeline/events?_search=%00"),
+    ("GET", "/timeline/events.json?_search_title=%00"),
+    ("GET", "/timeline/events?_search_summary=" + "a+" * 3000),
+    ("GET", "/timeline/events?_col=nope"),
+    ("GET", "/timeline/events?_timelimit=abc"),
+    ("GET", "/timeline/events?_through=%7B"),
+    ("GET", "/timeline/events?title__in=[1,2"),
+    ("GET", "/timeline/events?title__notin=["),
+    ("GET", "/timeline/events?id__arraycontains=x"),
+    ("GET", "/timeline/events/nope"),
+    ("GET", "/timeline/build_info/nope"),
+    ("GET", "/timeline/event_actors/x"),
+    ("GET", "/timeline/event_actors/a,b"),
+    ("GET", "/timeline/claims/x"),
+    ("GET", "/timeline/nope"),
+    ("GET", "/timeline/-/nope"),
+    ("GET", "/-/nope"),
+    ("GET", "/a/b/c/d"),
+    ("GET", "/timeline/events/x/y/z"),
+    ("GET", "/timeline/search.ics?q=x"),
+    ("GET", "/timeline/per_year_and_type.ics"),
+    ("POST", "/timeline/events"),
+    ("POST", "/timeline/events/x"),
+]
+# A date padded with whitespace, a different length each time: each was a new cache entry.
+PADDED_DATES = ["/timeline?from=15" + "%20" * (40000 + n) + "April%202021" for n in range(16)]
+
 
 @dataclass
 class Tally:
     timings: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter = field(default_factory=Counter)
     statuses: Counter = field(default_factory=Counter)
+    memory_kib: dict[str, tuple[int, int]] = field(default_factory=dict)  # pid: before, after
+    log_bytes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def fetch(url: str, timeout: float) -> int:
+def fetch(url: str, timeout: float, method: str = "GET") -> int:
+    request = urllib.request.Request(url, method=method, data=b"x=1" if method == "POST" else None)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
             return response.status
     except urllib.error.HTTPError as exc:
@@ -94,16 +134,38 @@ def reader(base: str, deadline: float, tally: Tally) -> None:
 
 
 def abuser(base: str, deadline: float, tally: Tally, offset: int) -> None:
+    requests = [("GET", p) for p in ABUSIVE + PADDED_DATES] + BAD_REQUESTS
     i = offset
     while time.monotonic() < deadline:
-        path = ABUSIVE[i % len(ABUSIVE)]
+        method, path = requests[i % len(requests)]
         i += 1
         try:
-            status = fetch(base + path, timeout=30)
+            status = fetch(base + path, timeout=30, method=method)
         except OSError as exc:
             status = type(exc).__name__
         with tally.lock:
-            tally.statuses[(path[:60], status)] += 1
+            tally.statuses[(f"{method} {path}"[:64], status)] += 1
+
+
+def server_processes(port: int) -> list[int]:
+    """The server's processes (Gunicorn's master and its forked workers share a command
+    line), found by the port on that command line; this machine's own processes only."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"datasette" in b" ".join(argv) and str(port).encode() in argv:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
 
 
 def run(seconds: float = 20, abusers: int = 8) -> Tally:
@@ -111,6 +173,13 @@ def run(seconds: float = 20, abusers: int = 8) -> Tally:
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(REAL, Path(tmp) / "events.yaml")
         with serving(Path(tmp), "--production") as base:
+            for path in NORMAL:  # every worker warmed up before its memory is read
+                for _ in range(4):
+                    fetch(base + path, timeout=30)
+            pids = server_processes(int(base.rsplit(":", 1)[1]))
+            before = {pid: rss_kib(pid) for pid in pids}
+            log = Path(tmp) / "serve.log"
+            log_start = log.stat().st_size
             deadline = time.monotonic() + seconds
             threads = [threading.Thread(target=reader, args=(base, deadline, tally))
                        for _ in range(2)]  # fmt: skip
@@ -122,6 +191,10 @@ def run(seconds: float = 20, abusers: int = 8) -> Tally:
                 thread.start()
             for thread in threads:
                 thread.join(timeout=seconds + 60)
+            tally.memory_kib = {
+                str(p): (before[p], rss_kib(p)) for p in pids if os.path.exists(f"/proc/{p}")
+            }
+            tally.log_bytes = log.stat().st_size - log_start
     return tally
 
 
@@ -142,7 +215,11 @@ def report(tally: Tally) -> None:
               f"{statistics.median(everything) * 1000:8.1f} "
               f"{percentile(everything, 0.99) * 1000:8.1f}")  # fmt: skip
     print(f"normal requests that failed: {sum(tally.errors.values())} {dict(tally.errors)}")
-    print(f"abusive requests sent: {sum(tally.statuses.values())}")
+    sent = sum(tally.statuses.values())
+    print(f"abusive requests sent: {sent}; server log: {tally.log_bytes} bytes "
+          f"({tally.log_bytes / max(sent, 1):.0f} a request)")  # fmt: skip
+    for pid, (before, after) in tally.memory_kib.items():
+        print(f"server process {pid}: {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after")
     for (path, status), n in sorted(tally.statuses.items(), key=str):
         print(f"  {status} x{n:<5} {path}")
 

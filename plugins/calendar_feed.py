@@ -5,10 +5,11 @@ Any query whose rows carry the events table's ``id``, ``title``, ``status``,
 renders as iCalendar through :func:`timeline.formats.ics_calendar` (the same code
 as ``timeline export --format ics``). A day event is an all-day entry on that
 day; a month- or year-only date spans its month or year. ``?_plain=1`` shows the
-text as plain text.
+text as plain text. Any other query's ``.ics`` is a 404: Datasette asks ``can_render``
+only to list the formats, and calls ``render`` for whatever the path asks.
 """
 
-from datasette import hookimpl
+from datasette import NotFound, hookimpl
 from datasette.utils.asgi import Response
 
 from timeline.formats import ics_calendar
@@ -21,6 +22,8 @@ def can_render(columns):
 
 
 def render(datasette, request, rows, columns, database, query_name, data):
+    if not can_render(columns):
+        raise NotFound("This page has no calendar: its rows are not events.")
     base = f"{request.scheme}://{request.host}{datasette.urls.path('/')}"
     queries = (datasette.metadata(database=database) or {}).get("queries") or {}
     title = (queries.get(query_name) or {}).get("title") or "Events"

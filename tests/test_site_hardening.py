@@ -7,8 +7,13 @@ import csv
 import io
 import json
 import sys
+import types
 
 import pytest
+from datasette import hookimpl
+from datasette.plugins import pm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_site_support import METADATA, ROOT, SMALL, build, load_yaml, site, write_yaml
 from typer.testing import CliRunner
 
@@ -17,6 +22,9 @@ from timeline.serve import write_production_metadata
 
 sys.path.insert(0, str(ROOT / "plugins"))
 from sql_functions import MAX_WORDS, fts_query
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from abuse_load import BAD_REQUESTS
 
 FORMULA_TITLE = '=HYPERLINK("http://example.com","click")'
 
@@ -57,6 +65,61 @@ async def test_bad_table_parameters_are_a_400_not_a_500(ds, query, suffix):
         assert response.json()["ok"] is False and response.json()["error"]
     else:
         assert "Bad request" in response.text or "400" in response.text
+
+
+@pytest.mark.parametrize(("method", "path"), BAD_REQUESTS)
+async def test_bad_requests_are_a_cheap_4xx_with_one_line_of_log(ds, capsys, method, path):
+    """Datasette answered these with a 500, or printed a rich traceback with its local
+    variables (15-130 KB and up to a second of CPU each)."""
+    capsys.readouterr()
+    response = await ds.client.request(method, path)
+    assert 400 <= response.status_code < 500, response.text[:300]
+    log = capsys.readouterr()
+    assert log.out == ""
+    assert log.err.count("\n") == 1 and len(log.err) < 400, log.err[:1000]
+    assert log.err.startswith(f"timeline: {response.status_code} {method} ")
+
+
+async def test_a_500_logs_a_plain_traceback_without_local_variables(formula_db, capsys):
+    async def broken():
+        secret = "a local variable"  # noqa: F841  (must not reach the log)
+        raise RuntimeError("boom")
+
+    plugin = types.ModuleType("broken")
+    plugin.register_routes = hookimpl(lambda: [(r"^/broken$", broken)])
+    pm.register(plugin, name="broken")
+    try:
+        ds = await site(formula_db)
+        capsys.readouterr()
+        response = await ds.client.get("/broken")
+    finally:
+        pm.unregister(name="broken")
+    assert response.status_code == 500 and "boom" not in response.text
+    err = capsys.readouterr().err
+    assert err.startswith("timeline: 500 GET /broken: ")
+    assert "RuntimeError: boom" in err and "a local variable" not in err
+
+
+PARAMETERS = st.sampled_from(
+    ["_size", "_facet", "_facet_array", "_facet_list", "_facet_size", "_search",
+     "_search_title", "_sort", "_sort_desc", "_col", "_nocol", "_through", "_next",
+     "_timelimit", "_labels", "_shape", "title__in", "id__notin", "id__gt",
+     "date_start__date", "tags__arraycontains", "title__like", "_where"]
+)  # fmt: skip
+HOSTILE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40) | (
+    st.sampled_from(["[", "[1,2", "{", "max", "-1", "abc", "id", "0", "\x00", "%", "~"])
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    params=st.lists(st.tuples(PARAMETERS, HOSTILE), min_size=1, max_size=4),
+    path=st.sampled_from(["/timeline/events", "/timeline/events.json", "/timeline/claims",
+                          "/timeline/event_actors.json", "/timeline/events.csv"]),
+)  # fmt: skip
+async def test_no_table_parameters_give_a_500(ds, params, path):
+    response = await ds.client.get(path, params=params)
+    assert response.status_code in (200, 400, 403, 404), (params, response.text[:300])
 
 
 async def test_valid_sorts_still_work(ds):

@@ -5,8 +5,8 @@
 * A source: where and when it was published, every event it is cited for with the
   quote and stance, and its track record: how many of its citations support the
   record and how many contradict it.
-* A system: maker and kind, its transfers register rows (orders and deliveries side
-  by side) and its events.
+* A system: maker and kind, the steps of its deals (plans, pledges, orders, deliveries,
+  running totals), a link to its deals in the register (``/register``) and its events.
 
 Everything is fetched with parameterised SQL; the templates escape every value.
 Lists stop at LIMIT entries (a page stays small at any size) and link to the full,
@@ -30,6 +30,10 @@ select e.id, e.date_label, e.title, e.status, e.type, e.precision, e.approximate
          where ea.event_id = s.event_id and ea.actor_id = s.scope_id order by ea.role)) as roles
 from scope_events s join events e on e.id = s.event_id
 where s.scope = 'actor' and s.scope_id = :id order by s.sort_key, s.event_id limit :limit
+"""
+# Whether the actor supplies or receives any step of a deal (its register link).
+IN_REGISTER_SQL = """
+select exists (select 1 from transfers where supplier_id = :id or recipient_id = :id)
 """
 TOGETHER_SQL = """
 select a.id, a.name, p.events from actor_pairs p join actors a on a.id = p.other_id
@@ -87,6 +91,7 @@ async def actor_vars(datasette, db, params):
         "actor_events": events,
         "actor_together": _linked(datasette, await _rows(db, TOGETHER_SQL, params), "actors"),
         "actor_claims": [e for e in events if e["status"] != "confirmed"],
+        "actor_in_register": (await db.execute(IN_REGISTER_SQL, params)).first()[0],
     }
 
 

@@ -59,10 +59,10 @@ async def test_source_page_shows_its_track_record(ds):
     assert "<blockquote>" in html
 
 
-async def test_system_page_shows_orders_and_deliveries(ds):
+async def test_system_page_shows_the_steps_of_its_deals(ds):
     html = (await ds.client.get("/timeline/systems/bayraktar-tb2")).text
     assert "<h1>Bayraktar TB2</h1>" in html and "made by" in html
-    assert "Orders and deliveries" in html and "USD 69,000,000" in html
+    assert "Deal steps" in html and "USD 69,000,000" in html
     assert "up to 50" in html
 
 

@@ -110,8 +110,11 @@ VIEWS = {
                     then 1 else 0 end as counted,
                es.value, es.currency, e.id as event_id, e.date, e.date_label, e.precision,
                e.year, e.status, e.title, es.source_id,
-               (select c.quote from citations c where c.event_id = e.id
-                   and c.source_id = es.source_id order by c.position limit 1) as quote,
+               -- the quote that states the number, else the event's first supporting one
+               coalesce((select c.quote from citations c where c.event_id = e.id
+                            and c.source_id = es.source_id order by c.position limit 1),
+                        (select c.quote from citations c where c.event_id = e.id
+                            and c.stance = 'supports' order by c.position limit 1)) as quote,
                es.note, e.sort_key
         from event_systems es
         join events e on e.id = es.event_id
@@ -125,8 +128,7 @@ VIEWS = {
     # or not, is listed by step with its date and, for a claim, its status.
     "transfer_totals": """
         select supplier_country, recipient_country, system_id, system, system_kind,
-               group_concat(distinct supplier) as suppliers,
-               group_concat(distinct recipient) as recipients,
+               {totals_suppliers} as suppliers, {totals_recipients} as recipients,
                sum(case when action = 'order' and counted then quantity end) as ordered,
                sum(case when action = 'delivery' and counted then quantity end) as delivered,
                {figures_order} as orders,
@@ -136,7 +138,7 @@ VIEWS = {
                {figures_running_total} as running_totals,
                count(distinct deal_id) as deals,
                count(distinct event_id) as events
-        from transfers
+        from transfers t
         group by supplier_country, recipient_country, system_id
         order by supplier_country, recipient_country, system""",
     # One row per deal and system: what was ordered, delivered so far (in all and by year)
@@ -144,10 +146,9 @@ VIEWS = {
     # figures not counted (claims, approximate numbers) beside them.
     "deals": """
         select deal_id, system_id, system, system_kind,
-               group_concat(distinct supplier) as suppliers,
-               group_concat(distinct recipient) as recipients,
-               group_concat(distinct supplier_country) as supplier_countries,
-               group_concat(distinct recipient_country) as recipient_countries,
+               {deal_suppliers} as suppliers, {deal_recipients} as recipients,
+               {deal_supplier_countries} as supplier_countries,
+               {deal_recipient_countries} as recipient_countries,
                (select t2.date_label from transfers t2 where t2.deal_id = t.deal_id
                    and t2.system_id = t.system_id order by t2.sort_key limit 1) as first_step,
                sum(case when action = 'order' and counted then quantity end) as ordered,
@@ -195,12 +196,30 @@ def _figures(action: str | None) -> str:
                    then ', ' || status else '' end || ')' end, '; ')"""
 
 
+def _distinct(column: str, group: tuple[str, ...]) -> str:
+    """SQL joining the distinct values of ``column`` in the current group of the transfers
+    view with '; ' (group_concat(distinct …) can only join with commas, which names hold)."""
+    match = " and ".join(f"t2.{c} is t.{c}" for c in group)
+    return f"""(select group_concat({column}, '; ') from (select distinct t2.{column}
+                   from transfers t2 where {match} and t2.{column} is not null))"""
+
+
 def _sql_list(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
 _COUNTED = _sql_list(schema.COUNTED_ACTIONS)
 _FIGURES = {f"figures_{a.replace('-', '_')}": _figures(a) for a in schema.TRANSFER_ACTIONS}
+_DEAL = ("deal_id", "system_id")
+_TOTALS = ("supplier_country", "recipient_country", "system_id")
+_FIGURES |= {
+    "deal_suppliers": _distinct("supplier", _DEAL),
+    "deal_recipients": _distinct("recipient", _DEAL),
+    "deal_supplier_countries": _distinct("supplier_country", _DEAL),
+    "deal_recipient_countries": _distinct("recipient_country", _DEAL),
+    "totals_suppliers": _distinct("supplier", _TOTALS),
+    "totals_recipients": _distinct("recipient", _TOTALS),
+}
 VIEWS = {
     name: sql.format(counted=_COUNTED, steps=_sql_list(schema.TRANSFER_ACTIONS),
                      figures_uncounted=_figures(None), **_FIGURES)

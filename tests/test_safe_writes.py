@@ -3,9 +3,14 @@ identity, and outputs that would overwrite an input."""
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -271,6 +276,137 @@ def test_outputs_that_are_inputs_or_other_files_are_refused(tmp_path, args):
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and "hint:" in result.output
     assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.fixture
+def project(tmp_path) -> dict[str, Path]:
+    """A curated YAML in its own directory, its database, and a working directory elsewhere
+    (so the curated file is not ./events.yaml)."""
+    (tmp_path / "curated").mkdir()
+    yaml_path = tmp_path / "curated" / "events.yaml"
+    shutil.copy(SMALL, yaml_path)
+    db = tmp_path / "timeline.db"
+    assert RUN.invoke(app, ["build", str(yaml_path), "--db", str(db)]).exit_code == 0
+    (tmp_path / "work").mkdir()
+    return {"yaml": yaml_path, "db": db, "work": tmp_path / "work"}
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "json", "yaml", "ics", "cff", "jsonl", "csv"])
+def test_an_output_linked_to_the_curated_yaml_is_refused(project, monkeypatch, fmt):
+    """Judged by the file the link points to, not by the link's name or ./events.yaml."""
+    monkeypatch.chdir(project["work"])
+    link = project["work"] / f"out.{fmt}"
+    link.symlink_to(project["yaml"])
+    before = project["yaml"].read_bytes()
+    result = RUN.invoke(app, ["export", "--db", str(project["db"]), "--format", fmt,
+                              "--output", str(link)])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "a YAML file" in result.output and "Traceback" not in result.output
+    assert project["yaml"].read_bytes() == before and link.is_symlink()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "content"),
+    [("json", "notes.txt", "my notes\n"), ("json", "code.py", "print(1)\n"),
+     ("markdown", "code.py", "print(1)\n"), ("ics", "data.json", "[1]\n"),
+     ("cff", "notes.txt", "my notes\n"), ("yaml", "other.yaml", "a: 1\n")],
+)  # fmt: skip
+def test_an_existing_file_of_another_kind_is_never_overwritten(project, fmt, name, content):
+    target = project["work"] / name
+    target.write_text(content)
+    result = RUN.invoke(app, ["export", "--db", str(project["db"]), "--format", fmt,
+                              "--output", str(target)])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "would be overwritten" in result.output and target.read_text() == content
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "yaml", "ics", "json", "cff"])
+def test_an_export_replaces_its_own_earlier_output(project, fmt):
+    out = project["work"] / f"out.{fmt}"
+    for _ in range(2):
+        result = RUN.invoke(app, ["export", "--db", str(project["db"]), "--format", fmt,
+                                  "--output", str(out)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+
+
+def test_new_files_get_the_usual_mode_for_the_umask(project):
+    out = project["work"] / "out.json"
+    old = os.umask(0o022)
+    try:
+        assert RUN.invoke(app, ["export", "--db", str(project["db"]), "--output", str(out)]
+                          ).exit_code == 0  # fmt: skip
+        assert RUN.invoke(app, ["schema", "--output", str(project["work"] / "s.json")]
+                          ).exit_code == 0  # fmt: skip
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert stat.S_IMODE((project["work"] / "s.json").stat().st_mode) == 0o644
+
+
+def test_a_fifo_is_written_to_not_replaced(project):
+    fifo = project["work"] / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = RUN.invoke(app, ["export", "--db", str(project["db"]), "--output", str(fifo)])
+    reader.join(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert json.loads(received[0])[0]["id"] and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_fifo_nobody_reads_and_a_fifo_as_database_are_refused_at_once(project):
+    fifo = project["work"] / "pipe"
+    os.mkfifo(fifo)
+    commands = [
+        ["export", "--db", str(project["db"]), "--output", str(fifo)],
+        ["schema", "--output", str(fifo)],
+        ["build", str(project["yaml"]), "--db", str(fifo)],
+    ]
+    for args in commands:  # in a process of its own: a hang fails by the timeout
+        proc = subprocess.run([sys.executable, "-m", "timeline.cli", *args],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr and str(fifo) in proc.stderr
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_dev_stdout_is_streamed_to(project):
+    proc = subprocess.run(
+        f"{sys.executable} -m timeline.cli export --db {project['db']} --output /dev/stdout | cat",
+        shell=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert json.loads(proc.stdout)[0]["id"]
+
+
+@pytest.mark.parametrize(
+    "args", [["export", "--format", "datapackage"], ["export", "--format", "csv"], ["schema"]]
+)
+def test_a_full_disk_leaves_nothing_behind(project, monkeypatch, args):
+    """The second file written hits ENOSPC: nothing is renamed, no temporary is left."""
+    out = project["work"] / "out"
+    staged = files._staged
+    calls = []
+    single = args == ["schema"]
+
+    def full_after_one(target, data):
+        calls.append(target)
+        if len(calls) > 1 or single:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        return staged(target, data)
+
+    monkeypatch.setattr(files, "_staged", full_after_one)
+    if args == ["schema"]:
+        args, out = ["schema", "--output"], out.with_suffix(".json")
+    else:
+        args = [*args, "--db", str(project["db"])]
+    result = RUN.invoke(app, [*args, "--output", str(out)] if "--output" not in args
+                        else [*args, str(out)])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "No space left on device" in result.output and "Traceback" not in result.output
+    leftovers = [p.name for p in project["work"].rglob("*") if p.is_file()]
+    assert leftovers == []
 
 
 def test_outputs_of_the_same_kind_are_replaced(tmp_path):

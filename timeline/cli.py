@@ -307,7 +307,7 @@ def export(
 ) -> None:
     """Export the events (filtered) with their actors, systems, citations and relations."""
     from .export import Filters
-    from .files import check_output, write_atomically
+    from .files import kind_for_name, write_files
     from .formats import FORMATS, render
 
     fmt = FORMATS[output_format.value]
@@ -334,11 +334,11 @@ def export(
                 raise WriteRefused(f"{output} is a file; {fmt.name} writes several files",
                                    "give a directory")  # fmt: skip
             output.mkdir(parents=True, exist_ok=True)
-        for target in targets.values():
-            kind = {"json": "json", "csv": "csv"}.get(target.suffix.lstrip("."), "text")
-            check_output(target, kind, inputs=[db, Path("events.yaml")])
-        for name, target in targets.items():
-            write_atomically(target, files[name])
+        # each file is judged as the kind the format writes, whatever the output is called
+        kinds = {t: "yaml export" if fmt.name == "yaml" else kind_for_name(Path(name))
+                 for name, t in targets.items()}  # fmt: skip
+        contents = {target: files[name] for name, target in targets.items()}
+        write_files(contents, kinds, inputs=[db, Path("events.yaml")])
     where = output if several else targets[fmt.main]
     typer.echo(f"Wrote {', '.join(sorted(files))} to {where}.", err=True)
 

@@ -10,17 +10,28 @@
   the old file or the new one, never a mix.
 * **Identity kept**: a symlink is written through (the link stays a link), and
   the byte-order mark, line endings and permissions of the file are kept.
-* **Outputs guarded**: an output path that is one of the inputs, or an existing
-  file of another kind, is refused before anything is written.
+* **Outputs guarded**: every write names the kind of file it writes, and an output
+  is judged by what it is (symlinks resolved, content read), not by the name it was
+  given: one that is an input, or an existing file of another kind, is refused before
+  anything is written. A YAML file is replaced only by ``add``/``fmt`` (kind "yaml") or
+  over an earlier ``export --format yaml``; JSON only by JSON, CSV by CSV, a database by a
+  database, other text only by text of the same extension.
+* **Not renamed over what is not a file**: a FIFO, a device or a socket (``/dev/stdout``)
+  is written to as a stream; a database must be a regular file.
+* **Cleaned up**: a write that fails (a full disk) removes its temporary files, replaces
+  nothing and says why; a command writing several files stages them all first. New files
+  get the usual mode for the umask (0644 under umask 022), not mkstemp's 0600.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -154,14 +165,54 @@ def _cannot_write(path: Path, exc: OSError) -> WriteRefused:
     )
 
 
-def write_atomically(path: Path, data: bytes | str) -> None:
-    """Replace ``path`` with ``data`` via a flushed temporary sibling and a rename.
+def write_atomically(
+    path: Path, data: bytes | str, kind: str | None = None, inputs: Iterable[Path] = ()
+) -> None:
+    """Replace ``path`` with ``data`` via a flushed temporary sibling and a rename, after
+    :func:`check_output` (``kind``: see KINDS; by default judged from the name).
 
     A symlink is written through to its target; the target's permissions are kept.
     """
-    target = Path(os.path.realpath(path))
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    path = Path(path)
+    write_files({path: data}, {path: kind} if kind else None, inputs)
+
+
+def write_files(
+    files: dict[Path, bytes | str],
+    kinds: dict[Path, str] | None = None,
+    inputs: Iterable[Path] = (),
+) -> None:
+    """Write several files all or nothing (as far as renames allow): every output is
+    checked (``kinds``: each file's kind, by default judged from its name), then every
+    temporary file written, then each renamed over its target.
+
+    Example::
+
+        write_files({Path("out/a.csv"): "x\n", Path("out/b.csv"): "y\n"})
+    """
+    inputs = list(inputs)
+    for path in files:
+        check_output(path, (kinds or {}).get(path) or kind_for_name(path), inputs)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            raw = data.encode("utf-8") if isinstance(data, str) else data
+            if _is_stream(path):  # by the name given: /dev/stdout resolves to no real path
+                _stream(path, raw)
+                continue
+            target = Path(os.path.realpath(path))
+            staged.append((_staged(target, raw), target))
+        for tmp, target in staged:
+            replace_durably(tmp, target)
+    except OSError as exc:
+        raise _cannot_write(Path(exc.filename or next(iter(files))), exc) from None
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
+def _staged(target: Path, data: bytes) -> Path:
+    """``data`` in a temporary sibling of ``target``, with the mode ``target`` will have."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
     try:
@@ -169,9 +220,44 @@ def write_atomically(path: Path, data: bytes | str) -> None:
             handle.write(data)
         if target.exists():
             shutil.copymode(target, tmp)
-        replace_durably(tmp, target)
-    finally:
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+    except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def _is_stream(target: Path) -> bool:
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _stream(target: Path, data: bytes) -> None:
+    """Write to a FIFO, device or socket in place: renaming over it would replace it."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO nobody reads would block forever
+            raise WriteRefused(
+                f"{target} is a pipe that no process is reading", "start its reader first"
+            ) from None
+        raise
+    try:
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "wb", closefd=False) as handle:
+            handle.write(data)
+    finally:
+        os.close(fd)
 
 
 def replace_durably(written: Path, target: Path) -> None:
@@ -202,27 +288,44 @@ KINDS = {
     "sqlite": "an SQLite database",
     "json": "a JSON file",
     "csv": "a CSV file",
-    "text": "a text file",
+    "yaml": "a YAML file",
+    "yaml export": "a YAML file written by timeline export",
 }
+YAML_EXPORT_MARK = "exported from the database by timeline export."
+TEXT = "text "  # + the extension: "text .md" is a Markdown file
+SAME_FORMAT = {".markdown": ".md", ".ndjson": ".jsonl", ".ical": ".ics", ".yml": ".yaml"}
+
+
+def describe(kind: str) -> str:
+    return KINDS.get(kind) or f"a {kind.removeprefix(TEXT) or 'plain'} text file"
+
+
+def kind_for_name(path: Path) -> str:
+    """The kind of file a name says it is, for a writer that names its own files."""
+    suffix = SAME_FORMAT.get(Path(path).suffix.lower(), Path(path).suffix.lower())
+    named = {".json": "json", ".csv": "csv", ".tsv": "csv", ".yaml": "yaml", ".yml": "yaml"}
+    return named.get(suffix) or ("sqlite" if suffix == ".db" else TEXT + suffix)
 
 
 def kind_of(path: Path) -> str:
-    """What an existing file holds, judged by its content (and, for text, its name)."""
-    with open(path, "rb") as handle:
+    """What an existing regular file holds: judged by its content, and by the name of the
+    file itself (symlinks resolved), never by the name of a link to it."""
+    real = Path(os.path.realpath(path))
+    with open(real, "rb") as handle:
         head = handle.read(4096)
+    suffix = SAME_FORMAT.get(real.suffix.lower(), real.suffix.lower())
     if head.startswith(b"SQLite format 3\x00"):
         return "sqlite"
-    if path.suffix.lower() in (".yaml", ".yml"):
-        return "yaml"
-    if head.lstrip()[:1] in (b"{", b"["):
+    if suffix in (".yaml", ".yml"):
+        first_line = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+        return "yaml export" if YAML_EXPORT_MARK in first_line else "yaml"
+    if suffix not in (".jsonl", ".ndjson") and head.lstrip()[:1] in (b"{", b"["):
         try:
-            json.loads(path.read_bytes())
+            json.loads(real.read_bytes())
             return "json"
         except ValueError:
             pass
-    if path.suffix.lower() in (".csv", ".tsv"):
-        return "csv"
-    return "text"
+    return "csv" if suffix in (".csv", ".tsv") else TEXT + suffix
 
 
 def check_output(output: Path, kind: str, inputs: Iterable[Path] = ()) -> None:
@@ -243,12 +346,19 @@ def check_output(output: Path, kind: str, inputs: Iterable[Path] = ()) -> None:
                 f"{output} is the input file {source}; writing there would destroy it",
                 "choose another output path",
             )
+    if _is_stream(output):  # written to as a stream, never renamed over
+        if kind == "sqlite":
+            raise WriteRefused(
+                f"{output} is not a regular file; a database cannot be written to it",
+                "give a file name",
+            )
+        return
     if output.stat().st_size == 0:
         return
     found = kind_of(output)
-    if found != kind and not (kind == "text" and found in ("csv", "json")):
+    if found != kind and not (kind == "yaml" and found == "yaml export"):
         raise WriteRefused(
-            f"{output} exists and is {KINDS.get(found, 'a YAML file')}, not {KINDS[kind]}; "
+            f"{output} exists and is {describe(found)}, not {describe(kind)}; "
             "it would be overwritten",
             "choose another output path, or remove that file first",
         )

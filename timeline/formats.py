@@ -32,6 +32,7 @@ from . import __version__, schema
 from .csvsafe import neutralise
 from .dates import parse_date
 from .export import EVENT_COLUMNS, Filters, event_ids, export_events, table_rows
+from .files import YAML_EXPORT_MARK
 from .layout import dump_record
 
 SITE_TITLE = "Turkey–Ukraine defence cooperation: a sourced timeline"
@@ -171,7 +172,7 @@ def render_yaml(ctx: Context) -> dict[str, str]:
         rows = table_rows(ctx.db, schema.SECTION_TABLE[section])
         wanted = [r for r in rows if ctx.filters == Filters() or r["id"] in used[section]]
         sections[section] = [_record(kind, r) for r in wanted]
-    out = [f"# {SITE_TITLE}: exported from the database by timeline export.\n"]
+    out = [f"# {SITE_TITLE}: {YAML_EXPORT_MARK}\n"]
     for section in schema.SECTIONS:
         kind, items = schema.SECTION_RECORD[section], sections[section]
         out.append(f"{section}:\n" if items else f"{section}: []\n")

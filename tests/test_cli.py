@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from timeline import __version__
@@ -128,9 +129,29 @@ def test_query_errors_are_clean(fresh_db, tmp_path):
     bad = invoke("query", "select nope from events", "--db", fresh_db)
     assert bad.exit_code == 1 and "SQL error: no such column: nope" in bad.stderr
     write = invoke("query", "delete from events", "--db", fresh_db)
-    assert write.exit_code == 1 and "readonly" in write.stderr
+    assert write.exit_code == 1 and "not authorized" in write.stderr
     missing = invoke("query", "select 1", "--db", tmp_path / "none.db")
     assert missing.exit_code == 1 and "run 'timeline build' first" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["vacuum into '{out}'", "attach '{out}' as other", "create temp table t(a)",
+     "pragma query_only = off", "select load_extension('{out}')", "pragma user_version = 7"],
+)  # fmt: skip
+def test_query_is_read_only_and_writes_no_file(fresh_db, tmp_path, sql):
+    before = fresh_db.read_bytes()
+    out = tmp_path / "copy.db"
+    result = invoke("query", sql.format(out=out), "--db", fresh_db)
+    assert result.exit_code == 1 and "not authorized" in result.stderr, result.stderr
+    assert not out.exists() and fresh_db.read_bytes() == before
+
+
+def test_query_still_reads_schemas_and_recursive_queries(fresh_db):
+    for sql in ("pragma table_info(events)", "pragma user_version",
+                "with recursive r(i) as (select 1 union all select i + 1 from r where i < 3) "
+                "select count(*) from r"):  # fmt: skip
+        assert invoke("query", sql, "--db", fresh_db).exit_code == 0, sql
 
 
 def test_stats(fresh_db):

@@ -190,6 +190,23 @@ def serve(
     run(command, result.db_path, production=production)
 
 
+READING = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+           sqlite3.SQLITE_RECURSIVE}  # fmt: skip
+PRAGMAS_THAT_READ = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
+                     "foreign_key_list", "foreign_key_check", "integrity_check"}  # fmt: skip
+
+
+def _only_reads(action: int, arg1: str | None, arg2: str | None, *_) -> int:
+    """``mode=ro`` keeps the database file as it is, but ATTACH and VACUUM INTO write other
+    files, and temporary tables and ``pragma query_only=off`` change the connection: only
+    reading statements (and pragmas that read, without a value to set) are allowed."""
+    if action in READING:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and (arg2 is None or arg1 in PRAGMAS_THAT_READ):
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
 @contextmanager
 def _reading(db_path: Path, row_factory=None) -> Iterator[sqlite3.Connection]:
     """A read-only connection; a missing or broken database becomes a clean error (exit 1)."""
@@ -197,6 +214,7 @@ def _reading(db_path: Path, row_factory=None) -> Iterator[sqlite3.Connection]:
         typer.echo(f"{db_path} does not exist; run 'timeline build' first.", err=True)
         raise typer.Exit(1)
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn.set_authorizer(_only_reads)
     conn.row_factory = row_factory
     try:
         yield conn

@@ -167,22 +167,25 @@ def test_use_counts_seek_each_records_rows(fresh_db, table):
     plan = [r[3] for r in rows(fresh_db, f"explain query plan {USE_COUNTS_SQL[table]}")]
     inner = [step for step in plan if step.startswith("SEARCH")]
     assert inner and all(
-        "idx_citations_source_id" in step or "scope_events" in step for step in inner
+        "idx_citations_source_id" in step
+        or "scope_events" in step
+        or ("events" in step and "(id=?)" in step)  # each citation's event, by its key
+        for step in inner
     ), plan
 
 
 def test_use_counts_match_the_rows(tmp_path):
     fresh_db = build(REAL, tmp_path)  # with weapon systems and contradicting citations
-    got = rows(fresh_db, "select id, citation_count, contradicting_count from sources")
-    for source_id, cited, contradicting in got:
-        stances = [
-            r[0]
-            for r in rows(
-                fresh_db, "select stance from citations where source_id = ?", (source_id,)
-            )
-        ]
-        assert (cited, contradicting) == (len(stances), stances.count("contradicts"))
-    assert any(contradicting for _, _, contradicting in got)
+    got = rows(fresh_db, "select id, citation_count, contradicted_count, against_claim_count"
+               " from sources")  # fmt: skip
+    for source_id, cited, contradicted, against_claims in got:
+        cites = rows(fresh_db, "select c.stance, e.status from citations c join events e"
+                     " on e.id = c.event_id where c.source_id = ?", (source_id,))  # fmt: skip
+        assert cited == len(cites)
+        # the record contradicts the source only where the event it was cited against stands
+        assert contradicted == cites.count(("contradicts", "confirmed"))
+        assert against_claims == sum(st == "contradicts" and s != "confirmed" for st, s in cites)
+    assert any(row[2] for row in got) and any(row[3] for row in got)
     for table, links, column in (("actors", "event_actors", "actor_id"),
                                  ("systems", "event_systems", "system_id")):  # fmt: skip
         counted = rows(fresh_db, f"select id, event_count from {table}")

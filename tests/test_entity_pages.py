@@ -54,9 +54,28 @@ async def test_actor_page_lists_its_claims(ds):
 
 async def test_source_page_shows_its_track_record(ds):
     html = (await ds.client.get("/timeline/sources/seed-000-antonopoulos-globalresearch")).text
-    assert "Track record" in html and "contradicting it" in html
-    assert "— contradicts the record" in html  # this article is wrong in places
+    assert "Track record" in html and "contradicted by the record" in html
+    assert "— contradicted by the record" in html  # this article is wrong in places
     assert "<blockquote>" in html
+
+
+async def test_a_source_cited_against_a_false_claim_is_not_counted_as_wrong(ds):
+    """A source that contradicted a claim the record does not establish was right: its
+    page and the sources table do not count that citation against it."""
+    db = ds.get_database("timeline")
+    right = (await db.execute(
+        "select id, against_claim_count from sources where contradicted_count = 0"
+        " and against_claim_count > 0 order by id limit 1")).first()  # fmt: skip
+    assert right, "the record has a source cited only against claims"
+    html = (await ds.client.get(f"/timeline/sources/{right['id']}")).text
+    assert "— evidence against this claim" in html
+    assert "— contradicted by the record" not in html
+    assert "<strong>0</strong> contradicted by the record" in html
+    flagged = (await db.execute("select count(*) from sources where contradicted_count > 0"
+                                " and against_claim_count = 0")).first()[0]  # fmt: skip
+    total = (await db.execute("select count(*) from sources where against_claim_count > 0"
+                              " or contradicted_count > 0")).first()[0]  # fmt: skip
+    assert flagged < total  # the two kinds are told apart
 
 
 async def test_system_page_shows_the_steps_of_its_deals(ds):

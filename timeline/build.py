@@ -602,7 +602,7 @@ def _insert_rows(
     uses = {"event_count": None}  # counted by count_uses once the rows that use them exist
     insert(db, "sources", (
         _row("sources", s, _published_columns(s.published)
-             | {"citation_count": None, "contradicting_count": None})
+             | dict.fromkeys(("citation_count", "contradicted_count", "against_claim_count")))
         for s in sorted(data.sources, key=lambda s: s.id)
     ))  # fmt: skip
     insert(db, "actors", (_row("actors", a, uses) for a in sorted(data.actors, key=lambda a: a.id)))
@@ -621,7 +621,9 @@ def _insert_rows(
 
 
 # How many events refer to each actor and each system, and how many citations quote each
-# source (contradicting ones apart), counted from the built rows.
+# source, counted from the built rows. A source's citation that contradicts a confirmed
+# event was contradicted by the record; one that contradicts a claim the record does not
+# establish was evidence against the claim, and counts for the source, not against it.
 USE_COUNTS_SQL = {
     "actors": """update actors set event_count = (select count(*) from scope_events s
         where s.scope = 'actor' and s.scope_id = actors.id)""",
@@ -629,9 +631,13 @@ USE_COUNTS_SQL = {
         where s.scope = 'system' and s.scope_id = systems.id)""",
     # One pass over each source's citations (by the source_id index) for both counts: a
     # separate subquery for the contradicting ones chose the stance index and took minutes.
-    "sources": """update sources set (citation_count, contradicting_count) = (
-        select count(*), count(*) filter (where c.stance = 'contradicts')
-        from citations c where c.source_id = sources.id)""",
+    "sources": """update sources set
+        (citation_count, contradicted_count, against_claim_count) = (
+        select count(*),
+               count(*) filter (where c.stance = 'contradicts' and e.status = 'confirmed'),
+               count(*) filter (where c.stance = 'contradicts' and e.status != 'confirmed')
+        from citations c join events e on e.id = c.event_id
+        where c.source_id = sources.id)""",
 }
 
 

@@ -544,8 +544,12 @@ DERIVED: dict[str, tuple[Column, ...]] = {
         Column("published_precision", "text", "Precision of the publication date.",
                after="published"),
         Column("citation_count", "integer", "How many citations quote this source."),
-        Column("contradicting_count", "integer",
-               "How many of its citations contradict the record."),
+        Column("contradicted_count", "integer",
+               "How many of its citations the record contradicts: cited against a confirmed "
+               "event, kept with the reason."),
+        Column("against_claim_count", "integer",
+               "How many of its citations are evidence against a claim the record does not "
+               "establish (reported, disputed or refuted): the source contradicted the claim."),
     ),
     "actors": (
         Column("event_count", "integer", "Number of events the actor takes part in."),

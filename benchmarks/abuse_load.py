@@ -72,6 +72,7 @@ BAD_REQUESTS = [
     ("GET", "/timeline/events?_search=%00"),
     ("GET", "/timeline/events.json?_search_title=%00"),
     ("GET", "/timeline/events?_search_summary=" + "a+" * 3000),
+    ("GET", "/timeline/events?_search_title=%20"),
     ("GET", "/timeline/events?_col=nope"),
     ("GET", "/timeline/events?_timelimit=abc"),
     ("GET", "/timeline/events?_through=%7B"),

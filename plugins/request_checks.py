@@ -144,6 +144,8 @@ def check_search(query: dict[str, list[str]]) -> None:
                 )
             if CONTROL.search(text):
                 raise BadRequest(f"{key}: a search may not hold control characters.")
+            if not text.strip():  # the full-text query would be a syntax error
+                raise BadRequest(f"{key}: search for at least one word.")
 
 
 def _check_numbers(query: dict[str, list[str]], numbers=NUMBERS) -> None:

@@ -122,6 +122,13 @@ async def test_no_table_parameters_give_a_500(ds, params, path):
     assert response.status_code in (200, 400, 403, 404), (params, response.text[:300])
 
 
+async def test_chosen_columns_show_the_full_table(ds):
+    """The reading view of events cannot show the columns ?_col= and ?_nocol= choose."""
+    for query in ("_col=title", "_col=id&_col=status", "_nocol=sort_key"):
+        response = await ds.client.get(f"/timeline/events?{query}")
+        assert response.status_code == 200 and "events-reading" not in response.text, query
+
+
 async def test_valid_sorts_still_work(ds):
     for path in ("events?_sort=date_start", "events?_sort_desc=title", "events_fts?_sort=rowid",
                  "claims?_sort=title"):  # fmt: skip

@@ -24,7 +24,7 @@ import datetime as dt
 import html
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -363,10 +363,16 @@ def render_datapackage(ctx: Context) -> dict[str, str]:
     return files
 
 
-def render_cff(ctx: Context) -> dict[str, str]:
-    """CITATION.cff (Citation File Format 1.2.0) for the dataset."""
-    events = export_events(ctx.db, ctx.filters)
-    released = max((e["last_changed"] or e["first_added"] or "" for e in events), default="")
+def last_updated(events: Iterable[Mapping]) -> str:
+    """The day the record last changed: its newest edit or addition, ``YYYY-MM-DD`` ('' for
+    none). Rows need ``first_added`` and ``last_changed``; the site's downloads page and
+    CITATION.cff's ``date-released`` both use it."""
+    return max((e["last_changed"] or e["first_added"] or "" for e in events), default="")[:10]
+
+
+def citation_file(count: int, released: str, base_url: str) -> str:
+    """CITATION.cff (Citation File Format 1.2.0) for ``count`` events, last updated on
+    ``released`` (from :func:`last_updated`)."""
     lines = [
         "cff-version: 1.2.0",
         'message: "If you use this dataset, please cite it as below, and cite the sources '
@@ -377,14 +383,20 @@ def render_cff(ctx: Context) -> dict[str, str]:
         '  - name: "Turkey–Ukraine defence cooperation timeline contributors"',
         f"version: {__version__}",
         f"license: {LICENCE}",
-        f'url: "{ctx.base_url}"',
-        f"abstract: A curated, source-backed timeline of {len(events)} events of Turkey–Ukraine "
+        f'url: "{base_url}"',
+        f"abstract: A curated, source-backed timeline of {count} events of Turkey–Ukraine "
         "defence cooperation; every event cites its sources with short verbatim quotes.",
         "keywords: [Turkey, Ukraine, Bayraktar, defence cooperation, arms transfers]",
     ]
     if released:
-        lines.append(f"date-released: {released[:10]}")
-    return {"CITATION.cff": "\n".join(lines) + "\n"}
+        lines.append(f"date-released: {released}")
+    return "\n".join(lines) + "\n"
+
+
+def render_cff(ctx: Context) -> dict[str, str]:
+    """CITATION.cff for the dataset (the filtered events)."""
+    events = export_events(ctx.db, ctx.filters)
+    return {"CITATION.cff": citation_file(len(events), last_updated(events), ctx.base_url)}
 
 
 FORMATS: dict[str, Format] = {

@@ -1,5 +1,6 @@
-"""The chart libraries the site serves: Vega, Vega-Lite and vega-embed, from npm, and the
-map's country borders (world-atlas).
+"""The chart libraries the site serves: Vega, Vega-Lite and vega-embed, from npm; the event
+map's Leaflet, Leaflet.markercluster and topojson-client; and the map's country borders
+(world-atlas).
 
 ``npm ci`` (``make setup``) installs them into node_modules, pinned by package-lock.json;
 ``python -m timeline.vendor`` then copies their minified builds and licences into
@@ -28,9 +29,23 @@ SCRIPTS = {
 # Data the charts read: the map's country borders (Natural Earth, public domain, as
 # TopoJSON from the world-atlas package).
 DATA = {"countries-110m.json": "world-atlas/countries-110m.json"}
-LICENCES = {f"{package}.LICENSE.txt": f"{package}/LICENSE" for package in
-            ("vega", "vega-lite", "vega-embed", "vega-interpreter", "world-atlas")}  # fmt: skip
-FILES = SCRIPTS | DATA | LICENCES
+# The event map (only its page loads these): Leaflet draws the borders and the markers, with
+# zoom and pan by wheel, pinch, keys and buttons; markercluster merges the markers that would
+# overlap at the current zoom; topojson-client turns the TopoJSON borders into GeoJSON.
+MAP_SCRIPTS = {
+    "leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet.markercluster.js": "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "topojson-client.min.js": "topojson-client/dist/topojson-client.min.js",
+}
+MAP_STYLES = {
+    "leaflet.css": "leaflet/dist/leaflet.css",
+    "MarkerCluster.css": "leaflet.markercluster/dist/MarkerCluster.css",
+}
+_LICENSED = ("vega", "vega-lite", "vega-embed", "vega-interpreter", "world-atlas", "leaflet",
+             "topojson-client")  # fmt: skip
+LICENCES = {f"{package}.LICENSE.txt": f"{package}/LICENSE" for package in _LICENSED}
+LICENCES["leaflet.markercluster.LICENSE.txt"] = "leaflet.markercluster/MIT-LICENCE.txt"
+FILES = SCRIPTS | DATA | MAP_SCRIPTS | MAP_STYLES | LICENCES
 VENDOR = Path("static") / "vendor"
 
 

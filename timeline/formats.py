@@ -24,6 +24,8 @@ import datetime as dt
 import html
 import io
 import json
+import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,42 @@ class Format:
     main: str  # the file written to standard output
     render: Callable[[Context], dict[str, str]]
     help: str
+
+
+# -- escaping: one function per output format ------------------------------------------------
+# JSON, JSON Lines and the data package: json.dumps. CSV: csvsafe.neutralise (formulas) and the
+# csv module (quoting). YAML: layout.dump_record (the emitter). iCalendar: the icalendar
+# library. TimelineJS: html.escape, its slides being HTML. Markdown and CITATION.cff: below.
+
+# ASCII punctuation that some Markdown dialect gives a meaning inside a line: emphasis, code,
+# links, images and footnotes, raw HTML, entities and autolinks, strikethrough, tables,
+# attributes, highlights and maths. CommonMark reads any backslash-escaped ASCII punctuation
+# as the character itself.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>&!|~^=$])")
+# Line breaks end a paragraph or open a block (a blank line in a quote would start a forged
+# footnote or HTML block), so every copied value is kept on one line.
+_MARKDOWN_BREAKS = re.compile("[ \t\n\v\f\r\x85\u2028\u2029]+")
+# What an autolink may hold as is (RFC 3986 reserved and unreserved characters, and "%");
+# everything else, "<", ">", quotes, spaces and non-ASCII included, is percent-encoded.
+_URL_SAFE = ":/?#[]@!$&()*+,;=%-._~"
+
+
+def markdown_text(value: object) -> str:
+    """Copied text as Markdown that renders as exactly that text (whitespace runs as one
+    space): no element, link, footnote or block can come out of it."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _MARKDOWN_BREAKS.sub(" ", str(value)).strip(" "))
+
+
+def markdown_link(url: str) -> str:
+    """An http(s) URL as an autolink it cannot break out of; anything else as text."""
+    if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+        return markdown_text(url)
+    return f"<{urllib.parse.quote(url.strip(), safe=_URL_SAFE)}>"
+
+
+def cff_string(value: str) -> str:
+    """A YAML double-quoted scalar (JSON's string syntax is a subset of YAML's)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -278,27 +316,34 @@ def render_timelinejs(ctx: Context) -> dict[str, str]:
 
 
 def render_markdown(ctx: Context) -> dict[str, str]:
-    """A chronology by year; every citation is a footnote with its quote and source."""
-    out = [f"# {SITE_TITLE}\n"]
+    """A chronology by year; every citation is a footnote with its quote and source. Every
+    copied value goes through markdown_text or markdown_link."""
+    out = [f"# {markdown_text(SITE_TITLE)}\n"]
     notes: list[str] = []
     year = None
     for e in export_events(ctx.db, ctx.filters):
         if e["year"] != year:
             year = e["year"]
-            out.append(f"\n## {year}\n")
+            out.append(f"\n## {markdown_text(year)}\n")
         marks = ""
         for c in e["citations"]:
-            notes.append(
-                f"[^{len(notes) + 1}]: “{c['quote']}” — {c['source_title']}, {c['publisher']},"
-                f" {c['published_label']}." + (f" <{c['url']}>" if c["url"] else "")
-                + (" (contradicts the record: " + c["note"] + ")" if c["stance"] == "contradicts"
-                   else "")
-            )  # fmt: skip
+            notes.append(f"[^{len(notes) + 1}]: {_markdown_citation(c)}")
             marks += f"[^{len(notes)}]"
-        status = "" if e["status"] == "confirmed" else f" *({e['status']})*"
-        out.append(f"- **{e['date_label']}**: {e['title']}{status}. {e['summary']}{marks}\n")
+        status = "" if e["status"] == "confirmed" else f" *({markdown_text(e['status'])})*"
+        out.append(f"- **{markdown_text(e['date_label'])}**: {markdown_text(e['title'])}{status}."
+                   f" {markdown_text(e['summary'])}{marks}\n")  # fmt: skip
     out.append("\n" + "\n".join(notes) + "\n")
     return {"timeline.md": "".join(out)}
+
+
+def _markdown_citation(c: Mapping) -> str:
+    text = (f"“{markdown_text(c['quote'])}” — {markdown_text(c['source_title'])}, "
+            f"{markdown_text(c['publisher'])}, {markdown_text(c['published_label'])}.")  # fmt: skip
+    if c["url"]:
+        text += f" {markdown_link(c['url'])}"
+    if c["stance"] == "contradicts":
+        text += f" (contradicts the record: {markdown_text(c['note'] or '')})"
+    return text
 
 
 # -- data package and citation file ----------------------------------------------------------
@@ -378,12 +423,12 @@ def citation_file(count: int, released: str, base_url: str) -> str:
         'message: "If you use this dataset, please cite it as below, and cite the sources '
         'quoted for the events you rely on."',
         "type: dataset",
-        f'title: "{SITE_TITLE}"',
+        f"title: {cff_string(SITE_TITLE)}",
         "authors:",
         '  - name: "Turkey–Ukraine defence cooperation timeline contributors"',
         f"version: {__version__}",
         f"license: {LICENCE}",
-        f'url: "{base_url}"',
+        f"url: {cff_string(base_url)}",
         f"abstract: A curated, source-backed timeline of {count} events of Turkey–Ukraine "
         "defence cooperation; every event cites its sources with short verbatim quotes.",
         "keywords: [Turkey, Ukraine, Bayraktar, defence cooperation, arms transfers]",

@@ -288,7 +288,8 @@ async def test_other_errors_keep_their_message_on_a_styled_page(ds):
 
 FOOTER = (
     "Data licence: CC BY 4.0 · Code licence: Apache-2.0 · Data source: cited news reports, "
-    "statements and treaty texts · About: how this timeline is made · Powered by Datasette"
+    "statements and treaty texts · About: how this timeline is made · Data and downloads · "
+    "Powered by Datasette"
 )
 
 

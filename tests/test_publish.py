@@ -7,12 +7,15 @@ context Datasette hands it, and the test reads the Dockerfile and files from the
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import zipfile
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_site_support import ROOT, SMALL
 from typer.testing import CliRunner
 
@@ -83,6 +86,8 @@ def test_publish_dry_run_prints_the_commands_with_instance_counts(tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert f"datasette publish {target}" in proc.stdout and expected in proc.stdout
         assert "--install datasette-atom==0.9" in proc.stdout
+        # the name is printed as datasette will format it into its shell commands
+        assert ("--service tl " if target == "cloudrun" else "--app tl") in proc.stdout
 
 
 def test_packaging_refuses_a_site_without_its_chart_libraries(tmp_path, monkeypatch):
@@ -109,3 +114,56 @@ def test_the_wheel_is_built_from_a_copy_and_writes_nothing_into_the_checkout(tmp
     with zipfile.ZipFile(wheel) as built:
         names = set(built.namelist())
     assert {f"timeline/{p.name}" for p in (ROOT / "timeline").glob("*.py")} <= names
+
+
+HOSTILE_NAMES = ["x;touch PWNED", "x && touch PWNED", "$(touch PWNED)", "`touch PWNED`",
+                 "x|touch PWNED", "x\ntouch PWNED", "-x", "X", "x-", "", "x" * 64, "x'y",
+                 'x"y', "x y", "x_y", "x.y", "ẋ"]  # fmt: skip
+
+
+@pytest.mark.parametrize("target", ["cloudrun", "fly"])
+def test_a_name_the_host_would_refuse_is_refused_before_anything_is_built_or_run(tmp_path, target):
+    """datasette publish formats the name into shell commands: 'x;touch PWNED' ran the touch.
+    Stand-in gcloud, flyctl and docker on PATH record any call."""
+    shutil.copy(SMALL, tmp_path / "events.yaml")
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for tool in ("gcloud", "flyctl", "docker"):
+        (stubs / tool).write_text(f'#!/bin/sh\necho "$*" >> "{tmp_path}/ran-{tool}"\n')
+        (stubs / tool).chmod(0o755)
+    env = os.environ | {"PATH": f"{stubs}:{os.environ['PATH']}"}
+    for dry_run in ([], ["--dry-run"]):
+        proc = subprocess.run(
+            [*TIMELINE, "publish", target, "events.yaml", "--name", "x;touch PWNED",
+             "--build-dir", "build", *dry_run],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        assert f"'x;touch PWNED' is not a valid name for {target}" in proc.stderr
+        assert "Traceback" not in proc.stderr and not proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "events.yaml"]  # nothing ran
+    for name in [*HOSTILE_NAMES, *(["1x"] if target == "cloudrun" else [])]:
+        result = CliRunner().invoke(app, ["publish", target, str(tmp_path / "events.yaml"),
+                                          "--name", name, "--build-dir",
+                                          str(tmp_path / "build")])  # fmt: skip
+        assert result.exit_code == 1 and "is not a valid name" in result.output, name
+    assert not (tmp_path / "build").exists()
+
+
+@given(st.text(max_size=70))
+def test_every_accepted_name_is_shell_safe_as_it_is(name):
+    for target in publish.TARGETS:
+        try:
+            publish.check_name(target, name)
+        except publish.BadName:
+            continue
+        assert shlex.quote(name) == name and len(name) <= 63 and name == name.lower()
+
+
+def test_valid_names_of_each_host_are_accepted():
+    assert publish.check_name("cloudrun", "turkey-ukraine-timeline") == "turkey-ukraine-timeline"
+    assert publish.check_name("fly", "1st-timeline") == "1st-timeline"
+    with pytest.raises(publish.BadName, match="starting with a letter"):
+        publish.check_name("cloudrun", "1st-timeline")
+    with pytest.raises(publish.BadName):
+        publish.fly_scale_command("x;touch PWNED", 1)

@@ -598,8 +598,13 @@ def publish(
     dry_run: DryRun = False,
 ) -> None:
     """Publish the site with `datasette publish`: stateless replicas of one immutable database."""
-    from .publish import fly_scale_command, publish_command
+    from .publish import BadName, check_name, fly_scale_command, publish_command
 
+    try:  # before anything is built or run
+        check_name(target.value, name)
+    except BadName as exc:
+        typer.echo(f"timeline publish: {exc}; choose another --name.", err=True)
+        raise typer.Exit(1) from None
     prepared = _prepared(path, build_dir)
     commands = [publish_command(target.value, prepared, name, max_instances=max_instances,
                                 min_instances=min_instances)]  # fmt: skip

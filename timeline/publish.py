@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -29,7 +30,35 @@ from .build import DEFAULT_DB_NAME, build_file
 from .serve import PRODUCTION_METADATA, SITE_DIR, setting_options, write_production_metadata
 
 PLUGINS = ("datasette-atom", "datasette-gzip")
-TARGETS = ("cloudrun", "fly")
+
+# Each host's rule for the name the site is published under. `datasette publish` formats the
+# name into shell commands (while --dry-run prints it quoted), so a name is checked against
+# its host's rule before any command is built: every accepted name is shell-safe as it is.
+NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    "cloudrun": (
+        re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"),
+        "a Cloud Run service name is 1-63 lowercase letters, digits and hyphens, starting "
+        "with a letter and not ending with a hyphen",
+    ),
+    "fly": (
+        re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"),
+        "a Fly app name (its host name on fly.dev) is 1-63 lowercase letters, digits and "
+        "hyphens, not starting or ending with a hyphen",
+    ),
+}
+TARGETS = tuple(NAME_RULES)
+
+
+class BadName(ValueError):
+    """A service or app name its host would refuse, or a shell would read as commands."""
+
+
+def check_name(target: str, name: str) -> str:
+    """``name`` if it follows ``target``'s rule; BadName (saying the rule) otherwise."""
+    pattern, rule = NAME_RULES[target]
+    if not pattern.fullmatch(name):
+        raise BadName(f"{name!r} is not a valid name for {target}: {rule}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -116,6 +145,7 @@ def publish_command(
     target: str, prepared: Prepared, name: str, *, max_instances: int, min_instances: int
 ) -> list[str]:
     """``datasette publish cloudrun|fly`` with an explicit instance count."""
+    check_name(target, name)
     command = [sys.executable, "-m", "datasette", "publish", target, str(prepared.db)]
     command += _site_options(prepared)
     if target == "cloudrun":
@@ -127,4 +157,4 @@ def publish_command(
 
 
 def fly_scale_command(name: str, count: int) -> list[str]:
-    return ["flyctl", "scale", "count", str(count), "--app", name]
+    return ["flyctl", "scale", "count", str(count), "--app", check_name("fly", name)]

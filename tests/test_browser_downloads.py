@@ -8,6 +8,7 @@ import io
 
 import pytest
 from test_browser import chromium, served, shot
+from test_browser_pages import PHONE, open_page
 from test_site_support import SMALL, load_yaml
 
 pytestmark = pytest.mark.browser
@@ -23,18 +24,8 @@ def browser(server):
     yield from chromium()
 
 
-def open_page(browser, width: int):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-    return context, page, errors
-
-
 def test_clicking_the_csv_saves_a_file_and_stays_on_the_page(browser, server, tmp_path):
-    context, page, errors = open_page(browser, 1280)
+    context, page, errors = open_page(browser, viewport={"width": 1280, "height": 900})
     try:
         page.goto(f"{server}/")
         page.locator("footer a.data-link").click()
@@ -57,7 +48,7 @@ def test_clicking_the_csv_saves_a_file_and_stays_on_the_page(browser, server, tm
 
 
 def test_the_page_fits_a_phone(browser, server):
-    context, page, errors = open_page(browser, 375)
+    context, page, errors = open_page(browser, viewport=PHONE)
     try:
         page.goto(f"{server}/data")
         shot(page, "data-page-phone")

@@ -17,7 +17,7 @@ import icalendar
 import pytest
 import yaml
 from frictionless import Package
-from test_site_support import METADATA, REAL, ROOT, SMALL, build, load_yaml, site, write_yaml
+from test_site_support import REAL, ROOT, SMALL, build, load_yaml, site, write_yaml
 
 from conftest import skip_or_fail
 from timeline import schema
@@ -218,17 +218,7 @@ async def test_a_changed_database_gives_new_files(tmp_path):
 @pytest.fixture(scope="module")
 async def production(small_db):
     """As `timeline serve --production` runs it: the database immutable."""
-    from datasette.app import Datasette
-
-    ds = Datasette(
-        immutables=[str(small_db)],
-        metadata=json.loads(METADATA.read_text(encoding="utf-8")),
-        template_dir=str(ROOT / "templates"),
-        plugins_dir=str(ROOT / "plugins"),
-        static_mounts=[("static", str(ROOT / "static"))],
-    )
-    await ds.invoke_startup()
-    return ds
+    return await site(small_db, immutable=True)
 
 
 async def test_production_links_the_database_and_it_opens_in_sqlite(production, small_db, tmp_path):

@@ -67,12 +67,17 @@ def build(yaml_path: Path, tmp_path: Path) -> Path:
 
 
 async def site(
-    db_path: Path, metadata: dict | None = None, settings: dict | None = None
+    db_path: Path,
+    metadata: dict | None = None,
+    settings: dict | None = None,
+    *,
+    immutable: bool = False,
 ) -> Datasette:
     """The published site over ``db_path``, as `timeline serve` configures it (``settings``:
-    Datasette settings that differ)."""
+    Datasette settings that differ; ``immutable``: the database served as production does)."""
     ds = Datasette(
-        [str(db_path)],
+        [] if immutable else [str(db_path)],
+        immutables=[str(db_path)] if immutable else [],
         metadata=metadata or json.loads(METADATA.read_text(encoding="utf-8")),
         settings=settings,
         template_dir=str(ROOT / "templates"),

@@ -1,10 +1,10 @@
 """SQL functions for the canned queries.
 
-``timeline_date_start(text)`` and ``timeline_date_end(text)`` give the first and last
-day (ISO) a date as curators write it covers: ``'April 2021'`` → 2021-04-01 and
-2021-04-30, ``'2019?'`` → 2019-01-01 and 2019-12-31. They are ``timeline.dates``
-itself, so a canned query reads a date exactly as ``/timeline`` and ``events.yaml``
-do; a date they cannot read gives NULL.
+The filters' functions (``timeline.filters.SQL_FUNCTIONS``): ``timeline_date_start(text)``
+and ``timeline_date_end(text)`` give the first and last day (ISO) a date as curators
+write it covers (``'April 2021'`` → 2021-04-01 and 2021-04-30; NULL for what is not a
+date), ``timeline_fold(text)`` a name as the actor and system filters compare it, and
+``timeline_words(text)`` a comma-separated value as a JSON array.
 
 ``fts_query(text)`` turns what a reader types into a safe FTS5 query: every word
 becomes a quoted phrase, so punctuation and unbalanced quotes never raise a
@@ -17,7 +17,7 @@ import re
 
 from datasette import hookimpl
 
-from timeline.dates import DateError, parse_date
+from timeline.filters import register_functions
 
 WORD = re.compile(r"\w+(?:['’]\w+)*")
 MAX_WORDS = 16
@@ -31,26 +31,7 @@ def fts_query(text):
     return " ".join('"{}"'.format(word.replace('"', "")) for word in words)
 
 
-def date_start(text):
-    return _bound(text, end=False)
-
-
-def date_end(text):
-    return _bound(text, end=True)
-
-
-def _bound(text, *, end):
-    if not isinstance(text, str | int) or not str(text).strip():
-        return None
-    try:
-        parsed = parse_date(text)
-    except DateError:
-        return None
-    return (parsed.end if end else parsed.start).isoformat()
-
-
 @hookimpl
 def prepare_connection(conn):
     conn.create_function("fts_query", 1, fts_query, deterministic=True)
-    conn.create_function("timeline_date_start", 1, date_start, deterministic=True)
-    conn.create_function("timeline_date_end", 1, date_end, deterministic=True)
+    register_functions(conn)  # the filters' own: dates, folded names, listed words

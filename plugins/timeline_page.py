@@ -8,14 +8,13 @@ own route (``asgi_wrapper`` sends them to it): Datasette's database view lists a
 checks every table and view before any template runs, 40–55 ms a request however few
 events there are, for a list this page does not show.
 
-Filters come from the query string and go into parameterised SQL only::
+Filters come from the query string and go into parameterised SQL only; they are
+``timeline.filters``'s, the same as the feeds', the downloads' and ``timeline export``'s::
 
     /timeline?actor=baykar&type=delivery&tag=bayraktar-tb2&status=confirmed&from=2019&to=2022-06
 
-``status`` takes several values (``status=disputed,refuted`` or the parameter repeated).
-``from``/``to`` accept any date ``events.yaml`` accepts; an event matches when the span
-of days its date covers overlaps the range, so an event known only as "2019" is kept
-by ``from=2019-06`` and never pretends to be 1 January.
+A value no event could have (an unknown type, an unreadable date) is named on the page
+and left out of the query.
 
 A page holds at most PAGE_SIZE events: ``start=<event id>`` begins a page at an event,
 ``before=<event id>`` shows the page that ends just before one, ``around=<event id>``
@@ -33,32 +32,16 @@ from datasette import hookimpl
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Request, Response
 
+from timeline import filters
 from timeline.build import DATABASE_NAME as DATABASE
-from timeline.dates import DateError, parse_date
 
 PAGE_SIZE = 100
 # The page's address, and the route that renders it (readers see and link the address).
 ADDRESS = "/timeline"
 ROUTE = "/-/timeline"
 TEMPLATE = f"database-{DATABASE}.html"
-FILTERS = ("actor", "type", "tag", "place", "status", "from", "to")
 # Position parameters: they page through a filtered list without changing it.
 POSITION = ("start", "before", "around", "year")
-
-# The WHERE clause holds the active filters only, so SQLite plans each query for what is
-# asked (a clause like "(:type = '' or e.type = :type)" hides that from the planner and
-# is evaluated on every row). Each filter's SQL is fixed text with bound parameters.
-CONDITIONS = {
-    # Words that name several actors (one's id, another's name): any of them.
-    "actor": """e.id in (select ea.event_id from event_actors ea where ea.actor_id in (
-                  select id from actors where id = :actor or lower(name) = lower(:actor)))""",
-    "type": "e.type = :type",
-    "tag": "e.id in (select event_id from event_list_values where list = 'tags' and value = :tag)",
-    "place": "e.location = :place",
-    "status": "e.status in (select value from json_each(:status))",
-    "start": "e.date_end >= :start",
-    "end": "e.date_start <= :end",
-}
 
 
 @dataclass(frozen=True)
@@ -105,7 +88,8 @@ from {tables} where {where} group by e.year order by e.year"""
 # busiest actor, reading these rows well under 1 ms.
 COUNTED_YEARS_SQL = """select year, sum(events) as n from event_counts
 where scope = :scope and scope_id = :scope_id group by year order by year"""
-ACTOR_IDS_SQL = "select id from actors where id = :actor or lower(name) = lower(:actor)"
+# The actors a reader's word names (an id, a name or an alias): the actor filter's own SQL.
+ACTOR_IDS_SQL = filters.named_ids("actor", "actor")
 POSITION_SQL = "select sort_key, id from events where id = :id"
 # The page an event falls on when paging from the start: the first event of that page.
 PAGE_START_SQL = """select {sort_key} as sort_key, {event_id} as id from {tables} where {where}
@@ -141,8 +125,8 @@ CHOICES_SQL = {
                    select id as value, name as label, event_count as n from actors
                    where event_count > 0 order by event_count desc, name limit :limit)
                  union select id, name, event_count from actors
-                   where :actor != '' and (id = :actor or lower(name) = lower(:actor))
-                 order by label""",
+                   where :actor != '' and id in ({named})
+                 order by label""".format(named=filters.named_ids("actor", "actor")),
     # the build's counts again: grouping every event by type or status took 5 ms each
     "types": "select type as value, type as label, sum(events) as n from event_counts "
     "where scope = 'all' group by type order by type",
@@ -156,15 +140,15 @@ CHOICES_SQL = {
     "where scope = 'status' group by scope_id order by scope_id",
 }
 # How the events table writes each filter of this page (the actor goes by name).
-TABLE_FILTERS = {"type": "type", "status": "status__in", "tag": "_tags", "place": "location"}
-TABLE_DATES = {"start": "date_end__gte", "end": "date_start__lte"}
-FILTER_LABELS = {"actor": "actor", "type": "type", "tag": "tag", "place": "place",
-                 "status": "status", "from": "from", "to": "to"}  # fmt: skip
+TABLE_FILTERS = {"type": "type", "status": "status__in", "tag": "_tags", "place": "location",
+                 "country": "_countries"}  # fmt: skip
+TABLE_DATES = {"from": "date_end__gte", "to": "date_start__lte"}
 
 
 @dataclass
 class Filters:
-    """What the reader asked for, cleaned, and the SQL parameters it becomes."""
+    """What the reader asked for (``timeline.filters``), the values the query uses and
+    what was left out of it, with why."""
 
     chosen: dict[str, str]
     params: dict[str, str]
@@ -174,65 +158,37 @@ class Filters:
 
     @property
     def active(self) -> dict[str, str]:
-        return {name: value for name, value in self.chosen.items() if value}
+        return filters.active(self.chosen)
 
 
 def read_filters(args) -> Filters:
-    """Filters from a request's query string; a date that cannot be read is reported."""
-    chosen = {name: (args.get(name) or "").strip() for name in FILTERS}
-    # status=disputed,refuted and status=disputed&status=refuted both mean either
-    statuses = [v.strip() for arg in args.getlist("status") for v in arg.split(",")]
-    statuses = list(dict.fromkeys(v for v in statuses if v))
-    chosen["status"] = ",".join(statuses)
-    params = {name: chosen[name] for name in ("actor", "type", "tag", "place")}
-    params["status"] = json.dumps(statuses) if statuses else ""
+    """Filters from a request's query string; a value no event could have is reported
+    and left out of the query."""
+    chosen = filters.chosen(args)
     errors = []
-    for name, key, end in (("from", "start", False), ("to", "end", True)):
-        params[key] = ""
-        if chosen[name]:
-            bound = date_bound(chosen[name], end=end)
-            if bound is None:
-                errors.append(
-                    f"Ignored {name}={chosen[name]!r}: use a year (2019), "
-                    "a month (2021-04 or April 2021) or a day (2021-04-15)."
-                )
-            else:
-                params[key] = bound
-    return Filters(chosen, params, errors)
+    for name, value in filters.active(chosen).items():
+        for problem in filters.problems({name: value}):
+            errors.append(f"Ignored {problem}.")
+            chosen[name] = ""
+    return Filters(chosen, filters.parameters(chosen), errors)
 
 
-async def plan_query(db, filters: Filters) -> Query:
+async def plan_query(db, wanted: Filters) -> Query:
     """The SQL of the filters that are set (their values stay parameters); one actor's
     events are read from scope_events, in date order."""
-    params = filters.params
-    used = [name for name in CONDITIONS if params.get(name)]
+    params = wanted.params
+    skip: tuple[str, ...] = ()
     source = EVERY_EVENT
-    if "actor" in used:
-        filters.actor_ids = [
-            r["id"] for r in await _rows(db, ACTOR_IDS_SQL, {"actor": params["actor"]})
-        ]
-        if len(filters.actor_ids) == 1:
-            params["actor_id"] = filters.actor_ids[0]
-            used.remove("actor")
+    if params["actor"]:
+        found = await _rows(db, ACTOR_IDS_SQL, {"actor": params["actor"]})
+        wanted.actor_ids = [r["id"] for r in found]
+        if len(wanted.actor_ids) == 1:
+            params["actor_id"] = wanted.actor_ids[0]
+            skip = ("actor",)
             source = ONE_ACTORS_EVENTS
     conditions = [source.condition] if source.condition else []
-    conditions += [CONDITIONS[name] for name in used]
-    return Query(source, " and ".join(conditions) or "1")
-
-
-def date_bound(text: str, *, end: bool) -> str | None:
-    """'2019' -> '2019-01-01' (or '2019-12-31' when ``end``); None when unreadable.
-
-    The date rules are timeline.dates'; a filter accepts whatever events.yaml does.
-
-    >>> date_bound("April 2021", end=True)
-    '2021-04-30'
-    """
-    try:
-        parsed = parse_date(text)
-    except DateError:
-        return None
-    return (parsed.end if end else parsed.start).isoformat()
+    conditions.append(filters.where(wanted.chosen, skip=skip))
+    return Query(source, " and ".join(conditions))
 
 
 def query_string(args: dict[str, str]) -> str:
@@ -243,12 +199,12 @@ async def _rows(db, sql: str, params: dict) -> list[dict]:
     return [dict(r) for r in (await db.execute(sql, params)).rows]
 
 
-async def page_of_events(db, filters: Filters, args) -> tuple[list[dict], dict | None, bool]:
+async def page_of_events(db, wanted: Filters, args) -> tuple[list[dict], dict | None, bool]:
     """One page of matching events, the event that starts the next page, and whether
     events come before this page."""
-    params = dict(filters.params, key="", id="", limit=PAGE_SIZE + 1)
+    params = dict(wanted.params, key="", id="", limit=PAGE_SIZE + 1)
     forward, backward, page_start = map(
-        filters.query.sql, (FORWARD_SQL, BACKWARD_SQL, PAGE_START_SQL)
+        wanted.query.sql, (FORWARD_SQL, BACKWARD_SQL, PAGE_START_SQL)
     )
     if args.get("before"):
         position = await _rows(db, POSITION_SQL, {"id": args["before"]})
@@ -273,16 +229,16 @@ async def page_of_events(db, filters: Filters, args) -> tuple[list[dict], dict |
     return rows[:PAGE_SIZE], (rows[PAGE_SIZE] if len(rows) > PAGE_SIZE else None), earlier
 
 
-async def year_counts(db, filters: Filters) -> list[dict]:
+async def year_counts(db, wanted: Filters) -> list[dict]:
     """How many events match per year, from the build's counts when they answer it."""
-    active = filters.active
+    active = wanted.active
     if not active:
         return await _rows(db, COUNTED_YEARS_SQL, {"scope": "all", "scope_id": ""})
     # (an id and another actor's name would count their shared events twice)
-    if set(active) == {"actor"} and len(filters.actor_ids) == 1:
-        scope = {"scope": "actor", "scope_id": filters.actor_ids[0]}
+    if set(active) == {"actor"} and len(wanted.actor_ids) == 1:
+        scope = {"scope": "actor", "scope_id": wanted.actor_ids[0]}
         return await _rows(db, COUNTED_YEARS_SQL, scope)
-    return await _rows(db, filters.query.sql(YEARS_SQL), filters.params)
+    return await _rows(db, wanted.query.sql(YEARS_SQL), wanted.params)
 
 
 def year_links(
@@ -302,9 +258,9 @@ def year_links(
     return links
 
 
-def describe(filters: Filters, actor_name: str) -> str:
+def describe(wanted: Filters, actor_name: str) -> str:
     """A page title that says what is shown: 'Timeline: Baykar, delivery, from 2019'."""
-    active = filters.active
+    active = wanted.active
     if not active:
         return "Timeline"
     parts = []
@@ -320,16 +276,19 @@ def describe(filters: Filters, actor_name: str) -> str:
     return "Timeline: " + ", ".join(parts)
 
 
-def feed_and_table_links(datasette, filters: Filters, actor_name: str) -> dict[str, str]:
-    """The same filters on the table, the Atom feed and the calendar (a date that cannot
-    be read is left out of all three, as it is of this page)."""
-    chosen, params = filters.chosen, filters.params
+def feed_and_table_links(datasette, wanted: Filters, actor_name: str) -> dict[str, str]:
+    """The same filters on the table, the Atom feed, the calendar and the download (a
+    value left out of this page is left out of them too)."""
+    chosen = wanted.chosen
     table = {"_actors": actor_name} if chosen["actor"] else {}
     table |= {TABLE_FILTERS[name]: chosen[name] for name in TABLE_FILTERS if chosen[name]}
-    table |= {column: params[key] for key, column in TABLE_DATES.items() if params[key]}
-    # The feeds take every filter of this page, under the same names.
-    feed = {k: v for k, v in filters.active.items() if not (k in ("from", "to") and not
-            params["start" if k == "from" else "end"])}  # fmt: skip
+    table |= {
+        column: filters.date_bound(chosen[name], end=name == "to")
+        for name, column in TABLE_DATES.items()
+        if chosen[name]
+    }
+    # The feeds and the download take every filter of this page, under the same names.
+    feed = wanted.active
     return {
         "table_url": datasette.urls.table(DATABASE, "events") + query_string(table),
         "atom_url": datasette.urls.query(DATABASE, "atom_feed", format="atom") + query_string(feed),
@@ -352,26 +311,26 @@ def card(datasette, row: dict) -> dict:
 
 async def timeline_context(datasette, request) -> dict:
     db = datasette.get_database(DATABASE)
-    filters = read_filters(request.args)
-    filters.query = await plan_query(db, filters)
-    rows, next_row, earlier = await page_of_events(db, filters, request.args)
+    wanted = read_filters(request.args)
+    wanted.query = await plan_query(db, wanted)
+    rows, next_row, earlier = await page_of_events(db, wanted, request.args)
     rows = [card(datasette, row) for row in rows]
-    years = await year_counts(db, filters)
-    wanted = {"limit": MAX_CHOICES, "actor": filters.chosen["actor"], "tag": filters.chosen["tag"]}
-    choices = {name: await _rows(db, sql, wanted) for name, sql in CHOICES_SQL.items()}
-    active = filters.active
-    actor = filters.chosen["actor"]
+    years = await year_counts(db, wanted)
+    asked = {"limit": MAX_CHOICES, "actor": wanted.chosen["actor"], "tag": wanted.chosen["tag"]}
+    choices = {name: await _rows(db, sql, asked) for name, sql in CHOICES_SQL.items()}
+    active = wanted.active
+    actor = wanted.chosen["actor"]
     actor_name = next(
         (c["label"] for c in choices["actors"] if actor in (c["value"], c["label"])), actor
     )
     path = datasette.urls.path(ADDRESS)
     removal_links = [
-        {"name": FILTER_LABELS[name], "value": value,
+        {"name": filters.FILTERS[name].label, "value": value,
          "url": path + query_string({k: v for k, v in active.items() if k != name})}
         for name, value in active.items()
     ]  # fmt: skip
     return {
-        "timeline_title": describe(filters, actor_name),
+        "timeline_title": describe(wanted, actor_name),
         "years": [
             {"year": year, "events": list(events)}
             for year, events in groupby(rows, lambda r: r["year"])
@@ -383,11 +342,11 @@ async def timeline_context(datasette, request) -> dict:
         "previous_url": path + query_string(active | {"before": rows[0]["id"]})
         if earlier and rows
         else None,
-        "chosen": filters.chosen,
+        "chosen": wanted.chosen,
         "active": removal_links,
-        "errors": filters.errors,
+        "errors": wanted.errors,
         "choices": choices,
-        **feed_and_table_links(datasette, filters, actor_name),
+        **feed_and_table_links(datasette, wanted, actor_name),
     }
 
 

@@ -27,6 +27,7 @@ from filelock import Timeout
 from . import __version__, schema
 from .dates import ParsedDate
 from .files import WriteRefused, check_output, lock_for, replace_durably
+from .filters import register_functions
 from .load import paused_gc
 from .provenance import History, Progress, Tracked, event_history, fingerprints_of, last_commit
 
@@ -42,8 +43,8 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
 # Their source is the schema's fingerprint: any change to a declaration, a view, an index
 # or the code that writes rows makes the next build start from an empty database, with no
 # version number to remember to bump.
-DATABASE_MODULES = ("build", "catalog", "dates", "files", "load", "model", "provenance",
-                    "schema", "spans", "update", "validate")  # fmt: skip
+DATABASE_MODULES = ("build", "catalog", "dates", "files", "filters", "load", "model",
+                    "provenance", "schema", "spans", "update", "validate")  # fmt: skip
 
 
 @functools.cache
@@ -686,6 +687,24 @@ def _list_values(db: sqlite_utils.Database) -> None:
     db["event_list_values"].create_index(["event_id"])
 
 
+# Each actor's and system's id, name and aliases, folded as the filters fold a reader's word.
+RECORD_NAMES_SQL = """insert into record_names (kind, id, name)
+select '{kind}', id, timeline_fold(id) from {table}
+union select '{kind}', id, timeline_fold(name) from {table}
+union select '{kind}', t.id, timeline_fold(j.value) from {table} t, json_each(t.aliases) j"""
+
+
+def _record_names(db: sqlite_utils.Database) -> None:
+    ((_, columns),) = schema.NAME_TABLES.values()
+    db["record_names"].create(
+        {c.name: PYTHON_TYPES[c.type] for c in columns}, pk=("kind", "name", "id"),
+        not_null={c.name for c in columns if c.not_null},
+    )  # fmt: skip
+    register_functions(db.conn)
+    for kind, table in (("actor", "actors"), ("system", "systems")):
+        db.execute(RECORD_NAMES_SQL.format(kind=kind, table=table))
+
+
 def _edit_history(db: sqlite_utils.Database, progress: Progress) -> None:
     ((_, columns),) = schema.HISTORY_TABLES.values()
     db["edit_history"].create(
@@ -773,6 +792,7 @@ def write_database(
                 _create_tables(db)
                 counts = _insert_rows(db, data, history or {})
                 _list_values(db)
+                _record_names(db)
                 _edit_history(db, progress or Progress())
                 _index_and_search(db)
                 count_uses(db)

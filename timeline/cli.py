@@ -314,11 +314,16 @@ def export(
     ] = None,
     since: Annotated[str | None, typer.Option(help="Events whose date reaches this date.")] = None,
     until: Annotated[str | None, typer.Option(help="Events whose date starts by then.")] = None,
-    actor: Annotated[str | None, typer.Option(help="Actor id.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Actor id, name or alias.")] = None,
     type: Annotated[str | None, typer.Option("--type", help="Event type.")] = None,
     tag: Annotated[str | None, typer.Option(help="Tag.")] = None,
-    status: Annotated[str | None, typer.Option(help="confirmed, reported, disputed…")] = None,
-    system: Annotated[str | None, typer.Option(help="Weapon system id.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="confirmed, reported, disputed or refuted; several comma-separated."),
+    ] = None,
+    system: Annotated[str | None, typer.Option(help="Weapon system id, name or alias.")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code.")] = None,
+    place: Annotated[str | None, typer.Option(help="Place name.")] = None,
     base_url: Annotated[
         str, typer.Option(help="Where the site is published, for absolute links.")
     ] = "http://127.0.0.1:8001",
@@ -329,11 +334,12 @@ def export(
     from .formats import FORMATS, render
 
     fmt = FORMATS[output_format.value]
-    filters = Filters(since, until, actor, type, tag, status, system)
+    filters = Filters(since, until, actor, type, tag, status, system, country=country,
+                      place=place)  # fmt: skip
     try:
         filters.where()
-    except ValueError as exc:
-        typer.echo(f"--since/--until: {exc}", err=True)
+    except ValueError as exc:  # "from '…' is not a date": the site's names for --since/--until
+        typer.echo(f"timeline export: {exc}", err=True)
         raise typer.Exit(1) from None
     with _reading(db):
         files = render(fmt.name, db, filters, base_url)

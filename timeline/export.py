@@ -2,9 +2,9 @@
 
 Every export format (``timeline.formats``) starts from :func:`export_events`:
 one dict per event, in chronological order, with its actors, systems,
-citations and relations. Filters use :mod:`timeline.dates` for ``since`` and
-``until``, like the site: an event is kept when the span of days its date
-covers overlaps the range, so "2019" is kept by ``since=2019-06``.
+citations and relations. The filters are the site's (:mod:`timeline.filters`):
+an event is kept when the span of days its date covers overlaps the range, so
+"2019" is kept by ``since=2019-06``; an actor is named by its id, name or alias.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import schema
-from .dates import parse_date
+from . import filters, schema
 
 # The flat columns of an exported event: the declarations say which (``export=True``).
 EVENT_COLUMNS = tuple(c.name for c in schema.table_columns("events") if c.export)
@@ -24,7 +23,9 @@ JSON_ARRAYS = {c.name for c in schema.table_columns("events") if c.facet == "arr
 
 @dataclass(frozen=True)
 class Filters:
-    """Which events to export; every filter left as None keeps everything."""
+    """Which events to export: the site's filters (``timeline.filters``) under the
+    command's option names, and one event by id; every filter left as None keeps
+    everything."""
 
     since: str | None = None
     until: str | None = None
@@ -34,36 +35,34 @@ class Filters:
     status: str | None = None
     system: str | None = None
     id: str | None = None
+    country: str | None = None
+    place: str | None = None
+
+    def values(self) -> dict[str, str]:
+        """The filters as the site's query string names them."""
+        named = {"from": self.since, "to": self.until} | {
+            name: getattr(self, name) for name in filters.NAMES if name not in ("from", "to")
+        }
+        return {name: value or "" for name, value in named.items()}
 
     def where(self) -> tuple[str, dict[str, object]]:
-        """SQL conditions on ``events e`` and their parameters (ValueError on a bad date)."""
-        clauses, params = [], {}
-        if self.since:
-            clauses.append("e.date_end >= :since")
-            params["since"] = parse_date(self.since).start.isoformat()
-        if self.until:
-            clauses.append("e.date_start <= :until")
-            params["until"] = parse_date(self.until).end.isoformat()
-        for name, sql in (
-            ("actor", "exists (select 1 from event_actors x where x.event_id = e.id"
-                      " and x.actor_id = :actor)"),
-            ("id", "e.id = :id"),
-            ("type", "e.type = :type"),
-            ("status", "e.status = :status"),
-            ("tag", "exists (select 1 from json_each(e.tags) where value = :tag)"),
-            ("system", "exists (select 1 from event_systems x where x.event_id = e.id"
-                       " and x.system_id = :system)"),
-        ):  # fmt: skip
-            value = getattr(self, name)
-            if value:
-                clauses.append(sql)
-                params[name] = value
-        return (" and ".join(clauses) or "1"), params
+        """SQL conditions on ``events e`` and their parameters (ValueError naming every
+        value no event could have)."""
+        values = self.values()
+        wrong = filters.problems(values, called={"from": "--since", "to": "--until"})
+        if wrong:
+            raise ValueError("; ".join(wrong))
+        clause, params = filters.where(values), dict(filters.parameters(values))
+        if self.id:
+            clause = f"{clause} and e.id = :id"
+            params["id"] = self.id
+        return clause, params
 
 
 def connect(db_path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
+    filters.register_functions(conn)
     return conn
 
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import schema
+from . import filters, schema
 from .build import DATABASE_NAME, FACET_COUNTS, VIEWS
 from .files import write_atomically
 from .jsonschema import json_schema
@@ -68,14 +68,43 @@ def declared_tables() -> dict[str, tuple[str, list[schema.Column]]]:
     }
     out |= {t: (link.doc, schema.link_columns(t)) for t, link in schema.LINK_TABLES.items()}
     out |= {t: (doc, list(columns)) for t, (doc, columns) in schema.LIST_TABLES.items()}
+    out |= {t: (doc, list(columns)) for t, (doc, columns) in schema.NAME_TABLES.items()}
     out |= {t: (doc, list(columns)) for t, (doc, columns) in schema.HISTORY_TABLES.items()}
     return out
 
 
+# The canned queries that take the site's filters (timeline.filters): their SQL is
+# generated, so a feed, the download and /timeline read a reader's words the same way.
+FEED_COLUMNS = {
+    "atom_feed": ("""'tag:turkey-ukraine-timeline,2026:event/' || e.id as atom_id,
+  e.date_label || ': ' || e.title as atom_title,
+  coalesce(e.last_changed, e.date_start || 'T00:00:00+00:00') as atom_updated,
+  'Date: ' || e.date_label || ' (known to the ' || e.precision || ')' || char(10) ||
+  'Status: ' || e.status || char(10) || 'Type: ' || e.type || char(10) || char(10) ||
+  e.summary || char(10) || char(10) || e.citation_count || ' citation(s) from ' ||
+  e.source_count || ' source(s).' as atom_content,
+  '/timeline/events/' || e.id as atom_link""", 100),
+    "calendar": ("""e.id, e.title, e.status, e.type, e.date_start, e.date_end, e.date_label,
+  e.summary, e.location, e.first_added, e.last_changed""", 250),
+}  # fmt: skip
+
+
+def filtered_queries() -> dict[str, str]:
+    """The SQL of every canned query that takes the filters."""
+    return {name: filters.latest_sql(columns, limit) for name, (columns, limit) in
+            FEED_COLUMNS.items()}  # fmt: skip
+
+
 def metadata_text(current: dict) -> str:
-    """The metadata with every declared table's columns and facets from the declarations."""
-    tables = current.setdefault("databases", {}).setdefault(DATABASE_NAME, {})
-    tables = tables.setdefault("tables", {})
+    """The metadata with every declared table's columns and facets from the declarations,
+    and the filtered canned queries' SQL from the filters."""
+    database = current.setdefault("databases", {}).setdefault(DATABASE_NAME, {})
+    queries = database.setdefault("queries", {})
+    for name, sql in filtered_queries().items():
+        query = queries.setdefault(name, {})
+        query["sql"] = sql
+        query["params"] = list(filters.NAMES)
+    tables = database.setdefault("tables", {})
     for table, (doc, columns) in declared_tables().items():
         entry = tables.setdefault(table, {})
         if doc and not entry.get("description"):

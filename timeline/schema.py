@@ -520,6 +520,19 @@ LIST_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
 }  # fmt: skip
 
 
+# Every name a reader may call an actor or a system by: its id, its name and each alias,
+# folded (timeline.filters.fold), so the site's filters find "Baykar Makina" as baykar.
+NAME_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
+    "record_names": (
+        "Every name of each actor and weapon system (id, name, aliases), folded to lower "
+        "case, for the actor and system filters.",
+        (Column("kind", "text", "actor or system.", not_null=True),
+         Column("id", "text", "The actor's or system's id.", not_null=True),
+         Column("name", "text", "One of its names, folded.", not_null=True)),
+    ),
+}  # fmt: skip
+
+
 # What the edit history knew of every event ever committed, after the last commit it read:
 # the next build reads only newer commits (``timeline.provenance``).
 HISTORY_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {

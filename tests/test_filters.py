@@ -1,0 +1,136 @@
+"""One filter, one meaning: every filter of ``timeline.filters`` gives the same events on
+/timeline, in the Atom feed, in the calendar and in ``timeline export``."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from html import unescape
+from urllib.parse import urlencode
+
+import feedparser
+import icalendar
+import pytest
+from test_site_support import REAL, build, site
+
+from timeline import filters
+from timeline.export import Filters, export_events
+
+pytestmark = pytest.mark.asyncio
+
+# Each filter, and the ways a reader may write its value.
+CASES = [
+    {"actor": "baykar"},
+    {"actor": "Baykar"},  # its name, in another case
+    {"actor": "baykar makina"},  # an alias
+    {"actor": "TÜRKİYE"},  # an alias, folded beyond ASCII
+    {"actor": "erdogan"},  # no accent, no case: Erdoğan
+    {"system": "bayraktar-tb2"},
+    {"system": "TB2"},
+    {"type": "visit"},
+    {"tag": "bayraktar-tb2"},
+    {"status": "disputed,refuted"},
+    {"status": "reported"},
+    {"country": "lt"},
+    {"place": "Kyiv"},
+    {"from": "2023", "to": "2024-06"},
+    {"from": "April 2021"},
+    {"to": "2019"},
+    {"actor": "recep-tayyip-erdogan", "type": "meeting", "from": "2022"},
+    {"status": "confirmed", "tag": "turkish-mediation", "country": "RU"},
+]
+FEED_SIZE = {"atom_feed": 100, "calendar": 250}
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory):
+    return build(REAL, tmp_path_factory.mktemp("filters"))
+
+
+@pytest.fixture(scope="module")
+async def ds(real_db):
+    return await site(real_db)
+
+
+def exported(db, case: dict) -> list[str]:
+    """The event ids ``timeline export`` keeps, in date order."""
+    options = {"since": case.get("from"), "until": case.get("to")}
+    options |= {k: v for k, v in case.items() if k not in ("from", "to")}
+    return [e["id"] for e in export_events(db, Filters(**options))]
+
+
+async def timeline_ids(ds, case: dict) -> list[str]:
+    """The event ids /timeline lists, following its pages."""
+    found: list[str] = []
+    url = "/timeline?" + urlencode(case)
+    while url:
+        html = (await ds.client.get(url)).text
+        assert "Ignored" not in html, (case, "a filter was refused")
+        found += re.findall(r'<li class="event [^"]*" id="event-([^"]+)"', html)
+        following = re.search(r'<a rel="next" href="([^"]+)"', html)
+        url = unescape(following.group(1)) if following else None
+    return found
+
+
+async def atom_ids(ds, case: dict) -> list[str]:
+    response = await ds.client.get("/timeline/atom_feed.atom?" + urlencode(case))
+    assert response.status_code == 200, response.text[:300]
+    entries = feedparser.parse(response.text).entries
+    return [e.id.rpartition("/")[2] for e in entries]
+
+
+async def calendar_ids(ds, case: dict) -> list[str]:
+    response = await ds.client.get("/timeline/calendar.ics?" + urlencode(case))
+    assert response.status_code == 200, response.text[:300]
+    calendar = icalendar.Calendar.from_ical(response.text)
+    return [str(e["uid"]).partition("@")[0] for e in calendar.walk("VEVENT")]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: urlencode(c))
+async def test_every_consumer_keeps_the_same_events(ds, real_db, case):
+    expected = exported(real_db, case)
+    assert expected, f"{case} keeps no event: the case tests nothing"
+    assert await timeline_ids(ds, case) == expected
+    newest_first = expected[::-1]
+    assert await atom_ids(ds, case) == newest_first[: FEED_SIZE["atom_feed"]]
+    assert await calendar_ids(ds, case) == newest_first[: FEED_SIZE["calendar"]]
+
+
+async def test_a_name_and_an_alias_mean_the_actor_they_name(real_db):
+    by_id = exported(real_db, {"actor": "baykar"})
+    assert exported(real_db, {"actor": "BAYKAR"}) == by_id
+    assert exported(real_db, {"actor": "Baykar Makina"}) == by_id
+
+
+async def test_the_filters_mean_what_they_say(real_db):
+    """Each filter against the rows it reads, in plain SQL over the tables."""
+    conn = sqlite3.connect(real_db)
+    try:
+        sql = "select e.id from events e, json_each(e.tags) j where j.value = 'bayraktar-tb2'"
+        tagged = {r[0] for r in conn.execute(sql)}
+        kyiv = {r[0] for r in conn.execute("select id from events where location = 'Kyiv'")}
+        spans = conn.execute("select id, date_start, date_end from events").fetchall()
+    finally:
+        conn.close()
+    assert set(exported(real_db, {"tag": "bayraktar-tb2"})) == tagged
+    assert set(exported(real_db, {"place": "Kyiv"})) == kyiv
+    overlapping = {i for i, start, end in spans if end >= "2023-01-01" and start <= "2024-06-30"}
+    assert set(exported(real_db, {"from": "2023", "to": "2024-06"})) == overlapping
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ({"type": "vist"}, "is not an event type"),
+        ({"status": "confirmed,rumour"}, "is not a status"),
+        ({"country": "XX"}, "is not a country"),
+        ({"from": "05-04-2021"}, "ambiguous"),
+    ],
+)
+async def test_a_value_no_event_could_have_is_named_not_silently_dropped(ds, case, message):
+    html = (await ds.client.get("/timeline?" + urlencode(case))).text
+    assert "Ignored" in html and message in unescape(html)
+    with pytest.raises(ValueError, match=message):
+        options = {"since": case.get("from")} | {k: v for k, v in case.items() if k != "from"}
+        Filters(**options).where()
+    assert any(message in p for p in filters.problems(case))

@@ -7,9 +7,10 @@ wrong number of parts for the table's primary key; an unknown ``_sort``/``_sort_
 ``_facet*``, ``_col``/``_nocol`` column, ``__arraycontains`` on a column of no lists,
 ``_sort`` and ``_sort_desc`` at once; a ``_next`` on a view that is not an offset; a
 ``_through`` that is not the JSON it expects; a ``__in``/``__notin`` list that is not JSON;
-``_size``, ``_facet_size`` and ``_timelimit`` that are not numbers. Every search parameter
-(``_search`` and each ``_search_<column>``) is limited in length and in words (each word
-becomes a phrase of the full-text query, and thousands of them cost seconds per request)
+``_size``, ``_facet_size`` and ``_timelimit`` that are not numbers; a Host header that is not
+a host name (the downloads and the calendar copy it into their absolute links). Every search
+parameter (``_search`` and each ``_search_<column>``) is limited in length and in words (each
+word becomes a phrase of the full-text query, and thousands of them cost seconds per request)
 and may hold no control characters; a request asks for at most
 MAX_FACETS facets, and ``_where`` on a site without public SQL is refused.
 
@@ -30,6 +31,8 @@ from datasette import hookimpl
 from datasette.utils import add_cors_headers
 from datasette.utils.asgi import Response
 from markupsafe import Markup
+
+from timeline.formats import HOST
 
 MAX_FACETS = 8
 MAX_SEARCH_WORDS = 16
@@ -66,9 +69,13 @@ class MethodNotAllowed(BadRequest):
     title = "Method not allowed"
 
 
-async def check(datasette, method: str, path: str, query: dict[str, list[str]]) -> None:
+async def check(
+    datasette, method: str, path: str, query: dict[str, list[str]], host: str | None = None
+) -> None:
     if method not in READ_METHODS:
         raise MethodNotAllowed("This site is read-only: it answers GET and HEAD only.")
+    if host is not None and not HOST.fullmatch(host):  # pages copy it into absolute links
+        raise BadRequest("The Host header is not a host name.")
     for key, values in query.items():
         if key != "sql" and any(len(value) > MAX_VALUE_CHARS for value in values):
             raise BadRequest(f"{key[:40]}: at most {MAX_VALUE_CHARS} characters.")
@@ -277,8 +284,10 @@ def asgi_wrapper(datasette):
         async def checked(scope, receive, send):
             if scope["type"] == "http":
                 query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+                headers = dict(scope.get("headers") or [])
+                host = headers[b"host"].decode("latin-1") if b"host" in headers else None
                 try:
-                    await check(datasette, scope["method"], scope["path"], query)
+                    await check(datasette, scope["method"], scope["path"], query, host)
                 except BadRequest as exc:
                     _log(exc.status, scope["method"], scope["path"], str(exc))
                     response = await error_page(

@@ -4,19 +4,33 @@ and a real reader of the format finds the text, never markup, links or blocks ma
 from __future__ import annotations
 
 import copy
+import html
+import json
 import re
 import urllib.parse
 from html.parser import HTMLParser
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 from test_site_support import IMG, SCRIPT, SMALL, build, load_yaml, write_yaml
+from typer.testing import CliRunner
 
+from timeline.cli import app
 from timeline.export import export_events
-from timeline.formats import markdown_link, markdown_text, render
+from timeline.formats import (
+    FORMATS,
+    BadBaseUrl,
+    check_base_url,
+    citation_file,
+    ics_calendar,
+    markdown_link,
+    markdown_text,
+    render,
+)
 
 # Markup that Markdown dialects read: raw HTML, entities, links, images, autolinks,
 # footnotes, emphasis, code, strikethrough, tables, attributes, and a blank line that would
@@ -133,3 +147,54 @@ def test_a_markdown_link_cannot_break_out_of_its_autolink(tail):
 def test_a_markdown_link_that_is_not_http_is_text(url):
     page = Page(renderer().render(f"See {markdown_link(url)}.\n"))
     assert page.tags == ["p"] and "".join(page.text) == f"See {url}.\n"
+
+
+# --base-url is copied into CITATION.cff (YAML), TimelineJS links (HTML), the calendar and the
+# data package: each of these would break out of one of them, or link to another site.
+HOSTILE_BASE_URLS = ['https://example.org/"', "javascript:alert(1)", "JavaScript:alert(1)//",
+                     "data:text/html,<script>alert(1)</script>", "//evil.example", "/\\evil",
+                     " https://example.org", "https://example.org/a b", "https://exa mple.org",
+                     "https://example.org/<script>", "https://example.org/'", "ftp://x.org",
+                     "https://", "", "https://example.org/?q=1", "https://example.org/#x",
+                     "https://example.org\n", "timeline.example.org"]  # fmt: skip
+GOOD_BASE_URLS = ["https://example.org", "http://127.0.0.1:8001", "https://example.org/sub/",
+                  "http://[::1]:8001/x", "/", "/timeline"]  # fmt: skip
+
+
+def test_a_hostile_base_url_is_refused_before_any_file_is_written(small_db, tmp_path):
+    for url in HOSTILE_BASE_URLS:
+        for fmt in FORMATS:
+            with pytest.raises(BadBaseUrl):
+                render(fmt, small_db, base_url=url)
+        for fmt, out in (("cff", tmp_path / "CITATION.cff"), ("csv", tmp_path / "csv")):
+            result = CliRunner().invoke(app, ["export", "--db", str(small_db), "--format", fmt,
+                                              "--output", str(out), "--base-url", url])  # fmt: skip
+            assert result.exit_code == 1, (url, result.output)
+            assert "--base-url" in result.output and "is not a base URL" in result.output
+            assert result.exception is None or isinstance(result.exception, SystemExit)
+        with pytest.raises(BadBaseUrl):
+            citation_file(1, "2024-01-01", url)
+        with pytest.raises(BadBaseUrl):
+            ics_calendar([], url)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", GOOD_BASE_URLS)
+def test_a_good_base_url_reaches_every_format_as_given(small_db, url):
+    cff = yaml.safe_load(render("cff", small_db, base_url=url)["CITATION.cff"])
+    assert cff["url"] == url
+    slides = json.loads(render("timelinejs", small_db, base_url=url)["timeline.json"])["events"]
+    links = [re.search(r'href="([^"]*)"', s["text"]["text"])[1] for s in slides]
+    assert all(link.startswith(url.rstrip("/") + "/timeline/events/") for link in links)
+
+
+@given(st.text(max_size=40))
+def test_an_accepted_base_url_is_http_or_a_root_path_and_needs_no_escaping(url):
+    try:
+        check_base_url(url)
+    except BadBaseUrl:
+        return
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    assert scheme in ("http", "https") or (url.startswith("/") and not url.startswith("//"))
+    assert html.escape(url) == url and json.dumps(url) == f'"{url}"'
+    assert not re.search(r"[\s?#\\]", url)

@@ -235,3 +235,14 @@ async def test_every_connection_reads_through_a_memory_map(ds):
 
     db = ds.get_database("timeline")
     assert (await db.execute("pragma mmap_size")).first()[0] == MMAP_BYTES
+
+
+@pytest.mark.parametrize("host", ['evil.example"><script>alert(1)</script>', "a b", "x/y",
+                                  "javascript:alert(1)", "evil.example'"])  # fmt: skip
+@pytest.mark.parametrize("path", ["/", "/timeline/events.ics", "/data"])
+async def test_a_host_header_that_is_not_a_host_name_is_a_400(ds, capsys, host, path):
+    """The calendar and the downloads copy the Host header into their absolute links."""
+    response = await ds.client.get(path, headers={"host": host})
+    assert response.status_code == 400 and "Host header" in response.text
+    good = await ds.client.get(path, headers={"host": "timeline.example:8001"})
+    assert good.status_code < 400 or good.status_code == 404

@@ -331,9 +331,14 @@ def export(
     """Export the events (filtered) with their actors, systems, citations and relations."""
     from .export import Filters
     from .files import kind_for_name, write_files
-    from .formats import FORMATS, render
+    from .formats import FORMATS, BadBaseUrl, check_base_url, render
 
     fmt = FORMATS[output_format.value]
+    try:  # before anything is read or written
+        check_base_url(base_url)
+    except BadBaseUrl as exc:
+        typer.echo(f"timeline export: --base-url: {exc}", err=True)
+        raise typer.Exit(1) from None
     filters = Filters(since, until, actor, type, tag, status, system, country=country,
                       place=place)  # fmt: skip
     try:

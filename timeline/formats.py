@@ -88,6 +88,33 @@ def markdown_link(url: str) -> str:
     return f"<{urllib.parse.quote(url.strip(), safe=_URL_SAFE)}>"
 
 
+# Where the site is published: an http(s) URL with a host, or a path from the site's root,
+# of characters a URL holds as they are. No quotes, spaces, "<>" or backslashes (they break
+# out of the YAML, HTML and calendar text the address is copied into), no "?" or "#" (event
+# paths are appended to it), no scheme but http(s) (javascript: would reach TimelineJS
+# links), no "//host" (a relative path that names another site).
+# A host name or IP address with an optional port (the site checks its Host header by it).
+HOST = re.compile(r"(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_URL_CHARS = r"[A-Za-z0-9\-._~!$&()*+,;=:@%/]*"
+_BASE_URL = re.compile(
+    rf"https?://{HOST.pattern}(?:/{_URL_CHARS})?|/(?!/){_URL_CHARS}", re.IGNORECASE
+)
+
+
+class BadBaseUrl(ValueError):
+    """A --base-url that is not an http(s) URL or a path from the site's root."""
+
+
+def check_base_url(url: str) -> str:
+    """``url`` if it is a base URL every format can copy as it is; BadBaseUrl otherwise."""
+    if not _BASE_URL.fullmatch(url):
+        raise BadBaseUrl(
+            f"{url[:80]!r} is not a base URL: give an http:// or https:// address, or a path "
+            "starting with '/', without quotes, spaces, '<', '>', '?' or '#'"
+        )
+    return url
+
+
 def cff_string(value: str) -> str:
     """A YAML double-quoted scalar (JSON's string syntax is a subset of YAML's)."""
     return json.dumps(value, ensure_ascii=False)
@@ -245,6 +272,7 @@ def ics_calendar(events: list[dict], base_url: str, name: str = SITE_TITLE) -> s
     from icalendar import Calendar
     from icalendar import Event as CalendarEvent
 
+    check_base_url(base_url)
     calendar = Calendar()
     calendar.add("prodid", f"-//{SITE_TITLE}//timeline {__version__}//EN")
     calendar.add("version", "2.0")
@@ -418,6 +446,7 @@ def last_updated(events: Iterable[Mapping]) -> str:
 def citation_file(count: int, released: str, base_url: str) -> str:
     """CITATION.cff (Citation File Format 1.2.0) for ``count`` events, last updated on
     ``released`` (from :func:`last_updated`)."""
+    check_base_url(base_url)
     lines = [
         "cff-version: 1.2.0",
         'message: "If you use this dataset, please cite it as below, and cite the sources '
@@ -462,5 +491,6 @@ FORMATS: dict[str, Format] = {
 
 def render(name: str, db: Path, filters: Filters | None = None,
            base_url: str = "http://127.0.0.1:8001") -> dict[str, str]:  # fmt: skip
-    """Files of format ``name`` (KeyError for an unknown format)."""
-    return FORMATS[name].render(Context(Path(db), filters or Filters(), base_url))
+    """Files of format ``name`` (KeyError for an unknown format; BadBaseUrl for a
+    ``base_url`` that :func:`check_base_url` refuses)."""
+    return FORMATS[name].render(Context(Path(db), filters or Filters(), check_base_url(base_url)))

@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
-from timeline.build import DATABASE_NAME as DATABASE
 from timeline.schema import CODE_LISTS
+from timeline.site import DATABASE, events_links
 
 # The first events of an actor or a system are a range read of scope_events; grouping all
 # of a busy actor's rows before sorting took 190 ms at 100,000 events.
@@ -109,6 +109,8 @@ async def system_vars(datasette, db, params):
 
 
 PAGES = {"actors": actor_vars, "sources": source_vars, "systems": system_vars}
+# The filter (timeline.filters) that keeps a page's own events.
+FILTER = {"actors": "actor", "sources": "source", "systems": "system"}
 
 
 @hookimpl
@@ -127,10 +129,11 @@ def extra_template_vars(view_name, database, table, request, datasette):
             entity["country_name"] = CODE_LISTS["country"].name(entity["country"])
         if "aliases" in entity:
             entity["aliases"] = json.loads(entity["aliases"] or "[]")
-        timeline = datasette.urls.path("/timeline")
         links_table, column = ALL_ROWS.get(table, ("events", "id"))
+        events = events_links(datasette.urls, {FILTER[table]: params["id"]})
         links = {
-            "timeline_url": f"{timeline}?{urlencode({'actor': params['id']})}",
+            "timeline_url": events["timeline"],
+            "events_links": events,
             "all_url": datasette.urls.table(DATABASE, links_table)
             + f"?{urlencode({column: params['id']})}",
             "limit": LIMIT,

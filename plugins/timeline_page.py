@@ -33,7 +33,7 @@ from datasette.utils import tilde_encode
 from datasette.utils.asgi import Request, Response
 
 from timeline import filters
-from timeline.build import DATABASE_NAME as DATABASE
+from timeline.site import DATABASE, events_links
 
 PAGE_SIZE = 100
 # The page's address, and the route that renders it (readers see and link the address).
@@ -288,13 +288,13 @@ def feed_and_table_links(datasette, wanted: Filters, actor_name: str) -> dict[st
         if chosen[name]
     }
     # The feeds and the download take every filter of this page, under the same names.
-    feed = wanted.active
+    links = events_links(datasette.urls, chosen)
     return {
         "table_url": datasette.urls.table(DATABASE, "events") + query_string(table),
-        "atom_url": datasette.urls.query(DATABASE, "atom_feed", format="atom") + query_string(feed),
-        "calendar_url": datasette.urls.query(DATABASE, "calendar", format="ics")
-        + query_string(feed),
-        "feed_filtered": bool(feed),
+        "atom_url": links["atom"],
+        "calendar_url": links["calendar"],
+        "csv_url": links["csv"],
+        "feed_filtered": bool(wanted.active),
     }
 
 

@@ -33,6 +33,7 @@ CASES = [
     {"status": "reported"},
     {"country": "lt"},
     {"place": "Kyiv"},
+    {"source": "seed-000-antonopoulos-globalresearch"},
     {"from": "2023", "to": "2024-06"},
     {"from": "April 2021"},
     {"to": "2019"},
@@ -134,3 +135,25 @@ async def test_a_value_no_event_could_have_is_named_not_silently_dropped(ds, cas
         options = {"since": case.get("from")} | {k: v for k, v in case.items() if k != "from"}
         Filters(**options).where()
     assert any(message in p for p in filters.problems(case))
+
+
+@pytest.mark.parametrize(
+    ("page", "case"),
+    [
+        ("/timeline/actors/baykar", {"actor": "baykar"}),
+        ("/timeline/systems/bayraktar-tb2", {"system": "bayraktar-tb2"}),
+        ("/timeline/sources/seed-000-antonopoulos-globalresearch",
+         {"source": "seed-000-antonopoulos-globalresearch"}),
+    ],
+)  # fmt: skip
+async def test_an_entity_pages_feeds_hold_its_own_events(ds, real_db, page, case):
+    html = unescape((await ds.client.get(page)).text)
+    links = dict(re.findall(r'<a href="([^"]+)"[^>]*>(Atom feed|calendar|on the timeline)', html))
+    by_label = {label: href for href, label in links.items()}
+    expected = exported(real_db, case)
+    assert by_label["on the timeline"] == "/timeline?" + urlencode(case)
+    feed = feedparser.parse((await ds.client.get(by_label["Atom feed"])).text)
+    assert [e.id.rpartition("/")[2] for e in feed.entries] == expected[::-1][:100]
+    calendar = icalendar.Calendar.from_ical((await ds.client.get(by_label["calendar"])).text)
+    uids = [str(e["uid"]).partition("@")[0] for e in calendar.walk("VEVENT")]
+    assert uids == expected[::-1][:250]

@@ -37,6 +37,7 @@ class Filters:
     id: str | None = None
     country: str | None = None
     place: str | None = None
+    source: str | None = None
 
     def values(self) -> dict[str, str]:
         """The filters as the site's query string names them."""

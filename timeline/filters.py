@@ -10,6 +10,7 @@ that builds its SQL in Python apply the same words the same way:
 * ``actor`` and ``system``: an id, a name or an alias, in any case (``baykar``,
   ``Baykar``, ``Baykar Makina``); words that name several actors mean any of them;
 * ``type``, ``place``; ``tag``; ``country`` (an ISO 3166-1 alpha-2 code, any case);
+* ``source``: the events that cite a source (by its id);
 * ``status``: one or several, comma-separated (``disputed,refuted``);
 * ``from`` and ``to``: any date ``events.yaml`` accepts; an event is kept when the span of
   days its date covers overlaps the range, so "2019" is kept by ``from=2019-06``.
@@ -122,6 +123,9 @@ FILTERS: dict[str, Filter] = {
         Filter("country", "country", _listed("countries", "upper(trim(:country))"),
                "an ISO 3166-1 alpha-2 country code such as TR or UA"),
         Filter("place", "place", "e.location = trim(:place)", "a place name"),
+        Filter("source", "source",
+               "e.id in (select c.event_id from citations c where c.source_id = trim(:source))",
+               "a source's id"),
         Filter("status", "status",
                "e.status in (select value from json_each(timeline_words(:status)))",
                "one or several statuses, comma-separated"),

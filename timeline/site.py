@@ -1,0 +1,44 @@
+"""The published site's names and addresses, in one place for every plugin and page.
+
+A page that offers "these events" elsewhere (the timeline, a feed, a calendar, a file)
+builds each address here from the same filters (``timeline.filters``), so a page and
+its own feed cannot disagree about what "these" means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from . import filters
+from .build import DATABASE_NAME
+
+DATABASE = DATABASE_NAME
+# The site's own pages (beyond Datasette's database, table and row pages).
+ROUTES = {
+    "timeline": "/timeline",
+    "register": "/register",
+    "claims": "/claims",
+    "data": "/data",
+    "about": "/about",
+}
+# The canned queries that are feeds of events, and the renderer each is read with.
+EVENT_FEEDS = {"atom": ("atom_feed", "atom"), "calendar": ("calendar", "ics")}
+# The events as a file, by the data page's route (plugins/downloads.py).
+EVENTS_CSV = "events.csv"
+
+
+def query_string(args: Mapping[str, str]) -> str:
+    return ("?" + urlencode(dict(args))) if args else ""
+
+
+def events_links(urls, chosen: Mapping[str, str]) -> dict[str, str]:
+    """The same events on the timeline, in the Atom feed, in the calendar and as a CSV
+    file: ``chosen`` are the filters' values (``timeline.filters``), passed under their
+    own names to each."""
+    args = query_string(filters.active(chosen))
+    links = {"timeline": urls.path(ROUTES["timeline"]) + args}
+    for name, (query, renderer) in EVENT_FEEDS.items():
+        links[name] = urls.query(DATABASE, query, format=renderer) + args
+    links["csv"] = urls.path(f"{ROUTES['data']}/{EVENTS_CSV}") + args
+    return links

@@ -23,10 +23,8 @@ from timeline.build import DATABASE_NAME as DATABASE
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 SCRIPTS = [f"vendor/{name}" for name in vendor.SCRIPTS] + ["charts.js"]
-MAP_TEMPLATE = f"query-{DATABASE}-event_map.html"
 # /timeline is the database page, rendered by database-<name>.html (see timeline_page.py)
-CHART_TEMPLATES = {"index.html", f"database-{DATABASE}.html", MAP_TEMPLATE}
-MAX_PLACES = 500
+CHART_TEMPLATES = {"index.html", f"database-{DATABASE}.html"}
 ENTITY_TABLES = {"actors": "actor", "systems": "system"}
 TOP_ACTORS = 12
 
@@ -43,20 +41,6 @@ from (select id, name, event_count from actors where event_count > 0
 cross join event_counts c on c.scope = 'actor' and c.scope_id = a.id
 group by a.id, c.year
 order by a.event_count desc, a.name, c.year
-"""
-
-
-# One row per place: how many events, and the latest of them (for a place with one event,
-# its title, date and page).
-PLACES_SQL = """
-select p.location as place, p.latitude, p.longitude, p.events, e.id, e.title, e.date_label
-from (select location, latitude, longitude, count(*) as events, max(sort_key) as latest
-      from events where latitude is not null and longitude is not null
-      group by location, latitude, longitude order by events desc limit :limit) p
-join events e on e.sort_key = p.latest and e.latitude = p.latitude
-                 and e.longitude = p.longitude and e.location is p.location
-group by p.location, p.latitude, p.longitude
-order by p.events desc, p.location
 """
 
 
@@ -122,24 +106,6 @@ async def entity_chart(datasette, table: str, entity_id: str) -> dict:
     return {"entity_chart": charts.per_year_spec(rows, "Its events per year, by type.")}
 
 
-async def map_chart(datasette) -> dict:
-    """The event map: a circle per place, linking to its event or to its timeline."""
-    db = datasette.get_database(DATABASE)
-    places = await _rows(db, PLACES_SQL, {"limit": MAX_PLACES})
-    for place in places:
-        if place["events"] == 1:
-            place["summary"] = f"{place['title']} ({place['date_label']})"
-            place["url"] = datasette.urls.row(DATABASE, "events", tilde_encode(place["id"]))
-        else:
-            place["summary"] = (f"{place['events']} events, the latest: {place['title']} "
-                                f"({place['date_label']})")  # fmt: skip
-            place["url"] = datasette.urls.path("/timeline?" + urlencode({"place": place["place"]}))
-    borders = "vendor/countries-110m.json"
-    borders = f"/static/{borders}?h={vendor.content_hash(STATIC / borders)}"
-    description = "Where the located events happened: one circle per place, sized by its events."
-    return {"map_chart": charts.map_spec(places, datasette.urls.path(borders), description)}
-
-
 async def or_no_chart(chart, *names: str) -> dict:
     """A chart's template variables, or the page without it (and a note) when its SQL ran
     out of time: under heavy load a quick query can wait past the time limit, and that is
@@ -152,8 +118,6 @@ async def or_no_chart(chart, *names: str) -> dict:
 
 @hookimpl
 def extra_template_vars(template, view_name, database, table, request, datasette):
-    if template == MAP_TEMPLATE:
-        return or_no_chart(map_chart(datasette), "map_chart")
     if template == "index.html":
         return or_no_chart(home_charts(datasette), "per_year_chart", "actor_years_chart")
     if view_name == "row" and database == DATABASE and table in ENTITY_TABLES and request:

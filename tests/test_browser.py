@@ -171,7 +171,7 @@ def test_home_about_and_map(page, server):
     page.goto(f"{server}/about")
     assert page.locator("h1").inner_text() == "About this timeline"
     page.goto(f"{server}/timeline/event_map")
-    page.wait_for_selector('#event-map [data-chart-state="drawn"]')
+    page.wait_for_selector('#event-map [data-map-state="drawn"]')
     shot(page, "09-map")
 
 
@@ -201,14 +201,15 @@ def test_map_on_a_phone_draws_borders_and_places_that_open_their_event(phone, se
     failed: list[str] = []
     phone.on("requestfailed", lambda request: failed.append(request.url))
     phone.goto(f"{server}/timeline/event_map")
-    phone.wait_for_selector('#event-map [data-chart-state="drawn"]')
+    phone.wait_for_selector('#event-map [data-map-state="drawn"]')
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     assert phone.locator("#sql-query").count() == 0
-    assert phone.locator("#event-map path").count() > 100  # the country borders
-    place = phone.locator('#event-map [aria-label*="Montreux Convention signed"]')
+    assert phone.locator("#event-map .map-view path").count() > 100  # the country borders
+    place = phone.locator('#event-map .map-view [aria-label="Montreux: 1 event"]')
     assert place.count() == 1
     shot(phone, "10-map-phone")
     place.click()
+    phone.locator(".map-popup a", has_text="Montreux Convention signed").click()
     phone.wait_for_url("**/timeline/events/montreux")
     assert not failed, failed  # nothing fetched from another server, nothing missing
 

@@ -76,7 +76,6 @@ def test_facet_columns_are_indexed(fresh_db):
 )  # fmt: skip
 def test_map_and_recent_queries_read_an_index_not_every_event(fresh_db, query, index):
     import json as json_module
-    import sys
 
     from timeline.places import LISTED, MAX_PLACES, PLACES_SQL
 

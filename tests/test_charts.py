@@ -214,7 +214,7 @@ async def test_a_chart_segment_leads_to_a_timeline_holding_its_events(ds):
 
 @pytest.mark.parametrize(
     ("path", "sql_name", "chart_id"),
-    [("/timeline/event_map", "PLACES_SQL", "event-map"), ("/", "PER_YEAR_SQL", "events-per-year"),
+    [("/", "PER_YEAR_SQL", "events-per-year"),
      ("/timeline/actors/baykar", "PER_YEAR_SQL", "entity-per-year")],
 )  # fmt: skip
 async def test_a_chart_out_of_time_leaves_the_page_without_it_not_an_error(

@@ -337,7 +337,7 @@ async def test_actors_together_and_per_year(ds):
 
 async def test_event_map_query_has_the_map(ds):
     html = (await ds.client.get("/timeline/event_map")).text
-    assert 'data-chart-spec="event-map-spec"' in html
+    assert 'data-map="event-map-data"' in html
     rows = await rows_of(ds, "event_map")
     assert [r["event_id"] for r in rows] == ["montreux"]
 

@@ -1,4 +1,4 @@
-"""What a reader meets on the site's edges: canned-query pages, the map, error pages, the
+"""What a reader meets on the site's edges: canned-query pages, error pages, the
 footer, sharing tags, facets and the database download."""
 
 from __future__ import annotations
@@ -216,39 +216,7 @@ async def test_on_this_day_seeks_the_day_of_year_index(ds):
         )
 
 
-# --- 6, 7. the map: popups with title, date and link; no SQL above it ------------------------
-
-
-def map_places(html: str) -> list[dict]:
-    spec = re.search(
-        r'<script type="application/json" id="event-map-spec">(.*?)</script>', html, re.S
-    )
-    return json.loads(unescape(spec.group(1)))["layer"][1]["data"]["values"]
-
-
-async def test_map_marks_give_title_date_and_the_event_link(ds):
-    html = (await ds.client.get("/timeline/event_map")).text
-    assert 'id="sql-query"' not in html
-    [montreux] = map_places(html)
-    assert montreux["place"] == "Montreux" and montreux["events"] == 1
-    assert montreux["summary"] == "Montreux Convention signed (20 July 1936)"
-    assert montreux["url"] == "/timeline/events/montreux"
-    assert (await ds.client.get(montreux["url"])).status_code == 200
-    assert "http" not in html.split('id="event-map-spec">')[1].split("</script>")[0]
-
-
-async def test_a_place_with_several_events_links_its_timeline(tmp_path):
-    data = load_yaml(SMALL)
-    for event in data["events"]:
-        if event["id"] in ("fleet-destroyed-claim", "flight-suspension"):
-            event["location"] = {"name": "Kyiv", "latitude": 50.45, "longitude": 30.52}
-    ds = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
-    places = {p["place"]: p for p in map_places((await ds.client.get("/timeline/event_map")).text)}
-    assert places["Kyiv"]["events"] == 2
-    assert places["Kyiv"]["url"] == "/timeline?place=Kyiv"
-    assert places["Kyiv"]["summary"].startswith("2 events, the latest: Claim that the drone fleet")
-    timeline = (await ds.client.get(places["Kyiv"]["url"])).text
-    assert timeline.count('<li class="event ') == 2
+# --- 6, 7. the map: tested in test_event_map.py and test_browser_map.py ------------------
 
 
 # --- 8. error pages: the site's navigation and style, a plain message, ways back -------------

@@ -1,0 +1,262 @@
+"""The event map in a real Chromium, against a real `timeline serve` of the real events.yaml:
+one marker per place (or per group of places that would overlap), whose events are listed
+and linked; zoom by buttons, wheel and pinch; the first view fitted to the places, not to
+the ocean between them; usable on a 375 px touch screen. What each test expects comes from
+the same file built apart (SQL over the events), never from the page itself.
+
+Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from test_browser import ARTIFACTS, chromium, served
+from test_browser_charts import open_page
+from test_site_support import REAL, build
+
+pytestmark = pytest.mark.browser
+
+MAP = "#event-map .map-view"
+MID_ATLANTIC = (35.0, -40.0)  # open ocean between the Americas and Europe
+# The markers a reader sees: inside the map's box and not fading out; [x, y, radius] each.
+SHOWN_MARKERS = """(map) => {
+    const frame = document.querySelector(map).getBoundingClientRect();
+    return [...document.querySelectorAll(map + " .map-marker")]
+        .filter(e => getComputedStyle(e).opacity === "1")
+        .map(e => e.getBoundingClientRect())
+        .map(r => [r.x + r.width / 2, r.y + r.height / 2, r.width / 2])
+        .filter(([x, y]) => x >= frame.left && x <= frame.right
+                            && y >= frame.top && y <= frame.bottom);
+}"""
+
+
+@pytest.fixture(scope="module")
+def events_yaml(tmp_path_factory) -> Path:
+    """One copy of the real file, for the server and for the expectations alike."""
+    path = tmp_path_factory.mktemp("map-yaml") / "events.yaml"
+    shutil.copy(REAL, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, events_yaml):
+    yield from served(tmp_path_factory, events_yaml)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    yield from chromium()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory, events_yaml) -> sqlite3.Connection:
+    conn = sqlite3.connect(build(events_yaml, tmp_path_factory.mktemp("map-db")))
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def page(browser):
+    context, page, problems = open_page(browser)
+    yield page
+    context.close()
+    assert problems == []
+
+
+@pytest.fixture
+def phone(browser):
+    """A 375 px touch screen."""
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}"))
+    yield page
+    context.close()
+    assert errors == []
+
+
+def open_map(page, server: str) -> None:
+    page.goto(f"{server}/timeline/event_map")
+    page.wait_for_selector(f"{MAP}[data-map-state]")
+    assert page.get_attribute(MAP, "data-map-state") == "drawn"
+
+
+def zoom(page) -> float:
+    return page.evaluate(f"document.querySelector('{MAP}').leafletMap.getZoom()")
+
+
+def settled(page) -> None:
+    """Wait until the map has stopped moving and the markers are redrawn for the zoom."""
+    page.wait_for_function(
+        f"""() => {{ const map = document.querySelector('{MAP}').leafletMap;
+                     return !map._animatingZoom && !map._panAnim?._inProgress; }}"""
+    )
+    page.wait_for_timeout(400)  # markercluster redraws its groups after zoomend
+
+
+def only_one(locator) -> None:
+    """Wait until the locator finds exactly one element (markercluster fades the markers of
+    the zoom before out)."""
+    from playwright.sync_api import expect  # imported here: the module skips without it
+
+    expect(locator).to_have_count(1)
+
+
+def map_data(page) -> dict:
+    return json.loads(page.locator("#event-map-data").text_content())
+
+
+def busiest_place(db) -> tuple[str, list[str]]:
+    place, lat, lon = db.execute(
+        "select location, latitude, longitude from events where latitude is not null "
+        "group by 1, 2, 3 order by count(*) desc, location limit 1"
+    ).fetchone()
+    ids = [r[0] for r in db.execute(
+        "select id from events where location = ? and latitude = ? and longitude = ?",
+        (place, lat, lon))]  # fmt: skip
+    return place, ids
+
+
+def test_the_busiest_place_lists_all_its_events_each_linking_its_page(page, server, db):
+    place, ids = busiest_place(db)
+    open_map(page, server)
+    marker = page.locator(f'{MAP} .map-marker[aria-label*="{place}"]')
+    only_one(marker)  # one marker, whether alone or merged with neighbours
+    marker.click()  # at its centre
+    popup = page.locator(".leaflet-popup .map-popup")
+    section = popup.locator("section", has=page.locator("h3", has_text=place)).filter(
+        has=page.locator(f'h3:text-is("{place}")')
+    )
+    links = section.locator("ol a")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert sorted(hrefs) == sorted(f"/timeline/events/{i}" for i in ids)
+    assert section.locator("p").first.inner_text().startswith(f"{len(ids)} events")
+    page.wait_for_timeout(300)  # the popup's fade-in
+    page.locator("#event-map").screenshot(path=str(ARTIFACTS / "map-busiest-place.png"))
+    title = links.first.inner_text()
+    links.first.click()
+    page.wait_for_url(f"**{hrefs[0]}")
+    assert title in page.locator("h1").inner_text()
+
+
+def test_no_marker_sits_inside_another_at_any_zoom(page, server):
+    open_map(page, server)
+    for _ in range(4):
+        boxes = page.evaluate(SHOWN_MARKERS, MAP)
+        assert len(boxes) > 1
+        for i, (x1, y1, r1) in enumerate(boxes):
+            for x2, y2, r2 in boxes[:i]:
+                distance = ((x1 - x2) ** 2 + (y1 - y2) ** 2) ** 0.5
+                assert distance >= max(r1, r2), (zoom(page), (x1, y1, r1), (x2, y2, r2))
+        page.locator(".leaflet-control-zoom-in").click()
+        settled(page)
+
+
+def test_zoom_in_and_out_by_buttons_and_wheel_and_back_to_all_places(page, server):
+    open_map(page, server)
+    start = zoom(page)
+    page.locator(".leaflet-control-zoom-in").click()
+    settled(page)
+    assert zoom(page) == start + 1
+    box = page.locator(MAP).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)
+    settled(page)
+    assert zoom(page) > start + 1
+    page.locator(".leaflet-control-zoom-out").click()
+    settled(page)
+    page.mouse.wheel(0, 600)
+    settled(page)
+    assert zoom(page) < start + 1
+    page.get_by_role("button", name="All places").click()
+    settled(page)
+    assert zoom(page) == start
+
+
+def test_the_first_view_holds_every_marker_and_not_the_atlantic(page, server, db):
+    open_map(page, server)
+    data = map_data(page)
+    located = db.execute(
+        "select count(distinct location || latitude || longitude) from events "
+        "where latitude is not null"
+    ).fetchone()[0]
+    assert len(data["places"]) == located
+    main, *insets = data["regions"]
+    inside = page.evaluate(
+        f"""(points) => {{ const bounds = document.querySelector('{MAP}').leafletMap.getBounds();
+                          return points.map(p => bounds.contains(p)); }}""",
+        [[p["lat"], p["lon"]] for p in data["places"]] + [list(MID_ATLANTIC)],
+    )
+    assert all(inside[i] for i in main["places"])
+    assert inside[-1] is False  # the ocean is not on the first view
+    # every place away from the main area is on a small map of its own area
+    elsewhere = page.locator("#event-map .map-inset-view")
+    assert elsewhere.count() == len(insets)
+    for i, inset in enumerate(insets):
+        label = elsewhere.nth(i).get_attribute("aria-label")
+        assert all(data["places"][p]["name"] in label for p in inset["places"])
+    page.locator("#event-map").screenshot(path=str(ARTIFACTS / "map-first-view.png"))
+
+
+def test_an_inset_marker_leads_the_main_map_to_its_events(page, server):
+    open_map(page, server)
+    data = map_data(page)
+    if len(data["regions"]) < 2:
+        pytest.skip("every place is in one area: no inset map")
+    inset = data["regions"][1]
+    place = data["places"][inset["places"][0]]
+    page.locator("#event-map .map-inset .map-marker").first.click()
+    popup = page.locator(".leaflet-popup .map-popup")
+    popup.wait_for()
+    assert page.evaluate(
+        f"document.querySelector('{MAP}').leafletMap.getBounds()"
+        f".contains([{place['lat']}, {place['lon']}])"
+    )
+    assert popup.locator("h3").all_inner_texts()
+    assert popup.locator("ol a").count() >= 1
+
+
+def test_the_map_on_a_375_px_touch_screen(phone, server, db):
+    place, ids = busiest_place(db)
+    open_map(phone, server)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    box = phone.locator(MAP).bounding_box()
+    assert box["width"] <= 375 and box["height"] >= 250
+    # markers big enough for a finger
+    sizes = phone.eval_on_selector_all(
+        f"{MAP} .map-marker",
+        "els => els.map(e => e.getBoundingClientRect()).filter(r => r.width > 0 && r.x >= 0"
+        " && r.x < innerWidth).map(r => Math.min(r.width, r.height))",
+    )
+    assert sizes and min(sizes) >= 30
+    # a pinch zooms in
+    start = zoom(phone)
+    cdp = phone.context.new_cdp_session(phone)
+    cdp.send("Input.synthesizePinchGesture", {
+        "x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2,
+        "scaleFactor": 2.5, "gestureSourceType": "touch"})  # fmt: skip
+    settled(phone)
+    assert zoom(phone) > start
+    phone.locator(".map-reset").tap()
+    settled(phone)
+    # a tap on the busiest place lists its events in a popup that fits the screen
+    marker = phone.locator(f'{MAP} .map-marker[aria-label*="{place}"]')
+    only_one(marker)
+    marker.tap()
+    popup = phone.locator(".leaflet-popup")
+    popup.wait_for()
+    phone.wait_for_timeout(400)  # the popup's fade-in and the pan that brings it into view
+    card = popup.bounding_box()
+    assert card["x"] >= 0 and card["x"] + card["width"] <= 375
+    section = popup.locator("section").filter(has=phone.locator(f'h3:text-is("{place}")'))
+    assert section.locator("ol a").count() == len(ids)
+    phone.screenshot(path=str(ARTIFACTS / "map-phone-popup.png"))

@@ -12,6 +12,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from timeline.build import DATABASE_NAME as DATABASE
+from timeline.site import ensure_readable
 
 PAGE_SIZE = 50
 POSITION_SQL = "select sort_key, id from events where id = :id and status != 'confirmed'"
@@ -39,6 +40,7 @@ async def _column(db, sql: str, params: dict) -> list:
 
 
 async def claims(datasette, request):
+    await ensure_readable(datasette, request)
     db = datasette.get_database(DATABASE)
     position = {"key": "", "id": ""}
     if request.args.get("start"):

@@ -16,6 +16,7 @@ from datasette.utils.asgi import Response
 from timeline.build import DATABASE_NAME as DATABASE
 from timeline.export import Filters, nested_events
 from timeline.schema import CODE_LISTS
+from timeline.site import ensure_readable
 
 # How a relation reads from the event that declares it, and from the other side.
 OUTGOING = {
@@ -179,6 +180,7 @@ def extra_template_vars(view_name, database, table, request, datasette):
 async def event_record(datasette, request):
     """``/event/<id>.json``: one event as a nested record (actors, systems, citations,
     relations), the same shape as ``timeline export --format json``."""
+    await ensure_readable(datasette, request)
     event_id = request.url_vars["id"]
     db = datasette.get_database(DATABASE)
     events = await db.execute_fn(lambda conn: nested_events(conn, Filters(id=event_id)))

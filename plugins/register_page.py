@@ -19,6 +19,7 @@ from datasette.utils.asgi import Response
 
 from timeline.build import DATABASE_NAME as DATABASE
 from timeline.schema import CODE_LISTS, COUNTED_ACTIONS, SYSTEM_ACTIONS, TRANSFER_ACTIONS
+from timeline.site import ensure_readable
 
 STEPS_SHOWN = 20
 FILTERS = ("system", "actor", "country")
@@ -88,6 +89,7 @@ async def _described_filters(db, args) -> dict[str, str]:
 
 
 async def register(datasette, request):
+    await ensure_readable(datasette, request)
     db = datasette.get_database(DATABASE)
     args = {name: request.args.get(name, "") for name in FILTERS}
     try:

@@ -42,3 +42,11 @@ def events_links(urls, chosen: Mapping[str, str]) -> dict[str, str]:
         links[name] = urls.query(DATABASE, query, format=renderer) + args
     links["csv"] = urls.path(f"{ROUTES['data']}/{EVENTS_CSV}") + args
     return links
+
+
+async def ensure_readable(datasette, request) -> None:
+    """The permission checks Datasette makes for the database's own pages: a page of
+    this site's that reads the database makes them too (403 when they fail)."""
+    await datasette.ensure_permissions(
+        request.actor, [("view-database", DATABASE), "view-instance"]
+    )

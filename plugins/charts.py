@@ -1,7 +1,6 @@
 """The visual timeline and the charts: their data, and the scripts that draw them.
 
-* ``timeline_chart`` (a template filter) turns the events a page lists into the visual
-  timeline's Vega-Lite spec (``timeline.charts.timeline_spec``).
+* The visual timeline of ``/timeline`` is ``timeline_overview.py``'s (data and script).
 * The home page gets events per year by type and the busiest actors' events per year;
   an actor's or a system's page gets its own events per year by type. Every count comes
   from the ``event_counts`` table the build writes, so a chart costs a few indexed rows
@@ -60,11 +59,6 @@ def extra_js_urls(template, view_name, database, table, datasette):
         {"url": f"/static/{name}?h={vendor.content_hash(STATIC / name)}", "module": True}
         for name in SCRIPTS
     ]
-
-
-@hookimpl
-def prepare_jinja2_environment(env):
-    env.filters["timeline_chart"] = charts.timeline_spec
 
 
 async def _rows(db, sql: str, params: dict) -> list[dict]:

@@ -23,6 +23,7 @@ async function draw(container) {
     performance.measure(`chart ${name}`, { start, end: performance.now() });
     container.vegaView = result.view; // for the tests and for readers' consoles
     container.dataset.chartState = "drawn";
+    container.dispatchEvent(new Event("chartdrawn")); // static/timeline.js waits for it
   } catch (error) {
     container.dataset.chartState = "failed";
     container.textContent = "The chart could not be drawn.";

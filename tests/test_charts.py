@@ -1,21 +1,17 @@
-"""The visual timeline's and the charts' data: the rules about dates in the specs, and every
-count a chart shows against the same count straight from the events and link tables."""
+"""The charts' data: every count a chart shows against the same count straight from the
+events and link tables. (The visual timeline's: test_timeline_overview.py.)"""
 
 from __future__ import annotations
 
 import json
 import re
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 from test_site_support import REAL, build, site
 
 from timeline import charts
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))
-import timeline_page
 
 pytestmark = pytest.mark.asyncio
 
@@ -49,106 +45,12 @@ async def specs(ds, path: str) -> dict[str, dict]:
     return {m["id"]: json.loads(m["json"]) for m in SPEC_BLOCK.finditer(response.text)}
 
 
-def event(date_start: str, date_end: str, **extra) -> dict:
-    base = {"id": "e", "url": "/timeline/events/e", "title": "E", "date_label": "x",
-            "status": "confirmed", "type": "contract", "approximate": 0,
-            "uncertain": 0}  # fmt: skip
-    return base | {"date_start": date_start, "date_end": date_end} | extra
-
-
-# -- the rules, on single events --------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "shape", "exclusive_end"),
-    [
-        ("2021-04-15", "2021-04-15", "day", "2021-04-16"),
-        ("2022-02-01", "2022-02-28", "span", "2022-03-01"),  # a month: all of it
-        ("2024-02-01", "2024-02-29", "span", "2024-03-01"),
-        ("2019-01-01", "2019-12-31", "span", "2020-01-01"),  # a year: all of it
-        ("2020-09-27", "2020-11-10", "span", "2020-11-11"),  # an interval of days
-    ],
-)
-async def test_a_day_is_a_point_and_anything_longer_a_bar_over_all_its_days(
-    start, end, shape, exclusive_end
-):
-    item = charts.timeline_item(event(start, end))
-    assert (item["start"], item["end"], item["shape"]) == (start, exclusive_end, shape)
-
-
-@pytest.mark.parametrize(
-    ("flags", "certainty"),
-    [
-        ({}, charts.EXACT),
-        ({"approximate": 1}, charts.APPROXIMATE),
-        ({"uncertain": 1}, charts.APPROXIMATE),
-        ({"approximate": 1, "uncertain": 1}, charts.APPROXIMATE),
-    ],
-)
-async def test_approximate_and_uncertain_dates_are_marked(flags, certainty):
-    assert charts.timeline_item(event("2022-02-01", "2022-02-28", **flags))["certainty"] == (
-        certainty
-    )
-
-
-async def test_the_timeline_opens_past_a_lone_early_event_and_keeps_it_reachable():
-    items = [charts.timeline_item(event("1936-07-20", "1936-07-20"))]
-    items += [charts.timeline_item(event(f"{2014 + i % 12}-03-01", f"{2014 + i % 12}-03-01"))
-              for i in range(99)]  # fmt: skip
-    assert charts.opening_years(items) == (1936, 2025, 2014)
-    spec = charts.timeline_spec(
-        [event("1936-07-20", "1936-07-20")]
-        + [event(f"{2014 + i % 12}-03-01", f"{2014 + i % 12}-03-01") for i in range(99)]
-    )
-    sliders = {p["name"]: p for p in spec["params"]}
-    assert sliders["from_year"]["value"] == 2014 and sliders["from_year"]["bind"]["min"] == 1936
-    assert sliders["to_year"]["value"] == 2025 and sliders["to_year"]["bind"]["max"] == 2025
-    # few events: nothing is left out of the opening view
-    assert charts.opening_years(items[:3])[2] == 1936
-
-
-async def test_a_year_ending_on_new_years_eve_does_not_reach_into_the_next_year():
-    assert charts.opening_years([charts.timeline_item(event("2019-01-01", "2019-12-31"))]) == (
-        2019,
-        2019,
-        2019,
-    )
-
-
 async def test_no_events_no_chart():
-    assert charts.timeline_spec([]) == {}
     assert charts.per_year_spec([], "x") == {}
     assert charts.actor_years_spec([], "x") == {}
 
 
 # -- the pages' charts against SQL ------------------------------------------------------------
-
-
-async def test_the_timeline_chart_shows_exactly_the_listed_events(ds):
-    for path in ("/timeline", "/timeline?type=contract", "/timeline?actor=baykar&from=2022"):
-        html = (await ds.client.get(path)).text
-        listed = re.findall(r'<li class="event [^"]*" id="event-([^"]+)"', html)
-        spec = (await specs(ds, path))["visual-timeline"]
-        assert [v["id"] for v in spec["data"]["values"]] == listed and listed, path
-
-
-async def test_the_timeline_chart_matches_the_events_table(ds, real_db):
-    values = (await specs(ds, "/timeline"))["visual-timeline"]["data"]["values"]
-    # the chart draws the page's events: the first PAGE_SIZE in date order
-    rows = query(real_db, "select id, date_start, date_end, status, type, approximate, "
-                          "uncertain from events order by sort_key, id limit ?",
-                 (timeline_page.PAGE_SIZE,))  # fmt: skip
-    expected = {r[0]: charts.timeline_item(event(r[1], r[2], id=r[0], status=r[3], type=r[4],
-                                                 approximate=r[5], uncertain=r[6]))
-                for r in rows}  # fmt: skip
-    for value in values:
-        want = expected[value["id"]]
-        assert {k: value[k] for k in ("start", "end", "shape", "certainty", "status", "type")} == {
-            k: want[k] for k in ("start", "end", "shape", "certainty", "status", "type")
-        }
-        assert value["url"] == f"/timeline/events/{value['id']}"
-    assert [v["id"] for v in values] == [r[0] for r in rows]
-    assert any(v["shape"] == "span" and v["certainty"] == charts.APPROXIMATE for v in values)
 
 
 async def test_home_chart_of_events_per_year_matches_sql(ds, real_db):

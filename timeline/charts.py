@@ -9,20 +9,13 @@ Every spec sizes itself to its container (``width: "container"``: Vega-Lite fits
 chart, axes and legends included, into it), so a chart is never wider than a phone's
 screen, and carries no URL of its own: data is inline.
 
-Example:
-
->>> spec = timeline_spec([{"id": "a", "url": "/timeline/events/a", "title": "A",
-...                        "date_label": "April 2021", "date_start": "2021-04-01",
-...                        "date_end": "2021-04-30", "status": "confirmed",
-...                        "type": "contract", "approximate": 0, "uncertain": 1}])
->>> [spec["data"]["values"][0][k] for k in ("start", "end", "shape", "certainty")]
-['2021-04-01', '2021-05-01', 'span', 'approximate or uncertain date']
+The visual timeline's spec holds no events: ``static/timeline.js`` reads the whole record
+from ``/-/timeline-overview.json`` and places its marks at the zoom the reader chose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from collections.abc import Mapping
 from typing import Any
 
 from .schema import EVENT_TYPES, STATUSES
@@ -36,9 +29,6 @@ STATUS_COLOURS = {
 }
 EXACT, APPROXIMATE = "exact date", "approximate or uncertain date"
 OPACITY = (0.7, 0.12)  # fill of an exact and of an approximate date's mark: solid, hollow
-# The timeline opens on the years holding this share of the events: one treaty from
-# 1936 would otherwise squeeze a decade of events into a tenth of a phone's width.
-OPENING_SHARE = 0.98
 # Rows of the timeline and of the heatmap, in pixels. (A height in steps would do, but
 # Vega-Lite then warns about the container width it fits.)
 ROW = 22
@@ -49,49 +39,6 @@ LABEL = (
 )
 
 Spec = dict[str, Any]
-
-
-def day_after(iso_day: str) -> str:
-    """'2021-04-30' -> '2021-05-01': the exclusive end of a span that includes its last day."""
-    return (date.fromisoformat(iso_day) + timedelta(days=1)).isoformat()
-
-
-def timeline_item(event: Mapping[str, Any]) -> dict[str, Any]:
-    """What the visual timeline needs of one event, and nothing more (it goes into the page)."""
-    vague = bool(event.get("approximate") or event.get("uncertain"))
-    single_day = event["date_start"] == event["date_end"]
-    return {
-        "id": event["id"],
-        "url": event["url"],
-        "title": event["title"],
-        "date_label": event["date_label"],
-        "status": event["status"],
-        "type": event["type"],
-        "start": event["date_start"],
-        "end": day_after(event["date_end"]),
-        "shape": "day" if single_day else "span",
-        "certainty": APPROXIMATE if vague else EXACT,
-    }
-
-
-def opening_years(items: list[dict[str, Any]]) -> tuple[int, int, int]:
-    """(first year, last year, year the view opens on) of the items' dates."""
-    starts = sorted(int(item["start"][:4]) for item in items)
-    last = max(date.fromisoformat(item["end"]) - timedelta(days=1) for item in items).year
-    skipped = int(len(starts) * (1 - OPENING_SHARE))
-    return starts[0], last, starts[skipped]
-
-
-def _year_sliders(first: int, last: int, opening: int) -> list[dict[str, Any]]:
-    """Two range inputs under the chart choose the years shown (touch-friendly, no zoom
-    gestures that would fight the page's scrolling)."""
-    if first == last:
-        return [{"name": "from_year", "value": first}, {"name": "to_year", "value": last}]
-    slider = {"input": "range", "min": first, "max": last, "step": 1}
-    return [
-        {"name": "from_year", "value": opening, "bind": slider | {"name": "From "}},
-        {"name": "to_year", "value": last, "bind": slider | {"name": "To "}},
-    ]
 
 
 def _status_channel() -> dict[str, Any]:
@@ -124,14 +71,15 @@ def _certainty_channels() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _timeline_encoding() -> dict[str, Any]:
-    x_domain = "[utc(min(from_year, to_year), 0, 1), utc(max(from_year, to_year) + 1, 0, 1)]"
-    return {
-        "x": {"field": "start", "type": "temporal", "title": None,
-              "scale": {"type": "utc", "domain": {"expr": x_domain}},
-              "axis": {"labelOverlap": True, "grid": True}},
-        "y": {"field": "type", "type": "nominal", "title": None, "sort": list(EVENT_TYPES),
-              "axis": {"labelLimit": 110}},
+# The visual timeline of the whole record (static/timeline.js lays the events out): rows
+# of events whose places are pixels the script computes at each zoom, so that marks on the
+# same dates are stacked, never drawn over each other, and claims take the top lanes.
+def _overview_marks(shape: str, claims: bool) -> dict[str, Any]:
+    """The events of one shape (day: a point; span: a bar over its days), claims or not;
+    claims are layered last, so drawn on top."""
+    pixels = {"type": "quantitative", "scale": None, "axis": None}
+    encoding: dict[str, Any] = {
+        "x": {"field": "start", "type": "temporal"},
         "fill": _status_channel(),
         "stroke": _status_channel(),
         **_certainty_channels(),
@@ -141,43 +89,78 @@ def _timeline_encoding() -> dict[str, Any]:
         "href": {"field": "url"},
         "description": {"field": "label"},
     }  # fmt: skip
-
-
-def _timeline_layers() -> list[dict[str, Any]]:
-    """Bars from the first to the last day of a span; points for single days."""
     common = {"clip": True, "cursor": "pointer", "strokeWidth": 1.5}
-    return [
-        {
-            "transform": [{"filter": "datum.shape === 'span'"}],
-            "mark": common | {"type": "bar", "height": {"band": 0.6}, "cornerRadius": 2},
-            "encoding": {"x2": {"field": "end"}},
-        },
-        {
-            "transform": [{"filter": "datum.shape === 'day'"}],
-            "mark": common | {"type": "point", "filled": True, "size": 70},
-        },
-    ]
+    if shape == "span":
+        mark = common | {"type": "bar", "cornerRadius": 2}
+        encoding |= {"x2": {"field": "end"}, "y": {"field": "top", **pixels},
+                     "y2": {"field": "bottom"}}  # fmt: skip
+    else:
+        mark = common | {"type": "point", "filled": True, "size": 110}
+        encoding |= {"y": {"field": "middle", **pixels}}
+    test = f"datum.shape === '{shape}' && {'' if claims else '!'}datum.claim"
+    certainty = f"datum.vague ? '{APPROXIMATE}' : '{EXACT}'"
+    return {"data": {"name": "events"},
+            "transform": [{"filter": test}, {"calculate": certainty, "as": "certainty"},
+                          {"calculate": LABEL, "as": "label"}],
+            "mark": mark, "encoding": encoding}  # fmt: skip
 
 
-def timeline_spec(events: Iterable[Mapping[str, Any]]) -> Spec:
-    """A horizontal timeline: one row per event type; a single day is a point, a month,
-    a year or an interval a bar over all its days; colour says the status, a hollow
-    mark with a dashed outline an approximate or uncertain date; a click opens the event.
-    """
-    items = [timeline_item(e) for e in events]
-    if not items:
-        return {}
+def overview_spec() -> Spec:
+    """The visual timeline of the whole record: a row per type of event (its name on a
+    band), time across; a day is a point, a month, a year or an interval a bar over its
+    days (at least a few pixels wide), colour says the status, a hollow dashed mark an
+    approximate or uncertain date; a click opens the event. ``x_from`` and ``x_to`` (ms)
+    are the range in view, the data (``events``, ``rows``) is the script's."""
+    pixels = {"type": "quantitative", "scale": None, "axis": None}
+    rows = {"data": {"name": "rows"}}
     return {
-        "description": "Timeline of the events: one row per type of event, time across.",
+        "description": "Timeline of the whole record: one row per type of event, time across.",
         "width": "container",
-        "height": ROW * len({item["type"] for item in items}),
-        "data": {"values": items},
-        # each mark's aria-label, for screen readers (and the tests)
-        "transform": [{"calculate": LABEL, "as": "label"}],
-        "params": _year_sliders(*opening_years(items)),
-        "encoding": _timeline_encoding(),
-        "layer": _timeline_layers(),
-    }
+        "height": ROW,
+        "params": [{"name": "x_from", "value": 0}, {"name": "x_to", "value": 1}],
+        "encoding": {"x": {"type": "temporal", "title": None,
+                           "scale": {"type": "utc", "domain": {"expr": "[x_from, x_to]"}},
+                           "axis": {"labelOverlap": True, "grid": True, "labelFontSize": 12}}},
+        "layer": [
+            # the rows' bands and names: decoration, left out of the accessibility tree
+            rows | {"mark": {"type": "rect", "fill": "#f3f4ef", "aria": False},
+                    "encoding": {"x": {"value": 0}, "x2": {"value": "width"},
+                                 "y": {"field": "top", **pixels}, "y2": {"field": "bottom"}}},
+            rows | {"mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4,
+                             "dy": 2, "fontSize": 12, "fill": "#444", "aria": False},
+                    "encoding": {"x": {"value": 0}, "y": {"field": "top", **pixels},
+                                 "text": {"field": "label"}}},
+            *(_overview_marks(shape, claims) for claims in (False, True)
+              for shape in ("span", "day")),
+        ],
+    }  # fmt: skip
+
+
+def brush_spec() -> Spec:
+    """The whole record as events per year, with a brush: the range the timeline shows,
+    to drag, resize or draw anew (``static/timeline.js`` keeps the two in step)."""
+    return {
+        "description": "Events per year over the whole record; the shaded range is in view.",
+        "width": "container",
+        "height": 44,
+        "data": {"name": "years"},
+        # the script sets the domains (an empty chart's extents would be infinite)
+        "params": [{"name": "x_min", "value": 0}, {"name": "x_max", "value": 1},
+                   {"name": "y_max", "value": 1},
+                   {"name": "brush", "select": {"type": "interval", "encodings": ["x"],
+                                                 "zoom": False}}],
+        "mark": {"type": "bar", "color": "#7a8a8a"},
+        "encoding": {
+            "x": {"field": "start", "type": "temporal", "title": None,
+                  "scale": {"type": "utc", "domain": {"expr": "[x_min, x_max]"}},
+                  "axis": {"labelOverlap": True, "labelFontSize": 12, "tickCount": 8}},
+            "x2": {"field": "end"},
+            "y": {"field": "events", "type": "quantitative", "title": None, "stack": None,
+                  "axis": None, "scale": {"type": "sqrt", "domain": {"expr": "[0, y_max]"}}},
+            "tooltip": [{"field": "year", "title": "Year"},
+                        {"field": "events", "title": "Events"}],
+        },
+    }  # fmt: skip
 
 
 def _year_axis() -> dict[str, Any]:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from timeline.validate import validate_file
+from timeline.cli import app
+from timeline.validate import MAX_PER_KIND, validate_file
 
 SMALL_TEXT = (Path(__file__).parent / "data" / "small.yaml").read_text(encoding="utf-8")
 TODAY = dt.date(2026, 11, 21)
@@ -267,3 +271,49 @@ def test_warnings_for_weak_spots(write_yaml):
     assert ("event flight-suspension", "summary repeats a quote word for word") in messages
     assert ("event montreux", "backed by a single source") in messages
     assert ("actor analyst", "actor has no country") in messages
+
+
+# -- bounded reports ---------------------------------------------------------------------------
+# The files of benchmarks/bench_validate_abuse.py, small: the benchmark times them full size.
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+from bench_validate_abuse import follows_loops, misspelt_keys, tags_twice  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("make", "scale", "kind", "count"),
+    [
+        (tags_twice, 0.01, "is listed twice", 420),
+        (misspelt_keys, 0.02, "unknown key", 400),
+        (follows_loops, 0.02, "'follows' relations form a loop", 179),
+    ],
+)
+def test_a_mistake_repeated_is_listed_20_times_then_counted(tmp_path, make, scale, kind, count):
+    path = tmp_path / "events.yaml"
+    text = make(scale)
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    listed = [line for line in lines if kind in line and "more error(s) like it" not in line]
+    (summary,) = [line for line in lines if kind in line and "more error(s) like it" in line]
+    assert len(listed) == MAX_PER_KIND
+    assert f"; and {count - MAX_PER_KIND - 1:,} more error(s) like it" in summary
+    assert f"only the first {MAX_PER_KIND} errors of each kind are listed" in summary
+    assert lines[-1] == f"{count} error(s); nothing was written."
+    for line in [*listed, summary]:  # each still says where: FILE:LINE:COL, a real position
+        where = re.match(rf"{re.escape(str(path))}:(\d+):(\d+): ", line)
+        assert where and int(where[1]) <= text.count("\n")
+    assert len(result.output) < 12_000  # a loop is shown by its ends and its length
+    assert all(len(line) < 400 for line in lines)
+
+
+def test_a_long_loop_is_shown_by_its_ends_and_length(write_yaml):
+    text = follows_loops(0.002)  # 18 events, each closing a loop through those before it
+    errors = validate_file(write_yaml(text), today=TODAY).errors
+    (longest,) = [e for e in errors if "a loop of 18 event(s)" in e.message]
+    assert longest.message.endswith(
+        "a loop of 18 event(s): event-0 → event-1 → event-2 → … 13 more … → event-16 → "
+        "event-17 → event-0"
+    )
+    # closed by the last event's relation, on the file's last line
+    assert (longest.line, longest.field) == (text.count("\n"), "related[0].event")

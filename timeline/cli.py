@@ -85,8 +85,10 @@ def _report(problems: list[Problem], as_json: bool = False) -> None:
 
 
 def _fail(problems: list[Problem], as_json: bool = False) -> None:
+    from .validate import counted
+
     _report(problems, as_json)
-    errors = sum(p.severity == "error" for p in problems)
+    errors = counted(problems)
     if not as_json:
         typer.echo(f"{errors} error(s); nothing was written.", err=True)
     raise typer.Exit(1)
@@ -101,7 +103,7 @@ def validate(
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
 ) -> None:
     """Check the YAML and list every problem with FILE:LINE:COL; exit 1 on errors."""
-    from .validate import validate_file
+    from .validate import counted, validate_file
 
     result = validate_file(path)
     as_json = output is ProblemFormat.json
@@ -112,7 +114,7 @@ def validate(
         data = result.dataset
         typer.echo(
             f"{path}: OK: {len(data.events)} events, {len(data.actors)} actors, "
-            f"{len(data.sources)} sources ({len(result.warnings)} warning(s))"
+            f"{len(data.sources)} sources ({counted(result.problems, 'warning')} warning(s))"
         )
 
 

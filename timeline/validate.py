@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pycountry
@@ -22,6 +23,21 @@ from . import schema
 from .dates import DateError, is_future, parse_date
 from .load import Document, LoadError, Mark, Path_, decode, load_text, paused_gc
 from .model import Actor, Dataset, Event, Source, System
+
+# A file can hold one mistake any number of times (a list pasted twice, a misspelt key, a
+# chain of relations): the first MAX_PER_KIND problems of a kind are listed, then one line,
+# at the first one left out, counts the rest.
+MAX_PER_KIND = 20
+# A loop of relations is shown by its first and last events and its length.
+LOOP_SHOWN = 6
+# The parts of a message that name a value: quoted text and numbers.
+_VALUES = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[0-9][0-9,.]*")
+
+
+def problem_kind(message: str) -> str:
+    """What problems of one kind share: the message without its values and details
+    (``unknown key 'titel3'`` → ``unknown key …``)."""
+    return _VALUES.sub("…", message).split(": ", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class Problem:
     message: str
     hint: str = ""
     severity: str = "error"
+    omitted: int = 0  # > 0: this line stands for that many problems of its kind, not listed
 
     def __str__(self) -> str:
         where = ": ".join(_printable(p) for p in (self.record, self.field) if p)
@@ -80,6 +97,11 @@ class Result:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+def counted(problems: Iterable[Problem], severity: str = "error") -> int:
+    """How many problems of ``severity`` there are, those left out of the list included."""
+    return sum(p.omitted or 1 for p in problems if p.severity == severity)
 
 
 @dataclass(frozen=True)
@@ -137,6 +159,8 @@ class Validator:
         self.record_label = ""
         self.known: dict[str, Container[str]] = {}  # ids of each section, once they are read
         self.unchanged: Unchanged | None = None  # the rest of the file, when checking a part
+        self.kinds: Counter[tuple[str, str]] = Counter()  # problems found, by severity and kind
+        self.left_out: dict[tuple[str, str], Problem] = {}  # the first one not listed, by kind
 
     # -- reporting -------------------------------------------------------
     def report(
@@ -149,19 +173,41 @@ class Validator:
         severity: str = "error",
         record_depth: int = 2,
     ) -> None:
+        kind = (severity, problem_kind(message))
+        self.kinds[kind] += 1
+        if self.kinds[kind] > MAX_PER_KIND and kind in self.left_out:
+            return  # counted; its position is not even looked up
         mark: Mark = self.doc.mark(path, key=key)
-        self.problems.append(
-            Problem(
-                file=str(self.doc.path),
-                line=mark.line,
-                column=mark.column,
-                record=self.record_label,
-                field=_field_name(path[record_depth:]),
-                message=message,
-                hint=hint,
-                severity=severity,
-            )
+        problem = Problem(
+            file=str(self.doc.path),
+            line=mark.line,
+            column=mark.column,
+            record=self.record_label,
+            field=_field_name(path[record_depth:]),
+            message=message,
+            hint=hint,
+            severity=severity,
         )
+        if self.kinds[kind] > MAX_PER_KIND:
+            self.left_out[kind] = problem
+        else:
+            self.problems.append(problem)
+
+    def count_left_out(self) -> None:
+        """One line for each kind with more than MAX_PER_KIND problems, counting the rest."""
+        for kind, first in self.left_out.items():
+            more = self.kinds[kind] - MAX_PER_KIND
+            noun = "error" if first.severity == "error" else "warning"
+            self.problems.append(
+                replace(
+                    first,
+                    message=f"{first.message}; and {more - 1:,} more {noun}(s) like it",
+                    hint=f"only the first {MAX_PER_KIND} {noun}s of each kind are listed; "
+                    "fix those and validate again",
+                    omitted=more,
+                )
+            )
+        self.left_out.clear()
 
     # -- generic field checks ---------------------------------------------
     def check_record(self, kind: str, raw: object, path: Path_) -> bool:
@@ -250,10 +296,11 @@ class Validator:
             self.check_code(fld.codes, value, path)
 
     def check_unique(self, values: list, path: Path_) -> None:
-        counts = Counter(map(repr, values))
+        seen: set[str] = set()
         for i, value in enumerate(values):
-            if counts[repr(value)] > 1 and values.index(value) != i:
+            if repr(value) in seen:
                 self.report((*path, i), f"{value!r} is listed twice", "remove the repeat")
+            seen.add(repr(value))
 
     # -- sections ----------------------------------------------------------
     def section(self, name: str) -> list:
@@ -298,6 +345,7 @@ class Validator:
         self.check_events(raw["events"])
         self.warn_weak_spots(raw)
         self.record_label = ""
+        self.count_left_out()
         self.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
         if self.errors_found():
             return Result(self.problems)
@@ -331,6 +379,7 @@ class Validator:
             for rel in _list(event.get("related"))
         )  # fmt: skip
         self.check_events(items, unchanged.acyclic_edges() if acyclic else ())
+        self.count_left_out()
         if self.errors_found():
             return Result(self.problems)
         events = [Event.from_mapping(e) for e in items]
@@ -457,11 +506,11 @@ class Validator:
                         if isinstance(target, str):
                             where = ("events", i, "related", j, "event")
                             edges.setdefault(event["id"], []).append((target, where))
-            for where, loop in _cycles(edges):
+            for where, loop, length in _cycles(edges):
                 self.record_label = f"event {loop[0]}"
                 self.report(
                     where,
-                    f"'{kind}' relations form a loop: {' → '.join(loop)}",
+                    f"'{kind}' relations form a loop of {length} event(s): {' → '.join(loop)}",
                     f"an event cannot be {kind.replace('_', ' ')} itself, directly or not; "
                     "remove one of these relations",
                 )
@@ -593,33 +642,51 @@ _CITED_ON_EVENT = {
 }
 
 
-def _cycles(edges: dict[str, list[tuple[str, Path_]]]) -> list[tuple[Path_, list[str]]]:
-    """Each loop in a directed graph once, with the position of the edge that closes it.
+def _cycles(
+    edges: dict[str, list[tuple[str, Path_]]],
+) -> list[tuple[Path_, list[str], int]]:
+    """Each loop in a directed graph once: the position of the edge that closes it, its
+    events as shown (at most LOOP_SHOWN of them, "…" for the rest) and its length.
 
-    Iterative depth-first search (no recursion limit at 100,000 events).
+    Iterative depth-first search (no recursion limit at 100,000 events), linear in the
+    edges: each event's place on the current path is kept, so a loop costs no search and
+    no copy of the path, however long (n events each closing a loop through all those
+    before it made n messages of n ids).
     """
-    found: list[tuple[Path_, list[str]]] = []
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    found: list[tuple[Path_, list[str], int]] = []
+    done: set[str] = set()
     for root in sorted(edges):
-        if state.get(root):
+        if root in done:
             continue
         path: list[str] = [root]
+        on_path = {root: 0}  # event → its index in path
         stack = [iter(edges.get(root, ()))]
-        state[root] = 1
         while stack:
             step = next(stack[-1], None)
             if step is None:
-                state[path.pop()] = 2
+                done.add(path[-1])
+                del on_path[path.pop()]
                 stack.pop()
                 continue
             target, where = step
-            if state.get(target) == 1:
-                found.append((where, [*path[path.index(target) :], target]))
-            elif not state.get(target):
-                state[target] = 1
+            if target in on_path:
+                start = on_path[target]
+                found.append((where, _shown_loop(path, start, target), len(path) - start))
+            elif target not in done:
+                on_path[target] = len(path)
                 path.append(target)
                 stack.append(iter(edges.get(target, ())))
     return found
+
+
+def _shown_loop(path: list[str], start: int, target: str) -> list[str]:
+    """The loop path[start:] → target, its middle elided when it is long."""
+    length = len(path) - start
+    if length <= LOOP_SHOWN:
+        return [*path[start:], target]
+    head, tail = LOOP_SHOWN // 2, LOOP_SHOWN - LOOP_SHOWN // 2 - 1
+    middle = f"… {length - head - tail:,} more …"
+    return [*path[start : start + head], middle, *path[len(path) - tail :], target]
 
 
 @functools.cache

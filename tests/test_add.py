@@ -291,3 +291,16 @@ def test_the_file_as_it_is_is_released_before_the_result_is_parsed(small_yaml, m
     add_event(small_yaml, event(), loaded=loaded)
     assert alive_when_parsing_the_result[0] is False  # the first parse is the result's
     assert loaded.doc is None
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_cli_add_refuses_a_coordinate_that_is_not_a_number(small_yaml, value):
+    before = small_yaml.read_bytes()
+    result = cli_add(
+        small_yaml, "--date", "2021-04-10", "--title", "T", "--summary", "S", "--type",
+        "meeting", "--source", "seed-news", "--quote", "Q.", "--location", "Kyiv",
+        "--lat", "50.45", "--lon", value, "--no-interactive",
+    )  # fmt: skip
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # no traceback
+    assert "location.longitude: expected a finite number" in result.stderr
+    assert small_yaml.read_bytes() == before

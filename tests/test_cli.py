@@ -205,3 +205,10 @@ def test_a_file_that_is_not_a_database_is_a_clean_error(tmp_path):
 def test_add_to_a_missing_file_is_a_clean_error(tmp_path):
     result = invoke("add", tmp_path / "missing.yaml", "--no-interactive", "--title", "T")
     assert result.exit_code == 1 and "cannot read the file" in result.stderr
+
+
+def test_a_directory_as_the_database_is_a_clear_error(tmp_path):
+    for command in (["export"], ["query", "select 1"], ["stats"]):
+        result = CliRunner().invoke(app, [*command, "--db", str(tmp_path)])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), command
+        assert f"{tmp_path} is not a file" in result.output

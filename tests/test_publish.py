@@ -167,3 +167,13 @@ def test_valid_names_of_each_host_are_accepted():
         publish.check_name("cloudrun", "1st-timeline")
     with pytest.raises(publish.BadName):
         publish.fly_scale_command("x;touch PWNED", 1)
+
+
+def test_a_build_dir_that_is_a_file_is_a_clear_error(tmp_path):
+    (tmp_path / "build").write_text("a file\n")
+    for where in ("build", "build/sub"):
+        result = CliRunner().invoke(app, ["package", str(SMALL), "--build-dir",
+                                          str(tmp_path / where), "--dry-run"])  # fmt: skip
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+        assert "give --build-dir a directory" in result.output
+    assert (tmp_path / "build").read_text() == "a file\n"

@@ -215,7 +215,15 @@ def _reading(db_path: Path, row_factory=None) -> Iterator[sqlite3.Connection]:
     if not db_path.exists():
         typer.echo(f"{db_path} does not exist; run 'timeline build' first.", err=True)
         raise typer.Exit(1)
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    if not db_path.is_file():
+        typer.echo(f"{db_path} is not a file; give --db the database 'timeline build' wrote.",
+                   err=True)  # fmt: skip
+        raise typer.Exit(1)
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        typer.echo(f"cannot open {db_path}: {exc}", err=True)
+        raise typer.Exit(1) from None
     conn.set_authorizer(_only_reads)
     conn.row_factory = row_factory
     try:
@@ -638,6 +646,10 @@ def _prepared(path: Path, build_dir: Path):
         _fail(exc.result.errors)
     except VendorMissing as exc:
         typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:  # e.g. --build-dir names a file
+        typer.echo(f"cannot prepare the build in {build_dir}: {exc.strerror} "
+                   f"({exc.filename}); give --build-dir a directory", err=True)  # fmt: skip
         raise typer.Exit(1) from None
     except subprocess.CalledProcessError as exc:
         message = f"could not build this project's wheel ({exc.returncode}); see pip's output"

@@ -8,6 +8,7 @@ is locked against other writers and atomic (see :mod:`timeline.files`).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -213,7 +214,7 @@ def add_event(
     done: list[Insertion] = []
 
     def change(current: TextFile) -> bytes | None:
-        _refuse_hidden_characters(event, current.path)
+        _refuse_unwritable_values(event, current.path)
         quick = catalogued_insertion(current, event, db_path) if db_path else None
         # handed straight over: nothing here keeps the parsed file alive
         done.append(
@@ -235,27 +236,31 @@ def add_event(
     return done[-1]
 
 
-def _refuse_hidden_characters(event: dict, path: Path) -> None:
-    """A value with a control character or line separator is refused before it is written:
-    once in the file, YAML would read U+0085 or U+2028 as a line break, not as the value."""
+def _refuse_unwritable_values(event: dict, path: Path) -> None:
+    """Values that cannot be written are refused before anything is laid out: a control
+    character or line separator (once in the file, YAML would read U+0085 or U+2028 as a
+    line break, not as the value), and a number that is not finite (``--lat nan``: YAML's
+    .nan is refused by the loader)."""
     label = f"new event {event.get('id')}"
-    problems = [
-        Problem(str(path), 1, 1, label, field, message, HIDDEN_HINT)
-        for field, value in _strings(event)
-        if (message := hidden_character(value))
-    ]
+    problems = []
+    for field, value in _leaves(event):
+        if isinstance(value, str) and (message := hidden_character(value)):
+            problems.append(Problem(str(path), 1, 1, label, field, message, HIDDEN_HINT))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(str(path), 1, 1, label, field,
+                                    f"expected a finite number, got {value}",
+                                    "give a number, e.g. 50.45"))  # fmt: skip
     if problems:
         raise EditRefused(problems)
 
 
-def _strings(value: object, path: str = "") -> list[tuple[str, str]]:
-    if isinstance(value, str):
-        return [(path, value)]
+def _leaves(value: object, path: str = "") -> list[tuple[str, object]]:
+    """Every scalar of a nested value, with its path (``location.latitude``)."""
     if isinstance(value, dict):
-        return [s for k, v in value.items() for s in _strings(v, f"{path}.{k}" if path else k)]
+        return [s for k, v in value.items() for s in _leaves(v, f"{path}.{k}" if path else k)]
     if isinstance(value, list):
-        return [s for i, v in enumerate(value) for s in _strings(v, f"{path}[{i}]")]
-    return []
+        return [s for i, v in enumerate(value) for s in _leaves(v, f"{path}[{i}]")]
+    return [(path, value)]
 
 
 def _reads_back(insertion: Insertion, event: dict, path: Path) -> None:

@@ -304,3 +304,16 @@ def test_cli_add_refuses_a_coordinate_that_is_not_a_number(small_yaml, value):
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # no traceback
     assert "location.longitude: expected a finite number" in result.stderr
     assert small_yaml.read_bytes() == before
+
+
+@pytest.mark.parametrize("quote", ["\u200b\u200b", "Q\u00adQ", "\U000e0041\U000e0042", "Q\u2060"])
+def test_cli_add_refuses_invisible_text_by_the_same_rule(small_yaml, quote):
+    before = small_yaml.read_bytes()
+    result = cli_add(
+        small_yaml, "--date", "2021-04-10", "--title", "T", "--summary", "S", "--type",
+        "meeting", "--source", "seed-news", "--quote", quote, "--no-interactive",
+    )  # fmt: skip
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "citations[0].quote: the character U+" in result.stderr
+    assert "not visible" in result.stderr
+    assert small_yaml.read_bytes() == before

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from pathlib import Path
 
 import pytest
 
-from timeline.load import MAX_ALIAS_EXPANSION, MAX_SCALAR_CHARS
+from timeline.load import FORBIDDEN_CHARS, MAX_ALIAS_EXPANSION, MAX_SCALAR_CHARS
 from timeline.validate import validate_file
 
 VALID_HEAD = "sources: []\nactors: []\n"
@@ -194,3 +196,34 @@ def test_tags_are_resolved_like_pyyaml():
         theirs.dispose()
     assert got == expected
     assert len(set(got)) == 10  # str int float bool null timestamp merge value seq map
+
+
+# -- the visible-text rule ---------------------------------------------------------------------
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\u2060", "\u00ad",
+             "\ufeff", "\u180e", "\U000e0001", "\U000e0041", "\U000e007f",
+             "\U000e0000"]  # fmt: skip
+
+
+def test_the_visible_text_rule_is_unicodes_invisible_characters():
+    """FORBIDDEN_CHARS lists ranges; Python's Unicode database says which characters are
+    controls (Cc), format characters (Cf), separators of lines and paragraphs (Zl, Zp) or
+    surrogates (Cs). A newer Unicode adding format characters fails here until they are added."""
+    for code in range(0x110000):
+        char = chr(code)
+        invisible = unicodedata.category(char) in ("Cf", "Cs", "Zl", "Zp") or (
+            unicodedata.category(char) == "Cc" and char not in "\t\n"
+        )
+        invisible = invisible or 0xE0000 <= code <= 0xE007F  # the whole tag block
+        assert bool(FORBIDDEN_CHARS.fullmatch(char)) == invisible, f"U+{code:04X}"
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+def test_an_invisible_character_is_refused_raw_or_escaped(write_yaml, char):
+    small = (Path(__file__).parent / "data" / "small.yaml").read_text(encoding="utf-8")
+    escaped = json.dumps(char)[1:-1] if ord(char) < 0x10000 else f"\\U{ord(char):08X}"
+    for quote in (f"Russia{char} suspended", f'"Russia{escaped} suspended"', char * 3,
+                  f'"{escaped * 3}"'):  # fmt: skip
+        text = small.replace("quote: Russia suspended all flights.", f"quote: {quote}")
+        (error,) = validate_file(write_yaml(text)).errors
+        assert f"U+{ord(char):04X} is not allowed in a value" in error.message
+        assert error.line == text[: text.index(f"quote: {quote}")].count("\n") + 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,12 +26,20 @@ Path_ = tuple[str | int, ...]
 MAX_ALIAS_EXPANSION = 1_000
 MAX_SCALAR_CHARS = 20_000
 MAX_DEPTH = 32
-# Characters no curated text needs and that can hide or disguise text: C0/C1 controls
-# (tab and newline excepted), line/paragraph separators (YAML 1.1 line breaks that a
-# round trip turns into spaces), bidirectional overrides and isolates, lone
-# surrogates and a stray byte-order mark. Refused whether written raw or escaped.
+# The "visible text" rule, the one place that says which characters a value may hold:
+# every character is visible or ordinary white space. Refused, written raw or escaped, are
+# the characters no curated text needs and that hide or disguise text: C0/C1 controls (tab
+# and newline excepted), line/paragraph separators (YAML 1.1 line breaks that a round trip
+# turns into spaces), every format character (Unicode category Cf: zero-width spaces and
+# joiners, the soft hyphen, direction marks, overrides and isolates, the word joiner and
+# invisible operators, a stray byte-order mark, tag characters), the rest of the tag
+# block U+E0000-U+E007F and lone surrogates. tests/test_load.py compares the set with
+# Python's Unicode database.
 FORBIDDEN_CHARS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufeff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891"
+    "\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff"
+    "\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
 )
 # The only number forms a curator writes. YAML 1.1 also reads 0700 (octal), 0x7E3,
 # 2_019, 33:39 (base 60), +2019, .nan and .inf as numbers: all are refused.
@@ -163,15 +172,20 @@ def decode(raw: bytes) -> str:
 
 
 HIDDEN_HINT = (
-    "remove it: control characters, line separators and direction overrides hide or "
-    "disguise text (also when written as an escape such as \\e or \\x85)"
+    "remove it: text must be visible; control and format characters (zero-width spaces, "
+    "soft hyphens, direction marks and overrides) and line separators hide or disguise "
+    "text (also when written as an escape such as \\e, \\x85 or \\u200B)"
 )
 
 
 def hidden_character(value: str) -> str | None:
-    """What is wrong with a value holding a character that hides or disguises text, if any."""
+    """What is wrong with a value holding a character that hides or disguises text, if any
+    (the visible-text rule, FORBIDDEN_CHARS)."""
     bad = FORBIDDEN_CHARS.search(value)
-    return f"the character U+{ord(bad.group()):04X} is not allowed in a value" if bad else None
+    if not bad:
+        return None
+    name = unicodedata.name(bad.group(), "") or "a control character"
+    return f"the character U+{ord(bad.group()):04X} is not allowed in a value ({name}: not visible)"
 
 
 def _short(value: str, limit: int = 40) -> str:

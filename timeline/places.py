@@ -20,7 +20,7 @@ from typing import Any
 
 # The events listed under a place on the map, the latest first chosen; a place with more
 # links the timeline of all its events.
-LISTED = 100
+LISTED = 50
 # The most places the map draws (the busiest first); the page says when there are more.
 MAX_PLACES = 500
 # Areas farther apart than this (degrees of latitude or longitude) get maps of their own.

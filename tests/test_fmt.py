@@ -120,3 +120,18 @@ def test_fmt_refuses_broken_yaml_cleanly(tmp_path):
     path.write_text("sources: 3\nactors: []\nevents: []\n")
     result = runner.invoke(app, ["fmt", str(path)])
     assert result.exit_code == 1 and "run 'timeline validate'" in result.stderr
+
+
+def test_keys_that_are_not_text_beside_misspelt_ones_are_kept_after_them(tmp_path):
+    """Unknown keys go last, sorted; 1, null and 1.5 used to fail the sort."""
+    small = (Path(__file__).parent / "data" / "small.yaml").read_text(encoding="utf-8")
+    title = "    title: Russia suspends flights to Turkey\n"
+    path = tmp_path / "events.yaml"
+    path.write_text(small.replace(title, f"{title}    1: x\n    titel: y\n    null: n\n"
+                                  "    1.5: f\n"))  # fmt: skip
+    result = runner.invoke(app, ["fmt", str(path)])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    event = next(e for e in yaml.safe_load(path.read_text())["events"]
+                 if e["id"] == "flight-suspension")  # fmt: skip
+    assert list(event)[-4:] == ["titel", 1, 1.5, None]  # text first, then by their text
+    assert runner.invoke(app, ["fmt", "--check", str(path)]).exit_code == 0

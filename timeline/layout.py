@@ -81,7 +81,10 @@ def _ordered(kind: str, raw: dict) -> dict:
     """Keys in schema order (unknown keys last, alphabetically), canonical values."""
     spec = schema.RECORDS[kind]
     known = [k for k in spec if k in raw]  # an empty value stays (the validator reports it)
-    extra = sorted(k for k in raw if k not in spec)
+    # keys of any type (1, true, null) can sit beside misspelt text keys: compare as text
+    extra = sorted(
+        (k for k in raw if k not in spec), key=lambda k: (not isinstance(k, str), str(k))
+    )
     out: dict = {}
     for key in known + extra:
         value = raw[key]

@@ -7,10 +7,13 @@ Playwright and ``make setup``). Each run is a fresh browser context (nothing cac
 * on the real ``events.yaml``: the time charts.js measures for each chart (parse the spec,
   compile Vega-Lite, build the view, draw the SVG; ``performance.measure("chart …")``) and
   the time from navigation to the last chart drawn;
-* on 10,000 synthetic events (``bench_build.synthetic_yaml``): the same for the home page
-  and for /timeline, whose list holds every event; and the visual timeline's spec for the
-  10,000 events on a page of its own at the site's origin (so under its policy), drawn as
-  SVG, as the site does, and as canvas for comparison.
+* on 10,000 realistic events (``generate.py``, modelled on ``events.yaml``): the same for
+  the home page and for /timeline;
+* the visual timeline of the whole record (static/timeline.js): the bytes of its data
+  (``/-/timeline-overview.json``, raw and as the site's gzip sends it) and the time it
+  takes to lay out and draw the events in view (``performance.measure("timeline layout
+  and draw")``), opened on the whole record and on February 2022, for the real file and
+  for the 10,000 events.
 
 Prints figures; asserts nothing.
 """
@@ -18,7 +21,6 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 import statistics
 import sys
@@ -30,19 +32,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_build import synthetic_yaml  # noqa: E402
+from generate import realistic_yaml  # noqa: E402
 from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from test_site_support import serving  # noqa: E402
 
-from timeline import charts, vendor  # noqa: E402
+from timeline import vendor  # noqa: E402
 from timeline.build import build_file  # noqa: E402
 
-DRAWN = "() => [...document.querySelectorAll('[data-chart-spec]')].every(c => c.dataset.chartState)"
+DRAWN = """() => [...document.querySelectorAll('[data-chart-spec]')]
+        .every(c => c.dataset.chartState)
+    && [...document.querySelectorAll('figure.overview')].every(f =>
+        ["drawn", "empty", "failed"].includes(f.dataset.overviewState))"""
 TIMINGS = """() => ({
     charts: Object.fromEntries(performance.getEntriesByType("measure")
-        .filter(m => m.name.startsWith("chart ")).map(m => [m.name.slice(6), m.duration])),
+        .filter(m => m.name.startsWith("chart ") || m.name === "timeline layout and draw")
+        .map(m => [m.name.replace(/^chart /, ""), m.duration])),
     ready: performance.now(),
-    failed: [...document.querySelectorAll('[data-chart-state=failed]')].length,
+    failed: document.querySelectorAll('[data-chart-state=failed], [data-overview-state=failed]')
+        .length,
 })"""
 SPEC_PAGE = """<!doctype html><html><head><meta charset="utf-8">{scripts}</head><body>
 <div class="chart-view" data-chart-spec="bench-spec" style="width: 1200px"></div>
@@ -52,7 +59,7 @@ SPEC_PAGE = """<!doctype html><html><head><meta charset="utf-8">{scripts}</head>
 def sizes() -> None:
     print("bytes shipped (static/): raw, gzip -9")
     total_raw = total_gz = 0
-    for name in [f"vendor/{n}" for n in vendor.SCRIPTS] + ["charts.js"]:
+    for name in [f"vendor/{n}" for n in vendor.SCRIPTS] + ["charts.js", "timeline.js"]:
         data = (ROOT / "static" / name).read_bytes()
         raw, gz = len(data), len(gzip.compress(data, 9))
         total_raw, total_gz = total_raw + raw, total_gz + gz
@@ -84,40 +91,24 @@ def report(label: str, figures: dict) -> None:
     print(f"  {label:34} {parts}; all drawn {figures['ready']:.0f} ms after navigation")
 
 
-def timeline_rows(db: Path) -> list[dict]:
-    import sqlite3
-
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) | {"url": f"/timeline/events/{r['id']}"} for r in conn.execute(
-            "select id, title, date_label, date_start, date_end, precision, approximate, "
-            "uncertain, status, type from events order by sort_key")]  # fmt: skip
-    finally:
-        conn.close()
+def overview_bytes(base: str) -> str:
+    """The visual timeline's data: bytes raw, and as the site sends it gzipped."""
+    url = base + "/-/timeline-overview.json"
+    with urllib.request.urlopen(url) as response:
+        raw = len(response.read())
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request) as response:
+        sent = len(response.read())
+    return f"timeline data {raw / 1024:.1f} KiB, {sent / 1024:.1f} KiB gzipped"
 
 
-def spec_page(base: str, db: Path, renderer: str) -> tuple[str, list, int]:
-    """A page at the site's origin, with the site's policy, holding only the visual
-    timeline's spec for every event of ``db``; its URL, routes and number of events."""
-    rows = timeline_rows(db)
-    spec = json.dumps(charts.timeline_spec(rows)).replace("<", "\\u003c")
-    script = "/static/charts.js" if renderer == "svg" else f"/bench-charts-{renderer}.js"
-    scripts = "".join(f'<script type="module" src="{src}"></script>' for src in
-                      [*(f"/static/vendor/{n}" for n in vendor.SCRIPTS), script])  # fmt: skip
-    html = SPEC_PAGE.format(scripts=scripts, spec=spec)
-    with urllib.request.urlopen(base + "/") as response:
-        policy = response.headers["content-security-policy"]
-    headers = {"content-security-policy": policy}
-    # the site's charts.js, drawing on a canvas instead of SVG
-    canvas = (ROOT / "static" / "charts.js").read_text().replace('"svg"', f'"{renderer}"')
-    routes = [
-        ("**/bench-spec", lambda route: route.fulfill(
-            body=html, content_type="text/html", headers=headers)),
-        ("**/bench-charts-*.js", lambda route: route.fulfill(
-            body=canvas, content_type="text/javascript", headers=headers)),
-    ]  # fmt: skip
-    return f"{base}/bench-spec", routes, len(rows)
+def timeline_figures(browser, base: str, runs: int) -> None:
+    print(f"  {overview_bytes(base)}")
+    for label, path in (
+        ("/timeline (whole record)", "/timeline"),
+        ("/timeline, February 2022", "/timeline?view=2022-02-01..2022-02-28"),
+    ):
+        report(label, timed(browser, base + path, runs))  # fmt: skip
 
 
 def main(runs: int) -> None:
@@ -132,20 +123,17 @@ def main(runs: int) -> None:
         real.mkdir()
         synthetic.mkdir()
         shutil.copy(ROOT / "events.yaml", real / "events.yaml")
-        (synthetic / "events.yaml").write_text(synthetic_yaml(10_000), encoding="utf-8")
+        (synthetic / "events.yaml").write_text(realistic_yaml(10_000), encoding="utf-8")
         print(f"\nreal events.yaml, median of {runs} fresh page loads (1280 px wide)")
         with serving(real) as base:
-            for path in ("/timeline", "/", "/timeline/actors/baykar"):
+            for path in ("/", "/timeline/actors/baykar"):
                 report(path, timed(browser, base + path, runs))
-        print(f"\n10,000 synthetic events, median of {runs} fresh page loads")
-        db = build_file(synthetic / "events.yaml").db_path
+            timeline_figures(browser, base, runs)
+        print(f"\n10,000 realistic events (generate.py), median of {runs} fresh page loads")
+        build_file(synthetic / "events.yaml")
         with serving(synthetic) as base:
-            for path in ("/", "/timeline"):
-                report(path, timed(browser, base + path, runs))
-            for renderer in ("svg", "canvas"):
-                url, routes, n = spec_page(base, db, renderer)
-                report(f"timeline spec alone, {n} events, {renderer}",
-                       timed(browser, url, runs, routes))  # fmt: skip
+            report("/", timed(browser, base + "/", runs))
+            timeline_figures(browser, base, runs)
         browser.close()
 
 

@@ -7,20 +7,23 @@ out at the zoom the reader chose and draws them with the Vega-Lite spec of
 ``timeline.charts.overview_spec``; the list under the chart is the page's own, and the
 chart links it to the range in view (``?from=&to=``).
 
-The page tells the script where it opens: ``?view=2022-02-01..2022-02-28`` (what the
-script writes into the address as the reader zooms), else the page's ``from``/``to``
-filters, read by the site's date rules, else the whole record.
+It takes the site's filters (``timeline.filters``: ``?actor=baykar&status=disputed``…); a
+value no event could have is refused (400) with what is wrong. The page asks it for the
+filters the page applies, but for ``from`` and ``to``: the chart keeps every date of the
+matching events, so the reader can zoom out of the range the list shows. It opens on
+``?view=2022-02-01..2022-02-28`` (what the script writes into the address as the reader
+zooms), else on the page's ``from``/``to``, else on all of it.
 """
 
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-from timeline import charts, vendor
+from timeline import charts, filters, vendor
 from timeline.build import DATABASE_NAME as DATABASE
-from timeline.dates import DateError, parse_date
 from timeline.schema import CLAIM_STATUSES, EVENT_TYPES
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -33,8 +36,9 @@ COLUMNS = ("id", "date_start", "date_end", "precision", "approximate", "uncertai
 OVERVIEW_SQL = """
 select id, date_start, nullif(date_end, date_start) as date_end, precision, approximate,
        uncertain, status, type, title, date_label
-from events order by sort_key, id
+from events e where {where} order by sort_key, id
 """
+DATES = ("from", "to")  # what the page keeps for itself (see above)
 
 
 async def overview(datasette, request):
@@ -42,8 +46,13 @@ async def overview(datasette, request):
     await datasette.ensure_permissions(
         request.actor, [("view-database", DATABASE), "view-instance"]
     )
+    wanted = filters.active(filters.chosen(request.args))
+    problems = filters.problems(wanted)
+    if problems:
+        return Response.text("; ".join(problems) + "\n", status=400)
     db = datasette.get_database(DATABASE)
-    rows = [list(row) for row in (await db.execute(OVERVIEW_SQL)).rows]
+    sql = OVERVIEW_SQL.format(where=filters.where(wanted))
+    rows = [list(row) for row in (await db.execute(sql, filters.parameters(wanted))).rows]
     body = {
         "columns": COLUMNS,
         "rows": rows,
@@ -62,26 +71,30 @@ def register_routes():
     return [(f"^{ROUTE}$", overview)]
 
 
+def chart_filters(args) -> dict[str, str]:
+    """The page's filters the chart applies: those the page applies (it leaves out, and
+    reports, a value no event could have), but the dates."""
+    wanted = filters.active(filters.chosen(args))
+    return {name: value for name, value in wanted.items()
+            if name not in DATES and not filters.problems({name: value})}  # fmt: skip
+
+
 def opening_range(args) -> dict[str, str]:
-    """The ``from``/``to`` filters as the first and last day they cover (empty when unset
-    or unreadable: the page reports a date it cannot read)."""
-    bounds = {}
-    for name, end in (("from", False), ("to", True)):
-        try:
-            parsed = parse_date((args.get(name) or "").strip())
-        except DateError:
-            continue
-        bounds[name] = (parsed.end if end else parsed.start).isoformat()
-    return bounds
+    """The ``from``/``to`` filters as the first and last day they cover (left out when
+    unset or unreadable: the page reports a date it cannot read)."""
+    bounds = {name: filters.date_bound(args.get(name), end=name == "to") for name in DATES}
+    return {name: day for name, day in bounds.items() if day}
 
 
 @hookimpl
 def extra_template_vars(template, request, datasette):
     if template != TEMPLATE or request is None or request.args.get("sql"):
         return None
+    wanted = chart_filters(request.args)
     return {
         "overview": {
-            "data_url": datasette.urls.path(ROUTE),
+            "data_url": datasette.urls.path(ROUTE) + (f"?{urlencode(wanted)}" if wanted else ""),
+            "filtered": bool(wanted),
             "list_url": datasette.urls.path("/timeline"),
             "spec": charts.overview_spec(),
             "brush_spec": charts.brush_spec(),

@@ -146,7 +146,7 @@ class Overview {
     this.types = data.types.filter((t) => present.has(t));
     const first = Math.min(...this.events.map((e) => e.start));
     const last = Math.max(...this.events.map((e) => e.end));
-    const pad = Math.max((last - first) * 0.01, DAY);
+    const pad = Math.max((last - first) * 0.01, DAY, (MIN_SPAN - (last - first)) / 2);
     this.whole = [first - pad, last + pad];
     [this.from, this.to] = this.clamp(...this.opening());
     this.pending = false;
@@ -344,7 +344,13 @@ async function start(figure) {
   if (!view || !brush || !response.ok) {
     throw new Error(`the timeline could not be drawn (${response.status})`);
   }
-  const overview = new Overview(figure, view, brush, await response.json());
+  const data = await response.json();
+  if (!data.rows.length) {
+    figure.querySelector(".overview-view").textContent = "No event to draw.";
+    figure.dataset.overviewState = "empty";
+    return;
+  }
+  const overview = new Overview(figure, view, brush, data);
   const years = perYear(overview.events);
   brush.change("years", vega.changeset().insert(years))
     .signal("x_min", overview.whole[0]).signal("x_max", overview.whole[1])

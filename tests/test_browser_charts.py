@@ -38,7 +38,9 @@ def browser(server):
 def open_page(browser, width: int = 1280):
     """A page that records console errors and warnings, script errors, failed requests and
     anything the Content-Security-Policy blocks."""
-    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 500)
+    phone = width < 500
+    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=phone,
+                                  has_touch=phone)  # fmt: skip
     page = context.new_page()
     page.set_default_timeout(15_000)
     problems: list[str] = []

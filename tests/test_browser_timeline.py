@@ -88,17 +88,10 @@ def page(browser):
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(
-        viewport={"width": 375, "height": 800}, is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    context, page, problems = open_page(browser, width=375)
     yield page
     context.close()
-    assert errors == []
+    assert problems == []
 
 
 def figure(page):
@@ -378,3 +371,10 @@ def pinch(page, spread: float) -> None:
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     finally:
         cdp.detach()
+
+
+def test_filters_no_event_matches_leave_a_plain_note(page, server):
+    page.goto(f"{server}/timeline?tag=no-such-tag")
+    page.wait_for_selector(f"{FIGURE}[data-overview-state=empty]")
+    assert page.locator(f"{FIGURE} .overview-view").inner_text() == "No event to draw."
+    assert page.locator(f"{FIGURE} .overview-controls").is_hidden()

@@ -72,6 +72,43 @@ async def test_the_data_is_compact_and_sent_compressed(ds):
     assert int(zipped.headers["content-length"]) < len(plain.content) / 3
 
 
+def listed(html: str) -> list[str]:
+    return re.findall(r'<li class="event [^"]*" id="event-([^"]+)"', html)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["actor=baykar", "type=visit", "status=disputed,refuted", "actor=Baykar&type=contract",
+     "country=tr&tag=bayraktar-tb2", "system=bayraktar-tb2", "from=2022-02&to=2022-02"],
+)  # fmt: skip
+async def test_filtered_data_holds_the_events_the_page_lists(ds, query):
+    page = (await ds.client.get(f"/timeline?{query}")).text
+    assert "next" not in re.findall(r'rel="(next)"', page)  # one page: the whole list
+    body = (await ds.client.get(f"{DATA}?{query}")).json()
+    ids = [row[0] for row in body["rows"]]
+    assert ids == listed(page) and ids, query
+
+
+async def test_the_page_asks_for_its_filters_but_the_dates(ds):
+    query = "?actor=baykar&type=delivery&from=2022&to=2023&view=2022-01-01..2022-12-31"
+    attrs = figure_attributes((await ds.client.get("/timeline" + query)).text)
+    assert attrs["data-overview-url"] == f"{DATA}?actor=baykar&amp;type=delivery"
+    # a value the page ignores (and says so), the chart ignores too
+    attrs = figure_attributes((await ds.client.get("/timeline?type=vist&tag=drones")).text)
+    assert attrs["data-overview-url"] == f"{DATA}?tag=drones"
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [("type=vist", "type 'vist' is not an event type"), ("from=soon", "from 'soon' is not a date"),
+     ("status=rumour", "status 'rumour' is not a status")],
+)  # fmt: skip
+async def test_a_filter_no_event_could_match_is_refused_with_what_is_wrong(ds, query, says):
+    response = await ds.client.get(f"{DATA}?{query}")
+    assert response.status_code == 400
+    assert says in response.text
+
+
 def figure_attributes(html: str) -> dict[str, str]:
     match = FIGURE.search(html)
     assert match, "no visual timeline on the page"

@@ -29,9 +29,10 @@ import yaml
 from datasette import NotFound, hookimpl
 from datasette.utils.asgi import Response
 
-from timeline.build import DATABASE_NAME as DATABASE
+from timeline import filters
 from timeline.export import Filters
 from timeline.formats import citation_file, last_updated, render
+from timeline.site import DATABASE, query_string
 
 ROUTE = "/data"
 # A saved file's name says where it came from, e.g. turkey-ukraine-timeline-events.csv.
@@ -52,6 +53,7 @@ class Download:
     feed: str = ""  # ... or the site's feed (canned query) it saves
     zipped: bool = False  # the format's files in one zip archive
     filename: str = ""  # the saved file's name, when not FILE_PREFIX + name
+    filtered: bool = True  # takes the site's filters (?actor=, ?from=, …: timeline.filters)
 
     @property
     def saved_as(self) -> str:
@@ -76,7 +78,7 @@ DOWNLOADS = (
              "types, keys)", format="datapackage", zipped=True),
     Download("CITATION.cff", "Citation file (CFF)", "application/yaml; charset=utf-8",
              "how to cite the dataset, in the Citation File Format", format="cff",
-             filename="CITATION.cff"),
+             filename="CITATION.cff", filtered=False),
 )  # fmt: skip
 BY_NAME = {d.name: d for d in DOWNLOADS}
 
@@ -124,8 +126,8 @@ class Made:
 MADE = Made()
 
 
-def made_file(download: Download, db: Path, base: str) -> bytes:
-    files = render(download.format, db, Filters(), base)
+def made_file(download: Download, db: Path, base: str, wanted: Filters) -> bytes:
+    files = render(download.format, db, wanted, base)
     if download.zipped:
         return zipped(files)
     text = files[download.name]
@@ -134,10 +136,14 @@ def made_file(download: Download, db: Path, base: str) -> bytes:
     return text.encode("utf-8")
 
 
-async def content(datasette, request, download: Download) -> bytes | Response:
-    """The file's bytes (or the feed's own refusal, passed on)."""
+async def content(
+    datasette, request, download: Download, chosen: dict[str, str]
+) -> bytes | Response:
+    """The file's bytes, of the events the filters keep (or the feed's own refusal,
+    passed on)."""
+    active = filters.active(chosen)
     if download.feed:
-        path = datasette.urls.query(DATABASE, download.feed, format="atom")
+        path = datasette.urls.query(DATABASE, download.feed, format="atom") + query_string(active)
         # The feed's links are absolute: made for the host the reader asked.
         feed = await datasette.client.get(path, headers={"host": request.host})
         if feed.status_code != 200:
@@ -146,8 +152,10 @@ async def content(datasette, request, download: Download) -> bytes | Response:
     db, base = database_path(datasette), site_url(datasette, request)
     # The file as the making will read it: a rebuild replaces it, an update rewrites it.
     stat = db.stat()
-    key = (download.name, str(db), base, stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    return await asyncio.to_thread(MADE.get, key, lambda: made_file(download, db, base))
+    key = (download.name, str(db), base, stat.st_ino, stat.st_mtime_ns, stat.st_size,
+           tuple(sorted(active.items())))  # fmt: skip
+    wanted = Filters.from_values(chosen)
+    return await asyncio.to_thread(MADE.get, key, lambda: made_file(download, db, base, wanted))
 
 
 async def download_file(datasette, request):
@@ -157,7 +165,13 @@ async def download_file(datasette, request):
     download = BY_NAME.get(request.url_vars["name"])
     if download is None:
         raise NotFound(f"No such download. The files are listed at {ROUTE}.")
-    body = await content(datasette, request, download)
+    chosen = filters.chosen(request.args)
+    wrong = filters.problems(chosen)
+    if filters.active(chosen) and not download.filtered:
+        wrong = [f"{download.saved_as} describes the whole dataset and takes no filters"]
+    if wrong:  # a filter that cannot be honoured is refused, never ignored
+        return Response.text("; ".join(wrong) + ".\n", status=400)
+    body = await content(datasette, request, download, chosen)
     if isinstance(body, Response):
         return body
     disposition = f'attachment; filename="{download.saved_as}"'

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 import sqlite3
 from html import unescape
@@ -73,6 +76,20 @@ async def timeline_ids(ds, case: dict) -> list[str]:
     return found
 
 
+async def download_ids(ds, case: dict) -> dict[str, list[str]]:
+    """The event ids of the data page's CSV and JSON files, filtered by ``case``."""
+    found = {}
+    for name in ("events.csv", "events.json"):
+        response = await ds.client.get(f"/data/{name}?" + urlencode(case))
+        assert response.status_code == 200, response.text[:300]
+        if name.endswith(".csv"):
+            rows = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+            found[name] = [row["id"] for row in rows]
+        else:
+            found[name] = [event["id"] for event in json.loads(response.content)]
+    return found
+
+
 async def atom_ids(ds, case: dict) -> list[str]:
     response = await ds.client.get("/timeline/atom_feed.atom?" + urlencode(case))
     assert response.status_code == 200, response.text[:300]
@@ -92,6 +109,7 @@ async def test_every_consumer_keeps_the_same_events(ds, real_db, case):
     expected = exported(real_db, case)
     assert expected, f"{case} keeps no event: the case tests nothing"
     assert await timeline_ids(ds, case) == expected
+    assert await download_ids(ds, case) == {"events.csv": expected, "events.json": expected}
     newest_first = expected[::-1]
     assert await atom_ids(ds, case) == newest_first[: FEED_SIZE["atom_feed"]]
     assert await calendar_ids(ds, case) == newest_first[: FEED_SIZE["calendar"]]
@@ -135,6 +153,13 @@ async def test_a_value_no_event_could_have_is_named_not_silently_dropped(ds, cas
         options = {"since": case.get("from")} | {k: v for k, v in case.items() if k != "from"}
         Filters(**options).where()
     assert any(message in p for p in filters.problems(case))
+    response = await ds.client.get("/data/events.csv?" + urlencode(case))
+    assert response.status_code == 400 and message in response.text
+
+
+async def test_a_file_of_the_whole_dataset_refuses_filters(ds):
+    response = await ds.client.get("/data/CITATION.cff?actor=baykar")
+    assert response.status_code == 400 and "takes no filters" in response.text
 
 
 @pytest.mark.parametrize(

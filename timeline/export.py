@@ -39,6 +39,12 @@ class Filters:
     place: str | None = None
     source: str | None = None
 
+    @classmethod
+    def from_values(cls, values: dict[str, str]) -> Filters:
+        """The filters a query string names (``timeline.filters.chosen``)."""
+        given = {name: value or None for name, value in values.items()}
+        return cls(since=given.pop("from", None), until=given.pop("to", None), **given)
+
     def values(self) -> dict[str, str]:
         """The filters as the site's query string names them."""
         named = {"from": self.since, "to": self.until} | {

@@ -106,3 +106,27 @@ async def test_column_facets_of_a_filtered_page_equal_datasettes_own(ds, query):
         assert ours["truncated"] == datasettes["truncated"]
     # values that several combinations of the four columns add up to
     assert max(r["count"] for r in facets["status"][0]["results"]) > 1
+
+
+@pytest.mark.parametrize(
+    ("query", "every"),
+    [
+        ("", True),
+        ("_facet=type&_size=10&_sort_desc=year&_facet_list=tags", True),
+        ("_next=100&_labels=on", True),
+        ("type=visit", False),
+        ("_search=drones", False),
+        ("_tags=drones", False),
+        ("_where=year>2020", False),
+        ("_unknown_param=1", False),  # not known to show every event: counted as filtered
+    ],
+)
+def test_a_page_shows_every_event_only_with_presentation_parameters(query, every):
+    import sys
+
+    from datasette.utils.asgi import Request
+
+    sys.path.insert(0, str(REAL.parent / "plugins"))
+    from list_facets import shows_every_event
+
+    assert shows_every_event(Request.fake(f"/timeline/events?{query}")) is every

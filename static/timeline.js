@@ -172,6 +172,7 @@ class Overview {
   }
 
   show(from, to) {
+    this.moved = true;
     [this.from, this.to] = this.clamp(from, to);
     if (!this.pending) {
       this.pending = true;
@@ -225,6 +226,7 @@ class Overview {
       ? `(${hidden.toLocaleString("en")} event${hidden === 1 ? " is" : "s are"} too close to others to draw at this zoom: zoom in to see ${hidden === 1 ? "it" : "them"}.)`
       : "";
     figure.dataset.range = view;
+    if (!this.moved) return; // the address changes once the reader moves the range
     // the address keeps the range, so the view can be shared (no new history entry)
     const here = new URLSearchParams(location.search);
     here.set("view", view);

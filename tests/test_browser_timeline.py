@@ -201,6 +201,7 @@ def shot(page, name: str) -> None:
 
 def test_the_whole_record_is_drawn_and_nothing_is_lost_silently(page, server, events):
     opened(page, f"{server}/timeline")
+    assert page.url == f"{server}/timeline"  # the address changes once the reader zooms
     s = state(page)
     assert day_of(s["from"]) <= date.fromisoformat(events[0]["date_start"])
     last_end = max(date.fromisoformat(e["date_end"]) for e in events)

@@ -20,6 +20,7 @@ const GAP = 2; // px between marks in a lane
 const LANE = 15; // px per lane; a mark is LANE - 3 high
 const HEADER = 15; // px above a row's lanes, for its name
 const MAX_LANES = 4; // lanes per row for events that are not claims
+const MIN_BRUSH = 6; // px, the narrowest brush drawn
 const WHEEL_STEP = 300; // wheel delta (px) that halves or doubles the range
 // Parameters of the page that place the list rather than filter it: the list link drops
 // them (the range replaces them). The page's filters themselves are kept as they are.
@@ -239,7 +240,12 @@ class Overview {
     const x = this.brush.scale("x");
     const all = this.from <= this.whole[0] && this.to >= this.whole[1];
     this.syncing = true;
-    this.brush.signal("brush_x", all ? [0, 0] : [x(this.from), x(this.to)]);
+    let [left, right] = [x(this.from), x(this.to)];
+    if (right - left < MIN_BRUSH) { // a month of a century: still to be seen and grabbed
+      const middle = (left + right) / 2;
+      [left, right] = [middle - MIN_BRUSH / 2, middle + MIN_BRUSH / 2];
+    }
+    this.brush.signal("brush_x", all ? [0, 0] : [left, right]);
     await this.brush.runAsync();
     this.syncing = false;
   }

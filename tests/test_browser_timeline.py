@@ -220,6 +220,12 @@ def test_zoom_to_february_2022_shows_every_event_of_the_month_clickable(page, se
     opened(page, f"{server}/timeline")
     to_february(page)
     assert state(page)["hidden"] == 0
+    # the brush under the chart marks where February lies in the whole record, visibly
+    left, middle, right = page.locator(f"{FIGURE} .overview-brush").evaluate(
+        """element => { const view = element.vegaView, brush = view.signal("brush_x");
+            return [brush[0], view.scale("x")(new Date("2022-02-15")), brush[1]]; }"""
+    )
+    assert right - left >= 5 and left <= middle <= right
     drawn = marks(page)
     month = [e for e in events if overlaps(e, *FEBRUARY)]
     assert len(month) >= 10

@@ -5,10 +5,10 @@ FEEDS names the canned queries that are feeds rather than questions: the home pa
 them under Feeds (and only the others as questions), and a question whose rows a feed
 follows links to it. Templates see them as ``site_feeds``.
 
-datasette-atom 0.9 computes ``max(atom_updated)`` over the rows, which fails when
-a query (say, a filtered feed) matches nothing. This renderer is registered after
-datasette-atom's (``trylast``), takes over the ``.atom`` extension, answers empty
-results itself and hands everything else to datasette-atom unchanged.
+The Atom feeds are rendered here, on Datasette's public ``register_output_renderer`` hook,
+with feedgen: a query that gives ``atom_id``, ``atom_title`` and ``atom_updated`` (and
+optionally ``atom_content`` and ``atom_link``) is a feed, entries in the query's order,
+links made absolute, and an empty result is a valid empty feed, not an error.
 """
 
 from dataclasses import dataclass
@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
-from datasette_atom import can_render_atom, render_atom
 from feedgen.feed import FeedGenerator
 
 
@@ -40,52 +39,62 @@ def prepare_jinja2_environment(env):
     env.globals["site_feeds"] = FEEDS
 
 
-def absolute_links(datasette, request, columns, rows):
-    """Rows whose ``atom_link`` is an absolute URL (feed readers resolve nothing else)."""
-    if "atom_link" not in columns:
-        return rows
+def absolute_links(datasette, request, columns, rows) -> list[dict]:
+    """The rows as mappings, ``atom_link`` an absolute URL (feed readers resolve nothing
+    else)."""
     base = f"{request.scheme}://{request.host}"
     out = []
     for row in rows:
         item = dict(zip(columns, row, strict=True))
-        link = item["atom_link"] or ""
+        link = item.get("atom_link") or ""
         if link.startswith("/"):
             item["atom_link"] = base + datasette.urls.path(link)
         out.append(item)
     return out
 
 
-def render_atom_or_empty(
-    datasette, request, sql, columns, rows, database, table, query_name, view_name, data
-):
+# The columns a query gives an Atom feed: the entries' id, title and update time, and
+# optionally their text and link.
+ATOM_COLUMNS = {"atom_id", "atom_title", "atom_updated"}
+
+
+def can_render_atom(columns) -> bool:
+    return set(columns) >= ATOM_COLUMNS
+
+
+def feed_title(datasette, request, database, table, query_name) -> str:
+    """A canned query's configured title, else ``?_feed_title=``, else the table."""
+    queries = (datasette.metadata(database=database) or {}).get("queries") or {}
+    configured = (queries.get(query_name) or {}).get("title") if query_name else None
+    return configured or request.args.get("_feed_title") or table or "Events"
+
+
+def render_atom(datasette, request, columns, rows, database, table, query_name):
+    """An Atom feed of the rows, in their order; an empty result is a valid empty feed."""
+    if not can_render_atom(columns):
+        missing = ", ".join(sorted(ATOM_COLUMNS - set(columns)))
+        return Response.text(f"An Atom feed needs the columns {missing}.\n", status=400)
     rows = absolute_links(datasette, request, columns, rows)
-    if rows:
-        return render_atom(
-            datasette, request, sql, columns, rows, database, table, query_name, view_name, data
-        )
-    # Same checks and title rules as datasette-atom, minus the entries.
-    render_atom_args_ok = can_render_atom(columns)
-    if not render_atom_args_ok:
-        # Let datasette-atom produce its usual 400 error.
-        return render_atom(
-            datasette, request, sql, columns, rows, database, table, query_name, view_name, data
-        )
-    title = request.args.get("_feed_title") or (table or "Events")
-    if query_name:
-        queries = (datasette.metadata(database=database) or {}).get("queries") or {}
-        title = (queries.get(query_name) or {}).get("title") or title
     feed = FeedGenerator()
     feed.id(request.url)
     feed.link(href=request.url, rel="self")
-    feed.title(title)
-    feed.updated(datetime(1970, 1, 1, tzinfo=UTC))
+    feed.title(feed_title(datasette, request, database, table, query_name))
+    updates = [row["atom_updated"] for row in rows if row["atom_updated"]]
+    feed.updated(max(updates) if updates else datetime(1970, 1, 1, tzinfo=UTC))
+    for row in rows:
+        entry = feed.add_entry(order="append")
+        entry.id(str(row["atom_id"]))
+        entry.title(str(row["atom_title"]))
+        entry.updated(row["atom_updated"])
+        if row.get("atom_content") is not None:
+            entry.content(str(row["atom_content"]), type="text")
+        if row.get("atom_link"):
+            entry.link(href=row["atom_link"])
     return Response(
-        feed.atom_str(pretty=True),
-        content_type="application/xml; charset=utf-8",
-        status=200,
+        feed.atom_str(pretty=True), content_type="application/xml; charset=utf-8", status=200
     )
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def register_output_renderer():
-    return {"extension": "atom", "render": render_atom_or_empty, "can_render": can_render_atom}
+    return {"extension": "atom", "render": render_atom, "can_render": can_render_atom}

@@ -29,7 +29,7 @@ from . import vendor
 from .build import DEFAULT_DB_NAME, build_file
 from .serve import PRODUCTION_METADATA, SITE_DIR, setting_options, write_production_metadata
 
-PLUGINS = ("datasette-atom", "datasette-gzip")
+PLUGINS = ("datasette-gzip",)
 
 # Each host's rule for the name the site is published under. `datasette publish` formats the
 # name into shell commands (while --dry-run prints it quoted), so a name is checked against

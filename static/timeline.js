@@ -7,8 +7,8 @@
 // * marks on the same dates are stacked in lanes, never drawn over each other; claims
 //   take the lanes first and are drawn last, so they are seen at every zoom;
 // * every mark is at least MIN_WIDTH pixels wide, so a finger can hit it;
-// * where a row has no room left (MAX_LANES), the events that do not fit are not drawn
-//   but counted, and the page says how many: zooming in shows them.
+// * where a row has no room left (MAX_LANES), the events that do not fit (claims last) are
+//   not drawn but counted, and the page says how many: zooming in shows them.
 // The range changes by wheel, pinch, drag, the buttons and the brush under the chart; it
 // is kept in the address (?view=2022-02-01..2022-02-28) and links the list below to it.
 
@@ -19,7 +19,8 @@ const POINT = 12; // px, the room a day's point takes
 const GAP = 2; // px between marks in a lane
 const LANE = 15; // px per lane; a mark is LANE - 3 high
 const HEADER = 15; // px above a row's lanes, for its name
-const MAX_LANES = 4; // lanes per row for events that are not claims
+const MAX_LANES = 4; // lanes per row: what does not fit is counted, not drawn
+const MAX_CLAIM_LANES = 12; // claims may open more: they are what a reader must not miss
 const MIN_BRUSH = 6; // px, the narrowest brush drawn
 const WHEEL_STEP = 300; // wheel delta (px) that halves or doubles the range
 // Parameters of the page that place the list rather than filter it: the list link drops
@@ -86,7 +87,13 @@ function layOut(items, px) {
   for (const e of items.filter((e) => e.claim)) {
     const [l, r] = extent(e);
     let lane = lanes.findIndex((k) => k.end + GAP <= l);
-    if (lane < 0) lane = lanes.push({ claims: [], end: -Infinity, next: 0 }) - 1;
+    if (lane < 0 && lanes.length < MAX_CLAIM_LANES) {
+      lane = lanes.push({ claims: [], end: -Infinity, next: 0 }) - 1;
+    }
+    if (lane < 0) {
+      hidden += 1;
+      continue;
+    }
     lanes[lane].claims.push([l, r]);
     lanes[lane].end = r;
     placed.push({ e, lane });

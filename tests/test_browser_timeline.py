@@ -335,6 +335,10 @@ def test_the_buttons_and_the_brush_move_the_range(page, server, events):
 def test_on_a_375_px_phone_the_timeline_is_usable_by_touch(phone, server, events):
     opened(phone, f"{server}/timeline")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    drawn = marks(phone)  # every claim, even across the whole record on a phone
+    for claim in (e for e in events if e["status"] in CLAIM_STATUSES):
+        assert mark_of(drawn, claim["title"])["onTop"], claim["id"]
+    shot(phone, "34-timeline-phone-whole-record")
     for button in phone.locator(f"{FIGURE} [data-zoom]").all():
         box = button.bounding_box()
         assert box["width"] >= 44 and box["height"] >= 44

@@ -55,20 +55,23 @@ def open_page(browser, width: int = 1280):
     return context, page, problems
 
 
-@pytest.fixture
-def page(browser):
-    context, page, problems = open_page(browser)
+def checked_page(browser, width: int = 1280):
+    """A page from open_page, closed afterwards with nothing reported (a generator for a
+    fixture)."""
+    context, page, problems = open_page(browser, width)
     yield page
     context.close()
     assert problems == []
+
+
+@pytest.fixture
+def page(browser):
+    yield from checked_page(browser)
 
 
 @pytest.fixture
 def phone(browser):
-    context, page, problems = open_page(browser, width=390)
-    yield page
-    context.close()
-    assert problems == []
+    yield from checked_page(browser, width=390)
 
 
 def drawn(page, chart: str) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from test_browser import ARTIFACTS, chromium, served
-from test_browser_charts import open_page
+from test_browser_charts import checked_page
 from test_site_support import REAL, build
 
 from timeline.schema import CLAIM_STATUSES
@@ -80,18 +80,12 @@ def browser(server):
 
 @pytest.fixture
 def page(browser):
-    context, page, problems = open_page(browser)
-    yield page
-    context.close()
-    assert problems == []
+    yield from checked_page(browser)
 
 
 @pytest.fixture
 def phone(browser):
-    context, page, problems = open_page(browser, width=375)
-    yield page
-    context.close()
-    assert problems == []
+    yield from checked_page(browser, width=375)
 
 
 def figure(page):

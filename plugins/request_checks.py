@@ -2,7 +2,8 @@
 
 Checked here before Datasette sees the request (Datasette 0.65 answers each of them with a
 500, or computes the whole page first): any method but GET and HEAD (the site is
-read-only); a parameter value over MAX_VALUE_CHARS characters; a row path whose key has the
+read-only); a parameter value over MAX_VALUE_CHARS characters or holding a NUL character (SQLite
+refuses any statement with one); a row path whose key has the
 wrong number of parts for the table's primary key; an unknown ``_sort``/``_sort_desc``,
 ``_facet*``, ``_col``/``_nocol`` column, ``__arraycontains`` on a column of no lists,
 ``_sort`` and ``_sort_desc`` at once; a ``_next`` on a view that is not an offset; a
@@ -79,6 +80,9 @@ async def check(
     for key, values in query.items():
         if key != "sql" and any(len(value) > MAX_VALUE_CHARS for value in values):
             raise BadRequest(f"{key[:40]}: at most {MAX_VALUE_CHARS} characters.")
+        if "\x00" in key or any("\x00" in value for value in values):
+            # SQLite refuses any statement holding one; no value of the site needs it
+            raise BadRequest("A parameter may not hold a NUL character.")
     parts = path.strip("/").split("/")
     if len(parts) not in (2, 3) or parts[0] not in datasette.databases:
         return

@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from conftest import files_in
@@ -317,3 +318,41 @@ def test_cli_add_refuses_invisible_text_by_the_same_rule(small_yaml, quote):
     assert "citations[0].quote: the character U+" in result.stderr
     assert "not visible" in result.stderr
     assert small_yaml.read_bytes() == before
+
+
+def _indentless(path: Path, *, nested: bool) -> str:
+    """The file with each section's dashes at its key's column (``events:\\n- id: …``), as
+    many YAML tools write it; ``nested``: the records' own lists written so too."""
+    text = path.read_text()
+    if nested:  # PyYAML's own dumper writes every block list indentless
+        return yaml.safe_dump(yaml.safe_load(text), sort_keys=False, allow_unicode=True)
+    return "".join(line.removeprefix("  ") for line in text.splitlines(keepends=True))
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["sections", "every-list"])
+@pytest.mark.parametrize(("date", "place"), [("1900", 0), ("2021-04-10", 2), ("2024-06", 4)])
+def test_add_to_a_file_whose_lists_are_indentless(small_yaml, date, place, nested):
+    """YAML that `validate` accepts and `fmt` lays out: `add` writes the event at the column
+    of the list's own dashes, every other byte kept, and the file still validates."""
+    before = _indentless(small_yaml, nested=nested)
+    small_yaml.write_text(before)
+    assert "\nevents:\n- id: montreux\n" in before and validate_file(small_yaml).ok
+    insertion = add_event(small_yaml, event(date=date))
+    after = small_yaml.read_text()
+    assert insertion.block.startswith("- id: new-event\n  date: ")
+    assert_only_block_added(before, after, insertion.block)
+    assert validate_file(small_yaml).ok
+    assert yaml.safe_load(after)["events"][place]["id"] == "new-event"
+    assert runner.invoke(app, ["fmt", str(small_yaml)]).exit_code == 0  # fmt lays it out still
+    assert validate_file(small_yaml).ok
+
+
+def test_cli_add_to_an_indentless_file(small_yaml):
+    small_yaml.write_text(_indentless(small_yaml, nested=True))
+    result = cli_add(
+        small_yaml, "--date", "2021-04-10", "--title", "Talks", "--summary", "Talks held.",
+        "--type", "meeting", "--source", "seed-news", "--quote", "Q.", "--no-interactive",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "\n- id: 2021-04-10-talks\n" in small_yaml.read_text()
+    assert runner.invoke(app, ["validate", str(small_yaml)]).exit_code == 0

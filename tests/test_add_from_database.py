@@ -148,3 +148,26 @@ def test_the_command_does_not_parse_the_whole_file(generated, tmp_path, monkeypa
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Added 2020-05-a-meeting-added-on-2020-05" in result.output
+
+
+def test_a_file_whose_lists_are_indentless(generated, tmp_path, monkeypatch):
+    """Dashes at their key's column (``events:\\n- id: …``): placed from the database at that
+    column, the same bytes as the whole-file check writes."""
+    indentless = tmp_path / "source.yaml"
+    indentless.write_text(
+        "".join(line.removeprefix("  ") for line in generated.read_text().splitlines(True))
+    )
+    with_db, alone = _copies(indentless, tmp_path)
+    new = _new_event(generated, "2020-05")
+    add_event(alone, new)
+    whole_file_checks = []
+    real = edit._validated_insertion
+    monkeypatch.setattr(
+        edit, "_validated_insertion", lambda *a: whole_file_checks.append(1) or real(*a)
+    )
+    add_event(with_db, new, db_path=with_db.parent / "timeline.db")
+    assert whole_file_checks == []
+    assert with_db.read_bytes() == alone.read_bytes()
+    assert b"\n- id: added-2020-05\n  date: " in with_db.read_bytes()
+    assert build_file(with_db).updated in (1, 2)
+    assert contents(with_db.parent / "timeline.db") == contents(build_file(alone).db_path)

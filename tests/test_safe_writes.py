@@ -228,6 +228,24 @@ def test_bom_and_crlf_are_kept_by_add_and_fmt(tmp_path):
     assert RUN.invoke(app, ["fmt", "--check", str(path)]).exit_code == 0
 
 
+def test_cr_only_line_endings_are_kept_by_add_and_fmt(tmp_path):
+    """An old Mac file (``\\r`` alone) is YAML the parser and `validate` read line by line:
+    `add` writes its block with ``\\r`` too, never a bare ``\\n``, and `fmt` keeps them."""
+    path = tmp_path / "events.yaml"
+    path.write_bytes(SMALL.read_bytes().replace(b"\n", b"\r"))
+    insertion = add_event(path, event("old-mac", "2021-05-01", notes=HASHTAG_NOTES))
+    raw = path.read_bytes()
+    assert b"\n" not in raw and raw.count(b"\r") == SMALL.read_bytes().count(b"\n") + len(
+        insertion.block.splitlines()
+    )
+    assert b'\r  - id: old-mac\r    date: "2021-05-01"\r' in raw
+    assert events_of(path)["old-mac"]["notes"] == HASHTAG_NOTES
+    assert validate_file(path).ok
+    assert RUN.invoke(app, ["fmt", str(path)]).exit_code == 0
+    assert b"\n" not in path.read_bytes() and validate_file(path).ok
+    assert RUN.invoke(app, ["fmt", "--check", str(path)]).exit_code == 0
+
+
 def test_an_unwritable_directory_is_a_clean_error(small_yaml, monkeypatch):
     """Root ignores permission bits, so the refusal is injected where the OS would raise it."""
 

@@ -21,7 +21,7 @@ import yaml
 
 from .comments import TokenMap
 from .dates import parse_date
-from .files import TextFile, rewrite
+from .files import TextFile, line_ending, rewrite
 from .layout import INDENT, canonical_record, dump_record, event_order
 from .load import HIDDEN_HINT, Document, LoadError, hidden_character, load_text, paused_gc
 from .spans import NotAList, Spans, changed_events, reparse
@@ -134,9 +134,11 @@ def _content_end(node: yaml.Node) -> yaml.Mark:
 def insert_event(text: str, doc: Document, event: dict) -> Insertion:
     """The file text with ``event`` inserted in canonical layout at its chronological place.
 
-    Every other byte stays as it was; the block uses the file's own line ending.
+    Every other byte stays as it was; the block uses the file's own line ending and
+    stands at the column of the list's dashes (``events:`` then ``- id: …`` at the key's
+    column is YAML too, and ``timeline validate`` accepts it).
     """
-    newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1] else "\n"
+    newline = line_ending(text)
     events_mark = doc.node_mark(("events",))
     if events_mark is None or not isinstance(doc.data, dict):
         raise LoadError("the file has no 'events:' section", hint="write 'events: []'")
@@ -146,9 +148,18 @@ def insert_event(text: str, doc: Document, event: dict) -> Insertion:
     if lines and not lines[-1].endswith(("\n", "\r")):
         lines[-1] += newline
     index = insertion_point(doc, event, text)
-    block = dump_record("event", event, INDENT).replace("\n", newline)
+    block = dump_record("event", event, _item_indent(doc)).replace("\n", newline)
     new_text = "".join(lines[:index]) + block + "".join(lines[index:])
     return Insertion(block, index + 1, new_text=new_text)
+
+
+def _item_indent(doc: Document) -> str:
+    """The indentation of the events list's dashes, from the parser's mark of the list (a
+    block list starts at its first dash); the canonical one for an empty list."""
+    events = next(v for k, v in doc.root.value if k.value == "events")
+    if isinstance(events, yaml.SequenceNode) and events.value and not events.flow_style:
+        return " " * events.start_mark.column
+    return INDENT
 
 
 def _open_empty_list(text: str, mark: yaml.Mark) -> str:
@@ -330,7 +341,7 @@ def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Inser
         at = _after_content(raw, spans, len(spans.ids) - 1 if later is None else later - 1)
         if at is None or (at == len(raw) and not raw.endswith(b"\n")):
             return None
-        block = dump_record("event", event, INDENT).replace("\n", current.newline)
+        block = dump_record("event", event, " " * spans.column).replace("\n", current.newline)
         data = raw[:at] + block.encode() + raw[at:]
         if not _only_inserted(spans, raw, data, event, current.path):
             return None

@@ -29,6 +29,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -44,6 +45,19 @@ from .load import decode
 LOCK_TIMEOUT_S = 30.0
 ATTEMPTS = 3
 BOM = "\ufeff"
+# YAML's line breaks (the parser counts lines by these); a file keeps the first it uses.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def line_ending(text: str) -> str:
+    """The line break ``text`` ends its first line with: ``"\\r\\n"``, ``"\\r"`` (an old Mac
+    file, which YAML reads as line breaks too) or ``"\\n"`` (also for a single line), so
+    that an edit writes its new lines the way the file's other lines are written.
+
+    Example: ``line_ending("a: 1\\rb: 2\\r") == "\\r"``.
+    """
+    found = _LINE_BREAK.search(text)
+    return found.group() if found else "\n"
 
 
 class WriteRefused(Exception):
@@ -68,7 +82,7 @@ class TextFile:
     target: Path  # the file actually read and replaced (symlinks resolved)
     text: str  # decoded, byte-order mark removed
     bom: bool
-    newline: str  # the file's own line ending: "\r\n" or "\n"
+    newline: str  # the file's own line ending: "\r\n", "\r" or "\n" (see line_ending)
     digest: str  # sha256 of the bytes read
     raw: bytes = field(default=b"", repr=False)  # the bytes read
 
@@ -78,14 +92,12 @@ class TextFile:
         target = Path(os.path.realpath(path))
         raw = target.read_bytes()
         text = decode(raw)
-        first_break = text.find("\n")
-        crlf = first_break > 0 and text[first_break - 1] == "\r"
         return cls(
             path=Path(path),
             target=target,
             text=text,
             bom=raw.startswith(BOM.encode()),
-            newline="\r\n" if crlf else "\n",
+            newline=line_ending(text),
             digest=_digest(raw),
             raw=raw,
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from datasette import hookimpl
-from datasette.utils.asgi import Response
+from datasette.utils.asgi import BadRequest, Response
 from feedgen.feed import FeedGenerator
 
 
@@ -72,8 +72,9 @@ def feed_title(datasette, request, database, table, query_name) -> str:
 def render_atom(datasette, request, columns, rows, database, table, query_name):
     """An Atom feed of the rows, in their order; an empty result is a valid empty feed."""
     if not can_render_atom(columns):
+        # raised: Datasette gives a renderer's own Response the query's status (200)
         missing = ", ".join(sorted(ATOM_COLUMNS - set(columns)))
-        return Response.text(f"An Atom feed needs the columns {missing}.\n", status=400)
+        raise BadRequest(f"An Atom feed needs the columns {missing}.")
     rows = absolute_links(datasette, request, columns, rows)
     feed = FeedGenerator()
     feed.id(request.url)

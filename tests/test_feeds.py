@@ -183,3 +183,12 @@ async def test_an_actors_or_systems_feed_holds_its_newest_events_that_pass_the_f
             assert ids == expected, (case, status)
             found += len(ids)
     assert found > 0
+
+
+async def test_a_query_without_the_feed_columns_is_a_400_that_names_them(tmp_path):
+    from test_site_support import SMALL, build, site
+
+    ds = await site(build(SMALL, tmp_path))
+    response = await ds.client.get("/timeline/recently_added.atom")
+    assert response.status_code == 400
+    assert "atom_id, atom_title, atom_updated" in response.text

@@ -9,7 +9,7 @@ PORT ?= 8001
 BENCH_SIZES ?= 10000 100000
 BENCH_RUNS ?= 3
 
-.PHONY: setup serve serve-production build test lint browser bench clean
+.PHONY: setup serve serve-production build test test-fast lint browser bench clean
 
 setup: $(VENV)/.installed node_modules/.installed static/vendor/.copied
 
@@ -51,6 +51,10 @@ browser:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The inner loop: no browser, load or packaging tests (make test runs everything).
+test-fast: setup
+	$(BIN)/pytest -q -m "not browser and not load and not packaging"
 
 test: setup browser lint
 	$(BIN)/timeline fmt --check events.yaml

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from test_site_support import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -33,3 +34,7 @@ def test_normal_pages_keep_answering_under_abuse():
     ), tally.memory_kib
     # one short line per refused request, not a traceback
     assert tally.log_bytes < 200 * sum(tally.statuses.values())
+
+
+# A load or measurement test: left out of `make test-fast` (`-m "not load"`).
+pytestmark = pytest.mark.load

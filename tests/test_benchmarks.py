@@ -278,3 +278,7 @@ async def test_load_counts_a_table_page_whose_facets_ran_out_of_time_as_an_error
         answers[limit] = load.failure(response.status_code, response.content)
     assert answers == {1: "facets timed out", 1000: None}
     assert load.failure(500, b"") == "HTTP 500"
+
+
+# A load or measurement test: left out of `make test-fast` (`-m "not load"`).
+pytestmark = pytest.mark.load

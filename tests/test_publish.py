@@ -177,3 +177,7 @@ def test_a_build_dir_that_is_a_file_is_a_clear_error(tmp_path):
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
         assert "give --build-dir a directory" in result.output
     assert (tmp_path / "build").read_text() == "a file\n"
+
+
+# Builds wheels and images: left out of `make test-fast` (`-m "not packaging"`).
+pytestmark = pytest.mark.packaging

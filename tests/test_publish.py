@@ -179,5 +179,101 @@ def test_a_build_dir_that_is_a_file_is_a_clear_error(tmp_path):
     assert (tmp_path / "build").read_text() == "a file\n"
 
 
+# -- Fly: datasette-publish-fly is a declared dependency ------------------------------------------
+
+STAND_IN_FLYCTL = """#!/bin/sh
+echo "$*" >> "$FLY_LOG"
+case "$1 $2" in
+  "auth token") [ -n "$FLY_LOGGED_OUT" ] && { echo "not logged in" >&2; exit 1; }
+                echo '{"token": "stand-in"}' ;;
+  "status --app") echo "Error: Could not find App \\"$3\\"" >&2; exit 1 ;;
+  "volumes list") echo "[]" ;;
+  "deploy .") cp -r . "$CAPTURE" ;;
+esac
+"""
+
+
+def _stand_in_flyctl(tmp_path) -> dict[str, str]:
+    """A stand-in `flyctl` on PATH that logs its calls and keeps what `deploy` is given."""
+    stub = tmp_path / "bin" / "flyctl"
+    stub.parent.mkdir()
+    stub.write_text(STAND_IN_FLYCTL)
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub.parent}:{os.environ['PATH']}", "FLY_LOG": str(tmp_path / "fly.log"),
+           "CAPTURE": str(tmp_path / "deployed")}  # fmt: skip
+    return env
+
+
+def test_publish_fly_deploys_the_site_through_the_declared_plugin(tmp_path, monkeypatch):
+    """The command `timeline publish fly` runs is one datasette-publish-fly accepts: with a
+    stand-in flyctl (and Fly's region API answered in place), the app is created and the
+    deploy gets the pinned site, served immutable."""
+    import datasette_publish_fly
+    from click.testing import CliRunner as ClickRunner
+    from datasette.cli import cli
+
+    for key, value in _stand_in_flyctl(tmp_path).items():
+        monkeypatch.setenv(key, value)
+
+    class NearestRegion:
+        status_code = 200
+
+        def json(self):
+            return {"data": {"nearestRegion": {"code": "ams"}}}
+
+    monkeypatch.setattr(datasette_publish_fly.httpx, "post", lambda *a, **k: NearestRegion())
+    prepared = publish.prepare(SMALL, tmp_path / "build")
+    command = publish.publish_command("fly", prepared, "tl-test", max_instances=4, min_instances=2)
+    assert command[:5] == [sys.executable, "-m", "datasette", "publish", "fly"]
+    result = ClickRunner().invoke(cli, command[3:], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    calls = (tmp_path / "fly.log").read_text().splitlines()
+    assert "apps create --name tl-test --json --org personal" in calls
+    assert "deploy . --app tl-test --config fly.toml --remote-only" in calls
+    deployed = tmp_path / "deployed"
+    assert 'app = "tl-test"' in (deployed / "fly.toml").read_text()
+    dockerfile = (deployed / "Dockerfile").read_text()
+    assert "datasette==0.65.5" in dockerfile and "datasette-gzip==0.3" in dockerfile
+    assert "-i timeline.db" in dockerfile and "--setting suggest_facets off" in dockerfile
+    assert list((deployed / "wheels").glob("turkey_ukraine_timeline-*.whl"))
+
+
+def test_publish_fly_reaches_flyctl_and_passes_on_its_error(tmp_path):
+    """Before, `timeline publish fly` built everything, then stopped at "No such command
+    'fly'". Now the plugin runs: a flyctl that is not logged in is reported as flyctl says."""
+    shutil.copy(SMALL, tmp_path / "events.yaml")
+    env = os.environ | _stand_in_flyctl(tmp_path) | {"FLY_LOGGED_OUT": "1"}
+    proc = subprocess.run(
+        [*TIMELINE, "publish", "fly", "events.yaml", "--name", "tl-test", "--build-dir", "build"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "No such command" not in proc.stderr and "Traceback" not in proc.stderr
+    assert "Error calling 'flyctl auth token'" in proc.stderr and "not logged in" in proc.stderr
+    assert (tmp_path / "fly.log").read_text() == "auth token --json\n"
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_a_target_datasette_cannot_publish_to_is_refused_before_anything_is_built(
+    tmp_path, monkeypatch, dry_run
+):
+    """Without its plugin, `datasette publish fly` is "No such command": said first, with
+    what to install, and nothing is built."""
+    monkeypatch.setattr(publish, "publish_targets", lambda: {"cloudrun", "heroku"})
+    build = str(tmp_path / "build")
+    args = ["publish", "fly", str(SMALL), "--name", "tl-test", "--build-dir", build, *dry_run]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "'datasette publish fly' is not available" in result.output
+    assert "datasette-publish-fly is not installed" in result.output
+    assert not (tmp_path / "build").exists()
+
+
+def test_every_target_of_the_cli_is_one_datasette_can_publish_to_here():
+    assert set(publish.TARGETS) <= publish.publish_targets()
+    for target in publish.TARGETS:
+        publish.check_publisher(target)
+
+
 # Builds wheels and images: left out of `make test-fast` (`-m "not packaging"`).
 pytestmark = pytest.mark.packaging

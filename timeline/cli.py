@@ -619,12 +619,23 @@ def publish(
     dry_run: DryRun = False,
 ) -> None:
     """Publish the site with `datasette publish`: stateless replicas of one immutable database."""
-    from .publish import BadName, check_name, fly_scale_command, publish_command
+    from .publish import (
+        BadName,
+        NoPublisher,
+        check_name,
+        check_publisher,
+        fly_scale_command,
+        publish_command,
+    )
 
     try:  # before anything is built or run
         check_name(target.value, name)
+        check_publisher(target.value)
     except BadName as exc:
         typer.echo(f"timeline publish: {exc}; choose another --name.", err=True)
+        raise typer.Exit(1) from None
+    except NoPublisher as exc:
+        typer.echo(f"timeline publish: {exc}.", err=True)
         raise typer.Exit(1) from None
     prepared = _prepared(path, build_dir)
     commands = [publish_command(target.value, prepared, name, max_instances=max_instances,

@@ -49,8 +49,35 @@ NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
 TARGETS = tuple(NAME_RULES)
 
 
+# The distribution that gives `datasette publish` each target it does not have built in
+# (a dependency in pyproject.toml; not shipped in the image, which only serves).
+PUBLISH_PLUGINS = {"fly": "datasette-publish-fly"}
+
+
 class BadName(ValueError):
     """A service or app name its host would refuse, or a shell would read as commands."""
+
+
+class NoPublisher(RuntimeError):
+    """``datasette publish`` has no subcommand for the target here."""
+
+
+def publish_targets() -> set[str]:
+    """The targets ``datasette publish`` offers here: its own and its installed plugins'."""
+    from datasette.cli import cli  # registers the plugins' publish_subcommand hooks
+
+    return set(cli.commands["publish"].commands)
+
+
+def check_publisher(target: str) -> None:
+    """NoPublisher (saying what to install) when ``datasette publish TARGET`` would fail
+    with "No such command", which it says only after the whole build."""
+    if target not in publish_targets():
+        plugin = PUBLISH_PLUGINS.get(target, f"a datasette plugin for {target}")
+        raise NoPublisher(
+            f"'datasette publish {target}' is not available: {plugin} is not installed; "
+            "install the project with its dependencies (pip install -e . or make setup)"
+        )
 
 
 def check_name(target: str, name: str) -> str:

@@ -116,3 +116,20 @@ def test_a_new_field_needs_only_its_declaration(tmp_path):
     assert out["indexed"] and out["facet"] and out["readme"] and out["layout"] and out["export"]
     assert out["json_schema"]["type"] == "integer" and out["json_schema"]["maximum"] == 100000
     assert out["metadata"] == "Deaths the sources report."
+
+
+def test_the_format_guide_at_the_top_of_events_yaml_names_every_declared_field_and_value():
+    """The guide curators read first is written by hand: it must name every field of every
+    record and every value of every vocabulary the declarations accept."""
+    import re
+
+    text = (ROOT / "events.yaml").read_text(encoding="utf-8")
+    guide = set(re.findall(r"[A-Za-z0-9_-]+", text[: text.index("\nsources:")]))
+    missing = [
+        (record, name, value)
+        for record, fields in schema.RECORDS.items()
+        for name, fld in fields.items()
+        for value in (name, *fld.choices)
+        if value not in guide
+    ]
+    assert missing == []

@@ -79,12 +79,14 @@ async def home_charts(datasette) -> dict:
     actors = await _rows(db, ACTOR_YEARS_SQL, {"top": TOP_ACTORS})
     for row in actors:
         row["url"] = datasette.urls.row(DATABASE, "actors", tilde_encode(row["id"]))
+    # both charts span the record's years, so their columns line up
+    years = {row["year"] for row in per_year}
     return {
         "per_year_chart": charts.per_year_spec(
-            per_year, "Events per year, stacked by type of event."
+            per_year, "Events per year, stacked by type of event.", years
         ),
         "actor_years_chart": charts.actor_years_spec(
-            actors, f"Events per year of the {TOP_ACTORS} actors with the most events."
+            actors, f"Events per year of the {TOP_ACTORS} actors with the most events.", years
         ),
     }
 

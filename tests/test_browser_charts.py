@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import pytest
 from test_browser import ARTIFACTS, chromium, served
+from test_charts import contrast
 from test_site_support import SMALL
+
+from timeline import charts
 
 pytestmark = pytest.mark.browser
 
@@ -199,8 +202,9 @@ def test_the_charts_draw_under_a_policy_that_forbids_eval(browser, server):
 
 
 def marks(page, chart: str) -> int:
-    """How many data marks (not axes or legends) the chart drew."""
-    return page.locator(f'{chart} svg .role-mark path[role="graphics-symbol"]').count()
+    """How many data marks (not axes, legends or the grey bands of gaps) the chart drew."""
+    drawn = f'{chart} svg .role-mark:not(.gaps_marks) path[role="graphics-symbol"]'
+    return page.locator(drawn).count()
 
 
 def values(page, spec_id: str) -> list[dict]:
@@ -230,3 +234,61 @@ def test_the_actor_page_chart(page, server):
     mark(page, "#entity-per-year", "2019: 1 agreement").click()
     page.wait_for_url("**/timeline?actor=baykar&type=agreement&from=2019&to=2019")
     assert page.locator("li.event h3").all_inner_texts() == [YEAR_EVENT]
+
+
+def rgb_hex(css: str) -> str:
+    """#rrggbb of a computed CSS colour, "rgb(r, g, b)"."""
+    red, green, blue = (int(part) for part in css[css.index("(") + 1 : -1].split(","))
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def x_labels(page, chart: str) -> list[str]:
+    """The labels the chart's x axis shows (Vega names its axis groups by their channel)."""
+    return page.evaluate(
+        """chart => [...document.querySelectorAll(chart + ' svg g.role-axis')]
+            .filter(g => (g.getAttribute("aria-label") || "").startsWith("X-axis"))
+            .flatMap(g => [...g.querySelectorAll(".role-axis-label text")])
+            .filter(t => t.getAttribute("opacity") !== "0").map(t => t.textContent)""",
+        chart,
+    )
+
+
+def test_a_year_axis_shows_empty_years_and_marks_a_long_gap(page, server):
+    """The small record has events in 1936, 2019, 2021 and 2022: 2020 is drawn as an empty
+    year, 1937-2018 as one grey band saying so, in date order along the axis."""
+    page.goto(f"{server}/")
+    drawn(page, "#events-per-year")
+    labels = x_labels(page, "#events-per-year")
+    assert labels == ["1936", "1937–2018", "2019", "2020", "2021", "2022"]
+    gap = mark(page, "#events-per-year", "No events from 1937 to 2018")
+    left, width = extent(gap)
+    years = {
+        year: extent(mark(page, "#events-per-year", f"{year}: "))
+        for year in (1936, 2019)  # one type each year in the small record
+    }
+    assert years[1936][0] < left and left + width <= years[2019][0]
+    assert "no events" in page.locator("#events-per-year svg").text_content()
+    shot(page, "#events-per-year", "25-home-events-per-year-gap")
+    drawn(page, "#actor-years")  # the heatmap's columns are the same years
+    assert x_labels(page, "#actor-years") == labels
+
+
+def test_chart_colours_have_3_to_1_contrast_and_labels_are_12_px(page, server):
+    page.goto(f"{server}/")
+    for chart in ("#events-per-year", "#actor-years"):
+        drawn(page, chart)
+    background = rgb_hex(page.evaluate("getComputedStyle(document.body).backgroundColor"))
+    assert background == charts.BACKGROUND
+    fills = page.evaluate("""() => [...document.querySelectorAll(
+        '#events-per-year svg .role-mark:not(.gaps_marks) path[role="graphics-symbol"]')]
+        .map(e => getComputedStyle(e).fill)""")
+    group_colours = {colour for colour, _ in charts.TYPE_GROUPS.values()}
+    assert fills and {rgb_hex(fill) for fill in fills} <= group_colours
+    for fill in fills:
+        assert contrast(rgb_hex(fill), background) >= 3, fill
+    sizes = page.evaluate("""() => [...document.querySelectorAll(
+        '#events-per-year svg text, #actor-years svg text')]
+        .filter(t => t.textContent.trim()).map(t => parseFloat(getComputedStyle(t).fontSize))""")
+    assert sizes and min(sizes) >= 12
+    legend = page.locator("#events-per-year svg g[aria-roledescription=legend]")
+    assert "Agreements and treaties" in legend.get_attribute("aria-label")

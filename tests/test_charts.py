@@ -12,6 +12,7 @@ import pytest
 from test_site_support import REAL, build, site
 
 from timeline import charts
+from timeline.schema import EVENT_TYPES
 
 pytestmark = pytest.mark.asyncio
 
@@ -79,7 +80,7 @@ async def test_home_heatmap_of_the_busiest_actors_matches_sql(ds, real_db):
     spec = (await specs(ds, "/"))["actor-years"]
     values = spec["data"]["values"]
     top = [name for name, _ in query(real_db, TOP_ACTORS_SQL)]
-    assert spec["encoding"]["y"]["sort"] == top  # most events first
+    assert chart_layer(spec)["encoding"]["y"]["sort"] == top  # most events first
     expected = {(name, year): n for name, year, n in query(real_db, ACTOR_YEARS_SQL)
                 if name in top}  # fmt: skip
     assert {(v["name"], v["year"]): v["events"] for v in values} == expected
@@ -135,3 +136,140 @@ async def test_a_chart_out_of_time_leaves_the_page_without_it_not_an_error(
     assert response.status_code == 200
     assert f'id="{chart_id}-spec"' not in response.text
     assert "The chart took too long to prepare just now" in response.text
+
+
+# -- the year axis: every year, or a marked gap ---------------------------------------------
+
+
+def chart_layer(spec: dict) -> dict:
+    """The layer drawing the spec's own data (the others mark the gaps of its year axis)."""
+    if "layer" not in spec:
+        return spec
+    return next(layer for layer in spec["layer"] if "data" not in layer)
+
+
+def axis_bands(spec: dict) -> list[str]:
+    return chart_layer(spec)["encoding"]["x"]["scale"]["domain"]
+
+
+def gaps_of(spec: dict) -> list[str]:
+    """The gaps the chart marks, as the grey bands say them."""
+    return [value["label"] for layer in spec.get("layer", []) if layer.get("name") == "gaps"
+            for value in layer["data"]["values"]]  # fmt: skip
+
+
+def expected_bands(years: set[int]) -> list[str]:
+    """Every year from the first to the last; a longer run of empty years than the
+    charts' MAX_EMPTY_YEARS is one band named by its ends."""
+    bands, run = [], []
+    for year in range(min(years), max(years) + 1):
+        if year not in years:
+            run.append(year)
+            continue
+        if len(run) > charts.MAX_EMPTY_YEARS:
+            bands.append(f"{run[0]}–{run[-1]}")
+        else:
+            bands.extend(map(str, run))
+        bands.append(str(year))
+        run = []
+    return bands
+
+
+@pytest.mark.parametrize(
+    ("years", "bands"),
+    [([2022], ["2022"]),
+     ([2014, 2016], ["2014", "2015", "2016"]),
+     ([1936, 2014, 2016], ["1936", "1937–2013", "2014", "2015", "2016"]),
+     ([2000, 2005], ["2000", "2001", "2002", "2003", "2004", "2005"]),
+     ([2000, 2006], ["2000", "2001–2005", "2006"]),
+     ([2016, 2014, 2014], ["2014", "2015", "2016"])],
+)  # fmt: skip
+async def test_year_bands_keep_empty_years_and_fold_long_gaps(years, bands):
+    assert charts.MAX_EMPTY_YEARS == 4  # the cases above are written for it
+    assert charts.year_bands(years) == bands
+
+
+async def test_home_charts_span_every_year_of_the_record_with_its_gaps_marked(ds, real_db):
+    years = {year for (year,) in query(real_db, "select distinct year from events")}
+    page = await specs(ds, "/")
+    bands = expected_bands(years)
+    assert "2015" in bands and "1937–2013" in bands  # the record's empty year and its gap
+    for chart_id in ("events-per-year", "actor-years"):  # both, so their columns line up
+        spec = page[chart_id]
+        assert axis_bands(spec) == bands, chart_id
+        assert gaps_of(spec) == ["No events from 1937 to 2013"], chart_id
+        assert {v["band"] for v in spec["data"]["values"]} <= set(bands) - {"1937–2013"}
+        assert all(v["band"] == str(v["year"]) for v in spec["data"]["values"])
+
+
+async def test_an_entity_chart_spans_its_own_years(ds, real_db):
+    spec = (await specs(ds, "/timeline/actors/russia"))["entity-per-year"]
+    sql = """select distinct e.year from event_actors l join events e on e.id = l.event_id
+             where l.actor_id = 'russia'"""
+    years = {year for (year,) in query(real_db, sql)}
+    assert axis_bands(spec) == expected_bands(years)
+    assert 2015 not in years and "2015" in axis_bands(spec)  # an empty year, shown
+
+
+# -- colours and labels -----------------------------------------------------------------------
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2.1's relative luminance of a #rrggbb colour."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+async def test_contrast_follows_wcag():
+    assert contrast("#000000", "#ffffff") == pytest.approx(21)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+    assert contrast("#ffffff", "#ffffff") == 1
+
+
+async def test_every_event_type_is_in_one_of_at_most_8_colour_groups():
+    listed = [kind for _, kinds in charts.TYPE_GROUPS.values() for kind in kinds]
+    assert sorted(listed) == sorted(EVENT_TYPES)  # each type once
+    assert len(charts.TYPE_GROUPS) <= 8
+    colours = [colour for colour, _ in charts.TYPE_GROUPS.values()]
+    assert len(set(colours)) == len(colours)
+
+
+async def test_a_type_missing_from_the_groups_is_an_error_naming_it(monkeypatch):
+    groups = dict(charts.TYPE_GROUPS)
+    colour, _ = groups.pop("Sanctions")
+    monkeypatch.setattr(charts, "TYPE_GROUPS", groups)
+    with pytest.raises(ValueError, match=r"missing \['sanction'\]"):
+        charts._group_of_type()
+    monkeypatch.setattr(charts, "TYPE_GROUPS", groups | {"Sanctions": (colour, ("ban",))})
+    with pytest.raises(ValueError, match=r"unknown \['ban'\]"):
+        charts._group_of_type()
+
+
+@pytest.mark.parametrize("group", list(charts.TYPE_GROUPS))
+async def test_every_group_colour_has_3_to_1_contrast_with_the_page(group):
+    colour, _ = charts.TYPE_GROUPS[group]
+    assert contrast(colour, charts.BACKGROUND) >= 3, (group, colour)
+    assert contrast(colour, "#ffffff") >= 3, (group, colour)
+
+
+async def test_the_charts_colour_each_type_by_its_group_with_12_px_labels(ds):
+    page = await specs(ds, "/")
+    spec = page["events-per-year"]
+    scale = chart_layer(spec)["encoding"]["color"]["scale"]
+    colour_of = dict(zip(scale["domain"], scale["range"], strict=True))
+    for value in spec["data"]["values"]:
+        colour, kinds = charts.TYPE_GROUPS[value["group"]]
+        assert value["type"] in kinds and colour_of[value["group"]] == colour
+    for chart_id, chart in (page | await specs(ds, "/timeline/actors/baykar")).items():
+        config = chart["config"]
+        sizes = [config[part][key] for part in ("axis", "legend")
+                 for key in ("labelFontSize", "titleFontSize")]  # fmt: skip
+        sizes.append(config["text"]["fontSize"])
+        assert min(sizes) >= 12, chart_id
+        assert config["background"] == charts.BACKGROUND

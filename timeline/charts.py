@@ -15,7 +15,7 @@ from ``/-/timeline-overview.json`` and places its marks at the zoom the reader c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .schema import EVENT_TYPES, STATUSES
@@ -27,6 +27,53 @@ STATUS_COLOURS = {
     "disputed": "#c46a00",
     "refuted": "#9b1c1c",
 }
+# The charts' colour groups of event types: a reader tells eight colours apart, not
+# seventeen, so each group is one colour and its types are told apart by the tooltip and
+# the link. The one place that says which type goes where; every type of
+# schema.EVENT_TYPES is in exactly one group (checked below, at import).
+TYPE_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Agreements and treaties": ("#1f5fa8", ("treaty", "agreement", "contract",
+                                            "joint-venture", "ratification")),
+    "Orders, deliveries and aid": ("#a14f00", ("purchase", "delivery", "aid")),
+    "Production": ("#6a3d9a", ("production",)),
+    "Visits, talks and mediation": ("#007373", ("visit", "meeting", "mediation")),
+    "Statements": ("#5c6166", ("statement",)),
+    "Fighting and war": ("#b2182b", ("military-action", "war")),
+    "Sanctions": ("#4a7c12", ("sanction",)),
+    "Political change": ("#c0136e", ("political-change",)),
+}  # fmt: skip
+# Datasette's page background (its app.css, body): the charts are drawn on it, and every
+# group colour keeps at least 3:1 contrast against it (WCAG 2.1's minimum for graphics).
+BACKGROUND = "#f8fafb"
+FONT_SIZE = 12  # every label and title of a chart, in pixels
+CONFIG = {
+    "background": BACKGROUND,
+    "axis": {"labelFontSize": FONT_SIZE, "titleFontSize": FONT_SIZE},
+    "legend": {"labelFontSize": FONT_SIZE, "titleFontSize": FONT_SIZE},
+    "text": {"fontSize": FONT_SIZE},
+}
+# Years on a chart's axis: every year from the first to the last, empty ones included,
+# except that more than MAX_EMPTY_YEARS empty years in a row are one band marked as a gap
+# ("1937–2013"), so 1936 is neither drawn beside 2014 nor 77 empty bands away from it.
+MAX_EMPTY_YEARS = 4
+GAP_FILL = "#e3e6e8"
+
+
+def _group_of_type() -> dict[str, str]:
+    group_of = {kind: group for group, (_, kinds) in TYPE_GROUPS.items() for kind in kinds}
+    listed = [kind for _, kinds in TYPE_GROUPS.values() for kind in kinds]
+    if len(listed) != len(group_of) or set(group_of) != set(EVENT_TYPES):
+        raise ValueError(
+            "charts.TYPE_GROUPS must hold every event type of schema.EVENT_TYPES exactly once: "
+            f"missing {sorted(set(EVENT_TYPES) - set(group_of))}, "
+            f"unknown {sorted(set(group_of) - set(EVENT_TYPES))}"
+        )
+    return group_of
+
+
+GROUP_OF_TYPE = _group_of_type()
+# A stacked bar lists a group's types together, in the order TYPE_GROUPS gives them.
+TYPE_ORDER = [kind for _, kinds in TYPE_GROUPS.values() for kind in kinds]
 EXACT, APPROXIMATE = "exact date", "approximate or uncertain date"
 OPACITY = (0.7, 0.12)  # fill of an exact and of an approximate date's mark: solid, hollow
 # Rows of the timeline and of the heatmap, in pixels. (A height in steps would do, but
@@ -163,26 +210,80 @@ def brush_spec() -> Spec:
     }  # fmt: skip
 
 
-def _year_axis() -> dict[str, Any]:
-    return {"field": "year", "type": "ordinal", "sort": "ascending", "title": None,
+def year_bands(years: Iterable[int]) -> list[str]:
+    """The bands of a year axis, in order: each year from the first to the last as its
+    own band, but a run of more than MAX_EMPTY_YEARS years without events as one band
+    named by its first and last year ("1937–2013")."""
+    present = sorted(set(years))
+    bands: list[str] = []
+    for year, following in zip(present, [*present[1:], None], strict=True):
+        bands.append(str(year))
+        if following is None:
+            break
+        if following - year - 1 > MAX_EMPTY_YEARS:
+            bands.append(f"{year + 1}–{following - 1}")
+        else:
+            bands.extend(str(empty) for empty in range(year + 1, following))
+    return bands
+
+
+def _year_axis(bands: list[str], padding: float) -> dict[str, Any]:
+    # "band" holds the year as text: a gap's band is text too, and one scale takes both.
+    # The padding is set, not left to each layer's mark (a rect's 0 would win over a bar's).
+    scale = {"domain": bands, "paddingInner": padding}
+    return {"field": "band", "type": "ordinal", "title": None, "scale": scale,
             "axis": {"labelAngle": 0, "labelOverlap": True}}  # fmt: skip
 
 
-def per_year_spec(rows: list[Mapping[str, Any]], description: str) -> Spec:
-    """Events per year, stacked by type. ``rows``: year, type, events and, where a
-    click should lead somewhere, url."""
+def _with_gaps(spec: Spec, bands: list[str]) -> Spec:
+    """The chart, and over each gap of its year axis a grey band saying no event falls
+    there: the gap is marked, not mistaken for a year."""
+    gaps = [band for band in bands if "–" in band]
+    if not gaps:
+        return spec
+    first_last = [band.split("–") for band in gaps]
+    values = [{"band": band, "label": f"No events from {first} to {last}"}
+              for band, (first, last) in zip(gaps, first_last, strict=True)]  # fmt: skip
+    x = spec["encoding"]["x"]
+    gap_layer = {
+        "name": "gaps",
+        "data": {"values": values},
+        "mark": {"type": "rect", "fill": GAP_FILL},
+        "encoding": {"x": x, "y": {"value": 0}, "y2": {"value": "height"},
+                     "tooltip": {"field": "label"}, "description": {"field": "label"}},
+    }  # fmt: skip
+    text_layer = {
+        "name": "gap_labels",
+        "data": {"values": values},
+        "mark": {"type": "text", "text": "no events", "angle": 270, "fill": "#444",
+                 "y": {"expr": "height / 2"}, "aria": False},
+        "encoding": {"x": x},
+    }  # fmt: skip
+    # the chart's own layer reads the spec's data; the gaps bring theirs
+    chart = {key: spec.pop(key) for key in ("mark", "encoding")}
+    return spec | {"layer": [gap_layer, text_layer, chart]}
+
+
+def per_year_spec(
+    rows: list[Mapping[str, Any]], description: str, years: Iterable[int] | None = None
+) -> Spec:
+    """Events per year, stacked by type, coloured by the type's group. ``rows``: year,
+    type, events and, where a click should lead somewhere, url; ``years``: those the axis
+    spans (by default the rows')."""
     if not rows:
         return {}
-    present = {row["type"] for row in rows}
+    bands = year_bands(row["year"] for row in rows) if years is None else year_bands(years)
+    shown = {GROUP_OF_TYPE[row["type"]] for row in rows}
     encoding: dict[str, Any] = {
-        "x": _year_axis(),
+        "x": _year_axis(bands, padding=0.1),
         "y": {"field": "events", "type": "quantitative", "title": "Events",
               "axis": {"tickMinStep": 1}},
-        # every type keeps its colour on every chart; the legend lists the ones shown
-        "color": {"field": "type", "type": "nominal",
-                  "scale": {"domain": list(EVENT_TYPES), "scheme": "tableau20"},
-                  "legend": LEGEND | {"title": "Type", "columns": 2,
-                                      "values": [t for t in EVENT_TYPES if t in present]}},
+        # every group keeps its colour on every chart; the legend lists the ones shown
+        "color": {"field": "group", "type": "nominal",
+                  "scale": {"domain": list(TYPE_GROUPS),
+                            "range": [colour for colour, _ in TYPE_GROUPS.values()]},
+                  "legend": LEGEND | {"title": "Type", "columns": 2, "labelLimit": 260,
+                                      "values": [g for g in TYPE_GROUPS if g in shown]}},
         "order": {"field": "type_order", "type": "quantitative"},
         "tooltip": [{"field": "year", "type": "ordinal", "title": "Year"},
                     {"field": "type", "title": "Type"},
@@ -192,42 +293,47 @@ def per_year_spec(rows: list[Mapping[str, Any]], description: str) -> Spec:
     values = [_per_year_value(row) for row in rows]
     if any("url" in row for row in rows):
         encoding["href"] = {"field": "url"}
-    return {
-        "description": description,
-        "width": "container",
-        "height": 220,
-        "data": {"values": values},
-        "mark": {"type": "bar", "cursor": "pointer" if "href" in encoding else "default"},
-        "encoding": encoding,
-    }
+    # a white edge between segments: two types of one group stay two segments
+    mark = {"type": "bar", "stroke": "white", "strokeWidth": 0.5,
+            "cursor": "pointer" if "href" in encoding else "default"}  # fmt: skip
+    spec = {"description": description, "width": "container", "height": 220, "config": CONFIG,
+            "data": {"values": values}, "mark": mark, "encoding": encoding}  # fmt: skip
+    return _with_gaps(spec, bands)
 
 
 def _per_year_value(row: Mapping[str, Any]) -> dict[str, Any]:
     value = {key: row[key] for key in ("year", "type", "events", "url") if key in row}
-    value["type_order"] = list(EVENT_TYPES).index(row["type"])
-    value["label"] = f"{row['year']}: {row['events']} {row['type']}"
+    value |= {"band": str(row["year"]), "group": GROUP_OF_TYPE[row["type"]],
+              "type_order": TYPE_ORDER.index(row["type"]),
+              "label": f"{row['year']}: {row['events']} {row['type']}"}  # fmt: skip
     return value
 
 
-def actor_years_spec(rows: list[Mapping[str, Any]], description: str) -> Spec:
+def actor_years_spec(
+    rows: list[Mapping[str, Any]], description: str, years: Iterable[int] | None = None
+) -> Spec:
     """A heatmap of the most frequent actors' events per year. ``rows``: name, url, year,
-    events, in the order the actors should be listed (most events first)."""
+    events, in the order the actors should be listed (most events first); ``years``: those
+    the axis spans (by default the rows')."""
     if not rows:
         return {}
+    bands = year_bands(row["year"] for row in rows) if years is None else year_bands(years)
     names = list(dict.fromkeys(row["name"] for row in rows))
     values = [
         {key: row[key] for key in ("name", "url", "year", "events")}
-        | {"label": f"{row['name']}, {row['year']}: {row['events']} events"}
+        | {"band": str(row["year"]),
+           "label": f"{row['name']}, {row['year']}: {row['events']} events"}
         for row in rows
-    ]
-    return {
+    ]  # fmt: skip
+    spec = {
         "description": description,
         "width": "container",
         "height": ROW * len(names),
+        "config": CONFIG,
         "data": {"values": values},
         "mark": {"type": "rect", "cursor": "pointer", "stroke": "white", "strokeWidth": 1},
         "encoding": {
-            "x": _year_axis(),
+            "x": _year_axis(bands, padding=0),
             "y": {"field": "name", "type": "nominal", "title": None, "sort": names,
                   "axis": {"labelLimit": 140}},
             "color": {"field": "events", "type": "quantitative", "scale": {"scheme": "blues"},
@@ -239,3 +345,4 @@ def actor_years_spec(rows: list[Mapping[str, Any]], description: str) -> Spec:
             "description": {"field": "label"},
         },
     }  # fmt: skip
+    return _with_gaps(spec, bands)

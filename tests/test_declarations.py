@@ -133,3 +133,25 @@ def test_the_format_guide_at_the_top_of_events_yaml_names_every_declared_field_a
         if value not in guide
     ]
     assert missing == []
+
+
+def test_the_nested_export_carries_every_declared_field_of_each_entry(tmp_path):
+    """A field declared for an event's actors, systems, citations or relations reaches the
+    JSON export and the event's JSON (timeline.export builds their SQL from the
+    declarations), not only the database."""
+    from timeline.build import build_file
+    from timeline.export import export_events
+
+    db = build_file(ROOT / "events.yaml", tmp_path / "timeline.db").db_path
+    events = export_events(db)
+    for event_field, link in (
+        ("systems", "event_systems"),
+        ("citations", "citations"),
+        ("related", "event_relations"),
+        ("actors", "event_actors"),
+    ):
+        record = schema.LINK_TABLES[link].record
+        declared = set(schema.RECORDS[record]) - ({"actor"} if event_field == "actors" else set())
+        entries = [entry for e in events for entry in e[event_field]]
+        assert entries, event_field
+        assert all(declared <= set(entry) for entry in entries), (event_field, declared)

@@ -95,20 +95,29 @@ def _grouped(
     return grouped
 
 
-ACTORS_SQL = """select ea.event_id, a.id, a.name, ea.role from event_actors ea
-    join actors a on a.id = ea.actor_id where ea.event_id in ({kept})
+def entry_fields(table: str, alias: str, skip: tuple[str, ...] = ()) -> str:
+    """Every declared field of a link table's entries, as a column under the field's own
+    name (``es.system_id as [system]``): a field declared in ``timeline.schema`` reaches
+    the nested export, and the event's JSON, without being listed here."""
+    link = schema.LINK_TABLES[table]
+    return ", ".join(f"{alias}.[{schema.column_name(table, name)}] as [{name}]"
+                     for name in schema.RECORDS[link.record] if name not in skip)  # fmt: skip
+
+
+# Each entry of an event with the names of what it refers to (an actor's id and name,
+# a source's title, a system's name) beside its own fields.
+ACTORS_SQL = f"""select ea.event_id, a.id, a.name, {entry_fields("event_actors", "ea", ("actor",))}
+    from event_actors ea join actors a on a.id = ea.actor_id where ea.event_id in ({{kept}})
     order by ea.event_id, a.name, ea.role"""
-CITATIONS_SQL = """select c.event_id, c.source_id as source, s.title as source_title,
-    s.publisher, s.url, s.published_label, c.quote, c.translation, c.stance, c.note
-    from citations c join sources s on s.id = c.source_id where c.event_id in ({kept})
+CITATIONS_SQL = f"""select c.event_id, {entry_fields("citations", "c")}, s.title as source_title,
+    s.publisher, s.url, s.published_label
+    from citations c join sources s on s.id = c.source_id where c.event_id in ({{kept}})
     order by c.event_id, c.position"""
-RELATED_SQL = """select event_id, related_id as event, relation as type
-    from event_relations where event_id in ({kept}) order by event_id, related_id"""
-SYSTEMS_SQL = """select es.event_id, es.system_id as system, sy.name, es.action, es.quantity,
-    es.quantity_qualifier, es.value, es.currency, es.deal, es.supplier_id as supplier,
-    es.recipient_id as recipient, es.source_id as source, es.value_source_id as value_source,
-    es.note from event_systems es join systems sy on sy.id = es.system_id
-    where es.event_id in ({kept}) order by es.event_id, es.position"""
+RELATED_SQL = f"""select r.event_id, {entry_fields("event_relations", "r")}
+    from event_relations r where r.event_id in ({{kept}}) order by r.event_id, r.related_id"""
+SYSTEMS_SQL = f"""select es.event_id, {entry_fields("event_systems", "es")}, sy.name
+    from event_systems es join systems sy on sy.id = es.system_id
+    where es.event_id in ({{kept}}) order by es.event_id, es.position"""
 
 
 def export_events(db_path: Path, filters: Filters | None = None) -> list[dict]:

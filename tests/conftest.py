@@ -60,6 +60,14 @@ async def ds(small_db: Path):
     return await site(small_db)
 
 
+@pytest.fixture(scope="session")
+def real_db(tmp_path_factory) -> Path:
+    """The real events.yaml, built once per test process (the tests only read it)."""
+    from test_site_support import REAL, build
+
+    return build(REAL, tmp_path_factory.mktemp("real"))
+
+
 @pytest.fixture
 def fresh_db(small_yaml: Path) -> Path:
     """A database built from the small timeline."""

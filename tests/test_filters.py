@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import feedparser
 import icalendar
 import pytest
-from test_site_support import REAL, build, site
+from test_site_support import site
 
 from timeline import filters
 from timeline.export import Filters, export_events
@@ -44,11 +44,6 @@ CASES = [
     {"status": "confirmed", "tag": "turkish-mediation", "country": "RU"},
 ]
 FEED_SIZE = {"atom_feed": 100, "calendar": 250}
-
-
-@pytest.fixture(scope="module")
-def real_db(tmp_path_factory):
-    return build(REAL, tmp_path_factory.mktemp("filters"))
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,12 @@ counted number.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_site_support import SMALL, build, load_yaml, write_yaml
+from test_site_support import SMALL, build, load_yaml, query_rows, write_yaml
 
 from timeline.schema import COUNTED_ACTIONS, TRANSFER_ACTIONS
 from timeline.validate import validate_file
@@ -54,15 +53,6 @@ def with_steps(tmp_path: Path, steps: list[dict]) -> Path:
     return write_yaml(data, tmp_path / "events.yaml")
 
 
-def query(db: Path, sql: str) -> list[dict]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql)]
-    finally:
-        conn.close()
-
-
 def counted(steps: list[dict], action: str) -> int | None:
     """What the rule adds up for one action: None when nothing is counted."""
     figures = [
@@ -95,10 +85,10 @@ STEPS = st.lists(
 def test_totals_add_only_confirmed_exact_orders_and_deliveries(tmp_path, drawn):
     steps = [step(n, *args) for n, args in enumerate(drawn)]
     db = build(with_steps(tmp_path, steps), tmp_path)
-    [totals] = query(db, "select * from transfer_totals")
+    [totals] = query_rows(db, "select * from transfer_totals")
     assert totals["ordered"] == counted(steps, "order")
     assert totals["delivered"] == counted(steps, "delivery")
-    [deal] = query(db, "select * from deals")
+    [deal] = query_rows(db, "select * from deals")
     assert (deal["ordered"], deal["delivered"]) == (totals["ordered"], totals["delivered"])
     deliveries = [e for e in steps if e["systems"][0]["action"] == "delivery"]
     unknown = any(
@@ -130,34 +120,34 @@ def test_plans_pledges_and_running_totals_are_listed_beside_the_totals(tmp_path)
         step(7, "delivery", 10, status="reported", year=2023),
     ]
     db = build(with_steps(tmp_path, steps), tmp_path)
-    [deal] = query(db, "select * from deals")
+    [deal] = query_rows(db, "select * from deals")
     assert (deal["ordered"], deal["delivered"]) == (6, 5)
     assert deal["delivered_by_year"] == "2022: 2; 2023: 3"
     assert deal["outstanding"] is None  # the reported delivery's number is not counted
     assert deal["plans"] == "24 (February 2021)" and deal["pledges"] == "3 (April 2022)"
     assert deal["running_totals"] == "up to 50 over 24 February 2022 – 28 June 2023 (July 2023)"
     assert deal["not_counted"] == "10 (August 2023, reported)"
-    register = query(db, "select action, counted from transfers order by sort_key")
+    register = query_rows(db, "select action, counted from transfers order by sort_key")
     assert {r["action"] for r in register if r["counted"]} <= set(COUNTED_ACTIONS)
 
 
 def test_outstanding_is_ordered_less_delivered_when_every_delivery_is_counted(tmp_path):
     steps = [step(1, "order", 6, year=2019), step(2, "delivery", 2, year=2019),
              step(3, "delivery", 1, year=2020)]  # fmt: skip
-    [deal] = query(build(with_steps(tmp_path, steps), tmp_path), "select * from deals")
+    [deal] = query_rows(build(with_steps(tmp_path, steps), tmp_path), "select * from deals")
     assert (deal["ordered"], deal["delivered"], deal["outstanding"]) == (6, 3, 3)
     assert deal["delivered_by_year"] == "2019: 2; 2020: 1" and deal["conflict"] is None
 
 
 def test_more_delivered_than_ordered_is_flagged(tmp_path):
     steps = [step(1, "order", 2), step(2, "delivery", 3)]
-    [deal] = query(build(with_steps(tmp_path, steps), tmp_path), "select * from deals")
+    [deal] = query_rows(build(with_steps(tmp_path, steps), tmp_path), "select * from deals")
     assert deal["outstanding"] == 0 and deal["conflict"] == "more delivered than ordered"
 
 
 def test_each_deal_is_a_row_of_its_own(tmp_path):
     steps = [step(1, "order", 6, deal_id="first"), step(2, "order", 4, deal_id="second")]
-    deals = query(build(with_steps(tmp_path, steps), tmp_path), "select * from deals")
+    deals = query_rows(build(with_steps(tmp_path, steps), tmp_path), "select * from deals")
     assert [(d["deal_id"], d["ordered"]) for d in deals] == [("first", 6), ("second", 4)]
 
 

@@ -4,34 +4,19 @@ event and quote, filters that narrow or say they name nothing."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from html import unescape
 
 import pytest
 from markupsafe import escape
 from test_register import step, with_steps
-from test_site_support import REAL, SCRIPT, assert_no_raw_markup, build, site
+from test_site_support import SCRIPT, assert_no_raw_markup, build, query_rows, site
 
 pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture(scope="module")
-def real_db(tmp_path_factory):
-    return build(REAL, tmp_path_factory.mktemp("register"))
-
-
-@pytest.fixture(scope="module")
 async def ds(real_db):
     return await site(real_db)
-
-
-def rows(db, sql, params=()):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def cards(html: str) -> dict[str, str]:
@@ -43,7 +28,7 @@ def cards(html: str) -> dict[str, str]:
 async def test_every_deal_is_a_card_with_its_counted_figures(ds, real_db):
     html = (await ds.client.get("/register")).text
     shown = cards(html)
-    deals = rows(real_db, "select * from deals")
+    deals = query_rows(real_db, "select * from deals")
     assert set(shown) == {f"{d['deal_id']}-{d['system_id']}" for d in deals}
     for deal in deals:
         body = unescape(re.sub(r"<[^>]+>", " ", shown[f"{deal['deal_id']}-{deal['system_id']}"]))
@@ -55,7 +40,7 @@ async def test_every_deal_is_a_card_with_its_counted_figures(ds, real_db):
 
 async def test_every_step_links_to_its_event_and_quote(ds, real_db):
     html = (await ds.client.get("/register")).text
-    for t in rows(real_db, "select event_id, quote from transfers"):
+    for t in query_rows(real_db, "select event_id, quote from transfers"):
         assert f'href="/timeline/events/{t["event_id"]}"' in html, t["event_id"]
         assert str(escape(t["quote"])) in html, t["event_id"]
 
@@ -69,7 +54,7 @@ async def test_the_register_is_in_the_navigation_and_on_system_and_actor_pages(d
     sql = ("select id from actors where id not in (select supplier_id from transfers"
            " where supplier_id is not null union select recipient_id from transfers"
            " where recipient_id is not null) order by id limit 1")  # fmt: skip
-    idle = rows(real_db, sql)[0]["id"]
+    idle = query_rows(real_db, sql)[0]["id"]
     assert "/register?actor=" not in (await ds.client.get(f"/timeline/actors/{idle}")).text
 
 
@@ -83,7 +68,9 @@ async def test_the_register_is_in_the_navigation_and_on_system_and_actor_pages(d
 )
 async def test_filters_keep_the_deals_with_a_matching_step(ds, real_db, query, where):
     shown = set(cards((await ds.client.get(f"/register?{query}")).text))
-    matching = rows(real_db, f"select distinct deal_id, system_id from transfers where {where}")
+    matching = query_rows(
+        real_db, f"select distinct deal_id, system_id from transfers where {where}"
+    )
     assert shown == {f"{m['deal_id']}-{m['system_id']}" for m in matching} and shown
 
 

@@ -59,6 +59,18 @@ def hostile_timeline() -> dict:
     return data
 
 
+def query_rows(db: Path, sql: str, params=()) -> list[dict]:
+    """The rows of a read-only query on a built database, as mappings."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
 def build(yaml_path: Path, tmp_path: Path) -> Path:
     """Build ``yaml_path`` into tmp_path/db/timeline.db (database name: timeline)."""
     target = tmp_path / "db"

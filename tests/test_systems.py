@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
-from test_site_support import SMALL, build, load_yaml, site, write_yaml
+from test_site_support import SMALL, build, load_yaml, query_rows, site, write_yaml
 
 from timeline.validate import validate_file
 
@@ -43,17 +42,8 @@ def systems_db(tmp_path_factory):
     return build(write_yaml(with_systems(load_yaml(SMALL)), tmp / "events.yaml"), tmp)
 
 
-def rows(db, sql):
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql)]
-    finally:
-        conn.close()
-
-
 def test_entries_take_supplier_and_recipient_from_the_event_roles(systems_db):
-    found = rows(systems_db, "select * from event_systems order by event_id, position")
+    found = query_rows(systems_db, "select * from event_systems order by event_id, position")
     order = next(r for r in found if r["action"] == "order")
     assert (order["supplier_id"], order["recipient_id"]) == ("baykar", "ukrspecexport")
     assert (order["quantity"], order["value"], order["currency"]) == (6, 69000000.0, "USD")
@@ -62,9 +52,9 @@ def test_entries_take_supplier_and_recipient_from_the_event_roles(systems_db):
 
 
 def test_transfers_register_puts_orders_and_deliveries_side_by_side(systems_db):
-    register = rows(systems_db, "select * from transfers")
+    register = query_rows(systems_db, "select * from transfers")
     assert {r["action"] for r in register} == {"order", "delivery"}  # not mention, not loss
-    totals = rows(systems_db, "select * from transfer_totals")
+    totals = query_rows(systems_db, "select * from transfer_totals")
     assert len(totals) == 1
     tb2 = totals[0]
     assert (tb2["supplier_country"], tb2["recipient_country"], tb2["system"]) == (
@@ -84,10 +74,10 @@ def test_transfers_register_puts_orders_and_deliveries_side_by_side(systems_db):
 
 
 def test_events_carry_system_facets(systems_db):
-    event = rows(systems_db, "select * from events where id = 'baykar-ukrspecexport-2019'")[0]
+    event = query_rows(systems_db, "select * from events where id = 'baykar-ukrspecexport-2019'")[0]
     assert json.loads(event["systems"]) == ["AI-450", "Bayraktar TB2"]
     assert json.loads(event["system_kinds"]) == ["aero-engine", "combat-drone"]
-    system = rows(systems_db, "select * from systems where id = 'bayraktar-tb2'")[0]
+    system = query_rows(systems_db, "select * from systems where id = 'bayraktar-tb2'")[0]
     assert (system["maker_name"], system["event_count"]) == ("Baykar", 2)
 
 

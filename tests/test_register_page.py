@@ -50,6 +50,8 @@ async def test_the_register_is_in_the_navigation_and_on_system_and_actor_pages(d
     system = (await ds.client.get("/timeline/systems/bayraktar-tb2")).text
     assert 'href="/register?system=bayraktar-tb2"' in system
     assert 'href="/register?actor=baykar"' in (await ds.client.get("/timeline/actors/baykar")).text
+    country = (await ds.client.get("/timeline?country=lt")).text
+    assert 'href="/register?country=LT"' in country
     # an actor with no deal step gets no link to an empty register
     sql = ("select id from actors where id not in (select supplier_id from transfers"
            " where supplier_id is not null union select recipient_id from transfers"

@@ -198,3 +198,31 @@ def test_filter_boxes_are_usable_and_do_not_overlap(browser, server, viewport):
     finally:
         context.close()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}])
+def test_an_event_pages_previous_and_next_events_stand_apart(browser, server, viewport):
+    """Two labelled boxes, side by side or one above the other, never one run of text."""
+    context, page, errors = open_page(browser, viewport=viewport)
+    try:
+        page.goto(f"{server}{PAGES['event']}")
+        previous = page.locator(".event-neighbours .previous")
+        following = page.locator(".event-neighbours .next")
+        assert previous.locator(".neighbour-label").inner_text() == "Previous event"
+        assert following.locator(".neighbour-label").inner_text() == "Next event"
+        a, b = previous.bounding_box(), following.bounding_box()
+        assert not overlap(a, b), (a, b)
+        apart = max(b["x"] - (a["x"] + a["width"]), b["y"] - (a["y"] + a["height"]))
+        assert apart >= 8, (a, b)  # a visible space between them, across or down
+        for box in (previous, following):  # each link stays inside its box
+            link, outer = box.locator("a").bounding_box(), box.bounding_box()
+            assert (
+                outer["x"] <= link["x"]
+                and link["x"] + link["width"] <= outer["x"] + outer["width"] + 0.5
+            )
+        page.locator(".event-neighbours").screenshot(
+            path=str(ARTIFACTS / f"event-neighbours-{viewport['width']}.png")
+        )
+    finally:
+        context.close()
+    assert not errors, errors

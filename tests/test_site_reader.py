@@ -303,7 +303,7 @@ SHARED_PAGES = [
     ("/about", "About this timeline"),
     ("/claims", "Claims and the evidence on each side"),
     ("/timeline", "Timeline"),
-    ("/timeline/events", "Events: 4 rows sorted by sort_key"),
+    ("/timeline/events", "Events: 4 rows in date order"),
     ("/timeline/citations", "Citations: 6 rows sorted by id"),
     ("/timeline/claims", "Claims (view): 2 rows"),
     ("/timeline/actors/baykar", "Baykar"),

@@ -292,3 +292,12 @@ def test_chart_colours_have_3_to_1_contrast_and_labels_are_12_px(page, server):
     assert sizes and min(sizes) >= 12
     legend = page.locator("#events-per-year svg g[aria-roledescription=legend]")
     assert "Agreements and treaties" in legend.get_attribute("aria-label")
+
+
+def test_the_visual_timelines_labels_are_12_px(page, server):
+    page.goto(f"{server}/timeline")
+    page.wait_for_selector(f"{TIMELINE}[data-overview-state=drawn]")
+    sizes = page.evaluate("""chart => [...document.querySelectorAll(chart + ' svg text')]
+        .filter(t => t.textContent.trim()).map(t => parseFloat(getComputedStyle(t).fontSize))""",
+        TIMELINE)  # fmt: skip
+    assert sizes and min(sizes) >= 12

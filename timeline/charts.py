@@ -46,12 +46,12 @@ TYPE_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
 # group colour keeps at least 3:1 contrast against it (WCAG 2.1's minimum for graphics).
 BACKGROUND = "#f8fafb"
 FONT_SIZE = 12  # every label and title of a chart, in pixels
-CONFIG = {
-    "background": BACKGROUND,
+LABELS = {
     "axis": {"labelFontSize": FONT_SIZE, "titleFontSize": FONT_SIZE},
     "legend": {"labelFontSize": FONT_SIZE, "titleFontSize": FONT_SIZE},
     "text": {"fontSize": FONT_SIZE},
 }
+CONFIG = {"background": BACKGROUND, **LABELS}
 # Years on a chart's axis: every year from the first to the last, empty ones included,
 # except that more than MAX_EMPTY_YEARS empty years in a row are one band marked as a gap
 # ("1937–2013"), so 1936 is neither drawn beside 2014 nor 77 empty bands away from it.
@@ -164,6 +164,7 @@ def overview_spec() -> Spec:
         "description": "Timeline of the whole record: one row per type of event, time across.",
         "width": "container",
         "height": ROW,
+        "config": LABELS,
         "params": [{"name": "x_from", "value": 0}, {"name": "x_to", "value": 1}],
         "encoding": {"x": {"type": "temporal", "title": None,
                            "scale": {"type": "utc", "domain": {"expr": "[x_from, x_to]"}},
@@ -190,6 +191,7 @@ def brush_spec() -> Spec:
         "description": "Events per year over the whole record; the shaded range is in view.",
         "width": "container",
         "height": 44,
+        "config": LABELS,
         "data": {"name": "years"},
         # the script sets the domains (an empty chart's extents would be infinite)
         "params": [{"name": "x_min", "value": 0}, {"name": "x_max", "value": 1},

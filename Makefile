@@ -56,10 +56,13 @@ lint: setup
 test-fast: setup
 	$(BIN)/pytest -q -m "not browser and not load and not packaging"
 
+# Everything: the load tests time the server, so they run alone after the others (on two
+# cores, a browser test beside them is what they would measure).
 test: setup browser lint
 	$(BIN)/timeline fmt --check events.yaml
 	$(BIN)/timeline validate events.yaml
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not load"
+	$(BIN)/pytest -q -m load -n 0
 
 # Every figure of the command-line tools (benchmarks/README.md); the site's: benchmarks/load.py.
 bench: setup $(VENV)/.bench-installed

@@ -145,20 +145,24 @@ VIEWS = {
     # One row per deal and system: what was ordered, delivered so far (in all and by year)
     # and is outstanding, from the counted figures; plans, pledges, running totals and the
     # figures not counted (claims, approximate numbers) beside them.
+    # The steps are read once (t); each per-deal list is one grouped pass over them, not a
+    # subquery per deal, so the view costs what its steps do however many deals there are.
     "deals": """
-        select deal_id, system_id, system, system_kind,
-               {deal_suppliers} as suppliers, {deal_recipients} as recipients,
-               {deal_supplier_countries} as supplier_countries,
-               {deal_recipient_countries} as recipient_countries,
-               (select t2.date_label from transfers t2 where t2.deal_id = t.deal_id
-                   and t2.system_id = t.system_id order by t2.sort_key limit 1) as first_step,
+        with t as materialized (select * from transfers),
+        {deal_names},
+        firsts as (select deal_id, system_id, date_label as first_step from (
+            select deal_id, system_id, date_label, row_number() over (
+                partition by deal_id, system_id order by sort_key) as n from t) where n = 1),
+        years as (select deal_id, system_id, group_concat(year || ': ' || n, '; ')
+                         as delivered_by_year from (
+            select deal_id, system_id, year, sum(quantity) as n from t
+            where action = 'delivery' and counted
+            group by deal_id, system_id, year order by deal_id, system_id, year)
+          group by deal_id, system_id),
+        sums as (
+          select deal_id, system_id, system, system_kind,
                sum(case when action = 'order' and counted then quantity end) as ordered,
                sum(case when action = 'delivery' and counted then quantity end) as delivered,
-               (select group_concat(year || ': ' || n, '; ') from (
-                   select t3.year, sum(t3.quantity) as n from transfers t3
-                   where t3.deal_id = t.deal_id and t3.system_id = t.system_id
-                     and t3.action = 'delivery' and t3.counted
-                   group by t3.year order by t3.year)) as delivered_by_year,
                -- unknown (empty) when any delivery of the deal has no counted number
                case when sum(case when action = 'order' and counted then 1 end) > 0
                      and not max(action = 'delivery' and not counted)
@@ -176,9 +180,22 @@ VIEWS = {
                {figures_uncounted} as not_counted,
                count(distinct event_id) as events,
                min(sort_key) as sort_key
-        from transfers t
-        group by deal_id, system_id
-        order by min(sort_key), deal_id, system""",
+          from t group by deal_id, system_id)
+        select s.deal_id, s.system_id, s.system, s.system_kind,
+               suppliers.names as suppliers, recipients.names as recipients,
+               supplier_countries.names as supplier_countries,
+               recipient_countries.names as recipient_countries,
+               f.first_step, s.ordered, s.delivered, y.delivered_by_year, s.outstanding,
+               s.conflict, s.orders, s.deliveries, s.plans, s.pledges, s.running_totals,
+               s.not_counted, s.events, s.sort_key
+        from sums s
+        join firsts f using (deal_id, system_id)
+        left join years y using (deal_id, system_id)
+        left join suppliers using (deal_id, system_id)
+        left join recipients using (deal_id, system_id)
+        left join supplier_countries using (deal_id, system_id)
+        left join recipient_countries using (deal_id, system_id)
+        order by s.sort_key, s.deal_id, s.system""",
 }
 
 
@@ -205,19 +222,34 @@ def _distinct(column: str, group: tuple[str, ...]) -> str:
                    from transfers t2 where {match} and t2.{column} is not null))"""
 
 
+def _deal_names(name: str, column: str) -> str:
+    """A CTE joining each deal's distinct values of ``column`` with '; ', in the order
+    they first appear (group_concat(distinct …) can only join with commas, which names
+    hold)."""
+    return f"""{name} as (select deal_id, system_id, group_concat({column}, '; ') as names
+          from (select deal_id, system_id, {column}, min(sort_key) as first from t
+                where {column} is not null group by deal_id, system_id, {column}
+                order by deal_id, system_id, first, {column})
+          group by deal_id, system_id)"""
+
+
 def _sql_list(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
 _COUNTED = _sql_list(schema.COUNTED_ACTIONS)
 _FIGURES = {f"figures_{a.replace('-', '_')}": _figures(a) for a in schema.TRANSFER_ACTIONS}
-_DEAL = ("deal_id", "system_id")
 _TOTALS = ("supplier_country", "recipient_country", "system_id")
 _FIGURES |= {
-    "deal_suppliers": _distinct("supplier", _DEAL),
-    "deal_recipients": _distinct("recipient", _DEAL),
-    "deal_supplier_countries": _distinct("supplier_country", _DEAL),
-    "deal_recipient_countries": _distinct("recipient_country", _DEAL),
+    "deal_names": ",\n        ".join(
+        _deal_names(name, column)
+        for name, column in (
+            ("suppliers", "supplier"),
+            ("recipients", "recipient"),
+            ("supplier_countries", "supplier_country"),
+            ("recipient_countries", "recipient_country"),
+        )
+    ),
     "totals_suppliers": _distinct("supplier", _TOTALS),
     "totals_recipients": _distinct("recipient", _TOTALS),
 }

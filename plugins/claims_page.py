@@ -12,7 +12,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from timeline.build import DATABASE_NAME as DATABASE
-from timeline.site import ensure_readable
+from timeline.site import ROUTES, ensure_readable
 
 PAGE_SIZE = 50
 POSITION_SQL = "select sort_key, id from events where id = :id and status != 'confirmed'"
@@ -51,7 +51,7 @@ async def claims(datasette, request):
     shown = ids[:PAGE_SIZE]
     earlier = await _column(db, EARLIER_SQL, position | {"limit": PAGE_SIZE})
     rows = [dict(r) for r in (await db.execute(CLAIMS_SQL, {"ids": json.dumps(shown)})).rows]
-    path = datasette.urls.path("/claims")
+    path = datasette.urls.path(ROUTES["claims"])
     context = {
         "rows": rows,
         "count": (await db.execute(COUNT_SQL)).first()[0],
@@ -68,4 +68,4 @@ async def claims(datasette, request):
 
 @hookimpl
 def register_routes():
-    return [(r"^/claims$", claims)]
+    return [(f"^{ROUTES['claims']}$", claims)]

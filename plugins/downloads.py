@@ -32,9 +32,9 @@ from datasette.utils.asgi import Response
 from timeline import filters
 from timeline.export import Filters
 from timeline.formats import citation_file, last_updated, render
-from timeline.site import DATABASE, query_string
+from timeline.site import DATABASE, ROUTES, query_string
 
-ROUTE = "/data"
+ROUTE = ROUTES["data"]
 # A saved file's name says where it came from, e.g. turkey-ukraine-timeline-events.csv.
 FILE_PREFIX = "turkey-ukraine-timeline-"
 CSV_BOM = "\ufeff"

@@ -19,7 +19,7 @@ from datasette.utils.asgi import Response
 
 from timeline.build import DATABASE_NAME as DATABASE
 from timeline.schema import CODE_LISTS, COUNTED_ACTIONS, SYSTEM_ACTIONS, TRANSFER_ACTIONS
-from timeline.site import ensure_readable
+from timeline.site import ROUTES, ensure_readable
 
 STEPS_SHOWN = 20
 FILTERS = ("system", "actor", "country")
@@ -131,12 +131,12 @@ async def register(datasette, request):
 def register_url(datasette, **filters: str) -> str:
     """The register page's address, narrowed by ``filters`` (system, actor, country)."""
     query = urlencode({k: v for k, v in filters.items() if v})
-    return datasette.urls.path("/register") + (f"?{query}" if query else "")
+    return datasette.urls.path(ROUTES["register"]) + (f"?{query}" if query else "")
 
 
 @hookimpl
 def register_routes():
-    return [(r"^/register$", register)]
+    return [(f"^{ROUTES['register']}$", register)]
 
 
 @hookimpl

@@ -10,7 +10,7 @@ Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from test_browser import ARTIFACTS, chromium, served
+from test_browser import ARTIFACTS, checked_page, chromium, open_page, served
 from test_charts import contrast
 from test_site_support import SMALL
 
@@ -36,35 +36,6 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(server):
     yield from chromium()
-
-
-def open_page(browser, width: int = 1280):
-    """A page that records console errors and warnings, script errors, failed requests and
-    anything the Content-Security-Policy blocks."""
-    phone = width < 500
-    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=phone,
-                                  has_touch=phone)  # fmt: skip
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)  # fmt: skip
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    page.add_init_script(
-        "document.addEventListener('securitypolicyviolation',"
-        " e => console.error('blocked by the policy: ' + e.violatedDirective));"
-    )
-    return context, page, problems
-
-
-def checked_page(browser, width: int = 1280):
-    """A page from open_page, closed afterwards with nothing reported (a generator for a
-    fixture)."""
-    context, page, problems = open_page(browser, width)
-    yield page
-    context.close()
-    assert problems == []
 
 
 @pytest.fixture

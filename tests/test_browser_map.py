@@ -16,8 +16,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from test_browser import ARTIFACTS, chromium, served
-from test_browser_charts import open_page
+from test_browser import ARTIFACTS, checked_page, chromium, served
 from test_site_support import REAL, build
 
 from timeline import places
@@ -65,26 +64,13 @@ def db(tmp_path_factory, events_yaml) -> sqlite3.Connection:
 
 @pytest.fixture
 def page(browser):
-    context, page, problems = open_page(browser)
-    yield page
-    context.close()
-    assert problems == []
+    yield from checked_page(browser)
 
 
 @pytest.fixture
 def phone(browser):
     """A 375 px touch screen."""
-    context = browser.new_context(
-        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}"))
-    yield page
-    context.close()
-    assert errors == []
+    yield from checked_page(browser, 375, 812)
 
 
 def open_map(page, server: str) -> None:

@@ -7,12 +7,11 @@ A screenshot of every page at desktop and phone width goes to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from test_browser import ARTIFACTS, chromium, served
+from test_browser import ARTIFACTS, PHONE_WIDTH, chromium, open_page, served
 from test_site_support import REAL
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 375, "height": 812}
 
 # Every kind of page a reader meets, on the real data.
 PAGES = {
@@ -47,19 +46,9 @@ def browser(server):
     yield from chromium()
 
 
-def open_page(browser, **options):
-    context = browser.new_context(**options)
-    page = context.new_page()
-    page.set_default_timeout(30_000)  # full-page screenshots of long pages on a busy machine
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-    return context, page, errors
-
-
 @pytest.fixture
 def page(browser):
-    context, page, errors = open_page(browser, viewport={"width": 1280, "height": 900})
+    context, page, errors = open_page(browser)
     yield page
     context.close()
     assert not errors, errors
@@ -135,10 +124,10 @@ def test_from_a_card_to_an_actor_and_back(page, server):
     assert page.locator("li.event").count() > 0
 
 
-def visit(browser, url: str, name: str, **options) -> tuple[int, list[int], list[str]]:
+def visit(browser, url: str, name: str, width: int) -> tuple[int, list[int], list[str]]:
     """Open a page; its status, [scrollWidth, innerWidth] and console errors (a missing
     page's own 404 is expected). A screenshot is kept."""
-    context, page, errors = open_page(browser, **options)
+    context, page, errors = open_page(browser, width)
     try:
         status = page.goto(url).status
         page.wait_for_load_state("networkidle")
@@ -153,7 +142,7 @@ def visit(browser, url: str, name: str, **options) -> tuple[int, list[int], list
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_no_sideways_scroll_on_a_phone(browser, server, name):
     _, (width, inner), errors = visit(
-        browser, f"{server}{PAGES[name]}", f"phone-{name}", viewport=PHONE, is_mobile=True
+        browser, f"{server}{PAGES[name]}", f"phone-{name}", PHONE_WIDTH
     )
     assert width <= inner, f"{name}: {width}px wide on a {inner}px screen"
     assert not errors, errors
@@ -165,7 +154,7 @@ def test_every_page_renders_on_a_desktop(browser, server, name):
         browser,
         f"{server}{PAGES[name]}",
         f"desktop-{name}",
-        viewport={"width": 1280, "height": 900},
+        1280,
     )
     assert status == (404 if name == "not-found" else 200)
     assert not errors, errors
@@ -181,9 +170,9 @@ def overlap(a: dict, b: dict) -> bool:
     )
 
 
-@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}])
-def test_filter_boxes_are_usable_and_do_not_overlap(browser, server, viewport):
-    context, page, errors = open_page(browser, viewport=viewport)
+@pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
+def test_filter_boxes_are_usable_and_do_not_overlap(browser, server, width):
+    context, page, errors = open_page(browser, width)
     try:
         page.goto(f"{server}/timeline?from=2019")
         boxes = [
@@ -200,10 +189,10 @@ def test_filter_boxes_are_usable_and_do_not_overlap(browser, server, viewport):
     assert not errors, errors
 
 
-@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}])
-def test_an_event_pages_previous_and_next_events_stand_apart(browser, server, viewport):
+@pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
+def test_an_event_pages_previous_and_next_events_stand_apart(browser, server, width):
     """Two labelled boxes, side by side or one above the other, never one run of text."""
-    context, page, errors = open_page(browser, viewport=viewport)
+    context, page, errors = open_page(browser, width)
     try:
         page.goto(f"{server}{PAGES['event']}")
         previous = page.locator(".event-neighbours .previous")
@@ -221,7 +210,7 @@ def test_an_event_pages_previous_and_next_events_stand_apart(browser, server, vi
                 and link["x"] + link["width"] <= outer["x"] + outer["width"] + 0.5
             )
         page.locator(".event-neighbours").screenshot(
-            path=str(ARTIFACTS / f"event-neighbours-{viewport['width']}.png")
+            path=str(ARTIFACTS / f"event-neighbours-{width}.png")
         )
     finally:
         context.close()

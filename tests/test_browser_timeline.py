@@ -15,8 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from test_browser import ARTIFACTS, chromium, served
-from test_browser_charts import checked_page
+from test_browser import ARTIFACTS, checked_page, chromium, served
 from test_site_support import REAL, build
 
 from timeline.schema import CLAIM_STATUSES

@@ -73,4 +73,4 @@ $(VENV)/.bench-installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor build timeline.db inspect-data.json test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules static/vendor build record.db inspect-data.json test-artifacts .pytest_cache .ruff_cache

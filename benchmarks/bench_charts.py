@@ -126,7 +126,7 @@ def main(runs: int) -> None:
         (synthetic / "events.yaml").write_text(realistic_yaml(10_000), encoding="utf-8")
         print(f"\nreal events.yaml, median of {runs} fresh page loads (1280 px wide)")
         with serving(real) as base:
-            for path in ("/", "/timeline/actors/baykar"):
+            for path in ("/", "/record/actors/baykar"):
                 report(path, timed(browser, base + path, runs))
             timeline_figures(browser, base, runs)
         print(f"\n10,000 realistic events (generate.py), median of {runs} fresh page loads")

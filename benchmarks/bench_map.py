@@ -35,7 +35,7 @@ from test_site_support import REAL, serving  # noqa: E402
 # `timeline serve` builds 10,000 events before it answers: longer than the tests allow.
 test_site_support.STARTUP_TIMEOUT = 600
 
-MAP = "/timeline/event_map"
+MAP = "/record/event_map"
 DRAWN = '#event-map [data-map-state="drawn"], #event-map [data-chart-state="drawn"]'
 FIGURES = """() => {
     const measure = performance.getEntriesByType("measure")

@@ -28,16 +28,16 @@ PAGES = [
     "/",
     "/timeline",
     "/timeline?actor=baykar&from=2019&to=2022",
-    "/timeline/events",
-    "/timeline/events?actors__arraycontains=Baykar",
-    "/timeline/events?_search=engine",
-    "/timeline/events/2019-01-12-ukrspecexport-baykar-tb2-contract",
-    "/timeline/disputed_claims",
-    "/timeline/atom_feed.atom",
-    "/timeline/calendar.ics",
+    "/record/events",
+    "/record/events?actors__arraycontains=Baykar",
+    "/record/events?_search=engine",
+    "/record/events/2019-01-12-ukrspecexport-baykar-tb2-contract",
+    "/record/disputed_claims",
+    "/record/atom_feed.atom",
+    "/record/calendar.ics",
 ]
 # A reader who mistypes an address, or follows an old link, waits no longer than for a page.
-NOT_FOUND = ["/no/such/page", "/timeline/events/nope", "/timeline/actors/nope", "/timeline/nope"]
+NOT_FOUND = ["/no/such/page", "/record/events/nope", "/record/actors/nope", "/record/nope"]
 DEADLINE_SECONDS = 180
 
 

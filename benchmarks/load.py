@@ -119,27 +119,27 @@ def pages(t: Targets) -> list[tuple[str, str]]:
         ("/timeline", "/timeline"),
         ("/timeline, one actor", "/timeline?" + urlencode({"actor": t.actor})),
         ("/timeline, disputed and refuted", "/timeline?status=disputed,refuted"),
-        ("events table, default facets", "/timeline/events"),
-        ("events table, no facets", "/timeline/events?_nofacet=1"),
-        ("events table, full-text search", "/timeline/events?" + urlencode({"_search": t.word})),
-        ("event page", f"/timeline/events/{t.event}"),
-        ("actor page", f"/timeline/actors/{t.actor}"),
-        ("source page", f"/timeline/sources/{t.source}"),
-        ("system page", f"/timeline/systems/{t.system}"),
+        ("events table, default facets", "/record/events"),
+        ("events table, no facets", "/record/events?_nofacet=1"),
+        ("events table, full-text search", "/record/events?" + urlencode({"_search": t.word})),
+        ("event page", f"/record/events/{t.event}"),
+        ("actor page", f"/record/actors/{t.actor}"),
+        ("source page", f"/record/sources/{t.source}"),
+        ("system page", f"/record/systems/{t.system}"),
         ("/claims", "/claims"),
     ]
     values = {"actor": t.actor, "system": t.system, "q": t.word, "from": str(t.year),
               "to": str(t.year), "month_day": t.month_day, "status": "disputed",
               "type": t.type, "tag": t.tag}  # fmt: skip
     metadata = json.loads((ROOT / "datasette-metadata.json").read_text(encoding="utf-8"))
-    for name, query in metadata["databases"]["timeline"]["queries"].items():
+    for name, query in metadata["databases"]["record"]["queries"].items():
         params = {p: values.get(p, "") for p in query.get("params", [])}
         # a feed's filters are optional: the whole feed is the page people subscribe to
         if name in ("atom_feed", "calendar"):
             params = {}
-        path = f"/timeline/{name}" + ("?" + urlencode(params) if params else "")
+        path = f"/record/{name}" + ("?" + urlencode(params) if params else "")
         out.append((f"canned query {name}", path))
-    out += [("Atom feed", "/timeline/atom_feed.atom"), ("calendar", "/timeline/calendar.ics")]
+    out += [("Atom feed", "/record/atom_feed.atom"), ("calendar", "/record/calendar.ics")]
     return out
 
 
@@ -497,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([str(TIMELINE), "build", str(yaml_path)], cwd=site, check=True,
                            capture_output=True, timeout=args.build_timeout)  # fmt: skip
             built = time.perf_counter() - started
-            found = targets(site / "timeline.db")
+            found = targets(site / "record.db")
             page_list = pages(found)
             port = free_port()
             base = f"http://{HOST}:{port}"
@@ -506,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"server pid {server.pid} on {base} ({described}, built in "
                   f"{built:.1f} s)", file=sys.stderr)  # fmt: skip
             wait_until_serving(server, base, args.startup_timeout, site / "serve.log")
-            probe = f"/timeline/events/{found.event}.json"
+            probe = f"/record/events/{found.event}.json"
             measured = run_interruptibly(measure(base, page_list, args.concurrency, args, probe))
         except Interrupted as exc:
             passed_on = exc.signum

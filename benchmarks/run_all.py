@@ -265,7 +265,7 @@ def _timeline(*args: str) -> Callable[[Workspace], list[str]]:
 
 
 def _remove_db(where: str) -> Callable[[Workspace, int], None]:
-    return lambda ws, run: (getattr(ws, where) / "timeline.db").unlink(missing_ok=True)
+    return lambda ws, run: (getattr(ws, where) / "record.db").unlink(missing_ok=True)
 
 
 def _ensure_built(ws: Workspace) -> None:

@@ -17,7 +17,7 @@ from datasette import hookimpl
 from datasette.utils import tilde_encode
 from markupsafe import Markup, escape
 
-from timeline.build import DATABASE_NAME as DATABASE
+from timeline.site import DATABASE
 
 LINKED_TABLES = {"events", "event_actors", "citations", "event_relations"}
 OPEN, CLOSE = "\u27e6", "\u27e7"

@@ -18,12 +18,11 @@ from datasette.database import QueryInterrupted
 from datasette.utils import tilde_decode, tilde_encode
 
 from timeline import charts, vendor
-from timeline.build import DATABASE_NAME as DATABASE
+from timeline.site import DATABASE, ROUTES, TIMELINE_TEMPLATE
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 SCRIPTS = [f"vendor/{name}" for name in vendor.SCRIPTS] + ["charts.js"]
-# /timeline is the database page, rendered by database-<name>.html (see timeline_page.py)
-CHART_TEMPLATES = {"index.html", f"database-{DATABASE}.html"}
+CHART_TEMPLATES = {"index.html", TIMELINE_TEMPLATE}
 ENTITY_TABLES = {"actors": "actor", "systems": "system"}
 TOP_ACTORS = 12
 
@@ -68,7 +67,7 @@ async def _rows(db, sql: str, params: dict) -> list[dict]:
 def _timeline_url(datasette, year: int, **filters: str) -> str:
     """The /timeline page filtered to one year (events whose dates overlap it) and more."""
     query = urlencode(filters | {"from": year, "to": year})
-    return datasette.urls.path("/timeline") + "?" + query
+    return datasette.urls.path(ROUTES["timeline"]) + "?" + query
 
 
 async def home_charts(datasette) -> dict:

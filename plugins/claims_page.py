@@ -11,8 +11,7 @@ from urllib.parse import urlencode
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-from timeline.build import DATABASE_NAME as DATABASE
-from timeline.site import ROUTES, ensure_readable
+from timeline.site import DATABASE, ROUTES, ensure_readable
 
 PAGE_SIZE = 50
 POSITION_SQL = "select sort_key, id from events where id = :id and status != 'confirmed'"

@@ -16,7 +16,7 @@ from datasette.database import QueryInterrupted
 from datasette.utils import tilde_encode
 
 from timeline import places, vendor
-from timeline.build import DATABASE_NAME as DATABASE
+from timeline.site import DATABASE
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MAP_TEMPLATE = f"query-{DATABASE}-event_map.html"

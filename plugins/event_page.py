@@ -1,4 +1,4 @@
-"""Extra context for the event page (``row-timeline-events.html``).
+"""Extra context for the event page (``row-record-events.html``).
 
 Adds the event's actors with their roles, the weapon systems with quantities and
 values as the sources state them, its citations with their sources (and our
@@ -13,10 +13,9 @@ from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import Response
 
-from timeline.build import DATABASE_NAME as DATABASE
 from timeline.export import Filters, nested_events
 from timeline.schema import CODE_LISTS
-from timeline.site import ensure_readable
+from timeline.site import DATABASE, ensure_readable
 
 # How a relation reads from the event that declares it, and from the other side.
 OUTGOING = {

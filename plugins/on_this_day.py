@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from datasette import hookimpl
 
-from timeline.build import DATABASE_NAME as DATABASE
+from timeline.site import DATABASE
 
 QUERY = "on_this_day"
 NEXT_DAYS = 5

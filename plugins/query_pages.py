@@ -28,7 +28,7 @@ import re
 from datasette import hookimpl
 from datasette.utils import path_with_removed_args, path_with_replaced_args
 
-from timeline.build import DATABASE_NAME as DATABASE
+from timeline.site import DATABASE
 
 PAGE_SIZE = 100
 # The claims page shows every citation of each event with its quote, five rows an event

@@ -17,9 +17,8 @@ from datasette import hookimpl
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
-from timeline.build import DATABASE_NAME as DATABASE
 from timeline.schema import CODE_LISTS, COUNTED_ACTIONS, SYSTEM_ACTIONS, TRANSFER_ACTIONS
-from timeline.site import ROUTES, ensure_readable
+from timeline.site import DATABASE, ROUTES, ensure_readable
 
 STEPS_SHOWN = 20
 FILTERS = ("system", "actor", "country")

@@ -8,8 +8,8 @@ without its template hooks (the error pages) can use them too.
 
 from datasette import hookimpl
 
-from timeline.build import DATABASE_NAME as DATABASE
 from timeline.schema import EVENT_TYPES, RELATION_TYPES, ROLES, STATUSES
+from timeline.site import DATABASE
 
 
 @hookimpl

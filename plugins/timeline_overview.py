@@ -23,12 +23,11 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from timeline import charts, filters, vendor
-from timeline.build import DATABASE_NAME as DATABASE
 from timeline.schema import CLAIM_STATUSES, EVENT_TYPES
+from timeline.site import DATABASE, ROUTES, TIMELINE_TEMPLATE, ensure_readable
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ROUTE = "/-/timeline-overview.json"
-TEMPLATE = f"database-{DATABASE}.html"  # /timeline (see timeline_page.py)
 SCRIPT = "timeline.js"
 STYLESHEET = "timeline.css"
 COLUMNS = ("id", "date_start", "date_end", "precision", "approximate", "uncertain", "status",
@@ -43,9 +42,7 @@ DATES = ("from", "to")  # what the page keeps for itself (see above)
 
 async def overview(datasette, request):
     """Every event as one short row: what the visual timeline needs, nothing more."""
-    await datasette.ensure_permissions(
-        request.actor, [("view-database", DATABASE), "view-instance"]
-    )
+    await ensure_readable(datasette, request)
     wanted = filters.active(filters.chosen(request.args))
     problems = filters.problems(wanted)
     if problems:
@@ -88,14 +85,14 @@ def opening_range(args) -> dict[str, str]:
 
 @hookimpl
 def extra_template_vars(template, request, datasette):
-    if template != TEMPLATE or request is None or request.args.get("sql"):
+    if template != TIMELINE_TEMPLATE or request is None:
         return None
     wanted = chart_filters(request.args)
     return {
         "overview": {
             "data_url": datasette.urls.path(ROUTE) + (f"?{urlencode(wanted)}" if wanted else ""),
             "filtered": bool(wanted),
-            "list_url": datasette.urls.path("/timeline"),
+            "list_url": datasette.urls.path(ROUTES["timeline"]),
             "spec": charts.overview_spec(),
             "brush_spec": charts.brush_spec(),
             "opening": opening_range(request.args),
@@ -110,13 +107,13 @@ def _static(datasette, name: str) -> str:
 
 @hookimpl
 def extra_js_urls(template, datasette):
-    if template != TEMPLATE:
+    if template != TIMELINE_TEMPLATE:
         return []
     return [{"url": _static(datasette, SCRIPT), "module": True}]
 
 
 @hookimpl
 def extra_css_urls(template, datasette):
-    if template != TEMPLATE:
+    if template != TIMELINE_TEMPLATE:
         return []
     return [_static(datasette, STYLESHEET)]

@@ -1,12 +1,9 @@
 """``/timeline``: events in chronological order, grouped by year, with filters and paging.
 
-``/timeline`` is the database's own address, so this plugin uses Datasette's public
-conventions only: the ``database-timeline.html`` template replaces the list of
-tables, and ``extra_template_vars`` supplies the events. Requests carrying ``sql=``
-stay Datasette's arbitrary queries, untouched. The others are served by this plugin's
-own route (``asgi_wrapper`` sends them to it): Datasette's database view lists and
-checks every table and view before any template runs, 40–55 ms a request however few
-events there are, for a list this page does not show.
+A route of this plugin's (``register_routes``) renders ``timeline.html``. The database
+is published under another name (``timeline.site.DATABASE``), so Datasette's database
+page and its arbitrary SQL keep their own address, and old ``/timeline?sql=`` links
+are redirected there.
 
 Filters come from the query string and go into parameterised SQL only; they are
 ``timeline.filters``'s, the same as the feeds', the downloads' and ``timeline export``'s::
@@ -26,20 +23,16 @@ or to the page holding the year.
 import json
 from dataclasses import dataclass, field
 from itertools import groupby
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from datasette import hookimpl
 from datasette.utils import tilde_encode
-from datasette.utils.asgi import Request, Response
+from datasette.utils.asgi import Response
 
 from timeline import filters
-from timeline.site import DATABASE, events_links
+from timeline.site import DATABASE, ROUTES, TIMELINE_TEMPLATE, ensure_readable, events_links
 
 PAGE_SIZE = 100
-# The page's address, and the route that renders it (readers see and link the address).
-ADDRESS = "/timeline"
-ROUTE = "/-/timeline"
-TEMPLATE = f"database-{DATABASE}.html"
 # Position parameters: they page through a filtered list without changing it.
 POSITION = ("start", "before", "around", "year")
 
@@ -323,7 +316,7 @@ async def timeline_context(datasette, request) -> dict:
     actor_name = next(
         (c["label"] for c in choices["actors"] if actor in (c["value"], c["label"])), actor
     )
-    path = datasette.urls.path(ADDRESS)
+    path = datasette.urls.path(ROUTES["timeline"])
     removal_links = [
         {"name": filters.FILTERS[name].label, "value": value,
          "url": path + query_string({k: v for k, v in active.items() if k != name})}
@@ -350,58 +343,20 @@ async def timeline_context(datasette, request) -> dict:
     }
 
 
-@hookimpl
-def extra_template_vars(template, request, datasette):
-    if template != TEMPLATE or request is None or request.args.get("sql"):
-        return None
-
-    async def inner():
-        return await timeline_context(datasette, request)
-
-    return inner
-
-
-def diverted(datasette, scope: dict) -> dict | None:
-    """The scope that sends a request for the timeline page to ROUTE, or None to leave it
-    to Datasette (``/timeline?sql=``, other methods and every other address)."""
-    if scope.get("type") != "http" or scope.get("method") not in ("GET", "HEAD"):
-        return None
-    raw = scope.get("raw_path")  # what Datasette's router matches, when the server gives it
-    path = raw.decode("latin-1").partition("?")[0] if raw else scope.get("path")
-    if path != datasette.urls.path(ADDRESS):
-        return None
-    args = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    if args.get("sql", [""])[0]:  # Datasette's own test: a blank sql= is the page
-        return None
-    route = datasette.urls.path(ROUTE)
-    return dict(scope, path=route, raw_path=route.encode())
-
-
 async def timeline_view(datasette, request):
-    """The page, with the request as the reader made it (its address is /timeline)."""
-    await datasette.ensure_permissions(
-        request.actor, [("view-database", DATABASE), "view-instance"]
+    """The page. ``?sql=`` was the database's arbitrary query when the database had this
+    page's address: it is sent to the database's own address, where it now lives."""
+    if request.args.get("sql"):  # a blank sql= is the page, as it was
+        target = datasette.urls.database(DATABASE) + "?" + request.query_string
+        return Response.redirect(target, status=301)
+    await ensure_readable(datasette, request)
+    context = await timeline_context(datasette, request)
+    html = await datasette.render_template(
+        TIMELINE_TEMPLATE, context, request=request, view_name="timeline"
     )
-    public = datasette.urls.path(ADDRESS)
-    request = Request(dict(request.scope, path=public, raw_path=public.encode()), request.receive)
-    json_url = datasette.absolute_url(request, datasette.urls.path(f"{ADDRESS}.json"))
-    context = {"database": DATABASE, "alternate_url_json": json_url}
-    html = await datasette.render_template(TEMPLATE, context, request=request, view_name="database")
-    return Response.html(html, headers={"Link": f'<{json_url}>; rel="alternate"; '
-                                        'type="application/json+datasette"'})  # fmt: skip
+    return Response.html(html)
 
 
 @hookimpl
 def register_routes():
-    return [(f"^{ROUTE}$", timeline_view)]
-
-
-@hookimpl
-def asgi_wrapper(datasette):
-    def wrap(app):
-        async def timeline_first(scope, receive, send):
-            await app(diverted(datasette, scope) or scope, receive, send)
-
-        return timeline_first
-
-    return wrap
+    return [(f"^{ROUTES['timeline']}$", timeline_view)]

@@ -72,14 +72,14 @@ def test_the_same_bytes_as_a_whole_file_check(generated, tmp_path, monkeypatch, 
     monkeypatch.setattr(
         edit, "_validated_insertion", lambda *a: whole_file_checks.append(1) or real(*a)
     )
-    got = add_event(with_db, new, db_path=with_db.parent / "timeline.db")
+    got = add_event(with_db, new, db_path=with_db.parent / "record.db")
     assert whole_file_checks == []  # placed and checked from the database
     assert with_db.read_bytes() == alone.read_bytes()
     assert (got.line, got.block) == (expected.line, expected.block)
     # the next build rewrites only the new event (and the one before it, when the comment
     # lines that belong to that one now stand next to the new event), with a full build's rows
     assert build_file(with_db).updated in (1, 2)
-    assert contents(with_db.parent / "timeline.db") == contents(build_file(alone).db_path)
+    assert contents(with_db.parent / "record.db") == contents(build_file(alone).db_path)
 
 
 def test_a_file_with_windows_line_endings_and_a_bom(generated, tmp_path):
@@ -88,7 +88,7 @@ def test_a_file_with_windows_line_endings_and_a_bom(generated, tmp_path):
     with_db, alone = _copies(crlf, tmp_path)
     new = _new_event(generated, "2020-05")
     add_event(alone, new)
-    add_event(with_db, new, db_path=with_db.parent / "timeline.db")
+    add_event(with_db, new, db_path=with_db.parent / "record.db")
     assert with_db.read_bytes() == alone.read_bytes()
     assert with_db.read_bytes().startswith(b"\xef\xbb\xbf") and b"\r\n  - id: added" in (
         with_db.read_bytes()
@@ -115,7 +115,7 @@ def test_errors_are_reported_as_by_the_whole_file_check(generated, tmp_path, cha
     for path in (alone, with_db):
         before = path.read_bytes()
         with pytest.raises(EditRefused) as error:
-            add_event(path, new, db_path=path.parent / "timeline.db")
+            add_event(path, new, db_path=path.parent / "record.db")
         assert path.read_bytes() == before
         problems.append([str(p).replace(str(path), "FILE") for p in error.value.problems])
     assert problems[0] == problems[1] and problems[0]
@@ -130,7 +130,7 @@ def test_a_stale_database_is_not_used(generated, tmp_path, monkeypatch):
     real = edit._validated_insertion
     monkeypatch.setattr(edit, "_validated_insertion", lambda *a: checks.append(1) or real(*a))
     new = _new_event(generated, "2020-05")
-    add_event(with_db, new, db_path=with_db.parent / "timeline.db")
+    add_event(with_db, new, db_path=with_db.parent / "record.db")
     add_event(alone, new)
     assert checks == [1, 1]
     assert with_db.read_bytes() == alone.read_bytes()
@@ -165,9 +165,9 @@ def test_a_file_whose_lists_are_indentless(generated, tmp_path, monkeypatch):
     monkeypatch.setattr(
         edit, "_validated_insertion", lambda *a: whole_file_checks.append(1) or real(*a)
     )
-    add_event(with_db, new, db_path=with_db.parent / "timeline.db")
+    add_event(with_db, new, db_path=with_db.parent / "record.db")
     assert whole_file_checks == []
     assert with_db.read_bytes() == alone.read_bytes()
     assert b"\n- id: added-2020-05\n  date: " in with_db.read_bytes()
     assert build_file(with_db).updated in (1, 2)
-    assert contents(with_db.parent / "timeline.db") == contents(build_file(alone).db_path)
+    assert contents(with_db.parent / "record.db") == contents(build_file(alone).db_path)

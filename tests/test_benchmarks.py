@@ -155,7 +155,7 @@ def test_load_reports_every_page_and_stops_its_server(tmp_path: Path) -> None:
                      "source page", "system page", "/claims", "Atom feed", "calendar"):  # fmt: skip
         assert expected in labels
     queries = json.loads((ROOT / "datasette-metadata.json").read_text(encoding="utf-8"))
-    for name in queries["databases"]["timeline"]["queries"]:
+    for name in queries["databases"]["record"]["queries"]:
         assert f"canned query {name}" in labels
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
@@ -270,7 +270,7 @@ async def test_load_counts_a_table_page_whose_facets_ran_out_of_time_as_an_error
     events = tmp_path / "events.yaml"
     events.write_text(generated, encoding="utf-8")
     db_path = build(events, tmp_path)
-    page = "/timeline/events?precision=day"  # filtered: its facets count the rows themselves
+    page = "/record/events?precision=day"  # filtered: its facets count the rows themselves
     answers = {}
     for limit in (1, 1000):
         ds = await site(db_path, settings={"facet_time_limit_ms": limit})

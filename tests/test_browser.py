@@ -126,7 +126,7 @@ def table_ids(page) -> list[str]:
 
 
 def test_events_table_actor_facet(page, server):
-    page.goto(f"{server}/timeline/events")
+    page.goto(f"{server}/record/events")
     assert len(table_ids(page)) == 4
     shot(page, "01-events-table")
     page.locator("#facet-actors a", has_text="Russia").click()
@@ -136,14 +136,14 @@ def test_events_table_actor_facet(page, server):
 
 
 def test_search_then_open_an_event(page, server):
-    page.goto(f"{server}/timeline/events")
+    page.goto(f"{server}/record/events")
     page.fill("input[name=_search]", "drones")
     page.press("input[name=_search]", "Enter")
     page.wait_for_url("**_search=drones**")
     assert sorted(table_ids(page)) == ["baykar-ukrspecexport-2019", "fleet-destroyed-claim"]
     shot(page, "03-search")
     page.locator("td.title a", has_text="Claim that the drone fleet was destroyed").click()
-    page.wait_for_url("**/timeline/events/fleet-destroyed-claim")
+    page.wait_for_url("**/record/events/fleet-destroyed-claim")
     assert page.locator("h1").inner_text() == "Claim that the drone fleet was destroyed"
     assert page.locator(".event-date time").inner_text() == "c. February 2022"
     assert page.locator(".event-meta .status").inner_text().lower() == "refuted"
@@ -176,7 +176,7 @@ def test_timeline_filter(page, server):
     ]
     shot(page, "05-timeline-filtered")
     page.locator("li.event h3 a").click()
-    page.wait_for_url("**/timeline/events/fleet-destroyed-claim")
+    page.wait_for_url("**/record/events/fleet-destroyed-claim")
 
 
 def test_timeline_on_a_phone(phone, server):
@@ -185,7 +185,7 @@ def test_timeline_on_a_phone(phone, server):
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE_WIDTH, width
     shot(phone, "06-timeline-phone")
-    phone.goto(f"{server}/timeline/events/baykar-ukrspecexport-2019")
+    phone.goto(f"{server}/record/events/baykar-ukrspecexport-2019")
     shot(phone, "07-event-phone")
 
 
@@ -194,7 +194,7 @@ def test_home_about_and_map(page, server):
     shot(page, "08-home")
     page.goto(f"{server}/about")
     assert page.locator("h1").inner_text() == "About this timeline"
-    page.goto(f"{server}/timeline/event_map")
+    page.goto(f"{server}/record/event_map")
     page.wait_for_selector('#event-map [data-map-state="drawn"]')
     shot(page, "09-map")
 
@@ -218,7 +218,7 @@ def phone(browser):
 
 
 def test_map_on_a_phone_draws_borders_and_places_that_open_their_event(phone, server):
-    phone.goto(f"{server}/timeline/event_map")
+    phone.goto(f"{server}/record/event_map")
     phone.wait_for_selector('#event-map [data-map-state="drawn"]')
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     assert phone.locator("#sql-query").count() == 0
@@ -229,12 +229,12 @@ def test_map_on_a_phone_draws_borders_and_places_that_open_their_event(phone, se
     place.click()
     phone.locator(".map-popup a", has_text="Montreux Convention signed").click()
     # the event's page is reached (its scripts and images are another test's)
-    phone.wait_for_url("**/timeline/events/montreux", wait_until="commit")
+    phone.wait_for_url("**/record/events/montreux", wait_until="commit")
     assert phone.locator("h1").inner_text().startswith("Montreux Convention signed")
 
 
 def test_events_facets_on_a_phone_wrap_between_words(phone, server):
-    phone.goto(f"{server}/timeline/events")
+    phone.goto(f"{server}/record/events")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     item = phone.locator("#facet-countries li").first
     style = item.evaluate("e => [getComputedStyle(e).wordBreak, getComputedStyle(e).overflowWrap]")
@@ -248,10 +248,10 @@ def test_events_facets_on_a_phone_wrap_between_words(phone, server):
 
 
 def test_query_results_show_linked_titles_not_ids(page, server):
-    page.goto(f"{server}/timeline/events_between?from=2019&to=2019")
+    page.goto(f"{server}/record/events_between?from=2019&to=2019")
     title = page.locator("table.rows-and-columns td.col-title a")
     assert title.inner_text() == "Baykar and Ukrspecexport sign a cooperation agreement"
     assert not page.locator("table.rows-and-columns td.col-event_id").first.is_visible()
     assert page.locator("#sql-query").count() == 0
     title.click()
-    page.wait_for_url("**/timeline/events/baykar-ukrspecexport-2019")
+    page.wait_for_url("**/record/events/baykar-ukrspecexport-2019")

@@ -144,7 +144,7 @@ def test_an_approximate_date_is_hollow_and_dashed_and_says_so(page, server):
 def test_clicking_a_mark_opens_its_event(page, server):
     choose_years(page, server, 2022, 2022)
     mark(page, TIMELINE, MONTH_EVENT).click()
-    page.wait_for_url("**/timeline/events/fleet-destroyed-claim")
+    page.wait_for_url("**/record/events/fleet-destroyed-claim")
     assert page.locator("h1").inner_text() == MONTH_EVENT
 
 
@@ -194,11 +194,11 @@ def test_the_home_page_charts(page, server):
     shot(page, "#events-per-year", "22-home-events-per-year")
     shot(page, "#actor-years", "23-home-actors-per-year")
     mark(page, "#actor-years", "Russia, 2021").click()
-    page.wait_for_url("**/timeline/actors/russia")
+    page.wait_for_url("**/record/actors/russia")
 
 
 def test_the_actor_page_chart(page, server):
-    page.goto(f"{server}/timeline/actors/baykar")
+    page.goto(f"{server}/record/actors/baykar")
     drawn(page, "#entity-per-year")
     assert marks(page, "#entity-per-year") == len(values(page, "entity-per-year-spec")) == 1
     shot(page, "#entity-per-year", "24-actor-per-year")

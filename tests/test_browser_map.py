@@ -74,7 +74,7 @@ def phone(browser):
 
 
 def open_map(page, server: str) -> None:
-    page.goto(f"{server}/timeline/event_map")
+    page.goto(f"{server}/record/event_map")
     page.wait_for_selector(f"{MAP}[data-map-state]")
     assert page.get_attribute(MAP, "data-map-state") == "drawn"
 
@@ -134,7 +134,7 @@ def test_the_busiest_place_lists_all_its_events_each_linking_its_page(page, serv
     links = section.locator("ol a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     # every event of the place (past places.LISTED, the latest and a link to all of them)
-    assert sorted(hrefs) == sorted(f"/timeline/events/{i}" for i in ids[: places.LISTED])
+    assert sorted(hrefs) == sorted(f"/record/events/{i}" for i in ids[: places.LISTED])
     assert section.locator("p").first.inner_text().startswith(f"{len(ids)} events")
     everything = section.get_by_role("link", name="all on the timeline")
     assert everything.get_attribute("href") == f"/timeline?{urlencode({'place': place})}"

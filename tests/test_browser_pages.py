@@ -18,21 +18,21 @@ PAGES = {
     "home": "/",
     "timeline": "/timeline",
     "timeline-filtered": "/timeline?actor=baykar&from=2019",
-    "events-table": "/timeline/events",
-    "event": "/timeline/events/2019-01-12-ukrspecexport-baykar-tb2-contract",
-    "actors-table": "/timeline/actors",
-    "actor": "/timeline/actors/baykar",
-    "sources-table": "/timeline/sources",
-    "source": "/timeline/sources/seed-000-antonopoulos-globalresearch",
-    "systems-table": "/timeline/systems",
-    "system": "/timeline/systems/bayraktar-tb2",
+    "events-table": "/record/events",
+    "event": "/record/events/2019-01-12-ukrspecexport-baykar-tb2-contract",
+    "actors-table": "/record/actors",
+    "actor": "/record/actors/baykar",
+    "sources-table": "/record/sources",
+    "source": "/record/sources/seed-000-antonopoulos-globalresearch",
+    "systems-table": "/record/systems",
+    "system": "/record/systems/bayraktar-tb2",
     "claims": "/claims",
     "about": "/about",
-    "map": "/timeline/event_map",
-    "query-disputed": "/timeline/disputed_claims",
-    "query-between": "/timeline/events_between?from=2019&to=2020",
-    "search": "/timeline/events?_search=Bayraktar",
-    "not-found": "/timeline/events/no-such-event",
+    "map": "/record/event_map",
+    "query-disputed": "/record/disputed_claims",
+    "query-between": "/record/events_between?from=2019&to=2020",
+    "search": "/record/events?_search=Bayraktar",
+    "not-found": "/record/events/no-such-event",
 }
 
 
@@ -59,26 +59,26 @@ def shot(page, name: str) -> None:
 
 
 def test_actor_page(page, server):
-    page.goto(f"{server}/timeline/actors/baykar")
+    page.goto(f"{server}/record/actors/baykar")
     assert page.locator("h1").inner_text() == "Baykar"
     assert page.locator(".entity-meta").inner_text().startswith("company · Türkiye")
     assert page.locator("ol.mini-timeline li").count() >= 10
     assert page.locator("ul.together li").count() > 0
     shot(page, "20-actor")
     page.locator("ul.together a").first.click()
-    page.wait_for_url("**/timeline/actors/**")
+    page.wait_for_url("**/record/actors/**")
     assert page.locator("article.actor-page h1").count() == 1
 
 
 def test_source_page_shows_quotes_and_track_record(page, server):
-    page.goto(f"{server}/timeline/sources/seed-000-antonopoulos-globalresearch")
+    page.goto(f"{server}/record/sources/seed-000-antonopoulos-globalresearch")
     assert page.locator("li.citation blockquote").count() >= 1
     assert "Cited" in page.locator("article").inner_text()
     shot(page, "21-source")
 
 
 def test_system_page_shows_transfers(page, server):
-    page.goto(f"{server}/timeline/systems/bayraktar-tb2")
+    page.goto(f"{server}/record/systems/bayraktar-tb2")
     assert "Bayraktar TB2" in page.locator("h1").inner_text()
     assert page.locator("article").inner_text().count("Baykar") >= 1
     shot(page, "22-system")
@@ -111,7 +111,7 @@ def test_from_a_card_to_an_actor_and_back(page, server):
     name = link.inner_text()
     y_before = page.evaluate("window.scrollY")
     link.click()
-    page.wait_for_url("**/timeline/actors/**")
+    page.wait_for_url("**/record/actors/**")
     assert page.locator("h1").inner_text() == name
     page.go_back()
     page.wait_for_url(f"{server}/timeline")

@@ -231,7 +231,7 @@ def test_zoom_to_february_2022_shows_every_event_of_the_month_clickable(page, se
     invasion_day = [e for e in month if e["date_start"] == "2022-02-24"]
     # (Playwright clicks only what is hit at the mark's centre: the mark itself)
     mark_element(page, invasion_day[0]["title"]).click()
-    page.wait_for_url(f"**/timeline/events/{invasion_day[0]['id']}")
+    page.wait_for_url(f"**/record/events/{invasion_day[0]['id']}")
 
 
 def test_marks_on_the_same_day_are_stacked_not_drawn_over_each_other(page, server, events):
@@ -353,7 +353,7 @@ def test_on_a_375_px_phone_the_timeline_is_usable_by_touch(phone, server, events
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     shot(phone, "33-timeline-phone-february-2022")
     mark_element(phone, month[0]["title"]).tap()
-    phone.wait_for_url(f"**/timeline/events/{month[0]['id']}")
+    phone.wait_for_url(f"**/record/events/{month[0]['id']}")
 
 
 def pinch(page, spread: float) -> None:

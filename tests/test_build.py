@@ -80,7 +80,7 @@ def test_map_and_recent_queries_read_an_index_not_every_event(fresh_db, query, i
     from timeline.places import LISTED, MAX_PLACES, PLACES_SQL
 
     metadata = json_module.loads((REAL.parent / "datasette-metadata.json").read_text())
-    sql = PLACES_SQL if query == "event_map" else metadata["databases"]["timeline"][
+    sql = PLACES_SQL if query == "event_map" else metadata["databases"]["record"][
         "queries"][query]["sql"]  # fmt: skip
     params = {"limit": MAX_PLACES, "listed": LISTED, "type": ""}
     plan = [r[3] for r in rows(fresh_db, f"explain query plan {sql}", params)]
@@ -129,7 +129,7 @@ def _site_sql(name: str) -> str:
     if hasattr(entity_pages, name):
         return getattr(entity_pages, name)
     metadata = json_module.loads((REAL.parent / "datasette-metadata.json").read_text())
-    return metadata["databases"]["timeline"]["queries"][name]["sql"]
+    return metadata["databases"]["record"]["queries"][name]["sql"]
 
 
 @pytest.mark.parametrize(
@@ -336,7 +336,7 @@ def test_invalid_input_leaves_the_old_database_byte_identical(small_yaml, fresh_
         build_file(small_yaml)
     assert "2021-02-30 is not a real date" in info.value.result.errors[0].message
     assert fresh_db.read_bytes() == before
-    assert files_in(fresh_db.parent) == ["events.yaml", "timeline.db"]
+    assert files_in(fresh_db.parent) == ["events.yaml", "record.db"]
 
 
 def test_failure_during_write_leaves_the_old_database_byte_identical(
@@ -353,7 +353,7 @@ def test_failure_during_write_leaves_the_old_database_byte_identical(
     with pytest.raises(RuntimeError, match="disk full"):
         build_file(small_yaml)
     assert fresh_db.read_bytes() == before
-    assert files_in(fresh_db.parent) == ["events.yaml", "timeline.db"]
+    assert files_in(fresh_db.parent) == ["events.yaml", "record.db"]
 
 
 def test_event_counts_table_agrees_with_the_link_tables(tmp_path):

@@ -35,7 +35,7 @@ async def test_immutable_site_pages_may_be_cached(db):
         static_mounts=[("static", str(ROOT / "static"))],
     )
     await ds.invoke_startup()
-    for path in ("/", "/timeline", "/timeline/events.json", "/timeline/atom_feed.atom"):
+    for path in ("/", "/timeline", "/record/events.json", "/record/atom_feed.atom"):
         response = await ds.client.get(path)
         assert response.headers["cache-control"].startswith("public, max-age=300"), path
-    assert "cache-control" not in (await ds.client.get("/timeline/events?_sort=nope")).headers
+    assert "cache-control" not in (await ds.client.get("/record/events?_sort=nope")).headers

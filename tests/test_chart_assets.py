@@ -16,8 +16,8 @@ pytestmark = pytest.mark.asyncio
 SCRIPT_SRC = re.compile(r'<script\b[^>]*\bsrc="([^"]*)"')
 # stylesheets and anything else a page loads (rel="alternate" only names the page's JSON)
 LINK_HREF = re.compile(r'<link\b(?![^>]*rel="alternate")[^>]*\bhref="([^"]*)"')
-CHART_PAGES = ("/", "/timeline", "/timeline/actors/baykar")
-OTHER_PAGES = ("/timeline/events", "/about", "/claims", "/timeline/events/flight-suspension")
+CHART_PAGES = ("/", "/timeline", "/record/actors/baykar")
+OTHER_PAGES = ("/record/events", "/about", "/claims", "/record/events/flight-suspension")
 
 
 async def test_chart_pages_load_the_libraries_and_charts_js_from_the_site(ds):
@@ -53,7 +53,7 @@ async def test_the_libraries_are_served_as_javascript_and_cached_for_a_year(ds):
 
 
 async def test_no_page_references_scripts_or_stylesheets_elsewhere(ds):
-    for path in (*CHART_PAGES, *OTHER_PAGES, "/timeline/systems/nope-404"):
+    for path in (*CHART_PAGES, *OTHER_PAGES, "/record/systems/nope-404"):
         response = await ds.client.get(path)
         for url in SCRIPT_SRC.findall(response.text) + LINK_HREF.findall(response.text):
             assert not re.match(r"(https?:)?//", url), (path, url)

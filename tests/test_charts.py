@@ -85,7 +85,7 @@ async def test_home_heatmap_of_the_busiest_actors_matches_sql(ds, real_db):
                 if name in top}  # fmt: skip
     assert {(v["name"], v["year"]): v["events"] for v in values} == expected
     baykar = next(v for v in values if v["name"] == "Baykar")
-    assert baykar["url"] == "/timeline/actors/baykar"
+    assert baykar["url"] == "/record/actors/baykar"
 
 
 ENTITY_SQL = {
@@ -100,14 +100,14 @@ ENTITY_SQL = {
 async def test_entity_charts_match_sql(ds, real_db, table):
     busiest = query(real_db, f"select id from {table} order by event_count desc limit 3")
     for (entity_id,) in busiest:
-        values = (await specs(ds, f"/timeline/{table}/{entity_id}"))["entity-per-year"]
+        values = (await specs(ds, f"/record/{table}/{entity_id}"))["entity-per-year"]
         got = {(v["year"], v["type"]): v["events"] for v in values["data"]["values"]}
         expected = {(y, t): n for y, t, n in query(real_db, ENTITY_SQL[table], (entity_id,))}
         assert got == expected and expected, entity_id
 
 
 async def test_a_chart_segment_leads_to_a_timeline_holding_its_events(ds):
-    values = (await specs(ds, "/timeline/actors/baykar"))["entity-per-year"]["data"]["values"]
+    values = (await specs(ds, "/record/actors/baykar"))["entity-per-year"]["data"]["values"]
     segment = max(values, key=lambda v: v["events"])
     assert segment["url"].startswith("/timeline?actor=baykar&type=")
     html = (await ds.client.get(segment["url"])).text
@@ -118,7 +118,7 @@ async def test_a_chart_segment_leads_to_a_timeline_holding_its_events(ds):
 @pytest.mark.parametrize(
     ("path", "sql_name", "chart_id"),
     [("/", "PER_YEAR_SQL", "events-per-year"),
-     ("/timeline/actors/baykar", "PER_YEAR_SQL", "entity-per-year")],
+     ("/record/actors/baykar", "PER_YEAR_SQL", "entity-per-year")],
 )  # fmt: skip
 async def test_a_chart_out_of_time_leaves_the_page_without_it_not_an_error(
     real_db, monkeypatch, path, sql_name, chart_id
@@ -203,7 +203,7 @@ async def test_home_charts_span_every_year_of_the_record_with_its_gaps_marked(ds
 
 
 async def test_an_entity_chart_spans_its_own_years(ds, real_db):
-    spec = (await specs(ds, "/timeline/actors/russia"))["entity-per-year"]
+    spec = (await specs(ds, "/record/actors/russia"))["entity-per-year"]
     sql = """select distinct e.year from event_actors l join events e on e.id = l.event_id
              where l.actor_id = 'russia'"""
     years = {year for (year,) in query(real_db, sql)}
@@ -266,7 +266,7 @@ async def test_the_charts_colour_each_type_by_its_group_with_12_px_labels(ds):
     for value in spec["data"]["values"]:
         colour, kinds = charts.TYPE_GROUPS[value["group"]]
         assert value["type"] in kinds and colour_of[value["group"]] == colour
-    for chart_id, chart in (page | await specs(ds, "/timeline/actors/baykar")).items():
+    for chart_id, chart in (page | await specs(ds, "/record/actors/baykar")).items():
         config = chart["config"]
         sizes = [config[part][key] for part in ("axis", "legend")
                  for key in ("labelFontSize", "titleFontSize")]  # fmt: skip

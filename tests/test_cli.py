@@ -92,7 +92,7 @@ def test_validate_strict_fails_on_warnings(small_yaml):
 def test_build_then_up_to_date(small_yaml):
     first = invoke("build", small_yaml)
     assert first.exit_code == 0 and "Built" in first.output and "4 events" in first.output
-    assert (small_yaml.parent / "timeline.db").exists()
+    assert (small_yaml.parent / "record.db").exists()
     second = invoke("build", small_yaml)
     assert second.exit_code == 0 and "is up to date (4 events)" in second.output
 
@@ -194,7 +194,7 @@ def test_export_csv(fresh_db, tmp_path):
 
 
 def test_a_file_that_is_not_a_database_is_a_clean_error(tmp_path):
-    not_a_db = tmp_path / "timeline.db"
+    not_a_db = tmp_path / "record.db"
     not_a_db.write_text("plain text")
     for args in (["stats"], ["export"], ["query", "select * from events"]):
         result = invoke(*args, "--db", not_a_db)

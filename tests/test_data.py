@@ -139,7 +139,7 @@ def test_summaries_are_in_our_own_words():
 
 
 def test_stats_cover_every_event(tmp_path):
-    db = tmp_path / "timeline.db"
+    db = tmp_path / "record.db"
     runner = CliRunner()
     assert runner.invoke(app, ["build", str(EVENTS), "--db", str(db)]).exit_code == 0
     stats = json.loads(runner.invoke(app, ["stats", "--db", str(db), "--format", "json"]).stdout)
@@ -207,7 +207,7 @@ def test_coverage_reaches_today():
 
 @pytest.fixture(scope="module")
 def real_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("real") / "timeline.db"
+    db = tmp_path_factory.mktemp("real") / "record.db"
     assert CliRunner().invoke(app, ["build", str(EVENTS), "--db", str(db)]).exit_code == 0
     return db
 

@@ -14,7 +14,7 @@ async def test_configured_facets_appear_in_the_events_json(fresh_db):
     # The list facets (actors, countries, tags) are the project's plugin's.
     ds = Datasette([str(fresh_db)], metadata=metadata, plugins_dir=str(ROOT / "plugins"))
     await ds.invoke_startup()
-    response = await ds.client.get("/timeline/events.json")
+    response = await ds.client.get("/record/events.json")
     assert response.status_code == 200
     facets = response.json()["facet_results"]
     assert {"type", "year", "status", "actors", "countries", "tags"} <= set(facets)
@@ -24,5 +24,5 @@ async def test_configured_facets_appear_in_the_events_json(fresh_db):
         "confirmed": 3,
         "refuted": 1,
     }
-    search = await ds.client.get("/timeline/events.json?_search=suspend&_shape=array")
+    search = await ds.client.get("/record/events.json?_search=suspend&_shape=array")
     assert [row["id"] for row in search.json()] == ["flight-suspension"]

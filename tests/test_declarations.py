@@ -86,8 +86,8 @@ NEW_FIELD = textwrap.dedent(
     props = jsonschema.json_schema()["$defs"]["event"]["properties"]
     out["json_schema"] = props["casualties"]
     meta = json.loads(generated.metadata_text({}))
-    out["metadata"] = meta["databases"]["timeline"]["tables"]["events"]["columns"]["casualties"]
-    out["facet"] = "casualties" in meta["databases"]["timeline"]["tables"]["events"]["facets"]
+    out["metadata"] = meta["databases"]["record"]["tables"]["events"]["columns"]["casualties"]
+    out["facet"] = "casualties" in meta["databases"]["record"]["tables"]["events"]["facets"]
     out["readme"] = "`casualties`" in generated.field_table()
     formatted = layout.format_text(text, path)
     block = formatted[formatted.index("- id: montreux"):]
@@ -142,7 +142,7 @@ def test_the_nested_export_carries_every_declared_field_of_each_entry(tmp_path):
     from timeline.build import build_file
     from timeline.export import export_events
 
-    db = build_file(ROOT / "events.yaml", tmp_path / "timeline.db").db_path
+    db = build_file(ROOT / "events.yaml", tmp_path / "record.db").db_path
     events = export_events(db)
     for event_field, link in (
         ("systems", "event_systems"),

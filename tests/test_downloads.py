@@ -154,17 +154,17 @@ async def test_calendar_is_read_by_icalendar(files, real_db):
     calendar = icalendar.Calendar.from_ical(files["/data/calendar.ics"].content)
     entries = calendar.walk("VEVENT")
     assert {str(e["uid"]).split("@")[0] for e in entries} == set(events_in(real_db))
-    assert all(str(e["url"]).startswith("http://localhost/timeline/events/") for e in entries)
+    assert all(str(e["url"]).startswith("http://localhost/record/events/") for e in entries)
 
 
 async def test_atom_is_the_sites_feed_read_by_feedparser(files, real):
     saved = files["/data/events.atom"]
     feed = feedparser.parse(saved.content)
     assert not feed.bozo, feed.get("bozo_exception")
-    live = await real.client.get("/timeline/atom_feed.atom")
+    live = await real.client.get("/record/atom_feed.atom")
     assert [e.id for e in feed.entries] == [e.id for e in feedparser.parse(live.content).entries]
     assert len(feed.entries) == 100  # the feed's size; the record is larger
-    assert all(e.link.startswith("http://localhost/timeline/events/") for e in feed.entries)
+    assert all(e.link.startswith("http://localhost/record/events/") for e in feed.entries)
 
 
 async def test_data_package_is_valid_for_frictionless(files, real_db, tmp_path):
@@ -225,8 +225,8 @@ async def test_production_links_the_database_and_it_opens_in_sqlite(production, 
     page = (await production.client.get(PAGE)).text
     (href,) = [h for h in downloads_on(page) if h.endswith(".db")]
     response = await production.client.get(href)
-    assert response.status_code == 200 and attachment_name(response) == "timeline.db"
-    saved = tmp_path / "timeline.db"
+    assert response.status_code == 200 and attachment_name(response) == "record.db"
+    saved = tmp_path / "record.db"
     saved.write_bytes(response.content)
     assert set(events_in(saved)) == set(events_in(small_db))
 
@@ -235,7 +235,7 @@ async def test_development_says_why_it_does_not_send_the_database(ds):
     page = (await ds.client.get(PAGE)).text
     assert not [h for h in downloads_on(page) if h.endswith(".db")]
     assert "this server does not send it" in page
-    assert (await ds.client.get("/timeline.db")).status_code == 403  # why: served mutable
+    assert (await ds.client.get("/record.db")).status_code == 403  # why: served mutable
 
 
 # --- linked from every page -----------------------------------------------------------------
@@ -243,8 +243,8 @@ async def test_development_says_why_it_does_not_send_the_database(ds):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/timeline", "/timeline/events", "/timeline/events/montreux", "/about", "/claims",
-     "/register", "/timeline/disputed_claims", PAGE, "/timeline/events/no-such-event"],
+    ["/", "/timeline", "/record/events", "/record/events/montreux", "/about", "/claims",
+     "/register", "/record/disputed_claims", PAGE, "/record/events/no-such-event"],
 )  # fmt: skip
 async def test_the_footer_links_the_page(ds, path):
     response = await ds.client.get(path)

@@ -17,9 +17,9 @@ async def ds(tmp_path_factory):
 
 
 async def test_actor_page(ds):
-    html = (await ds.client.get("/timeline/actors/baykar")).text
+    html = (await ds.client.get("/record/actors/baykar")).text
     assert "<h1>Baykar</h1>" in html and "Most often with" in html
-    assert 'href="/timeline/events/2019-01-12-ukrspecexport-baykar-tb2-contract"' in html
+    assert 'href="/record/events/2019-01-12-ukrspecexport-baykar-tb2-contract"' in html
     assert "— supplier" in html  # its role in the event
     assert 'href="/timeline?actor=baykar"' in html
     assert '<td class="col-aliases' not in html  # the designed page, not the raw row
@@ -27,33 +27,31 @@ async def test_actor_page(ds):
 
 
 async def test_actor_and_system_pages_list_their_events_in_date_order(ds):
-    db = ds.get_database("timeline")
+    db = ds.get_database("record")
     actor = (await db.execute("select id from actors order by event_count desc")).first()[0]
     sql = """select e.id, group_concat(ea.role, ', ') from events e join (select * from
              event_actors order by role) ea on ea.event_id = e.id where ea.actor_id = :id
              group by e.id order by e.sort_key, e.id"""
     expected = [tuple(r) for r in await db.execute(sql, {"id": actor})]
-    html = (await ds.client.get(f"/timeline/actors/{actor}")).text
-    listed = re.findall(r'<a href="/timeline/events/([^"]+)">[^<]*</a> — ([a-z, ]*[a-z])', html)
+    html = (await ds.client.get(f"/record/actors/{actor}")).text
+    listed = re.findall(r'<a href="/record/events/([^"]+)">[^<]*</a> — ([a-z, ]*[a-z])', html)
     assert listed[: len(expected)] == expected and len(expected) > 10
     sql = """select e.id from events e where e.id in (select event_id from event_systems
              where system_id = 'bayraktar-tb2') order by e.sort_key, e.id"""
     expected = [r[0] for r in await db.execute(sql)]
-    html = (await ds.client.get("/timeline/systems/bayraktar-tb2")).text
-    listed = re.findall(
-        r'<a href="/timeline/events/([^"]+)">', html[html.index("<h2>Events</h2>") :]
-    )
+    html = (await ds.client.get("/record/systems/bayraktar-tb2")).text
+    listed = re.findall(r'<a href="/record/events/([^"]+)">', html[html.index("<h2>Events</h2>") :])
     assert listed == expected
 
 
 async def test_actor_page_lists_its_claims(ds):
-    html = (await ds.client.get("/timeline/actors/russia")).text
+    html = (await ds.client.get("/record/actors/russia")).text
     assert "<h2>Claims</h2>" in html
     assert "status-disputed" in html or "status-refuted" in html
 
 
 async def test_source_page_shows_its_track_record(ds):
-    html = (await ds.client.get("/timeline/sources/seed-000-antonopoulos-globalresearch")).text
+    html = (await ds.client.get("/record/sources/seed-000-antonopoulos-globalresearch")).text
     assert "Track record" in html and "contradicted by the record" in html
     assert "— contradicted by the record" in html  # this article is wrong in places
     assert "<blockquote>" in html
@@ -62,12 +60,12 @@ async def test_source_page_shows_its_track_record(ds):
 async def test_a_source_cited_against_a_false_claim_is_not_counted_as_wrong(ds):
     """A source that contradicted a claim the record does not establish was right: its
     page and the sources table do not count that citation against it."""
-    db = ds.get_database("timeline")
+    db = ds.get_database("record")
     right = (await db.execute(
         "select id, against_claim_count from sources where contradicted_count = 0"
         " and against_claim_count > 0 order by id limit 1")).first()  # fmt: skip
     assert right, "the record has a source cited only against claims"
-    html = (await ds.client.get(f"/timeline/sources/{right['id']}")).text
+    html = (await ds.client.get(f"/record/sources/{right['id']}")).text
     assert "— evidence against this claim" in html
     assert "— contradicted by the record" not in html
     assert "<strong>0</strong> contradicted by the record" in html
@@ -79,7 +77,7 @@ async def test_a_source_cited_against_a_false_claim_is_not_counted_as_wrong(ds):
 
 
 async def test_system_page_shows_the_steps_of_its_deals(ds):
-    html = (await ds.client.get("/timeline/systems/bayraktar-tb2")).text
+    html = (await ds.client.get("/record/systems/bayraktar-tb2")).text
     assert "<h1>Bayraktar TB2</h1>" in html and "made by" in html
     assert "Deal steps" in html and "USD 69,000,000" in html
     assert "up to 50" in html
@@ -88,12 +86,12 @@ async def test_system_page_shows_the_steps_of_its_deals(ds):
 async def test_claims_page_sets_the_evidence_side_by_side(ds):
     html = (await ds.client.get("/claims")).text
     cards = html.count('class="claim-card')
-    db = ds.get_database("timeline")
+    db = ds.get_database("record")
     claims = (await db.execute("select count(*) from events where status != 'confirmed'")).first()
     assert cards == claims[0] > 0
     assert "Claimed by:" in html and "Against</strong>" in html and "For</strong>" in html
     home = (await ds.client.get("/")).text
-    assert 'href="/claims"' in home and 'href="/timeline/systems"' in home  # one click away
+    assert 'href="/claims"' in home and 'href="/record/systems"' in home  # one click away
 
 
 async def test_long_lists_stop_at_the_limit_and_link_to_the_paged_table(tmp_path):
@@ -107,9 +105,9 @@ async def test_long_lists_stop_at_the_limit_and_link_to_the_paged_table(tmp_path
 
     data = yaml.safe_load(synthetic_yaml(4_200))  # source-1 is cited 210 times
     big = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
-    html = (await big.client.get("/timeline/sources/source-1")).text
+    html = (await big.client.get("/record/sources/source-1")).text
     assert html.count('<li class="citation') == 200
-    assert 'href="/timeline/citations?source_id=source-1"' in html
+    assert 'href="/record/citations?source_id=source-1"' in html
     assert "Cited 210 times" in html  # the track record counts every citation
 
 
@@ -130,7 +128,7 @@ async def test_claims_and_system_pages_are_bounded(tmp_path):
         event["systems"] = [{"system": "tb2", "action": "use"}]
         data["events"].append(event)
     ds = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
-    db = ds.get_database("timeline")
+    db = ds.get_database("record")
     expected = [r[0] for r in await db.execute(
         "select id from events where status != 'confirmed' order by sort_key, id")]  # fmt: skip
     seen, url, pages = [], "/claims", 0
@@ -147,6 +145,6 @@ async def test_claims_and_system_pages_are_bounded(tmp_path):
             first = (await ds.client.get(back)).text
             assert re.findall(r'id="claim-([^"]+)"', first) == expected[:50]
     assert seen == expected and pages == 3
-    system = (await ds.client.get("/timeline/systems/tb2")).text
+    system = (await ds.client.get("/record/systems/tb2")).text
     assert system.count("<li><time>") == 200
-    assert 'href="/timeline/event_systems?system_id=tb2"' in system
+    assert 'href="/record/event_systems?system_id=tb2"' in system

@@ -78,7 +78,7 @@ def test_the_grouped_rows_are_the_events_places(real_db):
 
 async def test_the_page_lists_every_place_with_its_events_linked(real_db):
     ds = await site(real_db)
-    html = (await ds.client.get("/timeline/event_map")).text
+    html = (await ds.client.get("/record/event_map")).text
     data = map_data(html)
     expected = events_by_place(real_db)
     assert len(data["places"]) == len(expected)
@@ -86,7 +86,7 @@ async def test_the_page_lists_every_place_with_its_events_linked(real_db):
         ids = expected[(place["name"], place["lat"], place["lon"])]
         assert place["events"] == len(ids)
         assert sorted(url for url, _, _ in place["listed"]) == sorted(
-            f"/timeline/events/{i}" for i in ids[: places.LISTED]
+            f"/record/events/{i}" for i in ids[: places.LISTED]
         )
     busiest = data["places"][0]
     assert busiest["timeline"] == f"/timeline?place={busiest['name']}"
@@ -103,19 +103,19 @@ async def test_a_place_lists_its_events_in_date_order_and_links_its_timeline(tmp
         if event["id"] in ("fleet-destroyed-claim", "flight-suspension"):
             event["location"] = {"name": "Kyiv", "latitude": 50.45, "longitude": 30.52}
     ds = await site(build(write_yaml(data, tmp_path / "events.yaml"), tmp_path))
-    found = {p["name"]: p for p in map_data((await ds.client.get("/timeline/event_map")).text)[
+    found = {p["name"]: p for p in map_data((await ds.client.get("/record/event_map")).text)[
         "places"]}  # fmt: skip
     assert found["Kyiv"]["events"] == 2
     assert [url for url, _, _ in found["Kyiv"]["listed"]] == [
-        "/timeline/events/flight-suspension", "/timeline/events/fleet-destroyed-claim"]  # fmt: skip
+        "/record/events/flight-suspension", "/record/events/fleet-destroyed-claim"]  # fmt: skip
     assert found["Montreux"]["listed"] == [
-        ["/timeline/events/montreux", "20 July 1936", "Montreux Convention signed"]]  # fmt: skip
+        ["/record/events/montreux", "20 July 1936", "Montreux Convention signed"]]  # fmt: skip
     timeline = (await ds.client.get(found["Kyiv"]["timeline"])).text
     assert timeline.count('<li class="event ') == 2
 
 
 async def test_far_places_are_an_area_of_their_own_and_the_ocean_is_in_none(real_db):
-    data = map_data((await (await site(real_db)).client.get("/timeline/event_map")).text)
+    data = map_data((await (await site(real_db)).client.get("/record/event_map")).text)
     main, *others = data["regions"]
     everything = sorted(i for region in data["regions"] for i in region["places"])
     assert everything == list(range(len(data["places"])))  # each place in exactly one area
@@ -144,7 +144,7 @@ def test_areas_join_places_in_a_chain_and_part_at_the_gap():
 
 async def test_markup_in_a_place_or_title_stays_text(tmp_path):
     ds = await site(build(write_yaml(hostile_timeline(), tmp_path / "events.yaml"), tmp_path))
-    html = (await ds.client.get("/timeline/event_map")).text
+    html = (await ds.client.get("/record/event_map")).text
     block = html.split('id="event-map-data">')[1].split("</script>")[0]
     assert not any(payload in block for payload in PAYLOADS)
     moscow = next(p for p in map_data(html)["places"] if p["name"].startswith("Moscow"))
@@ -153,11 +153,11 @@ async def test_markup_in_a_place_or_title_stays_text(tmp_path):
 
 async def test_a_map_out_of_time_leaves_the_page_without_it_not_an_error(real_db, monkeypatch):
     ds = await site(real_db)
-    assert 'id="event-map-data"' in (await ds.client.get("/timeline/event_map")).text
+    assert 'id="event-map-data"' in (await ds.client.get("/record/event_map")).text
     # a query that runs past the 1 s time limit, in place of the map's
     slow = "with recursive n(i) as (select 1 union all select i + 1 from n) select max(i) from n"
     monkeypatch.setattr(places, "PLACES_SQL", slow)
-    response = await ds.client.get("/timeline/event_map")
+    response = await ds.client.get("/record/event_map")
     assert response.status_code == 200
     assert 'id="event-map-data"' not in response.text
     assert "The map took too long to prepare just now" in response.text
@@ -165,7 +165,7 @@ async def test_a_map_out_of_time_leaves_the_page_without_it_not_an_error(real_db
 
 async def test_only_the_map_page_loads_leaflet_from_the_site_itself(real_db):
     ds = await site(real_db)
-    html = (await ds.client.get("/timeline/event_map")).text
+    html = (await ds.client.get("/record/event_map")).text
     scripts = re.findall(r'<script type="module" src="(/static/[^"]+)"', html)
     styles = re.findall(r'<link rel="stylesheet" href="(/static/(?:vendor/|map)[^"]+)"', html)
     assert [url.split("?")[0] for url in scripts] == [

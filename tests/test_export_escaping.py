@@ -185,7 +185,7 @@ def test_a_good_base_url_reaches_every_format_as_given(small_db, url):
     assert cff["url"] == url
     slides = json.loads(render("timelinejs", small_db, base_url=url)["timeline.json"])["events"]
     links = [re.search(r'href="([^"]*)"', s["text"]["text"])[1] for s in slides]
-    assert all(link.startswith(url.rstrip("/") + "/timeline/events/") for link in links)
+    assert all(link.startswith(url.rstrip("/") + "/record/events/") for link in links)
 
 
 @given(st.text(max_size=40))

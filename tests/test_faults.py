@@ -26,7 +26,7 @@ from timeline.build import build_file
 from timeline.cli import app
 
 SMALL = Path(__file__).parent / "data" / "small.yaml"
-TEMP_GLOB = ".timeline.db.*.tmp*"
+TEMP_GLOB = ".record.db.*.tmp*"
 
 
 class Injected(Exception):
@@ -38,7 +38,7 @@ def previous(tmp_path) -> tuple[Path, Path, bytes]:
     """A good database, and a YAML whose header changed, so the next build is a full one."""
     yaml_path = tmp_path / "events.yaml"
     yaml_path.write_bytes(SMALL.read_bytes())
-    db = build_file(yaml_path, tmp_path / "timeline.db").db_path
+    db = build_file(yaml_path, tmp_path / "record.db").db_path
     yaml_path.write_bytes(b"# changed\n" + SMALL.read_bytes())
     return yaml_path, db, db.read_bytes()
 
@@ -49,7 +49,7 @@ def edited(tmp_path) -> tuple[Path, Path, bytes]:
     rewrites that event in a copy of the database (``timeline.update``)."""
     yaml_path = tmp_path / "events.yaml"
     yaml_path.write_bytes(SMALL.read_bytes())
-    db = build_file(yaml_path, tmp_path / "timeline.db").db_path
+    db = build_file(yaml_path, tmp_path / "record.db").db_path
     text = SMALL.read_text(encoding="utf-8")
     yaml_path.write_text(text.replace("The straits regime is set.", "The regime is set."))
     return yaml_path, db, db.read_bytes()
@@ -87,7 +87,7 @@ def assert_unchanged_and_readable(db: Path, before: bytes) -> None:
 def assert_untouched(db: Path, before: bytes) -> None:
     """The previous database, byte for byte, and no temporary file left behind."""
     assert_unchanged_and_readable(db, before)
-    assert files_in(db.parent) == ["events.yaml", "timeline.db"]
+    assert files_in(db.parent) == ["events.yaml", "record.db"]
 
 
 def _raise(exc: BaseException):
@@ -137,7 +137,7 @@ def test_after_a_failure_the_next_build_succeeds(previous, monkeypatch):
     monkeypatch.undo()
     result = build_file(yaml_path, db)
     assert not result.skipped and db.read_bytes() != before
-    assert files_in(db.parent) == ["events.yaml", "timeline.db"]
+    assert files_in(db.parent) == ["events.yaml", "record.db"]
 
 
 def test_cli_reports_an_unwritable_database_without_a_traceback(previous, monkeypatch):
@@ -192,7 +192,7 @@ BUILDER = (
 def test_kill_9_during_a_build_keeps_the_previous_database(tmp_path):
     yaml_path = tmp_path / "events.yaml"
     yaml_path.write_bytes(SMALL.read_bytes())
-    db = build_file(yaml_path, tmp_path / "timeline.db").db_path
+    db = build_file(yaml_path, tmp_path / "record.db").db_path
     before = db.read_bytes()
     yaml_path.write_text(synthetic_yaml(5_000), encoding="utf-8")
 
@@ -222,8 +222,8 @@ def test_kill_9_during_a_build_keeps_the_previous_database(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     assert_unchanged_and_readable(db, before)
     # A killed process cannot clean up: its temporary file may remain (and only that).
-    leftovers = set(files_in(tmp_path)) - {"events.yaml", "timeline.db"}
-    assert all(name.startswith(".timeline.db.") for name in leftovers), leftovers
+    leftovers = set(files_in(tmp_path)) - {"events.yaml", "record.db"}
+    assert all(name.startswith(".record.db.") for name in leftovers), leftovers
 
     # The next build is not confused by the leftover and replaces the database.
     yaml_path.write_text(synthetic_yaml(50), encoding="utf-8")

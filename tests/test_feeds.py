@@ -32,7 +32,7 @@ def event_ids():
 
 
 async def test_atom_feed_has_one_entry_per_event(ds):
-    response = await ds.client.get("/timeline/atom_feed.atom")
+    response = await ds.client.get("/record/atom_feed.atom")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
     headers = {**response.headers, "content-location": str(response.url)}
@@ -46,7 +46,7 @@ async def test_atom_feed_has_one_entry_per_event(ds):
     assert feed.entries[0].id.endswith("/fleet-destroyed-claim")
     for entry in feed.entries:
         assert re.search(r"(Z|[+-]\d\d:\d\d)$", entry.updated), entry.updated
-        assert entry.link.startswith("http://localhost/timeline/events/")
+        assert entry.link.startswith("http://localhost/record/events/")
     by_id = {e.id.rsplit("/", 1)[1]: e for e in feed.entries}
     year_only = by_id["baykar-ukrspecexport-2019"]
     assert year_only.title == "2019: Baykar and Ukrspecexport sign a cooperation agreement"
@@ -55,7 +55,7 @@ async def test_atom_feed_has_one_entry_per_event(ds):
 
 
 async def test_calendar_has_one_event_per_event(ds):
-    response = await ds.client.get("/timeline/calendar.ics")
+    response = await ds.client.get("/record/calendar.ics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(response.text)
@@ -77,18 +77,18 @@ async def test_calendar_has_one_event_per_event(ds):
     day = events["flight-suspension"]
     assert day.decoded("DTEND") - day.decoded("DTSTART") == dt.timedelta(days=1)
     assert str(day["SUMMARY"]) == "Russia suspends flights to Turkey"
-    assert "http://localhost/timeline/events/flight-suspension" in str(day["DESCRIPTION"])
+    assert "http://localhost/record/events/flight-suspension" in str(day["DESCRIPTION"])
 
 
 async def test_feeds_are_linked_from_the_query_pages(ds):
-    html = (await ds.client.get("/timeline/atom_feed")).text
-    assert 'href="/timeline/atom_feed.atom"' in html
-    html = (await ds.client.get("/timeline/calendar")).text
-    assert 'href="/timeline/calendar.ics"' in html
+    html = (await ds.client.get("/record/atom_feed")).text
+    assert 'href="/record/atom_feed.atom"' in html
+    html = (await ds.client.get("/record/calendar")).text
+    assert 'href="/record/calendar.ics"' in html
 
 
 async def test_empty_atom_feed_is_valid(empty_ds):
-    response = await empty_ds.client.get("/timeline/atom_feed.atom")
+    response = await empty_ds.client.get("/record/atom_feed.atom")
     assert response.status_code == 200
     feed = feedparser.parse(response.content, response_headers=dict(response.headers))
     assert not feed.bozo, feed.get("bozo_exception")
@@ -98,32 +98,32 @@ async def test_empty_atom_feed_is_valid(empty_ds):
 
 
 async def test_empty_calendar_is_valid(empty_ds):
-    response = await empty_ds.client.get("/timeline/calendar.ics")
+    response = await empty_ds.client.get("/record/calendar.ics")
     assert response.status_code == 200
     calendar = icalendar.Calendar.from_ical(response.text)
     assert calendar.walk("VEVENT") == []
 
 
 async def test_atom_renderer_still_rejects_queries_without_atom_columns(ds):
-    response = await ds.client.get("/timeline/events_per_year_type.atom")
+    response = await ds.client.get("/record/events_per_year_type.atom")
     assert response.status_code in (400, 404)
 
 
 async def test_calendar_for_one_actor_or_status(ds):
     one = icalendar.Calendar.from_ical(
-        (await ds.client.get("/timeline/calendar.ics?actor=russia")).text
+        (await ds.client.get("/record/calendar.ics?actor=russia")).text
     )
     ids = {str(e["UID"]).split("@")[0] for e in one.walk("VEVENT")}
     assert ids == {"flight-suspension", "fleet-destroyed-claim"}
-    claims = await ds.client.get("/timeline/calendar.ics?status=refuted")
+    claims = await ds.client.get("/record/calendar.ics?status=refuted")
     assert claims.text.count("BEGIN:VEVENT") == 1
 
 
 async def test_filtered_timeline_links_its_own_feeds(ds):
     html = (await ds.client.get("/timeline?actor=russia&status=refuted")).text
-    assert 'href="/timeline/atom_feed.atom?actor=russia&amp;status=refuted"' in html
-    assert 'href="/timeline/calendar.ics?actor=russia&amp;status=refuted"' in html
-    feed = (await ds.client.get("/timeline/atom_feed.atom?actor=russia&status=refuted")).text
+    assert 'href="/record/atom_feed.atom?actor=russia&amp;status=refuted"' in html
+    assert 'href="/record/calendar.ics?actor=russia&amp;status=refuted"' in html
+    feed = (await ds.client.get("/record/atom_feed.atom?actor=russia&status=refuted")).text
     assert feed.count("<entry>") == 1 and "fleet-destroyed-claim" in feed
 
 
@@ -135,7 +135,7 @@ async def generated(tmp_path_factory):
 
 
 async def feed_ids(ds, query: str, params: dict) -> list[str]:
-    response = await ds.client.get(f"/timeline/{query}.json", params=params | {"_shape": "array"})
+    response = await ds.client.get(f"/record/{query}.json", params=params | {"_shape": "array"})
     return [(row.get("id") or row["atom_id"]).rsplit("/", 1)[-1] for row in response.json()]
 
 
@@ -154,7 +154,7 @@ async def test_an_actors_or_systems_feed_holds_its_newest_events_that_pass_the_f
     """With ?actor= or ?system= a feed reads down that actor's or system's own events; it
     must hold what filtering every event gives: the newest of its events that pass the
     other filters."""
-    db = generated.get_database("timeline")
+    db = generated.get_database("record")
     newest_first = [tuple(r) for r in await db.execute(
         "select id, status from events order by sort_key desc, id desc")]  # fmt: skip
     actors_of = await linked(db, "select event_id, actor_id from event_actors")
@@ -189,6 +189,6 @@ async def test_a_query_without_the_feed_columns_is_a_400_that_names_them(tmp_pat
     from test_site_support import SMALL, build, site
 
     ds = await site(build(SMALL, tmp_path))
-    response = await ds.client.get("/timeline/recently_added.atom")
+    response = await ds.client.get("/record/recently_added.atom")
     assert response.status_code == 400
     assert "atom_id, atom_title, atom_updated" in response.text

@@ -86,14 +86,14 @@ async def download_ids(ds, case: dict) -> dict[str, list[str]]:
 
 
 async def atom_ids(ds, case: dict) -> list[str]:
-    response = await ds.client.get("/timeline/atom_feed.atom?" + urlencode(case))
+    response = await ds.client.get("/record/atom_feed.atom?" + urlencode(case))
     assert response.status_code == 200, response.text[:300]
     entries = feedparser.parse(response.text).entries
     return [e.id.rpartition("/")[2] for e in entries]
 
 
 async def calendar_ids(ds, case: dict) -> list[str]:
-    response = await ds.client.get("/timeline/calendar.ics?" + urlencode(case))
+    response = await ds.client.get("/record/calendar.ics?" + urlencode(case))
     assert response.status_code == 200, response.text[:300]
     calendar = icalendar.Calendar.from_ical(response.text)
     return [str(e["uid"]).partition("@")[0] for e in calendar.walk("VEVENT")]
@@ -160,9 +160,9 @@ async def test_a_file_of_the_whole_dataset_refuses_filters(ds):
 @pytest.mark.parametrize(
     ("page", "case"),
     [
-        ("/timeline/actors/baykar", {"actor": "baykar"}),
-        ("/timeline/systems/bayraktar-tb2", {"system": "bayraktar-tb2"}),
-        ("/timeline/sources/seed-000-antonopoulos-globalresearch",
+        ("/record/actors/baykar", {"actor": "baykar"}),
+        ("/record/systems/bayraktar-tb2", {"system": "bayraktar-tb2"}),
+        ("/record/sources/seed-000-antonopoulos-globalresearch",
          {"source": "seed-000-antonopoulos-globalresearch"}),
     ],
 )  # fmt: skip

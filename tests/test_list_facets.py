@@ -37,7 +37,7 @@ def stock(query: str) -> str:
 
 async def counts(ds, query: str, kind: str) -> dict[str, dict[str, int]]:
     facets = "&".join(f"_facet_{kind}={c}" for c in LISTS)
-    url = f"/timeline/events.json?{query}&{facets}&_facet_size=max&_size=0"
+    url = f"/record/events.json?{query}&{facets}&_facet_size=max&_size=0"
     data = (await ds.client.get(url)).json()
     assert not data.get("facets_timed_out"), data.get("facets_timed_out")
     return {
@@ -47,7 +47,7 @@ async def counts(ds, query: str, kind: str) -> dict[str, dict[str, int]]:
 
 
 async def event_ids(ds, query: str) -> list[str]:
-    url = f"/timeline/events.json?{query}&_shape=array&_size=max&_col=id"
+    url = f"/record/events.json?{query}&_shape=array&_size=max&_col=id"
     return [row["id"] for row in (await ds.client.get(url)).json()]
 
 
@@ -65,7 +65,7 @@ async def test_list_filters_keep_the_same_events_as_array_filters(ds, query):
 
 
 async def test_facet_links_select_and_unselect_a_value(ds):
-    data = (await ds.client.get("/timeline/events.json?_facet_list=countries")).json()
+    data = (await ds.client.get("/record/events.json?_facet_list=countries")).json()
     turkey = next(r for r in data["facet_results"]["countries"]["results"] if r["value"] == "TR")
     assert turkey["label"] == "Türkiye (TR)"  # a country by its name
     assert turkey["toggle_url"].endswith("_countries=TR")
@@ -77,16 +77,16 @@ async def test_facet_links_select_and_unselect_a_value(ds):
 
 
 async def test_the_events_table_shows_list_facets_by_default(ds):
-    data = (await ds.client.get("/timeline/events.json?_size=0")).json()
+    data = (await ds.client.get("/record/events.json?_size=0")).json()
     assert {"actors", "countries", "tags", "systems"} <= set(data["facet_results"])
-    html = (await ds.client.get("/timeline/events?_tags=bayraktar-tb2")).text
+    html = (await ds.client.get("/record/events?_tags=bayraktar-tb2")).text
     assert "tags include &#34;bayraktar-tb2&#34;" in html
 
 
 async def test_an_events_list_holds_each_value_once(ds):
     """What the filtered list facets count on: one value once per event, so counting an
     event's values counts events."""
-    db = ds.get_database("timeline")
+    db = ds.get_database("record")
     for column in LISTS:
         repeats = await db.execute(
             f"select e.id, j.value from events e, json_each(e.[{column}]) j "
@@ -129,4 +129,4 @@ def test_a_page_shows_every_event_only_with_presentation_parameters(query, every
     sys.path.insert(0, str(REAL.parent / "plugins"))
     from list_facets import shows_every_event
 
-    assert shows_every_event(Request.fake(f"/timeline/events?{query}")) is every
+    assert shows_every_event(Request.fake(f"/record/events?{query}")) is every

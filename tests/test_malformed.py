@@ -145,7 +145,7 @@ def good_db_bytes(tmp_path_factory) -> bytes:
     where = tmp_path_factory.mktemp("good")
     yaml_path = where / "events.yaml"
     shutil.copy(SMALL, yaml_path)
-    return build_file(yaml_path, where / "timeline.db").db_path.read_bytes()
+    return build_file(yaml_path, where / "record.db").db_path.read_bytes()
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def workspace(tmp_path, good_db_bytes):
     def place(name: str) -> tuple[Path, Path]:
         yaml_path = tmp_path / "events.yaml"
         shutil.copy(MALFORMED / name, yaml_path)
-        db = tmp_path / "timeline.db"
+        db = tmp_path / "record.db"
         db.write_bytes(good_db_bytes)
         return yaml_path, db
 
@@ -196,7 +196,7 @@ def test_build_refuses_and_keeps_the_database(name, workspace, good_db_bytes):
     check_output(result.output, yaml_path, name)
     assert db.read_bytes() == good_db_bytes
     assert yaml_path.read_bytes() == before
-    assert files_in(yaml_path.parent) == ["events.yaml", "timeline.db"]
+    assert files_in(yaml_path.parent) == ["events.yaml", "record.db"]
 
 
 @pytest.mark.parametrize("name", corpus())
@@ -222,7 +222,7 @@ def test_add_refuses_and_keeps_the_file(name, workspace):
     assert result.exit_code == 1, result.output
     check_output(result.output, yaml_path, name)
     assert yaml_path.read_bytes() == before
-    assert files_in(yaml_path.parent) == ["events.yaml", "timeline.db"]
+    assert files_in(yaml_path.parent) == ["events.yaml", "record.db"]
 
 
 def _values(data: object) -> object:
@@ -267,7 +267,7 @@ def test_fmt_formats_what_it_can_read_and_refuses_the_rest(name, workspace):
             check_output(result.output, yaml_path, name)
         else:  # readable but not a timeline's shape: a clear message naming the file
             assert str(yaml_path) in result.output
-    assert files_in(yaml_path.parent) == ["events.yaml", "timeline.db"]
+    assert files_in(yaml_path.parent) == ["events.yaml", "record.db"]
 
 
 JSON_CASES = ["billion-laughs.yaml", "tab-indentation.yaml", "unknown-actor-reference.yaml"]
@@ -339,7 +339,7 @@ def test_subprocess_build_prints_no_traceback(name, workspace, good_db_bytes):
 def test_subprocess_very_deep_nesting_does_not_crash(tmp_path, good_db_bytes):
     yaml_path = tmp_path / "events.yaml"
     yaml_path.write_text("sources: " + "[" * 40_000 + "]" * 40_000 + "\nactors: []\nevents: []\n")
-    db = tmp_path / "timeline.db"
+    db = tmp_path / "record.db"
     db.write_bytes(good_db_bytes)
     proc = run_timeline("build", str(yaml_path), "--db", str(db), cwd=tmp_path)
     assert db.read_bytes() == good_db_bytes  # even a crash cannot touch the database

@@ -10,7 +10,7 @@ from test_site_support import METADATA, SMALL, build, site
 
 pytestmark = pytest.mark.asyncio
 
-PAGES = ("/claims", "/register", "/event/montreux.json", "/timeline", "/timeline/events")
+PAGES = ("/claims", "/register", "/event/montreux.json", "/timeline", "/record/events")
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def db(tmp_path_factory):
 @pytest.mark.parametrize("path", PAGES)
 async def test_a_database_nobody_may_view_is_refused_on_every_page(db, path):
     metadata = json.loads(METADATA.read_text(encoding="utf-8"))
-    metadata["databases"]["timeline"]["allow"] = False
+    metadata["databases"]["record"]["allow"] = False
     ds = await site(db, metadata=metadata)
     assert (await ds.client.get(path)).status_code == 403
 

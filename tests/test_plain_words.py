@@ -17,15 +17,15 @@ pytestmark = pytest.mark.asyncio
 DATASETTE_WORDS = ("Custom SQL query", "Run SQL", "Edit SQL", "Query parameters", "sort_key",
                    "This data as")  # fmt: skip
 # Every canned query with a page of its own (the feeds are files, not pages)
-QUERIES = [name for name, query in json.loads(METADATA.read_text())["databases"]["timeline"]
+QUERIES = [name for name, query in json.loads(METADATA.read_text())["databases"]["record"]
            ["queries"].items() if not name.endswith("_feed") and name not in ("atom_feed",
            "calendar")]  # fmt: skip
 READER_PAGES = [
-    *(f"/timeline/{name}" for name in QUERIES),
-    "/timeline/search?q=Bayraktar",
-    "/timeline/disputed_claims?status=refuted",
-    "/timeline/on_this_day?month_day=07-20",
-    "/timeline/events_between?from=2019&to=2020",
+    *(f"/record/{name}" for name in QUERIES),
+    "/record/search?q=Bayraktar",
+    "/record/disputed_claims?status=refuted",
+    "/record/on_this_day?month_day=07-20",
+    "/record/events_between?from=2019&to=2020",
 ]
 
 
@@ -84,14 +84,14 @@ async def test_a_canned_query_page_speaks_plain_words(ds, path):
 
 
 async def test_a_query_page_counts_its_results_and_offers_its_downloads(ds):
-    page = await text_of(ds, "/timeline/search?q=Bayraktar")
+    page = await text_of(ds, "/record/search?q=Bayraktar")
     count = re.search(r"(\d+) results\. Download them: JSON, CSV\.", page.text)
     assert count and int(count[1]) > 0
     assert "Words to find" in page.text and "Event id" in page.text
 
 
 async def test_the_sql_stays_one_click_away(ds):
-    response = await ds.client.get("/timeline/search?q=Bayraktar")
+    response = await ds.client.get("/record/search?q=Bayraktar")
     link = re.search(r'<a href="([^"]+)">The database query behind this list</a>', response.text)
     shown = await ds.client.get(link[1].replace("&amp;", "&"))
     assert "events_fts match" in shown.text and "Hide the query" in Text(shown.text).text
@@ -99,16 +99,16 @@ async def test_the_sql_stays_one_click_away(ds):
 
 async def test_typed_sql_keeps_datasettes_page(ds):
     """Not a reader's page: a query someone wrote gets Datasette's editor and button."""
-    page = await text_of(ds, "/timeline?sql=select+1")
+    page = await text_of(ds, "/record?sql=select+1")
     assert "Custom SQL query" in page.text and " Run SQL " in page.parts
 
 
 @pytest.mark.parametrize(
     ("path", "order"),
-    [("/timeline/events", "rows in date order"),
-     ("/timeline/events?_sort_desc=sort_key", "rows in date order, latest first"),
-     ("/timeline/events?type=agreement", 'where type = "agreement" in date order'),
-     ("/timeline/sources", "rows sorted by published start, descending")],
+    [("/record/events", "rows in date order"),
+     ("/record/events?_sort_desc=sort_key", "rows in date order, latest first"),
+     ("/record/events?type=agreement", 'where type = "agreement" in date order'),
+     ("/record/sources", "rows sorted by published start, descending")],
 )  # fmt: skip
 async def test_a_table_says_its_order_in_words(ds, path, order):
     page = await text_of(ds, path)
@@ -130,7 +130,7 @@ async def test_plain_order_refuses_a_description_it_does_not_recognise(ds):
 
 
 async def test_an_event_page_labels_its_previous_and_next_events(ds):
-    event = "/timeline/events/2019-01-12-ukrspecexport-baykar-tb2-contract"
+    event = "/record/events/2019-01-12-ukrspecexport-baykar-tb2-contract"
     source = (await ds.client.get(event)).text
     nav = re.search(r"<nav class=\"event-neighbours\".*?</nav>", source, re.S)[0]
     page = Text(nav)

@@ -199,7 +199,7 @@ def check_never_crashes(events: list, tmp: Path) -> None:
     result = validate_bytes(text.encode("utf-8"), yaml_path, TODAY)
     for problem in result.problems:
         assert problem.line >= 1 and problem.column >= 1 and problem.message
-    db = tmp / "timeline.db"
+    db = tmp / "record.db"
     db.unlink(missing_ok=True)
     try:
         built = build_file(yaml_path, db, force=True)
@@ -215,7 +215,7 @@ def check_never_crashes(events: list, tmp: Path) -> None:
         assert count == len(events)
     assert files_in(tmp) in (
         ["events.yaml"],
-        ["events.yaml", "timeline.db"],
+        ["events.yaml", "record.db"],
     )
 
 
@@ -254,7 +254,7 @@ def test_a_valid_generated_file_builds(tmp_path):
         "citations": [{"source": "record", "quote": "They agreed."}],
     }
     check_never_crashes([event], tmp_path)
-    assert (tmp_path / "timeline.db").exists()
+    assert (tmp_path / "record.db").exists()
 
 
 @SETTINGS

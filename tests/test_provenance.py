@@ -78,15 +78,15 @@ async def test_recently_added_page_and_atom_feed_follow_additions(repo):
     import feedparser
     from test_site_support import site
 
-    db = build_file(repo / "events.yaml", repo / "db" / "timeline.db").db_path
+    db = build_file(repo / "events.yaml", repo / "db" / "record.db").db_path
     ds = await site(db)
-    page = await ds.client.get("/timeline/recently_added.json?_shape=array")
+    page = await ds.client.get("/record/recently_added.json?_shape=array")
     assert page.status_code == 200
     assert page.json()[0]["event_id"] == "fleet-destroyed-claim"  # the last one added
     added = [row["added"] for row in page.json()]
     assert added == sorted(added, reverse=True)
     assert added[0] == "2024-02-01"  # the claim, added second
-    feed = feedparser.parse((await ds.client.get("/timeline/recently_added_feed.atom")).text)
+    feed = feedparser.parse((await ds.client.get("/record/recently_added_feed.atom")).text)
     assert len(feed.entries) == 4
     assert feed.entries[0].title.startswith("Added: c. February 2022: Claim")
     assert feed.entries[0].updated == "2024-02-01T10:00:00+00:00"

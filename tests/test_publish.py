@@ -49,9 +49,9 @@ def test_dockerfile_installs_the_pinned_site_and_serves_it_immutable(packaged):
     for pin in ("datasette==0.65.5", "datasette-gzip==0.3",
                 "/app/wheels/turkey_ukraine_timeline-"):  # fmt: skip
         assert pin in dockerfile
-    assert "datasette inspect timeline.db --inspect-file inspect-data.json" in dockerfile
+    assert "datasette inspect record.db --inspect-file inspect-data.json" in dockerfile
     cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
-    assert "-i timeline.db" in cmd and "--inspect-file inspect-data.json" in cmd
+    assert "-i record.db" in cmd and "--inspect-file inspect-data.json" in cmd
     assert "--setting suggest_facets off" in cmd and "sql_time_limit_ms 1000" in cmd
     assert "--setting facet_time_limit_ms 1000" in cmd
     for option in ("--metadata", "--template-dir", "--plugins-dir", "--static"):
@@ -60,9 +60,9 @@ def test_dockerfile_installs_the_pinned_site_and_serves_it_immutable(packaged):
 
 def test_the_build_context_holds_everything_the_site_needs(packaged):
     names = {p.name for p in packaged.iterdir()}
-    assert {"timeline.db", "Dockerfile", "metadata.json"} <= names
+    assert {"record.db", "Dockerfile", "metadata.json"} <= names
     assert (packaged / "plugins" / "request_checks.py").exists()
-    assert (packaged / "templates" / "row-timeline-events.html").exists()
+    assert (packaged / "templates" / "row-record-events.html").exists()
     assert list((packaged / "wheels").glob("turkey_ukraine_timeline-*.whl"))
     # the chart libraries and the script that draws the charts, served by the site itself
     for name in [*vendor.SCRIPTS, *vendor.LICENCES]:
@@ -234,7 +234,7 @@ def test_publish_fly_deploys_the_site_through_the_declared_plugin(tmp_path, monk
     assert 'app = "tl-test"' in (deployed / "fly.toml").read_text()
     dockerfile = (deployed / "Dockerfile").read_text()
     assert "datasette==0.65.5" in dockerfile and "datasette-gzip==0.3" in dockerfile
-    assert "-i timeline.db" in dockerfile and "--setting suggest_facets off" in dockerfile
+    assert "-i record.db" in dockerfile and "--setting suggest_facets off" in dockerfile
     assert list((deployed / "wheels").glob("turkey_ukraine_timeline-*.whl"))
 
 

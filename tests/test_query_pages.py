@@ -138,7 +138,7 @@ async def test_pages_link_back_and_say_where_they_start(small_pages):
     second = (await ds.client.get(second_path)).text
     after = second_path.split("after=")[1]
     assert f"This page starts after the event <code>{after}</code>" in second
-    assert '<a href="/timeline/events_between">← First page</a>' in second
+    assert '<a href="/record/events_between">← First page</a>' in second
 
 
 async def test_an_unknown_event_to_start_after_gives_an_empty_page_that_says_so(small_pages):

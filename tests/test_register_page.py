@@ -41,15 +41,15 @@ async def test_every_deal_is_a_card_with_its_counted_figures(ds, real_db):
 async def test_every_step_links_to_its_event_and_quote(ds, real_db):
     html = (await ds.client.get("/register")).text
     for t in query_rows(real_db, "select event_id, quote from transfers"):
-        assert f'href="/timeline/events/{t["event_id"]}"' in html, t["event_id"]
+        assert f'href="/record/events/{t["event_id"]}"' in html, t["event_id"]
         assert str(escape(t["quote"])) in html, t["event_id"]
 
 
 async def test_the_register_is_in_the_navigation_and_on_system_and_actor_pages(ds, real_db):
     assert 'href="/register"' in (await ds.client.get("/")).text
-    system = (await ds.client.get("/timeline/systems/bayraktar-tb2")).text
+    system = (await ds.client.get("/record/systems/bayraktar-tb2")).text
     assert 'href="/register?system=bayraktar-tb2"' in system
-    assert 'href="/register?actor=baykar"' in (await ds.client.get("/timeline/actors/baykar")).text
+    assert 'href="/register?actor=baykar"' in (await ds.client.get("/record/actors/baykar")).text
     country = (await ds.client.get("/timeline?country=lt")).text
     assert 'href="/register?country=LT"' in country
     # an actor with no deal step gets no link to an empty register
@@ -57,7 +57,7 @@ async def test_the_register_is_in_the_navigation_and_on_system_and_actor_pages(d
            " where supplier_id is not null union select recipient_id from transfers"
            " where recipient_id is not null) order by id limit 1")  # fmt: skip
     idle = query_rows(real_db, sql)[0]["id"]
-    assert "/register?actor=" not in (await ds.client.get(f"/timeline/actors/{idle}")).text
+    assert "/register?actor=" not in (await ds.client.get(f"/record/actors/{idle}")).text
 
 
 @pytest.mark.parametrize(

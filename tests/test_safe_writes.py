@@ -284,7 +284,7 @@ def test_an_unwritable_directory_is_a_clean_error(small_yaml, monkeypatch):
 def test_outputs_that_are_inputs_or_other_files_are_refused(tmp_path, args):
     yaml_path = tmp_path / "events.yaml"
     shutil.copy(SMALL, yaml_path)
-    db = tmp_path / "timeline.db"
+    db = tmp_path / "record.db"
     assert RUN.invoke(app, ["build", str(yaml_path), "--db", str(db)]).exit_code == 0
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n")
@@ -303,7 +303,7 @@ def project(tmp_path) -> dict[str, Path]:
     (tmp_path / "curated").mkdir()
     yaml_path = tmp_path / "curated" / "events.yaml"
     shutil.copy(SMALL, yaml_path)
-    db = tmp_path / "timeline.db"
+    db = tmp_path / "record.db"
     assert RUN.invoke(app, ["build", str(yaml_path), "--db", str(db)]).exit_code == 0
     (tmp_path / "work").mkdir()
     return {"yaml": yaml_path, "db": db, "work": tmp_path / "work"}
@@ -430,14 +430,14 @@ def test_a_full_disk_leaves_nothing_behind(project, monkeypatch, args):
 def test_outputs_of_the_same_kind_are_replaced(tmp_path):
     yaml_path = tmp_path / "events.yaml"
     shutil.copy(SMALL, yaml_path)
-    db = tmp_path / "timeline.db"
+    db = tmp_path / "record.db"
     assert RUN.invoke(app, ["build", str(yaml_path), "--db", str(db)]).exit_code == 0
     out = tmp_path / "out.json"
     for _ in range(2):  # the second run replaces the JSON the first one wrote
         result = RUN.invoke(app, ["export", "--db", str(db), "--output", str(out)])
         assert result.exit_code == 0, result.output
     assert yaml.safe_load(out.read_text())[0]["id"]
-    assert files_in(tmp_path) == ["events.yaml", "out.json", "timeline.db"]
+    assert files_in(tmp_path) == ["events.yaml", "out.json", "record.db"]
 
 
 def test_rewrite_leaves_an_unchanged_file_alone(small_yaml):

@@ -60,7 +60,7 @@ def test_a_new_declaration_rebuilds_a_built_project(tmp_path):
     project.mkdir()
     yaml_path = project / "events.yaml"
     shutil.copy(SMALL, yaml_path)
-    db = project / "timeline.db"
+    db = project / "record.db"
     assert "Built" in run_build(root, yaml_path, db)
     assert "up to date" in run_build(root, yaml_path, db)
 

@@ -31,9 +31,9 @@ def test_development_command_uses_the_site_files(tmp_path):
     for name in ("templates", "plugins", "static"):
         (tmp_path / name).mkdir()
     (tmp_path / "datasette-metadata.json").write_text("{}")
-    command = datasette_command(Path("timeline.db"), tmp_path, "127.0.0.1", 9000)
+    command = datasette_command(Path("record.db"), tmp_path, "127.0.0.1", 9000)
     assert command[1:4] == ["-m", "datasette", "serve"]
-    assert "timeline.db" in command and "--immutable" not in command
+    assert "record.db" in command and "--immutable" not in command
 
     def option(name: str) -> str:
         return command[command.index(name) + 1]
@@ -80,22 +80,22 @@ def test_production_server(tmp_path):
     shutil.copy(SMALL, tmp_path / "events.yaml")
     with serving(tmp_path, "--production") as base:
         databases = get_json(f"{base}/-/databases.json")
-        assert [(d["name"], d["is_mutable"]) for d in databases] == [("timeline", False)]
+        assert [(d["name"], d["is_mutable"]) for d in databases] == [("record", False)]
         settings = get_json(f"{base}/-/settings.json")
         assert settings["suggest_facets"] is False
         # a facet may take as long as the page's own query
         assert settings["facet_time_limit_ms"] == settings["sql_time_limit_ms"] == 1000
         inspect = json.loads((tmp_path / "inspect-data.json").read_text())
-        assert inspect["timeline"]["tables"]["events"]["count"] == 4
-        rows = get_json(f"{base}/timeline/events.json?_shape=array&status=refuted")
+        assert inspect["record"]["tables"]["events"]["count"] == 4
+        rows = get_json(f"{base}/record/events.json?_shape=array&status=refuted")
         assert [r["id"] for r in rows] == ["fleet-destroyed-claim"]
         with urllib.request.urlopen(f"{base}/timeline", timeout=10) as response:
             assert response.status == 200
         # Production serves the database immutable: the download works and is linked.
-        with urllib.request.urlopen(f"{base}/timeline.db", timeout=10) as response:
+        with urllib.request.urlopen(f"{base}/record.db", timeout=10) as response:
             assert response.read(16) == b"SQLite format 3\x00"
         with urllib.request.urlopen(f"{base}/", timeout=10) as response:
-            assert 'href="/timeline.db"' in response.read().decode()
+            assert 'href="/record.db"' in response.read().decode()
 
 
 def _port_is_free(port: int) -> bool:
@@ -156,10 +156,10 @@ def test_serving_a_yaml_outside_the_repository_uses_the_site_files(tmp_path):
         # Development serves it mutable, and Datasette refuses to send a mutable database:
         # the pages do not link a download that would answer 403.
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(f"{base}/timeline.db", timeout=10)
+            urllib.request.urlopen(f"{base}/record.db", timeout=10)
         assert refused.value.code == 403
         with urllib.request.urlopen(f"{base}/", timeout=10) as response:
-            assert "timeline.db" not in response.read().decode()
+            assert "record.db" not in response.read().decode()
 
 
 def test_serve_refuses_without_site_files(tmp_path):

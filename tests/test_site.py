@@ -43,8 +43,8 @@ async def test_metadata_describes_every_table_column_and_query(ds):
     assert meta["license_url"].startswith("https://creativecommons.org/licenses/by/4.0")
     assert "Apache-2.0" in meta["description"]
     assert meta["about_url"] == "/about"
-    db_meta = meta["databases"]["timeline"]
-    db = ds.get_database("timeline")
+    db_meta = meta["databases"]["record"]
+    db = ds.get_database("record")
     tables = await db.table_names()
     for table in [t for t in tables if not t.startswith(("events_fts", "citations_fts"))]:
         assert db_meta["tables"][table]["description"], table
@@ -73,11 +73,11 @@ async def test_the_home_page_runs_its_own_queries_only(ds, monkeypatch):
     assert len(statements) <= 3, statements
     # the JSON index is still Datasette's own, with its list of tables
     index = (await ds.client.get("/.json")).json()
-    assert index["timeline"]["tables_count"] > 0
+    assert index["record"]["tables_count"] > 0
 
 
 async def test_events_table_defaults(ds):
-    response = await ds.client.get("/timeline/events.json?_shape=objects")
+    response = await ds.client.get("/record/events.json?_shape=objects")
     data = response.json()
     assert response.status_code == 200
     assert [r["id"] for r in data["rows"]] == [
@@ -87,21 +87,21 @@ async def test_events_table_defaults(ds):
         "fleet-destroyed-claim",
     ]
     assert {"type", "year", "status", "actors", "countries", "tags"} <= set(data["facet_results"])
-    html = (await ds.client.get("/timeline/events")).text
+    html = (await ds.client.get("/record/events")).text
     assert "rows in date order" in html and "sort_key" not in html.split("</title>")[0]
     assert 'name="_search"' in html  # FTS is configured, so the search box shows
     assert "event-map-spec" not in html  # the map is on the event_map page only
 
 
 async def test_events_table_reading_view_and_full_view(ds):
-    html = (await ds.client.get("/timeline/events?status=refuted")).text
+    html = (await ds.client.get("/record/events?status=refuted")).text
     rows = re.findall(r'<tr class="event-row" data-id="([^"]+)"', html)
     assert rows == ["fleet-destroyed-claim"]
-    assert '<a href="/timeline/events/fleet-destroyed-claim">Claim that the drone' in html
+    assert '<a href="/record/events/fleet-destroyed-claim">Claim that the drone' in html
     assert '<time datetime="2022-02-01">c. February 2022</time>' in html
-    assert 'href="/timeline/events?_actors=An%20Analyst"' in html
-    assert 'href="/timeline/events?status=refuted&amp;_full=1"' in html
-    full = (await ds.client.get("/timeline/events?status=refuted&_full=1")).text
+    assert 'href="/record/events?_actors=An%20Analyst"' in html
+    assert 'href="/record/events?status=refuted&amp;_full=1"' in html
+    full = (await ds.client.get("/record/events?status=refuted&_full=1")).text
     assert '<td class="col-sort_key' in full and 'class="event-row"' not in full
 
 
@@ -111,10 +111,10 @@ async def test_facet_counts_match_the_yaml(ds):
 
 
 async def test_search_box_finds_events(ds):
-    rows = (await ds.client.get("/timeline/events.json?_search=drone&_shape=array")).json()
+    rows = (await ds.client.get("/record/events.json?_search=drone&_shape=array")).json()
     assert {r["id"] for r in rows} == {"baykar-ukrspecexport-2019", "fleet-destroyed-claim"}
     # Default (escaped) search mode: punctuation never becomes an FTS syntax error.
-    response = await ds.client.get('/timeline/events.json?_search="unbalanced')
+    response = await ds.client.get('/record/events.json?_search="unbalanced')
     assert response.status_code == 200
 
 
@@ -124,21 +124,21 @@ PAGES = [
     ("/", "Start here"),
     ("/about", "What the statuses mean"),
     ("/timeline", "Montreux Convention signed"),
-    ("/timeline/events", "Montreux Convention signed"),
-    ("/timeline/actors", "Ukrspecexport"),
-    ("/timeline/sources", "Official record"),
-    ("/timeline/citations", "The drones kept flying."),
-    ("/timeline/event_actors", "claimant"),
-    ("/timeline/event_relations", "responds_to"),
-    ("/timeline/build_info", "input_sha256"),
-    ("/timeline/actor_timeline", "Baykar"),
-    ("/timeline/claims", "The drones kept flying."),
-    ("/timeline/evidence", "Official record"),
-    ("/timeline/events_per_year_type", "military-action"),
-    ("/timeline/events/montreux", "20 July 1936"),
-    ("/timeline/actors/baykar", "Baykar Makina"),
-    ("/timeline/sources/record", "Ministry"),
-    ("/timeline?sql=select+count(*)+as+n+from+events", "Custom SQL query"),
+    ("/record/events", "Montreux Convention signed"),
+    ("/record/actors", "Ukrspecexport"),
+    ("/record/sources", "Official record"),
+    ("/record/citations", "The drones kept flying."),
+    ("/record/event_actors", "claimant"),
+    ("/record/event_relations", "responds_to"),
+    ("/record/build_info", "input_sha256"),
+    ("/record/actor_timeline", "Baykar"),
+    ("/record/claims", "The drones kept flying."),
+    ("/record/evidence", "Official record"),
+    ("/record/events_per_year_type", "military-action"),
+    ("/record/events/montreux", "20 July 1936"),
+    ("/record/actors/baykar", "Baykar Makina"),
+    ("/record/sources/record", "Ministry"),
+    ("/record?sql=select+count(*)+as+n+from+events", "Custom SQL query"),
     ("/static/site.css", ".status-refuted"),
     ("/-/metadata.json", "events_between"),
 ]
@@ -152,22 +152,22 @@ async def test_page_returns_200_with_content(ds, path, expected):
 
 
 @pytest.mark.parametrize(
-    "path", ["/timeline/events", "/timeline/events/montreux", "/timeline", "/about"]
+    "path", ["/record/events", "/record/events/montreux", "/timeline", "/about"]
 )
 async def test_every_page_links_to_the_site_sections_and_licences(ds, path):
     html = (await ds.client.get(path)).text
-    for href in ('href="/timeline"', 'href="/about"', 'href="/timeline/actors"'):
+    for href in ('href="/timeline"', 'href="/about"', 'href="/record/actors"'):
         assert href in html
     assert "Apache-2.0" in html and "CC BY 4.0" in html
 
 
 async def test_index_lists_canned_queries_and_feeds(ds):
     html = (await ds.client.get("/")).text
-    for name in metadata()["databases"]["timeline"]["queries"]:
-        assert f'href="/timeline/{name}"' in html  # questions and feeds: test_site_reader
-    assert 'href="/timeline/atom_feed.atom"' in html
-    assert 'href="/timeline/calendar.ics"' in html
-    assert 'href="/timeline/recently_added_feed.atom"' in html
+    for name in metadata()["databases"]["record"]["queries"]:
+        assert f'href="/record/{name}"' in html  # questions and feeds: test_site_reader
+    assert 'href="/record/atom_feed.atom"' in html
+    assert 'href="/record/calendar.ics"' in html
+    assert 'href="/record/recently_added_feed.atom"' in html
 
 
 async def test_about_page_explains_every_status(ds):
@@ -184,7 +184,7 @@ async def test_about_page_explains_every_status(ds):
 
 async def rows_of(ds, query, **params):
     args = "&".join(f"{k}={v}" for k, v in params.items())
-    response = await ds.client.get(f"/timeline/{query}.json?_shape=array&{args}")
+    response = await ds.client.get(f"/record/{query}.json?_shape=array&{args}")
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -205,10 +205,10 @@ QUERY_PAGES = [
 
 @pytest.mark.parametrize(("query", "args", "expected"), QUERY_PAGES)
 async def test_canned_query_pages(ds, query, args, expected):
-    response = await ds.client.get(f"/timeline/{query}?{args}")
+    response = await ds.client.get(f"/record/{query}?{args}")
     assert response.status_code == 200
     assert expected in texts(response.text)
-    title = metadata()["databases"]["timeline"]["queries"][query]["title"]
+    title = metadata()["databases"]["record"]["queries"][query]["title"]
     assert title in unescape(response.text)
 
 
@@ -225,8 +225,8 @@ async def test_column_facets_count_as_datasettes_own(ds, query):
 
 
 async def test_canned_queries_work_with_empty_parameters(ds):
-    for name in metadata()["databases"]["timeline"]["queries"]:
-        response = await ds.client.get(f"/timeline/{name}.json")
+    for name in metadata()["databases"]["record"]["queries"]:
+        response = await ds.client.get(f"/record/{name}.json")
         assert response.status_code == 200, name
 
 
@@ -264,8 +264,8 @@ async def test_actor_timeline_matches_id_name_and_alias(ds):
 
 
 async def test_disputed_claims_seek_their_page_of_events_in_the_index(ds):
-    sql = json.loads(METADATA.read_text())["databases"]["timeline"]["queries"]["disputed_claims"]
-    db = ds.get_database("timeline")
+    sql = json.loads(METADATA.read_text())["databases"]["record"]["queries"]["disputed_claims"]
+    db = ds.get_database("record")
     params = {"status": "", "_page_after": "", "_page_size": 100}
     plan = [r[3] for r in await db.execute(f"explain query plan {sql['sql']}", params)]
     # each status's events are a range of the index, read from the page's first event on
@@ -312,11 +312,11 @@ async def test_search_highlights_matches_safely(ds):
     rows = await rows_of(ds, "search", q="suspended")
     assert rows[0]["event_id"] == "flight-suspension"
     assert "\u27e6suspended\u27e7" in rows[0]["snippet"] or "\u27e6" in rows[0]["snippet"]
-    html = (await ds.client.get("/timeline/search?q=suspended")).text
+    html = (await ds.client.get("/record/search?q=suspended")).text
     assert "<mark>" in html
-    assert 'href="/timeline/events/flight-suspension"' in html
+    assert 'href="/record/events/flight-suspension"' in html
     for q in ("", "%22", "AND", "NEAR(", "*"):
-        response = await ds.client.get(f"/timeline/search.json?q={q}")
+        response = await ds.client.get(f"/record/search.json?q={q}")
         assert response.status_code == 200, q
 
 
@@ -336,7 +336,7 @@ async def test_actors_together_and_per_year(ds):
 
 
 async def test_event_map_query_has_the_map(ds):
-    html = (await ds.client.get("/timeline/event_map")).text
+    html = (await ds.client.get("/record/event_map")).text
     assert 'data-map="event-map-data"' in html
     rows = await rows_of(ds, "event_map")
     assert [r["event_id"] for r in rows] == ["montreux"]
@@ -346,7 +346,7 @@ async def test_event_map_query_has_the_map(ds):
 
 
 async def test_event_page_shows_date_label_not_a_made_up_day(ds):
-    html = (await ds.client.get("/timeline/events/baykar-ukrspecexport-2019")).text
+    html = (await ds.client.get("/record/events/baykar-ukrspecexport-2019")).text
     text = texts(html)
     assert '<time datetime="2019-01-01">2019</time>' in html
     assert "year only" in text
@@ -355,48 +355,48 @@ async def test_event_page_shows_date_label_not_a_made_up_day(ds):
 
 
 async def test_event_page_lists_actors_with_roles_and_links(ds):
-    html = (await ds.client.get("/timeline/events/baykar-ukrspecexport-2019")).text
-    assert 'href="/timeline/events?_actors=Baykar"' in html
+    html = (await ds.client.get("/record/events/baykar-ukrspecexport-2019")).text
+    assert 'href="/record/events?_actors=Baykar"' in html
     # The actors facet is on by default, so the filtered page shows it once.
-    filtered = (await ds.client.get("/timeline/events?_actors=Baykar")).text
+    filtered = (await ds.client.get("/record/events?_actors=Baykar")).text
     assert filtered.count('id="facet-actors"') == 1
     assert "Baykar</a>\n    — signatory" in html
     assert 'href="/timeline?actor=ukrspecexport"' in html
     # Following the actor link gives that actor's events.
-    rows = (await ds.client.get("/timeline/events.json?_actors=Russia&_shape=array")).json()
+    rows = (await ds.client.get("/record/events.json?_actors=Russia&_shape=array")).json()
     assert [r["id"] for r in rows] == ["flight-suspension", "fleet-destroyed-claim"]
 
 
 async def test_event_page_shows_citations_with_sources(ds):
-    html = (await ds.client.get("/timeline/events/baykar-ukrspecexport-2019")).text
+    html = (await ds.client.get("/record/events/baykar-ukrspecexport-2019")).text
     text = texts(html)
     assert "Baykar and Ukrspecexport signed an agreement." in text
     assert "Cooperation on unmanned aircraft." in text
     assert 'href="https://example.org/article"' in html
-    assert 'href="/timeline/sources/record"' in html
+    assert 'href="/record/sources/record"' in html
     assert "April 2021" in text  # the source's publication date at its precision
 
 
 async def test_event_page_explains_a_refuted_status(ds):
-    text = texts((await ds.client.get("/timeline/events/fleet-destroyed-claim")).text)
+    text = texts((await ds.client.get("/record/events/fleet-destroyed-claim")).text)
     assert "This event is refuted:" in text
     assert "a claim the public record shows to be false" in text
     assert "Contradicts the event" in text
     assert "Later combat footage shows the drones in use." in text
     assert "c. February 2022" in text
-    confirmed = texts((await ds.client.get("/timeline/events/montreux")).text)
+    confirmed = texts((await ds.client.get("/record/events/montreux")).text)
     assert "This event is" not in confirmed
 
 
 async def test_event_page_shows_related_events_both_ways(ds):
-    out = texts((await ds.client.get("/timeline/events/flight-suspension")).text)
+    out = texts((await ds.client.get("/record/events/flight-suspension")).text)
     assert "Responds to: Baykar and Ukrspecexport sign a cooperation agreement (2019)" in out
-    back = texts((await ds.client.get("/timeline/events/baykar-ukrspecexport-2019")).text)
+    back = texts((await ds.client.get("/record/events/baykar-ukrspecexport-2019")).text)
     assert "Prompted: Russia suspends flights to Turkey (15 April 2021)" in back
 
 
 async def test_missing_event_is_404(ds):
-    assert (await ds.client.get("/timeline/events/no-such-event")).status_code == 404
+    assert (await ds.client.get("/record/events/no-such-event")).status_code == 404
 
 
 # --- /timeline ------------------------------------------------------------------------------
@@ -417,7 +417,7 @@ async def test_timeline_is_grouped_by_year_in_order(ds):
         "flight-suspension",
         "fleet-destroyed-claim",
     ]
-    assert 'href="/timeline/events/montreux"' in html
+    assert 'href="/record/events/montreux"' in html
     assert '<time datetime="2019-01-01">2019</time>' in html
     assert "1 January 2019" not in texts(html)
 
@@ -463,9 +463,9 @@ async def test_timeline_shows_active_filters_with_removal_links(ds):
 
 
 async def test_timeline_page_does_not_hide_the_sql_interface(ds):
-    data = (await ds.client.get("/timeline.json")).json()
+    data = (await ds.client.get("/record.json")).json()
     assert "events" in {t["name"] for t in data["tables"]}
-    response = await ds.client.get("/timeline.json?sql=select+count(*)+as+n+from+events")
+    response = await ds.client.get("/record.json?sql=select+count(*)+as+n+from+events")
     assert response.json()["rows"] == [[4]]
 
 
@@ -479,7 +479,7 @@ DATE_INPUTS = [
 async def test_events_between_agrees_with_the_timeline_page(ds, start, end):
     """Both read dates with timeline.dates: the same events for every input."""
     query = await ds.client.get(
-        "/timeline/events_between.json", params={"from": start, "to": end, "_shape": "array"}
+        "/record/events_between.json", params={"from": start, "to": end, "_shape": "array"}
     )
     from_query = [row["event_id"] for row in query.json()]
     page = (await ds.client.get("/timeline", params={"from": start, "to": end})).text
@@ -499,13 +499,13 @@ async def test_timeline_status_takes_several_values(ds):
 
 
 async def test_event_page_shows_countries_tags_and_neighbours(ds):
-    html = (await ds.client.get("/timeline/events/flight-suspension")).text
+    html = (await ds.client.get("/record/events/flight-suspension")).text
     assert ">Russian Federation</a>" in html and ">Türkiye</a>" in html
     assert 'href="/timeline?tag=tourism"' in html
-    assert 'rel="prev" href="/timeline/events/baykar-ukrspecexport-2019"' in html
-    assert 'rel="next" href="/timeline/events/fleet-destroyed-claim"' in html
+    assert 'rel="prev" href="/record/events/baykar-ukrspecexport-2019"' in html
+    assert 'rel="next" href="/record/events/fleet-destroyed-claim"' in html
     assert (
         'href="/timeline?around=flight-suspension#event-flight-suspension"' in html
     )  # back to the same place
-    first = (await ds.client.get("/timeline/events/montreux")).text
+    first = (await ds.client.get("/record/events/montreux")).text
     assert 'rel="prev"' not in first and 'rel="next"' in first

@@ -59,7 +59,7 @@ async def ds(formula_db):
 )
 @pytest.mark.parametrize("suffix", ["", ".json"])
 async def test_bad_table_parameters_are_a_400_not_a_500(ds, query, suffix):
-    response = await ds.client.get(f"/timeline/events{suffix}?{query}")
+    response = await ds.client.get(f"/record/events{suffix}?{query}")
     assert response.status_code == 400, response.text[:300]
     if suffix == ".json":
         assert response.json()["ok"] is False and response.json()["error"]
@@ -114,8 +114,8 @@ HOSTILE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     params=st.lists(st.tuples(PARAMETERS, HOSTILE), min_size=1, max_size=4),
-    path=st.sampled_from(["/timeline/events", "/timeline/events.json", "/timeline/claims",
-                          "/timeline/event_actors.json", "/timeline/events.csv"]),
+    path=st.sampled_from(["/record/events", "/record/events.json", "/record/claims",
+                          "/record/event_actors.json", "/record/events.csv"]),
 )  # fmt: skip
 async def test_no_table_parameters_give_a_500(ds, params, path):
     response = await ds.client.get(path, params=params)
@@ -125,20 +125,18 @@ async def test_no_table_parameters_give_a_500(ds, params, path):
 async def test_chosen_columns_show_the_full_table(ds):
     """The reading view of events cannot show the columns ?_col= and ?_nocol= choose."""
     for query in ("_col=title", "_col=id&_col=status", "_nocol=sort_key"):
-        response = await ds.client.get(f"/timeline/events?{query}")
+        response = await ds.client.get(f"/record/events?{query}")
         assert response.status_code == 200 and "events-reading" not in response.text, query
 
 
 async def test_valid_sorts_still_work(ds):
     for path in ("events?_sort=date_start", "events?_sort_desc=title", "events_fts?_sort=rowid",
                  "claims?_sort=title"):  # fmt: skip
-        assert (await ds.client.get(f"/timeline/{path}")).status_code == 200, path
-    assert (await ds.client.get("/timeline/events?_sort=rowid")).status_code == 400  # has a key
+        assert (await ds.client.get(f"/record/{path}")).status_code == 200, path
+    assert (await ds.client.get("/record/events?_sort=rowid")).status_code == 400  # has a key
 
 
-@pytest.mark.parametrize(
-    "path", ["/", "/timeline/events", "/timeline/events.json", "/-/versions.json"]
-)
+@pytest.mark.parametrize("path", ["/", "/record/events", "/record/events.json", "/-/versions.json"])
 async def test_security_headers_on_every_response(ds, path):
     headers = (await ds.client.get(path)).headers
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
@@ -151,7 +149,7 @@ async def test_security_headers_on_every_response(ds, path):
 
 
 async def test_csv_cells_that_look_like_formulas_are_neutralised(ds):
-    text = (await ds.client.get("/timeline/events.csv?_size=max")).text
+    text = (await ds.client.get("/record/events.csv?_size=max")).text
     titles = {row["title"] for row in csv.DictReader(io.StringIO(text))}
     assert "'" + FORMULA_TITLE in titles and "'@SUM(A1:A9)" in titles
     assert FORMULA_TITLE not in titles
@@ -161,29 +159,29 @@ async def test_csv_cells_that_look_like_formulas_are_neutralised(ds):
 
 async def test_csv_of_arbitrary_sql_is_neutralised_and_numbers_kept(ds):
     sql = "select '=1+1' as a, -5 as b, '-x' as c, 'plain' as d"
-    response = await ds.client.get("/timeline.csv", params={"sql": sql})
+    response = await ds.client.get("/record.csv", params={"sql": sql})
     assert list(csv.reader(io.StringIO(response.text)))[1] == ["'=1+1", "-5", "'-x", "plain"]
 
 
 async def test_sqlite_limits_refuse_huge_values(ds):
     for sql in ("select zeroblob(150000000)", "select length(randomblob(1000000))"):
-        response = await ds.client.get("/timeline.json", params={"sql": sql})
+        response = await ds.client.get("/record.json", params={"sql": sql})
         assert response.status_code == 400
         assert "too big" in response.json()["error"]
 
 
 async def test_no_pointer_and_no_paths_from_sql(ds, formula_db):
     tokenizer = await ds.client.get(
-        "/timeline.json", params={"sql": "select hex(fts3_tokenizer('simple'))"}
+        "/record.json", params={"sql": "select hex(fts3_tokenizer('simple'))"}
     )
     assert tokenizer.status_code == 400 and "not authorized" in tokenizer.json()["error"]
     listing = await ds.client.get(
-        "/timeline.json", params={"sql": "select file from pragma_database_list", "_shape": "array"}
+        "/record.json", params={"sql": "select file from pragma_database_list", "_shape": "array"}
     )
     assert str(formula_db.parent) not in listing.text
     databases = await ds.client.get("/-/databases.json")
     assert str(formula_db.parent) not in databases.text
-    assert databases.json()[0]["path"] == "timeline.db"
+    assert databases.json()[0]["path"] == "record.db"
     assert str(formula_db.parent) not in (await ds.client.get("/-/databases")).text
 
 
@@ -199,10 +197,10 @@ async def test_production_metadata_switches_arbitrary_sql_off(tmp_path, formula_
     assert metadata["allow_sql"] is False
     assert metadata["title"] == json.loads(METADATA.read_text())["title"]
     production = await site(formula_db, metadata=metadata)
-    assert (await production.client.get("/timeline.json?sql=select+1")).status_code == 403
-    assert (await production.client.get("/timeline/events?_where=1")).status_code == 403
-    assert (await production.client.get("/timeline/events.json")).status_code == 200
-    assert (await production.client.get("/timeline/search.json?q=drone")).status_code == 200
+    assert (await production.client.get("/record.json?sql=select+1")).status_code == 403
+    assert (await production.client.get("/record/events?_where=1")).status_code == 403
+    assert (await production.client.get("/record/events.json")).status_code == 200
+    assert (await production.client.get("/record/search.json?q=drone")).status_code == 200
 
 
 def test_export_csv_is_neutralised(formula_db, tmp_path):
@@ -219,27 +217,27 @@ async def test_gzip_compresses_and_csv_is_neutralised_before_it(ds):
     """datasette-gzip wraps the site: a reader's browser gets compressed pages and scripts,
     and the CSV guard (which rewrites the body) still sees plain text."""
     headers = {"accept-encoding": "gzip"}
-    csv_response = await ds.client.get("/timeline/events.csv?_size=max", headers=headers)
+    csv_response = await ds.client.get("/record/events.csv?_size=max", headers=headers)
     assert csv_response.headers.get("content-encoding") == "gzip"
     titles = {row["title"] for row in csv.DictReader(io.StringIO(csv_response.text))}
     assert "'" + FORMULA_TITLE in titles and FORMULA_TITLE not in titles
-    page = await ds.client.get("/timeline/events", headers=headers)
+    page = await ds.client.get("/record/events", headers=headers)
     assert page.headers.get("content-encoding") == "gzip"
     assert "content-security-policy" in page.headers
-    plain = await ds.client.get("/timeline/events", headers={"accept-encoding": "identity"})
+    plain = await ds.client.get("/record/events", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.text == page.text
 
 
 async def test_every_connection_reads_through_a_memory_map(ds):
     from memory_mapped import MMAP_BYTES
 
-    db = ds.get_database("timeline")
+    db = ds.get_database("record")
     assert (await db.execute("pragma mmap_size")).first()[0] == MMAP_BYTES
 
 
 @pytest.mark.parametrize("host", ['evil.example"><script>alert(1)</script>', "a b", "x/y",
                                   "javascript:alert(1)", "evil.example'"])  # fmt: skip
-@pytest.mark.parametrize("path", ["/", "/timeline/events.ics", "/data"])
+@pytest.mark.parametrize("path", ["/", "/record/events.ics", "/data"])
 async def test_a_host_header_that_is_not_a_host_name_is_a_400(ds, capsys, host, path):
     """The calendar and the downloads copy the Host header into their absolute links."""
     response = await ds.client.get(path, headers={"host": host})

@@ -32,7 +32,7 @@ async def ds(real_db):
 async def test_every_event_has_a_working_page(ds):
     data = load_yaml(REAL)
     for event in data.get("events") or []:
-        response = await ds.client.get(f"/timeline/events/{event['id']}")
+        response = await ds.client.get(f"/record/events/{event['id']}")
         assert response.status_code == 200, event["id"]
         assert str(escape(event["title"])) in response.text, event["id"]
         assert "According to" in response.text
@@ -57,7 +57,7 @@ async def test_facet_counts_match_the_yaml(ds):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/about", "/timeline/events", "/timeline/atom_feed.atom", "/timeline/calendar.ics"],
+    ["/", "/about", "/record/events", "/record/atom_feed.atom", "/record/calendar.ics"],
 )
 async def test_site_pages_work_over_the_real_data(ds, path):
     assert (await ds.client.get(path)).status_code == 200
@@ -70,7 +70,7 @@ async def test_feeds_have_one_entry_per_real_event(ds):
     import icalendar
 
     ids = {e["id"] for e in load_yaml(REAL).get("events") or []}
-    response = await ds.client.get("/timeline/atom_feed.atom")
+    response = await ds.client.get("/record/atom_feed.atom")
     feed = feedparser.parse(response.content, response_headers=dict(response.headers))
     assert not feed.bozo, feed.get("bozo_exception")
     latest = sorted(
@@ -80,10 +80,10 @@ async def test_feeds_have_one_entry_per_real_event(ds):
     )[:100]
     assert {e.id.rsplit("/", 1)[1] for e in feed.entries} == {e["id"] for e in latest}
     assert len(feed.entries) == min(100, len(ids))
-    assert all(e.link.startswith("http://localhost/timeline/events/") for e in feed.entries)
+    assert all(e.link.startswith("http://localhost/record/events/") for e in feed.entries)
     for entry in feed.entries:
         assert re.search(r"(Z|[+-]\d\d:\d\d)$", entry.updated), entry.updated
-    calendar = icalendar.Calendar.from_ical((await ds.client.get("/timeline/calendar.ics")).text)
+    calendar = icalendar.Calendar.from_ical((await ds.client.get("/record/calendar.ics")).text)
     newest = sorted(
         load_yaml(REAL)["events"], key=lambda e: (parse_date(e["date"]).sort_key, e["id"])
     )[-250:]  # the calendar holds the latest 250

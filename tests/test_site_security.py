@@ -23,24 +23,24 @@ ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 ESCAPED_IMG = "&lt;img src=x onerror=alert(1)&gt;"
 
 HTML_PAGES = [
-    "/timeline/events",
-    "/timeline/events?_search=suspended",
-    "/timeline/events?_full=1",
-    "/timeline/events?actors__arraycontains=Russia",
-    "/timeline/events/flight-suspension",
-    "/timeline/events/baykar-ukrspecexport-2019",  # shows the hostile event as related
+    "/record/events",
+    "/record/events?_search=suspended",
+    "/record/events?_full=1",
+    "/record/events?actors__arraycontains=Russia",
+    "/record/events/flight-suspension",
+    "/record/events/baykar-ukrspecexport-2019",  # shows the hostile event as related
     "/timeline",
     "/timeline?actor=russia&from=2021&to=2021",
-    "/timeline/citations",
-    "/timeline/evidence",
-    "/timeline/actor_timeline",
-    "/timeline/events_between?from=2021&to=2021",
-    "/timeline/actor_events?actor=russia",
-    "/timeline/search?q=suspended",
-    "/timeline/search?q=script",  # the highlight lands inside the markup
-    "/timeline/search?q=onerror",
-    "/timeline/event_map",
-    "/timeline/on_this_day?month_day=04-15",
+    "/record/citations",
+    "/record/evidence",
+    "/record/actor_timeline",
+    "/record/events_between?from=2021&to=2021",
+    "/record/actor_events?actor=russia",
+    "/record/search?q=suspended",
+    "/record/search?q=script",  # the highlight lands inside the markup
+    "/record/search?q=onerror",
+    "/record/event_map",
+    "/record/on_this_day?month_day=04-15",
 ]
 
 
@@ -68,12 +68,12 @@ async def test_html_pages_escape_hostile_text(ds, path):
 
 
 async def test_search_highlight_does_not_unescape(ds):
-    html = (await ds.client.get("/timeline/search?q=script")).text
+    html = (await ds.client.get("/record/search?q=script")).text
     assert "&lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt;" in html
 
 
 async def test_atom_feed_escapes_hostile_text(ds):
-    response = await ds.client.get("/timeline/atom_feed.atom")
+    response = await ds.client.get("/record/atom_feed.atom")
     assert response.status_code == 200
     assert_no_raw_markup(response.text, "atom feed")
     feed = feedparser.parse(response.content, response_headers=dict(response.headers))
@@ -85,14 +85,14 @@ async def test_atom_feed_escapes_hostile_text(ds):
 
 
 async def test_calendar_keeps_hostile_text_as_plain_text(ds):
-    response = await ds.client.get("/timeline/calendar.ics")
+    response = await ds.client.get("/record/calendar.ics")
     assert response.status_code == 200
     # iCalendar is not HTML: the text is carried verbatim, under a non-HTML content type.
     assert response.headers["content-type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(response.text)
     event = next(e for e in calendar.walk("VEVENT") if str(e["UID"]).startswith("flight-"))
     assert str(event["SUMMARY"]) == f"Flights {SCRIPT} suspended {IMG}"
-    plain = await ds.client.get("/timeline/calendar.ics?_plain=1")
+    plain = await ds.client.get("/record/calendar.ics?_plain=1")
     assert plain.headers["content-type"].startswith("text/plain")
 
 

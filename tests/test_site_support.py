@@ -72,10 +72,10 @@ def query_rows(db: Path, sql: str, params=()) -> list[dict]:
 
 
 def build(yaml_path: Path, tmp_path: Path) -> Path:
-    """Build ``yaml_path`` into tmp_path/db/timeline.db (database name: timeline)."""
+    """Build ``yaml_path`` into tmp_path/db/record.db (database name: timeline)."""
     target = tmp_path / "db"
     target.mkdir(exist_ok=True)
-    return build_file(Path(yaml_path), target / "timeline.db", force=True).db_path
+    return build_file(Path(yaml_path), target / "record.db", force=True).db_path
 
 
 async def site(
@@ -102,7 +102,7 @@ async def site(
 
 def statements_of(ds: Datasette, monkeypatch) -> list[str]:
     """The SQL the timeline database runs from now on, in order (for this test only)."""
-    db = ds.get_database("timeline")
+    db = ds.get_database("record")
     statements: list[str] = []
     execute = db.execute
 
@@ -142,7 +142,7 @@ def expected_facets(data: dict) -> dict[str, Counter]:
 async def assert_facets_match(ds: Datasette, expected: dict[str, Counter]) -> None:
     """The events table's facet counts (all values) equal ``expected``: the facets its
     metadata configures, as the page shows them."""
-    data = (await ds.client.get("/timeline/events.json?_facet_size=max&_size=0")).json()
+    data = (await ds.client.get("/record/events.json?_facet_size=max&_size=0")).json()
     for name, counts in expected.items():
         facet = data["facet_results"][name]
         assert not facet["truncated"], name
@@ -235,6 +235,6 @@ async def column_facets_side_by_side(ds: Datasette, query: str) -> dict[str, tup
     and as Datasette's own column facet counts it: column -> (ours, Datasette's)."""
     columns = ("precision", "year", "type", "status")
     requested = "&".join(f"_facet={column}" for column in columns)
-    data = (await ds.client.get(f"/timeline/events.json?{query}&{requested}")).json()
+    data = (await ds.client.get(f"/record/events.json?{query}&{requested}")).json()
     facets = data["facet_results"]
     return {column: (facets[column], facets[f"{column}_2"]) for column in columns}

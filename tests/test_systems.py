@@ -118,13 +118,13 @@ def test_an_unused_system_is_a_warning(tmp_path):
 @pytest.mark.asyncio
 async def test_event_page_shows_systems_quantities_values_and_translations(systems_db):
     ds = await site(systems_db)
-    page = (await ds.client.get("/timeline/events/baykar-ukrspecexport-2019")).text
+    page = (await ds.client.get("/record/events/baykar-ukrspecexport-2019")).text
     assert "Weapon systems" in page and "Bayraktar TB2" in page
     assert "<strong>6</strong>" in page and "USD 69,000,000" in page
     assert "Baykar → Ukrspecexport" in page
     assert "Our translation:" in page and "Our translation of the quote." in page
-    claim = (await ds.client.get("/timeline/events/fleet-destroyed-claim")).text
+    claim = (await ds.client.get("/record/events/fleet-destroyed-claim")).text
     assert "<strong>at least 12</strong>" in claim
-    facets = (await ds.client.get("/timeline/events.json?_facet_array=systems")).json()
+    facets = (await ds.client.get("/record/events.json?_facet_array=systems")).json()
     values = {v["value"] for v in facets["facet_results"]["systems"]["results"]}
     assert values == {"Bayraktar TB2", "AI-450"}

@@ -59,7 +59,7 @@ async def test_one_row_per_event_of_the_whole_record_in_date_order(ds, real_db):
         assert row["date_end"] == (None if same else event["date_end"]), event["id"]
     assert body["types"] == list(EVENT_TYPES)
     assert body["claims"] == list(CLAIM_STATUSES)
-    assert body["event_url"] == "/timeline/events/"
+    assert body["event_url"] == "/record/events/"
     assert (await ds.client.get(body["event_url"] + rows[0]["id"])).status_code == 200
 
 

@@ -58,11 +58,11 @@ def _edited(text: str, edits: list) -> str:
 @given(edits=EDITS)
 def test_any_edit_ends_as_a_full_build_or_the_same_errors(built, tmp_path_factory, edits):
     work = tmp_path_factory.mktemp("edit")
-    for name in ("events.yaml", "timeline.db"):
+    for name in ("events.yaml", "record.db"):
         shutil.copy(built / name, work / name)
     path = work / "events.yaml"
     path.write_text(_edited(path.read_text(encoding="utf-8"), edits), encoding="utf-8")
-    before = (work / "timeline.db").read_bytes()
+    before = (work / "record.db").read_bytes()
     try:
         full = build_file(path, work / "full.db").db_path
     except InvalidInput as full_error:
@@ -71,7 +71,7 @@ def test_any_edit_ends_as_a_full_build_or_the_same_errors(built, tmp_path_factor
         assert [str(p) for p in error.value.result.problems] == [
             str(p) for p in full_error.result.problems
         ]
-        assert (work / "timeline.db").read_bytes() == before
+        assert (work / "record.db").read_bytes() == before
         return
     build_file(path)
-    assert contents(work / "timeline.db") == contents(full)
+    assert contents(work / "record.db") == contents(full)

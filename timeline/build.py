@@ -58,7 +58,9 @@ def schema_fingerprint() -> str:
 
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
-DATABASE_NAME = "timeline"  # the database's name in Datasette: its file name's stem
+# The database's name in Datasette (its file name's stem): not "timeline", which is the
+# address of the site's timeline page.
+DATABASE_NAME = "record"
 DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 
 VIEWS = {
@@ -809,7 +811,7 @@ def write_database(
 
     Example::
 
-        counts = write_database(dataset, Path("timeline.db"), input_hash(raw))
+        counts = write_database(dataset, Path("record.db"), input_hash(raw))
     """
     db_path = Path(db_path)
     with temporary_sibling(db_path) as tmp:

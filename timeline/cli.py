@@ -35,7 +35,7 @@ DEFAULT_DB = Path(DEFAULT_DB_NAME)
 DbOption = Annotated[
     Path | None,
     typer.Option(
-        "--db", help="SQLite file (default: timeline.db next to the YAML).", dir_okay=False
+        "--db", help=f"SQLite file (default: {DEFAULT_DB_NAME} next to the YAML).", dir_okay=False
     ),
 ]
 

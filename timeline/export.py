@@ -126,7 +126,7 @@ def export_events(db_path: Path, filters: Filters | None = None) -> list[dict]:
 
     Example::
 
-        events = export_events(Path("timeline.db"), Filters(actor="baykar", since="2021"))
+        events = export_events(Path("record.db"), Filters(actor="baykar", since="2021"))
         events[0]["citations"][0]["quote"]
     """
     conn = connect(db_path)

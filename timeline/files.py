@@ -345,7 +345,7 @@ def check_output(output: Path, kind: str, inputs: Iterable[Path] = ()) -> None:
 
     Example::
 
-        check_output(Path("timeline.db"), "sqlite", inputs=[Path("events.yaml")])
+        check_output(Path("record.db"), "sqlite", inputs=[Path("events.yaml")])
     """
     output = Path(output)
     if output.is_dir():

@@ -13,7 +13,7 @@
 
 Example::
 
-    files = render("markdown", Path("timeline.db"), Filters(actor="baykar"))
+    files = render("markdown", Path("record.db"), Filters(actor="baykar"))
     print(files["timeline.md"])
 """
 
@@ -36,6 +36,7 @@ from .dates import parse_date
 from .export import EVENT_COLUMNS, Filters, event_ids, export_events, table_rows
 from .files import YAML_EXPORT_MARK
 from .layout import dump_record
+from .site import event_path
 
 SITE_TITLE = "Turkey–Ukraine defence cooperation: a sourced timeline"
 LICENCE = "CC-BY-4.0"
@@ -124,7 +125,7 @@ def cff_string(value: str) -> str:
 
 
 def _event_url(ctx: Context, event_id: str) -> str:
-    return f"{ctx.base_url.rstrip('/')}/timeline/events/{event_id}"
+    return ctx.base_url.rstrip("/") + event_path(event_id)
 
 
 def _csv(rows: list[dict], columns: list[str], *, safe: bool = True) -> str:
@@ -286,7 +287,7 @@ def ics_calendar(events: list[dict], base_url: str, name: str = SITE_TITLE) -> s
         entry.add("dtend", dt.date.fromisoformat(e["date_end"]) + dt.timedelta(days=1))
         stamp = e.get("last_changed") or e.get("first_added") or "2000-01-01T00:00:00+00:00"
         entry.add("dtstamp", dt.datetime.fromisoformat(stamp).astimezone(dt.UTC))
-        url = f"{base_url.rstrip('/')}/timeline/events/{e['id']}"
+        url = base_url.rstrip("/") + event_path(e["id"])
         lines = [f"Date: {e['date_label']}", f"Status: {e['status']}", "", e["summary"], "", url]
         lines += [f"“{c['quote']}” — {c['source_title']}, {c['publisher']}"
                   for c in e.get("citations", [])]  # fmt: skip

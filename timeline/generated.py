@@ -24,6 +24,7 @@ from . import filters, schema
 from .build import DATABASE_NAME, FACET_COUNTS, VIEWS
 from .files import write_atomically
 from .jsonschema import json_schema
+from .site import EVENTS_PATH
 
 METADATA = "datasette-metadata.json"
 README = "README.md"
@@ -76,14 +77,14 @@ def declared_tables() -> dict[str, tuple[str, list[schema.Column]]]:
 # The canned queries that take the site's filters (timeline.filters): their SQL is
 # generated, so a feed, the download and /timeline read a reader's words the same way.
 FEED_COLUMNS = {
-    "atom_feed": ("""'tag:turkey-ukraine-timeline,2026:event/' || e.id as atom_id,
+    "atom_feed": (f"""'tag:turkey-ukraine-timeline,2026:event/' || e.id as atom_id,
   e.date_label || ': ' || e.title as atom_title,
   coalesce(e.last_changed, e.date_start || 'T00:00:00+00:00') as atom_updated,
   'Date: ' || e.date_label || ' (known to the ' || e.precision || ')' || char(10) ||
   'Status: ' || e.status || char(10) || 'Type: ' || e.type || char(10) || char(10) ||
   e.summary || char(10) || char(10) || e.citation_count || ' citation(s) from ' ||
   e.source_count || ' source(s).' as atom_content,
-  '/timeline/events/' || e.id as atom_link""", 100),
+  '{EVENTS_PATH}' || e.id as atom_link""", 100),
     "calendar": ("""e.id, e.title, e.status, e.type, e.date_start, e.date_end, e.date_label,
   e.summary, e.location, e.first_added, e.last_changed""", 250),
 }  # fmt: skip

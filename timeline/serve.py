@@ -75,7 +75,7 @@ def datasette_command(
 
     Example::
 
-        datasette_command(Path("timeline.db"), SITE_DIR, "127.0.0.1", 8001)
+        datasette_command(Path("record.db"), SITE_DIR, "127.0.0.1", 8001)
     """
     site_dir = Path(site_dir)
     command = [sys.executable, "-m", "datasette", "gunicorn" if production else "serve"]

@@ -22,6 +22,19 @@ ROUTES = {
     "data": "/data",
     "about": "/about",
 }
+# The timeline page's template (plugins/timeline_page.py renders it; others add to it).
+TIMELINE_TEMPLATE = "timeline.html"
+# An event's page (its id is a slug: nothing to escape).
+EVENTS_PATH = f"/{DATABASE}/events/"
+# The addresses the site had when the database shared the timeline page's name: they
+# redirect to the database's address (plugins/old_addresses.py).
+OLD_DATABASE = "timeline"
+
+
+def event_path(event_id: str) -> str:
+    return EVENTS_PATH + event_id
+
+
 # The canned queries that are feeds of events, and the renderer each is read with.
 EVENT_FEEDS = {"atom": ("atom_feed", "atom"), "calendar": ("calendar", "ics")}
 # The events as a file, by the data page's route (plugins/downloads.py).

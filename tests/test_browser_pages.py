@@ -7,7 +7,7 @@ A screenshot of every page at desktop and phone width goes to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from test_browser import ARTIFACTS, PHONE_WIDTH, chromium, open_page, served
+from test_browser import ARTIFACTS, PHONE_WIDTH, chromium, open_page, served, shot
 from test_site_support import REAL
 
 pytestmark = pytest.mark.browser
@@ -27,6 +27,9 @@ PAGES = {
     "systems-table": "/record/systems",
     "system": "/record/systems/bayraktar-tb2",
     "claims": "/claims",
+    "register": "/register",
+    "register-system": "/register?system=bayraktar-tb2",
+    "data": "/data",
     "about": "/about",
     "map": "/record/event_map",
     "query-disputed": "/record/disputed_claims",
@@ -52,10 +55,6 @@ def page(browser):
     yield page
     context.close()
     assert not errors, errors
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_actor_page(page, server):
@@ -212,6 +211,33 @@ def test_an_event_pages_previous_and_next_events_stand_apart(browser, server, wi
         page.locator(".event-neighbours").screenshot(
             path=str(ARTIFACTS / f"event-neighbours-{width}.png")
         )
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("width", [PHONE_WIDTH, 1280])
+def test_the_register_from_the_navigation_to_a_figures_quote(browser, server, width):
+    """A reader finds the register in the navigation, opens a deal's figure's quote, and
+    reaches the event that states it, where the same quote is cited."""
+    context, page, errors = open_page(browser, width)
+    try:
+        page.goto(f"{server}/")
+        page.locator("p.site-links a", has_text="Register").click()
+        page.wait_for_url(f"{server}/register")
+        assert page.locator("article.deal-card").count() > 5
+        shot(page, f"register-from-navigation-{width}")
+        step = page.locator("article.deal-card li.step:has(details)").first
+        step.locator("details summary").click()
+        quote = step.locator("blockquote").inner_text()
+        assert quote and step.locator("blockquote").is_visible()
+        step.locator("a").first.click()
+        page.wait_for_url(f"{server}/record/events/**")
+        assert quote in page.locator("section.content").inner_text()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0
     finally:
         context.close()
     assert not errors, errors

@@ -127,6 +127,10 @@ def extra_template_vars(view_name, database, table, request, datasette):
         entity = rows[0]
         if entity.get("country"):
             entity["country_name"] = CODE_LISTS["country"].name(entity["country"])
+            # a country's page is the timeline of its events (with their feeds and files)
+            entity["country_url"] = events_links(datasette.urls, {"country": entity["country"]})[
+                "timeline"
+            ]
         if "aliases" in entity:
             entity["aliases"] = json.loads(entity["aliases"] or "[]")
         links_table, column = ALL_ROWS.get(table, ("events", "id"))

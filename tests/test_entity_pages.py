@@ -23,7 +23,11 @@ async def test_actor_page(ds):
     assert "— supplier" in html  # its role in the event
     assert 'href="/timeline?actor=baykar"' in html
     assert '<td class="col-aliases' not in html  # the designed page, not the raw row
-    assert "company · Türkiye" in html  # the country by name, not its code
+    # the country by name, not its code, linked to its events (a country's page)
+    country = re.search(r'company · <a href="([^"]+)"[^>]*>Türkiye</a>', html)
+    assert country and country[1] == "/timeline?country=TR"
+    page = (await ds.client.get(country[1])).text
+    assert 'href="/register?country=TR"' in page and "/record/calendar.ics?country=TR" in page
 
 
 async def test_actor_and_system_pages_list_their_events_in_date_order(ds):

@@ -114,11 +114,13 @@ class Query:
 MAX_CHOICES = 100
 CHOICES_SQL = {
     # counts the build stored, instead of grouping every event's actors per request
-    "actors": """select * from (
-                   select id as value, name as label, event_count as n from actors
-                   where event_count > 0 order by event_count desc, name limit :limit)
-                 union select id, name, event_count from actors
-                   where :actor != '' and id in ({named})
+    # "chosen": the actor the reader named, by id, name or alias (the option to select)
+    "actors": """select *, (:actor != '' and value in ({named})) as chosen from (
+                   select * from (
+                     select id as value, name as label, event_count as n from actors
+                     where event_count > 0 order by event_count desc, name limit :limit)
+                   union select id, name, event_count from actors
+                     where :actor != '' and id in ({named}))
                  order by label""".format(named=filters.named_ids("actor", "actor")),
     # the build's counts again: grouping every event by type or status took 5 ms each
     "types": "select type as value, type as label, sum(events) as n from event_counts "
@@ -312,10 +314,8 @@ async def timeline_context(datasette, request) -> dict:
     asked = {"limit": MAX_CHOICES, "actor": wanted.chosen["actor"], "tag": wanted.chosen["tag"]}
     choices = {name: await _rows(db, sql, asked) for name, sql in CHOICES_SQL.items()}
     active = wanted.active
-    actor = wanted.chosen["actor"]
-    actor_name = next(
-        (c["label"] for c in choices["actors"] if actor in (c["value"], c["label"])), actor
-    )
+    actor = wanted.chosen["actor"]  # as the reader wrote it, when it names no actor
+    actor_name = next((c["label"] for c in choices["actors"] if c["chosen"]), actor)
     path = datasette.urls.path(ROUTES["timeline"])
     removal_links = [
         {"name": filters.FILTERS[name].label, "value": value,

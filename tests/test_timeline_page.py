@@ -287,6 +287,20 @@ async def test_filter_form_offers_the_busiest_actors_and_the_chosen_one(tmp_path
     assert '<option value="extra-129" selected>' in form and form.count("<option value=") == 102
 
 
+@pytest.mark.parametrize("named", ["baykar", "Baykar", "baykar makina", "BAYKAR MAKINA"])
+async def test_the_form_selects_the_actor_named_by_id_name_or_alias(small, named):
+    html = (await small.client.get("/timeline", params={"actor": named})).text
+    form = html[html.index('<select name="actor">') : html.index("</select>")]
+    assert re.findall(r'<option value="([^"]*)" selected>', form) == ["baykar"]
+    assert "<title>Timeline: Baykar</title>" in html
+
+
+async def test_an_actor_named_by_no_record_selects_nothing(small):
+    html = (await small.client.get("/timeline", params={"actor": "Nobody"})).text
+    form = html[html.index('<select name="actor">') : html.index("</select>")]
+    assert " selected>" not in form
+
+
 @pytest.fixture(scope="module")
 async def skewed(tmp_path_factory):
     """450 synthetic events, actor-0 in every one of them (a busy actor), and actor-1

@@ -38,7 +38,6 @@ from timeline.formats import HOST
 MAX_FACETS = 8
 MAX_SEARCH_WORDS = 16
 MAX_SEARCH_CHARS = 256
-EXTENSIONS = (".json", ".csv", ".atom", ".ics")
 READ_METHODS = ("GET", "HEAD")
 # No parameter of the site's pages needs more (SQL has SQLite's own 100 KB limit); a date
 # padded with 40,000 spaces cost a page 90 ms.
@@ -84,24 +83,42 @@ async def check(
             # SQLite refuses any statement holding one; no value of the site needs it
             raise BadRequest("A parameter may not hold a NUL character.")
     parts = path.strip("/").split("/")
-    if len(parts) not in (2, 3) or parts[0] not in datasette.databases:
+    database = parts[0] if len(parts) > 1 else parts[0].rpartition(".")[0]
+    if database not in datasette.databases:
         return
-    db = datasette.get_database(parts[0])
-    table = _without_extension(parts[1])
+    # Datasette would serve an unknown format (/record/events.nope) as the HTML page
+    formats = served_formats(datasette) | ({"db"} if len(parts) == 1 else set())  # the file
+    parts[-1] = _without_format(parts[-1], formats)
+    if len(parts) not in (2, 3):
+        return
+    db = datasette.get_database(database)
+    table = parts[1]
     if table not in set(await db.table_names()) | set(await db.view_names()):
         if len(parts) == 3:  # Datasette would look the row up in a table that is not there
             raise NotFound(f"No such table: {table[:40]}")
         return
     if len(parts) == 3:
-        await _check_row_path(db, table, _without_extension(parts[2]))
+        await _check_row_path(db, table, parts[2])
     elif query:
         await _check_table_query(datasette, db, table, query)
 
 
-def _without_extension(name: str) -> str:
-    for ext in EXTENSIONS:
-        name = name.removesuffix(ext)
-    return name
+def served_formats(datasette) -> set[str]:
+    """The formats of a database's pages: its output renderers' (JSON and the plugins'),
+    CSV, and ``jsono`` (Datasette's old name for JSON objects, which it redirects)."""
+    return {"csv", "jsono", *datasette.renderers}
+
+
+def _without_format(name: str, formats: set[str]) -> str:
+    """A path segment without its format (a literal dot in a table name or a row's key is
+    tilde-encoded, so a dot always starts one)."""
+    base, dot, extension = name.rpartition(".")
+    if not dot:
+        return name
+    if extension not in formats:
+        listed = ", ".join(f".{f}" for f in sorted(formats))
+        raise NotFound(f"No such format: .{extension[:20]}. The formats are {listed}.")
+    return base
 
 
 async def _check_row_path(db, table: str, key: str) -> None:

@@ -122,6 +122,28 @@ async def test_no_table_parameters_give_a_500(ds, params, path):
     assert response.status_code in (200, 400, 403, 404), (params, response.text[:300])
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/record.nope", "/record/events.nope", "/record/events.db", "/record/atom_feed.xml",
+     "/record/events/montreux.nope", "/record/events/montreux.html"],
+)  # fmt: skip
+async def test_a_format_no_renderer_serves_is_a_404_that_lists_them(ds, capsys, path):
+    """Datasette would answer 200 with the HTML page, as if the format were served."""
+    response = await ds.client.get(path)
+    assert response.status_code == 404
+    log = capsys.readouterr().err
+    assert "No such format" in log and ".csv, " in log and ".json" in log
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/record.json", "/record/events.csv", "/record/events.json", "/record/atom_feed.atom",
+     "/record/calendar.ics", "/record/events/montreux.json"],
+)  # fmt: skip
+async def test_every_served_format_still_answers(ds, path):
+    assert (await ds.client.get(path)).status_code == 200
+
+
 async def test_chosen_columns_show_the_full_table(ds):
     """The reading view of events cannot show the columns ?_col= and ?_nocol= choose."""
     for query in ("_col=title", "_col=id&_col=status", "_nocol=sort_key"):

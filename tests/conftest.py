@@ -47,7 +47,7 @@ def write_yaml(tmp_path: Path) -> Callable[[str], Path]:
 @pytest.fixture(scope="module")
 def small_db(tmp_path_factory) -> Path:
     """The small timeline built once per test module (for read-only site tests)."""
-    from test_site_support import build
+    from support import build
 
     return build(SMALL, tmp_path_factory.mktemp("site"))
 
@@ -55,7 +55,7 @@ def small_db(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 async def ds(small_db: Path):
     """The published site over the small timeline, shared by a module's tests."""
-    from test_site_support import site
+    from support import site
 
     return await site(small_db)
 
@@ -63,7 +63,7 @@ async def ds(small_db: Path):
 @pytest.fixture(scope="session")
 def real_db(tmp_path_factory) -> Path:
     """The real events.yaml, built once per test process (the tests only read it)."""
-    from test_site_support import REAL, build
+    from support import REAL, build
 
     return build(REAL, tmp_path_factory.mktemp("real"))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from test_site_support import ROOT
+from support import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from abuse_load import ABUSIVE, BAD_REQUESTS, NORMAL, percentile, report, run

@@ -265,7 +265,7 @@ async def test_load_counts_a_table_page_whose_facets_ran_out_of_time_as_an_error
     generated: str, tmp_path: Path
 ) -> None:
     import load
-    from test_site_support import build, site
+    from support import build, site
 
     events = tmp_path / "events.yaml"
     events.write_text(generated, encoding="utf-8")

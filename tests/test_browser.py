@@ -1,67 +1,14 @@
-"""A real Chromium, driven by Playwright, against a real `timeline serve` process.
-
-Skips when Playwright or /usr/bin/chromium is missing, except when CI=true:
-then a missing browser is a failure, so CI can never pass without running it.
-Screenshots go to test-artifacts/.
-"""
+"""A real Chromium against a real `timeline serve` of the small test file: the events
+table, the timeline, the event map and the home page (helpers: browsing.py)."""
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
-
+import browsing
 import pytest
-from test_site_support import ROOT, SMALL, serving
-
-from conftest import skip_or_fail
+from browsing import PHONE_WIDTH, checked_page, chromium, served, shot
+from support import SMALL
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def require_browser():
-    """The Playwright sync API, or skip/fail when it or Chromium is unavailable."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed")
-    if not CHROMIUM.exists():
-        skip_or_fail(f"{CHROMIUM} is missing (apt-get install chromium)")
-    return sync_playwright
-
-
-def served(tmp_path_factory, yaml_path: Path):
-    """A real `timeline serve` of a copy of ``yaml_path`` (a generator for a module fixture)."""
-    require_browser()
-    site_dir = tmp_path_factory.mktemp("served")
-    shutil.copy(yaml_path, site_dir / "events.yaml")
-    with serving(site_dir) as base:
-        yield base
-
-
-def chromium():
-    """Debian's Chromium, headless, closed afterwards (a generator for a module fixture)."""
-    sync_playwright = require_browser()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -74,49 +21,9 @@ def browser(server):
     yield from chromium()
 
 
-# How long a browser test waits for a page, an element or a navigation: CI runs these
-# tests beside the others on two cores, where a page can take seconds.
-TIMEOUT_MS = 30_000
-PHONE_WIDTH = 375
-
-
-def open_page(browser, width: int = 1280, height: int = 900):
-    """A context and a page that record console errors and warnings, script errors, failed
-    requests and anything the Content-Security-Policy blocks; below 500 px wide, a touch
-    phone. Returns (context, page, problems)."""
-    phone = width < 500
-    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone,
-                                  has_touch=phone)  # fmt: skip
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)  # fmt: skip
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    page.add_init_script(
-        "document.addEventListener('securitypolicyviolation',"
-        " e => console.error('blocked by the policy: ' + e.violatedDirective));"
-    )
-    return context, page, problems
-
-
-def checked_page(browser, width: int = 1280, height: int = 900):
-    """A page from open_page, closed afterwards with nothing reported (a generator for a
-    fixture)."""
-    context, page, problems = open_page(browser, width, height)
-    yield page
-    context.close()
-    assert problems == []
-
-
 @pytest.fixture
 def page(browser):
     yield from checked_page(browser)
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def table_ids(page) -> list[str]:
@@ -204,9 +111,9 @@ def test_home_about_and_map(page, server):
 )
 def test_missing_chromium_skips_locally_and_fails_under_ci(monkeypatch, tmp_path, ci, outcome):
     monkeypatch.setenv("CI", ci)
-    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setattr(browsing, "CHROMIUM", tmp_path / "no-chromium")
     with pytest.raises(outcome):
-        require_browser()
+        browsing.require_browser()
 
 
 # --- the reader's edges: the map on a phone, query results, facets ------------------------

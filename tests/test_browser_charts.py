@@ -10,9 +10,8 @@ Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from test_browser import ARTIFACTS, checked_page, chromium, open_page, served
-from test_charts import contrast
-from test_site_support import SMALL
+from browsing import ARTIFACTS, checked_page, chromium, open_page, served
+from support import SMALL, contrast
 
 from timeline import charts
 

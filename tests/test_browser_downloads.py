@@ -7,8 +7,8 @@ import csv
 import io
 
 import pytest
-from test_browser import PHONE_WIDTH, chromium, open_page, served, shot
-from test_site_support import SMALL, load_yaml
+from browsing import PHONE_WIDTH, chromium, open_page, served, shot
+from support import SMALL, load_yaml
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from test_browser import ARTIFACTS, checked_page, chromium, served
-from test_site_support import REAL, build
+from browsing import ARTIFACTS, checked_page, chromium, served
+from support import REAL, build
 
 from timeline import places
 

@@ -7,8 +7,8 @@ A screenshot of every page at desktop and phone width goes to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from test_browser import ARTIFACTS, PHONE_WIDTH, chromium, open_page, served, shot
-from test_site_support import REAL
+from browsing import ARTIFACTS, PHONE_WIDTH, chromium, open_page, served, shot
+from support import REAL
 
 pytestmark = pytest.mark.browser
 

@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from test_browser import ARTIFACTS, checked_page, chromium, served
-from test_site_support import REAL, build
+from browsing import ARTIFACTS, checked_page, chromium, served
+from support import REAL, build
 
 from timeline.schema import CLAIM_STATUSES
 

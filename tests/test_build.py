@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 import yaml
-from test_site_support import REAL, SMALL, build, write_yaml
+from support import REAL, SMALL, build, write_yaml
 
 from conftest import files_in
 from timeline import build as build_module

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from datasette.app import Datasette
-from test_site_support import METADATA, ROOT, SMALL, build, site
+from support import METADATA, ROOT, SMALL, build, site
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_site_support import ROOT
+from support import ROOT
 
 from timeline import vendor
 

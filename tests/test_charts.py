@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_site_support import REAL, build, site
+from support import REAL, build, contrast, site
 
 from timeline import charts
 from timeline.schema import EVENT_TYPES
@@ -212,18 +212,6 @@ async def test_an_entity_chart_spans_its_own_years(ds, real_db):
 
 
 # -- colours and labels -----------------------------------------------------------------------
-
-
-def luminance(colour: str) -> float:
-    """WCAG 2.1's relative luminance of a #rrggbb colour."""
-    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: str, b: str) -> float:
-    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 async def test_contrast_follows_wcag():

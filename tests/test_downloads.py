@@ -17,7 +17,7 @@ import icalendar
 import pytest
 import yaml
 from frictionless import Package
-from test_site_support import REAL, ROOT, SMALL, build, load_yaml, site, write_yaml
+from support import REAL, ROOT, SMALL, build, load_yaml, site, write_yaml
 
 from conftest import skip_or_fail
 from timeline import schema

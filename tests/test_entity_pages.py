@@ -6,7 +6,7 @@ import copy
 import re
 
 import pytest
-from test_site_support import REAL, build, site
+from support import REAL, build, site
 
 pytestmark = pytest.mark.asyncio
 
@@ -102,7 +102,7 @@ async def test_long_lists_stop_at_the_limit_and_link_to_the_paged_table(tmp_path
     import sys
 
     import yaml
-    from test_site_support import ROOT, write_yaml
+    from support import ROOT, write_yaml
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_build import synthetic_yaml
@@ -117,7 +117,7 @@ async def test_long_lists_stop_at_the_limit_and_link_to_the_paged_table(tmp_path
 
 async def test_claims_and_system_pages_are_bounded(tmp_path):
     """120 claims page 50 at a time; a system in 260 events lists 200 and links the rest."""
-    from test_site_support import SMALL, load_yaml, write_yaml
+    from support import SMALL, load_yaml, write_yaml
 
     data = load_yaml(SMALL)
     template = next(e for e in data["events"] if e["id"] == "fleet-destroyed-claim")

@@ -13,7 +13,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from test_site_support import (
+from support import (
     PAYLOADS,
     REAL,
     ROOT,

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
-from test_site_support import IMG, SCRIPT, SMALL, build, load_yaml, write_yaml
+from support import IMG, SCRIPT, SMALL, build, load_yaml, write_yaml
 from typer.testing import CliRunner
 
 from timeline.cli import app

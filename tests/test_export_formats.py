@@ -13,7 +13,7 @@ import icalendar
 import pytest
 import yaml
 from frictionless import Package
-from test_site_support import REAL, ROOT, SMALL, build, load_yaml, write_yaml
+from support import REAL, ROOT, SMALL, build, load_yaml, write_yaml
 from typer.testing import CliRunner
 
 from conftest import skip_or_fail

@@ -10,7 +10,7 @@ from pathlib import Path
 import feedparser
 import icalendar
 import pytest
-from test_site_support import SMALL, build, load_yaml, site, write_yaml
+from support import SMALL, build, load_yaml, site, write_yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from generate import write_realistic
@@ -186,7 +186,7 @@ async def test_an_actors_or_systems_feed_holds_its_newest_events_that_pass_the_f
 
 
 async def test_a_query_without_the_feed_columns_is_a_400_that_names_them(tmp_path):
-    from test_site_support import SMALL, build, site
+    from support import SMALL, build, site
 
     ds = await site(build(SMALL, tmp_path))
     response = await ds.client.get("/record/recently_added.atom")

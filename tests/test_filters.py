@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import feedparser
 import icalendar
 import pytest
-from test_site_support import site
+from support import site
 
 from timeline import filters
 from timeline.export import Filters, export_events

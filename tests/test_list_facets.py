@@ -4,7 +4,7 @@ index agree with Datasette's own JSON-array facet and filter on every page."""
 from __future__ import annotations
 
 import pytest
-from test_site_support import REAL, build, column_facets_side_by_side, site
+from support import REAL, build, column_facets_side_by_side, site
 
 LISTS = ("actors", "countries", "tags", "systems", "system_kinds")
 PAGES = [

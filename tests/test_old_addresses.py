@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_site_support import ROOT, SMALL, build, site
+from support import ROOT, SMALL, build, site
 
 from timeline.site import DATABASE
 

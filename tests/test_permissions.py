@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_site_support import METADATA, SMALL, build, site
+from support import METADATA, SMALL, build, site
 
 pytestmark = pytest.mark.asyncio
 

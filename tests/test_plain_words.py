@@ -10,7 +10,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from test_site_support import METADATA, REAL, build, site
+from support import METADATA, REAL, build, site
 
 pytestmark = pytest.mark.asyncio
 

@@ -76,7 +76,7 @@ def test_outside_git_there_is_no_history(small_yaml):
 
 async def test_recently_added_page_and_atom_feed_follow_additions(repo):
     import feedparser
-    from test_site_support import site
+    from support import site
 
     db = build_file(repo / "events.yaml", repo / "db" / "record.db").db_path
     ds = await site(db)

@@ -16,7 +16,7 @@ import zipfile
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_site_support import ROOT, SMALL
+from support import ROOT, SMALL
 from typer.testing import CliRunner
 
 from timeline import publish, vendor

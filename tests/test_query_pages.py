@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from datasette.plugins import pm
-from test_site_support import build, site
+from support import build, site
 
 from timeline.build import DATABASE_NAME
 

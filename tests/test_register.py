@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_site_support import SMALL, build, load_yaml, query_rows, write_yaml
+from support import SMALL, build, load_yaml, query_rows, write_yaml
 
 from timeline.schema import COUNTED_ACTIONS, TRANSFER_ACTIONS
 from timeline.validate import validate_file

@@ -8,8 +8,8 @@ from html import unescape
 
 import pytest
 from markupsafe import escape
+from support import SCRIPT, assert_no_raw_markup, build, query_rows, site
 from test_register import step, with_steps
-from test_site_support import SCRIPT, assert_no_raw_markup, build, query_rows, site
 
 pytestmark = pytest.mark.asyncio
 

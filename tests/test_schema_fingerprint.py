@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_site_support import ROOT, SMALL
+from support import ROOT, SMALL
 
 from timeline.build import DATABASE_MODULES
 

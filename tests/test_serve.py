@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_site_support import (
+from support import (
     SMALL,
     STOP_TIMEOUT,
     free_port,

@@ -8,7 +8,7 @@ from html import unescape
 
 import pytest
 from datasette.utils import derive_named_parameters
-from test_site_support import (
+from support import (
     METADATA,
     SMALL,
     assert_facets_match,

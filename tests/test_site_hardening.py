@@ -14,7 +14,7 @@ from datasette import hookimpl
 from datasette.plugins import pm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_site_support import METADATA, ROOT, SMALL, build, load_yaml, site, write_yaml
+from support import METADATA, ROOT, SMALL, build, load_yaml, site, write_yaml
 from typer.testing import CliRunner
 
 from timeline.cli import app

@@ -10,7 +10,7 @@ from html import unescape
 
 import pytest
 from markupsafe import escape
-from test_site_support import METADATA, ROOT, SMALL, build, load_yaml, site, write_yaml
+from support import METADATA, ROOT, SMALL, build, load_yaml, site, write_yaml
 
 sys.path.insert(0, str(ROOT / "plugins"))
 from cells import linked_titles

@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 from markupsafe import escape
-from test_site_support import REAL, assert_facets_match, build, expected_facets, load_yaml, site
+from support import REAL, assert_facets_match, build, expected_facets, load_yaml, site
 
 from timeline.build import InvalidInput
 from timeline.dates import parse_date

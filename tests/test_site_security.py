@@ -5,7 +5,7 @@ from __future__ import annotations
 import feedparser
 import icalendar
 import pytest
-from test_site_support import (
+from support import (
     IMG,
     SCRIPT,
     assert_no_raw_markup,
@@ -97,7 +97,7 @@ async def test_calendar_keeps_hostile_text_as_plain_text(ds):
 
 
 async def test_no_template_marks_data_safe():
-    from test_site_support import ROOT
+    from support import ROOT
 
     for template in (ROOT / "templates").rglob("*.html"):
         assert "|safe" not in template.read_text().replace(" ", ""), template

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_site_support import SMALL, build, load_yaml, query_rows, site, write_yaml
+from support import SMALL, build, load_yaml, query_rows, site, write_yaml
 
 from timeline.validate import validate_file
 

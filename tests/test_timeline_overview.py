@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_site_support import REAL, build, site
+from support import REAL, build, site
 
 from timeline import charts
 from timeline.schema import CLAIM_STATUSES, EVENT_TYPES

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from datasette.utils import MultiParams
-from test_site_support import METADATA, ROOT, SMALL, build, site, statements_of, write_yaml
+from support import METADATA, ROOT, SMALL, build, site, statements_of, write_yaml
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "plugins"))
@@ -266,7 +266,7 @@ async def test_shared_timeline_says_what_it_shows(small):
 async def test_filter_form_offers_the_busiest_actors_and_the_chosen_one(tmp_path):
     """A select of every actor would grow with the data: the form offers the 100 actors
     with most events, in name order, plus the one chosen."""
-    from test_site_support import load_yaml
+    from support import load_yaml
 
     data = load_yaml(SMALL)
     for i in range(130):

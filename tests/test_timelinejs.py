@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser
-from test_site_support import REAL, ROOT, build
+from browsing import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser
+from support import REAL, ROOT, build
 
 from conftest import skip_or_fail
 from timeline.formats import render

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_site_support import ROOT, SITE_PARTS
+from support import ROOT, SITE_PARTS
 from typer.testing import CliRunner
 
 from timeline import serve, vendor

@@ -1,6 +1,6 @@
 """Helpers for the site tests: build a fixture database and serve it in-process.
 
-Not a test module itself; named test_site_* so it sits with the site's tests.
+Not a test module itself (pytest collects test_*.py files only).
 """
 
 from __future__ import annotations
@@ -238,3 +238,15 @@ async def column_facets_side_by_side(ds: Datasette, query: str) -> dict[str, tup
     data = (await ds.client.get(f"/record/events.json?{query}&{requested}")).json()
     facets = data["facet_results"]
     return {column: (facets[column], facets[f"{column}_2"]) for column in columns}
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2.1's relative luminance of a #rrggbb colour."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)

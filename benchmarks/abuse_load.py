@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_site_support import REAL, serving  # noqa: E402
+from support import REAL, serving  # noqa: E402
 
 NORMAL = [
     "/",

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from generate import realistic_yaml  # noqa: E402
 from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from test_site_support import serving  # noqa: E402
+from support import serving  # noqa: E402
 
 from timeline import vendor  # noqa: E402
 from timeline.build import build_file  # noqa: E402

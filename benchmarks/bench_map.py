@@ -27,13 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import test_site_support  # noqa: E402
+import support  # noqa: E402
 from generate import write_realistic  # noqa: E402
 from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from test_site_support import REAL, serving  # noqa: E402
+from support import REAL, serving  # noqa: E402
 
 # `timeline serve` builds 10,000 events before it answers: longer than the tests allow.
-test_site_support.STARTUP_TIMEOUT = 600
+support.STARTUP_TIMEOUT = 600
 
 MAP = "/record/event_map"
 DRAWN = '#event-map [data-map-state="drawn"], #event-map [data-chart-state="drawn"]'

@@ -8,11 +8,12 @@ import subprocess
 import sys
 import textwrap
 
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from conftest import ROOT
 from timeline import schema
-from timeline.cli import app
+from timeline.cli import ADD_OPTIONS, NOT_ADDED, app
 
 
 def test_generated_files_are_current():
@@ -155,3 +156,13 @@ def test_the_nested_export_carries_every_declared_field_of_each_entry(tmp_path):
         entries = [entry for e in events for entry in e[event_field]]
         assert entries, event_field
         assert all(declared <= set(entry) for entry in entries), (event_field, declared)
+
+
+def test_every_event_field_is_entered_by_an_option_of_add_or_says_why_not():
+    """A newly declared field must be given an option of `timeline add`, or a reason."""
+    assert set(ADD_OPTIONS) | set(NOT_ADDED) == set(schema.RECORDS["event"])
+    assert not set(ADD_OPTIONS) & set(NOT_ADDED)
+    command = get_command(app).commands["add"]
+    offered = {option for param in command.params for option in param.opts}
+    for field, options in ADD_OPTIONS.items():
+        assert set(options) <= offered, field

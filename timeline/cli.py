@@ -493,6 +493,20 @@ def _split_pairs(values: list[str], option: str) -> list[dict]:
     return pairs
 
 
+# Which of ``add``'s options enter each field of an event; a field without options says
+# why it is written in the YAML instead (a test holds both against the declarations).
+ADD_OPTIONS = {
+    "id": ("--id",), "date": ("--date",), "title": ("--title",), "summary": ("--summary",),
+    "type": ("--type",), "status": ("--status",), "actors": ("--actor",),
+    "countries": ("--country",), "location": ("--location", "--lat", "--lon"),
+    "tags": ("--tag",), "citations": ("--source", "--quote"), "notes": ("--notes",),
+}  # fmt: skip
+NOT_ADDED = {
+    "systems": "a deal step holds up to eight keys per system: edit it in the YAML",
+    "related": "a relation names another event and its kind: edit it in the YAML",
+}
+
+
 @app.command()
 def add(
     path: YamlPath = Path("events.yaml"),

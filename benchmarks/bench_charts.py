@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from browsing import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from generate import realistic_yaml  # noqa: E402
-from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from support import serving  # noqa: E402
 
 from timeline import vendor  # noqa: E402

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import support  # noqa: E402
+from browsing import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from generate import write_realistic  # noqa: E402
-from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from support import REAL, serving  # noqa: E402
 
 # `timeline serve` builds 10,000 events before it answers: longer than the tests allow.

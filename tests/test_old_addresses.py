@@ -4,12 +4,13 @@ one, and the templates named after the database follow its name."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
-from support import ROOT, SMALL, build, site
+from support import METADATA, ROOT, SMALL, build, site
 
-from timeline.site import DATABASE
+from timeline.site import DATABASE, EVENTS_PATH
 
 # Datasette's template conventions that carry a database's name (its docs: "Custom
 # templates"): database-<db>.html, table-<db>-<table>.html, row-<db>-<table>.html,
@@ -26,6 +27,15 @@ def test_every_template_named_after_a_database_names_this_one():
     named = [p.name for p in (ROOT / "templates").glob("*.html") if NAMED.match(p.name)]
     assert named  # the convention is in use: the event, actor, source and system pages
     assert {NAMED.match(name)["db"] for name in named} == {DATABASE}, named
+
+
+def test_every_feed_links_its_entries_to_the_event_pages_of_this_database():
+    """The feeds' SQL in the metadata writes the events' address (generated or by hand)."""
+    queries = json.loads(METADATA.read_text(encoding="utf-8"))["databases"][DATABASE]["queries"]
+    links = {name: q["sql"] for name, q in queries.items() if "as atom_link" in q["sql"]}
+    assert len(links) >= 2  # the Atom feed and the recent additions
+    for name, sql in links.items():
+        assert f"'{EVENTS_PATH}' || " in sql, name
 
 
 @pytest.mark.parametrize(

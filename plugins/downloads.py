@@ -211,9 +211,3 @@ async def data_page(datasette, request):
 @hookimpl
 def register_routes():
     return [(f"^{ROUTE}$", data_page), (f"^{ROUTE}/(?P<name>[^/]+)$", download_file)]
-
-
-@hookimpl
-def prepare_jinja2_environment(env):
-    # A global, not a template variable: the footer links the page from error pages too.
-    env.globals["data_page_path"] = ROUTE

@@ -1,5 +1,5 @@
-"""Make the project's vocabularies (statuses, event types, roles), the database name and
-the site's metadata available to every template.
+"""Make the project's vocabularies (statuses, event types, roles), the database name, the
+site's own pages and its metadata available to every template.
 
 They come from ``timeline.schema`` so the site explains exactly the words the
 validator accepts. Static values are Jinja globals, so that pages Datasette renders
@@ -9,13 +9,14 @@ without its template hooks (the error pages) can use them too.
 from datasette import hookimpl
 
 from timeline.schema import EVENT_TYPES, RELATION_TYPES, ROLES, STATUSES
-from timeline.site import DATABASE
+from timeline.site import DATABASE, ROUTES
 
 
 @hookimpl
 def prepare_jinja2_environment(env, datasette):
     env.globals.update(
         timeline_db=DATABASE,
+        site_routes=ROUTES,  # the site's own pages, by name: {{ urls.path(site_routes.claims) }}
         site_metadata=datasette.metadata(),  # the footer's licence and links, on error pages too
         status_descriptions=STATUSES,
         type_descriptions=EVENT_TYPES,

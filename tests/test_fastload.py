@@ -1,0 +1,151 @@
+"""The fast first reading (rapidyaml, timeline/fastload.py) gives exactly PyYAML's values, or
+steps aside: on the real file, generated files, every malformed and test input, YAML 1.1's
+own forms and random documents PyYAML writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from timeline.fastload import NotFast, fast_data
+from timeline.load import LoadError, decode, load_text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from generate import realistic_yaml  # noqa: E402
+
+INPUTS = [
+    ROOT / "events.yaml",
+    *sorted((ROOT / "tests" / "malformed").iterdir()),
+    *sorted((ROOT / "tests" / "data").iterdir()),
+]
+
+
+def typed(value: object) -> object:
+    """``value`` with every scalar's type beside it: 1, 1.0 and True differ."""
+    if isinstance(value, dict):
+        return ("map", [(typed(k), typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("seq", [typed(v) for v in value])
+    return (type(value).__name__, value)
+
+
+def assert_exact_or_steps_aside(text: str) -> bool:
+    """The fast reading equals PyYAML's SafeLoader and the project's loader, or says NotFast.
+    True when it answered."""
+    try:
+        fast = fast_data(text)
+    except NotFast:
+        return False
+    assert typed(fast) == typed(yaml.load(text, Loader=yaml.SafeLoader))
+    # never accepts what the project's loader refuses, never reads it otherwise
+    assert typed(fast) == typed(load_text(text, Path("<test>")).data)
+    return True
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_input_file_reads_as_pyyaml_reads_it(path: Path) -> None:
+    try:
+        text = decode(path.read_bytes())
+    except LoadError:
+        return  # not UTF-8: refused before any parser sees it
+    answered = assert_exact_or_steps_aside(text)
+    try:
+        load_text(text, path)
+    except LoadError:
+        assert not answered  # the loader's refusal, with its position, stays PyYAML's
+    if path.name in ("events.yaml", "small.yaml", "ten_mistakes.yaml"):
+        assert answered  # the fast path is the path of a well-formed file
+
+
+def test_a_generated_file_takes_the_fast_path_and_reads_the_same() -> None:
+    assert assert_exact_or_steps_aside(realistic_yaml(300, seed=3))
+
+
+# YAML 1.1 as PyYAML reads it, which the validator relies on: (text, answered by the fast path)
+CASES = [
+    ("a: yes\nb: No\nc: on\nd: OFF\ne: y\n", True),  # booleans ("y" stays text in PyYAML)
+    ("a: 2019-03-01\nb: '2019-03-01'\nc: 2019-3-1\n", True),  # a date, text, text
+    ("a: 2019-03-01 10:20:30\nb: 2019-03-01T10:20:30Z\n", True),  # timestamps
+    ("a: ~\nb: null\nc:\nd: ''\ne: Null\n", True),
+    ("a: 12\nb: -3\nc: 1.5\nd: 1e3\ne: -0.25\nf: '12'\n", True),  # 1e3 is text in YAML 1.1
+    ("a: 0700\n", False),  # octal in YAML 1.1: refused by the loader, so left to PyYAML
+    ("a: 33:39\n", False),  # base 60
+    ("a: 0x1F\nb: 1_000\n", False),
+    ("a: .inf\n", False),
+    ("a: 2019-02-30\n", False),  # an impossible date: the loader says where
+    ('a: "yes"\nb: \'0700\'\nc: "33:39"\n', True),  # quoted: text
+    ('a: "tab\\there, \\u00e9, \\x41, \\"q\\" \\\\ \\/"\n', True),
+    ("a: |\n  one\n  two\n\nb: >-\n  folded\n  line\n\n  para\nc: |+\n  kept\n\n", True),
+    ("a: plain\n  continued\n  lines\nb: 'single\n  quoted'\n", True),
+    ("a: [1, two, {b: 3}]\nb: {}\nc: []\n", True),
+    ("? a\n: 1\n", True),
+    ("a: 1\na: 2\n", False),  # a duplicate key: the loader refuses it with both lines
+    ("a: &x 1\nb: *x\n", False),  # anchors and aliases
+    ("a: !!str 3\n", False),  # tags
+    ("a: {b: 1}\nc:\n  <<: {b: 2}\n", False),  # a merge key
+    ("--- 1\n--- 2\n", False),
+    ("---\na: 1\n...\n", False),
+    ("a: [1, 2\n", False),  # syntax errors: PyYAML's message and position
+    ("a:\n\tb: 1\n", False),
+    ("", False),
+    ("# only a comment\n", False),
+    ("- a\n- 1\n", True),
+    ("1: a\n", False),  # a key that is not text
+    ("a: café — ünïcode ✓\n", True),
+]
+
+
+@pytest.mark.parametrize(("text", "fast"), CASES)
+def test_yaml_1_1_forms_read_as_pyyaml_reads_them(text: str, fast: bool) -> None:
+    assert assert_exact_or_steps_aside(text) is fast
+
+
+def test_the_values_are_python_s_own_types() -> None:
+    data = fast_data("a: 2019-03-01\nb: yes\nc: 7\nd: 7.5\ne:\n")
+    assert data == {"a": dt.date(2019, 3, 1), "b": True, "c": 7, "d": 7.5, "e": None}
+    assert type(data["a"]) is dt.date
+
+
+def test_a_syntax_error_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    """rapidyaml's C++ prints its errors on standard error; the user sees PyYAML's only."""
+    with pytest.raises(NotFast):
+        fast_data("a: [1, 2\n")
+    assert capfd.readouterr() == ("", "")
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+_scalars = st.one_of(
+    _text,
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.dates(),
+)
+_documents = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=20,
+).map(lambda data: {"root": data})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=_documents,
+    style=st.sampled_from([None, '"', "'", "|", ">"]),
+    flow=st.sampled_from([False, True, None]),
+    width=st.sampled_from([20, 80]),
+)
+def test_random_documents_read_as_pyyaml_reads_them(data, style, flow, width) -> None:
+    text = yaml.safe_dump(
+        data, default_style=style, default_flow_style=flow, width=width, allow_unicode=True
+    )
+    assert_exact_or_steps_aside(text)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from timeline.fastload import NotFast, fast_data
-from timeline.load import LoadError, decode, load_text
+from timeline.load import FORBIDDEN_CHARS, LoadError, decode, holds_hidden, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -149,3 +149,14 @@ def test_random_documents_read_as_pyyaml_reads_them(data, style, flow, width) ->
         data, default_style=style, default_flow_style=flow, width=width, allow_unicode=True
     )
     assert_exact_or_steps_aside(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(), max_size=40))
+@example("a lone surrogate \ud800 and é")
+@example("crlf\r\n")
+def test_holds_hidden_answers_as_searching_the_text_does(text: str) -> None:
+    """The quick test for hidden characters (timeline.load.holds_hidden, which the loader and
+    the fast path use) agrees with the visible-text rule's own pattern."""
+    expected = FORBIDDEN_CHARS.search(text) is not None
+    assert holds_hidden(text.encode("utf-8", "surrogatepass")) is expected

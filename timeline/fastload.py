@@ -34,7 +34,14 @@ from contextlib import contextmanager
 import ryml
 import yaml
 
-from .load import FORBIDDEN_CHARS, MAX_DEPTH, MAX_SCALAR_CHARS, PLAIN_FLOAT, PLAIN_INT
+from .load import (
+    FORBIDDEN_CHARS,
+    MAX_DEPTH,
+    MAX_SCALAR_CHARS,
+    PLAIN_FLOAT,
+    PLAIN_INT,
+    holds_hidden,
+)
 
 # rapidyaml's node type bits (ryml.NodeType): container kinds, and what marks a node as one
 # the fast path leaves to PyYAML (tags, anchors, references, a missing key or value).
@@ -51,6 +58,12 @@ _STR = "tag:yaml.org,2002:str"
 _NUMBER_FORMS = {"tag:yaml.org,2002:int": PLAIN_INT, "tag:yaml.org,2002:float": PLAIN_FLOAT}
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+# A plain scalar's value depends on its text alone, every value built from one is immutable,
+# and records repeat the same short texts (keys, roles, dates, ids of states): each is
+# resolved once, across the records of a file read one by one.
+_PLAIN: dict[str, object] = {}
+_REMEMBERED_CHARS = 64
+_REMEMBERED_TEXTS = 200_000
 
 
 class NotFast(Exception):
@@ -62,13 +75,17 @@ def fast_data(text: str) -> object:
 
     Raises NotFast where that is not certain; never a different value.
     """
-    if FORBIDDEN_CHARS.search(text) or "\t" in text:
+    try:
+        encoded = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: PyYAML's reader says where
+        raise NotFast("a character the fast path leaves to PyYAML") from None
+    if b"\t" in encoded or holds_hidden(encoded):
         # Raw hidden characters and tabs: PyYAML's reader and scanner say where (and rapidyaml
         # reads a tab in places libyaml refuses it).
         raise NotFast("a character the fast path leaves to PyYAML")
     try:
         with _quiet_stderr():
-            tree = ryml.parse_in_arena(text.encode())
+            tree = ryml.parse_in_arena(encoded)
     except Exception:  # rapidyaml's parse errors: PyYAML gives the exact message and mark
         raise NotFast("a syntax error, or YAML rapidyaml does not read") from None
     return _Builder(tree).document()
@@ -82,103 +99,103 @@ def _quiet_stderr() -> Iterator[None]:
     before raising; the error the user sees is PyYAML's, from the second reading, so that
     print is noise. The commands that load YAML are single-threaded.
     """
+    global _devnull
+    if _devnull is None:
+        _devnull = os.open(os.devnull, os.O_WRONLY)
     sys.stderr.flush()
     saved = os.dup(2)
     try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
+        os.dup2(_devnull, 2)
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
 
 
+_devnull: int | None = None  # opened once, on the first parse
+
+
 class _Builder:
-    """Plain Python data from one rapidyaml tree, scalars resolved as PyYAML resolves them."""
+    """Plain Python data from one rapidyaml tree, scalars resolved as PyYAML resolves them.
+
+    Every node costs calls into rapidyaml's bindings; the walk keeps them to the type, the
+    key, the value and the next sibling, and handles scalars inline (most nodes are).
+    """
 
     def __init__(self, tree: ryml.Tree):
         self.tree = tree
-        # A plain scalar's value depends on its text alone; a file repeats short texts (keys,
-        # roles, dates) many times, and every value built here is immutable.
-        self.plain: dict[str, object] = {}
+        self.type_of, self.key_of, self.val_of = tree.type, tree.key, tree.val
+        self.first, self.next = tree.first_child, tree.next_sibling
 
     def document(self) -> object:
-        tree = self.tree
-        root = tree.root_id()
-        kind = tree.type(root)
-        if kind & _DOCUMENTS or not kind & (_MAP | _SEQ):
-            raise NotFast("a stream, a bare scalar or an empty file")
-        return self.node(root, kind, 0)
+        root = self.tree.root_id()
+        kind = self.type_of(root)
+        if kind & (_DOCUMENTS | _REFUSED) or not kind & (_MAP | _SEQ):
+            raise NotFast("a stream, a bare scalar, an empty file, a tag or an anchor")
+        return self.container(root, kind, 0)
 
-    def node(self, node: int, kind: int, depth: int) -> object:
-        if kind & _REFUSED:
-            raise NotFast("a tag, an anchor or an alias")
-        if kind & _MAP:
-            return self.mapping(node, depth)
-        if kind & _SEQ:
-            return self.sequence(node, depth)
-        if kind & _VALNIL:
-            return None  # an empty value: PyYAML reads the empty plain scalar as null
-        value = _text(self.tree.val(node))
-        if kind & _VAL_PLAIN:
-            return self.resolved(value)
-        return self.quoted(value, kind & _VAL_DQUO)
-
-    def mapping(self, node: int, depth: int) -> dict:
+    def container(self, node: int, kind: int, depth: int) -> dict | list:
         if depth >= MAX_DEPTH:
             raise NotFast("nesting too deep")
-        tree, out = self.tree, {}
-        child = tree.first_child(node)
+        is_map = kind & _MAP
+        out: dict | list = {} if is_map else []
+        type_of, key_of, val_of, following = self.type_of, self.key_of, self.val_of, self.next
+        child = self.first(node)
         while child != _NONE:
-            kind = tree.type(child)
+            kind = type_of(child)
             if kind & _REFUSED:
                 raise NotFast("a tag, an anchor or an alias")
-            raw = tree.key(child)
-            if raw is None:
-                raise NotFast("a mapping or list as a key")
-            raw = _text(raw)
-            if raw == "<<":
-                raise NotFast("a merge key")
-            key = self.resolved(raw) if kind & _KEY_PLAIN else self.quoted(raw, kind & _KEY_DQUO)
-            if not isinstance(key, str) or key in out:
-                raise NotFast("a key that is not text, or a duplicate key")
-            out[key] = self.node(child, kind, depth + 1)
-            child = tree.next_sibling(child)
+            if kind & (_MAP | _SEQ):
+                value = self.container(child, kind, depth + 1)
+            elif kind & _VALNIL:
+                value = None  # an empty value: PyYAML reads the empty plain scalar as null
+            else:
+                text = str(val_of(child), "utf-8")
+                value = _resolved(text) if kind & _VAL_PLAIN else _quoted(text, kind & _VAL_DQUO)
+            if is_map:
+                self.put(out, key_of(child), kind, value)
+            else:
+                out.append(value)
+            child = following(child)
         return out
 
-    def sequence(self, node: int, depth: int) -> list:
-        if depth >= MAX_DEPTH:
-            raise NotFast("nesting too deep")
-        tree, out = self.tree, []
-        child = tree.first_child(node)
-        while child != _NONE:
-            out.append(self.node(child, tree.type(child), depth + 1))
-            child = tree.next_sibling(child)
-        return out
-
-    def quoted(self, value: str, double: int) -> str:
-        if len(value) > MAX_SCALAR_CHARS or (double and FORBIDDEN_CHARS.search(value)):
-            raise NotFast("a value the loader refuses")
-        return value
-
-    def resolved(self, value: str) -> object:
-        """A plain scalar's value: PyYAML's implicit tag, PyYAML's constructor."""
-        known = self.plain.get(value, self)
-        if known is not self:
-            return known
-        if len(value) > MAX_SCALAR_CHARS:
-            raise NotFast("a value the loader refuses")
-        tag = next((t for t, p in _IMPLICIT.get(value[:1], ()) if p.match(value)), _STR)
-        if tag in _NUMBER_FORMS and not _NUMBER_FORMS[tag].fullmatch(value):
-            raise NotFast("a number form the loader refuses")
-        try:
-            # the tag's constructor itself: construct_object would remember every node
-            built = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
-        except Exception:  # an impossible date, say: the loader says where
-            raise NotFast("a value its tag cannot represent") from None
-        self.plain[value] = built
-        return built
+    @staticmethod
+    def put(out: dict, raw: memoryview | None, kind: int, value: object) -> None:
+        if raw is None:
+            raise NotFast("a mapping or list as a key")
+        text = str(raw, "utf-8")
+        key = _resolved(text) if kind & _KEY_PLAIN else _quoted(text, kind & _KEY_DQUO)
+        # The loader refuses a duplicate (by its text) and a merge key with a position;
+        # PyYAML reads a key that is not text (2019:), which the loader's messages need.
+        if text == "<<" or not isinstance(key, str) or key in out:
+            raise NotFast("a merge key, a duplicate key or a key that is not text")
+        out[key] = value
 
 
-def _text(raw: memoryview) -> str:
-    return bytes(raw).decode()
+def _quoted(value: str, double: int) -> str:
+    # Only a double-quoted scalar can spell a hidden character with an escape.
+    if len(value) > MAX_SCALAR_CHARS or (double and FORBIDDEN_CHARS.search(value)):
+        raise NotFast("a value the loader refuses")
+    return value
+
+
+def _resolved(value: str) -> object:
+    """A plain scalar's value: PyYAML's implicit tag, PyYAML's constructor."""
+    known = _PLAIN.get(value, _PLAIN)
+    if known is not _PLAIN:
+        return known
+    if len(value) > MAX_SCALAR_CHARS:
+        raise NotFast("a value the loader refuses")
+    tag = next((t for t, p in _IMPLICIT.get(value[:1], ()) if p.match(value)), _STR)
+    if tag in _NUMBER_FORMS and not _NUMBER_FORMS[tag].fullmatch(value):
+        raise NotFast("a number form the loader refuses")
+    try:
+        # the tag's constructor itself: construct_object would remember every node
+        built = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+    except Exception:  # an impossible date, say: the loader says where
+        raise NotFast("a value its tag cannot represent") from None
+    if len(value) <= _REMEMBERED_CHARS:
+        if len(_PLAIN) >= _REMEMBERED_TEXTS:
+            _PLAIN.clear()
+        _PLAIN[value] = built
+    return built

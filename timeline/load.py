@@ -188,6 +188,22 @@ def hidden_character(value: str) -> str | None:
     return f"the character U+{ord(bad.group()):04X} is not allowed in a value ({name}: not visible)"
 
 
+# The bytes no forbidden character is made of: visible ASCII, tab and newline (a UTF-8
+# sequence of a character beyond ASCII has no byte below 0x80).
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
+
+
+def holds_hidden(encoded: bytes) -> bool:
+    """Whether UTF-8 ``encoded`` holds a character of FORBIDDEN_CHARS anywhere.
+
+    The same answer as searching the text, in a fraction of the time: deleting the plain
+    ASCII bytes (a C loop) leaves whole characters, a few per cent of a curated file, and
+    only those are searched.
+    """
+    rest = encoded.translate(None, _PLAIN_ASCII)
+    return bool(rest) and FORBIDDEN_CHARS.search(rest.decode("utf-8", "surrogatepass")) is not None
+
+
 def _short(value: str, limit: int = 40) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "…")
 
@@ -358,7 +374,7 @@ def _construct(root: yaml.Node, text: str) -> tuple[object, bool]:
     hidden-character search run once over the whole text instead of once per
     value when the text holds none of those characters raw.
     """
-    raw_hidden = FORBIDDEN_CHARS.search(text) is not None
+    raw_hidden = holds_hidden(text.encode("utf-8", "surrogatepass"))
     # Aliases are the only way a node is reached twice; without a "*" there are none.
     built: dict[int, object] | None = {} if "*" in text else None
     aliased = False

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from timeline.fastload import NotFast, fast_data
+from timeline.fastload import NotFast, fast_data, fast_records
 from timeline.load import FORBIDDEN_CHARS, LoadError, decode, holds_hidden, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,16 +38,20 @@ def typed(value: object) -> object:
 
 
 def assert_exact_or_steps_aside(text: str) -> bool:
-    """The fast reading equals PyYAML's SafeLoader and the project's loader, or says NotFast.
-    True when it answered."""
-    try:
-        fast = fast_data(text)
-    except NotFast:
-        return False
-    assert typed(fast) == typed(yaml.load(text, Loader=yaml.SafeLoader))
-    # never accepts what the project's loader refuses, never reads it otherwise
-    assert typed(fast) == typed(load_text(text, Path("<test>")).data)
-    return True
+    """The fast reading, whole and record by record, equals PyYAML's SafeLoader and the
+    project's loader, or says NotFast. True when the whole reading answered."""
+    answers = []
+    for read in (fast_data, lambda t: fast_records(t)[0]):
+        try:
+            fast = read(text)
+        except NotFast:
+            answers.append(False)
+            continue
+        answers.append(True)
+        assert typed(fast) == typed(yaml.load(text, Loader=yaml.SafeLoader))
+        # never accepts what the project's loader refuses, never reads it otherwise
+        assert typed(fast) == typed(load_text(text, Path("<test>")).data)
+    return answers[0]
 
 
 @pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -67,6 +71,54 @@ def test_every_input_file_reads_as_pyyaml_reads_it(path: Path) -> None:
 
 def test_a_generated_file_takes_the_fast_path_and_reads_the_same() -> None:
     assert assert_exact_or_steps_aside(realistic_yaml(300, seed=3))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [(ROOT / "events.yaml").read_text(encoding="utf-8"), realistic_yaml(200, seed=4)],
+    ids=["events.yaml", "generated"],
+)
+def test_record_by_record_reading_knows_where_each_record_is(text: str) -> None:
+    """Each item's piece starts on the line of its dash, as PyYAML's marks say, and holds
+    the item's text; each key's piece starts on the key's line."""
+    data, pieces = fast_records(text)
+    root = yaml.compose(text, Loader=yaml.CSafeLoader)
+    assert list(pieces.sections) == list(data) == [k.value for k, _ in root.value]
+    for key_node, value_node in root.value:
+        assert pieces.sections[key_node.value].line == key_node.start_mark.line
+        items = pieces.items.get(key_node.value, [])
+        assert len(items) == (len(value_node.value) if isinstance(value_node.value, list) else 0)
+        for piece, node in zip(items, value_node.value, strict=True):
+            assert piece.line == node.start_mark.line
+            assert piece.start == node.start_mark.index - node.start_mark.column
+            assert text[piece.start : piece.end].lstrip().startswith("- ")
+    assert sum(len(v) for v in pieces.items.values()) > 100
+
+
+# Files a cut at the wrong line would misread: each must read as PyYAML reads it, or not fast.
+CUT_CASES = [
+    'a:\n  - t: "one\n  - two"\n  - three\n',  # a quoted scalar runs over an item's column
+    "a:\n  - t: 'one\nb: two'\n",  # ... over a key's column
+    "a:\n  - [one,\n  - two]\n",  # a flow list over an item's column
+    "a: {b: 1,\nc: 2}\n",
+    "a: |\n  - not an item\n  - nor this\nb: 1\n",
+    "a:\n  - x: |\n      - text\n  - y\n",
+    "a:\n- one\n- two\nb:\n    - three\n    -\n      four: 4\n",  # indentless, deeper
+    "a: 1\n  - b\n",
+    "a: [1]\n  - b\n",
+    "# head\n\na:\n  # lead\n  - 1 # note\n\n  # trailing\nb: 2\n",
+    "---\na: 1\n",
+    "%YAML 1.1\n---\na: 1\n",
+    "a: 1\n...\n",
+    "a:\n  - 1\n a: 2\n",
+    "a: plain\nmore\n",
+    "a:\n  - 1\na:\n  - 2\n",  # a duplicate key
+]
+
+
+@pytest.mark.parametrize("text", CUT_CASES)
+def test_cutting_at_a_line_that_is_not_a_record_is_never_a_different_reading(text: str) -> None:
+    assert_exact_or_steps_aside(text)
 
 
 # YAML 1.1 as PyYAML reads it, which the validator relies on: (text, answered by the fast path)

@@ -26,10 +26,13 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import ryml
 import yaml
@@ -75,6 +78,11 @@ def fast_data(text: str) -> object:
 
     Raises NotFast where that is not certain; never a different value.
     """
+    _check_characters(text)
+    return _parsed(text.encode(), 0)
+
+
+def _check_characters(text: str) -> None:
     try:
         encoded = text.encode()
     except UnicodeEncodeError:  # a lone surrogate: PyYAML's reader says where
@@ -83,12 +91,101 @@ def fast_data(text: str) -> object:
         # Raw hidden characters and tabs: PyYAML's reader and scanner say where (and rapidyaml
         # reads a tab in places libyaml refuses it).
         raise NotFast("a character the fast path leaves to PyYAML")
+
+
+def _parsed(encoded: bytes, depth: int) -> object:
+    """One text's data, read by rapidyaml; ``depth``: the nesting its root has in the file."""
     try:
         with _quiet_stderr():
             tree = ryml.parse_in_arena(encoded)
     except Exception:  # rapidyaml's parse errors: PyYAML gives the exact message and mark
         raise NotFast("a syntax error, or YAML rapidyaml does not read") from None
-    return _Builder(tree).document()
+    return _Builder(tree).document(depth)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the file read alone: its first character and its (0-based) first line."""
+
+    start: int
+    end: int
+    line: int
+
+
+@dataclass
+class Pieces:
+    """Where each top-level key and each item of a top-level block list was read from."""
+
+    sections: dict[str, Piece] = field(default_factory=dict)
+    items: dict[str, list[Piece]] = field(default_factory=dict)
+
+
+# The lines a record-by-record reading is cut at: a top-level key (a line that starts with
+# neither a space, a comment nor a dash), or an item's dash (its column is the list's).
+_SECTION_LINE = re.compile(r"^[^\s#-]", re.MULTILINE)
+_ITEM_LINE = re.compile(r"^( *)-(?: |$)", re.MULTILINE)
+_BLANK_OR_COMMENTS = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*(?:#[^\n]*)?")
+
+
+def fast_records(text: str) -> tuple[dict, Pieces]:
+    """The data of a file whose root is a mapping, read key by key and list item by list item,
+    so that no parser holds more than one record; and where each was read from.
+
+    The file is cut before each top-level key's line and each item's dash at its list's
+    column, and every piece is parsed alone. A piece that parses alone as one whole key or
+    one whole item reads as it does in the file: a block value (a list item's fields, a block
+    scalar, a plain scalar's next lines) is indented past the dash or the key, so a line at
+    their column ends it; only a quoted scalar or a flow collection can run on across such a
+    line, and cut there, the piece before ends inside it, which is a syntax error (NotFast).
+    Anything else (text before the first key, a piece that is not one key or one item, a list
+    item after a key with a value) is NotFast as well.
+    """
+    _check_characters(text)
+    starts = [m.start() for m in _SECTION_LINE.finditer(text)] + [len(text)]
+    if len(starts) == 1 or not _BLANK_OR_COMMENTS.fullmatch(text, 0, starts[0]):
+        raise NotFast("no key, or text before the first key")
+    data: dict = {}
+    pieces = Pieces()
+    line = text.count("\n", 0, starts[0])
+    for start, end in itertools.pairwise(starts):
+        key, value, items = _section(text, start, end, line)
+        if key in data:
+            raise NotFast("a duplicate key")
+        data[key] = value
+        pieces.sections[key] = Piece(start, end, line)
+        if items is not None:
+            pieces.items[key] = items
+        line += text.count("\n", start, end)
+    return data, pieces
+
+
+def _section(text: str, start: int, end: int, line: int) -> tuple[str, object, list | None]:
+    """One top-level key, its value and, when that is a block list, its items' pieces."""
+    first = _ITEM_LINE.search(text, start, end)
+    head_end = first.start() if first else end
+    head = _parsed(text[start:head_end].encode(), 0)
+    if not isinstance(head, dict) or len(head) != 1:
+        raise NotFast("not one key")
+    ((key, value),) = head.items()
+    if first is None:
+        return key, value, None
+    if value is not None:
+        raise NotFast("a list item after a key with a value")
+    column = len(first.group(1))
+    cuts = [
+        m.start() for m in _ITEM_LINE.finditer(text, head_end, end) if len(m.group(1)) == column
+    ]
+    cuts.append(end)
+    values, items = [], []
+    line += text.count("\n", start, head_end)
+    for item_start, item_end in itertools.pairwise(cuts):
+        item = _parsed(text[item_start:item_end].encode(), 1)
+        if not isinstance(item, list) or len(item) != 1:
+            raise NotFast("not one list item")
+        values.append(item[0])
+        items.append(Piece(item_start, item_end, line))
+        line += text.count("\n", item_start, item_end)
+    return key, values, items
 
 
 @contextmanager
@@ -127,12 +224,12 @@ class _Builder:
         self.type_of, self.key_of, self.val_of = tree.type, tree.key, tree.val
         self.first, self.next = tree.first_child, tree.next_sibling
 
-    def document(self) -> object:
+    def document(self, depth: int) -> object:
         root = self.tree.root_id()
         kind = self.type_of(root)
         if kind & (_DOCUMENTS | _REFUSED) or not kind & (_MAP | _SEQ):
             raise NotFast("a stream, a bare scalar, an empty file, a tag or an anchor")
-        return self.container(root, kind, 0)
+        return self.container(root, kind, depth)
 
     def container(self, node: int, kind: int, depth: int) -> dict | list:
         if depth >= MAX_DEPTH:

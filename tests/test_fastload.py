@@ -212,3 +212,49 @@ def test_holds_hidden_answers_as_searching_the_text_does(text: str) -> None:
     the fast path use) agrees with the visible-text rule's own pattern."""
     expected = FORBIDDEN_CHARS.search(text) is not None
     assert holds_hidden(text.encode("utf-8", "surrogatepass")) is expected
+
+
+def _both(text: str):
+    fast = load_text(text, Path("events.yaml"), record_by_record=True)
+    slow = load_text(text, Path("events.yaml"))
+    assert fast.pieces is not None and fast.root is None  # read record by record
+    return fast, slow
+
+
+@pytest.mark.parametrize("name", ["events.yaml", "tests/data/ten_mistakes.yaml", "generated"])
+def test_a_position_read_record_by_record_is_pyyaml_s_mark_in_the_whole_file(name: str) -> None:
+    text = realistic_yaml(40, seed=5) if name == "generated" else (ROOT / name).read_text("utf-8")
+    fast, slow = _both(text)
+    paths = list(slow.values)
+    paths = paths[:: max(1, len(paths) // 1500)]  # every value of a small file, a sample else
+    absent = [("events", 10**6), ("events", 0, "no-such-field"), ("nowhere",), ("events", "x")]
+    for path in [(), *paths, *absent]:
+        for key in (False, True):
+            expected = slow.node_mark(path, key=key)
+            got = fast.node_mark(path, key=key)
+            assert (got and (got.line, got.column, got.index)) == (
+                expected and (expected.line, expected.column, expected.index)
+            ), (path, key)
+            assert fast.mark(path, key=key) == slow.mark(path, key=key)
+    for table in ("keys", "values"):  # composed whole when every position is asked for
+        assert _where(getattr(fast, table)) == _where(getattr(slow, table))
+
+
+def _where(marks: dict) -> dict:
+    return {path: (m.line, m.column, m.index) for path, m in marks.items()}
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_validate_says_the_same_read_record_by_record(path: Path) -> None:
+    from timeline.validate import validate_document
+
+    try:
+        text = decode(path.read_bytes())
+        slow = validate_document(load_text(text, path))
+    except LoadError:
+        return  # the fast reading steps aside from what PyYAML refuses (test above)
+    fast = validate_document(load_text(text, path, record_by_record=True))
+    assert fast.problems == slow.problems
+    assert typed(fast.dataset.events if fast.dataset else None) == typed(
+        slow.dataset.events if slow.dataset else None
+    )

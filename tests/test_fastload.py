@@ -113,6 +113,10 @@ CUT_CASES = [
     "a:\n  - 1\n a: 2\n",
     "a: plain\nmore\n",
     "a:\n  - 1\na:\n  - 2\n",  # a duplicate key
+    "a:\n  - 1\n  -",  # an empty last item, no line break at the end
+    "a:\n- 1\n-\n- 3\nb: 2",
+    "\n\n  # indented comment\na:\n  - 1\n",
+    "a:\n  - 1\n   - 2\n",  # a dash one column off
 ]
 
 

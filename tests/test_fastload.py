@@ -164,6 +164,34 @@ def test_yaml_1_1_forms_read_as_pyyaml_reads_them(text: str, fast: bool) -> None
     assert assert_exact_or_steps_aside(text) is fast
 
 
+# Corners of YAML's syntax where two parsers could read the same text apart.
+SYNTAX_CORNERS = [
+    "a: b#c\nd: e # f\n",
+    "a: 'it''s'\n",
+    'a: "multi\n  line"\n',
+    'a: "x\\\n  y"\n',
+    "a: 'a\n\n  b'\n",
+    "a: >\n  folded\n   more indented\n  back\n",
+    "a: |2\n   indented\n",
+    "a: |-\n  x\n\n",
+    "a: >+\n  x\n\n\nb: 1\n",
+    "a: |\n  text\n # less indented comment\nb: 1\n",
+    "a:\n- - nested\n  - seq\n",
+    'a: "\\N\\_\\L\\P"\n',
+    "a: -1\nb: -.5\nc: +1\nd: 1.0e+3\ne: 1.5E-2\nf: 00\ng: -0\n",
+    "a: 12345678901234567890\nb: 2019-01-01t10:00:00\n",
+    "a: ~x\nb: NULL\nc: nULL\nd: TRUE\ne: tRUE\n",
+    "? |\n  block key\n: v\n",
+    "a: [a, b]: c\n",
+    "a: !!binary aGk=\n",
+]
+
+
+@pytest.mark.parametrize("text", SYNTAX_CORNERS)
+def test_syntax_corners_read_as_pyyaml_reads_them(text: str) -> None:
+    assert_exact_or_steps_aside(text)
+
+
 def test_the_values_are_python_s_own_types() -> None:
     data = fast_data("a: 2019-03-01\nb: yes\nc: 7\nd: 7.5\ne:\n")
     assert data == {"a": dt.date(2019, 3, 1), "b": True, "c": 7, "d": 7.5, "e": None}

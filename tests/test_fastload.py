@@ -214,11 +214,13 @@ _scalars = st.one_of(
     st.none(),
     st.dates(),
 )
-_documents = st.recursive(
-    _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
-    max_leaves=20,
-).map(lambda data: {"root": data})
+
+
+def _nested(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4)
+
+
+_documents = st.recursive(_scalars, _nested, max_leaves=20).map(lambda data: {"root": data})
 
 
 @settings(max_examples=300, deadline=None)

@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # the no-op check stays fast: validation and sqlite-utils loa
 # Their source is the schema's fingerprint: any change to a declaration, a view, an index
 # or the code that writes rows makes the next build start from an empty database, with no
 # version number to remember to bump.
-DATABASE_MODULES = ("build", "catalog", "dates", "files", "filters", "load", "model",
+DATABASE_MODULES = ("build", "catalog", "dates", "fastload", "files", "filters", "load", "model",
                     "provenance", "schema", "spans", "update", "validate")  # fmt: skip
 
 

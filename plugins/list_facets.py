@@ -34,7 +34,7 @@ from datasette.filters import FilterArguments
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
 from timeline.build import DATABASE_NAME as DATABASE
-from timeline.build import FACET_COUNTS, list_columns
+from timeline.derive import FACET_COUNTS, list_columns
 from timeline.schema import column_codes
 
 LISTS = list_columns()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from test_site_support import ROOT, SMALL
 
-from timeline.build import DATABASE_MODULES
+from timeline.store import DATABASE_MODULES
 
 PACKAGE = ROOT / "timeline"
 

@@ -25,10 +25,8 @@ from typing import TYPE_CHECKING
 
 from filelock import Timeout
 
-from . import __version__, derive, rows
-from .changes import InvalidInput, Plan, plan_edit, plan_from_empty
+from . import __version__
 from .files import WriteRefused, check_output, lock_for, replace_durably
-from .load import paused_gc
 from .provenance import last_commit
 from .store import (
     BUILD_PRAGMAS,
@@ -43,8 +41,11 @@ from .store import (
     write_history,
 )
 
-if TYPE_CHECKING:  # the no-op check stays fast: sqlite-utils loads on demand
+if TYPE_CHECKING:  # the no-op check stays fast: the stages and sqlite-utils load on demand
     import sqlite_utils
+
+    from .changes import Plan
+    from .validate import Result
 
 # The build's public names (some are defined by the stages it runs).
 __all__ = ["DATABASE_NAME", "DEFAULT_DB_NAME", "BuildResult", "InvalidInput", "build_file",
@@ -53,6 +54,14 @@ __all__ = ["DATABASE_NAME", "DEFAULT_DB_NAME", "BuildResult", "InvalidInput", "b
 # The tables whose row counts a build reports and keeps in build_info.
 COUNTED_TABLES = ("events", "actors", "sources", "systems", "citations", "event_actors",
                   "event_relations", "event_systems")  # fmt: skip
+
+
+class InvalidInput(Exception):
+    """The YAML has errors; ``result.errors`` lists them with their positions."""
+
+    def __init__(self, result: Result):
+        super().__init__(f"{len(result.errors)} error(s)")
+        self.result = result
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,9 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
     info = {} if force else stored_build_info(db_path)
     if info.get("input_sha256") == digest:
         return BuildResult(db_path, True, stored_counts(info))
+    from .changes import checked_whole, plan_edit, plan_from_empty
+    from .load import paused_gc
+
     with paused_gc():
         plan = plan_edit(yaml_path, raw, db_path, info, commit) if info else None
         if plan is not None:
@@ -113,7 +125,10 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
                 # e.g. a removed event that another one relates to (the build from empty
                 # says which), or a database this code cannot update (it writes a new one)
                 pass
-        plan = plan_from_empty(yaml_path, raw, db_path, commit)
+        result = checked_whole(raw, yaml_path)
+        if not result.ok:
+            raise InvalidInput(result)
+        plan = plan_from_empty(result, raw, yaml_path, db_path, commit)
         return BuildResult(db_path, False, write_database(db_path, plan, digest, commit))
 
 
@@ -142,6 +157,8 @@ def write_database(db_path: Path, plan: Plan, digest: str, commit: str) -> dict[
 
 
 def _write(db: sqlite_utils.Database, plan: Plan, digest: str, commit: str) -> dict[str, int]:
+    from . import derive, rows
+
     if plan.fresh:
         rows.create_tables(db)
         derive.create_tables(db)

@@ -19,7 +19,8 @@ Example::
 
     plan = plan_edit(Path("events.yaml"), raw, db_path, info, commit)
     if plan is None:
-        plan = plan_from_empty(Path("events.yaml"), raw, db_path, commit)
+        result = checked_whole(raw, Path("events.yaml"))  # result.ok: no errors
+        plan = plan_from_empty(result, raw, Path("events.yaml"), db_path, commit)
 """
 
 from __future__ import annotations
@@ -48,14 +49,6 @@ if TYPE_CHECKING:
     from .validate import Result
 
 
-class InvalidInput(Exception):
-    """The YAML has errors; ``result.errors`` lists them with their positions."""
-
-    def __init__(self, result: Result):
-        super().__init__(f"{len(result.errors)} error(s)")
-        self.result = result
-
-
 @dataclass(frozen=True)
 class Plan:
     """What a build writes: into an empty database (``fresh``) or into a copy of the last."""
@@ -69,15 +62,20 @@ class Plan:
     reread: int | None = None  # how many events were parsed again (None: from empty)
 
 
-def plan_from_empty(yaml_path: Path, raw: bytes, db_path: Path, commit: str) -> Plan:
-    """Parse and check the whole file: every record is written into an empty database.
-    Raises InvalidInput when the file has errors."""
-    from .spans import record_spans
+def checked_whole(raw: bytes, yaml_path: Path) -> Result:
+    """The whole file parsed and checked, with its document (for ``plan_from_empty``)."""
     from .validate import validate_bytes
 
-    result = validate_bytes(raw, yaml_path, keep_document=True)
-    if not result.ok:
-        raise InvalidInput(result)
+    return validate_bytes(raw, yaml_path, keep_document=True)
+
+
+def plan_from_empty(
+    result: Result, raw: bytes, yaml_path: Path, db_path: Path, commit: str
+) -> Plan:
+    """Every record of a file without errors (``checked_whole``), to be written into an
+    empty database."""
+    from .spans import record_spans
+
     spans = record_spans(result.document, raw)
     result.document = None  # its node graph is most of the memory a large file takes
     # the edit history goes on from where the last build left it (even a forced build)

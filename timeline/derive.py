@@ -210,9 +210,14 @@ def _index_text(db: sqlite_utils.Database, ids_sql: str, *, delete: bool = False
 
 # -- the counts, by key ----------------------------------------------------------------------
 
-# The keys each counted table is recounted by, as temporary tables.
+# The keys each counted table is recounted by, as temporary tables. The overall, status and
+# precision counts go by their whole key (so an edit recounts one year and type of them,
+# not every event); an actor's or system's counts by the actor or system (reading its
+# events once, whichever years they fall in).
 KEYS = {
-    "count_keys": "scope text, scope_id text, primary key (scope, scope_id)",
+    "count_keys": "scope text, scope_id text, year integer, type text,"
+    " primary key (scope, scope_id, year, type)",
+    "scope_keys": "scope text, scope_id text, primary key (scope, scope_id)",
     "pair_keys": "actor_id text, other_id text, primary key (actor_id, other_id)",
     "list_keys": "list text, value text, primary key (list, value)",
     "used": "tbl text, id text, primary key (tbl, id)",
@@ -220,22 +225,24 @@ KEYS = {
 
 
 def _keys_sql(events: str) -> list[str]:
-    """SQL adding to the key tables what the rows of ``events`` (SQL selecting ids) count
-    towards."""
-    scoped = f"select scope, scope_id from scope_events where event_id in ({events})"
+    """SQL adding to the key tables what the rows of the events in ``temp.<events>`` count
+    towards. The joins go in the order written (cross join), from the few events to their
+    rows: without statistics SQLite may otherwise walk every actor's rows per event."""
+    x = f"temp.{events} x cross join events e on e.id = x.id"
+    scoped = f"temp.{events} x cross join scope_events s on s.event_id = x.id"
     return [
-        "insert or ignore into temp.count_keys values ('all', '')",
-        f"insert or ignore into temp.count_keys {scoped}",
-        *(f"insert or ignore into temp.count_keys select distinct '{c}', {c} from events"
-          f" where id in ({events})" for c in COUNTED_COLUMNS),
-        "insert or ignore into temp.pair_keys select a.scope_id, b.scope_id from scope_events a"
-        " join scope_events b on b.event_id = a.event_id and b.scope = 'actor'"
-        f" and b.scope_id != a.scope_id where a.scope = 'actor' and a.event_id in ({events})",
-        "insert or ignore into temp.list_keys select list, value from event_list_values"
-        f" where event_id in ({events})",
-        f"insert or ignore into temp.used select scope || 's', scope_id from ({scoped})",
-        "insert or ignore into temp.used select 'sources', source_id from citations"
-        f" where event_id in ({events})",
+        f"insert or ignore into temp.count_keys select 'all', '', e.year, e.type from {x}",
+        *(f"insert or ignore into temp.count_keys select '{c}', e.{c}, e.year, e.type from {x}"
+          for c in COUNTED_COLUMNS),
+        f"insert or ignore into temp.scope_keys select s.scope, s.scope_id from {scoped}",
+        "insert or ignore into temp.pair_keys select s.scope_id, b.scope_id"
+        f" from {scoped} cross join scope_events b on b.event_id = x.id"
+        " and +b.scope = 'actor' and b.scope_id != s.scope_id where +s.scope = 'actor'",
+        f"insert or ignore into temp.list_keys select v.list, v.value from temp.{events} x"
+        " cross join event_list_values v on v.event_id = x.id",
+        f"insert or ignore into temp.used select s.scope || 's', s.scope_id from {scoped}",
+        "insert or ignore into temp.used select 'sources', c.source_id"
+        f" from temp.{events} x cross join citations c on c.event_id = x.id",
     ]  # fmt: skip
 
 
@@ -246,12 +253,8 @@ def start_keys(db: sqlite_utils.Database, records: dict[str, list[str]]) -> None
         db.execute(f"create temp table {name} ({columns})")
     for table, ids in records.items():
         db.conn.executemany("insert into temp.used values (?, ?)", ((table, i) for i in ids))
-    for sql in _keys_sql(GONE):
+    for sql in _keys_sql("gone"):
         db.execute(sql)
-
-
-def _in_keys(scope: str, column: str) -> str:
-    return f"{column} in (select scope_id from temp.count_keys where scope = '{scope}')"
 
 
 # Events per year and type: overall (scope 'all'), per actor and per system, and per
@@ -259,35 +262,46 @@ def _in_keys(scope: str, column: str) -> str:
 # event and link row on each request (at 100,000 events the twelve busiest actors' years
 # took ~0.4 s per request even with covering indexes).
 EVENT_COUNTS_SQL = [
-    "insert into event_counts select 'all', '', year, type, count(*) from events"
-    f" where {_in_keys('all', chr(39) * 2)} group by year, type",
-    *(f"insert into event_counts select '{c}', {c}, year, type, count(*) from events"
-      f" where {_in_keys(c, c)} group by {c}, year, type" for c in COUNTED_COLUMNS),
-    "insert into event_counts select s.scope, s.scope_id, e.year, e.type, count(*)"
-    " from temp.count_keys k join scope_events s on s.scope = k.scope"
-    " and s.scope_id = k.scope_id join events e on e.id = s.event_id"
-    " group by s.scope, s.scope_id, e.year, e.type",
+    "insert into event_counts select k.scope, k.scope_id, k.year, k.type, count(*)"
+    " from temp.count_keys k cross join events e on e.year = k.year and e.type = k.type"
+    " where k.scope = 'all' group by k.year, k.type",
+    *(f"insert into event_counts select k.scope, k.scope_id, k.year, k.type, count(*)"
+      f" from temp.count_keys k cross join events e on e.year = k.year and e.type = k.type"
+      f" and e.{c} = k.scope_id where k.scope = '{c}' group by k.scope_id, k.year, k.type"
+      for c in COUNTED_COLUMNS),
+    "insert into event_counts select k.scope, k.scope_id, e.year, e.type, count(*)"
+    " from temp.scope_keys k cross join scope_events s on s.scope = k.scope"
+    " and s.scope_id = k.scope_id cross join events e on e.id = s.event_id"
+    " group by k.scope, k.scope_id, e.year, e.type",
 ]  # fmt: skip
 # For each two actors that share events: how many, and the first PAIR_EVENT_IDS of them
 # by date. One row per direction, so an actor's partners are an indexed read (the site
 # joining event_actors with itself per request ran past the time limit at 100,000 events).
+# Each pair is read from the events of whichever of the two has fewer (actors.event_count,
+# counted before), then looked up in the other's by the primary key: walking the busiest
+# actor's events once per partner took seconds at 10,000 events.
 ACTOR_PAIRS_SQL = """insert into actor_pairs (actor_id, other_id, events, event_ids)
+with k as (select p.actor_id, p.other_id,
+        iif(x.event_count <= y.event_count, p.actor_id, p.other_id) as fewer,
+        iif(x.event_count <= y.event_count, p.other_id, p.actor_id) as more
+    from temp.pair_keys p cross join actors x on x.id = p.actor_id
+    cross join actors y on y.id = p.other_id)
 select k.actor_id, k.other_id, count(*), (
     select group_concat(event_id, ',') from (
-        select a2.event_id from scope_events a2 join scope_events b2 on b2.scope = 'actor'
-            and b2.scope_id = k.other_id and b2.sort_key = a2.sort_key
+        select a2.event_id from scope_events a2 cross join scope_events b2
+            on b2.scope = 'actor' and b2.scope_id = k.more and b2.sort_key = a2.sort_key
             and b2.event_id = a2.event_id
-        where a2.scope = 'actor' and a2.scope_id = k.actor_id
+        where a2.scope = 'actor' and a2.scope_id = k.fewer
         order by a2.sort_key, a2.event_id limit {limit}))
-from temp.pair_keys k
-join scope_events a on a.scope = 'actor' and a.scope_id = k.actor_id
-join scope_events b on b.scope = 'actor' and b.scope_id = k.other_id
+from k
+cross join scope_events a on a.scope = 'actor' and a.scope_id = k.fewer
+cross join scope_events b on b.scope = 'actor' and b.scope_id = k.more
     and b.sort_key = a.sort_key and b.event_id = a.event_id
 group by k.actor_id, k.other_id"""
 # How many events hold each value of each list column.
 LIST_COUNTS_SQL = """insert into event_list_counts (list, value, count)
 select k.list, k.value, count(distinct v.event_id) from temp.list_keys k
-join event_list_values v on v.list = k.list and v.value = k.value group by k.list, k.value"""
+cross join event_list_values v on v.list = k.list and v.value = k.value group by k.list, k.value"""
 # Each actor's and system's id, name and aliases, folded as the filters fold a reader's word.
 RECORD_NAMES_SQL = """insert into record_names (kind, id, name)
 select '{kind}', id, timeline_fold(id) from {table} where {where}
@@ -319,23 +333,23 @@ _USED = "id in (select id from temp.used where tbl = '{table}')"
 def recount(db: sqlite_utils.Database) -> None:
     """Add what the written events count towards to the keys, then count every key again:
     its rows go and the SQL writes them anew (none when nothing counts towards it)."""
-    for sql in _keys_sql(NEW):
+    for sql in _keys_sql("new"):
         db.execute(sql)
     for table, keys, key_table in (
-        ("event_counts", "scope, scope_id", "count_keys"),
+        ("event_counts", "scope, scope_id, year, type", "count_keys"),
+        ("event_counts", "scope, scope_id", "scope_keys"),
         ("actor_pairs", "actor_id, other_id", "pair_keys"),
         ("event_list_counts", "list, value", "list_keys"),
     ):
         db.execute(f"delete from {table} where ({keys}) in (select {keys} from temp.{key_table})")
     for sql in EVENT_COUNTS_SQL:
         db.execute(sql)
+    for table, sql in USE_COUNTS_SQL.items():  # before the pairs, which read them
+        db.execute(f"{sql} where {_USED.format(table=table)}")
     db.execute(ACTOR_PAIRS_SQL.format(limit=PAIR_EVENT_IDS))
     db.execute(LIST_COUNTS_SQL)
     register_functions(db.conn)
     for kind, table in (("actor", "actors"), ("system", "systems")):
-        db.execute(
-            f"delete from record_names where kind = '{kind}' and {_USED.format(table=table)}"
-        )
-        db.execute(RECORD_NAMES_SQL.format(kind=kind, table=table, where=_USED.format(table=table)))
-    for table, sql in USE_COUNTS_SQL.items():
-        db.execute(f"{sql} where {_USED.format(table=table)}")
+        used = _USED.format(table=table)
+        db.execute(f"delete from record_names where kind = '{kind}' and {used}")
+        db.execute(RECORD_NAMES_SQL.format(kind=kind, table=table, where=used))

@@ -235,9 +235,10 @@ def _keys_sql(events: str) -> list[str]:
         *(f"insert or ignore into temp.count_keys select '{c}', e.{c}, e.year, e.type from {x}"
           for c in COUNTED_COLUMNS),
         f"insert or ignore into temp.scope_keys select s.scope, s.scope_id from {scoped}",
+        # each pair once, the smaller id first
         "insert or ignore into temp.pair_keys select s.scope_id, b.scope_id"
         f" from {scoped} cross join scope_events b on b.event_id = x.id"
-        " and +b.scope = 'actor' and b.scope_id != s.scope_id where +s.scope = 'actor'",
+        " and +b.scope = 'actor' and b.scope_id > s.scope_id where +s.scope = 'actor'",
         f"insert or ignore into temp.list_keys select v.list, v.value from temp.{events} x"
         " cross join event_list_values v on v.event_id = x.id",
         f"insert or ignore into temp.used select s.scope || 's', s.scope_id from {scoped}",
@@ -275,8 +276,9 @@ EVENT_COUNTS_SQL = [
     " group by k.scope, k.scope_id, e.year, e.type",
 ]  # fmt: skip
 # For each two actors that share events: how many, and the first PAIR_EVENT_IDS of them
-# by date. One row per direction, so an actor's partners are an indexed read (the site
-# joining event_actors with itself per request ran past the time limit at 100,000 events).
+# by date, counted once per pair. One row per direction, so an actor's partners are an
+# indexed read (the site joining event_actors with itself per request ran past the time
+# limit at 100,000 events).
 # Each pair is read from the events of whichever of the two has fewer (actors.event_count,
 # counted before), then looked up in the other's by the primary key: walking the busiest
 # actor's events once per partner took seconds at 10,000 events.
@@ -285,19 +287,21 @@ with k as (select p.actor_id, p.other_id,
         iif(x.event_count <= y.event_count, p.actor_id, p.other_id) as fewer,
         iif(x.event_count <= y.event_count, p.other_id, p.actor_id) as more
     from temp.pair_keys p cross join actors x on x.id = p.actor_id
-    cross join actors y on y.id = p.other_id)
-select k.actor_id, k.other_id, count(*), (
+    cross join actors y on y.id = p.other_id),
+shared as materialized (select k.actor_id, k.other_id, count(*) as events, (
     select group_concat(event_id, ',') from (
         select a2.event_id from scope_events a2 cross join scope_events b2
             on b2.scope = 'actor' and b2.scope_id = k.more and b2.sort_key = a2.sort_key
             and b2.event_id = a2.event_id
         where a2.scope = 'actor' and a2.scope_id = k.fewer
-        order by a2.sort_key, a2.event_id limit {limit}))
-from k
-cross join scope_events a on a.scope = 'actor' and a.scope_id = k.fewer
-cross join scope_events b on b.scope = 'actor' and b.scope_id = k.more
-    and b.sort_key = a.sort_key and b.event_id = a.event_id
-group by k.actor_id, k.other_id"""
+        order by a2.sort_key, a2.event_id limit {limit})) as event_ids
+    from k
+    cross join scope_events a on a.scope = 'actor' and a.scope_id = k.fewer
+    cross join scope_events b on b.scope = 'actor' and b.scope_id = k.more
+        and b.sort_key = a.sort_key and b.event_id = a.event_id
+    group by k.actor_id, k.other_id)
+select actor_id, other_id, events, event_ids from shared
+union all select other_id, actor_id, events, event_ids from shared"""
 # How many events hold each value of each list column.
 LIST_COUNTS_SQL = """insert into event_list_counts (list, value, count)
 select k.list, k.value, count(distinct v.event_id) from temp.list_keys k
@@ -339,6 +343,7 @@ def recount(db: sqlite_utils.Database) -> None:
         ("event_counts", "scope, scope_id, year, type", "count_keys"),
         ("event_counts", "scope, scope_id", "scope_keys"),
         ("actor_pairs", "actor_id, other_id", "pair_keys"),
+        ("actor_pairs", "other_id, actor_id", "pair_keys"),
         ("event_list_counts", "list, value", "list_keys"),
     ):
         db.execute(f"delete from {table} where ({keys}) in (select {keys} from temp.{key_table})")

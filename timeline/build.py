@@ -64,6 +64,10 @@ class InvalidInput(Exception):
         self.result = result
 
 
+class BrokenReferences(sqlite3.DatabaseError):
+    """Rows refer to rows that are gone (an event others relate to was removed)."""
+
+
 @dataclass(frozen=True)
 class BuildResult:
     db_path: Path
@@ -121,10 +125,12 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
             try:
                 return BuildResult(db_path, False, write_database(db_path, plan, digest, commit),
                                    plan.reread)  # fmt: skip
-            except sqlite3.DatabaseError:
-                # e.g. a removed event that another one relates to (the build from empty
-                # says which), or a database this code cannot update (it writes a new one)
-                pass
+            except sqlite3.DatabaseError as exc:
+                # a removed event that another one relates to (the build from empty says
+                # which), or a database this code cannot update (it writes a new one); a
+                # broken constraint of the build's own is a fault, not a reason
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise
         result = checked_whole(raw, yaml_path)
         if not result.ok:
             raise InvalidInput(result)
@@ -149,7 +155,10 @@ def write_database(db_path: Path, plan: Plan, digest: str, commit: str) -> dict[
             # events still relate to it: the references are checked at the commit.
             conn.execute("pragma defer_foreign_keys = on")
             counts = _write(sqlite_utils.Database(conn), plan, digest, commit)
-            conn.execute("commit")
+            try:
+                conn.execute("commit")
+            except sqlite3.IntegrityError as exc:  # the deferred references
+                raise BrokenReferences(str(exc)) from exc
         finally:
             conn.close()
         replace_durably(tmp, db_path)  # BUILD_PRAGMAS leave the syncing to this

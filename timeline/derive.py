@@ -339,14 +339,15 @@ def recount(db: sqlite_utils.Database) -> None:
     its rows go and the SQL writes them anew (none when nothing counts towards it)."""
     for sql in _keys_sql("new"):
         db.execute(sql)
-    for table, keys, key_table in (
-        ("event_counts", "scope, scope_id, year, type", "count_keys"),
-        ("event_counts", "scope, scope_id", "scope_keys"),
-        ("actor_pairs", "actor_id, other_id", "pair_keys"),
-        ("actor_pairs", "other_id, actor_id", "pair_keys"),
-        ("event_list_counts", "list, value", "list_keys"),
+    for table, keys, key_table, selected in (
+        ("event_counts", "scope, scope_id, year, type", "count_keys", None),
+        ("event_counts", "scope, scope_id", "scope_keys", None),
+        ("actor_pairs", "actor_id, other_id", "pair_keys", None),
+        ("actor_pairs", "actor_id, other_id", "pair_keys", "other_id, actor_id"),  # both ways
+        ("event_list_counts", "list, value", "list_keys", None),
     ):
-        db.execute(f"delete from {table} where ({keys}) in (select {keys} from temp.{key_table})")
+        db.execute(f"delete from {table} where ({keys})"
+                   f" in (select {selected or keys} from temp.{key_table})")  # fmt: skip
     for sql in EVENT_COUNTS_SQL:
         db.execute(sql)
     for table, sql in USE_COUNTS_SQL.items():  # before the pairs, which read them

@@ -79,6 +79,13 @@ def test_failing_update_keeps_the_previous_database(stage, exc, edited, monkeypa
     assert build_file(edited[0], edited[1]).updated == 1
 
 
+def test_an_edit_that_breaks_a_constraint_of_its_own_is_an_error(edited, monkeypatch):
+    """Only the references checked at the commit send an edit back to a build from empty:
+    any other broken constraint is a fault of the build, raised, not hidden by a rebuild."""
+    unique = sqlite3.IntegrityError("UNIQUE constraint failed: actor_pairs.actor_id")
+    _fail_at(derive, "recount", unique, edited, monkeypatch)
+
+
 def _fail_at(module, stage: str, exc: BaseException, prepared, monkeypatch) -> None:
     """A build with ``exc`` raised at ``stage`` raises it and leaves the database as it was."""
     yaml_path, db, before = prepared

@@ -288,20 +288,25 @@ with k as (select p.actor_id, p.other_id,
         iif(x.event_count <= y.event_count, p.other_id, p.actor_id) as more
     from temp.pair_keys p cross join actors x on x.id = p.actor_id
     cross join actors y on y.id = p.other_id),
-shared as materialized (select k.actor_id, k.other_id, count(*) as events, (
-    select group_concat(event_id, ',') from (
-        select a2.event_id from scope_events a2 cross join scope_events b2
-            on b2.scope = 'actor' and b2.scope_id = k.more and b2.sort_key = a2.sort_key
-            and b2.event_id = a2.event_id
-        where a2.scope = 'actor' and a2.scope_id = k.fewer
-        order by a2.sort_key, a2.event_id limit {limit})) as event_ids
-    from k
-    cross join scope_events a on a.scope = 'actor' and a.scope_id = k.fewer
-    cross join scope_events b on b.scope = 'actor' and b.scope_id = k.more
-        and b.sort_key = a.sort_key and b.event_id = a.event_id
-    group by k.actor_id, k.other_id)
+shared as materialized (select actor_id, other_id, count(*) as events, {first_ids} as event_ids
+    from (select k.actor_id, k.other_id, a.event_id, row_number() over (
+            partition by k.actor_id, k.other_id order by a.sort_key, a.event_id) as n
+        from k
+        cross join scope_events a on a.scope = 'actor' and a.scope_id = k.fewer
+        cross join scope_events b on b.scope = 'actor' and b.scope_id = k.more
+            and b.sort_key = a.sort_key and b.event_id = a.event_id)
+    group by actor_id, other_id)
 select actor_id, other_id, events, event_ids from shared
 union all select other_id, actor_id, events, event_ids from shared"""
+
+
+def _first_ids(count: int) -> str:
+    """SQL joining the event ids numbered 1 to ``count`` (n) of a group with commas, in
+    that order whatever order the group's rows come in (group_concat keeps no order)."""
+    ids = [f"max(iif(n = {i}, event_id, null))" for i in range(1, count + 1)]
+    return " || ".join([ids[0], *(f"coalesce(',' || {i}, '')" for i in ids[1:])])
+
+
 # How many events hold each value of each list column.
 LIST_COUNTS_SQL = """insert into event_list_counts (list, value, count)
 select k.list, k.value, count(distinct v.event_id) from temp.list_keys k
@@ -352,7 +357,7 @@ def recount(db: sqlite_utils.Database) -> None:
         db.execute(sql)
     for table, sql in USE_COUNTS_SQL.items():  # before the pairs, which read them
         db.execute(f"{sql} where {_USED.format(table=table)}")
-    db.execute(ACTOR_PAIRS_SQL.format(limit=PAIR_EVENT_IDS))
+    db.execute(ACTOR_PAIRS_SQL.format(first_ids=_first_ids(PAIR_EVENT_IDS)))
     db.execute(LIST_COUNTS_SQL)
     register_functions(db.conn)
     for kind, table in (("actor", "actors"), ("system", "systems")):

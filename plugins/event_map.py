@@ -1,4 +1,4 @@
-"""The event map (``/timeline/event_map``): its data, and the scripts and styles that draw it.
+"""The event map (``/record/event_map``): its data, and the scripts and styles that draw it.
 
 The page carries the located events grouped by place (``timeline.places``) as a JSON block;
 ``static/map.js`` draws them with Leaflet over the country borders the site serves itself

@@ -33,7 +33,7 @@ from datasette.facets import Facet
 from datasette.filters import FilterArguments
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
-from timeline.build import FACET_COUNTS, list_columns
+from timeline.derive import FACET_COUNTS, list_columns
 from timeline.schema import column_codes
 from timeline.site import DATABASE
 

@@ -4,7 +4,7 @@ Datasette stops a canned query at ``max_returned_rows`` and offers no way on: at
 events one actor's timeline showed its first 1,000 events and nothing after them. A query
 that pages reads one page of events at a time, in date order, starting after an event::
 
-    /timeline/actor_events?actor=turkey&after=2021-08-tb2-strikes-continue-049657
+    /record/actor_events?actor=turkey&after=2021-08-tb2-strikes-continue-049657
 
 Its SQL uses two magic parameters that this plugin supplies (magic parameters are not
 form fields, so a new search starts from the first page):

@@ -13,8 +13,10 @@ import yaml
 from support import REAL, SMALL, build, write_yaml
 
 from conftest import files_in
-from timeline import build as build_module
-from timeline.build import COUNTED_COLUMNS, InvalidInput, build_file
+from timeline import derive
+from timeline import rows as row_writer
+from timeline.build import InvalidInput, build_file
+from timeline.derive import COUNTED_COLUMNS
 from timeline.filters import register_functions
 
 
@@ -165,9 +167,7 @@ def test_every_reference_is_indexed(fresh_db):
 def test_use_counts_seek_each_records_rows(fresh_db, table):
     """Each count reads its own record's rows through an index: a count that walked the
     stance index instead took minutes at 100,000 events."""
-    from timeline.build import USE_COUNTS_SQL
-
-    plan = [r[3] for r in rows(fresh_db, f"explain query plan {USE_COUNTS_SQL[table]}")]
+    plan = [r[3] for r in rows(fresh_db, f"explain query plan {derive.USE_COUNTS_SQL[table]}")]
     inner = [step for step in plan if step.startswith("SEARCH")]
     assert inner and all(
         "idx_citations_source_id" in step
@@ -345,11 +345,11 @@ def test_failure_during_write_leaves_the_old_database_byte_identical(
     before = fresh_db.read_bytes()
     small_yaml.write_text(small_yaml.read_text().replace("Baykar Makina", "Baykar Tech"))
 
-    def explode(db, data, history):
+    def explode(db, data):
         db["build_info"].insert({"key": "half", "value": "written"})
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(build_module, "_insert_rows", explode)
+    monkeypatch.setattr(row_writer, "write", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         build_file(small_yaml)
     assert fresh_db.read_bytes() == before
@@ -413,7 +413,7 @@ def test_an_actor_counts_once_per_event_whatever_its_roles(tmp_path):
 
 def test_actor_pairs_agree_with_the_link_table(tmp_path, monkeypatch):
     """Each two actors sharing events: the count, both ways, and the first events by date."""
-    monkeypatch.setattr(build_module, "PAIR_EVENT_IDS", 2)
+    monkeypatch.setattr(derive, "PAIR_EVENT_IDS", 2)
     db = build(REAL, tmp_path)
     shared = """select a.actor_id, b.actor_id, count(distinct a.event_id) from event_actors a
                 join event_actors b on b.event_id = a.event_id and b.actor_id != a.actor_id

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from conftest import files_in
 from timeline import build as build_module
-from timeline import update as update_module
+from timeline import derive
+from timeline import rows as row_writer
 from timeline.build import build_file
 from timeline.cli import app
 
@@ -46,7 +47,7 @@ def previous(tmp_path) -> tuple[Path, Path, bytes]:
 @pytest.fixture
 def edited(tmp_path) -> tuple[Path, Path, bytes]:
     """A good database, and a YAML with one event's summary changed: the next build
-    rewrites that event in a copy of the database (``timeline.update``)."""
+    rewrites that event in a copy of the database."""
     yaml_path = tmp_path / "events.yaml"
     yaml_path.write_bytes(SMALL.read_bytes())
     db = build_file(yaml_path, tmp_path / "record.db").db_path
@@ -55,14 +56,34 @@ def edited(tmp_path) -> tuple[Path, Path, bytes]:
     return yaml_path, db, db.read_bytes()
 
 
-@pytest.mark.parametrize("stage", ["_forget", "_write_events", "_recount", "replace_durably"])
+# The stages of the one build path, each as (module, name), with those an edit runs.
+STAGES = {
+    "create_tables": (row_writer, "create_tables"),
+    "forget": (row_writer, "forget"),
+    "write": (row_writer, "write"),
+    "create_indexes": (derive, "create_indexes"),
+    "derive_events": (derive, "derive_events"),
+    "recount": (derive, "recount"),
+    "replace_durably": (build_module, "replace_durably"),
+}
+EDIT_STAGES = ["forget", "write", "derive_events", "recount", "replace_durably"]
+
+
+@pytest.mark.parametrize("stage", EDIT_STAGES)
 @pytest.mark.parametrize(
     "exc", [Injected("disk on fire"), KeyboardInterrupt()], ids=["error", "ctrl-c"]
 )
 def test_failing_update_keeps_the_previous_database(stage, exc, edited, monkeypatch):
-    _fail_at(update_module, stage, exc, edited, monkeypatch)
+    _fail_at(*STAGES[stage], exc, edited, monkeypatch)
     monkeypatch.undo()
     assert build_file(edited[0], edited[1]).updated == 1
+
+
+def test_an_edit_that_breaks_a_constraint_of_its_own_is_an_error(edited, monkeypatch):
+    """Only the references checked at the commit send an edit back to a build from empty:
+    any other broken constraint is a fault of the build, raised, not hidden by a rebuild."""
+    unique = sqlite3.IntegrityError("UNIQUE constraint failed: actor_pairs.actor_id")
+    _fail_at(derive, "recount", unique, edited, monkeypatch)
 
 
 def _fail_at(module, stage: str, exc: BaseException, prepared, monkeypatch) -> None:
@@ -97,24 +118,24 @@ def _raise(exc: BaseException):
     return boom
 
 
-@pytest.mark.parametrize("stage", ["_create_tables", "_insert_rows", "_index_and_search"])
+@pytest.mark.parametrize("stage", list(STAGES))
 @pytest.mark.parametrize(
     "exc", [Injected("disk on fire"), KeyboardInterrupt()], ids=["error", "ctrl-c"]
 )
 def test_failing_stage_keeps_the_previous_database(stage, exc, previous, monkeypatch):
-    _fail_at(build_module, stage, exc, previous, monkeypatch)
+    _fail_at(*STAGES[stage], exc, previous, monkeypatch)
 
 
 def test_failing_half_way_through_the_inserts(previous, monkeypatch):
     """Rows already inserted into the temporary file never reach the target."""
     yaml_path, db, before = previous
-    real = build_module._insert_rows
+    real = row_writer.write
 
     def insert_then_fail(*args, **kwargs):
         real(*args, **kwargs)
         raise Injected("after the inserts")
 
-    monkeypatch.setattr(build_module, "_insert_rows", insert_then_fail)
+    monkeypatch.setattr(row_writer, "write", insert_then_fail)
     with pytest.raises(Injected):
         build_file(yaml_path, db)
     assert_untouched(db, before)
@@ -131,7 +152,7 @@ def test_failing_rename_keeps_the_previous_database(previous, monkeypatch):
 
 def test_after_a_failure_the_next_build_succeeds(previous, monkeypatch):
     yaml_path, db, before = previous
-    monkeypatch.setattr(build_module, "_index_and_search", _raise(Injected("once")))
+    monkeypatch.setattr(derive, "create_indexes", _raise(Injected("once")))
     with pytest.raises(Injected):
         build_file(yaml_path, db)
     monkeypatch.undo()

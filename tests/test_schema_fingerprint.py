@@ -4,6 +4,7 @@ new declaration rebuilds it from empty with no version number to bump by hand.""
 from __future__ import annotations
 
 import ast
+import graphlib
 import os
 import shutil
 import sqlite3
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from support import ROOT, SMALL
 
-from timeline.build import DATABASE_MODULES
+from timeline.store import DATABASE_MODULES
 
 PACKAGE = ROOT / "timeline"
 
@@ -39,6 +40,14 @@ def test_the_fingerprint_covers_every_module_the_build_imports():
             seen.add(module)
             todo += package_imports(module)
     assert set(DATABASE_MODULES) == seen
+
+
+def test_the_package_imports_without_a_circle():
+    """The modules import each other top-down, the ones imported inside a function too:
+    the build's stages read as the data flows, none reaching back into a later one."""
+    graph = {path.stem: package_imports(path.stem) - {path.stem} for path in PACKAGE.glob("*.py")}
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError, naming the circle
+    assert {"store", "changes", "rows", "derive"} <= graph["build"]  # the stages it runs
 
 
 def run_build(package_root: Path, yaml_path: Path, db: Path) -> str:

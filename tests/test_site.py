@@ -21,7 +21,7 @@ from support import (
     write_yaml,
 )
 
-from timeline.build import VIEWS
+from timeline.views import VIEWS
 
 pytestmark = pytest.mark.asyncio
 

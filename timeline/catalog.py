@@ -23,19 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
-from .build import read_only
 from .dates import parse_date
 from .spans import Spans
+from .store import read_only, stored_spans
 from .validate import Unchanged
-
-
-def stored_spans(conn: sqlite3.Connection) -> Spans | None:
-    """The spans the last build kept, or None (none kept, or unreadable)."""
-    try:
-        parts = dict(conn.execute("select part, value from yaml_spans").fetchall())
-        return Spans.unpack(parts) if parts else None
-    except (sqlite3.Error, KeyError, ValueError):
-        return None
 
 
 @dataclass
@@ -69,7 +60,7 @@ class Catalog:
 @contextmanager
 def open_catalog(db_path: Path, digest: str) -> Iterator[Catalog | None]:
     """The database at ``db_path`` as a catalog, if it was built from the input whose
-    ``timeline.build.input_hash`` is ``digest`` and kept its spans; else None."""
+    ``timeline.store.input_hash`` is ``digest`` and kept its spans; else None."""
     if not Path(db_path).exists():
         yield None
         return

@@ -308,9 +308,9 @@ def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -
 def catalogue_of(path: Path, db_path: Path, raw: bytes | None = None) -> Iterator[Catalog | None]:
     """The database at ``db_path`` as a catalog of the file at ``path`` (whose bytes are
     ``raw`` when given), while it is up to date with it (else None)."""
-    from .build import input_hash
     from .catalog import open_catalog
     from .provenance import last_commit
+    from .store import input_hash
 
     try:
         raw = Path(path).read_bytes() if raw is None else raw

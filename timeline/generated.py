@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filters, schema
-from .build import DATABASE_NAME, FACET_COUNTS, VIEWS
+from .derive import FACET_COUNTS
 from .files import write_atomically
 from .jsonschema import json_schema
 from .site import EVENTS_PATH
+from .store import DATABASE_NAME
+from .views import VIEWS
 
 METADATA = "datasette-metadata.json"
 README = "README.md"

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from . import filters
-from .build import DATABASE_NAME
+from .store import DATABASE_NAME
 
 DATABASE = DATABASE_NAME
 # The site's own pages (beyond Datasette's database, table and row pages).

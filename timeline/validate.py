@@ -107,7 +107,7 @@ def counted(problems: Iterable[Problem], severity: str = "error") -> int:
 @dataclass(frozen=True)
 class Unchanged:
     """What checking only the changed events of a file needs to know of the rest of it
-    (``timeline.update`` reads it from the last build's database)."""
+    (``timeline.changes`` reads it from the last build's database)."""
 
     known: dict[str, Container[str]]  # every section's ids, the changed events' included
     other_events: Container[str]  # the ids of the events outside the changed part

@@ -1,0 +1,207 @@
+"""Write rows: the tables the declarations describe, and each record's rows in them.
+
+A record's rows are what its own YAML says (with the names and dates it refers to
+resolved): the sources, actors, systems and events tables and the events' link tables.
+What is counted over many records (``timeline.derive``) is not written here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from . import schema
+from .dates import ParsedDate
+from .store import insert
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from .model import Dataset, Event
+
+PYTHON_TYPES = {"text": str, "integer": int, "real": float}
+# The temporary tables of the event ids a build removes and writes (see ``mark``).
+GONE = "select id from temp.gone"
+NEW = "select id from temp.new"
+
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    """Every table of the records, from the declarations in ``schema``, and the build's own."""
+    for section, table in schema.SECTION_TABLE.items():
+        columns = schema.table_columns(table)
+        record = schema.RECORDS[schema.SECTION_RECORD[section]]
+        db[table].create(
+            {c.name: PYTHON_TYPES[c.type] for c in columns},
+            pk="id",
+            not_null={c.name for c in columns if c.not_null},
+            foreign_keys=[(n, schema.SECTION_TABLE[f.refers_to], "id")
+                          for n, f in record.items() if f.refers_to and f.column],
+        )  # fmt: skip
+    for table, link in schema.LINK_TABLES.items():
+        columns = schema.link_columns(table)
+        record = schema.RECORDS[link.record]
+        references = [
+            (schema.column_name(table, n), schema.SECTION_TABLE[f.refers_to], "id")
+            for n, f in record.items()
+            if f.refers_to
+        ]
+        db[table].create(
+            {c.name: PYTHON_TYPES[c.type] for c in columns},
+            pk=schema.link_primary_key(table),
+            not_null={c.name for c in columns if c.not_null},
+            foreign_keys=[("event_id", "events", "id"), *references],
+        )
+    db["build_info"].create({"key": str, "value": str}, pk="key")
+    ((_, columns),) = schema.HISTORY_TABLES.values()
+    db["edit_history"].create(
+        {c.name: PYTHON_TYPES[c.type] for c in columns}, pk="event_id",
+        not_null={c.name for c in columns if c.not_null},
+    )  # fmt: skip
+    db["yaml_spans"].create({"part": str, "value": bytes}, pk="part")
+
+
+def mark(db: sqlite_utils.Database, removed: Iterable[str], events: list[Event]) -> None:
+    """The ids of the events a build takes out and of those it writes, as temporary tables
+    (``GONE``, ``NEW``) that the stages after it select by."""
+    for name, ids in (("gone", set(removed)), ("new", {e.id for e in events})):
+        db.execute(f"create temp table {name} (id text primary key)")
+        db.conn.executemany(f"insert into temp.{name} values (?)", ((i,) for i in sorted(ids)))
+
+
+def forget(db: sqlite_utils.Database) -> None:
+    """Delete the removed events (``GONE``) and their link rows."""
+    for table in schema.LINK_TABLES:
+        db.execute(f"delete from [{table}] where event_id in ({GONE})")
+    db.execute(f"delete from events where id in ({GONE})")
+
+
+def write(db: sqlite_utils.Database, data: Dataset) -> None:
+    """Insert the records' rows: those of each section the data holds, then the events'
+    (whose names of actors and systems are read from the rows, written now or before)."""
+    by_id = {section: sorted(getattr(data, section), key=lambda r: r.id)
+             for section in ("sources", "actors", "systems")}  # fmt: skip
+    insert(db, "sources", (
+        _row("sources", s, _published_columns(s.published)
+             | dict.fromkeys(("citation_count", "contradicted_count", "against_claim_count")))
+        for s in by_id["sources"]
+    ))  # fmt: skip
+    uses = {"event_count": None}  # counted by ``timeline.derive`` once the events are there
+    insert(db, "actors", (_row("actors", a, uses) for a in by_id["actors"]))
+    makers = _read_names(db, "actors", {x.maker for x in by_id["systems"]})
+    insert(db, "systems", (
+        _row("systems", x, uses | {"maker_name": makers.get(x.maker)}) for x in by_id["systems"]
+    ))  # fmt: skip
+    events = sorted(data.events, key=lambda e: (e.date.sort_key, e.id))
+    names, kinds = _names(db, events)
+    insert(db, "events", (_row("events", e, _event_derived(e, names, kinds)) for e in events))
+    for table in schema.LINK_TABLES:
+        insert(db, table, link_rows(table, events))
+
+
+def _read_names(db: sqlite_utils.Database, table: str, ids: set) -> dict[str, str]:
+    """The names of the ``table`` rows with these ids (bound as one JSON array)."""
+    listed = json.dumps(sorted(i for i in ids if i))
+    sql = f"select id, name from [{table}] where id in (select value from json_each(?))"
+    return dict(db.execute(sql, [listed]).fetchall())
+
+
+def _names(db: sqlite_utils.Database, events: list[Event]):
+    """The names of the actors and systems the events name, and the systems' kinds."""
+    actors = _read_names(db, "actors", {a.actor for e in events for a in e.actors})
+    system_ids = json.dumps(sorted({x.system for e in events for x in e.systems}))
+    systems = db.execute(
+        "select id, name, kind from systems where id in (select value from json_each(?))",
+        [system_ids],
+    ).fetchall()
+    names = {"actors": actors, "systems": {i: name for i, name, _ in systems}}
+    return names, {i: kind for i, _, kind in systems}
+
+
+def _stored(value: object, fld: schema.Field) -> object:
+    """A declared field's value as stored: canonical dates, lists as JSON arrays."""
+    if isinstance(value, ParsedDate):
+        return value.canonical
+    if isinstance(value, tuple):
+        items = sorted(value) if fld.facet == "array" else list(value)
+        return json.dumps(items, ensure_ascii=False)
+    return value
+
+
+def _row(table: str, record: object, derived: dict[str, object]) -> dict:
+    """One row of a section's table: declared fields from the record, the rest derived."""
+    fields = schema.RECORDS[schema.TABLE_RECORD[table]]
+    return {
+        c.name: derived[c.name] if c.name in derived else _stored(getattr(record, c.name),
+                                                                     fields[c.name])
+        for c in schema.table_columns(table)
+    }  # fmt: skip
+
+
+def _published_columns(d: ParsedDate) -> dict[str, object]:
+    return {
+        "published_label": d.label,
+        "published_start": d.start.isoformat(),
+        "published_precision": d.precision,
+    }
+
+
+def _event_derived(
+    event: Event, names: dict[str, dict[str, str]], kinds: dict[str, str]
+) -> dict[str, object]:
+    d, loc = event.date, event.location
+    return {
+        "date_label": d.label,
+        "date_start": d.start.isoformat(),
+        "date_end": d.end.isoformat(),
+        "precision": d.precision,
+        "approximate": int(d.approximate),
+        "uncertain": int(d.uncertain),
+        "year": d.year,
+        "month": d.month,
+        "sort_key": d.sort_key,
+        "actors": _joined(names["actors"], (a.actor for a in event.actors)),
+        "systems": _joined(names["systems"], (x.system for x in event.systems)),
+        "system_kinds": json.dumps(sorted({kinds[x.system] for x in event.systems})),
+        "location": loc.name if loc else None,
+        "latitude": loc.latitude if loc else None,
+        "longitude": loc.longitude if loc else None,
+        "citation_count": len(event.citations),
+        "source_count": len({c.source for c in event.citations}),
+        "quotes": "\n".join(
+            c.quote + (f"\n{c.translation}" if c.translation else "") for c in event.citations
+        ),
+        # from the edit history's rows, by ``timeline.derive``
+        "first_added": None,
+        "last_changed": None,
+    }
+
+
+def _joined(names: dict[str, str], ids) -> str:
+    return json.dumps(sorted({names[i] for i in ids}), ensure_ascii=False)
+
+
+# Defaults of an event's system entry, from the event's actors and their roles.
+_ENTRY_DEFAULTS = {
+    "supplier": ("supplier", "manufacturer"),
+    "recipient": ("buyer", "recipient"),
+}
+
+
+def link_rows(table: str, events: Iterable[Event]):
+    """Rows of a link table, from the entries of each event (see ``schema.LINK_TABLES``)."""
+    link = schema.LINK_TABLES[table]
+    fields = schema.RECORDS[link.record]
+    for event in events:
+        for position, entry in enumerate(getattr(event, link.field), start=1):
+            row: dict[str, object] = {"event_id": event.id}
+            if link.positioned:
+                row = {"id": f"{event.id}/{position}", "event_id": event.id, "position": position}
+            for name, fld in fields.items():
+                value = getattr(entry, name)
+                if value is None and link.record == "event_system" and name in _ENTRY_DEFAULTS:
+                    value = event.actor_with_role(*_ENTRY_DEFAULTS[name])
+                row[schema.column_name(table, name)] = _stored(value, fld)
+                if fld.type == "date":
+                    row[f"{name}_label"] = value.label if value else None
+            yield row

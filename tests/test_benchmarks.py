@@ -280,31 +280,5 @@ async def test_load_counts_a_table_page_whose_facets_ran_out_of_time_as_an_error
     assert load.failure(500, b"") == "HTTP 500"
 
 
-def test_bench_parsers_prints_a_row_per_parser_and_way_of_reading(tmp_path: Path) -> None:
-    names = ["pyyaml-c", "timeline-load", "fastload", "rapidyaml-tree", "fast-records", "yaml-rs"]
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    out = subprocess.run(
-        [PYTHON, str(ROOT / "benchmarks" / "bench_parsers.py"), "60", "--only", ",".join(names)],
-        check=True, capture_output=True, text=True, timeout=300, env=env,
-    ).stdout  # fmt: skip
-    rows = [
-        line.split(" | ") for line in out.splitlines() if line.startswith("| ") and "**" not in line
-    ]
-    assert [(r[0][2:], r[1]) for r in rows[1:]] == [
-        (n, m) for n in names for m in ("records", "whole") if (n, m) != ("fast-records", "records")
-    ]
-    by_name = {(r[0][2:], r[1]): r for r in rows[1:]}
-    for mode in ("records", "whole"):
-        for name in names[:5]:  # the project's own dependencies: always measured
-            if (name, mode) in by_name:
-                assert re.fullmatch(r"[0-9.]+ s", by_name[name, mode][2]), by_name[name, mode]
-                assert by_name[name, mode][3].endswith(" MiB")
-        # PyYAML, the project's loader and the fast path read every YAML 1.1 probe alike
-        for name in names[:3]:
-            assert by_name[name, mode][4] == "12/12 |"
-    assert by_name["fast-records", "whole"][4] == "12/12 |"
-    assert list(tmp_path.iterdir()) == []  # the generated file is gone
-
-
 # A load or measurement test: left out of `make test-fast` (`-m "not load"`).
 pytestmark = pytest.mark.load

@@ -16,12 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import yaml
-
-if TYPE_CHECKING:
-    from .fastload import Pieces
 
 Path_ = tuple[str | int, ...]
 
@@ -88,14 +85,9 @@ class Document:
     root: yaml.Node | None = None
     aliased: bool = False  # some node is reached twice (its marks are where it was defined)
     text: str | None = field(default=None, repr=False)  # what was parsed (marks index it)
-    # Read record by record (timeline.fastload): no node graph, but where each record is;
-    # a position is then PyYAML's mark in that record alone, composed when it is asked for.
-    pieces: Pieces | None = field(default=None, repr=False)
 
     def node_mark(self, path: Path_, *, key: bool = False) -> yaml.Mark | None:
         """PyYAML's (0-based) mark of the value at ``path`` (or of its key), if it exists."""
-        if self.root is None and self.pieces is not None:
-            return self._piece_mark(path, key)
         node, key_node = self.root, None
         for step in path:
             if isinstance(node, yaml.MappingNode):
@@ -112,34 +104,6 @@ class Document:
         if node is None:
             return None
         return key_node.start_mark if key and key_node is not None else node.start_mark
-
-    def _piece_mark(self, path: Path_, key: bool) -> yaml.Mark | None:
-        """The mark of ``path`` from the one record (or top-level key) that holds it."""
-        pieces, text = self.pieces, self.text
-        if not path:
-            first = next(iter(pieces.sections.values()))
-            return yaml.Mark(str(self.path), first.start, first.line, 0, None, None)
-        section, items = pieces.sections.get(path[0]), pieces.items.get(path[0])
-        if section is None:
-            return None
-        if items and len(path) >= 2 and isinstance(path[1], int):
-            if not 0 <= path[1] < len(items):
-                return None
-            piece = items[path[1]]
-            start, end, line, inner = piece.start, piece.end, piece.line, (0, *path[2:])
-        elif items and len(path) == 1 and not key:  # the list: where its first dash is
-            first = items[0]
-            column = _indent(text, first.start)
-            return yaml.Mark(str(self.path), first.start + column, first.line, column, None, None)
-        else:  # the key (without its list, when it has one) and its value
-            start, end, line, inner = section.start, section.end, section.line, path
-            end = items[0].start if items else end
-        found = Document(None, self.path, _compose(text[start:end])).node_mark(inner, key=key)
-        if found is None:
-            return None
-        return yaml.Mark(
-            str(self.path), found.index + start, found.line + line, found.column, None, None
-        )
 
     def mark(self, path: Path_, *, key: bool = False) -> Mark:
         """The closest known position for ``path`` (walking up to its parents)."""
@@ -166,10 +130,7 @@ class Document:
         values: dict[Path_, yaml.Mark] = {}
         keys: dict[Path_, yaml.Mark] = {}
         seen: set[int] = set()
-        root = self.root
-        if root is None and self.pieces is not None:
-            root = _compose(self.text)  # every position at once: the whole graph
-        stack: list[tuple[yaml.Node, Path_]] = [(root, ())] if root else []
+        stack: list[tuple[yaml.Node, Path_]] = [(self.root, ())] if self.root else []
         while stack:
             node, path = stack.pop()
             if id(node) in seen:
@@ -184,22 +145,6 @@ class Document:
                     keys[child] = key_node.start_mark
                     stack.append((value_node, child))
         return values, keys
-
-
-def _compose(text: str) -> yaml.Node | None:
-    """The node graph of text already read without error (for its marks)."""
-    loader = _Loader(text)
-    try:
-        return loader.get_single_node()
-    finally:
-        loader.dispose()
-
-
-def _indent(text: str, line_start: int) -> int:
-    at = line_start
-    while text.startswith(" ", at):
-        at += 1
-    return at - line_start
 
 
 def _key_of(key_node: yaml.Node) -> object:
@@ -241,22 +186,6 @@ def hidden_character(value: str) -> str | None:
         return None
     name = unicodedata.name(bad.group(), "") or "a control character"
     return f"the character U+{ord(bad.group()):04X} is not allowed in a value ({name}: not visible)"
-
-
-# The bytes no forbidden character is made of: visible ASCII, tab and newline (a UTF-8
-# sequence of a character beyond ASCII has no byte below 0x80).
-_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
-
-
-def holds_hidden(encoded: bytes) -> bool:
-    """Whether UTF-8 ``encoded`` holds a character of FORBIDDEN_CHARS anywhere.
-
-    The same answer as searching the text, in a fraction of the time: deleting the plain
-    ASCII bytes (a C loop) leaves whole characters, a few per cent of a curated file, and
-    only those are searched.
-    """
-    rest = encoded.translate(None, _PLAIN_ASCII)
-    return bool(rest) and FORBIDDEN_CHARS.search(rest.decode("utf-8", "surrogatepass")) is not None
 
 
 def _short(value: str, limit: int = 40) -> str:
@@ -362,28 +291,12 @@ class _Loader(yaml.CSafeLoader):
 assert not yaml.resolver.Resolver.yaml_path_resolvers and None not in _Loader._implicit
 
 
-def load_text(
-    text: str, path: Path, *, keep_text: bool = False, record_by_record: bool = False
-) -> Document:
+def load_text(text: str, path: Path, *, keep_text: bool = False) -> Document:
     """Parse YAML text into a Document; raises LoadError with a position.
 
     ``keep_text``: the document keeps the text (its marks index it) for a caller that
     needs both; otherwise the text is not held beyond the caller's own reference.
-    ``record_by_record``: read the file with ``timeline.fastload.fast_records`` (rapidyaml,
-    one record at a time, a fraction of the memory), which gives the same data or steps
-    aside; the document then has no node graph, and a position is PyYAML's mark composed
-    from the one record that holds it, when a message asks for it. A file the fast reading
-    steps aside from (an error, a tag, an alias…) is read as below: the same result.
     """
-    if record_by_record:
-        from .fastload import NotFast, fast_records  # it reads this module's rules
-
-        try:
-            data, pieces = fast_records(text)
-        except NotFast:
-            pass
-        else:
-            return Document(data=data, path=path, text=text, pieces=pieces)
     _refuse_deep_nesting(text)
     loader = _Loader(text)
     try:
@@ -445,7 +358,7 @@ def _construct(root: yaml.Node, text: str) -> tuple[object, bool]:
     hidden-character search run once over the whole text instead of once per
     value when the text holds none of those characters raw.
     """
-    raw_hidden = holds_hidden(text.encode("utf-8", "surrogatepass"))
+    raw_hidden = FORBIDDEN_CHARS.search(text) is not None
     # Aliases are the only way a node is reached twice; without a "*" there are none.
     built: dict[int, object] | None = {} if "*" in text else None
     aliased = False

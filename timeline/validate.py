@@ -765,9 +765,7 @@ def validate_bytes(
     """Validate file content already read into memory (``path`` is used in messages)."""
     with paused_gc():
         try:
-            # Record by record: rapidyaml, bounded memory, PyYAML's values and positions
-            # (timeline.fastload); a file it steps aside from is read whole by PyYAML.
-            doc = load_text(decode(raw), path, keep_text=keep_document, record_by_record=True)
+            doc = load_text(decode(raw), path, keep_text=keep_document)
         except LoadError as exc:
             return Result([Problem.unloadable(path, exc)])
         result = validate_document(doc, today)

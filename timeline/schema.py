@@ -589,7 +589,7 @@ DERIVED: dict[str, tuple[Column, ...]] = {
                not_null=True, facet="column", export=True),
         Column("month", "integer", "Month of the date; empty when only the year is known.",
                after="date", export=True),
-        # Indexed with the id that breaks its ties (build.COMPOSITE_INDEXES).
+        # Indexed with the id that breaks its ties (derive.COMPOSITE_INDEXES).
         Column("sort_key", "text", "Chronological sort key: a year-only event heads its year.",
                after="date", not_null=True),
         Column("actors", "text", "Names of the actors involved (JSON array).", after="status",

@@ -10,7 +10,7 @@ unchanged, at its old offset shifted by what the changes before it added or remo
 an unchanged event. Where one differs, an island of changes starts: its new events are
 read one by one from the parser's event stream until one of them is an old event with
 unchanged bytes, found by its id, and the walk goes on from there. Only the islands'
-events are checked and written again (``timeline.update``).
+events are checked and written again (``timeline.changes``).
 
 An island parsed alone reads as it does inside the file. The bytes before it end an
 event (unchanged, or the last of an island that parsed as whole events), so the parser

@@ -421,18 +421,8 @@ async def test_facet_labels_name_only_coded_columns():
 @pytest.fixture(scope="module")
 async def production(small_db):
     """The site as `timeline serve --production` runs it: immutable, arbitrary SQL off."""
-    from datasette.app import Datasette
-
     metadata = json.loads(METADATA.read_text(encoding="utf-8")) | {"allow_sql": False}
-    ds = Datasette(
-        immutables=[str(small_db)],
-        metadata=metadata,
-        template_dir=str(ROOT / "templates"),
-        plugins_dir=str(ROOT / "plugins"),
-        static_mounts=[("static", str(ROOT / "static"))],
-    )
-    await ds.invoke_startup()
-    return ds
+    return await site(small_db, metadata, immutable=True)
 
 
 async def test_production_links_the_download_and_it_works(production):

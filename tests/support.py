@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from datasette.app import Datasette
+from hypothesis import strategies as st
 
 from timeline.build import build_file
 from timeline.dates import parse_date
@@ -250,3 +251,31 @@ def luminance(colour: str) -> float:
 def contrast(a: str, b: str) -> float:
     light, dark = sorted((luminance(a), luminance(b)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
+
+
+# Fragments that change how YAML reads what follows: indentation, list dashes, comments,
+# quotes, block scalars, flow brackets, anchors and aliases, keys, a new event.
+SNIPPETS = ["\n", "  ", "    ", "- ", "  - ", "#", " # note", "'", '"', "|\n", ">-\n", ": ",
+            "[", "]", "{", "}", "&a ", "*a", "\t", "x", " more words", "\n  - id: typed-in\n",
+            "\n    notes: |\n      a note\n", "\n  # a comment line\n", "...\n",
+            "---\n"]  # fmt: skip
+EDITS = st.lists(
+    st.tuples(
+        st.floats(0, 1, allow_nan=False),  # where, as a share of the events' text
+        st.one_of(st.sampled_from(SNIPPETS), st.integers(1, 60)),  # inserted, or deleted
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def edited(text: str, edits: list) -> str:
+    """``text`` with EDITS applied inside its events list."""
+    start = text.index("\nevents:\n") + len("\nevents:\n")
+    for where, edit in edits:
+        at = start + int(where * (len(text) - start))
+        if isinstance(edit, str):
+            text = text[:at] + edit + text[at:]
+        else:
+            text = text[:at] + text[at + edit :]
+    return text

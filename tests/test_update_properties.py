@@ -9,28 +9,13 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from support import EDITS, edited
 from test_update import contents
 
 from timeline.build import InvalidInput, build_file
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from generate import write_realistic
-
-# Fragments that change how YAML reads what follows: indentation, list dashes, comments,
-# quotes, block scalars, flow brackets, anchors and aliases, keys, a new event.
-SNIPPETS = ["\n", "  ", "    ", "- ", "  - ", "#", " # note", "'", '"', "|\n", ">-\n", ": ",
-            "[", "]", "{", "}", "&a ", "*a", "\t", "x", " more words", "\n  - id: typed-in\n",
-            "\n    notes: |\n      a note\n", "\n  # a comment line\n", "...\n",
-            "---\n"]  # fmt: skip
-EDITS = st.lists(
-    st.tuples(
-        st.floats(0, 1, allow_nan=False),  # where, as a share of the events' text
-        st.one_of(st.sampled_from(SNIPPETS), st.integers(1, 60)),  # inserted, or deleted
-    ),
-    min_size=1,
-    max_size=3,
-)
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +24,6 @@ def built(tmp_path_factory) -> Path:
     path = write_realistic(25, folder / "events.yaml", seed=9)
     build_file(path)
     return folder
-
-
-def _edited(text: str, edits: list) -> str:
-    start = text.index("\nevents:\n") + len("\nevents:\n")
-    for where, edit in edits:
-        at = start + int(where * (len(text) - start))
-        if isinstance(edit, str):
-            text = text[:at] + edit + text[at:]
-        else:
-            text = text[:at] + text[at + edit :]
-    return text
 
 
 @settings(
@@ -61,7 +35,7 @@ def test_any_edit_ends_as_a_full_build_or_the_same_errors(built, tmp_path_factor
     for name in ("events.yaml", "record.db"):
         shutil.copy(built / name, work / name)
     path = work / "events.yaml"
-    path.write_text(_edited(path.read_text(encoding="utf-8"), edits), encoding="utf-8")
+    path.write_text(edited(path.read_text(encoding="utf-8"), edits), encoding="utf-8")
     before = (work / "record.db").read_bytes()
     try:
         full = build_file(path, work / "full.db").db_path

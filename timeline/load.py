@@ -9,6 +9,7 @@ construct plain Python data from the same graph.
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -85,9 +86,14 @@ class Document:
     root: yaml.Node | None = None
     aliased: bool = False  # some node is reached twice (its marks are where it was defined)
     text: str | None = field(default=None, repr=False)  # what was parsed (marks index it)
+    # Read record by record (load_text's record_by_record): no node graph is kept, but
+    # where each record is; a position is then composed from the one record that holds it.
+    pieces: Pieces | None = field(default=None, repr=False)
 
     def node_mark(self, path: Path_, *, key: bool = False) -> yaml.Mark | None:
         """PyYAML's (0-based) mark of the value at ``path`` (or of its key), if it exists."""
+        if self.root is None and self.pieces is not None:
+            return self._piece_mark(path, key)
         node, key_node = self.root, None
         for step in path:
             if isinstance(node, yaml.MappingNode):
@@ -104,6 +110,34 @@ class Document:
         if node is None:
             return None
         return key_node.start_mark if key and key_node is not None else node.start_mark
+
+    def _piece_mark(self, path: Path_, key: bool) -> yaml.Mark | None:
+        """The mark of ``path`` in the whole file, from the one record (or top-level key)
+        that holds it: its piece is composed again, and the mark moved to where it starts."""
+        pieces, text = self.pieces, self.text
+        if not path:
+            first = next(iter(pieces.sections.values()))
+            return yaml.Mark(str(self.path), first.start, first.line, 0, None, None)
+        section, items = pieces.sections.get(path[0]), pieces.items.get(path[0])
+        if section is None:
+            return None
+        if items and len(path) >= 2 and isinstance(path[1], int):
+            if not 0 <= path[1] < len(items):
+                return None
+            piece, inner = items[path[1]], (0, *path[2:])
+        elif items and len(path) == 1 and not key:  # the list itself: where its first dash is
+            first = items[0]
+            column = _indent(text, first.start)
+            return yaml.Mark(str(self.path), first.start + column, first.line, column, None, None)
+        else:  # the key (without its list's items) and its value
+            end = items[0].start if items else section.end
+            piece, inner = Piece(section.start, end, section.line), path
+        found = Document(None, self.path, _compose(text[piece.start : piece.end]))
+        mark = found.node_mark(inner, key=key)
+        if mark is None:
+            return None
+        return yaml.Mark(str(self.path), mark.index + piece.start, mark.line + piece.line,
+                         mark.column, None, None)  # fmt: skip
 
     def mark(self, path: Path_, *, key: bool = False) -> Mark:
         """The closest known position for ``path`` (walking up to its parents)."""
@@ -130,7 +164,10 @@ class Document:
         values: dict[Path_, yaml.Mark] = {}
         keys: dict[Path_, yaml.Mark] = {}
         seen: set[int] = set()
-        stack: list[tuple[yaml.Node, Path_]] = [(self.root, ())] if self.root else []
+        root = self.root
+        if root is None and self.pieces is not None:
+            root = _compose(self.text)  # every position at once: the whole graph
+        stack: list[tuple[yaml.Node, Path_]] = [(root, ())] if root else []
         while stack:
             node, path = stack.pop()
             if id(node) in seen:
@@ -145,6 +182,22 @@ class Document:
                     keys[child] = key_node.start_mark
                     stack.append((value_node, child))
         return values, keys
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node graph of text already read without error (for its marks)."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _indent(text: str, line_start: int) -> int:
+    at = line_start
+    while text.startswith(" ", at):
+        at += 1
+    return at - line_start
 
 
 def _key_of(key_node: yaml.Node) -> object:
@@ -291,13 +344,27 @@ class _Loader(yaml.CSafeLoader):
 assert not yaml.resolver.Resolver.yaml_path_resolvers and None not in _Loader._implicit
 
 
-def load_text(text: str, path: Path, *, keep_text: bool = False) -> Document:
+def load_text(
+    text: str, path: Path, *, keep_text: bool = False, record_by_record: bool = False
+) -> Document:
     """Parse YAML text into a Document; raises LoadError with a position.
 
     ``keep_text``: the document keeps the text (its marks index it) for a caller that
     needs both; otherwise the text is not held beyond the caller's own reference.
+    ``record_by_record``: read each top-level key and each item of a top-level list alone
+    (``read_records``), so no node graph holds more than one record; the document keeps
+    the text and where each record is, and composes a record again when a message asks
+    for a position in it. A file that cannot be read so (an error anywhere, an alias, text
+    before the first key) is read whole, as without it: the same data or the same error.
     """
     _refuse_deep_nesting(text)
+    if record_by_record:
+        try:
+            data, pieces = read_records(text)
+        except _ReadWhole:
+            pass
+        else:
+            return Document(data=data, path=path, text=text, pieces=pieces)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -319,6 +386,111 @@ def load_text(text: str, path: Path, *, keep_text: bool = False) -> Document:
         raise LoadError(f"YAML error: {exc}") from None
     finally:
         loader.dispose()
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the file read alone: its first character, its end and (0-based) first line."""
+
+    start: int
+    end: int
+    line: int
+
+
+@dataclass
+class Pieces:
+    """Where each top-level key and each item of a top-level block list was read from."""
+
+    sections: dict[str, Piece] = field(default_factory=dict)
+    items: dict[str, list[Piece]] = field(default_factory=dict)
+
+
+class _ReadWhole(Exception):
+    """The file is read whole instead (an error, an alias, a piece that is not a record)."""
+
+
+# Where a file is cut to be read record by record: before a top-level key's line (one
+# that starts with neither a space, a comment nor a dash), and before each dash of a
+# top-level list at its own column. Each pattern starts with the line break: a fixed first
+# character lets the regular-expression engine skip to the next one at C speed.
+_SECTION_LINE = re.compile(r"\n(?=[^\s#-])")
+_FIRST_SECTION = re.compile(r"[^\s#-]")
+_ITEM_LINE = re.compile(r"\n( *)-(?=[ \n]|\Z)")
+_BLANK_OR_COMMENTS = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*(?:#[^\n]*)?")
+
+
+def read_records(text: str) -> tuple[dict, Pieces]:
+    """The data of a file whose root is a mapping, each top-level key and each item of a
+    top-level block list read alone by the same loader, and where each was read from.
+
+    A piece cut at a line that is not the start of a record (inside a quoted scalar or a
+    flow collection running across lines) does not parse alone, and the file is read whole
+    (``_ReadWhole``); so does any piece with an error, an alias or not exactly one key or
+    item. A block value always ends at a line indented like its key or dash, so a piece
+    that parses alone reads as it does in the file.
+    """
+    starts = [m.start() + 1 for m in _SECTION_LINE.finditer(text)] + [len(text)]
+    if _FIRST_SECTION.match(text):
+        starts.insert(0, 0)
+    if len(starts) == 1 or not _BLANK_OR_COMMENTS.fullmatch(text, 0, starts[0]):
+        raise _ReadWhole("no key, or text before the first key")
+    data: dict = {}
+    pieces = Pieces()
+    line = text.count("\n", 0, starts[0])
+    for start, end in itertools.pairwise(starts):
+        key, value, items = _section(text, start, end, line)
+        if key in data:
+            raise _ReadWhole("a duplicate key")
+        data[key] = value
+        pieces.sections[key] = Piece(start, end, line)
+        if items is not None:
+            pieces.items[key] = items
+        line += text.count("\n", start, end)
+    return data, pieces
+
+
+def _section(text: str, start: int, end: int, line: int) -> tuple[str, object, list | None]:
+    """One top-level key, its value and, when that is a block list, its items' pieces."""
+    first = _ITEM_LINE.search(text, start, end)
+    head_end = first.start() + 1 if first else end
+    head = _piece_data(text[start:head_end])
+    if not isinstance(head, dict) or len(head) != 1 or not isinstance(next(iter(head)), str):
+        raise _ReadWhole("not one key")
+    ((key, value),) = head.items()
+    if first is None:
+        return key, value, None
+    if value is not None:
+        raise _ReadWhole("a list item after a key with a value")
+    column = len(first.group(1))
+    same_column = re.compile("\n" + " " * column + r"-(?=[ \n]|\Z)")
+    cuts = [head_end, *(m.start() + 1 for m in same_column.finditer(text, head_end, end)), end]
+    values, items = [], []
+    line += text.count("\n", start, head_end)
+    for item_start, item_end in itertools.pairwise(cuts):
+        item = _piece_data(text[item_start:item_end])
+        if not isinstance(item, list) or len(item) != 1:
+            raise _ReadWhole("not one list item")
+        values.append(item[0])
+        items.append(Piece(item_start, item_end, line))
+        line += text.count("\n", item_start, item_end)
+    return key, values, items
+
+
+def _piece_data(piece: str) -> object:
+    """One piece's data, read by the same loader and checks as a whole file."""
+    loader = _Loader(piece)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise _ReadWhole("an empty piece")
+        data, aliased = _construct(root, piece)
+    except (yaml.YAMLError, LoadError):
+        raise _ReadWhole("an error: the whole file's reading says where") from None
+    finally:
+        loader.dispose()
+    if aliased:  # the limits on aliases are the whole file's
+        raise _ReadWhole("an alias")
+    return data
 
 
 def _code(character: int | str) -> int:

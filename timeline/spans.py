@@ -119,23 +119,20 @@ def record_spans(doc: Document, raw: bytes) -> Spans | None:
     """The segments of a parsed file, or None when its layout does not allow partial
     rebuilds (events not a block list of items each starting on its dash's line, or
     aliases, which can tie one event to another)."""
-    events = _events_node(doc)
-    if events is None or doc.aliased:
-        return None
     text = doc.text if doc.text is not None else decode(raw)
-    starts: list[int] = []  # character offset of each event's line
+    found = _event_lines(doc, text) if doc.root is not None else _piece_lines(doc, text)
+    if found is None or doc.aliased:
+        return None
+    starts, events_end = found
     column = None
-    for item in events.value:
-        mark = item.start_mark
-        line_start = mark.index - mark.column
-        lead = _ITEM_LEAD.fullmatch(text, line_start, mark.index)
+    for line_start, item_start in starts:
+        lead = _ITEM_LEAD.fullmatch(text, line_start, item_start)
         if lead is None or column not in (None, len(lead.group(1))):
             return None
         column = len(lead.group(1))
-        starts.append(line_start)
     if column is None:
         return None
-    bounds = [0, *starts, _events_end(doc, text)]
+    bounds = [0, *(line_start for line_start, _ in starts), events_end]
     if len(text) > bounds[-1]:
         bounds.append(len(text))
     else:
@@ -154,6 +151,39 @@ def record_spans(doc: Document, raw: bytes) -> Spans | None:
     if not all(isinstance(i, str) and "\n" not in i for i in ids):
         return None
     return Spans(tuple(lengths), tuple(digests), ids, column)
+
+
+def _event_lines(doc: Document, text: str) -> tuple[list[tuple[int, int]], int] | None:
+    """Each event's line start and its node's start, and where the events list ends, from
+    PyYAML's node graph."""
+    events = _events_node(doc)
+    if events is None:
+        return None
+    starts = [(item.start_mark.index - item.start_mark.column, item.start_mark.index)
+              for item in events.value]  # fmt: skip
+    return starts, _events_end(doc, text)
+
+
+def _piece_lines(doc: Document, text: str) -> tuple[list[tuple[int, int]], int] | None:
+    """The same from a document read record by record (``Document.pieces``): an item's node
+    starts after its dash and spaces, where PyYAML's mark of it is when it starts on that
+    line (a comment or a line break there gives a position no lead matches, as from the
+    graph)."""
+    pieces = doc.pieces
+    items = pieces.items.get("events") if pieces is not None else None
+    if not items:
+        return None
+    starts = []
+    for piece in items:
+        lead = _ITEM_LEAD.match(text, piece.start, piece.end)
+        item_start = lead.end() if lead else piece.start
+        if lead and text.startswith(("#", "\n"), item_start):
+            item_start = piece.start  # not on the dash's line: no partial rebuilds
+        starts.append((piece.start, item_start))
+    keys = list(pieces.sections)
+    following = keys.index("events") + 1
+    events_end = pieces.sections[keys[following]].start if following < len(keys) else len(text)
+    return starts, events_end
 
 
 def _events_node(doc: Document) -> yaml.SequenceNode | None:

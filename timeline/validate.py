@@ -765,7 +765,8 @@ def validate_bytes(
     """Validate file content already read into memory (``path`` is used in messages)."""
     with paused_gc():
         try:
-            doc = load_text(decode(raw), path, keep_text=keep_document)
+            # Record by record: no node graph of the whole file (load_text says how)
+            doc = load_text(decode(raw), path, keep_text=keep_document, record_by_record=True)
         except LoadError as exc:
             return Result([Problem.unloadable(path, exc)])
         result = validate_document(doc, today)

@@ -1,0 +1,145 @@
+"""Reading a file record by record (``load_text(record_by_record=True)``: each top-level key
+and each item of a top-level list parsed alone, no node graph of the whole file) gives the
+whole file's reading: the same data and positions, or the same error, on the real file,
+generated files, every test input and random edits of a file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+
+from timeline.load import Document, LoadError, decode, load_text
+from timeline.validate import validate_document
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from generate import realistic_yaml  # noqa: E402
+from support import EDITS  # noqa: E402
+
+INPUTS = [
+    ROOT / "events.yaml",
+    *sorted((ROOT / "tests" / "malformed").iterdir()),
+    *sorted((ROOT / "tests" / "data").iterdir()),
+]
+WELL_FORMED = ("events.yaml", "small.yaml", "ten_mistakes.yaml")
+
+
+def typed(value: object) -> object:
+    """``value`` with every scalar's type beside it: 1, 1.0 and True differ."""
+    if isinstance(value, dict):
+        return ("map", [(typed(k), typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("seq", [typed(v) for v in value])
+    return (type(value).__name__, value)
+
+
+def reading(text: str, **options) -> object:
+    """The data, or the error as a reader sees it (message and position)."""
+    try:
+        return typed(load_text(text, Path("events.yaml"), **options).data)
+    except LoadError as error:
+        return ("error", str(error), error.mark)
+
+
+def assert_same_reading(text: str) -> Document | None:
+    """Both readings agree; the record-by-record document, when the file reads."""
+    assert reading(text, record_by_record=True) == reading(text)
+    try:
+        return load_text(text, Path("events.yaml"), record_by_record=True)
+    except LoadError:
+        return None
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_input_file_reads_the_same_record_by_record(path: Path) -> None:
+    try:
+        text = decode(path.read_bytes())
+    except LoadError:
+        return  # not UTF-8: refused before any parser sees it
+    doc = assert_same_reading(text)
+    if path.name in WELL_FORMED:  # the record-by-record path is the path of a curated file
+        assert doc is not None and doc.pieces is not None and doc.root is None
+
+
+def test_a_generated_file_is_read_record_by_record_and_the_same() -> None:
+    doc = assert_same_reading(realistic_yaml(300, seed=3))
+    assert doc is not None and doc.pieces is not None and len(doc.pieces.items["events"]) == 300
+
+
+EDITED = realistic_yaml(12, seed=9)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=EDITS)
+# found against rapidyaml, which read them otherwise than PyYAML: a stray bracket before a
+# key, a comment in a flow mapping, text after a block scalar's header
+@example(edits=[(0.5, 5), (0.0625, "]")])
+@example(edits=[(0.3, "{actor: x # note, role: y}\n")])
+@example(edits=[(0.6, "quote: >  - -\n")])
+def test_any_edit_reads_the_same_record_by_record(edits) -> None:
+    """Stray brackets, comments, quotes, block headers, indentation: whatever the edit,
+    the two readings agree (a piece that is not a record is read with the whole file)."""
+    text = EDITED
+    start = text.index("\nevents:\n") + len("\nevents:\n")
+    for where, edit in edits:
+        at = start + int(where * (len(text) - start))
+        text = (
+            text[:at] + edit + text[at:] if isinstance(edit, str) else text[:at] + text[at + edit :]
+        )
+    assert_same_reading(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "events:\n  - id: a\n    title: 'runs on\n  - id: b'\n",  # a quote across the cut
+        "events:\n  - {id: a, title: [x,\n  - y]}\n",  # a flow collection across the cut
+        "events:\n  - id: a\n    notes: |\n  - not an item\n",  # a block scalar's end
+        "events:\n  - &a {id: a}\n  - *a\n",  # an alias between records
+        "---\nevents:\n  - id: a\n",  # text before the first key
+        "events:\n  - id: a\nevents:\n  - id: b\n",  # a key written twice
+        "events: []\n---\nother: 1\n",  # a second document
+    ],
+)
+def test_what_does_not_read_alone_is_read_whole(text: str) -> None:
+    assert_same_reading(text)
+
+
+def _where(marks: dict) -> dict:
+    return {path: (m.line, m.column, m.index) for path, m in marks.items()}
+
+
+@pytest.mark.parametrize("name", ["events.yaml", "tests/data/ten_mistakes.yaml", "generated"])
+def test_a_position_read_record_by_record_is_the_whole_files_mark(name: str) -> None:
+    text = realistic_yaml(40, seed=5) if name == "generated" else (ROOT / name).read_text("utf-8")
+    records = load_text(text, Path(name), record_by_record=True)
+    whole = load_text(text, Path(name))
+    assert records.root is None and whole.root is not None
+    paths = list(whole.values)
+    paths = paths[:: max(1, len(paths) // 1500)]  # every value of a small file, a sample else
+    absent = [("events", 10**6), ("events", 0, "no-such-field"), ("nowhere",), ("events", "x")]
+    for path in [(), *paths, *absent]:
+        for key in (False, True):
+            expected, got = whole.node_mark(path, key=key), records.node_mark(path, key=key)
+            assert (got and (got.line, got.column, got.index)) == (
+                expected and (expected.line, expected.column, expected.index)
+            ), (path, key)
+            assert records.mark(path, key=key) == whole.mark(path, key=key)
+    for table in ("keys", "values"):  # composed whole when every position is asked for
+        assert _where(getattr(records, table)) == _where(getattr(whole, table))
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_validate_says_the_same_read_record_by_record(path: Path) -> None:
+    try:
+        text = decode(path.read_bytes())
+        whole = validate_document(load_text(text, path))
+    except LoadError:
+        return  # an error is the whole file's reading (test above)
+    records = validate_document(load_text(text, path, record_by_record=True))
+    assert [str(p) for p in records.problems] == [str(p) for p in whole.problems]

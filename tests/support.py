@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -279,3 +280,70 @@ def edited(text: str, edits: list) -> str:
         else:
             text = text[:at] + text[at + edit :]
     return text
+
+
+def contents(db: Path) -> dict[str, list]:
+    """Every table's rows (in a fixed order), what the full-text indexes hold, and the
+    schema: what two databases with the same rows agree on, whatever their file layout."""
+    conn = sqlite3.connect(db)
+    try:
+        out: dict[str, list] = {
+            "schema": sorted(conn.execute("select type, name, tbl_name, sql from sqlite_master"))
+        }
+        tables = conn.execute(
+            "select name from sqlite_master where type = 'table' and name not like '%fts%'"
+        )
+        for (table,) in tables.fetchall():
+            out[table] = sorted(conn.execute(f"select * from [{table}]"), key=repr)
+        for table in ("events", "citations"):
+            key = "id"
+            conn.execute(f"insert into {table}_fts ({table}_fts) values ('integrity-check')")
+            conn.execute(
+                f"create virtual table temp.{table}_terms using fts5vocab(main, {table}_fts,"
+                " 'instance')"
+            )
+            out[f"{table}_fts"] = sorted(
+                conn.execute(
+                    f"select v.term, t.{key}, v.col, v.offset from temp.{table}_terms v"
+                    f" join {table} t on t.rowid = v.doc"
+                ),
+                key=repr,
+            )
+        return out
+    finally:
+        conn.close()
+
+
+# Transfer steps for the register's tests (tests/test_register*.py).
+SYSTEM = {"id": "bayraktar-tb2", "name": "Bayraktar TB2", "kind": "combat-drone",
+          "maker": "baykar", "country": "TR"}  # fmt: skip
+
+
+def step(
+    n: int, action: str, quantity: int | None, qualifier: str = "exact",
+    status: str = "confirmed", year: int = 2022, deal_id: str = "tb2-deal",
+) -> dict:  # fmt: skip
+    """One event holding one step of a deal, Baykar → Ukrspecexport."""
+    entry: dict = {"system": "bayraktar-tb2", "action": action, "deal_id": deal_id,
+                   "supplier": "baykar", "recipient": "ukrspecexport"}  # fmt: skip
+    if quantity is not None:
+        entry |= {"quantity": quantity, "quantity_qualifier": qualifier, "source": "seed-news"}
+    if action == "running-total":
+        entry["as_of"] = f"{year - 1}-02-24/{year}-06-28"
+    event = {
+        "id": f"step-{n}", "date": f"{year}-0{1 + n % 9}", "title": f"Step {n}",
+        "summary": f"Step {n} of the deal.", "type": "contract", "status": status,
+        "actors": [{"actor": "baykar", "role": "supplier"}], "countries": ["TR", "UA"],
+        "systems": [entry], "notes": "Month only.",
+        "citations": [{"source": "seed-news", "quote": f"Step {n}: {quantity} drones."}],
+    }  # fmt: skip
+    if status != "confirmed":
+        event["actors"].append({"actor": "analyst", "role": "claimant"})
+    return event
+
+
+def with_steps(tmp_path: Path, steps: list[dict]) -> Path:
+    data = load_yaml(SMALL)
+    data["systems"] = [SYSTEM]
+    data["events"] += steps
+    return write_yaml(data, tmp_path / "events.yaml")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_update import contents
+from support import contents
 from typer.testing import CliRunner
 
 from timeline import edit

@@ -9,48 +9,13 @@ counted number.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import SMALL, build, load_yaml, query_rows, write_yaml
+from support import build, query_rows, step, with_steps
 
 from timeline.schema import COUNTED_ACTIONS, TRANSFER_ACTIONS
 from timeline.validate import validate_file
-
-SYSTEM = {"id": "bayraktar-tb2", "name": "Bayraktar TB2", "kind": "combat-drone",
-          "maker": "baykar", "country": "TR"}  # fmt: skip
-
-
-def step(
-    n: int, action: str, quantity: int | None, qualifier: str = "exact",
-    status: str = "confirmed", year: int = 2022, deal_id: str = "tb2-deal",
-) -> dict:  # fmt: skip
-    """One event holding one step of a deal, Baykar → Ukrspecexport."""
-    entry: dict = {"system": "bayraktar-tb2", "action": action, "deal_id": deal_id,
-                   "supplier": "baykar", "recipient": "ukrspecexport"}  # fmt: skip
-    if quantity is not None:
-        entry |= {"quantity": quantity, "quantity_qualifier": qualifier, "source": "seed-news"}
-    if action == "running-total":
-        entry["as_of"] = f"{year - 1}-02-24/{year}-06-28"
-    event = {
-        "id": f"step-{n}", "date": f"{year}-0{1 + n % 9}", "title": f"Step {n}",
-        "summary": f"Step {n} of the deal.", "type": "contract", "status": status,
-        "actors": [{"actor": "baykar", "role": "supplier"}], "countries": ["TR", "UA"],
-        "systems": [entry], "notes": "Month only.",
-        "citations": [{"source": "seed-news", "quote": f"Step {n}: {quantity} drones."}],
-    }  # fmt: skip
-    if status != "confirmed":
-        event["actors"].append({"actor": "analyst", "role": "claimant"})
-    return event
-
-
-def with_steps(tmp_path: Path, steps: list[dict]) -> Path:
-    data = load_yaml(SMALL)
-    data["systems"] = [SYSTEM]
-    data["events"] += steps
-    return write_yaml(data, tmp_path / "events.yaml")
 
 
 def counted(steps: list[dict], action: str) -> int | None:

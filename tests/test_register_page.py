@@ -8,8 +8,7 @@ from html import unescape
 
 import pytest
 from markupsafe import escape
-from support import SCRIPT, assert_no_raw_markup, build, query_rows, site
-from test_register import step, with_steps
+from support import SCRIPT, assert_no_raw_markup, build, query_rows, site, step, with_steps
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import contents
 
 from conftest import skip_or_fail
 from timeline.build import InvalidInput, build_file
@@ -23,38 +24,6 @@ from generate import write_realistic
 
 SUMMARIES = ["A new summary in our own words.", "Ankara and Kyiv met again.", "Short."]
 DATES = ["2019", "2019-05", "2020-01-15", "2022-02-24", "~2021-06"]
-
-
-def contents(db: Path) -> dict[str, list]:
-    """Every table's rows (in a fixed order), what the full-text indexes hold, and the
-    schema: what two databases with the same rows agree on, whatever their file layout."""
-    conn = sqlite3.connect(db)
-    try:
-        out: dict[str, list] = {
-            "schema": sorted(conn.execute("select type, name, tbl_name, sql from sqlite_master"))
-        }
-        tables = conn.execute(
-            "select name from sqlite_master where type = 'table' and name not like '%fts%'"
-        )
-        for (table,) in tables.fetchall():
-            out[table] = sorted(conn.execute(f"select * from [{table}]"), key=repr)
-        for table in ("events", "citations"):
-            key = "id"
-            conn.execute(f"insert into {table}_fts ({table}_fts) values ('integrity-check')")
-            conn.execute(
-                f"create virtual table temp.{table}_terms using fts5vocab(main, {table}_fts,"
-                " 'instance')"
-            )
-            out[f"{table}_fts"] = sorted(
-                conn.execute(
-                    f"select v.term, t.{key}, v.col, v.offset from temp.{table}_terms v"
-                    f" join {table} t on t.rowid = v.doc"
-                ),
-                key=repr,
-            )
-        return out
-    finally:
-        conn.close()
 
 
 def _events(text: str, path: Path) -> tuple[list[dict], list[tuple[int, int]]]:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from support import EDITS, edited
-from test_update import contents
+from support import EDITS, contents, edited
 
 from timeline.build import InvalidInput, build_file
 

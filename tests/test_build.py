@@ -414,7 +414,7 @@ def test_an_actor_counts_once_per_event_whatever_its_roles(tmp_path):
 def test_actor_pairs_agree_with_the_link_table(tmp_path, monkeypatch):
     """Each two actors sharing events: the count, both ways, and the first events by date."""
     monkeypatch.setattr(derive, "PAIR_EVENT_IDS", 2)
-    db = build(REAL, tmp_path)
+    db = build_file(REAL, tmp_path / "record.db").db_path  # built with the patch, not copied
     shared = """select a.actor_id, b.actor_id, count(distinct a.event_id) from event_actors a
                 join event_actors b on b.event_id = a.event_id and b.actor_id != a.actor_id
                 group by 1, 2"""

@@ -46,13 +46,14 @@ from urllib.parse import urlencode
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from generate import write_realistic
+from support import stop
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMELINE = Path(sys.executable).parent / "timeline"
 HOST = "127.0.0.1"  # never another address: the load stays on this machine
-STOP_SECONDS = 10
 
 
 class Interrupted(Exception):
@@ -187,23 +188,6 @@ def wait_until_serving(process: subprocess.Popen, base: str, timeout: float, log
         except (OSError, urllib.error.URLError):
             time.sleep(0.2)
     raise RuntimeError(f"timeline serve did not answer within {timeout:g} s")
-
-
-def stop_server(process: subprocess.Popen, first: int = signal.SIGINT) -> None:
-    """Pass ``first`` on to the server's process group; SIGKILL if it is still there."""
-    for sig in (first, signal.SIGKILL):
-        if process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=STOP_SECONDS)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-    process.wait(timeout=STOP_SECONDS)
 
 
 # -- the load ---------------------------------------------------------------------------------
@@ -516,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
             if server is not None:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)  # leave the server running
-                stop_server(server, passed_on)
+                stop(server, passed_on)
                 print(f"server pid {server.pid} stopped (exit {server.returncode})",
                       file=sys.stderr)  # fmt: skip
     print(

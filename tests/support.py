@@ -208,11 +208,12 @@ def wait_until_serving(process: subprocess.Popen, url: str, log: Path) -> None:
     pytest.fail(f"timeline serve did not answer within {STARTUP_TIMEOUT}s:\n{log.read_text()}")
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stop the server and its datasette child (their own process group), bounded."""
+def stop(process: subprocess.Popen, first: int = signal.SIGINT) -> None:
+    """Stop the server and its datasette child (their own process group), bounded: ``first``
+    (a signal to pass on), then SIGKILL if it is still there."""
     if process.poll() is not None:
         return
-    for sig in (signal.SIGINT, signal.SIGKILL):
+    for sig in (first, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:

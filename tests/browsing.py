@@ -99,3 +99,20 @@ def checked_page(browser, width: int = 1280, height: int = 900):
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+# Resolves once a marker's popup is open and the map has stopped panning to show it:
+# Leaflet fires autopanstart (then moveend when the pan ends) before popupopen.
+_POPUP_SETTLED = """map => { window.popupSettled = new Promise(resolve => {
+    let panning = false;
+    map.once('autopanstart', () => { panning = true; map.once('moveend', resolve); });
+    map.once('popupopen', () => { if (!panning) resolve(); });
+}); }"""
+
+
+def open_popup(page, marker, view: str = "#event-map .map-view") -> None:
+    """Click a map marker and wait until its popup is open and still: a click on the popup
+    while the map pans to show it can land on the map itself, which closes the popup."""
+    page.locator(view).evaluate(f"view => ({_POPUP_SETTLED})(view.leafletMap)")
+    marker.click()
+    page.evaluate("() => window.popupSettled")

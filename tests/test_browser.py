@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import browsing
 import pytest
-from browsing import PHONE_WIDTH, checked_page, chromium, served, shot
+from browsing import PHONE_WIDTH, checked_page, chromium, open_popup, served, shot
 from support import SMALL
 
 pytestmark = pytest.mark.browser
@@ -133,7 +133,7 @@ def test_map_on_a_phone_draws_borders_and_places_that_open_their_event(phone, se
     place = phone.locator('#event-map .map-view [aria-label="Montreux: 1 event"]')
     assert place.count() == 1
     shot(phone, "10-map-phone")
-    place.click()
+    open_popup(phone, place)
     phone.locator(".map-popup a", has_text="Montreux Convention signed").click()
     # the event's page is reached (its scripts and images are another test's)
     phone.wait_for_url("**/record/events/montreux", wait_until="commit")

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from browsing import ARTIFACTS, checked_page, chromium, served
+from browsing import ARTIFACTS, checked_page, chromium, open_popup, served
 from support import REAL, build
 
 from timeline import places
@@ -126,7 +126,7 @@ def test_the_busiest_place_lists_all_its_events_each_linking_its_page(page, serv
     open_map(page, server)
     marker = page.locator(f'{MAP} .map-marker[aria-label*="{place}"]')
     only_one(marker)  # one marker, whether alone or merged with neighbours
-    marker.click()  # at its centre
+    open_popup(page, marker)  # clicked at its centre
     popup = page.locator(".leaflet-popup .map-popup")
     section = popup.locator("section", has=page.locator("h3", has_text=place)).filter(
         has=page.locator(f'h3:text-is("{place}")')

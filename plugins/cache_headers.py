@@ -7,23 +7,17 @@
   served stale for a day while revalidating. The development server sets no lifetimes.
 """
 
-import hashlib
-from pathlib import Path
-
 from datasette import hookimpl
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+from timeline.site import static_url
+
 STYLESHEET = "site.css"
 YEAR = "public, max-age=31536000, immutable"
 PAGES = "public, max-age=300, stale-while-revalidate=86400"
 
 
-def content_hash(name: str) -> str:
-    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
-
-
 def stylesheet_url(datasette) -> str:
-    return datasette.urls.path(f"/static/{STYLESHEET}?h={content_hash(STYLESHEET)}")
+    return static_url(datasette.urls, STYLESHEET)
 
 
 @hookimpl

@@ -10,7 +10,6 @@
   may keep it for a year (``cache_headers.py``). Other pages load nothing.
 """
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 from datasette import hookimpl
@@ -18,9 +17,8 @@ from datasette.database import QueryInterrupted
 from datasette.utils import tilde_decode, tilde_encode
 
 from timeline import charts, vendor
-from timeline.site import DATABASE, ROUTES, TIMELINE_TEMPLATE
+from timeline.site import DATABASE, ROUTES, TIMELINE_TEMPLATE, static_url
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 SCRIPTS = [f"vendor/{name}" for name in vendor.SCRIPTS] + ["charts.js"]
 CHART_TEMPLATES = {"index.html", TIMELINE_TEMPLATE}
 ENTITY_TABLES = {"actors": "actor", "systems": "system"}
@@ -54,10 +52,7 @@ def extra_js_urls(template, view_name, database, table, datasette):
         return []
     # type=module: deferred, run in order once the page is parsed, without blocking its
     # first paint; the libraries' UMD builds attach vega, vegaLite, vegaEmbed to globalThis.
-    return [
-        {"url": f"/static/{name}?h={vendor.content_hash(STATIC / name)}", "module": True}
-        for name in SCRIPTS
-    ]
+    return [{"url": static_url(datasette.urls, name), "module": True} for name in SCRIPTS]
 
 
 async def _rows(db, sql: str, params: dict) -> list[dict]:

@@ -8,7 +8,6 @@ content hash, so a CDN may keep it for a year (``cache_headers.py``).
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 from datasette import hookimpl
@@ -16,17 +15,12 @@ from datasette.database import QueryInterrupted
 from datasette.utils import tilde_encode
 
 from timeline import places, vendor
-from timeline.site import DATABASE
+from timeline.site import DATABASE, static_url
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 MAP_TEMPLATE = f"query-{DATABASE}-event_map.html"
 SCRIPTS = [f"vendor/{name}" for name in vendor.MAP_SCRIPTS] + ["map.js"]
 STYLES = [f"vendor/{name}" for name in vendor.MAP_STYLES] + ["map.css"]
 BORDERS = "vendor/countries-110m.json"
-
-
-def _static_url(datasette, name: str) -> str:
-    return datasette.urls.path(f"/static/{name}?h={vendor.content_hash(STATIC / name)}")
 
 
 @hookimpl
@@ -35,14 +29,14 @@ def extra_js_urls(template, datasette):
         return []
     # type=module: deferred and run in order once the page is parsed; the libraries' UMD
     # builds attach L and topojson to globalThis.
-    return [{"url": _static_url(datasette, name), "module": True} for name in SCRIPTS]
+    return [{"url": static_url(datasette.urls, name), "module": True} for name in SCRIPTS]
 
 
 @hookimpl
 def extra_css_urls(template, datasette):
     if template != MAP_TEMPLATE:
         return []
-    return [_static_url(datasette, name) for name in STYLES]
+    return [static_url(datasette.urls, name) for name in STYLES]
 
 
 async def map_data(datasette) -> dict:
@@ -61,7 +55,7 @@ async def map_data(datasette) -> dict:
     return {
         "places": entries,
         "regions": places.regions(entries),
-        "borders": _static_url(datasette, BORDERS),
+        "borders": static_url(datasette.urls, BORDERS),
         "more_places": len(entries) == places.MAX_PLACES,
     }
 

@@ -16,17 +16,15 @@ zooms), else on the page's ``from``/``to``, else on all of it.
 """
 
 import json
-from pathlib import Path
 from urllib.parse import urlencode
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-from timeline import charts, filters, vendor
+from timeline import charts, filters
 from timeline.schema import CLAIM_STATUSES, EVENT_TYPES
-from timeline.site import DATABASE, ROUTES, TIMELINE_TEMPLATE, ensure_readable
+from timeline.site import DATABASE, ROUTES, TIMELINE_TEMPLATE, ensure_readable, static_url
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 ROUTE = "/-/timeline-overview.json"
 SCRIPT = "timeline.js"
 STYLESHEET = "timeline.css"
@@ -100,20 +98,15 @@ def extra_template_vars(template, request, datasette):
     }
 
 
-def _static(datasette, name: str) -> str:
-    """A static file's address with its content hash (cached for a year: cache_headers)."""
-    return datasette.urls.path(f"/static/{name}?h={vendor.content_hash(STATIC / name)}")
-
-
 @hookimpl
 def extra_js_urls(template, datasette):
     if template != TIMELINE_TEMPLATE:
         return []
-    return [{"url": _static(datasette, SCRIPT), "module": True}]
+    return [{"url": static_url(datasette.urls, SCRIPT), "module": True}]
 
 
 @hookimpl
 def extra_css_urls(template, datasette):
     if template != TIMELINE_TEMPLATE:
         return []
-    return [_static(datasette, STYLESHEET)]
+    return [static_url(datasette.urls, STYLESHEET)]

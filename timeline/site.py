@@ -8,9 +8,10 @@ its own feed cannot disagree about what "these" means.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlencode
 
-from . import filters
+from . import filters, vendor
 from .store import DATABASE_NAME
 
 DATABASE = DATABASE_NAME
@@ -24,6 +25,8 @@ ROUTES = {
 }
 # The timeline page's template (plugins/timeline_page.py renders it; others add to it).
 TIMELINE_TEMPLATE = "timeline.html"
+# The site's static files (served at /static/).
+STATIC = Path(__file__).resolve().parent.parent / "static"
 # An event's page (its id is a slug: nothing to escape).
 EVENTS_PATH = f"/{DATABASE}/events/"
 # The addresses the site had when the database shared the timeline page's name: they
@@ -63,3 +66,9 @@ async def ensure_readable(datasette, request) -> None:
     await datasette.ensure_permissions(
         request.actor, [("view-database", DATABASE), "view-instance"]
     )
+
+
+def static_url(urls, name: str) -> str:
+    """A static file's address with its content hash (``?h=``): the address changes when
+    the file does, so it may be cached for a year (plugins/cache_headers.py)."""
+    return urls.path(f"/static/{name}?h={vendor.content_hash(STATIC / name)}")

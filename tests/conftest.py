@@ -97,3 +97,29 @@ def run_and_kill(command: list[str], cwd: Path, delay: float) -> int:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+# Chromium and its pages for the browser tests (tests/browsing.py), against the ``server``
+# fixture of each browser test module: each serves its own file. (browsing is imported
+# when a browser test asks: it imports this module.)
+@pytest.fixture(scope="module")
+def browser(server):
+    from browsing import chromium
+
+    yield from chromium()
+
+
+@pytest.fixture
+def page(browser):
+    """A 1280 px page that fails its test on any console error or failed request."""
+    from browsing import checked_page
+
+    yield from checked_page(browser)
+
+
+@pytest.fixture
+def phone(browser):
+    """The same on a 375 px touch screen."""
+    from browsing import PHONE_WIDTH, checked_page
+
+    yield from checked_page(browser, PHONE_WIDTH, 812)

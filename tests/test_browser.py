@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import browsing
 import pytest
-from browsing import PHONE_WIDTH, checked_page, chromium, open_popup, served, shot
+from browsing import PHONE_WIDTH, open_popup, served, shot
 from support import SMALL
 
 pytestmark = pytest.mark.browser
@@ -14,16 +14,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     yield from served(tmp_path_factory, SMALL)
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    yield from chromium()
-
-
-@pytest.fixture
-def page(browser):
-    yield from checked_page(browser)
 
 
 def table_ids(page) -> list[str]:
@@ -117,11 +107,6 @@ def test_missing_chromium_skips_locally_and_fails_under_ci(monkeypatch, tmp_path
 
 
 # --- the reader's edges: the map on a phone, query results, facets ------------------------
-
-
-@pytest.fixture
-def phone(browser):
-    yield from checked_page(browser, PHONE_WIDTH, 812)
 
 
 def test_map_on_a_phone_draws_borders_and_places_that_open_their_event(phone, server):

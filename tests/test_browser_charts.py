@@ -10,7 +10,7 @@ Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browsing import ARTIFACTS, checked_page, chromium, open_page, served
+from browsing import ARTIFACTS, checked_page, open_page, served
 from support import SMALL, contrast
 
 from timeline import charts
@@ -30,16 +30,6 @@ EVAL_PROBE = (
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     yield from served(tmp_path_factory, SMALL)
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    yield from chromium()
-
-
-@pytest.fixture
-def page(browser):
-    yield from checked_page(browser)
 
 
 @pytest.fixture

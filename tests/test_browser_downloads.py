@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from browsing import PHONE_WIDTH, chromium, open_page, served, shot
+from browsing import PHONE_WIDTH, open_page, served, shot
 from support import SMALL, load_yaml
 
 pytestmark = pytest.mark.browser
@@ -16,11 +16,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     yield from served(tmp_path_factory, SMALL)
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    yield from chromium()
 
 
 def test_clicking_the_csv_saves_a_file_and_stays_on_the_page(browser, server, tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from browsing import ARTIFACTS, checked_page, chromium, open_popup, served
+from browsing import ARTIFACTS, open_popup, served
 from support import REAL, build
 
 from timeline import places
@@ -51,26 +51,10 @@ def server(tmp_path_factory, events_yaml):
 
 
 @pytest.fixture(scope="module")
-def browser(server):
-    yield from chromium()
-
-
-@pytest.fixture(scope="module")
 def db(tmp_path_factory, events_yaml) -> sqlite3.Connection:
     conn = sqlite3.connect(build(events_yaml, tmp_path_factory.mktemp("map-db")))
     yield conn
     conn.close()
-
-
-@pytest.fixture
-def page(browser):
-    yield from checked_page(browser)
-
-
-@pytest.fixture
-def phone(browser):
-    """A 375 px touch screen."""
-    yield from checked_page(browser, 375, 812)
 
 
 def open_map(page, server: str) -> None:

@@ -7,7 +7,7 @@ A screenshot of every page at desktop and phone width goes to test-artifacts/.
 from __future__ import annotations
 
 import pytest
-from browsing import ARTIFACTS, PHONE_WIDTH, chromium, open_page, served, shot
+from browsing import ARTIFACTS, PHONE_WIDTH, open_page, served, shot
 from support import REAL
 
 pytestmark = pytest.mark.browser
@@ -42,19 +42,6 @@ PAGES = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     yield from served(tmp_path_factory, REAL)
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    yield from chromium()
-
-
-@pytest.fixture
-def page(browser):
-    context, page, errors = open_page(browser)
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 def test_actor_page(page, server):

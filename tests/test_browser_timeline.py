@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browsing import ARTIFACTS, checked_page, chromium, served
+from browsing import ARTIFACTS, served
 from support import REAL, build
 
 from timeline.schema import CLAIM_STATUSES
@@ -70,21 +70,6 @@ def events(tmp_path_factory) -> list[dict]:
         return [dict(r) for r in db.execute("select * from events order by sort_key, id")]
     finally:
         db.close()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    yield from chromium()
-
-
-@pytest.fixture
-def page(browser):
-    yield from checked_page(browser)
-
-
-@pytest.fixture
-def phone(browser):
-    yield from checked_page(browser, width=375)
 
 
 def figure(page):

@@ -77,7 +77,7 @@ def plan_from_empty(
     from .spans import record_spans
 
     spans = record_spans(result.document, raw)
-    result.document = None  # its node graph is most of the memory a large file takes
+    result.document = None  # it holds the whole text (and a whole node graph, read whole)
     # the edit history goes on from where the last build left it (even a forced build)
     previous = stored_progress(db_path, stored_build_info(db_path))
     prints = functools.cache(lambda: fingerprints_of(result.data))

@@ -84,7 +84,7 @@ class Result:
     problems: list[Problem] = field(default_factory=list)
     dataset: Dataset | None = None
     data: object = None  # the parsed YAML as plain data (the edit history fingerprints it)
-    document: Document | None = None  # kept when asked for: its node graph is large
+    document: Document | None = None  # kept when asked for: it holds the text, or a graph
 
     @property
     def errors(self) -> list[Problem]:

@@ -150,10 +150,12 @@ async def content(
             return Response.text(feed.text, status=feed.status_code)
         return feed.content
     db, base = database_path(datasette), site_url(datasette, request)
-    # The file as the making will read it: a rebuild replaces it, an update rewrites it.
-    stat = db.stat()
-    key = (download.name, str(db), base, stat.st_ino, stat.st_mtime_ns, stat.st_size,
-           tuple(sorted(active.items())))  # fmt: skip
+    # What the making will read: the database as its last build left it, known by the
+    # hash of the input that build read (the file itself changes in place, in its log).
+    built = await datasette.get_database(DATABASE).execute(
+        "select value from build_info where key = 'input_sha256'"
+    )
+    key = (download.name, str(db), base, built.first()[0], tuple(sorted(active.items())))
     wanted = Filters.from_values(chosen)
     return await asyncio.to_thread(MADE.get, key, lambda: made_file(download, db, base, wanted))
 

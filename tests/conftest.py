@@ -76,8 +76,13 @@ def fresh_db(small_yaml: Path) -> Path:
 
 def files_in(directory: Path) -> list[str]:
     """Names in ``directory``, without the writers' lock files (``.NAME.lock``, kept on purpose:
-    deleting a lock file while another process waits on it would break the lock)."""
-    return sorted(p.name for p in directory.iterdir() if not p.name.endswith(".lock"))
+    deleting a lock file while another process waits on it would break the lock) and without
+    SQLite's companions of a database in write-ahead-log mode (``NAME-wal``, ``NAME-shm``: a
+    read-only reader leaves them, and they hold nothing a reader does not see)."""
+    return sorted(p.name for p in directory.iterdir() if not p.name.endswith(LEFT_BESIDE))
+
+
+LEFT_BESIDE = (".lock", ".db-wal", ".db-shm")
 
 
 def run_and_kill(command: list[str], cwd: Path, delay: float) -> int:

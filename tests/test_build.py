@@ -304,27 +304,33 @@ def test_build_is_deterministic(small_yaml, tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
-def test_database_is_compact_intact_and_synced_before_it_goes_live(
-    small_yaml, tmp_path, monkeypatch
-):
+def test_database_is_written_in_place_compact_and_in_wal_mode(small_yaml, tmp_path, monkeypatch):
+    """No copy and no rename: readers with the file open see the new rows at the commit."""
     import os
 
     from timeline import files
 
-    steps: list[str] = []
-    real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(files.os, "fsync", lambda fd: steps.append("sync") or real_fsync(fd))
-    monkeypatch.setattr(
-        files.os, "replace", lambda a, b: steps.append("rename") or real_replace(a, b)
-    )
+    renames: list[tuple] = []
+    monkeypatch.setattr(files.os, "replace", lambda *a: renames.append(a))
     db_path = build_file(small_yaml, tmp_path / "out.db").db_path
-    # the file's data is on disk before the rename, and the rename after it
-    assert steps == ["sync", "rename", "sync"]
+    reader = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        inode = os.stat(db_path).st_ino
+        assert reader.execute("select count(*) from events").fetchone() == (4,)
+        edited = small_yaml.read_text().replace("The straits regime is set.", "A regime is set.")
+        small_yaml.write_text(edited)
+        assert build_file(small_yaml, db_path).updated == 1
+        sql = "select count(*) from events where summary like 'A regime is set.%'"
+        assert reader.execute(sql).fetchone() == (1,)
+        assert os.stat(db_path).st_ino == inode and renames == []
+    finally:
+        reader.close()
     assert rows(db_path, "pragma integrity_check") == [("ok",)]
     assert rows(db_path, "pragma freelist_count") == [(0,)]  # nothing for VACUUM to do
-    # the build's own settings do not stay with the file
-    assert rows(db_path, "pragma journal_mode") == [("delete",)]
-    assert files_in(tmp_path) == ["events.yaml", "out.db"]  # no journal, no temporary
+    assert rows(db_path, "pragma journal_mode") == [("wal",)]
+    assert files_in(tmp_path) == ["events.yaml", "out.db"]
+    log = tmp_path / "out.db-wal"  # left by the reader, emptied into the file by the build
+    assert not log.exists() or log.stat().st_size == 0
 
 
 def test_invalid_input_leaves_the_old_database_byte_identical(small_yaml, fresh_db):

@@ -1,13 +1,12 @@
 """Fault injection: a build that dies part-way leaves the previous database untouched.
 
-The build writes a temporary sibling file and renames it over the target only
-at the end. Failures injected at each stage (and a real ``kill -9`` of a
+The build writes the database in place in one transaction (in write-ahead-log mode), so
+a failure rolls it back. Failures injected at each stage (and a real ``kill -9`` of a
 build in progress) must leave the old database byte-identical and readable.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import sqlite3
@@ -27,7 +26,7 @@ from timeline.build import build_file
 from timeline.cli import app
 
 SMALL = Path(__file__).parent / "data" / "small.yaml"
-TEMP_GLOB = ".record.db.*.tmp*"
+LOG = "record.db-wal"  # the write-ahead log a build writes before its commit
 
 
 class Injected(Exception):
@@ -47,7 +46,7 @@ def previous(tmp_path) -> tuple[Path, Path, bytes]:
 @pytest.fixture
 def edited(tmp_path) -> tuple[Path, Path, bytes]:
     """A good database, and a YAML with one event's summary changed: the next build
-    rewrites that event in a copy of the database."""
+    rewrites that event in the database."""
     yaml_path = tmp_path / "events.yaml"
     yaml_path.write_bytes(SMALL.read_bytes())
     db = build_file(yaml_path, tmp_path / "record.db").db_path
@@ -64,9 +63,9 @@ STAGES = {
     "create_indexes": (derive, "create_indexes"),
     "derive_events": (derive, "derive_events"),
     "recount": (derive, "recount"),
-    "replace_durably": (build_module, "replace_durably"),
+    "store_spans": (build_module, "store_spans"),  # the last before the commit
 }
-EDIT_STAGES = ["forget", "write", "derive_events", "recount", "replace_durably"]
+EDIT_STAGES = ["forget", "write", "derive_events", "recount", "store_spans"]
 
 
 @pytest.mark.parametrize("stage", EDIT_STAGES)
@@ -106,7 +105,7 @@ def assert_unchanged_and_readable(db: Path, before: bytes) -> None:
 
 
 def assert_untouched(db: Path, before: bytes) -> None:
-    """The previous database, byte for byte, and no temporary file left behind."""
+    """The previous database, byte for byte, and no log or other file left behind."""
     assert_unchanged_and_readable(db, before)
     assert files_in(db.parent) == ["events.yaml", "record.db"]
 
@@ -127,7 +126,7 @@ def test_failing_stage_keeps_the_previous_database(stage, exc, previous, monkeyp
 
 
 def test_failing_half_way_through_the_inserts(previous, monkeypatch):
-    """Rows already inserted into the temporary file never reach the target."""
+    """Rows already inserted (in the transaction) never reach the database."""
     yaml_path, db, before = previous
     real = row_writer.write
 
@@ -138,15 +137,6 @@ def test_failing_half_way_through_the_inserts(previous, monkeypatch):
     monkeypatch.setattr(row_writer, "write", insert_then_fail)
     with pytest.raises(Injected):
         build_file(yaml_path, db)
-    assert_untouched(db, before)
-
-
-def test_failing_rename_keeps_the_previous_database(previous, monkeypatch):
-    yaml_path, db, before = previous
-    monkeypatch.setattr(build_module.os, "replace", _raise(Injected("rename failed")))
-    with pytest.raises(Injected):
-        build_file(yaml_path, db)
-    monkeypatch.undo()
     assert_untouched(db, before)
 
 
@@ -161,16 +151,15 @@ def test_after_a_failure_the_next_build_succeeds(previous, monkeypatch):
     assert files_in(db.parent) == ["events.yaml", "record.db"]
 
 
-def test_cli_reports_an_unwritable_database_without_a_traceback(previous, monkeypatch):
+def test_cli_reports_a_failing_disk_without_a_traceback(previous, monkeypatch):
     yaml_path, db, before = previous
-    denied = PermissionError(errno.EACCES, "Permission denied", str(db))
-    monkeypatch.setattr(build_module.os, "replace", _raise(denied))
+    monkeypatch.setattr(row_writer, "write", _raise(sqlite3.OperationalError("disk I/O error")))
     result = CliRunner().invoke(app, ["build", str(yaml_path), "--db", str(db)])
     monkeypatch.undo()
     assert_untouched(db, before)
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "Permission denied" in result.output
+    assert "disk I/O error" in result.output and "unchanged" in result.output
 
 
 # -- a real kill -9 in the middle of a build ----------------------------------------------
@@ -225,13 +214,13 @@ def test_kill_9_during_a_build_keeps_the_previous_database(tmp_path):
     )
     try:
         deadline = time.monotonic() + 60
-        while not list(tmp_path.glob(TEMP_GLOB)):
+        while not (tmp_path / LOG).exists():
             if proc.poll() is not None:
                 pytest.fail(f"the build ended before it was killed: {proc.communicate()}")
             if time.monotonic() > deadline:
-                pytest.fail("no temporary database appeared within 60 s")
+                pytest.fail("the build wrote no log within 60 s")
             time.sleep(0.002)
-        time.sleep(0.05)  # let sqlite write into the temporary file
+        time.sleep(0.05)  # let SQLite write into the log
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -242,10 +231,7 @@ def test_kill_9_during_a_build_keeps_the_previous_database(tmp_path):
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     assert_unchanged_and_readable(db, before)
-    # A killed process cannot clean up: its temporary file may remain (and only that).
-    leftovers = set(files_in(tmp_path)) - {"events.yaml", "record.db"}
-    assert all(name.startswith(".record.db.") for name in leftovers), leftovers
-
-    # The next build is not confused by the leftover and replaces the database.
+    # The next build rolls the unfinished transaction back (SQLite's recovery of the log)
+    # and writes the database.
     yaml_path.write_text(synthetic_yaml(50), encoding="utf-8")
     assert build_file(yaml_path, db).counts["events"] == 50

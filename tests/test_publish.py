@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import zipfile
+from contextlib import closing
 
 import pytest
 from hypothesis import given
@@ -61,6 +63,10 @@ def test_dockerfile_installs_the_pinned_site_and_serves_it_immutable(packaged):
 def test_the_build_context_holds_everything_the_site_needs(packaged):
     names = {p.name for p in packaged.iterdir()}
     assert {"record.db", "Dockerfile", "metadata.json"} <= names
+    assert not names & {"record.db-wal", "record.db-shm"}
+    # one file, readable wherever it is downloaded to or served from (no log beside it)
+    with closing(sqlite3.connect(packaged / "record.db")) as conn:
+        assert conn.execute("pragma journal_mode").fetchone() == ("delete",)
     assert (packaged / "plugins" / "request_checks.py").exists()
     assert (packaged / "templates" / "row-record-events.html").exists()
     assert list((packaged / "wheels").glob("turkey_ukraine_timeline-*.whl"))

@@ -6,6 +6,7 @@ import json
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -24,7 +25,8 @@ from support import (
     wait_until_serving,
 )
 
-from timeline.serve import datasette_command
+from timeline.build import build_file
+from timeline.serve import PRODUCTION_DIR, datasette_command, immutable_copy
 
 
 def test_development_command_uses_the_site_files(tmp_path):
@@ -85,8 +87,12 @@ def test_production_server(tmp_path):
         assert settings["suggest_facets"] is False
         # a facet may take as long as the page's own query
         assert settings["facet_time_limit_ms"] == settings["sql_time_limit_ms"] == 1000
-        inspect = json.loads((tmp_path / "inspect-data.json").read_text())
+        # the server reads a copy of its own: a build writes the database in place
+        copy = tmp_path / PRODUCTION_DIR
+        inspect = json.loads((copy / "inspect-data.json").read_text())
         assert inspect["record"]["tables"]["events"]["count"] == 4
+        mode = sqlite3.connect(copy / "record.db").execute("pragma journal_mode").fetchone()
+        assert mode == ("delete",)
         rows = get_json(f"{base}/record/events.json?_shape=array&status=refuted")
         assert [r["id"] for r in rows] == ["fleet-destroyed-claim"]
         with urllib.request.urlopen(f"{base}/timeline", timeout=10) as response:
@@ -96,6 +102,28 @@ def test_production_server(tmp_path):
             assert response.read(16) == b"SQLite format 3\x00"
         with urllib.request.urlopen(f"{base}/", timeout=10) as response:
             assert 'href="/record.db"' in response.read().decode()
+
+
+def test_production_copy_is_taken_once_per_build(tmp_path):
+    """An up-to-date copy is kept; after a build a new one is renamed into place, and a
+    reader of the old copy (an immutable server) goes on reading the old copy."""
+    events = tmp_path / "events.yaml"
+    shutil.copy(SMALL, events)
+    db = build_file(events).db_path
+    first = immutable_copy(db)
+    inode = first.stat().st_ino
+    assert immutable_copy(db).stat().st_ino == inode
+    old = sqlite3.connect(f"file:{first}?immutable=1", uri=True)
+    try:
+        events.write_text(events.read_text().replace("The straits regime is set.", "Set."))
+        build_file(events)
+        second = immutable_copy(db)
+        assert second == first and second.stat().st_ino != inode
+        summary = "select count(*) from events where summary like 'Set.%'"
+        assert sqlite3.connect(second).execute(summary).fetchone() == (1,)
+        assert old.execute(summary).fetchone() == (0,)
+    finally:
+        old.close()
 
 
 def _port_is_free(port: int) -> bool:

@@ -2,22 +2,24 @@
 
 The stages, in the order the data flows: find what changed and parse and check it
 (``timeline.changes``: only the changed events when the last build's database allows,
-else every record, into an empty database), then in a temporary copy of the database
-(or a new, empty one) take out the rows of the events that went, write the records'
-rows (``timeline.rows``), derive what is counted over many records in SQL from those
-rows (``timeline.derive``: the same SQL whether it counts a few keys again or every
-key), check the references (SQLite's foreign keys, at the commit), and publish the file
-by a rename. A full build is the same path starting from an empty database.
+else every record, into an empty database), then, in one transaction on the database
+itself, take out the rows of the events that went (or every table, from empty), write the
+records' rows (``timeline.rows``), derive what is counted over many records in SQL from
+those rows (``timeline.derive``: the same SQL whether it counts a few keys again or every
+key), check the references, and commit. A full build is the same path starting from an
+empty database.
 
-The build is atomic (readers see the old database or the new one; a failure leaves the
-old one), deterministic (same YAML → same rows, however it was reached) and skipped
-when the input's hash is the one stored in ``build_info``.
+The database is in SQLite's write-ahead-log mode, so the transaction is what makes the
+build atomic: a reader (the development server) sees the old database until the commit
+and the new one after it, with no copy of the file and no rename under its open
+connections; a failure or a killed build leaves the old one (SQLite rolls the unfinished
+transaction back). The build is deterministic (same YAML → same rows, however it was
+reached) and skipped when the input's hash is the one stored in ``build_info``.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,18 +28,18 @@ from typing import TYPE_CHECKING
 from filelock import Timeout
 
 from . import __version__
-from .files import WriteRefused, check_output, lock_for, replace_durably
+from .files import WriteRefused, check_output, lock_for
 from .provenance import last_commit
 from .store import (
     BUILD_PRAGMAS,
     DATABASE_NAME,
     DEFAULT_DB_NAME,
+    drop_everything,
     input_hash,
     schema_fingerprint,
     store_spans,
     stored_build_info,
     stored_counts,
-    temporary_sibling,
     write_history,
 )
 
@@ -139,29 +141,36 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
 
 
 def write_database(db_path: Path, plan: Plan, digest: str, commit: str) -> dict[str, int]:
-    """Carry out ``plan`` in a temporary copy of ``db_path`` (a new file when it starts from
-    empty) and rename it over ``db_path``; returns the row counts."""
+    """Carry out ``plan`` in one transaction on ``db_path`` (created when missing); returns
+    the row counts. A failure rolls the transaction back: the database is as it was."""
     import sqlite_utils
 
-    with temporary_sibling(db_path) as tmp:
-        if not plan.fresh:
-            shutil.copyfile(db_path, tmp)
-        conn = sqlite3.connect(tmp, isolation_level=None)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        for pragma in BUILD_PRAGMAS:
+            conn.execute(f"pragma {pragma}")
+        # From empty, the tables are dropped and refilled with the references checked once
+        # at the end: with foreign keys on, SQLite would delete a dropped table's rows one
+        # by one. An edit keeps them on, deferred to the commit: an event edited in place is
+        # deleted before it is written again while other events still relate to it.
+        conn.execute(f"pragma foreign_keys = {'off' if plan.fresh else 'on'}")
+        conn.execute("begin immediate")  # one transaction: a failure leaves nothing half-written
         try:
-            for pragma in BUILD_PRAGMAS:
-                conn.execute(f"pragma {pragma}")
-            conn.execute("begin")  # one transaction: a failure leaves nothing half-written
-            # An event edited in place is deleted before it is written again, while other
-            # events still relate to it: the references are checked at the commit.
             conn.execute("pragma defer_foreign_keys = on")
             counts = _write(sqlite_utils.Database(conn), plan, digest, commit)
+            if plan.fresh and conn.execute("pragma foreign_key_check").fetchone():
+                raise BrokenReferences("a row refers to a row that is not there")
             try:
                 conn.execute("commit")
             except sqlite3.IntegrityError as exc:  # the deferred references
                 raise BrokenReferences(str(exc)) from exc
         finally:
-            conn.close()
-        replace_durably(tmp, db_path)  # BUILD_PRAGMAS leave the syncing to this
+            if conn.in_transaction:
+                conn.execute("rollback")
+        # the log's pages now in the file, and the log emptied (unless a reader is in it)
+        conn.execute("pragma wal_checkpoint(truncate)")
+    finally:
+        conn.close()
     return counts
 
 
@@ -169,6 +178,7 @@ def _write(db: sqlite_utils.Database, plan: Plan, digest: str, commit: str) -> d
     from . import derive, rows
 
     if plan.fresh:
+        drop_everything(db.conn)
         rows.create_tables(db)
         derive.create_tables(db)
     rows.mark(db, plan.removed, plan.data.events)

@@ -172,7 +172,7 @@ def serve(
     The server replaces this process, so a signal that stops `timeline serve`
     (Ctrl-C, systemd, a container runtime) stops the server itself.
     """
-    from .serve import SITE_DIR, SiteMissing, check_site, datasette_command, run
+    from .serve import SITE_DIR, SiteMissing, check_site, datasette_command, immutable_copy, run
 
     if workers is not None and not production:
         typer.echo(
@@ -185,11 +185,12 @@ def serve(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     result = _build_or_exit(path, db)
-    command = datasette_command(
-        result.db_path, SITE_DIR, host, port, production=production, workers=workers
-    )
-    typer.echo(f"Serving {result.db_path} on http://{host}:{port}/", err=True)
-    run(command, result.db_path, production=production)
+    # the development server reads the database itself, and sees each build's commit
+    served = immutable_copy(result.db_path) if production else result.db_path
+    command = datasette_command(served, SITE_DIR, host, port, production=production,
+                                workers=workers)  # fmt: skip
+    typer.echo(f"Serving {served} on http://{host}:{port}/", err=True)
+    run(command, served, production=production)
 
 
 READING = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,

@@ -28,6 +28,7 @@ from pathlib import Path
 from . import vendor
 from .build import DEFAULT_DB_NAME, build_file
 from .serve import PRODUCTION_METADATA, SITE_DIR, setting_options, write_production_metadata
+from .store import standalone
 
 PLUGINS = ("datasette-gzip",)
 
@@ -109,6 +110,7 @@ def prepare(yaml_path: Path, workdir: Path) -> Prepared:
     vendor.check(SITE_DIR)
     workdir.mkdir(parents=True, exist_ok=True)
     db = build_file(yaml_path, workdir / DEFAULT_DB_NAME, force=True).db_path
+    standalone(db)  # served immutable and downloaded: one file, no log beside it
     metadata = write_production_metadata(SITE_DIR, workdir / PRODUCTION_METADATA)
     return Prepared(db, metadata, build_wheel(workdir))
 

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import tempfile
+from contextlib import closing
 from pathlib import Path
 from typing import NoReturn
 
 from . import vendor
-from .files import write_atomically
+from .files import lock_for, replace_durably, write_atomically
+from .store import read_only, standalone, stored_build_info
 
 METADATA = "datasette-metadata.json"
 PRODUCTION_METADATA = "datasette-metadata.production.json"
 INSPECT_FILE = "inspect-data.json"
+# Where production serving keeps its immutable copy of the database (beside the database,
+# under the same file name, which is the database's name in Datasette).
+PRODUCTION_DIR = ".production"
 SQL_TIME_LIMIT_MS = 1000
 # Datasette's settings for the site, served or published. A facet may take as long as the
 # page's own query: with Datasette's 200 ms, the actors and tags facets of a search that
@@ -100,6 +107,34 @@ def datasette_command(
 def setting_options() -> list[str]:
     """The site's Datasette settings as command-line options."""
     return [part for name, value in SETTINGS.items() for part in ("--setting", name, str(value))]
+
+
+def immutable_copy(db_path: Path) -> Path:
+    """A copy of the database for a server that opens it immutable (``--production``).
+
+    A build rewrites the database in place (``timeline.build``), which a server that reads
+    it without locks must never see half-done; the copy is taken in one read transaction
+    and renamed into place, so a server started on an earlier copy keeps reading that one.
+    An up-to-date copy (built from the same input) is kept.
+    """
+    db_path = Path(db_path)
+    target = db_path.parent / PRODUCTION_DIR / db_path.name
+    target.parent.mkdir(exist_ok=True)
+    with lock_for(target):
+        built = stored_build_info(db_path).get("input_sha256")
+        if built and stored_build_info(target).get("input_sha256") == built:
+            return target
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        copy = Path(name)
+        try:
+            with read_only(db_path) as source, closing(sqlite3.connect(copy)) as written:
+                source.backup(written)
+            standalone(copy)
+            replace_durably(copy, target)
+        finally:
+            copy.unlink(missing_ok=True)
+    return target
 
 
 def write_production_metadata(site_dir: Path, target: Path) -> Path:

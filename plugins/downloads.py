@@ -33,6 +33,7 @@ from timeline import filters
 from timeline.export import Filters
 from timeline.formats import citation_file, last_updated, render
 from timeline.site import DATABASE, ROUTES, query_string
+from timeline.store import INPUT_KEY
 
 ROUTE = ROUTES["data"]
 # A saved file's name says where it came from, e.g. turkey-ukraine-timeline-events.csv.
@@ -153,7 +154,7 @@ async def content(
     # What the making will read: the database as its last build left it, known by the
     # hash of the input that build read (the file itself changes in place, in its log).
     built = await datasette.get_database(DATABASE).execute(
-        "select value from build_info where key = 'input_sha256'"
+        "select value from build_info where key = ?", [INPUT_KEY]
     )
     key = (download.name, str(db), base, built.first()[0], tuple(sorted(active.items())))
     wanted = Filters.from_values(chosen)

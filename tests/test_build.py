@@ -18,6 +18,7 @@ from timeline import rows as row_writer
 from timeline.build import InvalidInput, build_file
 from timeline.derive import COUNTED_COLUMNS
 from timeline.filters import register_functions
+from timeline.store import INPUT_KEY, input_hash
 
 
 def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
@@ -48,7 +49,7 @@ def test_tables_and_counts_match_the_yaml(small_yaml, fresh_db):
     assert db["event_actors"].count == sum(len(e.get("actors", [])) for e in data["events"])
     info = dict(rows(fresh_db, "select key, value from build_info"))
     assert info["count_events"] == str(len(data["events"]))
-    assert len(info["input_sha256"]) == 64
+    assert info[INPUT_KEY] == input_hash(Path(fresh_db).with_name("events.yaml").read_bytes())
 
 
 def test_primary_and_foreign_keys(fresh_db):

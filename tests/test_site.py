@@ -130,7 +130,7 @@ PAGES = [
     ("/record/citations", "The drones kept flying."),
     ("/record/event_actors", "claimant"),
     ("/record/event_relations", "responds_to"),
-    ("/record/build_info", "input_sha256"),
+    ("/record/build_info", "input_hash"),
     ("/record/actor_timeline", "Baykar"),
     ("/record/claims", "The drones kept flying."),
     ("/record/evidence", "Official record"),

@@ -26,7 +26,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import re
@@ -40,6 +39,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from .digest import hex_digest
 from .load import decode
 
 LOCK_TIMEOUT_S = 30.0
@@ -83,7 +83,7 @@ class TextFile:
     text: str  # decoded, byte-order mark removed
     bom: bool
     newline: str  # the file's own line ending: "\r\n", "\r" or "\n" (see line_ending)
-    digest: str  # sha256 of the bytes read
+    digest: str  # timeline.digest's of the bytes read
     raw: bytes = field(default=b"", repr=False)  # the bytes read
 
     @classmethod
@@ -117,7 +117,7 @@ class TextFile:
 
 
 def _digest(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()
+    return hex_digest(raw)
 
 
 def lock_for(path: Path) -> FileLock:

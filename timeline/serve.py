@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from . import vendor
 from .files import lock_for, replace_durably, write_atomically
-from .store import read_only, standalone, stored_build_info
+from .store import INPUT_KEY, read_only, standalone, stored_build_info
 
 METADATA = "datasette-metadata.json"
 PRODUCTION_METADATA = "datasette-metadata.production.json"
@@ -121,8 +121,8 @@ def immutable_copy(db_path: Path) -> Path:
     target = db_path.parent / PRODUCTION_DIR / db_path.name
     target.parent.mkdir(exist_ok=True)
     with lock_for(target):
-        built = stored_build_info(db_path).get("input_sha256")
-        if built and stored_build_info(target).get("input_sha256") == built:
+        built = stored_build_info(db_path).get(INPUT_KEY)
+        if built and stored_build_info(target).get(INPUT_KEY) == built:
             return target
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)

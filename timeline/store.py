@@ -9,7 +9,6 @@ from empty starts with, and the one prepared insert the row writers share.
 from __future__ import annotations
 
 import functools
-import hashlib
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .digest import hex_digest
 from .provenance import Progress, Tracked
 
 if TYPE_CHECKING:  # the no-op check stays fast: the parser and sqlite-utils load on demand
@@ -34,7 +34,7 @@ DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 # Their source is the schema's fingerprint: any change to a declaration, a view, an index
 # or the code that writes rows makes the next build start from an empty database, with no
 # version number to remember to bump.
-DATABASE_MODULES = ("build", "catalog", "changes", "dates", "derive", "files", "filters",
+DATABASE_MODULES = ("build", "catalog", "changes", "dates", "derive", "digest", "files", "filters",
                     "load", "model", "provenance", "rows", "schema", "spans", "store",
                     "validate", "views")  # fmt: skip
 
@@ -42,18 +42,19 @@ DATABASE_MODULES = ("build", "catalog", "changes", "dates", "derive", "files", "
 @functools.cache
 def schema_fingerprint() -> str:
     """A hash of the source of ``DATABASE_MODULES``."""
-    digest = hashlib.sha256()
-    for name in DATABASE_MODULES:
-        digest.update(Path(__file__).with_name(f"{name}.py").read_bytes())
-    return digest.hexdigest()[:16]
+    sources = (Path(__file__).with_name(f"{name}.py").read_bytes() for name in DATABASE_MODULES)
+    return hex_digest(b"\0".join(sources))[:16]
+
+
+# The key of build_info holding the input's hash (``input_hash``) of the last build.
+INPUT_KEY = "input_hash"
 
 
 def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
     """What determines the database: the YAML, its last commit (for the edit history),
     the tool version and the schema's fingerprint."""
-    digest = hashlib.sha256(yaml_bytes)
-    digest.update(f"\0{commit}\0{__version__}\0{schema_fingerprint()}".encode())
-    return digest.hexdigest()
+    given = f"{hex_digest(yaml_bytes)}\0{commit}\0{__version__}\0{schema_fingerprint()}"
+    return hex_digest(given.encode())
 
 
 # The database is written in place, in one transaction, in write-ahead-log mode: readers

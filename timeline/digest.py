@@ -1,0 +1,22 @@
+"""The one hash of file contents: whether a file, or a stretch of it, is the same as before.
+
+XXH3 (128 bits) through the xxhash library: the build hashes the whole file to know whether
+it changed and every record's stretch to know which did, twice over the file's bytes on
+each build. SHA-256 took 0.25 s for each pass over a 100,000-event file (290 MiB) here;
+XXH3 takes 0.03 s. The digests tell apart edits by a curator, not files made to collide,
+and 128 bits make an accidental collision negligible.
+"""
+
+from __future__ import annotations
+
+import xxhash
+
+
+def digest(data: bytes | memoryview) -> bytes:
+    """The 16-byte digest of ``data``."""
+    return xxhash.xxh3_128_digest(data)
+
+
+def hex_digest(data: bytes | memoryview) -> str:
+    """The same digest as 32 hexadecimal digits."""
+    return xxhash.xxh3_128_hexdigest(data)

@@ -291,9 +291,10 @@ EDITS = st.lists(
 )
 
 
-def edited(text: str, edits: list) -> str:
-    """``text`` with EDITS applied inside its events list."""
-    start = text.index("\nevents:\n") + len("\nevents:\n")
+def edited(text: str, edits: list, after: str = "\nevents:\n") -> str:
+    """``text`` with EDITS applied after the line ``after`` (by default, inside its events
+    list; ``"\nsources:\n"``: among every record)."""
+    start = text.index(after) + len(after)
     for where, edit in edits:
         at = start + int(where * (len(text) - start))
         if isinstance(edit, str):

@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 from support import contents
+from typer.testing import CliRunner
 
 from conftest import skip_or_fail
 from timeline.build import InvalidInput, build_file
+from timeline.cli import app
 from timeline.layout import dump_record
 from timeline.load import load_text
 from timeline.spans import changed_events, record_spans
+from timeline.validate import validate_file
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from generate import write_realistic
@@ -46,8 +49,22 @@ SECTION_EDITS = {"actor": ("actors", "name"), "system": ("systems", "name"),
                  "source": ("sources", "title")}  # fmt: skip
 
 
+# Records a random edit adds at the start of their section.
+NEW_RECORDS = {
+    "new actor": ("actors", {"id": "new-actor", "name": "A new actor", "kind": "company",
+                             "country": "TR"}),
+    "new source": ("sources", {"id": "new-source", "title": "A new source", "publisher": "P",
+                               "published": "2020-05", "kind": "news", "language": "en"}),
+}  # fmt: skip
+
+
 def _section_edit(text: str, edit: str, rng: random.Random) -> str:
-    """A new name or title for one actor, system or source (a line of its section)."""
+    """A new name or title for one actor, system or source (a line of its section), or a
+    new record in a section."""
+    if edit in NEW_RECORDS:
+        section, record = NEW_RECORDS[edit]
+        at = text.index(f"\n{section}:\n") + len(f"\n{section}:\n")
+        return text[:at] + dump_record(section[:-1], record) + "\n" + text[at:]
     section, key = SECTION_EDITS[edit]
     start = text.index(f"\n{section}:\n")
     end = min(i for i in (text.find(f"\n{s}:\n", start + 1) for s in
@@ -65,8 +82,8 @@ def _random_edit(text: str, path: Path, rng: random.Random) -> tuple[str, str]:
     k = rng.randrange(len(events))
     event = dict(events[k])
     edit = rng.choice(["summary", "date", "delete", "copy", "actors", "comment", "two", "swap",
-                       *SECTION_EDITS])  # fmt: skip
-    if edit in SECTION_EDITS:
+                       *SECTION_EDITS, *NEW_RECORDS])  # fmt: skip
+    if edit in SECTION_EDITS or edit in NEW_RECORDS:
         return edit, _section_edit(text, edit, rng)
     if edit == "summary":
         event["summary"] = rng.choice(SUMMARIES)
@@ -99,9 +116,9 @@ def _random_edit(text: str, path: Path, rng: random.Random) -> tuple[str, str]:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_random_edits_give_a_full_builds_rows(tmp_path: Path, seed: int):
-    """Edits of a generated 40-event file, each rebuilt in place and in full: an edit of
-    the events rewrites only them; one of an actor, system or source starts from empty
-    and the edits after it rewrite that database's events."""
+    """Edits of a generated 40-event file, each rebuilt in place and in full: an edit
+    rewrites only the records it changed (and those that name a renamed actor or system),
+    with a full build's rows."""
     rng = random.Random(seed)
     path = write_realistic(40, tmp_path / "events.yaml", seed=seed)
     updated_db = build_file(path).db_path
@@ -125,7 +142,7 @@ def test_random_edits_give_a_full_builds_rows(tmp_path: Path, seed: int):
             path.write_text(before, encoding="utf-8")
             continue
         result = build_file(path)
-        assert (result.skipped, result.updated is None) == (False, edit in SECTION_EDITS), edit
+        assert (result.skipped, result.updated is None) == (False, False), edit
         assert contents(updated_db) == contents(full_db), (seed, step, edit)
 
 
@@ -157,6 +174,68 @@ def test_changes_outside_the_events_build_in_full(small_yaml: Path, tmp_path: Pa
     assert (result.skipped, result.updated) == (False, None)
     build_file(small_yaml, tmp_path / "full.db")
     assert contents(db) == contents(tmp_path / "full.db")
+
+
+def test_a_renamed_actor_rewrites_the_events_and_systems_that_name_it(
+    small_yaml: Path, tmp_path: Path
+):
+    db = build_file(small_yaml).db_path
+    small_yaml.write_text(small_yaml.read_text().replace("name: Baykar\n", "name: Baykar Tech\n"))
+    result = CliRunner().invoke(app, ["build", str(small_yaml)])
+    # the actor, and the event that names it, read again: not the whole file
+    assert "from 1 event and 1 other record re-read" in result.output, result.output
+    names = sqlite3.connect(db).execute(
+        "select actors from events where id = 'baykar-ukrspecexport-2019'"
+    )
+    assert "Baykar Tech" in names.fetchone()[0]
+    build_file(small_yaml, tmp_path / "full.db")
+    assert contents(db) == contents(tmp_path / "full.db")
+
+
+def test_a_new_source_and_an_event_citing_it_are_read_alone(small_yaml: Path, tmp_path: Path):
+    db = build_file(small_yaml).db_path
+    text = small_yaml.read_text()
+    source = dump_record(
+        "source",
+        {
+            "id": "new-report",
+            "title": "A report",
+            "publisher": "P",
+            "published": "2021-05",
+            "kind": "news",
+            "language": "en",
+        },
+    )
+    events = _events(text, small_yaml)[0]
+    event = dict(events[0], id="cited-anew", title="Another treaty",
+                 citations=[{"source": "new-report", "quote": "A treaty was signed."}])  # fmt: skip
+    text = text.replace("\nactors:\n", "\n" + source + "\nactors:\n")
+    small_yaml.write_text(text + dump_record("event", event) + "\n")
+    result = build_file(small_yaml)
+    assert (result.updated, result.others) == (1, 1)
+    build_file(small_yaml, tmp_path / "full.db")
+    assert contents(db) == contents(tmp_path / "full.db")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.replace("  - id: russia\n", "  - id: the-russia\n"), "unknown actor id"),
+        (lambda t: t.replace("  - id: record\n", "  - id: seed-news\n"), "duplicate id"),
+    ],
+    ids=["an actor events name removed", "a duplicate id"],
+)
+def test_an_error_in_a_changed_record_is_reported_as_a_full_validation_does(
+    small_yaml: Path, change, message
+):
+    db = build_file(small_yaml).db_path
+    before = db.read_bytes()
+    small_yaml.write_text(change(small_yaml.read_text()))
+    with pytest.raises(InvalidInput) as error:
+        build_file(small_yaml)
+    assert message in str(error.value.result.errors[0])
+    assert validate_file(small_yaml).errors == error.value.result.errors
+    assert db.read_bytes() == before
 
 
 def test_a_comment_before_an_event_goes_with_the_event_before(small_yaml: Path, tmp_path):

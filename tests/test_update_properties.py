@@ -1,4 +1,4 @@
-"""Partial rebuilds under arbitrary text edits: whatever a curator types inside the events,
+"""Partial rebuilds under arbitrary text edits: whatever a curator types among the records,
 the database ends as a full build makes it, or both report the same errors."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support import EDITS, contents, edited
 
 from timeline.build import InvalidInput, build_file
@@ -28,13 +29,15 @@ def built(tmp_path_factory) -> Path:
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(edits=EDITS)
-def test_any_edit_ends_as_a_full_build_or_the_same_errors(built, tmp_path_factory, edits):
+@given(edits=EDITS, where=st.sampled_from(["\nevents:\n", "\nsources:\n"]))
+def test_any_edit_ends_as_a_full_build_or_the_same_errors(built, tmp_path_factory, edits, where):
+    """Edits inside the events list, or anywhere among the sources, actors, systems and
+    events."""
     work = tmp_path_factory.mktemp("edit")
     for name in ("events.yaml", "record.db"):
         shutil.copy(built / name, work / name)
     path = work / "events.yaml"
-    path.write_text(edited(path.read_text(encoding="utf-8"), edits), encoding="utf-8")
+    path.write_text(edited(path.read_text(encoding="utf-8"), edits, where), encoding="utf-8")
     before = (work / "record.db").read_bytes()
     try:
         full = build_file(path, work / "full.db").db_path

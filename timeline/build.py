@@ -34,6 +34,7 @@ from .store import (
     BUILD_PRAGMAS,
     DATABASE_NAME,
     DEFAULT_DB_NAME,
+    INPUT_KEY,
     drop_everything,
     input_hash,
     schema_fingerprint,
@@ -75,7 +76,8 @@ class BuildResult:
     db_path: Path
     skipped: bool
     counts: dict[str, int]
-    updated: int | None = None  # events re-read when only they changed (None: a full build)
+    updated: int | None = None  # events re-read when only some changed (None: a full build)
+    others: int = 0  # sources, actors and systems re-read with them
 
 
 def default_db_path(yaml_path: Path) -> Path:
@@ -116,7 +118,7 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
     commit = last_commit(yaml_path)
     digest = input_hash(raw, commit)
     info = {} if force else stored_build_info(db_path)
-    if info.get("input_sha256") == digest:
+    if info.get(INPUT_KEY) == digest:
         return BuildResult(db_path, True, stored_counts(info))
     from .changes import checked_whole, plan_edit, plan_from_empty
     from .load import paused_gc
@@ -125,8 +127,9 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
         plan = plan_edit(yaml_path, raw, db_path, info, commit) if info else None
         if plan is not None:
             try:
-                return BuildResult(db_path, False, write_database(db_path, plan, digest, commit),
-                                   plan.reread)  # fmt: skip
+                counts = write_database(db_path, plan, digest, commit)
+                others = sum(len(getattr(plan.data, s)) for s in ("sources", "actors", "systems"))
+                return BuildResult(db_path, False, counts, plan.reread, others)
             except sqlite3.DatabaseError as exc:
                 # a removed event that another one relates to (the build from empty says
                 # which), or a database this code cannot update (it writes a new one); a
@@ -182,10 +185,12 @@ def _write(db: sqlite_utils.Database, plan: Plan, digest: str, commit: str) -> d
         rows.create_tables(db)
         derive.create_tables(db)
     rows.mark(db, plan.removed, plan.data.events)
-    written = {s: [r.id for r in getattr(plan.data, s)] for s in ("actors", "systems", "sources")}
+    # the records whose rows are written or go: their counts and names are derived again
+    written = {s: sorted({r.id for r in getattr(plan.data, s)} | set(plan.replaced.get(s, ())))
+               for s in ("actors", "systems", "sources")}  # fmt: skip
     derive.start_keys(db, written)
     derive.forget_events(db)
-    rows.forget(db)
+    rows.forget(db, plan.replaced)
     rows.write(db, plan.data)
     write_history(db, plan.tracked)
     if plan.fresh:
@@ -194,7 +199,7 @@ def _write(db: sqlite_utils.Database, plan: Plan, digest: str, commit: str) -> d
     derive.recount(db)
     counts = {name: db[name].count for name in COUNTED_TABLES}
     info = {
-        "input_sha256": digest,
+        INPUT_KEY: digest,
         "tool_version": __version__,
         "schema_version": schema_fingerprint(),
         "history_commit": plan.history_commit,

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from pathlib import Path
 from . import schema
 from .dates import parse_date
 from .spans import Spans
-from .store import read_only, stored_spans
+from .store import INPUT_KEY, read_only, stored_spans
 from .validate import Unchanged
 
 
@@ -54,7 +55,7 @@ class Catalog:
 
     def unchanged(self, removed: Iterable[str], added: Iterable[str]) -> Unchanged:
         """The context for checking events that replace ``removed`` against the rest."""
-        return unchanged_from(self.conn, tuple(removed), list(added))
+        return unchanged_from(self.conn, {"events": removed}, {"events": added})
 
 
 @contextmanager
@@ -66,7 +67,7 @@ def open_catalog(db_path: Path, digest: str) -> Iterator[Catalog | None]:
         return
     with read_only(db_path) as conn:
         try:
-            row = conn.execute("select value from build_info where key = 'input_sha256'")
+            row = conn.execute("select value from build_info where key = ?", [INPUT_KEY])
             current = (row.fetchone() or [None])[0] == digest
         except sqlite3.Error:
             current = False
@@ -92,11 +93,14 @@ class _Ids:
 
 
 def unchanged_from(
-    conn: sqlite3.Connection, removed: tuple[str, ...], added: list[str]
+    conn: sqlite3.Connection,
+    removed: dict[str, Iterable[str]],
+    added: dict[str, Iterable[str]],
 ) -> Unchanged:
-    """What a partial check needs to know of the events outside ``removed`` (replaced by
-    ``added``) and of the other sections, looked up in the database as it asks."""
-    gone = set(removed)
+    """What a partial check needs to know of the records outside the changed part: by
+    section, the ids of the records ``removed`` (or edited) and ``added`` (or edited) in it;
+    looked up in the database as it asks."""
+    gone = set(removed.get("events", ()))
 
     def titles_on(canonical: str) -> list[str]:
         start = parse_date(canonical).start.isoformat()  # the same date starts the same day
@@ -105,15 +109,22 @@ def unchanged_from(
         )
         return [title for event_id, title in rows if event_id not in gone]
 
-    def acyclic_edges() -> list[tuple[str, str, str]]:
+    def acyclic_edges(targets: Iterable[str]) -> list[tuple[str, str, str]]:
+        # only the edges reachable from the changed events' targets: a loop through a
+        # changed event leaves it by one of its own relations and comes back along these
         marks = ", ".join("?" * len(schema.ACYCLIC_RELATIONS))
         rows = conn.execute(
-            "select relation, event_id, related_id from event_relations"
-            f" where relation in ({marks})",
-            schema.ACYCLIC_RELATIONS,
-        )
+            "with recursive reach(id) as (select value from json_each(?) union"
+            " select r.related_id from event_relations r join reach on r.event_id = reach.id"
+            f" where r.relation in ({marks}))"
+            " select relation, event_id, related_id from event_relations"
+            f" where event_id in (select id from reach) and relation in ({marks})",
+            [json.dumps(sorted(set(targets))), *schema.ACYCLIC_RELATIONS,
+             *schema.ACYCLIC_RELATIONS],
+        )  # fmt: skip
         return [row for row in rows if row[1] not in gone]
 
-    known = {name: _Ids(conn, name) for name in ("sources", "actors", "systems")}
-    known["events"] = _Ids(conn, "events", added, removed)
-    return Unchanged(known, _Ids(conn, "events", removed=removed), titles_on, acyclic_edges)
+    sections = schema.SECTION_TABLE
+    known = {s: _Ids(conn, t, added.get(s, ()), removed.get(s, ())) for s, t in sections.items()}
+    others = {s: _Ids(conn, t, removed=removed.get(s, ())) for s, t in sections.items()}
+    return Unchanged(known, others, titles_on, acyclic_edges)

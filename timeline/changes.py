@@ -2,15 +2,17 @@
 
 When the last build's database is there and was built by the same tool and schema, from
 the same commit or from one whose later commits all hold exactly the bytes being built,
-and the file differs from what it was built from only inside the events list, the
-changed stretches alone are re-parsed and checked (against the other records, read from
-the database; see ``timeline.spans``): the plan is to take out the events they held and
-write the events they hold now. The edit history moves with such commits: the spans keep
-each event's fingerprint, so the events whose dates change are known without parsing a
-version.
+and the file differs from what it was built from only in its records (events, sources,
+actors, systems: not in a key's own lines, the text before the first key or after the
+events), the changed records alone are re-parsed and checked (against the other records,
+read from the database; see ``timeline.spans``): the plan is to take out the rows of the
+records whose bytes went and write those of the records read. An actor or system whose
+name changed is named in the rows of the events (and systems) that refer to it: those are
+read again too. The edit history moves with such commits: the spans keep each event's
+fingerprint, so the events whose dates change are known without parsing a version.
 
-Anything else (no database, a change to sources, actors or systems, the header, a commit
-of another version, an error in the changed events) plans from an empty database: the
+Anything else (no database, a change outside the records, a commit of another version,
+an error in the changed records, too many of them) plans from an empty database: the
 whole file is parsed and checked, which reports errors with their positions in it, and
 every record is written. Both plans are carried out by the same writer
 (``timeline.build``).
@@ -26,16 +28,18 @@ Example::
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
 from .catalog import unchanged_from
-from .load import paused_gc
+from .load import Document, paused_gc
 from .model import Dataset
 from .provenance import OtherVersion, Tracked, event_history, fingerprints_of
 from .store import (
+    INPUT_KEY,
     input_hash,
     read_only,
     schema_fingerprint,
@@ -60,6 +64,9 @@ class Plan:
     tracked: dict[str, Tracked]  # the edit history's rows to write (replacing theirs)
     history_commit: str  # the last commit the edit history has read
     reread: int | None = None  # how many events were parsed again (None: from empty)
+    # by section (sources, actors, systems): the ids whose rows go, before ``data``'s are
+    # written (edited, removed, or read again because they name a renamed record)
+    replaced: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def checked_whole(raw: bytes, yaml_path: Path) -> Result:
@@ -90,10 +97,10 @@ def plan_from_empty(
 def plan_edit(
     yaml_path: Path, raw: bytes, db_path: Path, info: dict[str, str], commit: str
 ) -> Plan | None:
-    """Parse and check only the changed events, against the rest as the database has it;
-    None when the file changed otherwise or the changed events have errors."""
-    from .spans import changed_events
-    from .validate import validate_changed_events
+    """Parse and check only the changed records, against the rest as the database has it;
+    None when the file changed otherwise or the changed records have errors."""
+    from .spans import changed_events, changed_head, digest
+    from .validate import validate_changed
 
     if (info.get("schema_version"), info.get("tool_version")) != (
         schema_fingerprint(),
@@ -104,24 +111,106 @@ def plan_edit(
         spans = stored_spans(conn)
         if spans is None or (info.get("input_commit") != commit and not spans.prints):
             return None
-        changes = changed_events(spans, raw, yaml_path)
+        head = None
+        if digest(memoryview(raw)[: spans.lengths[0]]) != spans.digests[0]:
+            head = changed_head(spans, raw)
+            if head is None:
+                return None
+        changes = changed_events(spans, raw, yaml_path, head)
         if changes is None:
             return None
-        removed = changes.removed(spans)
-        items = changes.reparsed.items
-        added = [item.get("id") for item in items if isinstance(item, dict)]
-        if len(spans.ids) - len(removed) + len(items) == 0:
+        new_spans = changes.spliced(spans)
+        part = _Part(list(changes.reparsed.items), list(changes.removed(spans)))
+        if len(spans.ids) - len(part.removed) + len(part.items) == 0:
             return None  # a file without events keeps no spans
-        result = validate_changed_events(changes.reparsed.doc, unchanged_from(conn, removed, added))
+        if head is not None and not _read_dependents(conn, head, new_spans, raw, yaml_path, part):
+            return None
+        doc = Document({**part.records, "events": part.items}, yaml_path)
+        result = validate_changed(doc, unchanged_from(conn, part.gone(), part.added()))
         if not result.ok:
             return None
-        new_spans = changes.spliced(spans)
     moved = _moved_history(yaml_path, raw, db_path, info, commit, (spans, new_spans))
     if moved is None:
         return None
     tracked, history_commit = moved
-    data = Dataset(events=result.dataset.events)
-    return Plan(False, data, removed, new_spans, tracked, history_commit, len(added))
+    replaced = {section: tuple(sorted(ids)) for section, ids in part.gone().items()
+                if section != "events"}  # fmt: skip
+    return Plan(False, result.dataset, tuple(part.removed), new_spans, tracked, history_commit,
+                len(part.items), replaced)  # fmt: skip
+
+
+@dataclass
+class _Part:
+    """The changed part of a file: the events read again (``items``), the ids of the events
+    whose rows go (``removed``), and, by section, the other records read again and the ids
+    of those whose rows go (an edited record's bytes went and it is read again; so is a
+    record that names a renamed one)."""
+
+    items: list
+    removed: list[str]
+    records: dict[str, list] = field(default_factory=dict)
+    went: dict[str, set[str]] = field(default_factory=dict)
+
+    def added(self) -> dict[str, list[str]]:
+        sections = {**self.records, "events": self.items}
+        return {s: [r.get("id") for r in rs if isinstance(r, dict)] for s, rs in sections.items()}
+
+    def gone(self) -> dict[str, set[str]]:
+        """By section, the ids whose rows go (a new record with the id of one that stays is a
+        duplicate)."""
+        return {**self.went, "events": set(self.removed)}
+
+
+# The rows that hold the names of other records (``timeline.rows``): an event's, those of
+# its actors and systems (and its systems' kinds); a system's, that of its maker.
+DEPENDENT_EVENTS_SQL = """select event_id from event_actors
+where actor_id in (select value from json_each(:actors)) union select event_id
+from event_systems where system_id in (select value from json_each(:systems))"""
+DEPENDENT_SYSTEMS_SQL = "select id from systems where maker in (select value from json_each(?))"
+
+
+def _read_dependents(conn, head, spans: Spans, raw: bytes, path: Path, part: _Part) -> bool:
+    """Add to ``part`` the head's changed records, and the unchanged records whose rows name
+    an actor or system renamed by them (read again from the new file); False when they are
+    too many (a full build is then as fast) or do not read."""
+    from .spans import MAX_CHANGED_SHARE, read_events
+
+    part.records = {section: list(records) for section, records in head.new.items()}
+    part.went = {section: set(ids) for section, ids in head.gone.items()}
+    renamed = {section: _renamed(conn, section, part.records.get(section, []))
+               for section in ("actors", "systems")}  # fmt: skip
+    if not any(renamed.values()):
+        return True
+    limit = max(1_000, len(spans.ids) * MAX_CHANGED_SHARE // 100)
+    listed = {section: json.dumps(sorted(ids)) for section, ids in renamed.items()}
+    events = {row[0] for row in conn.execute(DEPENDENT_EVENTS_SQL, listed)}
+    events -= set(part.removed) | set(part.added()["events"])
+    systems = {row[0] for row in conn.execute(DEPENDENT_SYSTEMS_SQL, [listed["actors"]])}
+    systems -= set(part.added().get("systems", ()))
+    if len(events) + len(part.items) > limit:
+        return False
+    try:
+        part.items += read_events(spans, raw, path, events)
+        part.records.setdefault("systems", []).extend(head.read("systems", systems))
+    except ValueError:
+        return False
+    part.removed += sorted(events)
+    part.went.setdefault("systems", set()).update(systems)
+    return True
+
+
+def _renamed(conn, section: str, records: list) -> set[str]:
+    """The ids of ``records`` (read again) whose name (and for a system, kind) differs from
+    its row's, or that have no row yet."""
+    columns = "name, kind" if section == "systems" else "name"
+    ids = json.dumps([r.get("id") for r in records if isinstance(r, dict)])
+    rows = conn.execute(
+        f"select id, {columns} from {section} where id in (select value from json_each(?))", [ids]
+    )
+    stored = {row[0]: row[1:] for row in rows}
+    fields = columns.split(", ")
+    return {r["id"] for r in records if isinstance(r, dict) and r.get("id") in stored
+            and tuple(r.get(f) for f in fields) != stored[r["id"]]}  # fmt: skip
 
 
 def _moved_history(
@@ -144,7 +233,7 @@ def _moved_history(
     old, new = spans[0].fingerprints(), spans[1].fingerprints()
 
     def last_built(blob: bytes) -> dict[str, str] | None:
-        built = input_hash(blob, info.get("input_commit", "")) == info.get("input_sha256")
+        built = input_hash(blob, info.get("input_commit", "")) == info.get(INPUT_KEY)
         return old if built else None
 
     try:

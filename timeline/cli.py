@@ -144,6 +144,8 @@ def build(
         typer.echo(f"{result.db_path} is up to date ({result.counts['events']} events).")
     elif result.updated is not None:
         changed = f"{result.updated} event{'s' if result.updated != 1 else ''}"
+        if result.others:
+            changed += f" and {result.others} other record{'s' if result.others != 1 else ''}"
         typer.echo(f"Updated {result.db_path} from {changed} re-read: {summary}.")
     else:
         typer.echo(f"Built {result.db_path}: {summary}.")

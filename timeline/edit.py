@@ -25,7 +25,7 @@ from .files import TextFile, line_ending, rewrite
 from .layout import INDENT, canonical_record, dump_record, event_order
 from .load import HIDDEN_HINT, Document, LoadError, hidden_character, load_text, paused_gc
 from .spans import NotAList, Spans, changed_events, reparse
-from .validate import Problem, validate_changed_events, validate_document
+from .validate import Problem, validate_changed, validate_document
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -346,7 +346,7 @@ def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Inser
         if not _only_inserted(spans, raw, data, event, current.path):
             return None
         reparsed = reparse(block.encode(), spans.column, current.path)
-        checked = validate_changed_events(reparsed.doc, cat.unchanged((), [event.get("id")]))
+        checked = validate_changed(reparsed.doc, cat.unchanged((), [event.get("id")]))
         if not checked.ok:
             return None
     insertion = Insertion(block, raw.count(b"\n", 0, at) + 1, data=data)

@@ -8,6 +8,7 @@ construct plain Python data from the same graph.
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import re
@@ -405,7 +406,7 @@ class Pieces:
     items: dict[str, list[Piece]] = field(default_factory=dict)
 
 
-class _ReadWhole(Exception):
+class _ReadWhole(ValueError):
     """The file is read whole instead (an error, an alias, a piece that is not a record)."""
 
 
@@ -429,11 +430,7 @@ def read_records(text: str) -> tuple[dict, Pieces]:
     item. A block value always ends at a line indented like its key or dash, so a piece
     that parses alone reads as it does in the file.
     """
-    starts = [m.start() + 1 for m in _SECTION_LINE.finditer(text)] + [len(text)]
-    if _FIRST_SECTION.match(text):
-        starts.insert(0, 0)
-    if len(starts) == 1 or not _BLANK_OR_COMMENTS.fullmatch(text, 0, starts[0]):
-        raise _ReadWhole("no key, or text before the first key")
+    starts = section_starts(text)
     data: dict = {}
     pieces = Pieces()
     line = text.count("\n", 0, starts[0])
@@ -449,25 +446,49 @@ def read_records(text: str) -> tuple[dict, Pieces]:
     return data, pieces
 
 
+def section_starts(text: str) -> list[int]:
+    """Where ``read_records`` cuts a file into its top-level keys: where each key's line
+    starts, then the text's end. Raises _ReadWhole when there is no key, or text that is
+    not a comment before the first one."""
+    starts = [m.start() + 1 for m in _SECTION_LINE.finditer(text)] + [len(text)]
+    if _FIRST_SECTION.match(text):
+        starts.insert(0, 0)
+    if len(starts) == 1 or not _BLANK_OR_COMMENTS.fullmatch(text, 0, starts[0]):
+        raise _ReadWhole("no key, or text before the first key")
+    return starts
+
+
+def item_cuts(text: str, start: int, end: int) -> list[int]:
+    """Where ``read_records`` cuts one top-level key's stretch: where the items of its block
+    list start (at the first item's column), then the stretch's end; only the end when the
+    key holds no block list. Before the first cut are the key's own lines."""
+    first = _ITEM_LINE.search(text, start, end)
+    if first is None:
+        return [end]
+    head_end, same_column = first.start() + 1, _item_line_at(len(first.group(1)))
+    return [head_end, *(m.start() + 1 for m in same_column.finditer(text, head_end, end)), end]
+
+
+@functools.cache
+def _item_line_at(column: int) -> re.Pattern:
+    return re.compile("\n" + " " * column + r"-(?=[ \n]|\Z)")
+
+
 def _section(text: str, start: int, end: int, line: int) -> tuple[str, object, list | None]:
     """One top-level key, its value and, when that is a block list, its items' pieces."""
-    first = _ITEM_LINE.search(text, start, end)
-    head_end = first.start() + 1 if first else end
-    head = _piece_data(text[start:head_end])
+    cuts = item_cuts(text, start, end)
+    head = read_piece(text[start : cuts[0]])
     if not isinstance(head, dict) or len(head) != 1 or not isinstance(next(iter(head)), str):
         raise _ReadWhole("not one key")
     ((key, value),) = head.items()
-    if first is None:
+    if len(cuts) == 1:
         return key, value, None
     if value is not None:
         raise _ReadWhole("a list item after a key with a value")
-    column = len(first.group(1))
-    same_column = re.compile("\n" + " " * column + r"-(?=[ \n]|\Z)")
-    cuts = [head_end, *(m.start() + 1 for m in same_column.finditer(text, head_end, end)), end]
     values, items = [], []
-    line += text.count("\n", start, head_end)
+    line += text.count("\n", start, cuts[0])
     for item_start, item_end in itertools.pairwise(cuts):
-        item = _piece_data(text[item_start:item_end])
+        item = read_piece(text[item_start:item_end])
         if not isinstance(item, list) or len(item) != 1:
             raise _ReadWhole("not one list item")
         values.append(item[0])
@@ -476,8 +497,9 @@ def _section(text: str, start: int, end: int, line: int) -> tuple[str, object, l
     return key, values, items
 
 
-def _piece_data(piece: str) -> object:
-    """One piece's data, read by the same loader and checks as a whole file."""
+def read_piece(piece: str) -> object:
+    """One piece's data, read by the same loader and checks as a whole file; raises
+    _ReadWhole (a ``ValueError``) when it does not read alone."""
     loader = _Loader(piece)
     try:
         root = loader.get_single_node()

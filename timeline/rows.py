@@ -69,11 +69,16 @@ def mark(db: sqlite_utils.Database, removed: Iterable[str], events: list[Event])
         db.conn.executemany(f"insert into temp.{name} values (?)", ((i,) for i in sorted(ids)))
 
 
-def forget(db: sqlite_utils.Database) -> None:
-    """Delete the removed events (``GONE``) and their link rows."""
+def forget(db: sqlite_utils.Database, replaced: dict[str, Iterable[str]]) -> None:
+    """Delete the removed events (``GONE``) and their link rows, and the rows of the other
+    records ``replaced`` (ids by section)."""
     for table in schema.LINK_TABLES:
         db.execute(f"delete from [{table}] where event_id in ({GONE})")
     db.execute(f"delete from events where id in ({GONE})")
+    for section, ids in replaced.items():
+        table = schema.SECTION_TABLE[section]
+        db.execute(f"delete from [{table}] where id in (select value from json_each(?))",
+                   [json.dumps(sorted(ids))])  # fmt: skip
 
 
 def write(db: sqlite_utils.Database, data: Dataset) -> None:

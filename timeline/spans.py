@@ -18,7 +18,16 @@ reaches it in the same state: between two items of the events list, at the start
 item's line. After it come unchanged bytes that start an item at the same indentation
 (or the tail), which ends whatever the island's last item holds. Anything else (an
 island that is not a list of items at the events' indentation, an alias, a change to
-the head or the tail, too many changes) leaves the update to a full build.
+the tail or to the head that ``changed_head`` does not read, too many changes) leaves the
+update to a full build.
+
+The head (sources, actors, systems, up to the events' first item) is kept as one segment
+and, in ``Spans.head``, as the pieces ``timeline.load.read_records`` cuts it into: the
+text before the first key, each key's own lines, and each record. When the head's digest
+differs, ``changed_head`` cuts the new head the same way and matches each record by its
+digest: a record whose bytes were there before is the same record, one whose bytes are
+new is read alone, and the ids of the old records left over are those whose bytes went. A
+key's own lines must not change. The events' walk then starts where the new head ends.
 
 Example::
 
@@ -31,25 +40,45 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import hashlib
 import itertools
 import re
 from array import array
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import yaml
 
-from .load import Document, LoadError, decode, load_text
+from .digest import digest
+from .load import (
+    Document,
+    LoadError,
+    decode,
+    item_cuts,
+    load_text,
+    read_piece,
+    section_starts,
+)
 from .provenance import fingerprints_of
 
-DIGEST_SIZE = 16
+DIGEST_SIZE = 16  # timeline.digest's
 PRINT_SIZE = 20  # SHA-1, as the edit history fingerprints an event
 BOM_BYTES = codecs.BOM_UTF8
 # What may stand on an event's line before the event itself: indentation and the dash.
 _ITEM_LEAD = re.compile(r"( *)- +")
 # A stretch parsed alone is parsed as the value of this one key.
 _REGION_HEAD = b"events:\n"
+
+
+@dataclass(frozen=True)
+class HeadPiece:
+    """A stretch of the head (the file before the first event), as ``read_records`` cuts
+    it: the text before the first key, a key's own lines, or one item of its list."""
+
+    section: str  # the top-level key ("" for the text before the first key)
+    record: str  # an item's id ("" for the lines of a key, or before the first key)
+    length: int  # in bytes
+    digest: bytes
 
 
 @dataclass(frozen=True)
@@ -67,6 +96,9 @@ class Spans:
     # Each event's fingerprint as the edit history computes it (in a git checkout only):
     # a new commit of exactly these bytes then moves the history without a full parse.
     prints: tuple[bytes, ...] = ()
+    # The head cut into its records (sources, actors, systems), when it reads so: an edit
+    # of some of them then re-reads only those (``changed_head``).
+    head: tuple[HeadPiece, ...] = ()
 
     def pack(self) -> dict[str, bytes]:
         """The spans as a few blobs, for the database."""
@@ -76,6 +108,10 @@ class Spans:
             "ids": "\n".join(self.ids).encode(),
             "column": str(self.column).encode(),
         }
+        if self.head:
+            parts["head_lengths"] = array("q", (p.length for p in self.head)).tobytes()
+            parts["head_digests"] = b"".join(p.digest for p in self.head)
+            parts["head_names"] = "\n".join(f"{p.section}\t{p.record}" for p in self.head).encode()
         return parts | ({"prints": b"".join(self.prints)} if self.prints else {})
 
     def with_prints(self, prints: dict[str, str]) -> Spans:
@@ -90,16 +126,17 @@ class Spans:
     def unpack(cls, parts: dict[str, bytes]) -> Spans:
         lengths = array("q")
         lengths.frombytes(parts["lengths"])
-        blob = parts["digests"]
-        digests = tuple(blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE))
         ids = tuple(parts["ids"].decode().split("\n")) if parts["ids"] else ()
         blob = parts.get("prints", b"")
         prints = tuple(blob[i : i + PRINT_SIZE] for i in range(0, len(blob), PRINT_SIZE))
-        spans = cls(tuple(lengths), digests, ids, int(parts["column"]), prints)
+        spans = cls(tuple(lengths), _cut(parts["digests"]), ids, int(parts["column"]), prints,
+                    _unpack_head(parts))  # fmt: skip
         if not len(spans.lengths) == len(spans.digests) == len(spans.ids) + 2:
             raise ValueError("inconsistent spans")
         if prints and len(prints) != len(ids):
             raise ValueError("inconsistent fingerprints")
+        if spans.head and sum(p.length for p in spans.head) != spans.lengths[0]:
+            raise ValueError("inconsistent head")
         return spans
 
     def offsets(self) -> list[int]:
@@ -110,9 +147,21 @@ class Spans:
         return out
 
 
-def digest(data: bytes | memoryview) -> bytes:
-    """A segment's digest: SHA-256 (hardware-assisted here, twice BLAKE2b's speed), cut."""
-    return hashlib.sha256(data).digest()[:DIGEST_SIZE]
+def _cut(blob: bytes) -> tuple[bytes, ...]:
+    return tuple(blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE))
+
+
+def _unpack_head(parts: dict[str, bytes]) -> tuple[HeadPiece, ...]:
+    if "head_names" not in parts:
+        return ()
+    lengths = array("q")
+    lengths.frombytes(parts["head_lengths"])
+    names = [name.split("\t") for name in parts["head_names"].decode().split("\n")]
+    digests = _cut(parts["head_digests"])
+    if not len(lengths) == len(names) == len(digests):
+        raise ValueError("inconsistent head")
+    found = zip(names, lengths, digests, strict=True)
+    return tuple(HeadPiece(section, record, length, d) for (section, record), length, d in found)
 
 
 def record_spans(doc: Document, raw: bytes) -> Spans | None:
@@ -150,7 +199,169 @@ def record_spans(doc: Document, raw: bytes) -> Spans | None:
     ids = tuple(item.get("id") if isinstance(item, dict) else None for item in doc.data["events"])
     if not all(isinstance(i, str) and "\n" not in i for i in ids):
         return None
-    return Spans(tuple(lengths), tuple(digests), ids, column)
+    head = _head_pieces(doc, text, raw, bounds[1])
+    return Spans(tuple(lengths), tuple(digests), ids, column, head=head)
+
+
+def _head_pieces(doc: Document, text: str, raw: bytes, end: int) -> tuple[HeadPiece, ...]:
+    """The head (``text`` up to ``end``, where the first event's line starts) cut as
+    ``read_records`` cuts, each piece named by the record the parse found there (however
+    the file was read); () when the cuts are not the parse's records (an item cut inside
+    a value running over lines makes one piece too many) or a record has no id the spans
+    can keep."""
+    if raw.startswith(BOM_BYTES) or not isinstance(doc.data, dict):
+        return ()
+    try:
+        cuts = _head_cuts(text[:end])
+    except ValueError:
+        return ()
+    names = _named(cuts, doc.data)
+    if names is None:
+        return ()
+    bounds = [*(start for _, start in cuts), end]
+    return _pieces_of(raw, names, _byte_lengths(text, bounds))
+
+
+def _named(cuts: list[tuple[bool, int]], data: dict) -> list[tuple[str, str]] | None:
+    """Each cut's section and record id, when the cuts are exactly the data's keys and
+    their items, up to the events' key (the last, without its items)."""
+    keys, names, counts = list(data), [("", "")], []
+    for is_item, _ in cuts[1:]:
+        if not is_item:
+            if len(counts) == len(keys):
+                return None
+            counts.append(0)
+            names.append((keys[len(counts) - 1], ""))
+            continue
+        section = keys[len(counts) - 1]
+        records, index = data[section], counts[-1]
+        listed = isinstance(records, list) and index < len(records)
+        record = _record_id(records[index]) if listed else None
+        if record is None:
+            return None
+        names.append((section, record))
+        counts[-1] += 1
+    if not counts or keys[len(counts) - 1] != "events" or counts[-1]:
+        return None
+    for key, count in zip(keys, counts[:-1], strict=False):
+        if count != (len(data[key]) if isinstance(data[key], list) else 0):
+            return None
+    return names
+
+
+def _record_id(record: object) -> str | None:
+    """A record's id, if the spans can keep it (a non-empty text on one line)."""
+    found = record.get("id") if isinstance(record, dict) else None
+    if isinstance(found, str) and found and not ("\n" in found or "\t" in found):
+        return found
+    return None
+
+
+def _pieces_of(raw: bytes, names: list[tuple[str, str]], lengths: list[int]):
+    view, at, out = memoryview(raw), 0, []
+    for (section, record), length in zip(names, lengths, strict=True):
+        out.append(HeadPiece(section, record, length, digest(view[at : at + length])))
+        at += length
+    return tuple(out)
+
+
+# Where the head of a file ends, in its bytes: the line of its events key, then the line of
+# the first item after it. The key's own lines (from it to that item) are then compared,
+# by their digest, with the last build's.
+_EVENTS_LINE = re.compile(rb"^events:", re.MULTILINE)
+_FIRST_ITEM = re.compile(rb"\n *-(?=[ \n])")
+
+
+@dataclass(frozen=True)
+class HeadChanges:
+    """A new file's head against the last build's: its pieces, and its records whose
+    bytes are new (read, by section) or gone (their ids, by section: an edited record is
+    gone and new under the same id)."""
+
+    pieces: tuple[HeadPiece, ...]
+    digest: bytes  # of the whole new head
+    text: str  # the new head, decoded
+    starts: tuple[int, ...]  # where each piece starts in ``text``
+    new: dict[str, list[dict]]
+    gone: dict[str, list[str]]
+
+    @property
+    def length(self) -> int:
+        return sum(p.length for p in self.pieces)
+
+    def read(self, section: str, ids: set[str]) -> list[dict]:
+        """The records of ``section`` with these ids, read again from the new head."""
+        ends = (*self.starts[1:], len(self.text))
+        found = [read_piece(self.text[start:end])[0]
+                 for piece, start, end in zip(self.pieces, self.starts, ends, strict=True)
+                 if piece.section == section and piece.record in ids]  # fmt: skip
+        return found
+
+
+def changed_head(spans: Spans, raw: bytes) -> HeadChanges | None:
+    """The records of ``raw``'s head that differ from the spans' head, read; None when the
+    head does not cut into the same keys with the same lines of their own (a changed
+    comment there, a new key, another order), a changed record does not read alone as
+    one record with an id, or the spans keep no head."""
+    if not spans.head or raw.startswith(BOM_BYTES):
+        return None
+    key = _EVENTS_LINE.search(raw)
+    item = _FIRST_ITEM.search(raw, key.end()) if key else None
+    if item is None:
+        return None
+    try:
+        text = decode(raw[: item.start() + 1])
+        cuts = _head_cuts(text)
+    except (LoadError, ValueError):  # not UTF-8, or not cut as read_records cuts
+        return None
+    starts = [start for _, start in cuts]
+    lengths = _byte_lengths(text, [*starts, len(text)])
+    keys = [p for p in spans.head if not p.record]
+    view, at, pieces, new = memoryview(raw), 0, [], defaultdict(list)
+    unchanged = defaultdict(list)
+    for p in spans.head:
+        if p.record:
+            unchanged[(p.section, p.digest)].append(p.record)
+    section = None
+    for (is_item, start), length, end in zip(cuts, lengths, [*starts[1:], len(text)], strict=True):
+        found = digest(view[at : at + length])
+        at += length
+        if not is_item:
+            if not keys or keys[0].digest != found:
+                return None
+            section = keys.pop(0).section
+            pieces.append(HeadPiece(section, "", length, found))
+            continue
+        same = unchanged.get((section, found))
+        if same:
+            pieces.append(HeadPiece(section, same.pop(), length, found))
+            continue
+        try:
+            (record,) = read_piece(text[start:end])
+        except (ValueError, TypeError):
+            return None
+        if _record_id(record) is None:
+            return None
+        new[section].append(record)
+        pieces.append(HeadPiece(section, record["id"], length, found))
+    if keys:
+        return None
+    gone = defaultdict(list)
+    for (section, _), ids in unchanged.items():
+        gone[section] += ids
+    whole = digest(view[:at])
+    return HeadChanges(tuple(pieces), whole, text, tuple(starts), dict(new), dict(gone))
+
+
+def _head_cuts(text: str) -> list[tuple[bool, int]]:
+    """(an item?, where it starts) of each piece of a head, as ``read_records`` cuts."""
+    starts = section_starts(text)
+    cuts = [(False, 0)]
+    for start, end in itertools.pairwise(starts):
+        items = item_cuts(text, start, end)
+        cuts.append((False, start))
+        cuts += [(True, at) for at in items[:-1]]
+    return cuts
 
 
 def _event_lines(doc: Document, text: str) -> tuple[list[tuple[int, int]], int] | None:
@@ -234,6 +445,7 @@ class Changes:
 
     islands: tuple[Island, ...]
     reparsed: Reparsed
+    head: HeadChanges | None = None  # the head's records, when they changed
 
     def removed(self, spans: Spans) -> tuple[str, ...]:
         """The ids of the old events the islands replace."""
@@ -241,8 +453,9 @@ class Changes:
 
     def spliced(self, spans: Spans) -> Spans:
         """The spans of the new file: the old ones with each island's events replaced."""
-        new = self.reparsed.spans
-        lengths, digests, ids = list(spans.lengths[:1]), list(spans.digests[:1]), []
+        new, head = self.reparsed.spans, self.head
+        lengths = [head.length] if head else list(spans.lengths[:1])
+        digests, ids = [head.digest] if head else list(spans.digests[:1]), []
         at, item = 1, 1  # next old segment, next segment of the reparsed islands
         for x in self.islands:
             lengths += spans.lengths[at : x.first]
@@ -255,7 +468,8 @@ class Changes:
         lengths += spans.lengths[at:]
         digests += spans.digests[at:]
         ids += spans.ids[at - 1 :]
-        spliced = Spans(tuple(lengths), tuple(digests), tuple(ids), spans.column)
+        pieces = head.pieces if head else spans.head
+        spliced = Spans(tuple(lengths), tuple(digests), tuple(ids), spans.column, head=pieces)
         if not spans.prints:
             return spliced
         prints = spans.fingerprints() | fingerprints_of({"events": self.reparsed.items})
@@ -281,12 +495,17 @@ class _Walk:
         inside = start >= 0 and end <= len(self.raw)
         return inside and digest(self.view[start:end]) == self.spans.digests[segment]
 
-    def islands(self) -> list[Island] | None:
+    def islands(self, head_length: int | None) -> list[Island] | None:
+        """The changed stretches of the events list; ``head_length``: the new head's, when
+        it changed (``changed_head``)."""
         count = len(self.spans.lengths)
-        if not self.same(0, 0) or not self.same(count - 1, self.tail_start - self.offsets[-2]):
-            return None  # the head or the tail changed
+        shift = 0 if head_length is None else head_length - self.spans.lengths[0]
+        if head_length is None and not self.same(0, 0):
+            return None  # the head changed
+        if not self.same(count - 1, self.tail_start - self.offsets[-2]):
+            return None  # the tail changed
         found: list[Island] = []
-        segment, shift, budget = 1, 0, self.limit
+        segment, budget = 1, self.limit
         while True:
             while segment < count - 1 and self.same(segment, shift):
                 segment += 1
@@ -433,13 +652,33 @@ def reparse(region_bytes: bytes, column: int, path) -> Reparsed:
     return Reparsed(doc, items, spans)
 
 
+def read_events(spans: Spans, raw: bytes, path, ids: set[str]) -> list:
+    """The events of ``spans`` with these ids, read again from ``raw`` (the spans' file);
+    ValueError when they do not read as those events."""
+    if not ids:
+        return []
+    offsets = spans.offsets()
+    fragment = b"".join(raw[offsets[n + 1] : offsets[n + 2]]
+                        for n, event_id in enumerate(spans.ids) if event_id in ids)  # fmt: skip
+    try:
+        items = reparse(fragment, spans.column, path).items
+    except (NotAList, LoadError) as exc:
+        raise ValueError(str(exc)) from None
+    if {e.get("id") for e in items if isinstance(e, dict)} != ids or len(items) != len(ids):
+        raise ValueError("not the events asked for")
+    return items
+
+
 # A change this large is rebuilt in full: as fast then, and simpler.
 MAX_CHANGED_SHARE = 10  # percent of the events
 
 
-def changed_events(spans: Spans, raw: bytes, path) -> Changes | None:
+def changed_events(
+    spans: Spans, raw: bytes, path, head: HeadChanges | None = None
+) -> Changes | None:
     """What changed between the spans' file and ``raw``, parsed, or None when a full build
-    is needed (the head or the tail changed, a changed stretch is not a list of events
+    is needed (the tail changed, or the head without ``head``: its changes, read by
+    ``changed_head``; a changed stretch is not a list of events
     at the events' indentation on its own, an alias, or too many events changed).
 
     The walk goes through the segments: an unchanged one is at its old offset shifted by
@@ -450,7 +689,7 @@ def changed_events(spans: Spans, raw: bytes, path) -> Changes | None:
     event before.
     """
     limit = max(1_000, len(spans.ids) * MAX_CHANGED_SHARE // 100)
-    islands = _Walk(spans, raw, limit).islands()
+    islands = _Walk(spans, raw, limit).islands(head.length if head else None)
     if islands is None:
         return None
     fragment = b"".join(raw[x.start : x.end] for x in islands)
@@ -460,4 +699,4 @@ def changed_events(spans: Spans, raw: bytes, path) -> Changes | None:
         return None
     if len(reparsed.items) != sum(x.items for x in islands):
         return None
-    return Changes(tuple(islands), reparsed)
+    return Changes(tuple(islands), reparsed, head)

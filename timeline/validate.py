@@ -106,13 +106,14 @@ def counted(problems: Iterable[Problem], severity: str = "error") -> int:
 
 @dataclass(frozen=True)
 class Unchanged:
-    """What checking only the changed events of a file needs to know of the rest of it
+    """What checking only the changed records of a file needs to know of the rest of it
     (``timeline.changes`` reads it from the last build's database)."""
 
-    known: dict[str, Container[str]]  # every section's ids, the changed events' included
-    other_events: Container[str]  # the ids of the events outside the changed part
+    known: dict[str, Container[str]]  # every section's ids, the changed records' included
+    others: dict[str, Container[str]]  # every section's ids outside the changed part
     titles_on: Callable[[str], Iterable[str]]  # other events' titles on a canonical date
-    acyclic_edges: Callable[[], Iterable[tuple[str, str, str]]]  # their (kind, event, target)
+    # their (kind, event, target) edges reachable from the given events
+    acyclic_edges: Callable[[Iterable[str]], Iterable[tuple[str, str, str]]]
 
 
 # A partial check's reference errors send the caller to a full check, which suggests ids.
@@ -349,41 +350,42 @@ class Validator:
         self.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
         if self.errors_found():
             return Result(self.problems)
-        dataset = Dataset(
-            sources=[Source.from_mapping(s) for s in raw["sources"]],
-            actors=[Actor.from_mapping(a) for a in raw["actors"]],
-            events=[Event.from_mapping(e) for e in raw["events"]],
-            systems=[System.from_mapping(s) for s in raw["systems"]],
-        )
-        return Result(self.problems, dataset)
+        return Result(self.problems, _dataset(raw))
 
     def run_changed(self, unchanged: Unchanged) -> Result:
-        """Check the document's events as the changed part of a file whose other records
-        passed before; the Result's dataset holds only these events.
+        """Check the document's records as the changed part of a file whose other records
+        passed before; the Result's dataset holds only these records.
 
         Errors here only tell the caller to validate the whole file, which reports them
         with their positions in it; so a reference's hint does not suggest close ids.
         """
         self.unchanged = unchanged
+        data = self.doc.data
         # a region that removed events and added none holds "events:" alone
-        items = self.section("events") if self.doc.data.get("events") is not None else []
-        self.check_section("events", items)
+        raw = {name: self.section(name) if data.get(name) is not None else []
+               for name in schema.SECTIONS}  # fmt: skip
+        for name, items in raw.items():
+            self.check_section(name, items)
         self.known = dict(unchanged.known)
-        for i, item in self.records("events", items):
-            if item.get("id") in unchanged.other_events:
-                self.report(("events", i, "id"), f"duplicate id {item['id']!r}")
-            self.check_references("event", item, ("events", i), _NO_SUGGESTIONS, item.get("id"))
-        acyclic = any(
-            isinstance(rel, dict) and rel.get("type") in schema.ACYCLIC_RELATIONS
+        for name, items in raw.items():
+            kind = schema.SECTION_RECORD[name]
+            for i, item in self.records(name, items):
+                if item.get("id") in unchanged.others[name]:
+                    self.report((name, i, "id"), f"duplicate id {item['id']!r}")
+                self.check_references(kind, item, (name, i), _NO_SUGGESTIONS, item.get("id"))
+        items = raw["events"]
+        targets = [
+            rel.get("event")
             for event in items if isinstance(event, dict)
             for rel in _list(event.get("related"))
-        )  # fmt: skip
-        self.check_events(items, unchanged.acyclic_edges() if acyclic else ())
+            if isinstance(rel, dict) and rel.get("type") in schema.ACYCLIC_RELATIONS
+            and isinstance(rel.get("event"), str)
+        ]  # fmt: skip
+        self.check_events(items, unchanged.acyclic_edges(targets) if targets else ())
         self.count_left_out()
         if self.errors_found():
             return Result(self.problems)
-        events = [Event.from_mapping(e) for e in items]
-        return Result(self.problems, Dataset(sources=[], actors=[], events=events, systems=[]))
+        return Result(self.problems, _dataset(raw))
 
     def errors_found(self) -> bool:
         return any(p.severity == "error" for p in self.problems)
@@ -718,6 +720,16 @@ def _pattern_hint(fld: schema.Field) -> str:
     return "start with http:// or https://" if "http" in (fld.pattern or "") else ""
 
 
+def _dataset(raw: dict[str, list]) -> Dataset:
+    """The model of each section's records (checked)."""
+    return Dataset(
+        sources=[Source.from_mapping(s) for s in raw["sources"]],
+        actors=[Actor.from_mapping(a) for a in raw["actors"]],
+        events=[Event.from_mapping(e) for e in raw["events"]],
+        systems=[System.from_mapping(s) for s in raw["systems"]],
+    )
+
+
 def _country_by_name(name: str) -> str | None:
     try:
         return pycountry.countries.lookup(name).alpha_2
@@ -730,14 +742,13 @@ def validate_document(doc: Document, today: dt.date | None = None) -> Result:
     return Validator(doc, today).run()
 
 
-def validate_changed_events(
-    doc: Document, unchanged: Unchanged, today: dt.date | None = None
-) -> Result:
-    """Validate the events of a document holding only the changed part of a file.
+def validate_changed(doc: Document, unchanged: Unchanged, today: dt.date | None = None) -> Result:
+    """Validate the records of a document holding only the changed part of a file (any of
+    its sections; those it leaves out hold no changed record).
 
     Example::
 
-        result = validate_changed_events(region_doc, unchanged_from_database)
+        result = validate_changed(region_doc, unchanged_from_database)
         result.ok, result.dataset.events
     """
     return Validator(doc, today).run_changed(unchanged)

@@ -29,6 +29,7 @@ shows whether its errors carry a position. Prints figures and asserts nothing ab
 from __future__ import annotations
 
 import argparse
+import collections
 import gc
 import importlib
 import itertools
@@ -79,6 +80,8 @@ BROKEN = "events:\n  - id: a\n    title: x\n   date: 2020-01-01\n"
 # name: what it is
 PARSERS: dict[str, str] = {
     "pyyaml-c": "PyYAML 6 `CSafeLoader` (libyaml)",
+    "pyyaml-events": "PyYAML 6 `yaml.parse` with `CSafeLoader`: libyaml's events only, no "
+    "nodes and no values (what a strict second pass over another parser's reading would cost)",
     "timeline-records": "`timeline.load.load_text(..., record_by_record=True)`: the project's "
     "reading as `validate` and `build` do it (it cuts the file itself; libyaml + the checks)",
     "timeline-load": "`timeline.load.load_text` on the whole file (libyaml + the checks)",
@@ -90,6 +93,7 @@ PARSERS: dict[str, str] = {
     "fastyaml-rs": "fastyaml-rs 0.7 (Rust)",
 }
 MODES = ("records", "whole")
+NO_VALUES = {"pyyaml-events", "rapidyaml-tree"}  # no Python values to compare
 # The project's own two readings: each is one way of reading, not a parser to cut for.
 OWN_MODE = {"timeline-records": "own records", "timeline-load": "whole"}
 _RECORD_START = re.compile(r"(?m)^(?=  - |[^\s#-])")
@@ -111,6 +115,8 @@ def reader(name: str) -> Callable[[str], object]:
 
     if name == "pyyaml-c":
         return lambda text: yaml.load(text, Loader=yaml.CSafeLoader)
+    if name == "pyyaml-events":
+        return lambda text: collections.deque(yaml.parse(text, Loader=yaml.CSafeLoader), 0)
     if name.startswith("timeline-"):
         from timeline.load import load_text
 
@@ -131,8 +137,8 @@ def agreement(read: Callable[[str], object], name: str) -> str:
     """How many PROBES the parser reads as PyYAML's SafeLoader does."""
     import yaml
 
-    if name == "rapidyaml-tree":
-        return "—"  # no Python values
+    if name in NO_VALUES:
+        return "—"
     agreed = 0
     for probe in PROBES:
         expected = yaml.load(probe, Loader=yaml.SafeLoader)

@@ -8,7 +8,7 @@ the child's peak RSS from ``os.wait4``. The child times the reading alone (not t
 not reading the bytes from disk), with the garbage collector paused as the commands pause it.
 
 Three ways of reading: the whole file at once; record by record as this script cuts it (every
-event alone, each result dropped before the next is read; the records are cut at the lines
+event alone, each result dropped as the next is read; the records are cut at the lines
 that start them in the generated layout, an item's ``  - ``), which measures the parser alone;
 and, for ``timeline-records``, the whole text handed to the project's own record-by-record
 reading (``load_text(..., record_by_record=True)``, what ``validate`` and ``build`` use),

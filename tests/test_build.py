@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -13,12 +15,12 @@ import yaml
 from support import REAL, SMALL, build, write_yaml
 
 from conftest import files_in
-from timeline import derive
+from timeline import derive, store
 from timeline import rows as row_writer
 from timeline.build import InvalidInput, build_file
 from timeline.derive import COUNTED_COLUMNS
 from timeline.filters import register_functions
-from timeline.store import INPUT_KEY, input_hash
+from timeline.store import INPUT_KEY, STAMP_KEY, input_hash
 
 
 def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
@@ -295,6 +297,37 @@ def test_unchanged_input_is_not_rebuilt(small_yaml, fresh_db):
     assert fresh_db.stat().st_mtime_ns == before
     small_yaml.write_text(small_yaml.read_text().replace("Baykar Makina", "Baykar Technologies"))
     assert not build_file(small_yaml).skipped
+
+
+def test_a_settled_file_with_the_stamp_it_was_built_from_is_not_even_read(
+    small_yaml, tmp_path, monkeypatch
+):
+    """The no-op knows an unchanged file by its stamp (inode, size, times); any write
+    changes the kernel's change time, even one that keeps the size and puts the
+    modification time back."""
+    monkeypatch.setattr(store, "SETTLED_NS", 50_000_000)  # instead of a second: a quick test
+    time.sleep(0.1)
+    db = build_file(small_yaml).db_path
+    reads: list[Path] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda p: reads.append(p) or real(p))
+    assert build_file(small_yaml).skipped and small_yaml not in reads
+    time.sleep(0.1)
+    stat = small_yaml.stat()
+    small_yaml.write_text(small_yaml.read_text().replace("Baykar Makina", "Baykar Makine"))
+    os.utime(small_yaml, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert small_yaml.stat().st_size == stat.st_size
+    time.sleep(0.1)
+    assert not build_file(small_yaml).skipped and small_yaml in reads
+    assert "Baykar Makine" in rows(db, "select aliases from actors where id = 'baykar'")[0][0]
+
+
+def test_a_file_written_just_before_the_build_keeps_no_stamp(small_yaml, fresh_db):
+    """Written in the same second as the build read it, a file could change again within
+    the same tick of the file system's clock: the next build reads it."""
+    info = dict(rows(fresh_db, "select key, value from build_info"))
+    assert info[STAMP_KEY] == ""
+    assert build_file(small_yaml).skipped  # by the hash of its bytes
 
 
 def test_build_is_deterministic(small_yaml, tmp_path):

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from filelock import Timeout
 
@@ -35,12 +36,15 @@ from .store import (
     DATABASE_NAME,
     DEFAULT_DB_NAME,
     INPUT_KEY,
+    STAMP_KEY,
     drop_everything,
+    file_stamp,
     input_hash,
     schema_fingerprint,
     store_spans,
     stored_build_info,
     stored_counts,
+    unchanged_since,
     write_history,
 )
 
@@ -53,6 +57,8 @@ if TYPE_CHECKING:  # the no-op check stays fast: the stages and sqlite-utils loa
 # The build's public names (some are defined by the stages it runs).
 __all__ = ["DATABASE_NAME", "DEFAULT_DB_NAME", "BuildResult", "InvalidInput", "build_file",
            "default_db_path"]  # fmt: skip
+
+T = TypeVar("T")
 
 # The tables whose row counts a build reports and keeps in build_info.
 COUNTED_TABLES = ("events", "actors", "sources", "systems", "citations", "event_actors",
@@ -69,6 +75,15 @@ class InvalidInput(Exception):
 
 class BrokenReferences(sqlite3.DatabaseError):
     """Rows refer to rows that are gone (an event others relate to was removed)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """What a database is built from, as its build_info keeps it."""
+
+    digest: str  # ``store.input_hash`` of the file's bytes and commit
+    commit: str  # the file's last commit ("" outside git)
+    stamp: str  # ``store.file_stamp``, taken before the bytes were read
 
 
 @dataclass(frozen=True)
@@ -98,27 +113,36 @@ def build_file(yaml_path: Path, db_path: Path | None = None, *, force: bool = Fa
     yaml_path = Path(yaml_path)
     db_path = Path(os.path.realpath(db_path or default_db_path(yaml_path)))
     check_output(db_path, "sqlite", inputs=[yaml_path])
-    try:
-        raw = yaml_path.read_bytes()
-    except OSError as exc:
-        from .validate import Problem, Result
-
-        raise InvalidInput(Result([Problem.unreadable(yaml_path, exc)])) from None
+    _read(yaml_path, file_stamp)  # a file that cannot be read is bad input, before the lock
     db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with lock_for(db_path):  # a second build waits, then finds the database up to date
-            return _build_locked(yaml_path, raw, db_path, force)
+            return _build_locked(yaml_path, db_path, force)
     except Timeout:
         raise WriteRefused(
             f"{db_path} is being built by another timeline command", "try again when it is done"
         ) from None
 
 
-def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> BuildResult:
-    commit = last_commit(yaml_path)
-    digest = input_hash(raw, commit)
+def _read(yaml_path: Path, read: Callable[[Path], T]) -> T:
+    """``read(yaml_path)``, with an OSError as the one problem of the input."""
+    try:
+        return read(yaml_path)
+    except OSError as exc:
+        from .validate import Problem, Result
+
+        raise InvalidInput(Result([Problem.unreadable(yaml_path, exc)])) from None
+
+
+def _build_locked(yaml_path: Path, db_path: Path, force: bool) -> BuildResult:
+    # the stamp before the bytes: a write after it changes it
+    stamp, commit = _read(yaml_path, file_stamp), last_commit(yaml_path)
     info = {} if force else stored_build_info(db_path)
-    if info.get(INPUT_KEY) == digest:
+    if unchanged_since(info, stamp, commit):  # without reading the file
+        return BuildResult(db_path, True, stored_counts(info))
+    raw = _read(yaml_path, Path.read_bytes)
+    given = Input(input_hash(raw, commit), commit, stamp)
+    if info.get(INPUT_KEY) == given.digest:
         return BuildResult(db_path, True, stored_counts(info))
     from .changes import checked_whole, plan_edit, plan_from_empty
     from .load import paused_gc
@@ -127,7 +151,7 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
         plan = plan_edit(yaml_path, raw, db_path, info, commit) if info else None
         if plan is not None:
             try:
-                counts = write_database(db_path, plan, digest, commit)
+                counts = write_database(db_path, plan, given)
                 others = sum(len(getattr(plan.data, s)) for s in ("sources", "actors", "systems"))
                 return BuildResult(db_path, False, counts, plan.reread, others)
             except sqlite3.DatabaseError as exc:
@@ -140,10 +164,10 @@ def _build_locked(yaml_path: Path, raw: bytes, db_path: Path, force: bool) -> Bu
         if not result.ok:
             raise InvalidInput(result)
         plan = plan_from_empty(result, raw, yaml_path, db_path, commit)
-        return BuildResult(db_path, False, write_database(db_path, plan, digest, commit))
+        return BuildResult(db_path, False, write_database(db_path, plan, given))
 
 
-def write_database(db_path: Path, plan: Plan, digest: str, commit: str) -> dict[str, int]:
+def write_database(db_path: Path, plan: Plan, given: Input) -> dict[str, int]:
     """Carry out ``plan`` in one transaction on ``db_path`` (created when missing); returns
     the row counts. A failure rolls the transaction back: the database is as it was."""
     import sqlite_utils
@@ -160,7 +184,7 @@ def write_database(db_path: Path, plan: Plan, digest: str, commit: str) -> dict[
         conn.execute("begin immediate")  # one transaction: a failure leaves nothing half-written
         try:
             conn.execute("pragma defer_foreign_keys = on")
-            counts = _write(sqlite_utils.Database(conn), plan, digest, commit)
+            counts = _write(sqlite_utils.Database(conn), plan, given)
             if plan.fresh and conn.execute("pragma foreign_key_check").fetchone():
                 raise BrokenReferences("a row refers to a row that is not there")
             try:
@@ -177,7 +201,7 @@ def write_database(db_path: Path, plan: Plan, digest: str, commit: str) -> dict[
     return counts
 
 
-def _write(db: sqlite_utils.Database, plan: Plan, digest: str, commit: str) -> dict[str, int]:
+def _write(db: sqlite_utils.Database, plan: Plan, given: Input) -> dict[str, int]:
     from . import derive, rows
 
     if plan.fresh:
@@ -199,11 +223,12 @@ def _write(db: sqlite_utils.Database, plan: Plan, digest: str, commit: str) -> d
     derive.recount(db)
     counts = {name: db[name].count for name in COUNTED_TABLES}
     info = {
-        INPUT_KEY: digest,
+        INPUT_KEY: given.digest,
+        STAMP_KEY: given.stamp,
         "tool_version": __version__,
         "schema_version": schema_fingerprint(),
         "history_commit": plan.history_commit,
-        "input_commit": commit,
+        "input_commit": given.commit,
     } | {f"count_{k}": str(v) for k, v in counts.items()}
     db.conn.executemany("insert or replace into build_info values (?, ?)", sorted(info.items()))
     store_spans(db, plan.spans)

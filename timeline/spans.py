@@ -40,11 +40,12 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import functools
 import itertools
 import re
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import yaml
@@ -82,6 +83,44 @@ class HeadPiece:
 
 
 @dataclass(frozen=True)
+class Head:
+    """The head's pieces as the database keeps them: three blobs, unpacked only when the
+    head changed (an edit of events alone never looks at them)."""
+
+    lengths: bytes  # each piece's byte length, as 64-bit integers
+    digests: bytes  # each piece's digest, DIGEST_SIZE bytes each
+    names: bytes  # each piece's "section<TAB>record", one a line
+
+    @classmethod
+    def of(cls, pieces: Iterable[HeadPiece]) -> Head:
+        pieces = tuple(pieces)
+        return cls(
+            array("q", (p.length for p in pieces)).tobytes(),
+            b"".join(p.digest for p in pieces),
+            "\n".join(f"{p.section}\t{p.record}" for p in pieces).encode(),
+        )
+
+    @property
+    def length(self) -> int:
+        """The head's length in bytes."""
+        return sum(_integers(self.lengths))
+
+    @functools.cached_property
+    def pieces(self) -> tuple[HeadPiece, ...]:
+        names = [name.split("\t") for name in self.names.decode().split("\n")]
+        found = zip(names, _integers(self.lengths), _cut(self.digests), strict=True)
+        return tuple(
+            HeadPiece(section, record, length, d) for (section, record), length, d in found
+        )
+
+
+def _integers(blob: bytes) -> array:
+    found = array("q")
+    found.frombytes(blob)
+    return found
+
+
+@dataclass(frozen=True)
 class Spans:
     """The file as segments: head, one per event (in file order), tail.
 
@@ -98,7 +137,7 @@ class Spans:
     prints: tuple[bytes, ...] = ()
     # The head cut into its records (sources, actors, systems), when it reads so: an edit
     # of some of them then re-reads only those (``changed_head``).
-    head: tuple[HeadPiece, ...] = ()
+    head: Head | None = None
 
     def pack(self) -> dict[str, bytes]:
         """The spans as a few blobs, for the database."""
@@ -109,9 +148,8 @@ class Spans:
             "column": str(self.column).encode(),
         }
         if self.head:
-            parts["head_lengths"] = array("q", (p.length for p in self.head)).tobytes()
-            parts["head_digests"] = b"".join(p.digest for p in self.head)
-            parts["head_names"] = "\n".join(f"{p.section}\t{p.record}" for p in self.head).encode()
+            parts |= {"head_lengths": self.head.lengths, "head_digests": self.head.digests,
+                      "head_names": self.head.names}  # fmt: skip
         return parts | ({"prints": b"".join(self.prints)} if self.prints else {})
 
     def with_prints(self, prints: dict[str, str]) -> Spans:
@@ -135,7 +173,7 @@ class Spans:
             raise ValueError("inconsistent spans")
         if prints and len(prints) != len(ids):
             raise ValueError("inconsistent fingerprints")
-        if spans.head and sum(p.length for p in spans.head) != spans.lengths[0]:
+        if spans.head and spans.head.length != spans.lengths[0]:
             raise ValueError("inconsistent head")
         return spans
 
@@ -151,17 +189,14 @@ def _cut(blob: bytes) -> tuple[bytes, ...]:
     return tuple(blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE))
 
 
-def _unpack_head(parts: dict[str, bytes]) -> tuple[HeadPiece, ...]:
+def _unpack_head(parts: dict[str, bytes]) -> Head | None:
     if "head_names" not in parts:
-        return ()
-    lengths = array("q")
-    lengths.frombytes(parts["head_lengths"])
-    names = [name.split("\t") for name in parts["head_names"].decode().split("\n")]
-    digests = _cut(parts["head_digests"])
-    if not len(lengths) == len(names) == len(digests):
+        return None
+    head = Head(parts["head_lengths"], parts["head_digests"], parts["head_names"])
+    count = len(head.lengths) // 8
+    if len(head.digests) != count * DIGEST_SIZE or head.names.count(b"\n") + 1 != count:
         raise ValueError("inconsistent head")
-    found = zip(names, lengths, digests, strict=True)
-    return tuple(HeadPiece(section, record, length, d) for (section, record), length, d in found)
+    return head
 
 
 def record_spans(doc: Document, raw: bytes) -> Spans | None:
@@ -203,23 +238,23 @@ def record_spans(doc: Document, raw: bytes) -> Spans | None:
     return Spans(tuple(lengths), tuple(digests), ids, column, head=head)
 
 
-def _head_pieces(doc: Document, text: str, raw: bytes, end: int) -> tuple[HeadPiece, ...]:
+def _head_pieces(doc: Document, text: str, raw: bytes, end: int) -> Head | None:
     """The head (``text`` up to ``end``, where the first event's line starts) cut as
     ``read_records`` cuts, each piece named by the record the parse found there (however
-    the file was read); () when the cuts are not the parse's records (an item cut inside
+    the file was read); None when the cuts are not the parse's records (an item cut inside
     a value running over lines makes one piece too many) or a record has no id the spans
     can keep."""
     if raw.startswith(BOM_BYTES) or not isinstance(doc.data, dict):
-        return ()
+        return None
     try:
         cuts = _head_cuts(text[:end])
     except ValueError:
-        return ()
+        return None
     names = _named(cuts, doc.data)
     if names is None:
-        return ()
+        return None
     bounds = [*(start for _, start in cuts), end]
-    return _pieces_of(raw, names, _byte_lengths(text, bounds))
+    return Head.of(_pieces_of(raw, names, _byte_lengths(text, bounds)))
 
 
 def _named(cuts: list[tuple[bool, int]], data: dict) -> list[tuple[str, str]] | None:
@@ -316,10 +351,10 @@ def changed_head(spans: Spans, raw: bytes) -> HeadChanges | None:
         return None
     starts = [start for _, start in cuts]
     lengths = _byte_lengths(text, [*starts, len(text)])
-    keys = [p for p in spans.head if not p.record]
+    keys = [p for p in spans.head.pieces if not p.record]
     view, at, pieces, new = memoryview(raw), 0, [], defaultdict(list)
     unchanged = defaultdict(list)
-    for p in spans.head:
+    for p in spans.head.pieces:
         if p.record:
             unchanged[(p.section, p.digest)].append(p.record)
     section = None
@@ -468,8 +503,8 @@ class Changes:
         lengths += spans.lengths[at:]
         digests += spans.digests[at:]
         ids += spans.ids[at - 1 :]
-        pieces = head.pieces if head else spans.head
-        spliced = Spans(tuple(lengths), tuple(digests), tuple(ids), spans.column, head=pieces)
+        kept = Head.of(head.pieces) if head else spans.head
+        spliced = Spans(tuple(lengths), tuple(digests), tuple(ids), spans.column, head=kept)
         if not spans.prints:
             return spliced
         prints = spans.fingerprints() | fingerprints_of({"events": self.reparsed.items})

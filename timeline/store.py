@@ -9,7 +9,9 @@ from empty starts with, and the one prepared insert the row writers share.
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
+import time
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
@@ -48,6 +50,31 @@ def schema_fingerprint() -> str:
 
 # The key of build_info holding the input's hash (``input_hash``) of the last build.
 INPUT_KEY = "input_hash"
+# The key holding the input file's stamp when it was read (``file_stamp``).
+STAMP_KEY = "input_stamp"
+# How long ago a file must have last changed for its stamp to be trusted: a write in the
+# same tick of the file system's clock as the build's read could leave the stamp unchanged.
+SETTLED_NS = 1_000_000_000
+
+
+def file_stamp(path: Path) -> str:
+    """The file's device, inode, size, modification and change times, or "" when it last
+    changed less than ``SETTLED_NS`` ago. Its change time is set by the kernel on every
+    write, rename or copy over it, and no program can set it back: an unchanged stamp is an
+    unchanged file, as make and git assume, without reading it."""
+    st = os.stat(path)
+    if time.time_ns() - st.st_ctime_ns < SETTLED_NS:
+        return ""
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def unchanged_since(info: dict[str, str], stamp: str, commit: str) -> bool:
+    """Whether the last build (``info``) read the file that now has ``stamp``, at the same
+    commit, with this tool and schema."""
+    return bool(stamp) and (
+        info.get(STAMP_KEY), info.get("input_commit"), info.get("tool_version"),
+        info.get("schema_version"),
+    ) == (stamp, commit, __version__, schema_fingerprint())  # fmt: skip
 
 
 def input_hash(yaml_bytes: bytes, commit: str = "") -> str:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pycountry
-from rapidfuzz import fuzz, process
 
 from . import schema
 from .dates import DateError, is_future, parse_date
@@ -131,6 +130,9 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
     if not choices:
         return ""
     # rapidfuzz's C++ matcher: a few ms against 100,000 ids, where difflib took seconds
+    # (imported here: a file without a misspelling never needs it)
+    from rapidfuzz import fuzz, process
+
     close = process.extractOne(str(word), choices, scorer=fuzz.ratio, score_cutoff=60)
     if close:
         return f"did you mean {close[0]!r}?"

@@ -414,10 +414,20 @@ class _ReadWhole(ValueError):
 # that starts with neither a space, a comment nor a dash), and before each dash of a
 # top-level list at its own column. Each pattern starts with the line break: a fixed first
 # character lets the regular-expression engine skip to the next one at C speed.
-_SECTION_LINE = re.compile(r"\n(?=[^\s#-])")
-_FIRST_SECTION = re.compile(r"[^\s#-]")
-_ITEM_LINE = re.compile(r"\n( *)-(?=[ \n]|\Z)")
-_BLANK_OR_COMMENTS = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*(?:#[^\n]*)?")
+# The patterns are ASCII, so that a file's bytes and its text cut at the same places
+# (``timeline.spans`` cuts the bytes).
+_CUTS = {
+    "section": r"\n(?=[^\s#-])",
+    "first": r"[^\s#-]",
+    "item": r"\n( *)-(?=[ \n]|\Z)",
+    "blank": r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*(?:#[^\n]*)?",
+}
+
+
+@functools.cache
+def _cut(name: str, of: type) -> re.Pattern:
+    pattern = _CUTS[name] if of is str else _CUTS[name].encode()
+    return re.compile(pattern, re.ASCII)
 
 
 def read_records(text: str) -> tuple[dict, Pieces]:
@@ -446,32 +456,35 @@ def read_records(text: str) -> tuple[dict, Pieces]:
     return data, pieces
 
 
-def section_starts(text: str) -> list[int]:
-    """Where ``read_records`` cuts a file into its top-level keys: where each key's line
-    starts, then the text's end. Raises _ReadWhole when there is no key, or text that is
-    not a comment before the first one."""
-    starts = [m.start() + 1 for m in _SECTION_LINE.finditer(text)] + [len(text)]
-    if _FIRST_SECTION.match(text):
+def section_starts(text: str | bytes, end: int | None = None) -> list[int]:
+    """Where ``read_records`` cuts a file (its text or its bytes, up to ``end``) into its
+    top-level keys: where each key's line starts, then ``end``. Raises _ReadWhole when
+    there is no key, or text that is not a comment before the first one."""
+    of, end = type(text), len(text) if end is None else end
+    starts = [m.start() + 1 for m in _cut("section", of).finditer(text, 0, end)] + [end]
+    if _cut("first", of).match(text, 0, end):
         starts.insert(0, 0)
-    if len(starts) == 1 or not _BLANK_OR_COMMENTS.fullmatch(text, 0, starts[0]):
+    if len(starts) == 1 or not _cut("blank", of).fullmatch(text, 0, starts[0]):
         raise _ReadWhole("no key, or text before the first key")
     return starts
 
 
-def item_cuts(text: str, start: int, end: int) -> list[int]:
+def item_cuts(text: str | bytes, start: int, end: int) -> list[int]:
     """Where ``read_records`` cuts one top-level key's stretch: where the items of its block
     list start (at the first item's column), then the stretch's end; only the end when the
     key holds no block list. Before the first cut are the key's own lines."""
-    first = _ITEM_LINE.search(text, start, end)
+    of = type(text)
+    first = _cut("item", of).search(text, start, end)
     if first is None:
         return [end]
-    head_end, same_column = first.start() + 1, _item_line_at(len(first.group(1)))
+    head_end, same_column = first.start() + 1, _item_line_at(len(first.group(1)), of)
     return [head_end, *(m.start() + 1 for m in same_column.finditer(text, head_end, end)), end]
 
 
 @functools.cache
-def _item_line_at(column: int) -> re.Pattern:
-    return re.compile("\n" + " " * column + r"-(?=[ \n]|\Z)")
+def _item_line_at(column: int, of: type) -> re.Pattern:
+    pattern = "\n" + " " * column + r"-(?=[ \n]|\Z)"
+    return re.compile(pattern if of is str else pattern.encode())
 
 
 def _section(text: str, start: int, end: int, line: int) -> tuple[str, object, list | None]:

@@ -40,12 +40,11 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import functools
 import itertools
 import re
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import yaml
@@ -72,17 +71,6 @@ _REGION_HEAD = b"events:\n"
 
 
 @dataclass(frozen=True)
-class HeadPiece:
-    """A stretch of the head (the file before the first event), as ``read_records`` cuts
-    it: the text before the first key, a key's own lines, or one item of its list."""
-
-    section: str  # the top-level key ("" for the text before the first key)
-    record: str  # an item's id ("" for the lines of a key, or before the first key)
-    length: int  # in bytes
-    digest: bytes
-
-
-@dataclass(frozen=True)
 class Head:
     """The head's pieces as the database keeps them: three blobs, unpacked only when the
     head changed (an edit of events alone never looks at them)."""
@@ -91,27 +79,10 @@ class Head:
     digests: bytes  # each piece's digest, DIGEST_SIZE bytes each
     names: bytes  # each piece's "section<TAB>record", one a line
 
-    @classmethod
-    def of(cls, pieces: Iterable[HeadPiece]) -> Head:
-        pieces = tuple(pieces)
-        return cls(
-            array("q", (p.length for p in pieces)).tobytes(),
-            b"".join(p.digest for p in pieces),
-            "\n".join(f"{p.section}\t{p.record}" for p in pieces).encode(),
-        )
-
     @property
     def length(self) -> int:
         """The head's length in bytes."""
         return sum(_integers(self.lengths))
-
-    @functools.cached_property
-    def pieces(self) -> tuple[HeadPiece, ...]:
-        names = [name.split("\t") for name in self.names.decode().split("\n")]
-        found = zip(names, _integers(self.lengths), _cut(self.digests), strict=True)
-        return tuple(
-            HeadPiece(section, record, length, d) for (section, record), length, d in found
-        )
 
 
 def _integers(blob: bytes) -> array:
@@ -247,14 +218,14 @@ def _head_pieces(doc: Document, text: str, raw: bytes, end: int) -> Head | None:
     if raw.startswith(BOM_BYTES) or not isinstance(doc.data, dict):
         return None
     try:
-        cuts = _head_cuts(text[:end])
+        cuts = _head_cuts(text, end)
     except ValueError:
         return None
     names = _named(cuts, doc.data)
     if names is None:
         return None
     bounds = [*(start for _, start in cuts), end]
-    return Head.of(_pieces_of(raw, names, _byte_lengths(text, bounds)))
+    return _packed(raw, names, _byte_lengths(text, bounds))
 
 
 def _named(cuts: list[tuple[bool, int]], data: dict) -> list[tuple[str, str]] | None:
@@ -292,18 +263,20 @@ def _record_id(record: object) -> str | None:
     return None
 
 
-def _pieces_of(raw: bytes, names: list[tuple[str, str]], lengths: list[int]):
-    view, at, out = memoryview(raw), 0, []
-    for (section, record), length in zip(names, lengths, strict=True):
-        out.append(HeadPiece(section, record, length, digest(view[at : at + length])))
-        at += length
-    return tuple(out)
+def _packed(raw: bytes, names: list[tuple[str, str]], lengths: list[int]) -> Head:
+    """The head's pieces with these names and byte lengths, from the start of ``raw``."""
+    view, bounds = memoryview(raw), list(itertools.accumulate(lengths, initial=0))
+    return Head(
+        array("q", lengths).tobytes(),
+        b"".join(digest(view[a:b]) for a, b in itertools.pairwise(bounds)),
+        "\n".join(f"{section}\t{record}" for section, record in names).encode(),
+    )
 
 
 # Where the head of a file ends, in its bytes: the line of its events key, then the line of
 # the first item after it. The key's own lines (from it to that item) are then compared,
 # by their digest, with the last build's.
-_EVENTS_LINE = re.compile(rb"^events:", re.MULTILINE)
+_EVENTS_LINE = b"\nevents:"  # found by bytes.find, at C speed (or at the file's start)
 _FIRST_ITEM = re.compile(rb"\n *-(?=[ \n])")
 
 
@@ -313,90 +286,143 @@ class HeadChanges:
     bytes are new (read, by section) or gone (their ids, by section: an edited record is
     gone and new under the same id)."""
 
-    pieces: tuple[HeadPiece, ...]
+    head: Head  # the new head's pieces
     digest: bytes  # of the whole new head
-    text: str  # the new head, decoded
-    starts: tuple[int, ...]  # where each piece starts in ``text``
+    raw: bytes  # the new file
     new: dict[str, list[dict]]
     gone: dict[str, list[str]]
 
     @property
     def length(self) -> int:
-        return sum(p.length for p in self.pieces)
+        return self.head.length
 
     def read(self, section: str, ids: set[str]) -> list[dict]:
         """The records of ``section`` with these ids, read again from the new head."""
-        ends = (*self.starts[1:], len(self.text))
-        found = [read_piece(self.text[start:end])[0]
-                 for piece, start, end in zip(self.pieces, self.starts, ends, strict=True)
-                 if piece.section == section and piece.record in ids]  # fmt: skip
-        return found
+        bounds = list(itertools.accumulate(_integers(self.head.lengths), initial=0))
+        names = self.head.names.decode().split("\n")
+        return [read_piece(self.raw[bounds[i] : bounds[i + 1]].decode())[0]
+                for i, name in enumerate(names)
+                if name.split("\t")[0] == section and name.split("\t")[1] in ids]  # fmt: skip
 
 
 def changed_head(spans: Spans, raw: bytes) -> HeadChanges | None:
     """The records of ``raw``'s head that differ from the spans' head, read; None when the
     head does not cut into the same keys with the same lines of their own (a changed
     comment there, a new key, another order), a changed record does not read alone as
-    one record with an id, or the spans keep no head."""
-    if not spans.head or raw.startswith(BOM_BYTES):
+    one record with an id, or the spans keep no head.
+
+    The new head is cut where ``read_records`` would cut it, in its bytes, and its pieces
+    compared by their digests with the old ones: from the start and from the end while
+    they are the same pieces in the same places, then, between, by digest wherever they
+    are (a piece read alone before reads the same again), the others read alone.
+    """
+    old = spans.head
+    if old is None or raw.startswith(BOM_BYTES):
         return None
-    key = _EVENTS_LINE.search(raw)
-    item = _FIRST_ITEM.search(raw, key.end()) if key else None
+    found = raw.find(_EVENTS_LINE)
+    key = 0 if raw.startswith(_EVENTS_LINE[1:]) else found + 1 if found >= 0 else None
+    item = _FIRST_ITEM.search(raw, key) if key is not None else None
     if item is None:
         return None
+    end = item.start() + 1
     try:
-        text = decode(raw[: item.start() + 1])
-        cuts = _head_cuts(text)
-    except (LoadError, ValueError):  # not UTF-8, or not cut as read_records cuts
+        cuts = _head_cuts(raw, end)
+    except ValueError:  # not cut as read_records cuts
         return None
-    starts = [start for _, start in cuts]
-    lengths = _byte_lengths(text, [*starts, len(text)])
-    keys = [p for p in spans.head.pieces if not p.record]
-    view, at, pieces, new = memoryview(raw), 0, [], defaultdict(list)
-    unchanged = defaultdict(list)
-    for p in spans.head.pieces:
-        if p.record:
-            unchanged[(p.section, p.digest)].append(p.record)
-    section = None
-    for (is_item, start), length, end in zip(cuts, lengths, [*starts[1:], len(text)], strict=True):
-        found = digest(view[at : at + length])
-        at += length
+    bounds = [*(start for _, start in cuts), end]
+    view = memoryview(raw)
+    digests = [digest(view[a:b]) for a, b in itertools.pairwise(bounds)]
+    names = old.names.split(b"\n")
+    first, last = _same_ends(digests, old.digests)
+    middle = _middle(raw, cuts, bounds, digests, (names, old.digests), (first, last))
+    if middle is None:
+        return None
+    middle_names, new, gone = middle
+    kept = len(digests) - last
+    head = Head(
+        array("q", (b - a for a, b in itertools.pairwise(bounds))).tobytes(),
+        b"".join(digests),
+        b"\n".join([*names[:first], *middle_names, *names[len(names) - kept :]]),
+    )
+    return HeadChanges(head, digest(view[:end]), raw, new, gone)
+
+
+def _same_ends(digests: list[bytes], old: bytes) -> tuple[int, int]:
+    """How many pieces are the same from the start, and up to where from the end (the
+    index of the first of the last same pieces), as the old digests have them."""
+    count = len(old) // DIGEST_SIZE
+    first = 0
+    limit = min(count, len(digests))
+    while first < limit and digests[first] == old[first * DIGEST_SIZE : (first + 1) * DIGEST_SIZE]:
+        first += 1
+    kept = 0
+    while (
+        kept < limit - first
+        and digests[-1 - kept]
+        == old[(count - 1 - kept) * DIGEST_SIZE : (count - kept) * DIGEST_SIZE]
+    ):
+        kept += 1
+    return first, len(digests) - kept
+
+
+def _middle(raw, cuts, bounds, digests, old, ends):
+    """The names of the new pieces between the same ends, the records read and the ids
+    gone, by section; None when the keys' own lines differ or a record does not read."""
+    (names, old_digests), (first, last) = old, ends
+    count = len(names)
+    kept = len(digests) - last
+    unchanged: dict[tuple[str, bytes], list[str]] = defaultdict(list)
+    keys: list[tuple[str, bytes]] = []
+    for i in range(first, count - kept):
+        section, record = names[i].decode().split("\t")
+        found = old_digests[i * DIGEST_SIZE : (i + 1) * DIGEST_SIZE]
+        (unchanged[(section, found)].append(record) if record else keys.append((section, found)))
+    section = names[first - 1].decode().split("\t")[0] if first else ""
+    middle, new = [], defaultdict(list)
+    for i in range(first, last):
+        is_item, found = cuts[i][0], digests[i]
         if not is_item:
-            if not keys or keys[0].digest != found:
+            if not keys or keys[0][1] != found:
                 return None
-            section = keys.pop(0).section
-            pieces.append(HeadPiece(section, "", length, found))
+            section = keys.pop(0)[0]
+            middle.append(f"{section}\t".encode())
             continue
         same = unchanged.get((section, found))
         if same:
-            pieces.append(HeadPiece(section, same.pop(), length, found))
+            middle.append(f"{section}\t{same.pop()}".encode())
             continue
-        try:
-            (record,) = read_piece(text[start:end])
-        except (ValueError, TypeError):
-            return None
-        if _record_id(record) is None:
+        record = _read_alone(raw[bounds[i] : bounds[i + 1]])
+        if record is None:
             return None
         new[section].append(record)
-        pieces.append(HeadPiece(section, record["id"], length, found))
+        middle.append(f"{section}\t{record['id']}".encode())
     if keys:
         return None
     gone = defaultdict(list)
     for (section, _), ids in unchanged.items():
         gone[section] += ids
-    whole = digest(view[:at])
-    return HeadChanges(tuple(pieces), whole, text, tuple(starts), dict(new), dict(gone))
+    return middle, dict(new), dict(gone)
 
 
-def _head_cuts(text: str) -> list[tuple[bool, int]]:
-    """(an item?, where it starts) of each piece of a head, as ``read_records`` cuts."""
-    starts = section_starts(text)
+def _head_cuts(text: str | bytes, end: int) -> list[tuple[bool, int]]:
+    """(an item?, where it starts) of each piece of a head (``text`` up to ``end``), as
+    ``read_records`` cuts; the first is the text before the first key."""
+    starts = section_starts(text, end)
     cuts = [(False, 0)]
-    for start, end in itertools.pairwise(starts):
-        items = item_cuts(text, start, end)
+    for start, stop in itertools.pairwise(starts):
+        items = item_cuts(text, start, stop)
         cuts.append((False, start))
         cuts += [(True, at) for at in items[:-1]]
     return cuts
+
+
+def _read_alone(piece: bytes) -> dict | None:
+    """A record read alone from its bytes (a list item with an id), or None."""
+    try:
+        (record,) = read_piece(piece.decode("utf-8"))
+    except (ValueError, TypeError):  # not UTF-8, not one item, or not read alone
+        return None
+    return record if _record_id(record) is not None else None
 
 
 def _event_lines(doc: Document, text: str) -> tuple[list[tuple[int, int]], int] | None:
@@ -503,7 +529,7 @@ class Changes:
         lengths += spans.lengths[at:]
         digests += spans.digests[at:]
         ids += spans.ids[at - 1 :]
-        kept = Head.of(head.pieces) if head else spans.head
+        kept = head.head if head else spans.head
         spliced = Spans(tuple(lengths), tuple(digests), tuple(ids), spans.column, head=kept)
         if not spans.prints:
             return spliced

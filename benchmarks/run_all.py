@@ -226,13 +226,14 @@ class Workspace:
         subprocess.run(["git", *args], cwd=self.git, env=self.env, check=True,
                        capture_output=True)  # fmt: skip
 
-    def edited(self, run: int) -> str:
-        """The file with one event's summary changed (differently for each run)."""
-        events = self.text.index("\nevents:")
-        hits = [m.end() for m in re.finditer(r"\n    summary: ", self.text[events:])]
+    def edited(self, run: int, section: str = "events", key: str = "summary") -> str:
+        """The file with the middle record of ``section`` changed in ``key`` (one event's
+        summary, or one source's title; differently for each run)."""
+        start = self.text.index(f"\n{section}:")
+        hits = [m.end() for m in re.finditer(f"\n    {key}: ", self.text[start:])]
         if not hits:
-            raise RuntimeError("no event to edit")
-        at = events + hits[len(hits) // 2]
+            raise RuntimeError(f"no record of {section} to edit")
+        at = start + hits[len(hits) // 2]
         word = f"Edited {run + 1} "
         if self.text[at] in ">|":  # a block scalar: the text starts on the next line
             at = self.text.index("\n", at) + 1
@@ -275,6 +276,10 @@ def _ensure_built(ws: Workspace) -> None:
 
 def _write_edit(ws: Workspace, run: int) -> None:
     (ws.git / "events.yaml").write_text(ws.edited(run), encoding="utf-8")
+
+
+def _write_source_edit(ws: Workspace, run: int) -> None:
+    (ws.git / "events.yaml").write_text(ws.edited(run, "sources", "title"), encoding="utf-8")
 
 
 def _restore(ws: Workspace) -> None:
@@ -321,6 +326,10 @@ FIGURES = [
     Figure("edit", "`timeline build` after editing one summary (rewrites it)", _timeline("build",
            "events.yaml"), where="git", setup=_ensure_built, prepare=_write_edit,
            teardown=_restore, expect_output="Updated", baseline="build-git"),
+    Figure("edit-source", "`timeline build` after editing one source's title (rewrites it)",
+           _timeline("build", "events.yaml"), where="git", setup=_ensure_built,
+           prepare=_write_source_edit, teardown=_restore, expect_output="Updated",
+           baseline="build-git"),
     Figure("validate", "`timeline validate`, clean file", _timeline("validate", "events.yaml"),
            baseline="yaml-load"),
     Figure("validate-bad", "`timeline validate`, bad references", _timeline("validate",

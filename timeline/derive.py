@@ -3,8 +3,10 @@
 Each derived table has one SQL that fills it for some keys: the keys the events a build
 takes out counted towards (read before they go) and those of the events it writes (read
 after they come). A build from an empty database writes every event, so the same SQL
-fills each table whole; an edit recounts only what the edited events touch. Nothing is
-counted in Python, so no count can differ between a full build and an edit.
+fills each table whole; an edit recounts only what the edited events touch. The list
+values' counts are kept by adding what the written events hold and taking out what the
+removed ones held: from empty, that too counts every value. Nothing is counted in Python,
+so no count can differ between a full build and an edit.
 
 The events' own derived rows (their actors and systems by scope, their list values,
 their full-text entries, their dates from the edit history) follow the events written.
@@ -180,6 +182,7 @@ def forget_events(db: sqlite_utils.Database) -> None:
     """Take the removed events' own derived rows out (before their rows go: the full-text
     indexes read the rows to take their text out)."""
     _index_text(db, GONE, delete=True)
+    db.execute(LIST_COUNTS_TAKEN_SQL)
     for table in ("event_list_values", "scope_events"):
         db.execute(f"delete from [{table}] where event_id in ({GONE})")
 
@@ -219,7 +222,6 @@ KEYS = {
     " primary key (scope, scope_id, year, type)",
     "scope_keys": "scope text, scope_id text, primary key (scope, scope_id)",
     "pair_keys": "actor_id text, other_id text, primary key (actor_id, other_id)",
-    "list_keys": "list text, value text, primary key (list, value)",
     "used": "tbl text, id text, primary key (tbl, id)",
 }
 
@@ -239,8 +241,6 @@ def _keys_sql(events: str) -> list[str]:
         "insert or ignore into temp.pair_keys select s.scope_id, b.scope_id"
         f" from {scoped} cross join scope_events b on b.event_id = x.id"
         " and +b.scope = 'actor' and b.scope_id > s.scope_id where +s.scope = 'actor'",
-        f"insert or ignore into temp.list_keys select v.list, v.value from temp.{events} x"
-        " cross join event_list_values v on v.event_id = x.id",
         f"insert or ignore into temp.used select s.scope || 's', s.scope_id from {scoped}",
         "insert or ignore into temp.used select 'sources', c.source_id"
         f" from temp.{events} x cross join citations c on c.event_id = x.id",
@@ -307,10 +307,19 @@ def _first_ids(count: int) -> str:
     return " || ".join([ids[0], *(f"coalesce(',' || {i}, '')" for i in ids[1:])])
 
 
-# How many events hold each value of each list column.
-LIST_COUNTS_SQL = """insert into event_list_counts (list, value, count)
-select k.list, k.value, count(distinct v.event_id) from temp.list_keys k
-cross join event_list_values v on v.list = k.list and v.value = k.value group by k.list, k.value"""
+# How many events hold each value of each list column: what the removed events held is
+# taken out (before their rows go) and what the written ones hold is added, then the values
+# no event holds go. From empty the same SQL counts every value; after an edit it touches
+# only the edited events' values, without counting again a value most events hold (a
+# country of most events took 0.14 s of a one-event rebuild at 100,000 events).
+LIST_COUNTS_TAKEN_SQL = f"""update event_list_counts set count = count - g.events from (
+select v.list, v.value, count(distinct v.event_id) as events from event_list_values v
+where v.event_id in ({GONE}) group by v.list, v.value) g
+where event_list_counts.list = g.list and event_list_counts.value = g.value"""
+LIST_COUNTS_ADDED_SQL = f"""insert into event_list_counts (list, value, count)
+select v.list, v.value, count(distinct v.event_id) from event_list_values v
+where v.event_id in ({NEW}) group by v.list, v.value
+on conflict (list, value) do update set count = count + excluded.count"""
 # Each actor's and system's id, name and aliases, folded as the filters fold a reader's word.
 RECORD_NAMES_SQL = """insert into record_names (kind, id, name)
 select '{kind}', id, timeline_fold(id) from {table} where {where}
@@ -349,7 +358,6 @@ def recount(db: sqlite_utils.Database) -> None:
         ("event_counts", "scope, scope_id", "scope_keys", None),
         ("actor_pairs", "actor_id, other_id", "pair_keys", None),
         ("actor_pairs", "actor_id, other_id", "pair_keys", "other_id, actor_id"),  # both ways
-        ("event_list_counts", "list, value", "list_keys", None),
     ):
         db.execute(f"delete from {table} where ({keys})"
                    f" in (select {selected or keys} from temp.{key_table})")  # fmt: skip
@@ -358,7 +366,8 @@ def recount(db: sqlite_utils.Database) -> None:
     for table, sql in USE_COUNTS_SQL.items():  # before the pairs, which read them
         db.execute(f"{sql} where {_USED.format(table=table)}")
     db.execute(ACTOR_PAIRS_SQL.format(first_ids=_first_ids(PAIR_EVENT_IDS)))
-    db.execute(LIST_COUNTS_SQL)
+    db.execute(LIST_COUNTS_ADDED_SQL)
+    db.execute("delete from event_list_counts where count = 0")
     register_functions(db.conn)
     for kind, table in (("actor", "actors"), ("system", "systems")):
         used = _USED.format(table=table)

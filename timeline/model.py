@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import schema
@@ -123,3 +124,15 @@ class Dataset:
     actors: list = field(default_factory=list)
     events: list = field(default_factory=list)
     systems: list = field(default_factory=list)
+
+
+def repeats_a_quote(summary: object, quotes: Iterable[object]) -> bool:
+    """Whether a summary holds, word for word (case and spacing aside), a quote of over 40
+    characters (a summary is in our words: ``validate`` warns, the events table says)."""
+    if not isinstance(summary, str):
+        return False
+    flat = " ".join(summary.casefold().split())
+    return any(
+        isinstance(quote, str) and len(quote) > 40 and " ".join(quote.casefold().split()) in flat
+        for quote in quotes
+    )

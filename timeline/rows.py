@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import schema
 from .dates import ParsedDate
+from .model import repeats_a_quote
 from .store import insert
 
 if TYPE_CHECKING:
@@ -173,6 +174,9 @@ def _event_derived(
         "longitude": loc.longitude if loc else None,
         "citation_count": len(event.citations),
         "source_count": len({c.source for c in event.citations}),
+        "summary_repeats_quote": int(
+            repeats_a_quote(event.summary, (c.quote for c in event.citations))
+        ),
         "quotes": "\n".join(
             c.quote + (f"\n{c.translation}" if c.translation else "") for c in event.citations
         ),

@@ -603,6 +603,8 @@ DERIVED: dict[str, tuple[Column, ...]] = {
         Column("longitude", "real", "Longitude of the place.", after="tags", export=True),
         Column("citation_count", "integer", "Number of citations."),
         Column("source_count", "integer", "Number of distinct sources cited."),
+        Column("summary_repeats_quote", "integer", "1 when the summary repeats one of the "
+               "event's quotes word for word (a summary is in our words: validate warns)."),
         Column("quotes", "text", "All quotes of the event, for full-text search."),
         Column("first_added", "text", "When the event was first committed to the dataset "
                "(from git).", index=True, export=True),

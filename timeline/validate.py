@@ -21,7 +21,7 @@ import pycountry
 from . import schema
 from .dates import DateError, is_future, parse_date
 from .load import Document, LoadError, Mark, Path_, decode, load_text, paused_gc
-from .model import Actor, Dataset, Event, Source, System
+from .model import Actor, Dataset, Event, Source, System, repeats_a_quote
 
 # A file can hold one mistake any number of times (a list pasted twice, a misspelt key, a
 # chain of relations): the first MAX_PER_KIND problems of a kind are listed, then one line,
@@ -84,6 +84,13 @@ class Result:
     dataset: Dataset | None = None
     data: object = None  # the parsed YAML as plain data (the edit history fingerprints it)
     document: Document | None = None  # kept when asked for: it holds the text, or a graph
+    totals: dict[str, int] | None = None  # records by section, when there is no dataset
+
+    def counts(self) -> dict[str, int]:
+        """How many records each section holds (of a file without errors)."""
+        if self.totals is not None:
+            return self.totals
+        return {name: len(getattr(self.dataset, name)) for name in schema.SECTIONS}
 
     @property
     def errors(self) -> list[Problem]:
@@ -397,7 +404,7 @@ class Validator:
         kind = schema.SECTION_RECORD[name]
         for i, item in enumerate(items):
             if isinstance(item, dict):
-                self.record_label = _label(kind, item.get("id"), i)
+                self.record_label = label_for(kind, item.get("id"), i)
                 yield i, item
 
     def check_section(self, name: str, items: list) -> set[str]:
@@ -406,7 +413,7 @@ class Validator:
         first: dict[str, int] = {}
         for i, item in enumerate(items):
             item_id = item.get("id") if isinstance(item, dict) else None
-            self.record_label = _label(kind, item_id, i)
+            self.record_label = label_for(kind, item_id, i)
             if not self.check_record(kind, item, (name, i)) or not isinstance(item_id, str):
                 continue
             if item_id in first:
@@ -565,6 +572,7 @@ class Validator:
 
     # -- warnings ----------------------------------------------------------
     def warn_weak_spots(self, raw: dict[str, list]) -> None:
+        """The warnings, each record's in file order (``WARNINGS`` says which and where)."""
         cited: Counter[str] = Counter()
         for i, event in self.records("events", raw["events"]):
             sources = {
@@ -574,13 +582,10 @@ class Validator:
             }
             cited.update(sources)
             if len(sources) == 1:
-                self.report(
-                    ("events", i, "citations"),
-                    "backed by a single source",
-                    "add a second, independent source",
-                    severity="warning",
-                )
-            self.warn_copied_summary(event, ("events", i))
+                self.warn("single source", ("events", i))
+            quotes = [c.get("quote") for c in _list(event.get("citations")) if isinstance(c, dict)]
+            if repeats_a_quote(event.get("summary"), quotes):
+                self.warn("copied summary", ("events", i))
         used = {
             entry["system"]
             for event in raw["events"]
@@ -590,48 +595,33 @@ class Validator:
         }
         for i, system in self.records("systems", raw["systems"]):
             if isinstance(system.get("id"), str) and system["id"] not in used:
-                self.report(
-                    ("systems", i, "id"),
-                    "system is not referred to by any event",
-                    "refer to it from an event's systems, or remove it",
-                    severity="warning",
-                )
+                self.warn("unused system", ("systems", i))
         for i, src in self.records("sources", raw["sources"]):
             if isinstance(src.get("id"), str) and not cited[src["id"]]:
-                self.report(
-                    ("sources", i, "id"),
-                    "source is never cited",
-                    "cite it or remove it",
-                    severity="warning",
-                )
+                self.warn("uncited source", ("sources", i))
         for i, actor in self.records("actors", raw["actors"]):
             if not actor.get("country") and actor.get("kind") not in ("organisation",):
-                self.report(
-                    ("actors", i),
-                    "actor has no country",
-                    "add an ISO 3166-1 alpha-2 code",
-                    severity="warning",
-                )
+                self.warn("no country", ("actors", i))
 
-    def warn_copied_summary(self, event: dict, path: Path_) -> None:
-        summary = event.get("summary")
-        if not isinstance(summary, str):
-            return
-        flat = " ".join(summary.casefold().split())
-        for cit in _list(event.get("citations")):
-            quote = cit.get("quote") if isinstance(cit, dict) else None
-            if (
-                isinstance(quote, str)
-                and len(quote) > 40
-                and " ".join(quote.casefold().split()) in flat
-            ):
-                self.report(
-                    (*path, "summary"),
-                    "summary repeats a quote word for word",
-                    "summarise in our own words",
-                    severity="warning",
-                )
-                return
+    def warn(self, name: str, record: Path_) -> None:
+        """Report the warning ``name`` (of ``WARNINGS``) about the record at ``record``."""
+        field_name, message, hint = WARNINGS[name]
+        path = (*record, field_name) if field_name else record
+        self.report(path, message, hint, severity="warning")
+
+
+# The warnings: the field each points to (None: the record), its message and its hint.
+# ``timeline.revalidate`` finds the same ones in a built database.
+WARNINGS = {
+    "single source": ("citations", "backed by a single source",
+                      "add a second, independent source"),
+    "copied summary": ("summary", "summary repeats a quote word for word",
+                       "summarise in our own words"),
+    "unused system": ("id", "system is not referred to by any event",
+                      "refer to it from an event's systems, or remove it"),
+    "uncited source": ("id", "source is never cited", "cite it or remove it"),
+    "no country": (None, "actor has no country", "add an ISO 3166-1 alpha-2 code"),
+}  # fmt: skip
 
 
 # Event fields whose entries name a source the event must cite (declared CitedOnEvent rules).
@@ -699,7 +689,7 @@ def _item_field(pattern: str | None, codes: str | None) -> schema.Field:
     return schema.Field("str", pattern=pattern, codes=codes)
 
 
-def _label(kind: str, item_id: object, index: int) -> str:
+def label_for(kind: str, item_id: object, index: int) -> str:
     if not isinstance(item_id, str) or not item_id:
         return f"{kind} #{index + 1}"
     return f"{kind} {item_id}" if schema.matches(schema.SLUG, item_id) else f"{kind} {item_id!r}"

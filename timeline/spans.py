@@ -84,6 +84,13 @@ class Head:
         """The head's length in bytes."""
         return sum(_integers(self.lengths))
 
+    def piece_lengths(self) -> list[int]:
+        return list(_integers(self.lengths))
+
+    def piece_names(self) -> list[tuple[str, str]]:
+        """Each piece's section and record id ("" for a key's own lines)."""
+        return [tuple(name.split("\t")) for name in self.names.decode().split("\n")]
+
 
 def _integers(blob: bytes) -> array:
     found = array("q")
@@ -298,11 +305,10 @@ class HeadChanges:
 
     def read(self, section: str, ids: set[str]) -> list[dict]:
         """The records of ``section`` with these ids, read again from the new head."""
-        bounds = list(itertools.accumulate(_integers(self.head.lengths), initial=0))
-        names = self.head.names.decode().split("\n")
+        bounds = list(itertools.accumulate(self.head.piece_lengths(), initial=0))
         return [read_piece(self.raw[bounds[i] : bounds[i + 1]].decode())[0]
-                for i, name in enumerate(names)
-                if name.split("\t")[0] == section and name.split("\t")[1] in ids]  # fmt: skip
+                for i, (piece_section, record) in enumerate(self.head.piece_names())
+                if piece_section == section and record in ids]  # fmt: skip
 
 
 def changed_head(spans: Spans, raw: bytes) -> HeadChanges | None:

@@ -1,0 +1,76 @@
+"""`timeline validate` of a file the last build read: its warnings, found in the database,
+are exactly those a full validation finds, in the same order, at the same places."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from support import REAL
+from typer.testing import CliRunner
+
+from timeline.build import build_file
+from timeline.cli import app
+from timeline.revalidate import revalidated
+from timeline.validate import MAX_PER_KIND, validate_file
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+from bench_build import synthetic_yaml
+from generate import write_realistic
+
+
+def _same_as_a_full_validation(path: Path) -> list[dict]:
+    quick = revalidated(path, path.parent / "record.db")
+    assert quick is not None, "the database was built from this file"
+    full = validate_file(path)
+    assert [p.as_dict() for p in quick.problems] == [p.as_dict() for p in full.problems]
+    assert quick.counts() == full.counts()
+    return [p.as_dict() for p in quick.problems]
+
+
+@pytest.mark.parametrize("made", ["real", "generated", "synthetic"])
+def test_a_built_file_has_the_warnings_of_a_full_validation(tmp_path, made):
+    """The real file; generated events (a name with a non-ASCII letter before most
+    records); and 60 events of one source each, more than validate lists."""
+    path = tmp_path / "events.yaml"
+    if made == "real":
+        shutil.copy(REAL, path)
+    elif made == "generated":
+        write_realistic(150, path, seed=3)
+    else:
+        path.write_text(synthetic_yaml(60), encoding="utf-8")
+    build_file(path)
+    problems = _same_as_a_full_validation(path)
+    if made == "synthetic":  # the listed ones, and the line that counts the rest
+        assert sum(p["message"] == "backed by a single source" for p in problems) == MAX_PER_KIND
+        assert any("and 39 more warning(s) like it" in p["message"] for p in problems)
+
+
+def test_an_edit_is_validated_in_full_until_it_is_built(tmp_path):
+    path = write_realistic(40, tmp_path / "events.yaml", seed=5)
+    build_file(path)
+    text = path.read_text(encoding="utf-8")
+    at = text.index("\nsources:\n") + len("\nsources:\n")
+    uncited = "  - {id: never-cited, title: T, publisher: P, published: '2020', kind: news,\n"
+    path.write_text(text[:at] + uncited + "      language: en}\n" + text[at:], encoding="utf-8")
+    assert revalidated(path, tmp_path / "record.db") is None  # the database is older
+    assert build_file(path).updated is not None  # read again alone, not a full build
+    problems = _same_as_a_full_validation(path)
+    assert any(p["record"] == "source never-cited" for p in problems)
+
+
+def test_the_command_says_the_same_with_or_without_the_database(tmp_path):
+    path = write_realistic(60, tmp_path / "events.yaml", seed=8)
+    runner = CliRunner()
+    alone = runner.invoke(app, ["validate", str(path)])
+    build_file(path)
+    for output in ("text", "json"):
+        built = runner.invoke(app, ["validate", str(path), "--format", output])
+        (tmp_path / "moved.db").unlink(missing_ok=True)
+        (tmp_path / "record.db").rename(tmp_path / "moved.db")
+        without = runner.invoke(app, ["validate", str(path), "--format", output])
+        (tmp_path / "moved.db").rename(tmp_path / "record.db")
+        assert (built.exit_code, built.output) == (without.exit_code, without.output)
+    assert alone.output == runner.invoke(app, ["validate", str(path)]).output

@@ -1,0 +1,142 @@
+"""Validate a file the last build read, from that build's database.
+
+A database whose ``build_info`` says it was built from this very file (its stamp, or the
+hash of its bytes, at the same commit, by this tool and schema) was built from a file
+without errors: only the warnings are left to find. Each is a fact of the rows (an event
+with one source, a source never cited, a system no event names, an actor without a
+country) or of an event's own summary and quotes. The records they name are put in the
+file's order by the spans the build kept, and each is located, as ``validate`` locates it,
+by composing that one record again; only the first of each kind are located at all.
+
+Example::
+
+    result = revalidated(Path("events.yaml"), Path("record.db"))
+    if result is None:  # no database built from this file
+        result = validate_file(Path("events.yaml"))
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from . import schema
+from .load import Document, LoadError, Piece, Pieces, decode
+from .provenance import last_commit
+from .spans import Spans
+from .store import (
+    INPUT_KEY,
+    file_stamp,
+    input_hash,
+    read_only,
+    stored_build_info,
+    stored_counts,
+    stored_spans,
+    unchanged_since,
+)
+from .validate import MAX_PER_KIND, Result, Validator, label_for
+
+# The records each warning names, from the rows (``validate.WARNINGS`` for the words).
+WARNED_SQL = {
+    "single source": "select id from events where source_count = 1",
+    "copied summary": "select id from events where summary_repeats_quote = 1",
+    "unused system": "select id from systems where event_count = 0",
+    "uncited source": "select id from sources where citation_count = 0",
+    "no country": "select id from actors where (country is null or country = '')"
+    " and kind is not 'organisation'",
+}
+# In the order ``Validator.warn_weak_spots`` reports them: each event's two, then the
+# systems', the sources' and the actors'.
+SECTION_OF = {"single source": "events", "copied summary": "events", "unused system": "systems",
+              "uncited source": "sources", "no country": "actors"}  # fmt: skip
+
+
+def revalidated(path: Path, db_path: Path) -> Result | None:
+    """What ``validate_file(path)`` finds, from the database at ``db_path`` when it was built
+    from this file (with its counts of records); None when it was not, or keeps no record
+    of where each record sits in the file."""
+    try:
+        info = stored_build_info(db_path)
+        stamp, commit = file_stamp(path), last_commit(path)
+        raw = Path(path).read_bytes()
+    except OSError:
+        return None
+    if not info or not (
+        unchanged_since(info, stamp, commit) or input_hash(raw, commit) == info.get(INPUT_KEY)
+    ):
+        return None
+    with read_only(db_path) as conn:
+        spans = stored_spans(conn)
+        if spans is None or spans.head is None or spans.lengths[-1]:
+            return None  # no head kept, or keys after the events
+        warned = {name: {row[0] for row in conn.execute(sql)} for name, sql in WARNED_SQL.items()}
+    records = _records(spans)
+    # each warning of each record, in the order validate reports them
+    found = [(name, section, index, record) for section, index, record, _ in records
+             for name, of in SECTION_OF.items()
+             if of == section and record in warned[name]]  # fmt: skip
+    try:
+        doc = _located(Path(path), raw, records, _listed(found))
+    except LoadError:
+        return None
+    validator = Validator(doc)
+    for name, section, index, record in found:
+        validator.record_label = label_for(schema.SECTION_RECORD[section], record, index)
+        validator.warn(name, (section, index))
+    validator.count_left_out()
+    validator.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
+    counts = stored_counts(info)
+    return Result(validator.problems, totals={s: counts[s] for s in schema.SECTIONS if s in counts})
+
+
+def _records(spans: Spans) -> list[tuple[str, int, str, tuple[int, int]]]:
+    """Every record as (section, index, id, its bytes' bounds), in the order validate's
+    warnings go through them: the events, then the systems, sources and actors."""
+    names = [*spans.head.piece_names(), *(("events", event_id) for event_id in spans.ids)]
+    bounds = list(itertools.accumulate([*spans.head.piece_lengths(), *spans.lengths[1:-1]],
+                                       initial=0))  # fmt: skip
+    by_section: dict[str, list] = defaultdict(list)
+    for (section, record), start, end in zip(names, bounds, bounds[1:], strict=False):
+        if record:
+            by_section[section].append((section, len(by_section[section]), record, (start, end)))
+    return [
+        r for section in ("events", "systems", "sources", "actors") for r in by_section[section]
+    ]
+
+
+def _listed(found: list) -> set[tuple[str, int]]:
+    """The records whose warnings are listed (the first ones of each kind, and the next,
+    which the line counting the rest names): only these are located."""
+    seen: Counter[str] = Counter()
+    listed = set()
+    for name, section, index, _ in found:
+        seen[name] += 1
+        if seen[name] <= MAX_PER_KIND + 1:
+            listed.add((section, index))
+    return listed
+
+
+def _located(path: Path, raw: bytes, records: list, listed: set[tuple[str, int]]) -> Document:
+    """A document that locates the ``listed`` records as validate does, from a text of only
+    those records (each piece keeps its real first line; columns are within the line)."""
+    wanted = sorted((bounds, section, index) for section, index, _, bounds in records
+                    if (section, index) in listed)  # fmt: skip
+    pieces, texts, at, line, counted = Pieces(), [], 0, 0, 0
+    for (start, end), section, index in wanted:
+        line += raw.count(b"\n", counted, start)
+        counted = start
+        piece = decode(raw[start:end])
+        texts.append(piece)
+        items = pieces.items.setdefault(section, _Sparse())
+        items[index] = Piece(at, at + len(piece), line)
+        pieces.sections.setdefault(section, Piece(0, 0, 0))
+        at += len(piece)
+    return Document(None, path, text="".join(texts), pieces=pieces)
+
+
+class _Sparse(dict):
+    """Some items of a section, by index, as ``Document`` looks them up in a list."""
+
+    def __len__(self) -> int:
+        return max(self, default=-1) + 1

@@ -295,6 +295,11 @@ def _fresh_copy_alone(ws: Workspace, run: int) -> None:
     shutil.copy(ws.plain / "events.yaml", ws.plain / "alone" / "add.yaml")
 
 
+def _without_db(ws: Workspace) -> None:
+    """No database beside the file: validate reads and checks all of it."""
+    (ws.plain / "record.db").unlink(missing_ok=True)
+
+
 def _build_plain(ws: Workspace) -> None:
     """The database beside add.yaml, built from the same bytes: add places and checks the
     new event from it."""
@@ -330,8 +335,11 @@ FIGURES = [
            _timeline("build", "events.yaml"), where="git", setup=_ensure_built,
            prepare=_write_source_edit, teardown=_restore, expect_output="Updated",
            baseline="build-git"),
-    Figure("validate", "`timeline validate`, clean file", _timeline("validate", "events.yaml"),
-           baseline="yaml-load"),
+    Figure("validate", "`timeline validate`, clean file, no database",
+           _timeline("validate", "events.yaml"), setup=_without_db, baseline="yaml-load"),
+    Figure("validate-built", "`timeline validate`, the database built from the file",
+           _timeline("validate", "events.yaml"), setup=_build_plain, expect_output="OK",
+           baseline="validate"),
     Figure("validate-bad", "`timeline validate`, bad references", _timeline("validate",
            "bad.yaml"), expect_exit=1, baseline="validate"),
     Figure("add", "`timeline add` of one event, database up to date", _add_argv,

@@ -239,7 +239,13 @@ def test_run_all_reports_a_timeout_instead_of_hanging(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert _rows(done.stdout, 200) == {
-        "`timeline validate`, clean file": ["0", "timed out after 0.2 s", "—", "—", "—"]
+        "`timeline validate`, clean file, no database": [
+            "0",
+            "timed out after 0.2 s",
+            "—",
+            "—",
+            "—",
+        ]
     }
     assert list(tmp_path.iterdir()) == []
 

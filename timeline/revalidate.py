@@ -48,8 +48,9 @@ WARNED_SQL = {
 }
 # In the order ``Validator.warn_weak_spots`` reports them: each event's two, then the
 # systems', the sources' and the actors'.
-SECTION_OF = {"single source": "events", "copied summary": "events", "unused system": "systems",
-              "uncited source": "sources", "no country": "actors"}  # fmt: skip
+ORDER = ("events", "systems", "sources", "actors")
+WARNINGS_OF = {"events": ("single source", "copied summary"), "systems": ("unused system",),
+               "sources": ("uncited source",), "actors": ("no country",)}  # fmt: skip
 
 
 def revalidated(path: Path, db_path: Path) -> Result | None:
@@ -71,17 +72,17 @@ def revalidated(path: Path, db_path: Path) -> Result | None:
         if spans is None or spans.head is None or spans.lengths[-1]:
             return None  # no head kept, or keys after the events
         warned = {name: {row[0] for row in conn.execute(sql)} for name, sql in WARNED_SQL.items()}
-    records = _records(spans)
+    ids, bounds = _records(spans)
     # each warning of each record, in the order validate reports them
-    found = [(name, section, index, record) for section, index, record, _ in records
-             for name, of in SECTION_OF.items()
-             if of == section and record in warned[name]]  # fmt: skip
+    found = [(name, section, index, record, piece) for section in ORDER
+             for index, (record, piece) in enumerate(ids[section])
+             for name in WARNINGS_OF[section] if record in warned[name]]  # fmt: skip
     try:
-        doc = _located(Path(path), raw, records, _listed(found))
+        doc = _located(Path(path), raw, bounds, _listed(found))
     except LoadError:
         return None
     validator = Validator(doc)
-    for name, section, index, record in found:
+    for name, section, index, record, _ in found:
         validator.record_label = label_for(schema.SECTION_RECORD[section], record, index)
         validator.warn(name, (section, index))
     validator.count_left_out()
@@ -90,48 +91,46 @@ def revalidated(path: Path, db_path: Path) -> Result | None:
     return Result(validator.problems, totals={s: counts[s] for s in schema.SECTIONS if s in counts})
 
 
-def _records(spans: Spans) -> list[tuple[str, int, str, tuple[int, int]]]:
-    """Every record as (section, index, id, its bytes' bounds), in the order validate's
-    warnings go through them: the events, then the systems, sources and actors."""
+def _records(spans: Spans) -> tuple[dict[str, list[tuple[str, int]]], list[int]]:
+    """Each section's records as (id, piece number), in file order, and where each piece
+    of the file (the head's, then the events') starts, in bytes, then where they end."""
     names = [*spans.head.piece_names(), *(("events", event_id) for event_id in spans.ids)]
     bounds = list(itertools.accumulate([*spans.head.piece_lengths(), *spans.lengths[1:-1]],
                                        initial=0))  # fmt: skip
-    by_section: dict[str, list] = defaultdict(list)
-    for (section, record), start, end in zip(names, bounds, bounds[1:], strict=False):
+    ids: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for piece, (section, record) in enumerate(names):
         if record:
-            by_section[section].append((section, len(by_section[section]), record, (start, end)))
-    return [
-        r for section in ("events", "systems", "sources", "actors") for r in by_section[section]
-    ]
+            ids[section].append((record, piece))
+    return ids, bounds
 
 
-def _listed(found: list) -> set[tuple[str, int]]:
+def _listed(found: list) -> dict[tuple[str, int], int]:
     """The records whose warnings are listed (the first ones of each kind, and the next,
-    which the line counting the rest names): only these are located."""
+    which the line counting the rest names), with their piece numbers: only these are
+    located."""
     seen: Counter[str] = Counter()
-    listed = set()
-    for name, section, index, _ in found:
+    listed = {}
+    for name, section, index, _, piece in found:
         seen[name] += 1
         if seen[name] <= MAX_PER_KIND + 1:
-            listed.add((section, index))
+            listed[(section, index)] = piece
     return listed
 
 
-def _located(path: Path, raw: bytes, records: list, listed: set[tuple[str, int]]) -> Document:
+def _located(path: Path, raw: bytes, bounds: list[int], listed: dict) -> Document:
     """A document that locates the ``listed`` records as validate does, from a text of only
     those records (each piece keeps its real first line; columns are within the line)."""
-    wanted = sorted((bounds, section, index) for section, index, _, bounds in records
-                    if (section, index) in listed)  # fmt: skip
     pieces, texts, at, line, counted = Pieces(), [], 0, 0, 0
-    for (start, end), section, index in wanted:
+    for piece, (section, index) in sorted((piece, key) for key, piece in listed.items()):
+        start, end = bounds[piece], bounds[piece + 1]
         line += raw.count(b"\n", counted, start)
         counted = start
-        piece = decode(raw[start:end])
-        texts.append(piece)
+        text = decode(raw[start:end])
+        texts.append(text)
         items = pieces.items.setdefault(section, _Sparse())
-        items[index] = Piece(at, at + len(piece), line)
+        items[index] = Piece(at, at + len(text), line)
         pieces.sections.setdefault(section, Piece(0, 0, 0))
-        at += len(piece)
+        at += len(text)
     return Document(None, path, text="".join(texts), pieces=pieces)
 
 

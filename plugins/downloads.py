@@ -156,8 +156,10 @@ async def content(
     built = await datasette.get_database(DATABASE).execute(
         "select value from build_info where key = ?", [INPUT_KEY]
     )
-    key = (download.name, str(db), base, built.first()[0], tuple(sorted(active.items())))
-    wanted = Filters.from_values(chosen)
+    wanted, row = Filters.from_values(chosen), built.first()
+    if row is None:  # a database no build of this version wrote: made, never cached
+        return await asyncio.to_thread(made_file, download, db, base, wanted)
+    key = (download.name, str(db), base, row[0], tuple(sorted(active.items())))
     return await asyncio.to_thread(MADE.get, key, lambda: made_file(download, db, base, wanted))
 
 

@@ -21,6 +21,7 @@ from support import REAL, ROOT, SMALL, build, load_yaml, site, write_yaml
 
 from conftest import skip_or_fail
 from timeline import schema
+from timeline.store import INPUT_KEY
 
 pytestmark = pytest.mark.asyncio
 
@@ -210,6 +211,23 @@ async def test_a_changed_database_gives_new_files(tmp_path):
     after = (await ds.client.get("/data/events.json")).json()
     assert "A title changed after the first download" in {e["title"] for e in after}
     assert "A title changed after the first download" not in {e["title"] for e in before}
+
+
+async def test_a_database_without_the_builds_key_is_made_from_each_time(tmp_path):
+    """A database no build of this version wrote (no input hash to know it by) is read
+    afresh for every download, never from a cache that could be stale."""
+    path = write_yaml(copy.deepcopy(load_yaml(SMALL)), tmp_path / "events.yaml")
+    db = build(path, tmp_path)
+    with sqlite3.connect(db) as conn:
+        conn.execute("delete from build_info where key = ?", [INPUT_KEY])
+    conn.close()
+    ds = await site(db)
+    for title in ("First", "Second"):
+        with sqlite3.connect(db) as conn:
+            conn.execute("update events set title = ? where rowid = 1", [title])
+        conn.close()
+        response = await ds.client.get("/data/events.json")
+        assert response.status_code == 200 and title in {e["title"] for e in response.json()}
 
 
 # --- the SQLite database: linked where it is sent ------------------------------------------

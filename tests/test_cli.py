@@ -57,9 +57,9 @@ def _recording_collector_state(monkeypatch) -> list[bool]:
     seen: list[bool] = []
     real = timeline.validate.validate_file
 
-    def recording(path):
+    def recording(path, **options):
         seen.append(gc.isenabled())
-        return real(path)
+        return real(path, **options)
 
     monkeypatch.setattr(timeline.validate, "validate_file", recording)
     return seen

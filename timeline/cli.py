@@ -108,7 +108,7 @@ def validate(
     from .validate import counted, validate_file
 
     # a file the database was built from has no errors: its warnings are in the rows
-    result = revalidated(path, default_db_path(path)) or validate_file(path)
+    result = revalidated(path, default_db_path(path)) or validate_file(path, model=False)
     as_json = output is ProblemFormat.json
     if not result.ok or (strict and result.warnings):
         _fail(result.problems, as_json)

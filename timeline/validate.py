@@ -335,7 +335,9 @@ class Validator:
             return []
         return items
 
-    def run(self) -> Result:
+    def run(self, *, model: bool = True) -> Result:
+        """Check the whole document; the Result holds its model when it has no errors, or
+        only its counts of records (``model=False``: a command that reports and stops)."""
         data = self.doc.data
         if not isinstance(data, dict):
             self.report((), "the file must be a mapping with sections sources, actors, events")
@@ -359,6 +361,8 @@ class Validator:
         self.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
         if self.errors_found():
             return Result(self.problems)
+        if not model:
+            return Result(self.problems, totals={name: len(items) for name, items in raw.items()})
         return Result(self.problems, _dataset(raw))
 
     def run_changed(self, unchanged: Unchanged) -> Result:
@@ -729,9 +733,9 @@ def _country_by_name(name: str) -> str | None:
         return None
 
 
-def validate_document(doc: Document, today: dt.date | None = None) -> Result:
+def validate_document(doc: Document, today: dt.date | None = None, *, model: bool = True) -> Result:
     """Validate a loaded document. Example: ``validate_document(load_text(text, p)).ok``."""
-    return Validator(doc, today).run()
+    return Validator(doc, today).run(model=model)
 
 
 def validate_changed(doc: Document, unchanged: Unchanged, today: dt.date | None = None) -> Result:
@@ -746,8 +750,9 @@ def validate_changed(doc: Document, unchanged: Unchanged, today: dt.date | None 
     return Validator(doc, today).run_changed(unchanged)
 
 
-def validate_file(path: Path, today: dt.date | None = None) -> Result:
+def validate_file(path: Path, today: dt.date | None = None, *, model: bool = True) -> Result:
     """Load and validate a file; YAML faults come back as a single located Problem.
+    ``model=False``: the Result counts the records instead of holding their model.
 
     Example::
 
@@ -759,11 +764,16 @@ def validate_file(path: Path, today: dt.date | None = None) -> Result:
         raw = Path(path).read_bytes()
     except OSError as exc:
         return Result([Problem.unreadable(path, exc)])
-    return validate_bytes(raw, Path(path), today)
+    return validate_bytes(raw, Path(path), today, model=model)
 
 
 def validate_bytes(
-    raw: bytes, path: Path, today: dt.date | None = None, *, keep_document: bool = False
+    raw: bytes,
+    path: Path,
+    today: dt.date | None = None,
+    *,
+    keep_document: bool = False,
+    model: bool = True,
 ) -> Result:
     """Validate file content already read into memory (``path`` is used in messages)."""
     with paused_gc():
@@ -772,7 +782,7 @@ def validate_bytes(
             doc = load_text(decode(raw), path, keep_text=keep_document, record_by_record=True)
         except LoadError as exc:
             return Result([Problem.unloadable(path, exc)])
-        result = validate_document(doc, today)
+        result = validate_document(doc, today, model=model)
         result.data = doc.data
         result.document = doc if keep_document else None
         return result

@@ -5,12 +5,14 @@ generated files, every test input and random edits of a file."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 
+from timeline import load
 from timeline.load import Document, LoadError, decode, load_text
 from timeline.validate import validate_document
 
@@ -143,3 +145,30 @@ def test_validate_says_the_same_read_record_by_record(path: Path) -> None:
         return  # an error is the whole file's reading (test above)
     records = validate_document(load_text(text, path, record_by_record=True))
     assert [str(p) for p in records.problems] == [str(p) for p in whole.problems]
+
+
+# -- two readers: a large file's later half is parsed by a forked process ------------------
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["valid", "an error in the later half"])
+def test_two_readers_read_as_one(monkeypatch, broken):
+    """With the later half of the records read by a second process, the data, the places
+    and the errors are the one reader's, and no process is left behind."""
+    text = realistic_yaml(60, seed=4)
+    if broken:  # near the end: in the second reader's half
+        at = text.rindex("\n    title: ")
+        text = text[:at] + "\n    title: [unclosed" + text[at + len("\n    title: ") :]
+    readings, forked = [], []
+    real = multiprocessing.get_context
+    monkeypatch.setattr(multiprocessing, "get_context", lambda m: forked.append(m) or real(m))
+    for threshold in (len(text) + 1, 0):  # one reader, then two
+        monkeypatch.setattr(load, "PARALLEL_BYTES", threshold)
+        try:
+            doc = load_text(text, Path("events.yaml"), keep_text=True, record_by_record=True)
+            readings.append((typed(doc.data), doc.pieces, doc.root is None))
+        except LoadError as exc:
+            readings.append(str(exc))
+    assert forked == ["fork"]  # the second reading, only
+    assert readings[0] == readings[1]
+    assert isinstance(readings[0], str) == broken
+    assert multiprocessing.active_children() == []

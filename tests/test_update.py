@@ -463,3 +463,20 @@ def test_a_database_the_update_cannot_write_is_rebuilt_in_full(small_yaml: Path,
     result = build_file(small_yaml)
     assert (result.skipped, result.updated) == (False, None)
     assert contents(db) == contents(build_file(small_yaml, tmp_path / "full.db").db_path)
+
+
+def test_the_events_key_is_found_wherever_the_head_moved_it(monkeypatch):
+    """It is looked for from a little before its old place, and from the start when the
+    head shrank by more than that."""
+    from array import array
+
+    from timeline import spans as spans_module
+
+    raw = b"sources:\n  - id: a\nevents:\n  - id: e\n"
+    where = raw.index(b"\nevents:")
+    for old_place in (where + 1, where + 1 + 50, 0):  # where it was, after, before
+        lengths = array("q", [old_place, len("events:\n")]).tobytes()
+        head = spans_module.Head(lengths, b"", b"")
+        for window in (0, 2**20):
+            monkeypatch.setattr(spans_module, "EVENTS_LINE_WINDOW", window)
+            assert spans_module._events_line(raw, head) == where

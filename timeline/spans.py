@@ -325,7 +325,7 @@ def changed_head(spans: Spans, raw: bytes) -> HeadChanges | None:
     old = spans.head
     if old is None or raw.startswith(BOM_BYTES):
         return None
-    found = raw.find(_EVENTS_LINE)
+    found = _events_line(raw, old)
     key = 0 if raw.startswith(_EVENTS_LINE[1:]) else found + 1 if found >= 0 else None
     item = _FIRST_ITEM.search(raw, key) if key is not None else None
     if item is None:
@@ -351,6 +351,19 @@ def changed_head(spans: Spans, raw: bytes) -> HeadChanges | None:
         b"\n".join([*names[:first], *middle_names, *names[len(names) - kept :]]),
     )
     return HeadChanges(head, digest(view[:end]), raw, new, gone)
+
+
+def _events_line(raw: bytes, old: Head) -> int:
+    """Where the events key's line is (the line break before it), looked for from a little
+    before where it was (an edit moves it by a little): from the start when it is not
+    there. A file has one events key, so the first one found after a point is the one."""
+    was = old.length - _integers(old.lengths[-8:])[0]
+    found = raw.find(_EVENTS_LINE, max(0, was - EVENTS_LINE_WINDOW))
+    return found if found >= 0 else raw.find(_EVENTS_LINE)
+
+
+# How far before its old place the events key's line is looked for first (bytes).
+EVENTS_LINE_WINDOW = 2**20
 
 
 def _same_ends(digests: list[bytes], old: bytes) -> tuple[int, int]:

@@ -14,6 +14,7 @@ import itertools
 import multiprocessing
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -486,6 +487,7 @@ def _one_key(head: object) -> tuple[str, object]:
 # forked (Windows), the file is read by one.
 PARALLEL_BYTES = 4 * 2**20
 _FORKED_TEXT: list[str] = []  # the text a forked reader parses (inherited, not copied)
+_FORKING = threading.Lock()  # one such text at a time, whatever thread reads a file
 
 
 def _read_all(text: str, stretches: list[tuple[int, int]]) -> list:
@@ -495,15 +497,16 @@ def _read_all(text: str, stretches: list[tuple[int, int]]) -> list:
         return [read_piece(text[a:b]) for a, b in stretches]
     lengths = itertools.accumulate(b - a for a, b in stretches)
     half = next(i for i, length in enumerate(lengths) if length >= len(text) // 2)
-    _FORKED_TEXT.append(text)
-    try:
-        # the pool forks here; leaving the block (an error, Ctrl-C) terminates it
-        with multiprocessing.get_context("fork").Pool(1) as pool:
-            later = pool.apply_async(_read_stretches, (stretches[half + 1 :], os.getpid()))
-            first = [read_piece(text[a:b]) for a, b in stretches[: half + 1]]
-            return first + later.get()
-    finally:
-        _FORKED_TEXT.clear()
+    with _FORKING:
+        _FORKED_TEXT.append(text)
+        try:
+            # the pool forks here; leaving the block (an error, Ctrl-C) terminates it
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                later = pool.apply_async(_read_stretches, (stretches[half + 1 :], os.getpid()))
+                first = [read_piece(text[a:b]) for a, b in stretches[: half + 1]]
+                return first + later.get()
+        finally:
+            _FORKED_TEXT.clear()
 
 
 def _read_stretches(stretches: list[tuple[int, int]], parent: int) -> list:

@@ -99,7 +99,7 @@ def plan_edit(
 ) -> Plan | None:
     """Parse and check only the changed records, against the rest as the database has it;
     None when the file changed otherwise or the changed records have errors."""
-    from .spans import changed_events, changed_head, digest
+    from .spans import changed_events
     from .validate import validate_changed
 
     if (info.get("schema_version"), info.get("tool_version")) != (
@@ -111,14 +111,10 @@ def plan_edit(
         spans = stored_spans(conn)
         if spans is None or (info.get("input_commit") != commit and not spans.prints):
             return None
-        head = None
-        if digest(memoryview(raw)[: spans.lengths[0]]) != spans.digests[0]:
-            head = changed_head(spans, raw)
-            if head is None:
-                return None
-        changes = changed_events(spans, raw, yaml_path, head)
+        changes = changed_events(spans, raw, yaml_path, head_too=True)
         if changes is None:
             return None
+        head = changes.head
         new_spans = changes.spliced(spans)
         part = _Part(list(changes.reparsed.items), list(changes.removed(spans)))
         if len(spans.ids) - len(part.removed) + len(part.items) == 0:

@@ -32,7 +32,7 @@ key's own lines must not change. The events' walk then starts where the new head
 Example::
 
     spans = record_spans(document, raw)               # after a full build's parse
-    changes = changed_events(spans, new_raw, path)    # None: rebuild in full
+    changes = changed_events(spans, new_raw, path, head_too=True)  # None: in full
     changes.removed(spans), changes.reparsed.items
 """
 
@@ -204,11 +204,7 @@ def record_spans(doc: Document, raw: bytes) -> Spans | None:
         lengths[0] += len(BOM_BYTES)
     if sum(lengths) != len(raw):
         return None
-    view = memoryview(raw)
-    digests, at = [], 0
-    for length in lengths:
-        digests.append(digest(view[at : at + length]))
-        at += length
+    digests = _digests(raw, list(itertools.accumulate(lengths, initial=0)))
     ids = tuple(item.get("id") if isinstance(item, dict) else None for item in doc.data["events"])
     if not all(isinstance(i, str) and "\n" not in i for i in ids):
         return None
@@ -262,6 +258,12 @@ def _named(cuts: list[tuple[bool, int]], data: dict) -> list[tuple[str, str]] | 
     return names
 
 
+def _digests(raw: bytes, bounds: list[int]) -> list[bytes]:
+    """The digest of each stretch of ``raw`` between consecutive ``bounds``."""
+    view = memoryview(raw)
+    return [digest(view[a:b]) for a, b in itertools.pairwise(bounds)]
+
+
 def _record_id(record: object) -> str | None:
     """A record's id, if the spans can keep it (a non-empty text on one line)."""
     found = record.get("id") if isinstance(record, dict) else None
@@ -272,10 +274,9 @@ def _record_id(record: object) -> str | None:
 
 def _packed(raw: bytes, names: list[tuple[str, str]], lengths: list[int]) -> Head:
     """The head's pieces with these names and byte lengths, from the start of ``raw``."""
-    view, bounds = memoryview(raw), list(itertools.accumulate(lengths, initial=0))
     return Head(
         array("q", lengths).tobytes(),
-        b"".join(digest(view[a:b]) for a, b in itertools.pairwise(bounds)),
+        b"".join(_digests(raw, list(itertools.accumulate(lengths, initial=0)))),
         "\n".join(f"{section}\t{record}" for section, record in names).encode(),
     )
 
@@ -336,8 +337,7 @@ def changed_head(spans: Spans, raw: bytes) -> HeadChanges | None:
     except ValueError:  # not cut as read_records cuts
         return None
     bounds = [*(start for _, start in cuts), end]
-    view = memoryview(raw)
-    digests = [digest(view[a:b]) for a, b in itertools.pairwise(bounds)]
+    digests = _digests(raw, bounds)
     names = old.names.split(b"\n")
     first, last = _same_ends(digests, old.digests)
     middle = _middle(raw, cuts, bounds, digests, (names, old.digests), (first, last))
@@ -350,7 +350,7 @@ def changed_head(spans: Spans, raw: bytes) -> HeadChanges | None:
         b"".join(digests),
         b"\n".join([*names[:first], *middle_names, *names[len(names) - kept :]]),
     )
-    return HeadChanges(head, digest(view[:end]), raw, new, gone)
+    return HeadChanges(head, digest(memoryview(raw)[:end]), raw, new, gone)
 
 
 def _events_line(raw: bytes, old: Head) -> int:
@@ -575,13 +575,11 @@ class _Walk:
         inside = start >= 0 and end <= len(self.raw)
         return inside and digest(self.view[start:end]) == self.spans.digests[segment]
 
-    def islands(self, head_length: int | None) -> list[Island] | None:
-        """The changed stretches of the events list; ``head_length``: the new head's, when
-        it changed (``changed_head``)."""
+    def islands(self, head_length: int) -> list[Island] | None:
+        """The changed stretches of the events list, after a head of ``head_length`` bytes
+        (the old one's, or the new one's that ``changed_head`` read)."""
         count = len(self.spans.lengths)
-        shift = 0 if head_length is None else head_length - self.spans.lengths[0]
-        if head_length is None and not self.same(0, 0):
-            return None  # the head changed
+        shift = head_length - self.spans.lengths[0]
         if not self.same(count - 1, self.tail_start - self.offsets[-2]):
             return None  # the tail changed
         found: list[Island] = []
@@ -753,12 +751,10 @@ def read_events(spans: Spans, raw: bytes, path, ids: set[str]) -> list:
 MAX_CHANGED_SHARE = 10  # percent of the events
 
 
-def changed_events(
-    spans: Spans, raw: bytes, path, head: HeadChanges | None = None
-) -> Changes | None:
+def changed_events(spans: Spans, raw: bytes, path, *, head_too: bool = False) -> Changes | None:
     """What changed between the spans' file and ``raw``, parsed, or None when a full build
-    is needed (the tail changed, or the head without ``head``: its changes, read by
-    ``changed_head``; a changed stretch is not a list of events
+    is needed (the tail changed; the head changed and ``head_too`` is not given, or
+    ``changed_head`` cannot read its changes; a changed stretch is not a list of events
     at the events' indentation on its own, an alias, or too many events changed).
 
     The walk goes through the segments: an unchanged one is at its old offset shifted by
@@ -769,7 +765,12 @@ def changed_events(
     event before.
     """
     limit = max(1_000, len(spans.ids) * MAX_CHANGED_SHARE // 100)
-    islands = _Walk(spans, raw, limit).islands(head.length if head else None)
+    walk, head = _Walk(spans, raw, limit), None
+    if not walk.same(0, 0):
+        head = changed_head(spans, raw) if head_too else None
+        if head is None:
+            return None
+    islands = walk.islands(head.length if head else spans.lengths[0])
     if islands is None:
         return None
     fragment = b"".join(raw[x.start : x.end] for x in islands)

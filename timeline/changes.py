@@ -169,7 +169,7 @@ def _read_dependents(conn, head, spans: Spans, raw: bytes, path: Path, part: _Pa
     """Add to ``part`` the head's changed records, and the unchanged records whose rows name
     an actor or system renamed by them (read again from the new file); False when they are
     too many (a full build is then as fast) or do not read."""
-    from .spans import MAX_CHANGED_SHARE, read_events
+    from .spans import most_reread, read_events
 
     part.records = {section: list(records) for section, records in head.new.items()}
     part.went = {section: set(ids) for section, ids in head.gone.items()}
@@ -177,13 +177,12 @@ def _read_dependents(conn, head, spans: Spans, raw: bytes, path: Path, part: _Pa
                for section in ("actors", "systems")}  # fmt: skip
     if not any(renamed.values()):
         return True
-    limit = max(1_000, len(spans.ids) * MAX_CHANGED_SHARE // 100)
     listed = {section: json.dumps(sorted(ids)) for section, ids in renamed.items()}
     events = {row[0] for row in conn.execute(DEPENDENT_EVENTS_SQL, listed)}
     events -= set(part.removed) | set(part.added()["events"])
     systems = {row[0] for row in conn.execute(DEPENDENT_SYSTEMS_SQL, [listed["actors"]])}
     systems -= set(part.added().get("systems", ()))
-    if len(events) + len(part.items) > limit:
+    if len(events) + len(part.items) > most_reread(spans):
         return False
     try:
         part.items += read_events(spans, raw, path, events)
@@ -197,7 +196,7 @@ def _read_dependents(conn, head, spans: Spans, raw: bytes, path: Path, part: _Pa
 
 def _renamed(conn, section: str, records: list) -> set[str]:
     """The ids of ``records`` (read again) whose name (and for a system, kind) differs from
-    its row's, or that have no row yet."""
+    their row's (a record without a row yet is named by no row)."""
     columns = "name, kind" if section == "systems" else "name"
     ids = json.dumps([r.get("id") for r in records if isinstance(r, dict)])
     rows = conn.execute(

@@ -751,6 +751,11 @@ def read_events(spans: Spans, raw: bytes, path, ids: set[str]) -> list:
 MAX_CHANGED_SHARE = 10  # percent of the events
 
 
+def most_reread(spans: Spans) -> int:
+    """How many events a partial build reads again at most (more: a full build)."""
+    return max(1_000, len(spans.ids) * MAX_CHANGED_SHARE // 100)
+
+
 def changed_events(spans: Spans, raw: bytes, path, *, head_too: bool = False) -> Changes | None:
     """What changed between the spans' file and ``raw``, parsed, or None when a full build
     is needed (the tail changed; the head changed and ``head_too`` is not given, or
@@ -764,8 +769,7 @@ def changed_events(spans: Spans, raw: bytes, path, *, head_too: bool = False) ->
     with comments or blank lines starts one event earlier, since they belong to the
     event before.
     """
-    limit = max(1_000, len(spans.ids) * MAX_CHANGED_SHARE // 100)
-    walk, head = _Walk(spans, raw, limit), None
+    walk, head = _Walk(spans, raw, most_reread(spans)), None
     if not walk.same(0, 0):
         head = changed_head(spans, raw) if head_too else None
         if head is None:

@@ -9,7 +9,7 @@ build`` uses it to rewrite only changed events, ``timeline add`` to insert one e
 
 Example::
 
-    with open_catalog(Path("events.yaml"), raw) as catalog:
+    with open_catalog(Path("record.db"), Path("events.yaml"), raw) as catalog:
         if catalog is not None:
             catalog.ids()["actors"]
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 from . import schema
 from .dates import parse_date
 from .spans import Spans
-from .store import INPUT_KEY, read_only, stored_spans
+from .store import built_from, read_only, stored_build_info, stored_spans
 from .validate import Unchanged
 
 
@@ -59,19 +59,14 @@ class Catalog:
 
 
 @contextmanager
-def open_catalog(db_path: Path, digest: str) -> Iterator[Catalog | None]:
-    """The database at ``db_path`` as a catalog, if it was built from the input whose
-    ``timeline.store.input_hash`` is ``digest`` and kept its spans; else None."""
-    if not Path(db_path).exists():
+def open_catalog(db_path: Path, path: Path, raw: bytes) -> Iterator[Catalog | None]:
+    """The database at ``db_path`` as a catalog, if it was built from the file at ``path``,
+    whose bytes are ``raw`` (``timeline.store.built_from``), and kept its spans; else None."""
+    if not Path(db_path).exists() or not built_from(stored_build_info(db_path), path, raw):
         yield None
         return
     with read_only(db_path) as conn:
-        try:
-            row = conn.execute("select value from build_info where key = ?", [INPUT_KEY])
-            current = (row.fetchone() or [None])[0] == digest
-        except sqlite3.Error:
-            current = False
-        spans = stored_spans(conn) if current else None
+        spans = stored_spans(conn)
         yield Catalog(conn, spans) if spans is not None else None
 
 

@@ -309,15 +309,13 @@ def catalogue_of(path: Path, db_path: Path, raw: bytes | None = None) -> Iterato
     """The database at ``db_path`` as a catalog of the file at ``path`` (whose bytes are
     ``raw`` when given), while it is up to date with it (else None)."""
     from .catalog import open_catalog
-    from .provenance import last_commit
-    from .store import input_hash
 
     try:
         raw = Path(path).read_bytes() if raw is None else raw
     except OSError:
         yield None
         return
-    with open_catalog(db_path, input_hash(raw, last_commit(path))) as catalog:
+    with open_catalog(db_path, path, raw) as catalog:
         yield catalog
 
 

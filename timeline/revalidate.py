@@ -23,18 +23,8 @@ from pathlib import Path
 
 from . import schema
 from .load import Document, LoadError, Piece, Pieces, decode
-from .provenance import last_commit
 from .spans import Spans
-from .store import (
-    INPUT_KEY,
-    file_stamp,
-    input_hash,
-    read_only,
-    stored_build_info,
-    stored_counts,
-    stored_spans,
-    unchanged_since,
-)
+from .store import built_from, read_only, stored_build_info, stored_counts, stored_spans
 from .validate import MAX_PER_KIND, Result, Validator, label_for
 
 # The records each warning names, from the rows (``validate.WARNINGS`` for the words).
@@ -58,14 +48,11 @@ def revalidated(path: Path, db_path: Path) -> Result | None:
     from this file (with its counts of records); None when it was not, or keeps no record
     of where each record sits in the file."""
     try:
-        info = stored_build_info(db_path)
-        stamp, commit = file_stamp(path), last_commit(path)
         raw = Path(path).read_bytes()
     except OSError:
         return None
-    if not info or not (
-        unchanged_since(info, stamp, commit) or input_hash(raw, commit) == info.get(INPUT_KEY)
-    ):
+    info = stored_build_info(db_path)
+    if not built_from(info, path, raw):
         return None
     with read_only(db_path) as conn:
         spans = stored_spans(conn)

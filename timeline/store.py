@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .digest import hex_digest
-from .provenance import Progress, Tracked
+from .provenance import Progress, Tracked, last_commit
 
 if TYPE_CHECKING:  # the no-op check stays fast: the parser and sqlite-utils load on demand
     import sqlite_utils
@@ -66,6 +66,20 @@ def file_stamp(path: Path) -> str:
     if time.time_ns() - st.st_ctime_ns < SETTLED_NS:
         return ""
     return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def built_from(info: dict[str, str], path: Path, raw: bytes) -> bool:
+    """Whether the build that kept ``info`` read this very file, whose bytes are ``raw``:
+    by its stamp, or by the hash of its bytes at its last commit (with this tool and
+    schema)."""
+    try:
+        stamp = file_stamp(path)
+    except OSError:
+        return False
+    commit = last_commit(path)
+    return bool(info) and (
+        unchanged_since(info, stamp, commit) or input_hash(raw, commit) == info.get(INPUT_KEY)
+    )
 
 
 def unchanged_since(info: dict[str, str], stamp: str, commit: str) -> bool:

@@ -1,9 +1,9 @@
 """Build: one path from ``events.yaml`` to the database, whatever changed.
 
 The stages, in the order the data flows: find what changed and parse and check it
-(``timeline.changes``: only the changed events when the last build's database allows,
+(``timeline.changes``: only the changed records when the last build's database allows,
 else every record, into an empty database), then, in one transaction on the database
-itself, take out the rows of the events that went (or every table, from empty), write the
+itself, take out the rows of the records that went (or every table, from empty), write the
 records' rows (``timeline.rows``), derive what is counted over many records in SQL from
 those rows (``timeline.derive``: the same SQL whether it counts a few keys again or every
 key), check the references, and commit. A full build is the same path starting from an
@@ -14,7 +14,7 @@ build atomic: a reader (the development server) sees the old database until the 
 and the new one after it, with no copy of the file and no rename under its open
 connections; a failure or a killed build leaves the old one (SQLite rolls the unfinished
 transaction back). The build is deterministic (same YAML → same rows, however it was
-reached) and skipped when the input's hash is the one stored in ``build_info``.
+reached) and skipped when ``build_info`` holds the input's stamp or its hash.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """The last build's database, read as a catalog of the file it was built from.
 
-While the database is up to date with the file (its input hash matches), every record
-in the file passed validation and the database knows what a command would otherwise
-parse the whole file for: the ids a new event may refer to, each actor's country, each
-event's date order and place in the file (``yaml_spans``), and what checking changed
-events against the others needs (:class:`timeline.validate.Unchanged`). ``timeline
-build`` uses it to rewrite only changed events, ``timeline add`` to insert one event.
+While the database is up to date with the file (``timeline.store.built_from``), every
+record in the file passed validation and the database knows what a command would
+otherwise parse the whole file for: the ids a new event may refer to, each actor's
+country, each event's date order and place in the file (``yaml_spans``), and what
+checking changed records against the others needs (:class:`timeline.validate.Unchanged`).
+``timeline build`` uses it to rewrite only changed records, ``timeline add`` to insert one
+event.
 
 Example::
 

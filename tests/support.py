@@ -369,3 +369,40 @@ def with_steps(tmp_path: Path, steps: list[dict]) -> Path:
     data["systems"] = [SYSTEM]
     data["events"] += steps
     return write_yaml(data, tmp_path / "events.yaml")
+
+
+# Pieces that look like YAML syntax inside prose: comments, keys, list items, quotes,
+# block indicators, and the line separators YAML 1.1 reads as line breaks.
+TRICKY = st.sampled_from(
+    [
+        "#StandWithUkraine",
+        "# not a comment",
+        ": ",
+        "key: value",
+        "- item",
+        "'",
+        '"',
+        "|",
+        ">",
+        "\u2028",
+        "\u0085",
+        "  ",
+        "\t",
+        "{a: b}",
+        "[x]",
+        "%",
+        "@",
+        "`",
+        "ç",
+        "ğ",
+        "–",
+        "!tag",
+        "&a",
+        "*a",
+        "---",
+        "...",
+    ]
+)
+WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12)
+PIECE = st.one_of(WORD, TRICKY, st.just(" "), st.just("\n"))
+TEXT = st.lists(PIECE, min_size=1, max_size=40).map("".join).filter(lambda t: t.strip())

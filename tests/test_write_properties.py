@@ -9,6 +9,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import TEXT
 
 from conftest import SMALL
 from timeline.edit import EditRefused, add_event
@@ -16,42 +17,6 @@ from timeline.layout import format_text
 from timeline.load import FORBIDDEN_CHARS, decode, load_text
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-
-# Pieces that look like YAML syntax inside prose: comments, keys, list items, quotes,
-# block indicators, and the line separators YAML 1.1 reads as line breaks.
-TRICKY = st.sampled_from(
-    [
-        "#StandWithUkraine",
-        "# not a comment",
-        ": ",
-        "key: value",
-        "- item",
-        "'",
-        '"',
-        "|",
-        ">",
-        "\u2028",
-        "\u0085",
-        "  ",
-        "\t",
-        "{a: b}",
-        "[x]",
-        "%",
-        "@",
-        "`",
-        "ç",
-        "ğ",
-        "–",
-        "!tag",
-        "&a",
-        "*a",
-        "---",
-        "...",
-    ]
-)
-WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12)
-PIECE = st.one_of(WORD, TRICKY, st.just(" "), st.just("\n"))
-TEXT = st.lists(PIECE, min_size=1, max_size=40).map("".join).filter(lambda t: t.strip())
 
 
 def event(event_id: str, date: str, notes: str, summary: str) -> dict:

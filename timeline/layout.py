@@ -11,6 +11,7 @@ its field's line (a comment inside a nested list moves up to its field).
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from collections import defaultdict
@@ -37,15 +38,13 @@ class _FlowList(list):
     pass
 
 
-class _Dumper(yaml.SafeDumper):
-    """SafeDumper for the canonical layout: indented block lists, no anchors,
-    _FlowMap/_FlowList inline, date- and number-like strings quoted."""
+class _Dumper(yaml.CSafeDumper):
+    """libyaml's emitter with the canonical layout's choices: no anchors, _FlowMap/_FlowList
+    inline, date- and number-like strings quoted. It writes a block list under a key
+    "indentless" (``key:\n- item``), which the layout does not; ``_block`` splices around it."""
 
     def ignore_aliases(self, data: object) -> bool:
         return True
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)  # "key:\n  - item", never "key:\n- item"
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -135,19 +134,78 @@ def dump_record(kind: str, raw: dict, indent: str = INDENT) -> str:
             name: Baykar
             kind: company
     """
+    return _shifted(_block([_ordered(kind, raw)], WIDTH - len(indent) - 8), indent)
+
+
+# libyaml writes a list that is a key's value "indentless" (``key:\n- item``); the layout
+# indents it (``key:\n  - item``). Whatever holds no such list is written by one call of the
+# emitter; around one, the key's line is written here and the list one level deeper, by the
+# emitter at a width narrower by that indentation, so that it wraps at the same columns.
+
+
+def _block(value: list | dict, width: int) -> str:
+    """A non-empty block list or mapping at column 0, wrapped to fit ``width`` columns."""
+    if _emits_alike(value):
+        return _emit(value, width)
+    if type(value) is list:
+        return "".join(_item(item, width) for item in value)
+    out: list[str] = []
+    run: dict = {}
+    for key, item in value.items():
+        if _is_block(item) and not (type(item) is dict and _emits_alike(item)):
+            out += [_emit(run, width)] if run else []
+            out += [_key_line(key, width), _shifted(_block(item, width - 2), INDENT)]
+            run = {}
+        else:
+            run[key] = item
+    out += [_emit(run, width)] if run else []
+    return "".join(out)
+
+
+def _item(item: object, width: int) -> str:
+    if _emits_alike(item):
+        return _emit([item], width)
+    return "- " + _shifted(_block(item, width - 2), INDENT)[2:]
+
+
+def _is_block(value: object) -> bool:
+    """A non-empty list or mapping written in block style (flow ones are _FlowList/_FlowMap)."""
+    return type(value) in (list, dict) and bool(value)
+
+
+def _emits_alike(value: object) -> bool:
+    """libyaml writes ``value`` as the layout does: no block list in it is a key's value."""
+    if type(value) is dict:
+        return all(not (type(v) is list and v) and _emits_alike(v) for v in value.values())
+    if type(value) is list:
+        return all(_emits_alike(v) for v in value)
+    return True
+
+
+@functools.lru_cache(maxsize=256, typed=True)  # typed: the keys 1 and True differ
+def _key_line(key: object, width: int) -> str:
+    """``key:`` as the emitter writes a key whose value starts on the next line."""
+    return _emit({key: None}, width).removesuffix(" null\n") + "\n"
+
+
+def _emit(value: object, width: int) -> str:
     text = yaml.dump(
-        [_ordered(kind, raw)],
+        value,
         Dumper=_Dumper,
         sort_keys=False,
         allow_unicode=True,
-        width=WIDTH - len(indent) - 8,
+        width=width,
         indent=2,
         default_flow_style=False,
     )
-    if text.endswith("\n...\n"):  # the emitter ends a document whose last value keeps blank lines
-        text = text[: -len("...\n")]
-    lines = text.split("\n")  # the dumper writes "\n" only; splitlines() would also split at U+2028
-    return "\n".join(indent + line if line.strip() else line for line in lines)
+    # the emitter ends a document whose last value keeps blank lines with "..."
+    return text[: -len("...\n")] if text.endswith("\n...\n") else text
+
+
+def _shifted(text: str, indent: str) -> str:
+    # the emitter writes "\n" only; splitlines() would also split at U+2028. It writes no
+    # line of spaces alone (a value with one is quoted), so an empty line stays empty.
+    return "\n".join(indent + line if line else line for line in text.split("\n"))
 
 
 # -- comments ---------------------------------------------------------------

@@ -103,6 +103,7 @@ def test_any_edit_reads_the_same_record_by_record(edits) -> None:
         "events:\n  - {id: a, title: [x,\n  - y]}\n",  # a flow collection across the cut
         "events:\n  - id: a\n    notes: |\n  - not an item\n",  # a block scalar's end
         "events:\n  - &a {id: a}\n  - *a\n",  # an alias between records
+        "events:\n  - &a {id: a}\n  - &a {id: b}\n",  # one anchor named twice (refused)
         "---\nevents:\n  - id: a\n",  # text before the first key
         "events:\n  - id: a\nevents:\n  - id: b\n",  # a key written twice
         "events: []\n---\nother: 1\n",  # a second document

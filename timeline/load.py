@@ -16,7 +16,7 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -491,33 +491,42 @@ _FORKING = threading.Lock()  # one such text at a time, whatever thread reads a 
 
 
 def _read_all(text: str, stretches: list[tuple[int, int]]) -> list:
-    """Each stretch of ``text`` read alone, in order; the later half (by length) in a
-    second process when the text is large and processes can be forked."""
-    if len(text) < PARALLEL_BYTES or "fork" not in multiprocessing.get_all_start_methods():
-        return [read_piece(text[a:b]) for a, b in stretches]
-    lengths = itertools.accumulate(b - a for a, b in stretches)
-    half = next(i for i, length in enumerate(lengths) if length >= len(text) // 2)
+    """Each stretch of ``text`` read alone, in order (see ``map_stretches``)."""
+    return map_stretches(read_piece, text, stretches)
+
+
+def map_stretches(read: Callable, text: str | bytes, stretches: list[tuple]) -> list:
+    """``read(text[a:b], *more)`` for each stretch ``(a, b, *more)``, in order; the later
+    half (by length) in a second process when the text is large and processes can be
+    forked. ``read`` is a module-level function (the forked process is told its name)."""
+    lengths = list(itertools.accumulate(b - a for a, b, *_ in stretches))
+    total = lengths[-1] if lengths else 0
+    if total < PARALLEL_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        return [read(text[a:b], *more) for a, b, *more in stretches]
+    half = next(i for i, length in enumerate(lengths) if length >= total // 2)
     with _FORKING:
         _FORKED_TEXT.append(text)
         try:
             # the pool forks here; leaving the block (an error, Ctrl-C) terminates it
             with multiprocessing.get_context("fork").Pool(1) as pool:
-                later = pool.apply_async(_read_stretches, (stretches[half + 1 :], os.getpid()))
-                first = [read_piece(text[a:b]) for a, b in stretches[: half + 1]]
+                later = pool.apply_async(
+                    _read_stretches, (read, stretches[half + 1 :], os.getpid())
+                )
+                first = [read(text[a:b], *more) for a, b, *more in stretches[: half + 1]]
                 return first + later.get()
         finally:
             _FORKED_TEXT.clear()
 
 
-def _read_stretches(stretches: list[tuple[int, int]], parent: int) -> list:
+def _read_stretches(read: Callable, stretches: list[tuple], parent: int) -> list:
     """In the forked reader: its stretches read alone; it stops if its parent died (killed
     before it could end the pool)."""
     (text,) = _FORKED_TEXT
     found = []
-    for n, (a, b) in enumerate(stretches):
+    for n, (a, b, *more) in enumerate(stretches):
         if n % 1000 == 0 and os.getppid() != parent:
             os._exit(1)
-        found.append(read_piece(text[a:b]))
+        found.append(read(text[a:b], *more))
     return found
 
 
@@ -567,7 +576,13 @@ def read_piece(piece: str) -> object:
         loader.dispose()
     if aliased:  # the limits on aliases are the whole file's
         raise _ReadWhole("an alias")
+    if "&" in piece and _has_anchor(piece):  # two pieces may name the same anchor, which
+        raise _ReadWhole("an anchor")  # the whole file's reading refuses
     return data
+
+
+def _has_anchor(piece: str) -> bool:
+    return any(isinstance(t, yaml.AnchorToken) for t in yaml.scan(piece, Loader=yaml.CSafeLoader))
 
 
 def _code(character: int | str) -> int:

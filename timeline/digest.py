@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import xxhash
 
+DIGEST_SIZE = 16
 
-def digest(data: bytes | memoryview) -> bytes:
-    """The 16-byte digest of ``data``."""
-    return xxhash.xxh3_128_digest(data)
+
+def digest(data: bytes | memoryview, seed: int = 0) -> bytes:
+    """The 16-byte digest of ``data``; a ``seed`` gives another digest of the same bytes
+    (for the same bytes in another context, without copying them)."""
+    return xxhash.xxh3_128_digest(data, seed)
 
 
 def hex_digest(data: bytes | memoryview) -> str:

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from .digest import digest
+from .digest import DIGEST_SIZE, digest
 from .load import (
     Document,
     LoadError,
@@ -61,7 +61,6 @@ from .load import (
 )
 from .provenance import fingerprints_of
 
-DIGEST_SIZE = 16  # timeline.digest's
 PRINT_SIZE = 20  # SHA-1, as the edit history fingerprints an event
 BOM_BYTES = codecs.BOM_UTF8
 # What may stand on an event's line before the event itself: indentation and the dash.

@@ -35,6 +35,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -47,17 +48,21 @@ ATTEMPTS = 3
 BOM = "\ufeff"
 # YAML's line breaks (the parser counts lines by these); a file keeps the first it uses.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 
 
-def line_ending(text: str) -> str:
-    """The line break ``text`` ends its first line with: ``"\\r\\n"``, ``"\\r"`` (an old Mac
-    file, which YAML reads as line breaks too) or ``"\\n"`` (also for a single line), so
-    that an edit writes its new lines the way the file's other lines are written.
+def line_ending(text: str | bytes) -> str:
+    """The line break ``text`` (or the bytes of a file) ends its first line with:
+    ``"\\r\\n"``, ``"\\r"`` (an old Mac file, which YAML reads as line breaks too) or
+    ``"\\n"`` (also for a single line), so that an edit writes its new lines the way the
+    file's other lines are written.
 
     Example: ``line_ending("a: 1\\rb: 2\\r") == "\\r"``.
     """
-    found = _LINE_BREAK.search(text)
-    return found.group() if found else "\n"
+    found = (_LINE_BREAK if isinstance(text, str) else _LINE_BREAK_BYTES).search(text)
+    if found is None:
+        return "\n"
+    return found.group() if isinstance(text, str) else found.group().decode()
 
 
 class WriteRefused(Exception):
@@ -80,7 +85,6 @@ class TextFile:
 
     path: Path  # as the user named it
     target: Path  # the file actually read and replaced (symlinks resolved)
-    text: str  # decoded, byte-order mark removed
     bom: bool
     newline: str  # the file's own line ending: "\r\n", "\r" or "\n" (see line_ending)
     digest: str  # timeline.digest's of the bytes read
@@ -88,19 +92,24 @@ class TextFile:
 
     @classmethod
     def read(cls, path: Path) -> TextFile:
-        """Read ``path``; OSError and LoadError (not UTF-8) pass through."""
+        """Read ``path``; OSError passes through (and LoadError, for a file that is not
+        UTF-8, when its ``text`` is first asked for)."""
         target = Path(os.path.realpath(path))
         raw = target.read_bytes()
-        text = decode(raw)
         return cls(
             path=Path(path),
             target=target,
-            text=text,
             bom=raw.startswith(BOM.encode()),
-            newline=line_ending(text),
+            newline=line_ending(raw),
             digest=_digest(raw),
             raw=raw,
         )
+
+    @cached_property
+    def text(self) -> str:
+        """The file decoded, byte-order mark removed (decoded when first asked for: a large
+        file's text takes twice its bytes' memory, and fmt works on the bytes)."""
+        return decode(self.raw)
 
     def encode(self, text: str, *, convert_newlines: bool = True) -> bytes:
         """``text`` as bytes in this file's conventions: its BOM and, unless told not

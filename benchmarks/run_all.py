@@ -286,6 +286,36 @@ def _restore(ws: Workspace) -> None:
     (ws.git / "events.yaml").write_text(ws.text, encoding="utf-8")
 
 
+FMT_CACHE = ".events.yaml.fmt-cache.db"
+
+
+def _without_fmt_cache(ws: Workspace, run: int) -> None:
+    (ws.plain / FMT_CACHE).unlink(missing_ok=True)
+
+
+def _fmt_checked(ws: Workspace) -> None:
+    """fmt --check has seen the file (its cache holds every record) and, a second later
+    (a stamp is trusted once the file has not changed for a second), knows it by its stamp."""
+    for _ in range(2):
+        time.sleep(1.1)
+        subprocess.run([str(TIMELINE), "fmt", "--check", "events.yaml"], cwd=ws.plain,
+                       env=ws.env, check=True, capture_output=True)  # fmt: skip
+
+
+def _write_title_edit(ws: Workspace, run: int) -> None:
+    """One event's title changed by a letter: the file stays in canonical layout."""
+    text = ws.text
+    start = text.index("\nevents:")
+    hits = [m.end() for m in re.finditer("\n    title: [A-Z]", text[start:])]
+    at = start + hits[len(hits) // 2] - 1
+    edited = text[:at] + "KLMNOPQRST"[run % 10] + text[at + 1 :]
+    (ws.plain / "events.yaml").write_text(edited, encoding="utf-8")
+
+
+def _restore_plain(ws: Workspace) -> None:
+    (ws.plain / "events.yaml").write_text(ws.text, encoding="utf-8")
+
+
 def _fresh_copy(ws: Workspace, run: int) -> None:
     shutil.copy(ws.plain / "events.yaml", ws.plain / "add.yaml")
 
@@ -347,8 +377,16 @@ FIGURES = [
     Figure("add-alone", "`timeline add` of one event, no database (whole-file check)",
            lambda ws: _add_argv(ws, "alone/add.yaml"), prepare=_fresh_copy_alone,
            expect_output="Added", baseline="validate"),
-    Figure("fmt", "`timeline fmt --check`", _timeline("fmt", "--check", "events.yaml"),
+    Figure("fmt", "`timeline fmt --check`, no cache", _timeline("fmt", "--check",
+           "events.yaml"), prepare=_without_fmt_cache, expect_output="already in canonical",
            baseline="yaml-load"),
+    Figure("fmt-edit", "`timeline fmt --check` after one title edited (its cache kept)",
+           _timeline("fmt", "--check", "events.yaml"), setup=_fmt_checked,
+           prepare=_write_title_edit, teardown=_restore_plain,
+           expect_output="already in canonical", baseline="fmt"),
+    Figure("fmt-noop", "`timeline fmt --check`, unchanged since it was last found canonical",
+           _timeline("fmt", "--check", "events.yaml"), setup=_fmt_checked,
+           expect_output="already in canonical", baseline="fmt"),
     Figure("yaml-load", "floor: PyYAML CSafeLoader, GC paused",
            lambda ws: [sys.executable, "-c", FLOOR_LOAD, "events.yaml"]),
     Figure("yaml-parse", "floor: `yaml.parse` (C events only)",

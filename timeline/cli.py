@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import sqlite3
@@ -434,23 +433,26 @@ def fmt(
 ) -> None:
     """Rewrite the YAML in canonical layout (key order, events by date, then id); keeps comments."""
     from .files import TextFile, rewrite
-    from .layout import LayoutError, format_text
+    from .layout import LayoutError
     from .load import LoadError
+    from .reformat import FmtCache, lay_out, unified_diff
 
-    changed: list[bool] = []
+    cache = FmtCache(path).load()
+    found: list = []
 
-    def canonical_bytes(current: TextFile) -> bytes | None:
-        new = current.encode(format_text(current.text, path))
-        changed.append(new != current.encode(current.text, convert_newlines=False))
-        return new if changed[-1] and not check else None
+    def canonical_bytes(current) -> bytes | None:
+        found.append(lay_out(current.raw, path, cache.entries))
+        return None if check or found[-1].unchanged() else found[-1].data()
 
     try:
-        current = TextFile.read(path)
+        if cache.known_canonical():
+            typer.echo(f"{path} is already in canonical layout.")
+            return
         if check:
-            canonical_bytes(current)
+            canonical_bytes(TextFile.read(path))
         else:
             with _write_errors():
-                current = rewrite(path, canonical_bytes)
+                rewrite(path, canonical_bytes)
     except OSError as exc:
         typer.echo(f"{path}: cannot read the file: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
@@ -461,13 +463,14 @@ def fmt(
     except LayoutError as exc:
         typer.echo(f"{path}: {exc}; run 'timeline validate' to see why.", err=True)
         raise typer.Exit(1) from None
-    if not changed[-1]:
+    canonical = found[-1]
+    cache.remember(canonical, whole=canonical.unchanged())
+    if cache.problem:
+        typer.echo(f"Note: {cache.problem}; fmt works without it.", err=True)
+    if canonical.unchanged():
         typer.echo(f"{path} is already in canonical layout.")
     elif check:
-        canonical = format_text(current.text, path)
-        old, new = current.text.splitlines(True), canonical.splitlines(True)
-        diff = difflib.unified_diff(old, new, str(path), f"{path} (canonical)")
-        typer.echo("".join(diff), nl=False)
+        typer.echo(unified_diff(canonical, path), nl=False)
         typer.echo(f"{path} is not in canonical layout; run 'timeline fmt {path}'.", err=True)
         raise typer.Exit(1)
     else:

@@ -1,0 +1,435 @@
+"""``timeline fmt``: the whole file in canonical layout, laid out record by record.
+
+The file's bytes are cut where the build's reader cuts them (``load.section_starts``,
+``load.item_cuts``): before each top-level key and each record. A record without a ``#``
+has no comment, so its canonical text is ``layout.dump_record`` of its data alone; in a
+large file two processes lay those out. A record with a ``#`` is laid out by ``layout``'s
+comment rules on a document of its section's line and its own lines. The comment lines
+after a record's last field belong to what follows it, as in the whole file, and are
+carried on to it.
+
+A record found canonical is remembered by the digest of its bytes (:class:`FmtCache`),
+with the key an event is sorted by: while its bytes stay the same it is neither decoded
+nor parsed again. A file that cannot be cut (an alias, quoted text or a flow collection
+across a record's start, an error, a section that is not a list of records) is laid out
+whole by the same rules (``layout.format_text``), which also say what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import itertools
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import schema
+from .digest import DIGEST_SIZE, digest, hex_digest
+from .files import line_ending
+from .layout import (
+    INDENT,
+    _comment_lines,
+    _record_with_comments,
+    collect_comments,
+    dump_record,
+    event_order,
+    format_text,
+)
+from .load import (
+    LoadError,
+    _one_key,
+    _ReadWhole,
+    decode,
+    item_cuts,
+    load_text,
+    map_stretches,
+    read_piece,
+    section_starts,
+)
+from .store import file_stamp
+
+BOM = "\ufeff".encode()
+# What the canonical text of a record depends on besides its bytes: the layout's code, the
+# declarations, the date rules, the loader and the emitter.
+LAYOUT_MODULES = ("comments", "dates", "layout", "load", "reformat", "schema")
+
+Order = tuple[str, str]
+
+
+@dataclass
+class _Section:
+    """A top-level key and its records, as columns: where each record's bytes are, its key
+    in the cache (None: it has comments), its canonical text (None: its bytes are
+    canonical) and its sort key (events)."""
+
+    name: str
+    before: list[str]  # comment lines in front of its key's line
+    eol: str  # its line's own comments
+    seed: int = 0  # of its records' digests
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    keys: list[bytes | None] = field(default_factory=list)
+    texts: list[str | None] = field(default_factory=list)
+    orders: list[Order | None] = field(default_factory=list)
+
+
+@dataclass
+class Canonical:
+    """The canonical layout of a file: text, and stretches of the file's own bytes."""
+
+    raw: bytes
+    parts: list[str | tuple[int, int]]
+    newline: str
+    bom: bool
+    sections: list[_Section] = field(default_factory=list)
+    found: int = 0  # records laid out (not known from the cache)
+
+    @property
+    def canonical_keys(self) -> dict[bytes, Order | None]:
+        """The cache's keys of the records found canonical (or of the text they are laid
+        out as), with their sort keys."""
+        keys = itertools.chain.from_iterable(s.keys for s in self.sections)
+        orders = itertools.chain.from_iterable(s.orders for s in self.sections)
+        found = dict(zip(keys, orders, strict=True))
+        found.pop(None, None)  # records with comments
+        return found
+
+    def unchanged(self) -> bool:
+        """Whether the file is already in canonical layout, byte for byte."""
+        view, at = memoryview(self.raw), len(BOM) if self.bom else 0
+        for part in self.parts:
+            if isinstance(part, tuple) and part[0] == at:
+                at = part[1]
+                continue
+            data = self._bytes(part)
+            if view[at : at + len(data)] != data:
+                return False
+            at += len(data)
+        return at == len(self.raw)
+
+    def data(self) -> bytes:
+        """The canonical file's bytes."""
+        return (BOM if self.bom else b"") + b"".join(self._bytes(p) for p in self.parts)
+
+    def _bytes(self, part: str | tuple[int, int]) -> bytes:
+        if isinstance(part, tuple):
+            return self.raw[part[0] : part[1]]
+        return _encode(part, self.newline)
+
+
+def _encode(text: str, newline: str) -> bytes:
+    if newline != "\n":
+        text = text.replace("\r\n", "\n").replace("\n", newline)
+    return text.encode("utf-8")
+
+
+def lay_out(raw: bytes, path: Path, cache: dict[bytes, Order | None] | None = None) -> Canonical:
+    """The canonical layout of the file whose bytes are ``raw``; records whose digest is in
+    ``cache`` are known canonical. Raises LoadError or LayoutError as ``format_text`` does.
+
+    Example::
+
+        canonical = lay_out(Path("events.yaml").read_bytes(), Path("events.yaml"))
+        canonical.unchanged()  # True for a file fmt wrote
+    """
+    bom = raw.startswith(BOM)
+    newline = line_ending(raw)
+    try:
+        return _by_record(raw, len(BOM) if bom else 0, newline, bom, cache or {})
+    except _ReadWhole:
+        text = format_text(decode(raw), path)
+        return Canonical(raw, [text], newline, bom)
+
+
+def _by_record(
+    raw: bytes, begin: int, newline: str, bom: bool, cache: dict[bytes, Order | None]
+) -> Canonical:
+    starts = [begin + s for s in section_starts(raw[begin:])]  # offsets after any BOM
+    view = memoryview(raw)
+    sections: list[_Section] = []
+    for start, end in itertools.pairwise(starts):
+        cuts = item_cuts(raw, start, end)
+        section = _read_head(raw[start : cuts[0]], len(cuts) > 1)
+        if any(section.name == earlier.name for earlier in sections):
+            raise _ReadWhole("a duplicate key")
+        section.seed = seed = _seed(schema.SECTION_RECORD[section.name], newline)
+        section.spans = list(itertools.pairwise(cuts))
+        section.keys = [None if raw.find(b"#", a, b) >= 0 else digest(view[a:b], seed)
+                        for a, b in section.spans]  # fmt: skip
+        sections.append(section)
+    jobs = [(a, b, schema.SECTION_RECORD[section.name], newline)
+            for section in sections
+            for (a, b), key in zip(section.spans, section.keys, strict=True)
+            if key is not None and key not in cache]  # fmt: skip
+    laid_alone = iter(map_stretches(_lay_out_alone, raw, jobs))
+    pending: list[str] = []  # comment lines that go in front of what follows them
+    for section in sections:
+        section.before, pending = pending, section.before  # see _read_head
+        pending = _fill(section, raw, newline, cache, laid_alone, pending)
+    header = _text(raw[begin : starts[0]])
+    return Canonical(raw, _assembled(header, sections, pending), newline, bom, sections,
+                     found=len(jobs))  # fmt: skip
+
+
+def _fill(
+    section: _Section,
+    raw: bytes,
+    newline: str,
+    cache: dict[bytes, Order | None],
+    laid_alone: Iterator[tuple[str | None, Order | None]],
+    pending: list[str],
+) -> list[str]:
+    """The texts and sort keys of a section's records: from the cache, or laid out (alone, or
+    with their comments); returns the comment lines after its last record."""
+    keys, spans = section.keys, section.spans
+    orders = section.orders = list(map(cache.get, keys))
+    texts: list[str | None] = [None] * len(keys)
+    section.texts = texts
+
+    def own(i: int) -> str:  # a record's text: laid out, or its bytes
+        return texts[i] if texts[i] is not None else _text(raw[spans[i][0] : spans[i][1]])
+
+    at = 0  # the record the pending comments go in front of
+    for i in [i for i, key in enumerate(keys) if key not in cache]:  # None is not in it
+        if pending and at < i:  # in front of a record known canonical
+            texts[at] = _with_lines(pending, own(at))
+            pending = []
+        trailing: list[str] = []
+        if keys[i] is None:  # a record with comments
+            piece = raw[spans[i][0] : spans[i][1]]
+            texts[i], orders[i], trailing = _with_comments(section.name, piece)
+        else:
+            texts[i], orders[i] = next(laid_alone)
+            if texts[i] is not None:  # the key of the text it is laid out as: canonical
+                keys[i] = digest(_encode(texts[i], newline), section.seed)
+        if pending:
+            texts[i] = _with_lines(pending, own(i))
+        pending, at = trailing, i + 1
+    if pending and at < len(keys):
+        texts[at] = _with_lines(pending, own(at))
+        pending = []
+    return pending
+
+
+def _with_lines(comments: list[str], record: str) -> str:
+    return "".join(_comment_lines(comments, INDENT)) + record
+
+
+def _assembled(header: str, sections: list[_Section], trailing: list[str]) -> list:
+    """The canonical file's parts in order, as ``layout.format_document`` lays them out."""
+    parts: list[str | tuple[int, int]] = ["".join(f"{line}\n" for line in header.splitlines())]
+    found = {section.name: section for section in sections}
+    for name in schema.SECTIONS:
+        section = found.get(name)
+        parts += _comment_lines(section.before, "") if section else []
+        if section is None and name in schema.OPTIONAL_SECTIONS:
+            continue
+        order = list(range(len(section.spans))) if section else []
+        if name == "events" and section:
+            order.sort(key=section.orders.__getitem__)
+        eol = section.eol if section else ""
+        parts.append(f"{name}:{eol}\n" if order else f"{name}: []{eol}\n")
+        if order:
+            texts, spans = section.texts, section.spans
+            parts += [spans[i] if texts[i] is None else texts[i] for i in order]
+    parts += _comment_lines(trailing, "")
+    return parts
+
+
+def _read_head(head: bytes, has_records: bool) -> _Section:
+    """A top-level key's own lines: a section's line, its comments, and (in ``before``, for
+    the moment) the comment lines after it, which go in front of its first record."""
+    text = _text(head)
+    name, value = _one_key(read_piece(text))
+    if name not in schema.SECTIONS or value != (None if has_records else []):
+        raise _ReadWhole("not a section of records: the whole file's layout says why")
+    if "#" not in text:
+        return _Section(name, [], "")
+    comments = collect_comments(text, _loaded(text))
+    eol = comments.end_of_line.get((name,))
+    return _Section(name, comments.trailing, "  " + " ".join(eol) if eol else "")
+
+
+def _with_comments(name: str, piece: bytes) -> tuple[str, Order | None, list[str]]:
+    """A record with a ``#`` laid out with its comments, its sort key, and the comment
+    lines after its last field (they go in front of what follows)."""
+    text = f"{name}:\n" + _text(piece)
+    doc = _loaded(text)
+    items = doc.data.get(name) if isinstance(doc.data, dict) else None
+    if not (isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict)):
+        raise _ReadWhole("not one record")
+    kind, record = schema.SECTION_RECORD[name], items[0]
+    comments = collect_comments(text, doc)
+    if comments.end_of_line.get((name,)):
+        # on a line with nothing to annotate above the record's first field: in the whole
+        # file it belongs to what comes before the record
+        raise _ReadWhole("a comment that belongs before the record")
+    laid = _record_with_comments(kind, record, (name, 0), comments)
+    laid = _with_lines(comments.before.get((name, 0), []), laid)  # between its dash and fields
+    order = event_order(record) if kind == "event" else None
+    return laid, order, comments.trailing
+
+
+def _lay_out_alone(piece: bytes, kind: str, newline: str) -> tuple[str | None, Order | None]:
+    """A record without comments laid out (None: its bytes are canonical), and its sort
+    key. Runs in the forked process too."""
+    items = read_piece(_text(piece))
+    if not (isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict)):
+        raise _ReadWhole("not one record")
+    laid = dump_record(kind, items[0])
+    order = event_order(items[0]) if kind == "event" else None
+    return (None if _encode(laid, newline) == piece else laid), order
+
+
+def _loaded(text: str):
+    try:
+        return load_text(text, Path("<record>"))
+    except LoadError:
+        raise _ReadWhole("an error: the whole file's reading says where") from None
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _ReadWhole("not UTF-8: the whole file's reading says where") from None
+
+
+@functools.cache
+def _seed(kind: str, newline: str) -> int:
+    """The seed of the digests of a section's records in a file with this line ending: the
+    same bytes are canonical in one section and not in another."""
+    return int.from_bytes(digest(f"{kind}\0{newline}".encode())[:8], "little")
+
+
+def unified_diff(canonical: Canonical, path: Path) -> str:
+    """The file's lines against its canonical layout, as a unified diff with the file's line
+    numbers. Only the stretch between the first and the last changed line is compared."""
+    old = decode(canonical.raw).splitlines(True)
+    new = decode(canonical.data()).splitlines(True)
+    same_start = _same_lines(old, new)
+    same_end = _same_lines(old[same_start:][::-1], new[same_start:][::-1])
+    start = max(0, same_start - DIFF_CONTEXT)
+    keep_end = max(0, same_end - DIFF_CONTEXT)
+    lines = difflib.unified_diff(
+        old[start : len(old) - keep_end], new[start : len(new) - keep_end],
+        str(path), f"{path} (canonical)", n=DIFF_CONTEXT,
+    )  # fmt: skip
+    return "".join(_HUNK.sub(lambda m: _moved(m, start), line) for line in lines)
+
+
+DIFF_CONTEXT = 3
+
+
+def _same_lines(old: list[str], new: list[str]) -> int:
+    """How many lines the two lists start with alike."""
+    return next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+                min(len(old), len(new)))  # fmt: skip
+
+
+_HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@")
+
+
+def _moved(found: re.Match, by: int) -> str:
+    old, old_count, new, new_count = found.groups()
+    return f"@@ -{int(old) + by}{old_count} +{int(new) + by}{new_count} @@"
+
+
+class FmtCache:
+    """What ``fmt`` found, kept beside the YAML file (``.events.yaml.fmt-cache.db``): the
+    keys of the records of the file last seen that are canonical (or the texts they are
+    laid out as), each event's sort key, and the file's stamp when it was found canonical
+    whole (``store.file_stamp``: while the stamp stays the same, the file is not read).
+
+    A key is the digest of a record's bytes, seeded by its section and the file's line
+    ending. A change to the layout's code (``LAYOUT_MODULES``) or to PyYAML voids the
+    cache. It only saves work: one that cannot be read or written is said so on stderr,
+    and fmt works on without it.
+    """
+
+    def __init__(self, yaml_path: Path):
+        target = Path(os.path.realpath(yaml_path))
+        self.path = target.with_name(f".{target.name}.fmt-cache.db")
+        self.yaml_path = target
+        self.entries: dict[bytes, Order | None] = {}
+        self.stamp = ""
+        self.problem = ""
+
+    def load(self) -> FmtCache:
+        if not self.path.exists():
+            return self
+        try:
+            with _connected(self.path) as conn:
+                kept = dict(conn.execute("SELECT name, value FROM cache"))
+        except sqlite3.Error as exc:
+            self.problem = f"cannot read the cache {self.path}: {exc}"
+            return self
+        if kept.get("fingerprint") == layout_fingerprint().encode():
+            self.stamp = kept["stamp"].decode()
+            self.entries = _unpacked(kept["keys"], kept["orders"])
+        return self
+
+    def known_canonical(self) -> bool:
+        """Whether the file is the one last found canonical, by its stamp."""
+        try:
+            stamp = file_stamp(self.yaml_path)
+        except OSError:
+            return False
+        return bool(stamp) and stamp == self.stamp
+
+    def remember(self, canonical: Canonical, *, whole: bool) -> None:
+        """Keep what ``canonical`` found, and the file's stamp if ``whole`` (the file is
+        canonical): one write, when either is new."""
+        stamp = file_stamp(self.yaml_path) if whole else ""
+        if (
+            not canonical.found
+            and stamp == self.stamp
+            and len(self.entries) == len(canonical.canonical_keys)
+        ):
+            return
+        keys, orders = _packed(canonical.canonical_keys)
+        values = {"fingerprint": layout_fingerprint().encode(), "stamp": stamp.encode(),
+                  "keys": keys, "orders": orders}  # fmt: skip
+        try:
+            with _connected(self.path) as conn, conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS cache (name TEXT PRIMARY KEY, value BLOB)")
+                conn.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?)", values.items())
+        except sqlite3.Error as exc:
+            self.problem = f"cannot write the cache {self.path}: {exc}"
+
+
+# An event's sort key is kept as its date's key and its id, joined by a unit separator, and
+# the keys by a record separator: neither can be in a file's text (the loader refuses them).
+_UNIT, _RECORD = "\x1f", "\x1e"
+
+
+def _packed(entries: dict[bytes, Order | None]) -> tuple[bytes, bytes]:
+    orders = (_UNIT.join(order) if order else "" for order in entries.values())
+    return b"".join(entries), _RECORD.join(orders).encode()
+
+
+def _unpacked(keys: bytes, orders: bytes) -> dict[bytes, Order | None]:
+    if not keys:
+        return {}
+    size = DIGEST_SIZE
+    found = [tuple(o.split(_UNIT)) if o else None for o in orders.decode().split(_RECORD)]
+    return dict(zip((keys[i : i + size] for i in range(0, len(keys), size)), found, strict=True))
+
+
+def _connected(path: Path) -> closing[sqlite3.Connection]:
+    return closing(sqlite3.connect(path, timeout=10))
+
+
+@functools.cache
+def layout_fingerprint() -> str:
+    """A hash of what the canonical text of a record depends on besides its bytes."""
+    here = Path(__file__).parent
+    sources = [(here / f"{name}.py").read_bytes() for name in LAYOUT_MODULES]
+    emitter = f"{yaml.__version__}\0{yaml._yaml.get_version_string()}".encode()
+    return hex_digest(b"\0".join([*sources, emitter]))[:16]

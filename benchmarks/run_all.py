@@ -286,7 +286,7 @@ def _restore(ws: Workspace) -> None:
     (ws.git / "events.yaml").write_text(ws.text, encoding="utf-8")
 
 
-FMT_CACHE = ".events.yaml.fmt-cache.db"
+FMT_CACHE = ".events.yaml.fmt-cache"
 
 
 def _without_fmt_cache(ws: Workspace, run: int) -> None:

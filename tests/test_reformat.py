@@ -139,7 +139,7 @@ def test_fmt_check_keeps_a_cache_and_knows_a_canonical_file_by_its_stamp(tmp_pat
     monkeypatch.setattr(store, "SETTLED_NS", 0)
     assert runner.invoke(app, ["fmt", "--check", str(path)]).exit_code == 0
     cache = reformat.FmtCache(path).load()
-    assert cache.path.name == ".events.yaml.fmt-cache.db" and cache.known_canonical()
+    assert cache.path.name == ".events.yaml.fmt-cache" and cache.known_canonical()
     assert len(cache.entries) == len(reformat.lay_out(path.read_bytes(), path).canonical_keys)
     monkeypatch.setattr(reformat, "lay_out", lambda *a: pytest.fail("the file was read"))
     result = runner.invoke(app, ["fmt", "--check", str(path)])
@@ -179,3 +179,18 @@ def test_the_diff_names_the_file_s_lines(tmp_path):
     hunk = next(h for h in result.stdout.splitlines() if h.startswith("@@"))
     assert hunk == f"@@ -{line - 3},7 +{line - 3},7 @@"
     assert "-    status:   confirmed\n+    status: confirmed\n" in result.stdout
+
+
+def test_a_cache_cut_short_is_not_used_and_is_written_again(tmp_path):
+    path = tmp_path / "events.yaml"
+    path.write_bytes(CANONICAL)
+    assert runner.invoke(app, ["fmt", "--check", str(path)]).exit_code == 0
+    cache = reformat.FmtCache(path)
+    whole_cache = cache.path.read_bytes()
+    cache.path.write_bytes(whole_cache[:-7])
+    assert reformat.FmtCache(path).load().entries == {}
+    result = runner.invoke(app, ["fmt", "--check", str(path)])
+    assert result.exit_code == 0 and result.stderr == ""
+    assert (
+        reformat.FmtCache(path).load().entries == reformat.lay_out(CANONICAL, path).canonical_keys
+    )

@@ -17,14 +17,15 @@ whole by the same rules (``layout.format_text``), which also say what is wrong w
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import difflib
 import functools
 import itertools
 import os
 import re
-import sqlite3
+import tempfile
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,11 @@ BOM = "\ufeff".encode()
 # declarations, the date rules, the loader and the emitter.
 LAYOUT_MODULES = ("comments", "dates", "layout", "load", "reformat", "schema")
 
-Order = tuple[str, str]
+# An event's sort key (``layout.event_order``) as one string: its date's key and its id
+# joined by a unit separator, which sorts before any character of a date's key and cannot be
+# in a file's text (the loader refuses it), so that the strings sort as the pairs do.
+Order = str
+_UNIT, _RECORD = "\x1f", "\x1e"
 
 
 @dataclass
@@ -76,7 +81,7 @@ class _Section:
     spans: list[tuple[int, int]] = field(default_factory=list)
     keys: list[bytes | None] = field(default_factory=list)
     texts: list[str | None] = field(default_factory=list)
-    orders: list[Order | None] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
 
 
 @dataclass
@@ -91,7 +96,7 @@ class Canonical:
     found: int = 0  # records laid out (not known from the cache)
 
     @property
-    def canonical_keys(self) -> dict[bytes, Order | None]:
+    def canonical_keys(self) -> dict[bytes, Order]:
         """The cache's keys of the records found canonical (or of the text they are laid
         out as), with their sort keys."""
         keys = itertools.chain.from_iterable(s.keys for s in self.sections)
@@ -129,7 +134,7 @@ def _encode(text: str, newline: str) -> bytes:
     return text.encode("utf-8")
 
 
-def lay_out(raw: bytes, path: Path, cache: dict[bytes, Order | None] | None = None) -> Canonical:
+def lay_out(raw: bytes, path: Path, cache: dict[bytes, Order] | None = None) -> Canonical:
     """The canonical layout of the file whose bytes are ``raw``; records whose digest is in
     ``cache`` are known canonical. Raises LoadError or LayoutError as ``format_text`` does.
 
@@ -148,10 +153,11 @@ def lay_out(raw: bytes, path: Path, cache: dict[bytes, Order | None] | None = No
 
 
 def _by_record(
-    raw: bytes, begin: int, newline: str, bom: bool, cache: dict[bytes, Order | None]
+    raw: bytes, begin: int, newline: str, bom: bool, cache: dict[bytes, Order]
 ) -> Canonical:
     starts = [begin + s for s in section_starts(raw[begin:])]  # offsets after any BOM
     view = memoryview(raw)
+    hashes = _found(raw, b"#")  # few: comments, and the odd one in a URL or a hashtag
     sections: list[_Section] = []
     for start, end in itertools.pairwise(starts):
         cuts = item_cuts(raw, start, end)
@@ -160,8 +166,10 @@ def _by_record(
             raise _ReadWhole("a duplicate key")
         section.seed = seed = _seed(schema.SECTION_RECORD[section.name], newline)
         section.spans = list(itertools.pairwise(cuts))
-        section.keys = [None if raw.find(b"#", a, b) >= 0 else digest(view[a:b], seed)
-                        for a, b in section.spans]  # fmt: skip
+        section.keys = [digest(view[a:b], seed) for a, b in section.spans]
+        for at in hashes:  # a record with a "#" has no key: its comments are laid out with it
+            if cuts[0] <= at < end:
+                section.keys[bisect.bisect_right(cuts, at) - 1] = None
         sections.append(section)
     jobs = [(a, b, schema.SECTION_RECORD[section.name], newline)
             for section in sections
@@ -181,8 +189,8 @@ def _fill(
     section: _Section,
     raw: bytes,
     newline: str,
-    cache: dict[bytes, Order | None],
-    laid_alone: Iterator[tuple[str | None, Order | None]],
+    cache: dict[bytes, Order],
+    laid_alone: Iterator[tuple[str | None, Order]],
     pending: list[str],
 ) -> list[str]:
     """The texts and sort keys of a section's records: from the cache, or laid out (alone, or
@@ -215,6 +223,16 @@ def _fill(
         texts[at] = _with_lines(pending, own(at))
         pending = []
     return pending
+
+
+def _found(raw: bytes, byte: bytes) -> list[int]:
+    """Where ``byte`` is in ``raw`` (bytes.find scans at memory speed; a regular expression
+    for one character is ten times slower)."""
+    found, at = [], raw.find(byte)
+    while at >= 0:
+        found.append(at)
+        at = raw.find(byte, at + 1)
+    return found
 
 
 def _with_lines(comments: list[str], record: str) -> str:
@@ -256,7 +274,7 @@ def _read_head(head: bytes, has_records: bool) -> _Section:
     return _Section(name, comments.trailing, "  " + " ".join(eol) if eol else "")
 
 
-def _with_comments(name: str, piece: bytes) -> tuple[str, Order | None, list[str]]:
+def _with_comments(name: str, piece: bytes) -> tuple[str, Order, list[str]]:
     """A record with a ``#`` laid out with its comments, its sort key, and the comment
     lines after its last field (they go in front of what follows)."""
     text = f"{name}:\n" + _text(piece)
@@ -272,19 +290,22 @@ def _with_comments(name: str, piece: bytes) -> tuple[str, Order | None, list[str
         raise _ReadWhole("a comment that belongs before the record")
     laid = _record_with_comments(kind, record, (name, 0), comments)
     laid = _with_lines(comments.before.get((name, 0), []), laid)  # between its dash and fields
-    order = event_order(record) if kind == "event" else None
-    return laid, order, comments.trailing
+    return laid, _order(kind, record), comments.trailing
 
 
-def _lay_out_alone(piece: bytes, kind: str, newline: str) -> tuple[str | None, Order | None]:
+def _lay_out_alone(piece: bytes, kind: str, newline: str) -> tuple[str | None, Order]:
     """A record without comments laid out (None: its bytes are canonical), and its sort
     key. Runs in the forked process too."""
     items = read_piece(_text(piece))
     if not (isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict)):
         raise _ReadWhole("not one record")
     laid = dump_record(kind, items[0])
-    order = event_order(items[0]) if kind == "event" else None
-    return (None if _encode(laid, newline) == piece else laid), order
+    return (None if _encode(laid, newline) == piece else laid), _order(kind, items[0])
+
+
+def _order(kind: str, record: dict) -> Order:
+    """An event's sort key; "" for other records (none is sorted)."""
+    return _UNIT.join(event_order(record)) if kind == "event" else ""
 
 
 def _loaded(text: str):
@@ -342,37 +363,44 @@ def _moved(found: re.Match, by: int) -> str:
 
 
 class FmtCache:
-    """What ``fmt`` found, kept beside the YAML file (``.events.yaml.fmt-cache.db``): the
-    keys of the records of the file last seen that are canonical (or the texts they are
-    laid out as), each event's sort key, and the file's stamp when it was found canonical
-    whole (``store.file_stamp``: while the stamp stays the same, the file is not read).
+    """What ``fmt`` found, kept beside the YAML file (``.events.yaml.fmt-cache``): the keys
+    of the records of the file last seen that are canonical (or of the texts they are laid
+    out as), each event's sort key, and the file's stamp when it was found canonical whole
+    (``store.file_stamp``: while the stamp stays the same, the file is not read).
 
     A key is the digest of a record's bytes, seeded by its section and the file's line
-    ending. A change to the layout's code (``LAYOUT_MODULES``) or to PyYAML voids the
-    cache. It only saves work: one that cannot be read or written is said so on stderr,
-    and fmt works on without it.
+    ending. The cache names the layout's fingerprint (``LAYOUT_MODULES`` and PyYAML): made by
+    other code, it is not used. It only saves work: one that cannot be read or written is
+    said so on stderr and fmt works on without it; one that is not whole is not used.
+    It is replaced by a rename, so a reader sees one whole cache or another.
     """
+
+    MAGIC = b"timeline fmt cache 1"
 
     def __init__(self, yaml_path: Path):
         target = Path(os.path.realpath(yaml_path))
-        self.path = target.with_name(f".{target.name}.fmt-cache.db")
+        self.path = target.with_name(f".{target.name}.fmt-cache")
         self.yaml_path = target
-        self.entries: dict[bytes, Order | None] = {}
+        self.entries: dict[bytes, Order] = {}
         self.stamp = ""
         self.problem = ""
 
     def load(self) -> FmtCache:
-        if not self.path.exists():
-            return self
         try:
-            with _connected(self.path) as conn:
-                kept = dict(conn.execute("SELECT name, value FROM cache"))
-        except sqlite3.Error as exc:
-            self.problem = f"cannot read the cache {self.path}: {exc}"
+            data = self.path.read_bytes()
+        except FileNotFoundError:
             return self
-        if kept.get("fingerprint") == layout_fingerprint().encode():
-            self.stamp = kept["stamp"].decode()
-            self.entries = _unpacked(kept["keys"], kept["orders"])
+        except OSError as exc:
+            self.problem = f"cannot read the cache {self.path}: {exc.strerror}"
+            return self
+        magic, fingerprint, check, stamp, count, rest = (data.split(b"\n", 5) + [b""] * 6)[:6]
+        if (magic, fingerprint) != (self.MAGIC, layout_fingerprint().encode()):
+            return self
+        if check != hex_digest(rest).encode():  # a cache cut short, or mended by hand
+            return self
+        with contextlib.suppress(ValueError):
+            self.entries = _unpacked(rest, int(count))
+            self.stamp = stamp.decode()
         return self
 
     def known_canonical(self) -> bool:
@@ -385,45 +413,48 @@ class FmtCache:
 
     def remember(self, canonical: Canonical, *, whole: bool) -> None:
         """Keep what ``canonical`` found, and the file's stamp if ``whole`` (the file is
-        canonical): one write, when either is new."""
+        canonical), when either is new."""
         stamp = file_stamp(self.yaml_path) if whole else ""
-        if (
-            not canonical.found
-            and stamp == self.stamp
-            and len(self.entries) == len(canonical.canonical_keys)
-        ):
+        found = canonical.canonical_keys
+        if not canonical.found and stamp == self.stamp and len(found) == len(self.entries):
             return
-        keys, orders = _packed(canonical.canonical_keys)
-        values = {"fingerprint": layout_fingerprint().encode(), "stamp": stamp.encode(),
-                  "keys": keys, "orders": orders}  # fmt: skip
+        packed = _packed(found)
+        head = [self.MAGIC, layout_fingerprint().encode(), hex_digest(packed).encode(),
+                stamp.encode(), b"%d" % len(found)]  # fmt: skip
         try:
-            with _connected(self.path) as conn, conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS cache (name TEXT PRIMARY KEY, value BLOB)")
-                conn.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?)", values.items())
-        except sqlite3.Error as exc:
-            self.problem = f"cannot write the cache {self.path}: {exc}"
+            _replace(self.path, b"\n".join([*head, packed]))
+        except OSError as exc:
+            self.problem = f"cannot write the cache {self.path}: {exc.strerror or exc}"
 
 
-# An event's sort key is kept as its date's key and its id, joined by a unit separator, and
-# the keys by a record separator: neither can be in a file's text (the loader refuses them).
-_UNIT, _RECORD = "\x1f", "\x1e"
+def _packed(entries: dict[bytes, Order]) -> bytes:
+    """The keys, then their events' sort keys ("" for other records) joined by a record
+    separator (the header says how many, and the digest of the whole)."""
+    orders = _RECORD.join(entries.values())
+    return b"".join(entries) + orders.encode()
 
 
-def _packed(entries: dict[bytes, Order | None]) -> tuple[bytes, bytes]:
-    orders = (_UNIT.join(order) if order else "" for order in entries.values())
-    return b"".join(entries), _RECORD.join(orders).encode()
-
-
-def _unpacked(keys: bytes, orders: bytes) -> dict[bytes, Order | None]:
-    if not keys:
-        return {}
+def _unpacked(data: bytes, count: int) -> dict[bytes, Order]:
     size = DIGEST_SIZE
-    found = [tuple(o.split(_UNIT)) if o else None for o in orders.decode().split(_RECORD)]
-    return dict(zip((keys[i : i + size] for i in range(0, len(keys), size)), found, strict=True))
+    keys = data[: count * size]
+    orders = data[count * size :].decode().split(_RECORD) if count else []
+    if len(keys) != count * size or len(orders) != count:
+        raise ValueError("a cache cut short")
+    return dict(zip((keys[i : i + size] for i in range(0, len(keys), size)), orders, strict=True))
 
 
-def _connected(path: Path) -> closing[sqlite3.Connection]:
-    return closing(sqlite3.connect(path, timeout=10))
+def _replace(path: Path, data: bytes) -> None:
+    """``data`` in a temporary sibling renamed over ``path`` (not synced: a cache lost to a
+    crash costs a slower run, and one cut short is not used)."""
+    fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
 
 
 @functools.cache

@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 
 from . import schema
-from .digest import DIGEST_SIZE, digest, hex_digest
+from .digest import DIGEST_SIZE, digest, digester, hex_digest
 from .files import line_ending
 from .layout import (
     INDENT,
@@ -82,6 +82,7 @@ class _Section:
     keys: list[bytes | None] = field(default_factory=list)
     texts: list[str | None] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
+    todo: list[int] = field(default_factory=list)  # records not known from the cache
 
 
 @dataclass
@@ -94,6 +95,7 @@ class Canonical:
     bom: bool
     sections: list[_Section] = field(default_factory=list)
     found: int = 0  # records laid out (not known from the cache)
+    _unchanged: bool | None = field(default=None, repr=False)
 
     @property
     def canonical_keys(self) -> dict[bytes, Order]:
@@ -107,6 +109,11 @@ class Canonical:
 
     def unchanged(self) -> bool:
         """Whether the file is already in canonical layout, byte for byte."""
+        if self._unchanged is None:
+            self._unchanged = self._compare()
+        return self._unchanged
+
+    def _compare(self) -> bool:
         view, at = memoryview(self.raw), len(BOM) if self.bom else 0
         for part in self.parts:
             if isinstance(part, tuple) and part[0] == at:
@@ -166,20 +173,22 @@ def _by_record(
             raise _ReadWhole("a duplicate key")
         section.seed = seed = _seed(schema.SECTION_RECORD[section.name], newline)
         section.spans = list(itertools.pairwise(cuts))
-        section.keys = [digest(view[a:b], seed) for a, b in section.spans]
+        pieces = map(view.__getitem__, itertools.starmap(slice, section.spans))
+        section.keys = list(map(digester(seed), pieces))
         for at in hashes:  # a record with a "#" has no key: its comments are laid out with it
             if cuts[0] <= at < end:
                 section.keys[bisect.bisect_right(cuts, at) - 1] = None
+        section.orders = list(map(cache.get, section.keys))  # None: to be laid out
+        section.todo = [i for i, order in enumerate(section.orders) if order is None]
         sections.append(section)
-    jobs = [(a, b, schema.SECTION_RECORD[section.name], newline)
-            for section in sections
-            for (a, b), key in zip(section.spans, section.keys, strict=True)
-            if key is not None and key not in cache]  # fmt: skip
+    jobs = [(*section.spans[i], schema.SECTION_RECORD[section.name], newline)
+            for section in sections for i in section.todo
+            if section.keys[i] is not None]  # fmt: skip
     laid_alone = iter(map_stretches(_lay_out_alone, raw, jobs))
     pending: list[str] = []  # comment lines that go in front of what follows them
     for section in sections:
         section.before, pending = pending, section.before  # see _read_head
-        pending = _fill(section, raw, newline, cache, laid_alone, pending)
+        pending = _fill(section, raw, newline, laid_alone, pending)
     header = _text(raw[begin : starts[0]])
     return Canonical(raw, _assembled(header, sections, pending), newline, bom, sections,
                      found=len(jobs))  # fmt: skip
@@ -189,14 +198,12 @@ def _fill(
     section: _Section,
     raw: bytes,
     newline: str,
-    cache: dict[bytes, Order],
     laid_alone: Iterator[tuple[str | None, Order]],
     pending: list[str],
 ) -> list[str]:
     """The texts and sort keys of a section's records: from the cache, or laid out (alone, or
     with their comments); returns the comment lines after its last record."""
-    keys, spans = section.keys, section.spans
-    orders = section.orders = list(map(cache.get, keys))
+    keys, spans, orders = section.keys, section.spans, section.orders
     texts: list[str | None] = [None] * len(keys)
     section.texts = texts
 
@@ -204,7 +211,7 @@ def _fill(
         return texts[i] if texts[i] is not None else _text(raw[spans[i][0] : spans[i][1]])
 
     at = 0  # the record the pending comments go in front of
-    for i in [i for i, key in enumerate(keys) if key not in cache]:  # None is not in it
+    for i in section.todo:
         if pending and at < i:  # in front of a record known canonical
             texts[at] = _with_lines(pending, own(at))
             pending = []
@@ -440,7 +447,8 @@ def _unpacked(data: bytes, count: int) -> dict[bytes, Order]:
     orders = data[count * size :].decode().split(_RECORD) if count else []
     if len(keys) != count * size or len(orders) != count:
         raise ValueError("a cache cut short")
-    return dict(zip((keys[i : i + size] for i in range(0, len(keys), size)), orders, strict=True))
+    slices = map(slice, range(0, len(keys), size), range(size, len(keys) + size, size))
+    return dict(zip(map(keys.__getitem__, slices), orders, strict=True))
 
 
 def _replace(path: Path, data: bytes) -> None:

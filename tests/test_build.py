@@ -15,7 +15,7 @@ import yaml
 from support import REAL, SMALL, build, write_yaml
 
 from conftest import files_in
-from timeline import derive, store
+from timeline import derive, files
 from timeline import rows as row_writer
 from timeline.build import InvalidInput, build_file
 from timeline.derive import COUNTED_COLUMNS
@@ -305,7 +305,7 @@ def test_a_settled_file_with_the_stamp_it_was_built_from_is_not_even_read(
     """The no-op knows an unchanged file by its stamp (inode, size, times); any write
     changes the kernel's change time, even one that keeps the size and puts the
     modification time back."""
-    monkeypatch.setattr(store, "SETTLED_NS", 50_000_000)  # instead of a second: a quick test
+    monkeypatch.setattr(files, "SETTLED_NS", 50_000_000)  # instead of a second: a quick test
     time.sleep(0.1)
     db = build_file(small_yaml).db_path
     reads: list[Path] = []

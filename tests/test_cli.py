@@ -187,7 +187,8 @@ def test_export_csv(fresh_db, tmp_path):
     target = tmp_path / "events.csv"
     result = invoke("export", "--db", fresh_db, "--format", "csv", "--output", target)
     assert result.exit_code == 0
-    rows = list(csv.DictReader(target.open()))
+    with target.open(encoding="utf-8", newline="") as lines:
+        rows = list(csv.DictReader(lines))
     assert len(rows) == 4
     assert rows[1]["actors"] == "baykar:signatory;ukrspecexport:signatory"
     assert rows[1]["date"] == "2019" and rows[1]["countries"] == "TR;UA"

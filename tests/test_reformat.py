@@ -13,7 +13,7 @@ from support import EDITS, REAL, SMALL, edited
 from test_fmt import COMMENTED
 from typer.testing import CliRunner
 
-from timeline import load, reformat, store
+from timeline import files, load, reformat
 from timeline.cli import app
 from timeline.layout import LayoutError, format_text
 from timeline.load import LoadError
@@ -136,7 +136,7 @@ def test_a_cached_event_keeps_its_place_in_the_order():
 def test_fmt_check_keeps_a_cache_and_knows_a_canonical_file_by_its_stamp(tmp_path, monkeypatch):
     path = tmp_path / "events.yaml"
     path.write_bytes(CANONICAL)
-    monkeypatch.setattr(store, "SETTLED_NS", 0)
+    monkeypatch.setattr(files, "SETTLED_NS", 0)
     assert runner.invoke(app, ["fmt", "--check", str(path)]).exit_code == 0
     cache = reformat.FmtCache(path).load()
     assert cache.path.name == ".events.yaml.fmt-cache" and cache.known_canonical()

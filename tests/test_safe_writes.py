@@ -145,8 +145,13 @@ def test_simultaneous_adds_keep_every_event(small_yaml):
     assert validate_file(small_yaml).ok
 
 
-def test_a_change_by_a_writer_without_the_lock_is_not_lost(small_yaml, monkeypatch):
-    """An editor saves between our read and our rename: the edit is redone on its content."""
+@pytest.mark.parametrize("settled", [False, True])
+def test_a_change_by_a_writer_without_the_lock_is_not_lost(small_yaml, monkeypatch, settled):
+    """An editor saves between our read and our rename: the edit is redone on its content,
+    whether the change is seen by the file's stamp (a file read a second after its last
+    change) or by its bytes."""
+    if settled:
+        monkeypatch.setattr(files, "SETTLED_NS", 0)
     saved = []
     original = files.TextFile.read
 

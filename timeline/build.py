@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, TypeVar
 from filelock import Timeout
 
 from . import __version__
-from .files import WriteRefused, check_output, lock_for
+from .files import WriteRefused, check_output, file_stamp, lock_for
 from .provenance import last_commit
 from .store import (
     BUILD_PRAGMAS,
@@ -38,7 +38,6 @@ from .store import (
     INPUT_KEY,
     STAMP_KEY,
     drop_everything,
-    file_stamp,
     input_hash,
     schema_fingerprint,
     store_spans,
@@ -83,7 +82,7 @@ class Input:
 
     digest: str  # ``store.input_hash`` of the file's bytes and commit
     commit: str  # the file's last commit ("" outside git)
-    stamp: str  # ``store.file_stamp``, taken before the bytes were read
+    stamp: str  # ``files.file_stamp``, taken before the bytes were read
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -65,6 +66,22 @@ def line_ending(text: str | bytes) -> str:
     return found.group() if isinstance(text, str) else found.group().decode()
 
 
+# How long ago a file must have last changed for its stamp to be trusted: a write in the
+# same tick of the file system's clock as the build's read could leave the stamp unchanged.
+SETTLED_NS = 1_000_000_000
+
+
+def file_stamp(path: Path) -> str:
+    """The file's device, inode, size, modification and change times, or "" when it last
+    changed less than ``SETTLED_NS`` ago. Its change time is set by the kernel on every
+    write, rename or copy over it, and no program can set it back: an unchanged stamp is an
+    unchanged file, as make and git assume, without reading it."""
+    st = os.stat(path)
+    if time.time_ns() - st.st_ctime_ns < SETTLED_NS:
+        return ""
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
 class WriteRefused(Exception):
     """Nothing was written; ``str(exc)`` says why and ``hint`` how to proceed."""
 
@@ -89,12 +106,14 @@ class TextFile:
     newline: str  # the file's own line ending: "\r\n", "\r" or "\n" (see line_ending)
     digest: str  # timeline.digest's of the bytes read
     raw: bytes = field(default=b"", repr=False)  # the bytes read
+    stamp: str = ""  # ``file_stamp`` before the read ("" when it had just changed)
 
     @classmethod
     def read(cls, path: Path) -> TextFile:
         """Read ``path``; OSError passes through (and LoadError, for a file that is not
         UTF-8, when its ``text`` is first asked for)."""
         target = Path(os.path.realpath(path))
+        stamp = file_stamp(target)  # before the bytes: a write after it changes the stamp
         raw = target.read_bytes()
         return cls(
             path=Path(path),
@@ -103,6 +122,7 @@ class TextFile:
             newline=line_ending(raw),
             digest=_digest(raw),
             raw=raw,
+            stamp=stamp,
         )
 
     @cached_property
@@ -119,7 +139,10 @@ class TextFile:
         return ((BOM if self.bom else "") + text).encode("utf-8")
 
     def unchanged_on_disk(self) -> bool:
+        """Whether the file is still the one read: by its stamp, or else by its bytes."""
         try:
+            if self.stamp and file_stamp(self.target) == self.stamp:
+                return True
             return _digest(self.target.read_bytes()) == self.digest
         except OSError:
             return False

@@ -33,7 +33,7 @@ import yaml
 
 from . import schema
 from .digest import DIGEST_SIZE, digest, digester, hex_digest
-from .files import line_ending
+from .files import file_stamp, line_ending
 from .layout import (
     INDENT,
     _comment_lines,
@@ -54,7 +54,6 @@ from .load import (
     read_piece,
     section_starts,
 )
-from .store import file_stamp
 
 BOM = "\ufeff".encode()
 # What the canonical text of a record depends on besides its bytes: the layout's code, the
@@ -373,7 +372,7 @@ class FmtCache:
     """What ``fmt`` found, kept beside the YAML file (``.events.yaml.fmt-cache``): the keys
     of the records of the file last seen that are canonical (or of the texts they are laid
     out as), each event's sort key, and the file's stamp when it was found canonical whole
-    (``store.file_stamp``: while the stamp stays the same, the file is not read).
+    (``files.file_stamp``: while the stamp stays the same, the file is not read).
 
     A key is the digest of a record's bytes, seeded by its section and the file's line
     ending. The cache names the layout's fingerprint (``LAYOUT_MODULES`` and PyYAML): made by

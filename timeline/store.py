@@ -9,9 +9,7 @@ from empty starts with, and the one prepared insert the row writers share.
 from __future__ import annotations
 
 import functools
-import os
 import sqlite3
-import time
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .digest import hex_digest
+from .files import file_stamp
 from .provenance import Progress, Tracked, last_commit
 
 if TYPE_CHECKING:  # the no-op check stays fast: the parser and sqlite-utils load on demand
@@ -52,20 +51,6 @@ def schema_fingerprint() -> str:
 INPUT_KEY = "input_hash"
 # The key holding the input file's stamp when it was read (``file_stamp``).
 STAMP_KEY = "input_stamp"
-# How long ago a file must have last changed for its stamp to be trusted: a write in the
-# same tick of the file system's clock as the build's read could leave the stamp unchanged.
-SETTLED_NS = 1_000_000_000
-
-
-def file_stamp(path: Path) -> str:
-    """The file's device, inode, size, modification and change times, or "" when it last
-    changed less than ``SETTLED_NS`` ago. Its change time is set by the kernel on every
-    write, rename or copy over it, and no program can set it back: an unchanged stamp is an
-    unchanged file, as make and git assume, without reading it."""
-    st = os.stat(path)
-    if time.time_ns() - st.st_ctime_ns < SETTLED_NS:
-        return ""
-    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 def built_from(info: dict[str, str], path: Path, raw: bytes) -> bool:

@@ -60,9 +60,10 @@ class Catalog:
 
 
 @contextmanager
-def open_catalog(db_path: Path, path: Path, raw: bytes) -> Iterator[Catalog | None]:
+def open_catalog(db_path: Path, path: Path, raw: bytes | None = None) -> Iterator[Catalog | None]:
     """The database at ``db_path`` as a catalog, if it was built from the file at ``path``,
-    whose bytes are ``raw`` (``timeline.store.built_from``), and kept its spans; else None."""
+    whose bytes are ``raw`` (read only if its stamp does not say: ``store.built_from``), and
+    kept its spans; else None."""
     if not Path(db_path).exists() or not built_from(stored_build_info(db_path), path, raw):
         yield None
         return

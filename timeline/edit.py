@@ -11,8 +11,6 @@ import dataclasses
 import math
 import re
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +26,7 @@ from .spans import NotAList, Spans, changed_events, reparse
 from .validate import Problem, validate_changed, validate_document
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
+    pass
 
 MAX_ID_WORDS = 6
 
@@ -304,21 +302,6 @@ def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -
     return insertion
 
 
-@contextmanager
-def catalogue_of(path: Path, db_path: Path, raw: bytes | None = None) -> Iterator[Catalog | None]:
-    """The database at ``db_path`` as a catalog of the file at ``path`` (whose bytes are
-    ``raw`` when given), while it is up to date with it (else None)."""
-    from .catalog import open_catalog
-
-    try:
-        raw = Path(path).read_bytes() if raw is None else raw
-    except OSError:
-        yield None
-        return
-    with open_catalog(db_path, path, raw) as catalog:
-        yield catalog
-
-
 def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Insertion | None:
     """The insertion ``insert_event`` makes, found with the database built from the file
     (its event order and spans) and checked against it, parsing only the event before the
@@ -328,7 +311,9 @@ def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Inser
     raw = current.raw or current.encode(current.text, convert_newlines=False)
     if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None  # a lone carriage return breaks lines for YAML but not for the count
-    with paused_gc(), catalogue_of(current.path, db_path, raw) as cat:
+    from .catalog import open_catalog
+
+    with paused_gc(), open_catalog(db_path, current.path, raw) as cat:
         if cat is None:
             return None
         spans, order = cat.spans, event_order(event)
@@ -340,7 +325,8 @@ def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Inser
         if at is None or (at == len(raw) and not raw.endswith(b"\n")):
             return None
         block = dump_record("event", event, " " * spans.column).replace("\n", current.newline)
-        data = raw[:at] + block.encode() + raw[at:]
+        whole = memoryview(raw)  # one copy of the file, not three
+        data = b"".join((whole[:at], block.encode(), whole[at:]))
         if not _only_inserted(spans, raw, data, event, current.path):
             return None
         reparsed = reparse(block.encode(), spans.column, current.path)

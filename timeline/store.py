@@ -53,18 +53,19 @@ INPUT_KEY = "input_hash"
 STAMP_KEY = "input_stamp"
 
 
-def built_from(info: dict[str, str], path: Path, raw: bytes) -> bool:
-    """Whether the build that kept ``info`` read this very file, whose bytes are ``raw``:
-    by its stamp, or by the hash of its bytes at its last commit (with this tool and
-    schema)."""
+def built_from(info: dict[str, str], path: Path, raw: bytes | None = None) -> bool:
+    """Whether the build that kept ``info`` read this very file, whose bytes are ``raw`` (read
+    here when needed): by its stamp, or by the hash of its bytes at its last commit (with this
+    tool and schema)."""
     try:
         stamp = file_stamp(path)
+        commit = last_commit(path)
+        if not info or unchanged_since(info, stamp, commit):
+            return bool(info)
+        raw = Path(path).read_bytes() if raw is None else raw
     except OSError:
         return False
-    commit = last_commit(path)
-    return bool(info) and (
-        unchanged_since(info, stamp, commit) or input_hash(raw, commit) == info.get(INPUT_KEY)
-    )
+    return input_hash(raw, commit) == info.get(INPUT_KEY)
 
 
 def unchanged_since(info: dict[str, str], stamp: str, commit: str) -> bool:

@@ -4,6 +4,7 @@ of verdicts that spares unchanged records, and a diff with the file's line numbe
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,62 @@ def test_a_cache_cut_short_is_not_used_and_is_written_again(tmp_path):
     assert (
         reformat.FmtCache(path).load().entries == reformat.lay_out(CANONICAL, path).canonical_keys
     )
+
+
+@functools.cache
+def _previous(base: str, newline: str) -> reformat.Previous | None:
+    texts = {**BASES, "real": REAL.read_text(encoding="utf-8")}
+    return reformat.lay_out(texts[base].replace("\n", newline).encode(), PATH).cut
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    base=st.sampled_from(["small", "commented", "real"]),
+    edits=EDITS,
+    after=st.sampled_from(["\nevents:\n", "\n"]),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
+def test_cuts_found_from_the_last_file_are_the_whole_file_s(base, edits, after, newline):
+    """Any edit: where the file read last says the file is cut, cutting it whole finds the
+    same places and digests; and the layout is the same either way."""
+    texts = {**BASES, "real": REAL.read_text(encoding="utf-8")}
+    previous = _previous(base, newline)
+    if previous is None:  # laid out whole (a CRLF file with a blank line above its first key)
+        assert base == "commented" and newline == "\r\n"
+        return
+    raw = edited(texts[base], edits, after).replace("\n", newline).encode()
+    found = reformat.recut(raw, newline, previous)
+    if found is not None:
+        assert found[0] == reformat._cut(raw, 0)
+        try:
+            fresh = reformat.lay_out(raw, PATH).cut
+        except (LoadError, LayoutError):
+            fresh = None  # a record that does not read: the whole file's reading says why
+        assert fresh is None or found[1] == fresh.digests
+    try:
+        again = reformat.lay_out(raw, PATH, previous=previous).data()
+    except (LoadError, LayoutError) as exc:
+        again = type(exc)
+    assert again == by_record(raw)
+
+
+def test_an_edit_of_one_record_is_recut_from_the_last_file():
+    raw = REAL.read_bytes()
+    previous = reformat.lay_out(raw, PATH).cut
+    at = raw.index(b"    summary: ", len(raw) // 2)
+    edited_raw = raw[:at] + b"    summary: Shorter.\n" + raw[raw.index(b"\n    ", at + 14) + 1 :]
+    found = reformat.recut(edited_raw, "\n", previous)
+    assert found is not None
+    assert found[0] == reformat.lay_out(edited_raw, PATH).cut.cuts
+
+
+def test_fmt_check_after_an_edit_cuts_only_the_changed_stretch(tmp_path, monkeypatch):
+    path = tmp_path / "events.yaml"
+    path.write_bytes(CANONICAL)
+    assert runner.invoke(app, ["fmt", "--check", str(path)]).exit_code == 0
+    text = CANONICAL.decode()
+    at = text.index("    title: ", text.index("\nevents:\n")) + len("    title: ")
+    path.write_text(text[:at] + "Z" + text[at + 1 :])  # one letter of one title
+    monkeypatch.setattr(reformat, "_cut", lambda *a: pytest.fail("the whole file was cut"))
+    result = runner.invoke(app, ["fmt", "--check", str(path)])
+    assert result.exit_code == 0 and "already in canonical layout" in result.stdout

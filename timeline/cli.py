@@ -441,7 +441,7 @@ def fmt(
     found: list = []
 
     def canonical_bytes(current) -> bytes | None:
-        found.append(lay_out(current.raw, path, cache.entries))
+        found.append(lay_out(current.raw, path, cache, cache.previous))
         return None if check or found[-1].unchanged() else found[-1].data()
 
     try:
@@ -552,7 +552,8 @@ def add(
     ] = None,
 ) -> None:
     """Add one event at its chronological place, after validating it against the file."""
-    from .edit import EditRefused, Loaded, add_event, catalogue_of
+    from .catalog import open_catalog
+    from .edit import EditRefused, Loaded, add_event
     from .prompts import Known, complete_interactively
 
     if len(source or []) != len(quote or []):
@@ -574,7 +575,7 @@ def add(
             # While the database is up to date with the file, it knows the ids and the
             # events' order: the file is then not parsed as a whole (see Rebuilding).
             db_path = default_db_path(path)
-            with catalogue_of(path, db_path) as catalog:
+            with open_catalog(db_path, path) as catalog:
                 known = Known.from_catalog(catalog) if catalog else None
             loaded = None if known else Loaded.read(path)
             known = known or Known.of(loaded)

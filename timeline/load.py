@@ -428,7 +428,7 @@ _CUTS = {
 
 
 @functools.cache
-def _cut(name: str, of: type) -> re.Pattern:
+def cut_pattern(name: str, of: type) -> re.Pattern:
     pattern = _CUTS[name] if of is str else _CUTS[name].encode()
     return re.compile(pattern, re.ASCII)
 
@@ -535,10 +535,10 @@ def section_starts(text: str | bytes, end: int | None = None) -> list[int]:
     top-level keys: where each key's line starts, then ``end``. Raises _ReadWhole when
     there is no key, or text that is not a comment before the first one."""
     of, end = type(text), len(text) if end is None else end
-    starts = [m.start() + 1 for m in _cut("section", of).finditer(text, 0, end)] + [end]
-    if _cut("first", of).match(text, 0, end):
+    starts = [m.start() + 1 for m in cut_pattern("section", of).finditer(text, 0, end)] + [end]
+    if cut_pattern("first", of).match(text, 0, end):
         starts.insert(0, 0)
-    if len(starts) == 1 or not _cut("blank", of).fullmatch(text, 0, starts[0]):
+    if len(starts) == 1 or not cut_pattern("blank", of).fullmatch(text, 0, starts[0]):
         raise _ReadWhole("no key, or text before the first key")
     return starts
 
@@ -548,15 +548,15 @@ def item_cuts(text: str | bytes, start: int, end: int) -> list[int]:
     list start (at the first item's column), then the stretch's end; only the end when the
     key holds no block list. Before the first cut are the key's own lines."""
     of = type(text)
-    first = _cut("item", of).search(text, start, end)
+    first = cut_pattern("item", of).search(text, start, end)
     if first is None:
         return [end]
-    head_end, same_column = first.start() + 1, _item_line_at(len(first.group(1)), of)
+    head_end, same_column = first.start() + 1, item_line(len(first.group(1)), of)
     return [head_end, *(m.start() + 1 for m in same_column.finditer(text, head_end, end)), end]
 
 
 @functools.cache
-def _item_line_at(column: int, of: type) -> re.Pattern:
+def item_line(column: int, of: type) -> re.Pattern:
     pattern = "\n" + " " * column + r"-(?=[ \n]|\Z)"
     return re.compile(pattern if of is str else pattern.encode())
 

@@ -22,9 +22,11 @@ import contextlib
 import difflib
 import functools
 import itertools
+import operator
 import os
 import re
 import tempfile
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from . import schema
-from .digest import DIGEST_SIZE, digest, digester, hex_digest
+from .digest import DIGEST_SIZE, digest, digest_each, digester, hex_digest
 from .files import file_stamp, line_ending
 from .layout import (
     INDENT,
@@ -47,8 +49,10 @@ from .load import (
     LoadError,
     _one_key,
     _ReadWhole,
+    cut_pattern,
     decode,
     item_cuts,
+    item_line,
     load_text,
     map_stretches,
     read_piece,
@@ -65,6 +69,7 @@ LAYOUT_MODULES = ("comments", "dates", "layout", "load", "reformat", "schema")
 # in a file's text (the loader refuses it), so that the strings sort as the pairs do.
 Order = str
 _UNIT, _RECORD = "\x1f", "\x1e"
+_UNKNOWN = "\x15"  # in the cache, for a piece with no sort key (not known canonical)
 
 
 @dataclass
@@ -94,6 +99,7 @@ class Canonical:
     bom: bool
     sections: list[_Section] = field(default_factory=list)
     found: int = 0  # records laid out (not known from the cache)
+    cut: Previous | None = None  # where the file was cut (None: it was laid out whole)
     _unchanged: bool | None = field(default=None, repr=False)
 
     @property
@@ -140,9 +146,16 @@ def _encode(text: str, newline: str) -> bytes:
     return text.encode("utf-8")
 
 
-def lay_out(raw: bytes, path: Path, cache: dict[bytes, Order] | None = None) -> Canonical:
+def lay_out(
+    raw: bytes,
+    path: Path,
+    cache: dict[bytes, Order] | FmtCache | None = None,
+    previous: Previous | None = None,
+) -> Canonical:
     """The canonical layout of the file whose bytes are ``raw``; records whose digest is in
-    ``cache`` are known canonical. Raises LoadError or LayoutError as ``format_text`` does.
+    ``cache`` are known canonical, and where the file is cut is found from the ``previous``
+    file read when it can be (``recut``). Raises LoadError or LayoutError as ``format_text``
+    does.
 
     Example::
 
@@ -152,34 +165,197 @@ def lay_out(raw: bytes, path: Path, cache: dict[bytes, Order] | None = None) -> 
     bom = raw.startswith(BOM)
     newline = line_ending(raw)
     try:
-        return _by_record(raw, len(BOM) if bom else 0, newline, bom, cache or {})
+        return _by_record(raw, len(BOM) if bom else 0, newline, bom, cache or {}, previous)
     except _ReadWhole:
         text = format_text(decode(raw), path)
         return Canonical(raw, [text], newline, bom)
 
 
-def _by_record(
-    raw: bytes, begin: int, newline: str, bom: bool, cache: dict[bytes, Order]
-) -> Canonical:
+@dataclass
+class Cuts:
+    """Where a file is cut, as ``load.section_starts`` and ``load.item_cuts`` cut it: its
+    header (from ``begin``, after any byte-order mark, to ``header_end``), then each
+    top-level key's stretch, ``[start, end of its own lines, its records' starts..., end]``.
+    """
+
+    begin: int
+    header_end: int
+    sections: list[list[int]]
+
+    @functools.cached_property
+    def pieces(self) -> list[tuple[int, int, int]]:
+        """Every piece in file order as (start, end, section): the header (section -1), then
+        each section's own lines and its records."""
+        found = [(self.begin, self.header_end, -1)]
+        for n, cuts in enumerate(self.sections):
+            found += [(a, b, n) for a, b in itertools.pairwise(cuts)]
+        return found
+
+
+def _cut(raw: bytes, begin: int) -> Cuts:
     starts = [begin + s for s in section_starts(raw[begin:])]  # offsets after any BOM
+    sections = [[a, *item_cuts(raw, a, b)] for a, b in itertools.pairwise(starts)]
+    return Cuts(begin, starts[0], sections)
+
+
+@dataclass
+class Previous:
+    """The file fmt read last, as its cache keeps it: its length and line ending, where it
+    was cut, its sections' names, each piece's digest (a record's seeded as its key) and,
+    for a record found canonical, its sort key."""
+
+    length: int
+    newline: str
+    cuts: Cuts
+    names: list[str]
+    digests: list[bytes]
+    orders: list[Order | None]  # a record found canonical: its sort key ("" but for events)
+
+
+def _piece_seeds(cuts: Cuts, names: list[str], newline: str) -> list[int]:
+    """Each piece's seed: none for the header and a section's own lines, the section's
+    for its records."""
+    seeds = [0]
+    for name, section in zip(names, cuts.sections, strict=True):
+        seeds += [0] + [_seed(schema.SECTION_RECORD[name], newline)] * (len(section) - 2)
+    return seeds
+
+
+def recut(raw: bytes, newline: str, previous: Previous) -> tuple[Cuts, list, list] | None:
+    """The file's cuts, its pieces' digests and the sort keys of those known canonical,
+    found from the file fmt read last: the
+    pieces that kept their bytes from its start and from its end, and ``load.item_cuts``'s
+    rule over the stretch between them, which must lie among one section's records. None
+    when it does not (an edit of the header or of a section's own lines, a new top-level
+    key, a record that no longer starts where it did): the file is then cut whole.
+    ``tests/test_reformat.py`` checks that it finds the cuts the whole file's cutting finds.
+    """
+    old = previous.cuts
+    if newline != previous.newline or raw[: old.begin] != BOM[: old.begin]:
+        return None
+    pieces = old.pieces
+    seeds = _piece_seeds(old, previous.names, newline)
+    view, delta = memoryview(raw), len(raw) - previous.length
+    fits = bisect.bisect_right(pieces, len(raw), key=lambda piece: piece[1])  # end in it
+    bounds = [a for a, _, _ in pieces], [b for _, b, _ in pieces]
+    found = _same(view, bounds, seeds, previous.digests, range(fits), 0)
+    first = len(found)
+    if first == len(pieces):
+        return (old, found, previous.orders) if delta == 0 else None
+    if first == 0 or pieces[first - 1][2] < 0:
+        return None  # the header, or what follows it, changed
+    least = next((k for k in range(first, len(pieces)) if pieces[k][0] + delta >= pieces[first][0]),
+                 len(pieces))  # fmt: skip
+    from_end = range(len(pieces) - 1, least - 1, -1)
+    kept = _same(view, bounds, seeds, previous.digests, from_end, delta)
+    stop = len(pieces) - len(kept)
+    mended = _mended(raw, old, pieces, first, stop, delta)
+    if mended is None:
+        return None
+    cuts, section, window = mended
+    seed = _seed(schema.SECTION_RECORD[previous.names[section]], newline)
+    between = [digest(view[a:b], seed) for a, b in itertools.pairwise(window)]
+    orders = [*previous.orders[:first], *[None] * len(between), *previous.orders[stop:]]
+    return cuts, [*found, *between, *reversed(kept)], orders
+
+
+CHUNK = 8192  # pieces compared at a time: an edit is found after about one pass
+
+
+def _same(view, pieces, seeds, old: list[bytes], order: range, shift: int) -> list[bytes]:
+    """The digests of the pieces (their starts and their ends), taken in ``order`` and moved
+    by ``shift``, that are the same as their ``old`` digests, until the first that is not."""
+    same: list[bytes] = []
+    starts_of, ends_of = pieces
+    for at in range(0, len(order), CHUNK):
+        chunk = order[at : at + CHUNK]
+        starts = map(operator.add, map(starts_of.__getitem__, chunk), itertools.repeat(shift))
+        ends = map(operator.add, map(ends_of.__getitem__, chunk), itertools.repeat(shift))
+        spans = map(slice, starts, ends)
+        new = digest_each(map(view.__getitem__, spans), map(seeds.__getitem__, chunk))
+        differ = list(map(operator.ne, new, map(old.__getitem__, chunk)))
+        if True in differ:
+            return same + new[: differ.index(True)]
+        same += new
+    return same
+
+
+def _item_column(raw: bytes, at: int) -> int | None:
+    """The column of the dash of a list item whose line starts at ``at`` (None: none)."""
+    dash = raw.find(b"-", at, at + 200)
+    if dash < 0 or raw[at:dash].strip(b" ") or raw[dash + 1 : dash + 2] not in (b" ", b"\n", b""):
+        return None
+    return dash - at
+
+
+def _mended(raw: bytes, old: Cuts, pieces: list, first: int, stop: int, delta: int):
+    """The cuts of the file whose old pieces ``first`` to ``stop`` (exclusive) changed, with
+    the section they were in and the new records' bounds; None unless they were records of
+    one section and the bytes in their place are records of it."""
+    section = pieces[first - 1][2]
+    cuts = old.sections[section]
+    records = cuts[1:-1]  # the old records' starts (the first ends the section's own lines)
+    changed = pieces[first:stop]
+    if any(n != section or a not in records for a, _, n in changed):
+        return None  # a section's own lines, or pieces of two sections, changed
+    start = pieces[first - 1][1]  # the changed stretch, in the new file
+    end = pieces[stop][0] + delta if stop < len(pieces) else len(raw)
+    if stop < len(pieces) and pieces[stop][2] == section and pieces[stop][0] not in records:
+        return None
+    if end < start or (end > start and raw[end - 1 : end] != b"\n"):
+        return None
+    before = [c for c in records if c < start]
+    after = [c + delta for c in records if stop < len(pieces) and c >= pieces[stop][0]]
+    kept = before[:1] or after[:1] or [start]  # a record whose column is the section's
+    column = _item_column(raw, kept[0])
+    if column is None or (end > start and _item_column(raw, start) != column):
+        return None  # item_cuts takes the first record's column for all
+    if end > start and cut_pattern("section", bytes).search(raw, start - 1, end - 1):
+        return None  # a new top-level key
+    inside = [m.start() + 1 for m in item_line(column, bytes).finditer(raw, start, end)]
+    window = [start, *inside, end] if end > start else [start]
+    mended = [cuts[0], *before, *window[:-1], *after, cuts[-1] + delta]
+    sections = [*old.sections[:section], mended]
+    sections += [[c + delta for c in later] for later in old.sections[section + 1 :]]
+    return Cuts(old.begin, old.header_end, sections), section, window
+
+
+def _by_record(
+    raw: bytes,
+    begin: int,
+    newline: str,
+    bom: bool,
+    cache: dict[bytes, Order] | FmtCache,
+    previous: Previous | None,
+) -> Canonical:
+    found = recut(raw, newline, previous) if previous is not None else None
+    cuts, digests, known = found if found else (_cut(raw, begin), None, None)
+    sections = [_read_head(raw[c[0] : c[1]], len(c) > 2) for c in cuts.sections]
+    names = [section.name for section in sections]
+    if len(set(names)) < len(names):
+        raise _ReadWhole("a duplicate key")
     view = memoryview(raw)
+    if digests is None:  # the header's, then each section's own lines' and records'
+        digests = [digest(view[cuts.begin : cuts.header_end])]
+        for section, c in zip(sections, cuts.sections, strict=True):
+            seed = _seed(schema.SECTION_RECORD[section.name], newline)
+            pieces = map(view.__getitem__, itertools.starmap(slice, itertools.pairwise(c[1:])))
+            digests += [digest(view[c[0] : c[1]]), *map(digester(seed), pieces)]
     hashes = _found(raw, b"#")  # few: comments, and the odd one in a URL or a hashtag
-    sections: list[_Section] = []
-    for start, end in itertools.pairwise(starts):
-        cuts = item_cuts(raw, start, end)
-        section = _read_head(raw[start : cuts[0]], len(cuts) > 1)
-        if any(section.name == earlier.name for earlier in sections):
-            raise _ReadWhole("a duplicate key")
-        section.seed = seed = _seed(schema.SECTION_RECORD[section.name], newline)
-        section.spans = list(itertools.pairwise(cuts))
-        pieces = map(view.__getitem__, itertools.starmap(slice, section.spans))
-        section.keys = list(map(digester(seed), pieces))
-        for at in hashes:  # a record with a "#" has no key: its comments are laid out with it
-            if cuts[0] <= at < end:
-                section.keys[bisect.bisect_right(cuts, at) - 1] = None
-        section.orders = list(map(cache.get, section.keys))  # None: to be laid out
+    at = 1  # where the first section's digests start
+    for section, c in zip(sections, cuts.sections, strict=True):
+        section.seed = _seed(schema.SECTION_RECORD[section.name], newline)
+        section.spans = list(itertools.pairwise(c[1:]))
+        section.keys = list(digests[at + 1 : at + 1 + len(section.spans)])
+        # None: to be laid out (the pieces kept from the file read last are known)
+        section.orders = (list(known[at + 1 : at + 1 + len(section.spans)]) if known
+                          else list(map(cache.get, section.keys)))  # fmt: skip
+        at += 1 + len(section.spans)
+        for place in hashes:  # a record with a "#" has no key: its comments go with it
+            if c[1] <= place < c[-1]:
+                section.keys[bisect.bisect_right(c, place) - 2] = None
+                section.orders[bisect.bisect_right(c, place) - 2] = None
         section.todo = [i for i, order in enumerate(section.orders) if order is None]
-        sections.append(section)
     jobs = [(*section.spans[i], schema.SECTION_RECORD[section.name], newline)
             for section in sections for i in section.todo
             if section.keys[i] is not None]  # fmt: skip
@@ -188,9 +364,14 @@ def _by_record(
     for section in sections:
         section.before, pending = pending, section.before  # see _read_head
         pending = _fill(section, raw, newline, laid_alone, pending)
-    header = _text(raw[begin : starts[0]])
-    return Canonical(raw, _assembled(header, sections, pending), newline, bom, sections,
-                     found=len(jobs))  # fmt: skip
+    parts = _assembled(_text(raw[begin : cuts.header_end]), sections, pending)
+    orders: list[Order | None] = [None]  # the header's
+    for section in sections:  # a record's digest is still its key if its bytes are canonical
+        own = digests[len(orders) + 1 : len(orders) + 1 + len(section.keys)]
+        pairs = zip(section.keys, section.orders, own, strict=True)
+        orders += [None, *(order if key == piece else None for key, order, piece in pairs)]
+    cut = Previous(len(raw), newline, cuts, names, digests, orders)
+    return Canonical(raw, parts, newline, bom, sections, found=len(jobs), cut=cut)
 
 
 def _fill(
@@ -371,7 +552,8 @@ def _moved(found: re.Match, by: int) -> str:
 class FmtCache:
     """What ``fmt`` found, kept beside the YAML file (``.events.yaml.fmt-cache``): the keys
     of the records of the file last seen that are canonical (or of the texts they are laid
-    out as), each event's sort key, and the file's stamp when it was found canonical whole
+    out as), each event's sort key, where that file was cut and its pieces' digests
+    (``Previous``), and the file's stamp when it was found canonical whole
     (``files.file_stamp``: while the stamp stays the same, the file is not read).
 
     A key is the digest of a record's bytes, seeded by its section and the file's line
@@ -381,13 +563,15 @@ class FmtCache:
     It is replaced by a rename, so a reader sees one whole cache or another.
     """
 
-    MAGIC = b"timeline fmt cache 1"
+    MAGIC = b"timeline fmt cache 2"
 
     def __init__(self, yaml_path: Path):
         target = Path(os.path.realpath(yaml_path))
         self.path = target.with_name(f".{target.name}.fmt-cache")
         self.yaml_path = target
-        self.entries: dict[bytes, Order] = {}
+        self._packed: tuple[bytes, bytes] = (b"", b"")
+        self.count = 0
+        self.previous: Previous | None = None
         self.stamp = ""
         self.problem = ""
 
@@ -399,15 +583,29 @@ class FmtCache:
         except OSError as exc:
             self.problem = f"cannot read the cache {self.path}: {exc.strerror}"
             return self
-        magic, fingerprint, check, stamp, count, rest = (data.split(b"\n", 5) + [b""] * 6)[:6]
+        magic, fingerprint, check, stamp, rest = (data.split(b"\n", 4) + [b""] * 5)[:5]
         if (magic, fingerprint) != (self.MAGIC, layout_fingerprint().encode()):
             return self
         if check != hex_digest(rest).encode():  # a cache cut short, or mended by hand
             return self
         with contextlib.suppress(ValueError):
-            self.entries = _unpacked(rest, int(count))
+            keys, orders, *previous = _unblobs(rest)
+            self.previous = _previous_of(*previous) if previous else None
+            self._packed, self.count = (keys, orders), len(keys) // DIGEST_SIZE
             self.stamp = stamp.decode()
         return self
+
+    @functools.cached_property
+    def entries(self) -> dict[bytes, Order]:
+        """The keys of the records known canonical, with their sort keys (read when first
+        asked for: a file cut as the last one was needs only ``previous``)."""
+        try:
+            return _unpacked(*self._packed)
+        except ValueError:
+            return {}
+
+    def get(self, key: bytes | None) -> Order | None:
+        return self.entries.get(key)
 
     def known_canonical(self) -> bool:
         """Whether the file is the one last found canonical, by its stamp."""
@@ -419,35 +617,78 @@ class FmtCache:
 
     def remember(self, canonical: Canonical, *, whole: bool) -> None:
         """Keep what ``canonical`` found, and the file's stamp if ``whole`` (the file is
-        canonical), when either is new."""
+        canonical), unless the cache holds it all already."""
         stamp = file_stamp(self.yaml_path) if whole else ""
         found = canonical.canonical_keys
-        if not canonical.found and stamp == self.stamp and len(found) == len(self.entries):
+        if (not canonical.found and stamp == self.stamp and len(found) == self.count
+                and canonical.cut == self.previous):  # fmt: skip
             return
-        packed = _packed(found)
-        head = [self.MAGIC, layout_fingerprint().encode(), hex_digest(packed).encode(),
-                stamp.encode(), b"%d" % len(found)]  # fmt: skip
+        parts = [b"".join(found), _RECORD.join(found.values()).encode()]
+        rest = _blobs([*parts, *(_previous_parts(canonical.cut) if canonical.cut else [])])
+        head = [self.MAGIC, layout_fingerprint().encode(), hex_digest(rest).encode(),
+                stamp.encode()]  # fmt: skip
         try:
-            _replace(self.path, b"\n".join([*head, packed]))
+            _replace(self.path, b"\n".join([*head, rest]))
         except OSError as exc:
             self.problem = f"cannot write the cache {self.path}: {exc.strerror or exc}"
 
 
-def _packed(entries: dict[bytes, Order]) -> bytes:
-    """The keys, then their events' sort keys ("" for other records) joined by a record
-    separator (the header says how many, and the digest of the whole)."""
-    orders = _RECORD.join(entries.values())
-    return b"".join(entries) + orders.encode()
+# An event's sort key is kept as text, each separated by a record separator ("" for records
+# that are not events); blobs are kept one after another, after a line of their lengths.
 
 
-def _unpacked(data: bytes, count: int) -> dict[bytes, Order]:
+def _unpacked(keys: bytes, orders: bytes) -> dict[bytes, Order]:
     size = DIGEST_SIZE
-    keys = data[: count * size]
-    orders = data[count * size :].decode().split(_RECORD) if count else []
-    if len(keys) != count * size or len(orders) != count:
-        raise ValueError("a cache cut short")
+    found = orders.decode().split(_RECORD) if keys else []
+    if len(keys) != len(found) * size:
+        raise ValueError("a cache whose parts do not agree")
     slices = map(slice, range(0, len(keys), size), range(size, len(keys) + size, size))
-    return dict(zip(map(keys.__getitem__, slices), orders, strict=True))
+    return dict(zip(map(keys.__getitem__, slices), found, strict=True))
+
+
+def _previous_parts(previous: Previous) -> list[bytes]:
+    cuts = previous.cuts
+    numbers = [previous.length, cuts.begin, cuts.header_end, len(cuts.sections)]
+    for section in cuts.sections:
+        numbers += [len(section), *section]
+    texts = _RECORD.join([previous.newline, *previous.names]).encode()
+    orders = _RECORD.join(_UNKNOWN if o is None else o for o in previous.orders).encode()
+    return [array("q", numbers).tobytes(), texts, b"".join(previous.digests), orders]
+
+
+def _previous_of(numbers_blob: bytes, texts: bytes, digests: bytes, orders: bytes) -> Previous:
+    numbers = array("q")
+    numbers.frombytes(numbers_blob)
+    length, begin, header_end, count = numbers[:4]
+    sections, at = [], 4
+    for _ in range(count):
+        size = numbers[at]
+        sections.append(list(numbers[at + 1 : at + 1 + size]))
+        at += 1 + size
+    newline, *names = texts.decode().split(_RECORD)
+    size = DIGEST_SIZE
+    found = list(map(digests.__getitem__, map(slice, range(0, len(digests), size),
+                                              range(size, len(digests) + size, size))))  # fmt: skip
+    known = [None if o == _UNKNOWN else o for o in orders.decode().split(_RECORD)]
+    previous = Previous(length, newline, Cuts(begin, header_end, sections), names, found, known)
+    if not len(found) == len(known) == len(previous.cuts.pieces) or len(names) != count:
+        raise ValueError("a cache whose parts do not agree")
+    return previous
+
+
+def _blobs(parts: list[bytes]) -> bytes:
+    return b" ".join(b"%d" % len(part) for part in parts) + b"\n" + b"".join(parts)
+
+
+def _unblobs(data: bytes) -> list[bytes]:
+    lengths, _, rest = data.partition(b"\n")
+    found, at = [], 0
+    for length in map(int, lengths.split()):
+        found.append(rest[at : at + length])
+        at += length
+    if at != len(rest):
+        raise ValueError("a cache whose parts do not agree")
+    return found
 
 
 def _replace(path: Path, data: bytes) -> None:

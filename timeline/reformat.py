@@ -569,38 +569,62 @@ class FmtCache:
         target = Path(os.path.realpath(yaml_path))
         self.path = target.with_name(f".{target.name}.fmt-cache")
         self.yaml_path = target
-        self._packed: tuple[bytes, bytes] = (b"", b"")
-        self.count = 0
-        self.previous: Previous | None = None
         self.stamp = ""
         self.problem = ""
 
     def load(self) -> FmtCache:
+        """Read the cache's first lines: the stamp of the file last found canonical (the rest
+        is read when first asked for). The stamp needs no digest: the cache is replaced
+        whole, by a rename, and a stamp is written only for a file found canonical."""
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as cache:
+                magic, fingerprint, _, stamp = (cache.readline().rstrip(b"\n") for _ in range(4))
         except FileNotFoundError:
             return self
         except OSError as exc:
             self.problem = f"cannot read the cache {self.path}: {exc.strerror}"
             return self
-        magic, fingerprint, check, stamp, rest = (data.split(b"\n", 4) + [b""] * 5)[:5]
-        if (magic, fingerprint) != (self.MAGIC, layout_fingerprint().encode()):
-            return self
-        if check != hex_digest(rest).encode():  # a cache cut short, or mended by hand
-            return self
-        with contextlib.suppress(ValueError):
-            keys, orders, *previous = _unblobs(rest)
-            self.previous = _previous_of(*previous) if previous else None
-            self._packed, self.count = (keys, orders), len(keys) // DIGEST_SIZE
-            self.stamp = stamp.decode()
+        if (magic, fingerprint) == (self.MAGIC, layout_fingerprint().encode()):
+            self.stamp = stamp.decode(errors="replace")
         return self
+
+    @functools.cached_property
+    def _blobs(self) -> list[bytes]:
+        """The cache's parts (see remember); none if it is not whole or not this code's."""
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return []
+        magic, fingerprint, check, _, rest = (data.split(b"\n", 4) + [b""] * 5)[:5]
+        if (magic, fingerprint) != (self.MAGIC, layout_fingerprint().encode()):
+            return []
+        if check != hex_digest(rest).encode():  # a cache cut short, or mended by hand
+            return []
+        try:
+            return _unblobs(rest)
+        except ValueError:
+            return []
+
+    @property
+    def count(self) -> int:
+        """How many keys the cache holds."""
+        return len(self._blobs[0]) // DIGEST_SIZE if self._blobs else 0
+
+    @functools.cached_property
+    def previous(self) -> Previous | None:
+        """The file fmt read last (read when first asked for: a file known canonical by
+        its stamp needs none of it)."""
+        try:
+            return _previous_of(*self._blobs[2:]) if len(self._blobs) > 2 else None
+        except ValueError:
+            return None
 
     @functools.cached_property
     def entries(self) -> dict[bytes, Order]:
         """The keys of the records known canonical, with their sort keys (read when first
         asked for: a file cut as the last one was needs only ``previous``)."""
         try:
-            return _unpacked(*self._packed)
+            return _unpacked(*self._blobs[:2]) if self._blobs else {}
         except ValueError:
             return {}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import xxhash
 
@@ -37,3 +38,18 @@ def digester(seed: int) -> Callable[[bytes | memoryview], bytes]:
 def digest_each(pieces: Iterable[bytes | memoryview], seeds: Iterable[int]) -> list[bytes]:
     """``digest`` of each piece with its seed, mapped at C speed."""
     return list(map(xxhash.xxh3_128_digest, pieces, seeds))
+
+
+def split_digests(blob: bytes) -> list[bytes]:
+    """The digests ``b"".join`` put one after another, split again (at C speed)."""
+    starts = range(0, len(blob), DIGEST_SIZE)
+    ends = range(DIGEST_SIZE, len(blob) + DIGEST_SIZE, DIGEST_SIZE)
+    return list(map(blob.__getitem__, map(slice, starts, ends)))
+
+
+def modules_fingerprint(names: Iterable[str], *more: bytes) -> str:
+    """A short hash of the source of these modules of the package (and of ``more``): what
+    a result depends on, so that a change to the code voids what was kept of it."""
+    here = Path(__file__).parent
+    sources = [(here / f"{name}.py").read_bytes() for name in names]
+    return hex_digest(b"\0".join([*sources, *more]))[:16]

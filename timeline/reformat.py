@@ -34,7 +34,15 @@ from pathlib import Path
 import yaml
 
 from . import schema
-from .digest import DIGEST_SIZE, digest, digest_each, digester, hex_digest
+from .digest import (
+    DIGEST_SIZE,
+    digest,
+    digest_each,
+    digester,
+    hex_digest,
+    modules_fingerprint,
+    split_digests,
+)
 from .files import file_stamp, line_ending
 from .layout import (
     INDENT,
@@ -662,12 +670,10 @@ class FmtCache:
 
 
 def _unpacked(keys: bytes, orders: bytes) -> dict[bytes, Order]:
-    size = DIGEST_SIZE
     found = orders.decode().split(_RECORD) if keys else []
-    if len(keys) != len(found) * size:
+    if len(keys) != len(found) * DIGEST_SIZE:
         raise ValueError("a cache whose parts do not agree")
-    slices = map(slice, range(0, len(keys), size), range(size, len(keys) + size, size))
-    return dict(zip(map(keys.__getitem__, slices), found, strict=True))
+    return dict(zip(split_digests(keys), found, strict=True))
 
 
 def _previous_parts(previous: Previous) -> list[bytes]:
@@ -690,9 +696,7 @@ def _previous_of(numbers_blob: bytes, texts: bytes, digests: bytes, orders: byte
         sections.append(list(numbers[at + 1 : at + 1 + size]))
         at += 1 + size
     newline, *names = texts.decode().split(_RECORD)
-    size = DIGEST_SIZE
-    found = list(map(digests.__getitem__, map(slice, range(0, len(digests), size),
-                                              range(size, len(digests) + size, size))))  # fmt: skip
+    found = split_digests(digests)
     known = [None if o == _UNKNOWN else o for o in orders.decode().split(_RECORD)]
     previous = Previous(length, newline, Cuts(begin, header_end, sections), names, found, known)
     if not len(found) == len(known) == len(previous.cuts.pieces) or len(names) != count:
@@ -732,7 +736,5 @@ def _replace(path: Path, data: bytes) -> None:
 @functools.cache
 def layout_fingerprint() -> str:
     """A hash of what the canonical text of a record depends on besides its bytes."""
-    here = Path(__file__).parent
-    sources = [(here / f"{name}.py").read_bytes() for name in LAYOUT_MODULES]
     emitter = f"{yaml.__version__}\0{yaml._yaml.get_version_string()}".encode()
-    return hex_digest(b"\0".join([*sources, emitter]))[:16]
+    return modules_fingerprint(LAYOUT_MODULES, emitter)

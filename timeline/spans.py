@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from .digest import DIGEST_SIZE, digest
+from .digest import DIGEST_SIZE, digest, split_digests
 from .load import (
     Document,
     LoadError,
@@ -163,7 +163,7 @@ class Spans:
 
 
 def _cut(blob: bytes) -> tuple[bytes, ...]:
-    return tuple(blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE))
+    return tuple(split_digests(blob))
 
 
 def _unpack_head(parts: dict[str, bytes]) -> Head | None:

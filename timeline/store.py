@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .digest import hex_digest
+from .digest import hex_digest, modules_fingerprint
 from .files import file_stamp
 from .provenance import Progress, Tracked, last_commit
 
@@ -43,8 +43,7 @@ DATABASE_MODULES = ("build", "catalog", "changes", "dates", "derive", "digest", 
 @functools.cache
 def schema_fingerprint() -> str:
     """A hash of the source of ``DATABASE_MODULES``."""
-    sources = (Path(__file__).with_name(f"{name}.py").read_bytes() for name in DATABASE_MODULES)
-    return hex_digest(b"\0".join(sources))[:16]
+    return modules_fingerprint(DATABASE_MODULES)
 
 
 # The key of build_info holding the input's hash (``input_hash``) of the last build.

@@ -33,7 +33,7 @@ def whole(raw: bytes) -> bytes | type[Exception]:
     except (LoadError, LayoutError) as exc:
         return type(exc)
     newline = line_ending(raw)
-    bom = "\ufeff" if raw.startswith(reformat.BOM) else ""
+    bom = "\ufeff" if raw.startswith(reformat.BOM_BYTES) else ""
     return (bom + text.replace("\n", newline)).encode()
 
 

@@ -47,6 +47,7 @@ from .load import decode
 LOCK_TIMEOUT_S = 30.0
 ATTEMPTS = 3
 BOM = "\ufeff"
+BOM_BYTES = BOM.encode()
 # YAML's line breaks (the parser counts lines by these); a file keeps the first it uses.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
@@ -64,6 +65,13 @@ def line_ending(text: str | bytes) -> str:
     if found is None:
         return "\n"
     return found.group() if isinstance(text, str) else found.group().decode()
+
+
+def with_line_ending(text: str, newline: str) -> str:
+    """``text`` with ``newline`` ending every line (``"\\r\\n"``, ``"\\r"`` or ``"\\n"``)."""
+    if newline == "\n":
+        return text
+    return text.replace("\r\n", "\n").replace("\n", newline)
 
 
 # How long ago a file must have last changed for its stamp to be trusted: a write in the
@@ -118,7 +126,7 @@ class TextFile:
         return cls(
             path=Path(path),
             target=target,
-            bom=raw.startswith(BOM.encode()),
+            bom=raw.startswith(BOM_BYTES),
             newline=line_ending(raw),
             digest=_digest(raw),
             raw=raw,
@@ -134,8 +142,8 @@ class TextFile:
     def encode(self, text: str, *, convert_newlines: bool = True) -> bytes:
         """``text`` as bytes in this file's conventions: its BOM and, unless told not
         to (an edit that kept every other byte), its line ending on every line."""
-        if convert_newlines and self.newline != "\n":
-            text = text.replace("\r\n", "\n").replace("\n", self.newline)
+        if convert_newlines:
+            text = with_line_ending(text, self.newline)
         return ((BOM if self.bom else "") + text).encode("utf-8")
 
     def unchanged_on_disk(self) -> bool:

@@ -43,7 +43,7 @@ from .digest import (
     modules_fingerprint,
     split_digests,
 )
-from .files import file_stamp, line_ending
+from .files import BOM_BYTES, file_stamp, line_ending, with_line_ending
 from .layout import (
     INDENT,
     _comment_lines,
@@ -67,7 +67,6 @@ from .load import (
     section_starts,
 )
 
-BOM = "\ufeff".encode()
 # What the canonical text of a record depends on besides its bytes: the layout's code, the
 # declarations, the date rules, the loader and the emitter.
 LAYOUT_MODULES = ("comments", "dates", "layout", "load", "reformat", "schema")
@@ -127,7 +126,7 @@ class Canonical:
         return self._unchanged
 
     def _compare(self) -> bool:
-        view, at = memoryview(self.raw), len(BOM) if self.bom else 0
+        view, at = memoryview(self.raw), len(BOM_BYTES) if self.bom else 0
         for part in self.parts:
             if isinstance(part, tuple) and part[0] == at:
                 at = part[1]
@@ -140,7 +139,7 @@ class Canonical:
 
     def data(self) -> bytes:
         """The canonical file's bytes."""
-        return (BOM if self.bom else b"") + b"".join(self._bytes(p) for p in self.parts)
+        return (BOM_BYTES if self.bom else b"") + b"".join(self._bytes(p) for p in self.parts)
 
     def _bytes(self, part: str | tuple[int, int]) -> bytes:
         if isinstance(part, tuple):
@@ -149,9 +148,7 @@ class Canonical:
 
 
 def _encode(text: str, newline: str) -> bytes:
-    if newline != "\n":
-        text = text.replace("\r\n", "\n").replace("\n", newline)
-    return text.encode("utf-8")
+    return with_line_ending(text, newline).encode("utf-8")
 
 
 def lay_out(
@@ -170,10 +167,10 @@ def lay_out(
         canonical = lay_out(Path("events.yaml").read_bytes(), Path("events.yaml"))
         canonical.unchanged()  # True for a file fmt wrote
     """
-    bom = raw.startswith(BOM)
+    bom = raw.startswith(BOM_BYTES)
     newline = line_ending(raw)
     try:
-        return _by_record(raw, len(BOM) if bom else 0, newline, bom, cache or {}, previous)
+        return _by_record(raw, len(BOM_BYTES) if bom else 0, newline, bom, cache or {}, previous)
     except _ReadWhole:
         text = format_text(decode(raw), path)
         return Canonical(raw, [text], newline, bom)
@@ -239,7 +236,7 @@ def recut(raw: bytes, newline: str, previous: Previous) -> tuple[Cuts, list, lis
     ``tests/test_reformat.py`` checks that it finds the cuts the whole file's cutting finds.
     """
     old = previous.cuts
-    if newline != previous.newline or raw[: old.begin] != BOM[: old.begin]:
+    if newline != previous.newline or raw[: old.begin] != BOM_BYTES[: old.begin]:
         return None
     pieces = old.pieces
     seeds = _piece_seeds(old, previous.names, newline)

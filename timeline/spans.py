@@ -38,7 +38,6 @@ Example::
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import itertools
 import re
@@ -50,6 +49,7 @@ from dataclasses import dataclass
 import yaml
 
 from .digest import DIGEST_SIZE, digest, split_digests
+from .files import BOM_BYTES
 from .load import (
     Document,
     LoadError,
@@ -62,7 +62,6 @@ from .load import (
 from .provenance import fingerprints_of
 
 PRINT_SIZE = 20  # SHA-1, as the edit history fingerprints an event
-BOM_BYTES = codecs.BOM_UTF8
 # What may stand on an event's line before the event itself: indentation and the dash.
 _ITEM_LEAD = re.compile(r"( *)- +")
 # A stretch parsed alone is parsed as the value of this one key.

@@ -9,8 +9,7 @@ and 128 bits make an accidental collision negligible.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import xxhash
@@ -27,12 +26,6 @@ def digest(data: bytes | memoryview, seed: int = 0) -> bytes:
 def hex_digest(data: bytes | memoryview) -> str:
     """The same digest as 32 hexadecimal digits."""
     return xxhash.xxh3_128_hexdigest(data)
-
-
-def digester(seed: int) -> Callable[[bytes | memoryview], bytes]:
-    """``digest`` with this seed, as a function of the data alone that runs at C speed
-    (mapped over a file's records, a Python wrapper costs more than the hashing)."""
-    return functools.partial(xxhash.xxh3_128_digest, seed=seed)
 
 
 def digest_each(pieces: Iterable[bytes | memoryview], seeds: Iterable[int]) -> list[bytes]:

@@ -38,7 +38,6 @@ from .digest import (
     DIGEST_SIZE,
     digest,
     digest_each,
-    digester,
     hex_digest,
     modules_fingerprint,
     split_digests,
@@ -228,9 +227,9 @@ def _piece_seeds(cuts: Cuts, names: list[str], newline: str) -> list[int]:
 
 def recut(raw: bytes, newline: str, previous: Previous) -> tuple[Cuts, list, list] | None:
     """The file's cuts, its pieces' digests and the sort keys of those known canonical,
-    found from the file fmt read last: the
-    pieces that kept their bytes from its start and from its end, and ``load.item_cuts``'s
-    rule over the stretch between them, which must lie among one section's records. None
+    found from the file fmt read last: the pieces that kept their bytes from its start and
+    from its end, and ``load.item_cuts``'s rule over the stretch between them, which must
+    lie among one section's records. None
     when it does not (an edit of the header or of a section's own lines, a new top-level
     key, a record that no longer starts where it did): the file is then cut whole.
     ``tests/test_reformat.py`` checks that it finds the cuts the whole file's cutting finds.
@@ -267,11 +266,12 @@ def recut(raw: bytes, newline: str, previous: Previous) -> tuple[Cuts, list, lis
 CHUNK = 8192  # pieces compared at a time: an edit is found after about one pass
 
 
-def _same(view, pieces, seeds, old: list[bytes], order: range, shift: int) -> list[bytes]:
-    """The digests of the pieces (their starts and their ends), taken in ``order`` and moved
-    by ``shift``, that are the same as their ``old`` digests, until the first that is not."""
+def _same(view, bounds, seeds, old: list[bytes], order: range, shift: int) -> list[bytes]:
+    """The digests of the pieces (``bounds``: their starts and their ends), taken in
+    ``order`` and moved by ``shift``, that are the same as their ``old`` digests, until the
+    first that is not."""
     same: list[bytes] = []
-    starts_of, ends_of = pieces
+    starts_of, ends_of = bounds
     for at in range(0, len(order), CHUNK):
         chunk = order[at : at + CHUNK]
         starts = map(operator.add, map(starts_of.__getitem__, chunk), itertools.repeat(shift))
@@ -340,12 +340,10 @@ def _by_record(
     if len(set(names)) < len(names):
         raise _ReadWhole("a duplicate key")
     view = memoryview(raw)
+    seeds = _piece_seeds(cuts, names, newline)
     if digests is None:  # the header's, then each section's own lines' and records'
-        digests = [digest(view[cuts.begin : cuts.header_end])]
-        for section, c in zip(sections, cuts.sections, strict=True):
-            seed = _seed(schema.SECTION_RECORD[section.name], newline)
-            pieces = map(view.__getitem__, itertools.starmap(slice, itertools.pairwise(c[1:])))
-            digests += [digest(view[c[0] : c[1]]), *map(digester(seed), pieces)]
+        pieces = itertools.starmap(slice, (piece[:2] for piece in cuts.pieces))
+        digests = digest_each(map(view.__getitem__, pieces), seeds)
     hashes = _found(raw, b"#")  # few: comments, and the odd one in a URL or a hashtag
     at = 1  # where the first section's digests start
     for section, c in zip(sections, cuts.sections, strict=True):
@@ -358,8 +356,8 @@ def _by_record(
         at += 1 + len(section.spans)
         for place in hashes:  # a record with a "#" has no key: its comments go with it
             if c[1] <= place < c[-1]:
-                section.keys[bisect.bisect_right(c, place) - 2] = None
-                section.orders[bisect.bisect_right(c, place) - 2] = None
+                record = bisect.bisect_right(c, place) - 2
+                section.keys[record] = section.orders[record] = None
         section.todo = [i for i, order in enumerate(section.orders) if order is None]
     jobs = [(*section.spans[i], schema.SECTION_RECORD[section.name], newline)
             for section in sections for i in section.todo

@@ -448,7 +448,7 @@ def read_records(text: str) -> tuple[dict, Pieces]:
                 itertools.pairwise(starts)]  # fmt: skip
     stretches = [stretch for start, _, cuts in sections
                  for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
-    read = iter(_read_all(text, stretches))
+    read = iter(map_stretches(read_piece, text, stretches))
     data: dict = {}
     pieces = Pieces()
     line = text.count("\n", 0, starts[0])
@@ -486,13 +486,8 @@ def _one_key(head: object) -> tuple[str, object]:
 # events); below it, starting a process costs more than it saves. Where a process cannot be
 # forked (Windows), the file is read by one.
 PARALLEL_BYTES = 4 * 2**20
-_FORKED_TEXT: list[str] = []  # the text a forked reader parses (inherited, not copied)
+_FORKED_TEXT: list[str | bytes] = []  # what a forked reader reads (inherited, not copied)
 _FORKING = threading.Lock()  # one such text at a time, whatever thread reads a file
-
-
-def _read_all(text: str, stretches: list[tuple[int, int]]) -> list:
-    """Each stretch of ``text`` read alone, in order (see ``map_stretches``)."""
-    return map_stretches(read_piece, text, stretches)
 
 
 def map_stretches(read: Callable, text: str | bytes, stretches: list[tuple]) -> list:

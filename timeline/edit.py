@@ -13,7 +13,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 
@@ -24,9 +23,6 @@ from .layout import INDENT, canonical_record, dump_record, event_order
 from .load import HIDDEN_HINT, Document, LoadError, hidden_character, load_text, paused_gc
 from .spans import NotAList, Spans, changed_events, reparse
 from .validate import Problem, validate_changed, validate_document
-
-if TYPE_CHECKING:
-    pass
 
 MAX_ID_WORDS = 6
 

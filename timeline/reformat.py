@@ -286,11 +286,10 @@ def _same(view, bounds, seeds, old: list[bytes], order: range, shift: int) -> li
 
 
 def _item_column(raw: bytes, at: int) -> int | None:
-    """The column of the dash of a list item whose line starts at ``at`` (None: none)."""
-    dash = raw.find(b"-", at, at + 200)
-    if dash < 0 or raw[at:dash].strip(b" ") or raw[dash + 1 : dash + 2] not in (b" ", b"\n", b""):
-        return None
-    return dash - at
+    """The column of the dash of a list item whose line starts at ``at`` (after a line
+    break), by the pattern ``load.item_cuts`` finds items with (None: none)."""
+    found = cut_pattern("item", bytes).match(raw, at - 1)
+    return len(found.group(1)) if found else None
 
 
 def _mended(raw: bytes, old: Cuts, pieces: list, first: int, stop: int, delta: int):

@@ -143,15 +143,17 @@ def _build_locked(yaml_path: Path, db_path: Path, force: bool) -> BuildResult:
     given = Input(input_hash(raw, commit), commit, stamp)
     if info.get(INPUT_KEY) == given.digest:
         return BuildResult(db_path, True, stored_counts(info))
-    from .changes import checked_whole, plan_edit, plan_from_empty
+    from .changes import checked_whole, plan_edit, plan_from_empty, plan_whole
     from .load import paused_gc
+    from .validate import Unsettled
 
     with paused_gc():
         plan = plan_edit(yaml_path, raw, db_path, info, commit) if info else None
         if plan is not None:
             try:
                 counts = write_database(db_path, plan, given)
-                others = sum(len(getattr(plan.data, s)) for s in ("sources", "actors", "systems"))
+                others = sum(len(getattr(batch, s)) for batch in plan.batches
+                             for s in ("sources", "actors", "systems"))  # fmt: skip
                 return BuildResult(db_path, False, counts, plan.reread, others)
             except sqlite3.DatabaseError as exc:
                 # a removed event that another one relates to (the build from empty says
@@ -159,10 +161,15 @@ def _build_locked(yaml_path: Path, db_path: Path, force: bool) -> BuildResult:
                 # broken constraint of the build's own is a fault, not a reason
                 if isinstance(exc, sqlite3.IntegrityError):
                     raise
+        try:  # the records read, checked and written in batches
+            plan = plan_from_empty(raw, yaml_path, db_path, commit)
+            return BuildResult(db_path, False, write_database(db_path, plan, given))
+        except Unsettled:  # rolled back; the whole file's check says where, or settles it
+            pass
         result = checked_whole(raw, yaml_path)
         if not result.ok:
             raise InvalidInput(result)
-        plan = plan_from_empty(result, raw, yaml_path, db_path, commit)
+        plan = plan_whole(result, raw, yaml_path, db_path, commit)
         return BuildResult(db_path, False, write_database(db_path, plan, given))
 
 
@@ -171,6 +178,7 @@ def write_database(db_path: Path, plan: Plan, given: Input) -> dict[str, int]:
     the row counts. A failure rolls the transaction back: the database is as it was."""
     import sqlite_utils
 
+    created = not db_path.exists()
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:
         for pragma in BUILD_PRAGMAS:
@@ -195,8 +203,13 @@ def write_database(db_path: Path, plan: Plan, given: Input) -> dict[str, int]:
                 conn.execute("rollback")
         # the log's pages now in the file, and the log emptied (unless a reader is in it)
         conn.execute("pragma wal_checkpoint(truncate)")
-    finally:
+    except BaseException:
         conn.close()
+        if created:  # a failed build leaves no database where there was none
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        raise
+    conn.close()
     return counts
 
 
@@ -207,18 +220,21 @@ def _write(db: sqlite_utils.Database, plan: Plan, given: Input) -> dict[str, int
         drop_everything(db.conn)
         rows.create_tables(db)
         derive.create_tables(db)
-    rows.mark(db, plan.removed, plan.data.events)
-    # the records whose rows are written or go: their counts and names are derived again
-    written = {s: sorted({r.id for r in getattr(plan.data, s)} | set(plan.replaced.get(s, ())))
-               for s in ("actors", "systems", "sources")}  # fmt: skip
-    derive.start_keys(db, written)
+    rows.mark(db, plan.removed)
+    # the records whose rows go: their counts and names are derived again (so are those of
+    # the records written, as each batch is)
+    derive.start_keys(db, plan.replaced)
     derive.forget_events(db)
     rows.forget(db, plan.replaced)
-    rows.write(db, plan.data)
-    write_history(db, plan.tracked)
+    for batch in plan.batches:
+        rows.mark_new(db, batch.events)
+        derive.note_written(db, batch)
+        rows.write(db, batch)
+    recorded = plan.recorded()
+    write_history(db, recorded.tracked)
     if plan.fresh:
         derive.create_indexes(db)
-    derive.derive_events(db, list(plan.tracked))
+    derive.derive_events(db, list(recorded.tracked))
     derive.recount(db)
     counts = {name: db[name].count for name in COUNTED_TABLES}
     info = {
@@ -226,9 +242,9 @@ def _write(db: sqlite_utils.Database, plan: Plan, given: Input) -> dict[str, int
         STAMP_KEY: given.stamp,
         "tool_version": __version__,
         "schema_version": schema_fingerprint(),
-        "history_commit": plan.history_commit,
+        "history_commit": recorded.history_commit,
         "input_commit": given.commit,
     } | {f"count_{k}": str(v) for k, v in counts.items()}
     db.conn.executemany("insert or replace into build_info values (?, ?)", sorted(info.items()))
-    store_spans(db, plan.spans)
+    store_spans(db, recorded.spans)
     return counts

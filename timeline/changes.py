@@ -12,23 +12,26 @@ read again too. The edit history moves with such commits: the spans keep each ev
 fingerprint, so the events whose dates change are known without parsing a version.
 
 Anything else (no database, a change outside the records, a commit of another version,
-an error in the changed records, too many of them) plans from an empty database: the
-whole file is parsed and checked, which reports errors with their positions in it, and
-every record is written. Both plans are carried out by the same writer
-(``timeline.build``).
+an error in the changed records, too many of them) plans from an empty database: every
+record is read and checked in batches as it is written (``timeline.batches``), so no
+more than a few batches' records are held at once. What the batches cannot settle (a
+problem, a file not cut into records) is settled by the whole file's parse and check,
+which reports errors with their positions in it; a file without errors is then written
+from it. Every plan is carried out by the same writer (``timeline.build``).
 
 Example::
 
     plan = plan_edit(Path("events.yaml"), raw, db_path, info, commit)
     if plan is None:
-        result = checked_whole(raw, Path("events.yaml"))  # result.ok: no errors
-        plan = plan_from_empty(result, raw, Path("events.yaml"), db_path, commit)
+        plan = plan_from_empty(raw, Path("events.yaml"), db_path, commit)
+    # on Unsettled: result = checked_whole(raw, path); if result.ok: plan_whole(result, …)
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,44 +57,83 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """What a build writes: into an empty database (``fresh``) or into a copy of the last."""
+class Recorded:
+    """What a build keeps beside the rows, known once the records are written."""
 
-    fresh: bool
-    data: Dataset  # the records to write: every record, or the changed events
-    removed: tuple[str, ...]  # the events whose rows go (their ids may come back)
     spans: Spans | None  # where each event now sits in the file
     tracked: dict[str, Tracked]  # the edit history's rows to write (replacing theirs)
     history_commit: str  # the last commit the edit history has read
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build writes: into an empty database (``fresh``) or into the last one."""
+
+    fresh: bool
+    # the records to write, a batch at a time: every record, or the changed ones (reading
+    # them may raise Unsettled, from empty: the whole file is then checked)
+    batches: Iterable[Dataset]
+    removed: tuple[str, ...]  # the events whose rows go (their ids may come back)
+    recorded: Callable[[], Recorded]  # called once the batches are written
     reread: int | None = None  # how many events were parsed again (None: from empty)
-    # by section (sources, actors, systems): the ids whose rows go, before ``data``'s are
-    # written (edited, removed, or read again because they name a renamed record)
+    # by section (sources, actors, systems): the ids whose rows go, before the batches'
+    # are written (edited, removed, or read again because they name a renamed record)
     replaced: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def checked_whole(raw: bytes, yaml_path: Path) -> Result:
-    """The whole file parsed and checked, with its document (for ``plan_from_empty``)."""
+    """The whole file parsed and checked, with its document (for ``plan_whole``)."""
     from .validate import validate_bytes
 
     return validate_bytes(raw, yaml_path, keep_document=True)
 
 
-def plan_from_empty(
-    result: Result, raw: bytes, yaml_path: Path, db_path: Path, commit: str
-) -> Plan:
-    """Every record of a file without errors (``checked_whole``), to be written into an
-    empty database."""
+def plan_from_empty(raw: bytes, yaml_path: Path, db_path: Path, commit: str) -> Plan:
+    """Every record, read and checked in batches (``timeline.batches``) as they are written
+    into an empty database. Raises Unsettled (when the batches are made, or as they are
+    read) for what only the whole file's check settles: ``plan_whole`` then."""
+    from .batches import Batches
+
+    batches = Batches(raw, yaml_path, prints=bool(commit))
+    recorded = functools.partial(
+        _recorded_from_empty, batches.document, lambda: batches.prints, raw, yaml_path, db_path,
+        commit,
+    )  # fmt: skip
+    return Plan(True, batches, (), recorded)
+
+
+def plan_whole(result: Result, raw: bytes, yaml_path: Path, db_path: Path, commit: str) -> Plan:
+    """Every record of a file checked whole, without errors (``checked_whole``), to be
+    written into an empty database."""
+    prints = functools.cache(lambda: fingerprints_of(result.data))
+
+    def document() -> Document:
+        doc, result.document = result.document, None  # it holds the whole text, or graph
+        return doc
+
+    recorded = functools.partial(_recorded_from_empty, document, prints, raw, yaml_path, db_path,
+                                 commit)  # fmt: skip
+    return Plan(True, [result.dataset], (), recorded)
+
+
+def _recorded_from_empty(
+    document: Callable[[], Document],
+    prints: Callable[[], dict[str, str]],
+    raw: bytes,
+    yaml_path: Path,
+    db_path: Path,
+    commit: str,
+) -> Recorded:
+    """The spans of a file written whole, and its edit history: from where the last build
+    left it (even a forced build)."""
     from .spans import record_spans
 
-    spans = record_spans(result.document, raw)
-    result.document = None  # it holds the whole text (and a whole node graph, read whole)
-    # the edit history goes on from where the last build left it (even a forced build)
+    spans = record_spans(document(), raw)
     previous = stored_progress(db_path, stored_build_info(db_path))
-    prints = functools.cache(lambda: fingerprints_of(result.data))
     _, progress = event_history(yaml_path, previous, (raw, prints))
     if commit and spans is not None:  # in git: the next commit moves the history
         spans = spans.with_prints(prints())
-    return Plan(True, result.dataset, (), spans, progress.events, progress.commit)
+    return Recorded(spans, progress.events, progress.commit)
 
 
 def plan_edit(
@@ -131,8 +173,9 @@ def plan_edit(
     tracked, history_commit = moved
     replaced = {section: tuple(sorted(ids)) for section, ids in part.gone().items()
                 if section != "events"}  # fmt: skip
-    return Plan(False, result.dataset, tuple(part.removed), new_spans, tracked, history_commit,
-                len(part.items), replaced)  # fmt: skip
+    recorded = Recorded(new_spans, tracked, history_commit)
+    return Plan(False, [result.dataset], tuple(part.removed), lambda: recorded, len(part.items),
+                replaced)  # fmt: skip
 
 
 @dataclass

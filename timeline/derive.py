@@ -14,6 +14,7 @@ their full-text entries, their dates from the edit history) follow the events wr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from . import schema
@@ -23,6 +24,8 @@ from .views import VIEWS
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+    from .model import Dataset
 
 # How many of a pair of actors' shared events actor_pairs names (the first, by date).
 PAIR_EVENT_IDS = 10
@@ -247,15 +250,31 @@ def _keys_sql(events: str) -> list[str]:
     ]  # fmt: skip
 
 
-def start_keys(db: sqlite_utils.Database, records: dict[str, list[str]]) -> None:
+# The sections whose records' counts and names a build derives again when their rows are
+# written or go (each section's table has its name).
+USED_SECTIONS = ("actors", "systems", "sources")
+
+
+def start_keys(db: sqlite_utils.Database, replaced: dict[str, Iterable[str]]) -> None:
     """Create the key tables, with what the removed events counted towards and the ids of
-    the records written (``records``: ids by table)."""
+    the records whose rows go (``replaced``: ids by section)."""
     for name, columns in KEYS.items():
         db.execute(f"create temp table {name} ({columns})")
-    for table, ids in records.items():
-        db.conn.executemany("insert into temp.used values (?, ?)", ((table, i) for i in ids))
+    for section in USED_SECTIONS:
+        _use(db, section, replaced.get(section, ()))
     for sql in _keys_sql("gone"):
         db.execute(sql)
+
+
+def note_written(db: sqlite_utils.Database, data: Dataset) -> None:
+    """Add the ids of the records written (actors, systems, sources) to those recounted."""
+    for section in USED_SECTIONS:
+        _use(db, section, (r.id for r in getattr(data, section)))
+
+
+def _use(db: sqlite_utils.Database, section: str, ids: Iterable[str]) -> None:
+    db.conn.executemany("insert or ignore into temp.used values (?, ?)",
+                        ((section, i) for i in ids))  # fmt: skip
 
 
 # Events per year and type: overall (scope 'all'), per actor and per system, and per

@@ -361,7 +361,7 @@ def load_text(
     for a position in it. A file that cannot be read so (an error anywhere, an alias, text
     before the first key) is read whole, as without it: the same data or the same error.
     """
-    _refuse_deep_nesting(text)
+    refuse_deep_nesting(text)
     if record_by_record:
         try:
             data, pieces = read_records(text)
@@ -444,8 +444,7 @@ def read_records(text: str) -> tuple[dict, Pieces]:
     that parses alone reads as it does in the file.
     """
     starts = section_starts(text)
-    sections = [(start, end, item_cuts(text, start, end)) for start, end in
-                itertools.pairwise(starts)]  # fmt: skip
+    sections = record_cuts(text, starts)
     stretches = [stretch for start, _, cuts in sections
                  for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
     read = iter(map_stretches(read_piece, text, stretches))
@@ -453,7 +452,7 @@ def read_records(text: str) -> tuple[dict, Pieces]:
     pieces = Pieces()
     line = text.count("\n", 0, starts[0])
     for start, end, cuts in sections:
-        key, value = _one_key(next(read))
+        key, value = one_key(next(read))
         if key in data:
             raise _ReadWhole("a duplicate key")
         data[key] = value
@@ -474,7 +473,15 @@ def read_records(text: str) -> tuple[dict, Pieces]:
     return data, pieces
 
 
-def _one_key(head: object) -> tuple[str, object]:
+def record_cuts(text: str | bytes, starts: list[int]) -> list[tuple[int, int, list[int]]]:
+    """Each top-level key's stretch (``section_starts``) as (start, end, its ``item_cuts``):
+    the key's own lines run from ``start`` to the first cut, each item between two cuts."""
+    return [(start, end, item_cuts(text, start, end)) for start, end in itertools.pairwise(starts)]
+
+
+def one_key(head: object) -> tuple[str, object]:
+    """The key and value of a top-level key's piece read alone (``_ReadWhole`` if it is not
+    one key)."""
     if not isinstance(head, dict) or len(head) != 1 or not isinstance(next(iter(head)), str):
         raise _ReadWhole("not one key")
     ((key, value),) = head.items()
@@ -754,7 +761,7 @@ def _bracket_depth(text: str) -> int:
     return deepest
 
 
-def _refuse_deep_nesting(text: str) -> None:
+def refuse_deep_nesting(text: str) -> None:
     """Refuse nesting deeper than MAX_DEPTH before composing.
 
     PyYAML's C composer recurses once per level and overflows the C stack (a

@@ -54,7 +54,6 @@ from .layout import (
 )
 from .load import (
     LoadError,
-    _one_key,
     _ReadWhole,
     cut_pattern,
     decode,
@@ -62,6 +61,7 @@ from .load import (
     item_line,
     load_text,
     map_stretches,
+    one_key,
     read_piece,
     section_starts,
 )
@@ -453,7 +453,7 @@ def _read_head(head: bytes, has_records: bool) -> _Section:
     """A top-level key's own lines: a section's line, its comments, and (in ``before``, for
     the moment) the comment lines after it, which go in front of its first record."""
     text = _text(head)
-    name, value = _one_key(read_piece(text))
+    name, value = one_key(read_piece(text))
     if name not in schema.SECTIONS or value != (None if has_records else []):
         raise _ReadWhole("not a section of records: the whole file's layout says why")
     if "#" not in text:

@@ -62,12 +62,17 @@ def create_tables(db: sqlite_utils.Database) -> None:
     db["yaml_spans"].create({"part": str, "value": bytes}, pk="part")
 
 
-def mark(db: sqlite_utils.Database, removed: Iterable[str], events: list[Event]) -> None:
-    """The ids of the events a build takes out and of those it writes, as temporary tables
-    (``GONE``, ``NEW``) that the stages after it select by."""
-    for name, ids in (("gone", set(removed)), ("new", {e.id for e in events})):
+def mark(db: sqlite_utils.Database, removed: Iterable[str]) -> None:
+    """The ids of the events a build takes out, and (empty, filled by ``mark_new``) of
+    those it writes, as temporary tables (``GONE``, ``NEW``) that the later stages select by."""
+    for name, ids in (("gone", set(removed)), ("new", set())):
         db.execute(f"create temp table {name} (id text primary key)")
         db.conn.executemany(f"insert into temp.{name} values (?)", ((i,) for i in sorted(ids)))
+
+
+def mark_new(db: sqlite_utils.Database, events: list[Event]) -> None:
+    """Add the ids of events a build writes to ``NEW``."""
+    db.conn.executemany("insert into temp.new values (?)", ((e.id,) for e in events))
 
 
 def forget(db: sqlite_utils.Database, replaced: dict[str, Iterable[str]]) -> None:

@@ -63,7 +63,15 @@ from .provenance import fingerprints_of
 
 PRINT_SIZE = 20  # SHA-1, as the edit history fingerprints an event
 # What may stand on an event's line before the event itself: indentation and the dash.
-_ITEM_LEAD = re.compile(r"( *)- +")
+_ITEM_LEAD = {str: re.compile(r"( *)- +"), bytes: re.compile(rb"( *)- +")}
+
+
+def _item_lead(text: str | bytes) -> re.Pattern:
+    """``_ITEM_LEAD`` for a text or for bytes (a document read in batches keeps the bytes:
+    ``timeline.batches``)."""
+    return _ITEM_LEAD[type(text)]
+
+
 # A stretch parsed alone is parsed as the value of this one key.
 _REGION_HEAD = b"events:\n"
 
@@ -186,7 +194,7 @@ def record_spans(doc: Document, raw: bytes) -> Spans | None:
     starts, events_end = found
     column = None
     for line_start, item_start in starts:
-        lead = _ITEM_LEAD.fullmatch(text, line_start, item_start)
+        lead = _item_lead(text).fullmatch(text, line_start, item_start)
         if lead is None or column not in (None, len(lead.group(1))):
             return None
         column = len(lead.group(1))
@@ -198,7 +206,7 @@ def record_spans(doc: Document, raw: bytes) -> Spans | None:
     else:
         bounds.append(bounds[-1])  # an empty tail
     lengths = _byte_lengths(text, bounds)
-    if raw.startswith(BOM_BYTES):
+    if raw.startswith(BOM_BYTES) and isinstance(text, str):
         lengths[0] += len(BOM_BYTES)
     if sum(lengths) != len(raw):
         return None
@@ -464,9 +472,9 @@ def _piece_lines(doc: Document, text: str) -> tuple[list[tuple[int, int]], int] 
         return None
     starts = []
     for piece in items:
-        lead = _ITEM_LEAD.match(text, piece.start, piece.end)
+        lead = _item_lead(text).match(text, piece.start, piece.end)
         item_start = lead.end() if lead else piece.start
-        if lead and text.startswith(("#", "\n"), item_start):
+        if lead and text[item_start : item_start + 1] in ("#", "\n", b"#", b"\n"):
             item_start = piece.start  # not on the dash's line: no partial rebuilds
         starts.append((piece.start, item_start))
     keys = list(pieces.sections)
@@ -497,9 +505,9 @@ def _events_end(doc: Document, text: str) -> int:
     return len(text)
 
 
-def _byte_lengths(text: str, bounds: list[int]) -> list[int]:
+def _byte_lengths(text: str | bytes, bounds: list[int]) -> list[int]:
     """The UTF-8 length of each stretch of ``text`` between consecutive ``bounds``."""
-    if text.isascii():
+    if isinstance(text, bytes) or text.isascii():
         return [b - a for a, b in itertools.pairwise(bounds)]
     return [len(text[a:b].encode()) for a, b in itertools.pairwise(bounds)]
 
@@ -619,9 +627,8 @@ class _Walk:
                         line += 1
                         if at == 0:
                             return None, shift
-                    lead = _ITEM_LEAD.fullmatch(
-                        self.raw[at : at + event.start_mark.column].decode("latin-1")
-                    )
+                    end = at + event.start_mark.column
+                    lead = _item_lead(self.raw).fullmatch(self.raw, at, end)
                     if lead is None or len(lead.group(1)) != self.spans.column:
                         return None, shift
                     if items == 0 and at != start:

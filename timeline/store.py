@@ -35,9 +35,9 @@ DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 # Their source is the schema's fingerprint: any change to a declaration, a view, an index
 # or the code that writes rows makes the next build start from an empty database, with no
 # version number to remember to bump.
-DATABASE_MODULES = ("build", "catalog", "changes", "dates", "derive", "digest", "files", "filters",
-                    "load", "model", "provenance", "rows", "schema", "spans", "store",
-                    "validate", "views")  # fmt: skip
+DATABASE_MODULES = ("batches", "build", "catalog", "changes", "dates", "derive", "digest",
+                    "files", "filters", "load", "model", "provenance", "rows", "schema", "spans",
+                    "store", "validate", "views")  # fmt: skip
 
 
 @functools.cache

@@ -733,6 +733,111 @@ def _country_by_name(name: str) -> str | None:
         return None
 
 
+class Unsettled(Exception):
+    """What a check of a file's records in batches cannot settle: a problem in a batch, or
+    across them. The whole file is then read and checked, which says where."""
+
+
+class _Noted:
+    """Every id taken as known, and noted: a batch's references are checked across the file
+    once every batch is read (``Index.check``)."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def __contains__(self, record_id: object) -> bool:
+        if isinstance(record_id, str):
+            self.ids.add(record_id)
+        return True
+
+
+@dataclass
+class Index:
+    """What the checks across a file's records need of a batch of one section's records:
+    their ids, the ids they refer to (by section), their ``part_of`` and ``follows``
+    relations (kind, event, target), and their events' dates and folded titles."""
+
+    section: str
+    ids: list[str]
+    named: dict[str, set[str]]
+    relations: list[tuple[str, str, str]] = field(default_factory=list)
+    titles: list[tuple[str, str]] = field(default_factory=list)
+
+
+class CrossCheck:
+    """The checks of ``Validator.run`` across records, batch by batch (``Index``), the
+    sections in ``schema.SECTIONS`` order: no id twice in a section, every id referred to
+    there, no two events of one date and title, no loop of relations. A batch's references
+    to the sections before its own are checked as it is added (its rows can then name
+    theirs), the rest at the end. Each raises Unsettled."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, dict[str, None]] = {s: {} for s in schema.SECTIONS}  # in order
+        self.pending: dict[str, set[str]] = {s: set() for s in schema.SECTIONS}
+        self.titles: set[tuple[str, str]] = set()
+        self.relations: list[tuple[str, str, str]] = []
+
+    def add(self, index: Index) -> None:
+        known = self.ids[index.section]
+        for record_id in index.ids:
+            if record_id in known:
+                raise Unsettled(f"the id {record_id!r} twice in {index.section}")
+            known[record_id] = None
+        before = schema.SECTIONS[: schema.SECTIONS.index(index.section)]
+        for section, ids in index.named.items():
+            if section not in before:
+                self.pending[section] |= ids
+            elif not ids <= self.ids[section].keys():
+                raise Unsettled(f"an unknown id of {section}")
+        for title in index.titles:
+            if title in self.titles:
+                raise Unsettled("two events of one date and title")
+            self.titles.add(title)
+        self.relations += index.relations
+
+    def finish(self) -> None:
+        """The checks left for when every batch is in."""
+        for section, ids in self.pending.items():
+            if not ids <= self.ids[section].keys():
+                raise Unsettled(f"an unknown id of {section}")
+        _BatchValidator(Document(None, Path())).check_relation_cycles([], self.relations)
+
+
+class _BatchValidator(Validator):
+    """A validator for a batch of records: its first problem raises Unsettled."""
+
+    def report(self, path: Path_, message: str, hint: str = "", **_: object) -> None:
+        raise Unsettled(message)
+
+
+def validate_batch(
+    section: str, items: list, path: Path, today: dt.date | None = None
+) -> tuple[Dataset, Index]:
+    """Check one batch of a section's records, each on its own: every check of
+    ``Validator.run`` but those across records, whose inputs come back as the batch's
+    Index. Raises Unsettled at the first problem.
+
+    Example::
+
+        dataset, index = validate_batch("events", records, Path("events.yaml"))
+    """
+    validator = _BatchValidator(Document({section: items}, path), today)
+    validator.known = noted = {s: _Noted() for s in schema.SECTIONS}
+    validator.check_section(section, items)
+    kind = schema.SECTION_RECORD[section]
+    for i, item in validator.records(section, items):
+        validator.check_references(kind, item, (section, i), _NO_SUGGESTIONS, item.get("id"))
+    if section == "events":
+        validator.check_events(items)
+    dataset = _dataset({s: items if s == section else [] for s in schema.SECTIONS})
+    index = Index(section, [item["id"] for item in items], {s: n.ids for s, n in noted.items()})
+    for event in dataset.events:
+        index.titles.append((event.date.canonical, _folded(event.title)))
+        index.relations += [(r.type, event.id, r.event) for r in event.related
+                            if r.type in schema.ACYCLIC_RELATIONS]  # fmt: skip
+    return dataset, index
+
+
 def validate_document(doc: Document, today: dt.date | None = None, *, model: bool = True) -> Result:
     """Validate a loaded document. Example: ``validate_document(load_text(text, p)).ok``."""
     return Validator(doc, today).run(model=model)

@@ -1,0 +1,195 @@
+"""A build from empty reads and checks the records in batches (``timeline.batches``): what
+the batches accept, the whole file's check accepts, with the same records; what they
+cannot settle is settled by the whole file's check, which says where."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import EDITS, REAL, SMALL, contents, edited
+
+from timeline import batches, changes
+from timeline.batches import Batches
+from timeline.build import InvalidInput, build_file
+from timeline.validate import Unsettled
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+from generate import write_realistic
+
+SECTIONS = ("sources", "actors", "systems", "events")
+
+
+def read_in_batches(raw: bytes, path: Path) -> dict[str, list] | None:
+    """Every section's records as the batches give them, or None when they raise Unsettled."""
+    found: dict[str, list] = {section: [] for section in SECTIONS}
+    try:
+        for dataset in Batches(raw, path, prints=True):
+            for section in SECTIONS:
+                found[section] += getattr(dataset, section)
+    except Unsettled:
+        return None
+    return found
+
+
+@pytest.fixture(scope="module")
+def realistic(tmp_path_factory) -> Path:
+    return write_realistic(25, tmp_path_factory.mktemp("batches") / "events.yaml", seed=4)
+
+
+@pytest.fixture
+def one_record_a_batch(monkeypatch):
+    """Every record its own batch, so that every check across records is one across batches."""
+    monkeypatch.setattr(batches, "BATCH_BYTES", 1)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(edits=EDITS, where=st.sampled_from(["\nevents:\n", "\nsources:\n"]))
+def test_what_the_batches_accept_the_whole_check_accepts_with_the_same_records(
+    realistic, one_record_a_batch, edits, where
+):
+    raw = edited(realistic.read_text(encoding="utf-8"), edits, where).encode()
+    found = read_in_batches(raw, realistic)
+    whole = changes.checked_whole(raw, realistic)
+    if found is not None:
+        assert whole.ok, [str(p) for p in whole.errors]
+        assert found == {section: getattr(whole.dataset, section) for section in SECTIONS}
+
+
+@pytest.mark.parametrize("source", [SMALL, REAL], ids=["small", "real"])
+def test_a_valid_file_is_read_in_batches_as_whole(source, one_record_a_batch):
+    raw = source.read_bytes()
+    whole = changes.checked_whole(raw, source).dataset
+    assert read_in_batches(raw, source) == {s: getattr(whole, s) for s in SECTIONS}
+
+
+def whole_only(monkeypatch) -> None:
+    """Builds from empty read the whole file, as when the batches cannot settle it."""
+
+    def unsettled(*_args):
+        raise Unsettled("read whole")
+
+    monkeypatch.setattr(changes, "plan_from_empty", unsettled)
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["here", "forked"])
+def test_the_batches_build_the_database_the_whole_file_builds(
+    realistic, tmp_path, monkeypatch, processes
+):
+    if processes:  # two forked processes, however small the file
+        monkeypatch.setattr(batches, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(batches, "BATCH_BYTES", 2000)
+    in_batches = build_file(realistic, tmp_path / "batches.db").db_path
+    whole_only(monkeypatch)
+    whole = build_file(realistic, tmp_path / "whole.db").db_path
+    assert contents(in_batches) == contents(whole)
+
+
+def test_the_batches_are_what_a_build_reads(realistic, tmp_path, monkeypatch):
+    """A valid file is not read whole."""
+
+    def read_whole(*_args):
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(changes, "checked_whole", read_whole)
+    assert build_file(realistic, tmp_path / "x.db").counts["events"] == 25
+
+
+EVENT = """  - id: {id}
+    date: 2020-01-0{day}
+    title: {title}
+    summary: Something happened.
+    type: statement
+    status: confirmed
+    actors:
+      - actor: baykar
+        role: subject
+    citations:
+      - source: src-one
+        quote: a quote
+{related}"""
+HEAD = """sources:
+  - id: src-one
+    title: A source
+    publisher: A publisher
+    url: https://example.org/a
+    published: 2020-01-01
+    kind: news
+    language: en
+actors:
+  - id: baykar
+    name: Baykar
+    kind: company
+    country: TR
+events:
+"""
+
+
+def timeline(*events: dict) -> str:
+    return HEAD + "".join(
+        EVENT.format(**{"day": n + 1, "title": f"Event {n}", "related": ""} | event)
+        for n, event in enumerate(events)
+    )
+
+
+def part_of(target: str) -> str:
+    return f"    related:\n      - event: {target}\n        type: part_of\n"
+
+
+# Each problem lies across records, so across batches when each record is one.
+ACROSS = {
+    "an id twice": ([{"id": "a"}, {"id": "a"}], "duplicate id 'a'"),
+    "an unknown id": ([{"id": "a", "related": part_of("nowhere")}], "unknown event id"),
+    "one date and title": (
+        [{"id": "a", "day": 1, "title": "Same"}, {"id": "b", "day": 1, "title": "Same"}],
+        "duplicate event",
+    ),
+    "a loop": (
+        [{"id": "a", "related": part_of("b")}, {"id": "b", "related": part_of("a")}],
+        "form a loop",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ACROSS, ids=list(ACROSS))
+def test_a_problem_across_batches_is_reported_where_it_is(
+    case, tmp_path, write_yaml, one_record_a_batch
+):
+    events, message = ACROSS[case]
+    path = write_yaml(timeline(*events))
+    with pytest.raises(InvalidInput) as error:
+        build_file(path, tmp_path / "x.db")
+    assert any(message in p.message and p.line > 1 for p in error.value.result.errors)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_a_valid_file_made_of_those_records_builds(tmp_path, write_yaml, one_record_a_batch):
+    """The cases above, mended, build: a relation to a later event is no problem."""
+    path = write_yaml(timeline({"id": "a", "related": part_of("b")}, {"id": "b"}))
+    assert build_file(path, tmp_path / "x.db").counts["event_relations"] == 1
+
+
+def test_a_failed_build_leaves_the_last_database(realistic, tmp_path, monkeypatch):
+    """An error found in a late batch rolls back the rows of the earlier ones."""
+    monkeypatch.setattr(batches, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(batches, "BATCH_BYTES", 2000)
+    path = tmp_path / "events.yaml"
+    text = realistic.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    db = build_file(path, tmp_path / "x.db").db_path
+    before = contents(db)
+    last = text.rindex("    status: ")  # the last event's
+    broken = text[:last] + "    status: maybe\n" + text[text.index("\n", last) + 1 :]
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(InvalidInput) as error:
+        build_file(path, db, force=True)
+    assert "maybe" in str(error.value.result.errors[0])
+    assert contents(db) == before
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("pragma integrity_check").fetchone() == ("ok",)

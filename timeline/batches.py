@@ -1,0 +1,206 @@
+"""Parse and check a file's records in batches, for a build from empty in bounded memory.
+
+The bytes are cut where ``timeline.load.read_records`` cuts them: each top-level key's own
+lines, and each item of its block list. The keys' own lines are read first, here, so the
+sections are known; their records are then read in batches, in the order the rows need
+them (``schema.SECTIONS``: an event's row names its actors and systems, read from theirs).
+Each batch is read and checked on its own (``validate.validate_batch``) by two forked
+processes, which share the bytes; this process writes each batch's rows as it comes, and
+keeps of the records only what the checks across them need (``validate.Index``) and
+where each one is (for ``timeline.spans``).
+
+Whatever the batches cannot settle raises ``Unsettled``: a file not cut so (text before
+its first key, an anchor, a byte-order mark), a section that is not a block list of
+records, any problem in a record, or one across them. The build then reads and checks
+the file whole, which says where each problem is.
+
+Example::
+
+    batches = Batches(raw, Path("events.yaml"), prints=True)
+    for dataset in batches:  # raises Unsettled, at the end for the checks across records
+        write(dataset)
+    batches.document()  # the records' ids and places, for ``spans.record_spans``
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import itertools
+import multiprocessing
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import schema
+from .load import (
+    PARALLEL_BYTES,
+    Document,
+    LoadError,
+    Piece,
+    Pieces,
+    one_key,
+    paused_gc,
+    read_piece,
+    record_cuts,
+    refuse_deep_nesting,
+    section_starts,
+)
+from .model import Dataset
+from .provenance import fingerprints_of
+from .validate import CrossCheck, Index, Unsettled, validate_batch
+
+# About this many bytes of records a batch (a few hundred events): large enough that
+# handing a batch to a process costs little beside reading it, small enough that the
+# batches in flight hold little.
+BATCH_BYTES = 2**20
+# How many batches are handed out ahead of the one being written.
+AHEAD = 4
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One batch: a section's records, as (start, end) byte offsets in the file."""
+
+    section: str
+    stretches: list[tuple[int, int]]
+    prints: bool
+    today: dt.date
+
+
+@dataclass
+class _Read:
+    """A batch read and checked: its records' models, its index and its fingerprints."""
+
+    dataset: Dataset
+    index: Index
+    prints: dict[str, str]
+
+
+class Batches:
+    """The records of a file, read and checked in batches (iterate once; see the module)."""
+
+    def __init__(self, raw: bytes, path: Path, *, prints: bool, today: dt.date | None = None):
+        self.raw, self.path = raw, path
+        self.checks = CrossCheck()
+        self.prints: dict[str, str] = {}  # each event's fingerprint (``prints``)
+        self._want_prints = prints
+        self._today = today or dt.date.today()
+        self._sections = _sections(raw)
+
+    def __iter__(self) -> Iterator[Dataset]:
+        tasks = [_Task(section, batch, self._want_prints, self._today)
+                 for section in schema.SECTIONS if section in self._sections
+                 for batch in _batched(self._sections[section][1])]  # fmt: skip
+        for read in _map(self.raw, tasks):
+            self.checks.add(read.index)
+            self.prints |= read.prints
+            yield read.dataset
+        self.checks.finish()
+
+    def document(self) -> Document:
+        """The file as a document of its records' ids and where each was read (byte
+        offsets): what ``spans.record_spans`` needs of a parse, once the batches are read."""
+        pieces, data = Pieces(), {}
+        for section, (piece, items) in self._sections.items():
+            pieces.sections[section] = piece
+            data[section] = [{"id": i} for i in self.checks.ids[section]]
+            if items:  # (their lines are not counted: the spans do not need them)
+                pieces.items[section] = [Piece(a, b, 0) for a, b in items]
+        return Document(data, self.path, text=self.raw, pieces=pieces)
+
+
+def _sections(raw: bytes) -> dict[str, tuple[Piece, list[tuple[int, int]]]]:
+    """Each section's piece and the (start, end) of each of its records, in file order;
+    Unsettled unless every top-level key is a section, once, each a block list of records
+    (or an empty list), and every required section is there."""
+    try:
+        cuts = record_cuts(raw, section_starts(raw))
+    except ValueError:  # not cut so: read whole
+        raise Unsettled("a file not cut into records") from None
+    found: dict[str, tuple[Piece, list[tuple[int, int]]]] = {}
+    for start, end, items in cuts:
+        try:
+            key, value = one_key(read_piece(raw[start : items[0]].decode("utf-8")))
+        except ValueError:  # not UTF-8, or not one key that reads alone
+            raise Unsettled("a key that does not read alone") from None
+        if key not in schema.SECTIONS or key in found:
+            raise Unsettled(f"the key {key!r}")
+        if value != ([] if len(items) == 1 else None):
+            raise Unsettled(f"the section {key!r} is not a block list")
+        found[key] = (Piece(start, end, 0), list(itertools.pairwise(items)))
+    missing = set(schema.SECTIONS) - set(schema.OPTIONAL_SECTIONS) - set(found)
+    if missing:
+        raise Unsettled(f"no section {min(missing)!r}")
+    return found
+
+
+def _batched(records: list[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
+    """The records in runs of about BATCH_BYTES."""
+    batch: list[tuple[int, int]] = []
+    size = 0
+    for record in records:
+        batch.append(record)
+        size += record[1] - record[0]
+        if size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+# -- the reading, in this process or in two forked ones --------------------------------------
+
+_SHARED: list[bytes] = []  # the file's bytes, as a forked process inherits them
+
+
+def _map(raw: bytes, tasks: list[_Task]) -> Iterator[_Read]:
+    """Each task read, in order: by two forked processes when the file is large and
+    processes can be forked (AHEAD batches handed out at a time), else here."""
+    if len(raw) < PARALLEL_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        for task in tasks:
+            yield _read(raw, task)
+        return
+    _SHARED[:] = [raw]
+    try:
+        # the pool forks here; leaving the block (an error, Ctrl-C, a generator closed)
+        # terminates it
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            ahead: collections.deque = collections.deque()
+            for task in tasks:
+                ahead.append(pool.apply_async(_read_shared, (task, os.getpid())))
+                if len(ahead) > AHEAD:
+                    yield ahead.popleft().get()
+            while ahead:
+                yield ahead.popleft().get()
+    finally:
+        _SHARED.clear()
+
+
+def _read_shared(task: _Task, parent: int) -> _Read:
+    """In a forked process: the task read from the inherited bytes (it stops if its parent
+    died before it could end the pool)."""
+    if os.getppid() != parent:
+        os._exit(1)
+    return _read(_SHARED[0], task)
+
+
+def _read(raw: bytes, task: _Task) -> _Read:
+    """One batch's records read alone, each by the loader's checks, then checked."""
+    items = []
+    with paused_gc():
+        for start, end in task.stretches:
+            try:
+                text = raw[start:end].decode("utf-8")
+                refuse_deep_nesting(text)
+                item = read_piece(text)
+            except (ValueError, LoadError):
+                raise Unsettled("a record that does not read alone") from None
+            if not isinstance(item, list) or len(item) != 1:
+                raise Unsettled("not one list item")
+            items.append(item[0])
+        dataset, index = validate_batch(task.section, items, Path(), task.today)
+        wanted = task.prints and task.section == "events"
+        prints = fingerprints_of({"events": items}) if wanted else {}
+    return _Read(dataset, index, prints)

@@ -11,7 +11,10 @@ kills it and anything it started), forked by a small launcher process (see ``LAU
 wall time is taken around it and its peak RSS from ``os.wait4``, which returns the resource
 usage of exactly that child (with the children it waited for, such as git): the same
 counters ``getrusage(RUSAGE_CHILDREN)`` sums up, per command. Linux only (``ru_maxrss`` is
-in KiB there); elsewhere the script refuses to run.
+in KiB there); elsewhere the script refuses to run. That peak is the largest process's
+alone (the largest of those it waited for, not their sum); the column "all processes" is
+the peak of the summed proportional set sizes of the command's process group, sampled
+every 50 ms from ``/proc`` (pages the processes share counted once, split between them).
 A command that runs longer than ``--timeout`` seconds is killed and its cell says so.
 Everything is written in one temporary directory, removed at the end, also on Ctrl-C or
 SIGTERM. Prints figures and asserts nothing about them.
@@ -72,6 +75,10 @@ class Run:
     exit_code: int
     timed_out: bool
     output: str
+    # the largest sum of the proportional set sizes of the command's processes, sampled
+    # (KiB): a command that forks counts each process's own pages and its share of those
+    # they share, where max_rss_kib is the largest process alone
+    tree_pss_kib: int
 
 
 # The launcher: a small Python process, started before anything big is loaded, that forks
@@ -110,6 +117,53 @@ for line in sys.stdin:
 """
 
 
+class _TreeMemory:
+    """The peak of the summed PSS of a process group's processes, sampled every
+    ``SAMPLE_SECONDS`` in a thread until ``stop``."""
+
+    SAMPLE_SECONDS = 0.05
+
+    def __init__(self, group: int) -> None:
+        self.group, self.peak_kib = group, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.SAMPLE_SECONDS):
+            self.peak_kib = max(self.peak_kib, sum(map(_pss_kib, _members(self.group))))
+
+
+def _members(group: int) -> list[str]:
+    """The ids of the processes in process group ``group``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group:  # state, parent, group
+                found.append(entry.name)
+    return found
+
+
+def _pss_kib(pid: str) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+            for line in rollup:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 class Launcher:
     """Runs commands through the launcher process; one command at a time."""
 
@@ -136,16 +190,18 @@ class Launcher:
         self.running = json.loads(self._line())["pid"]
         timer = threading.Timer(timeout, self.kill_running)
         timer.start()
+        sampler = _TreeMemory(self.running)
         try:
             done = json.loads(self._line())
         finally:
             timer.cancel()
             self.running = None
+            sampler.stop()
         code = os.waitstatus_to_exitcode(done["status"])
         timed_out = done["seconds"] >= timeout and code == -signal.SIGKILL
         output = log.read_text(encoding="utf-8", errors="replace")
         log.unlink()
-        return Run(done["seconds"], done["maxrss"], code, timed_out, output)
+        return Run(done["seconds"], done["maxrss"], code, timed_out, output, sampler.peak_kib)
 
     def _line(self) -> str:
         line = self.process.stdout.readline()
@@ -422,6 +478,10 @@ class Cell:
     def max_rss_mib(self) -> float | None:
         return max(r.max_rss_kib for r in self.runs) / 1024 if self.runs else None
 
+    @property
+    def tree_pss_mib(self) -> float | None:
+        return max(r.tree_pss_kib for r in self.runs) / 1024 if self.runs else None
+
 
 def measure_figure(launcher: Launcher, fig: Figure, ws: Workspace, runs: int, timeout: float,
                    memory_limit: int | None) -> Cell:  # fmt: skip
@@ -474,8 +534,8 @@ def table(cells: list[Cell], sizes: list[int]) -> str:
     """The markdown tables: every figure at every size, then growth between sizes."""
     by = {(c.figure.key, c.n): c for c in cells}
     lines = [
-        "| figure | events | runs | median | min – max | peak RSS | ratio |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| figure | events | runs | median | min – max | peak RSS | all processes | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for n in sizes:
         for fig in FIGURES:
@@ -486,7 +546,7 @@ def table(cells: list[Cell], sizes: list[int]) -> str:
             if cell.median is None:
                 rss = f"{cell.max_rss_mib:,.0f} MiB" if cell.max_rss_mib else "—"
                 lines.append(f"| {label} | {_events(n)} | {len(cell.runs)} | {cell.problem} "
-                             f"| — | {rss} | — |")  # fmt: skip
+                             f"| — | {rss} | — | — |")  # fmt: skip
                 continue
             low = min(r.seconds for r in cell.runs)
             high = max(r.seconds for r in cell.runs)
@@ -499,7 +559,7 @@ def table(cells: list[Cell], sizes: list[int]) -> str:
             lines.append(
                 f"| {label} | {_events(n)} | {len(cell.runs)} | {_seconds(cell.median)} "
                 f"| {_seconds(low)} – {_seconds(high)} | {cell.max_rss_mib:,.0f} MiB "
-                f"| {ratio} |"
+                f"| {cell.tree_pss_mib:,.0f} MiB | {ratio} |"
             )
     if len(sizes) > 1:
         lines += ["", "| figure | " + " | ".join(_events(n) for n in sizes) + " | growth |",

@@ -88,7 +88,7 @@ def _rows(table: str, size: int) -> dict[str, list[str]]:
     rows = {}
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 7 and cells[1] == f"{size:,}":
+        if len(cells) == 8 and cells[1] == f"{size:,}":
             rows[cells[0]] = cells[2:]
     return rows
 
@@ -108,12 +108,13 @@ def test_run_all_measures_every_figure_and_cleans_up(tmp_path: Path) -> None:
     assert len(bad) == 1 and int(re.sub(r"\D", "", bad[0])) > 0
     assert set(rows) == {*labels, bad[0]}
     time_cell = re.compile(r"^[0-9.,]+ (ms|s)$")
-    for label, (runs, median, _, rss, _ratio) in rows.items():
+    for label, (runs, median, _, rss, pss, _ratio) in rows.items():
         if label.startswith("yaml-to-sqlite") and median == NOT_INSTALLED:
             continue  # the bench extra is not installed: said so, not hidden
         assert runs == "1" and time_cell.match(median), (label, median)
         assert re.match(r"^[0-9,]+ MiB$", rss), (label, rss)
-    assert "× validate" in rows[bad[0]][4]
+        assert re.match(r"^[0-9,]+ MiB$", pss), (label, pss)
+    assert "× validate" in rows[bad[0]][5]
     assert "Machine: " in done.stdout
     assert list(tmp_path.iterdir()) == []  # the workspace is gone
 
@@ -245,6 +246,7 @@ def test_run_all_reports_a_timeout_instead_of_hanging(tmp_path: Path) -> None:
             "—",
             "—",
             "—",
+            "—",
         ]
     }
     assert list(tmp_path.iterdir()) == []
@@ -266,6 +268,23 @@ def test_peak_memory_is_the_commands_not_the_measuring_process(tmp_path: Path) -
     assert small.exit_code == 0 and big.exit_code == 0
     assert small.max_rss_kib < 100 * 1024  # a bare interpreter, not this test's 400 MB
     assert 200 * 1024 <= big.max_rss_kib < 300 * 1024
+
+
+def test_memory_of_all_processes_sums_a_command_and_what_it_forks(tmp_path: Path) -> None:
+    """Two processes of 200 MB each count 400 MB, where the largest process counts 200 MB."""
+    from run_all import Launcher
+
+    fill = ("import os, time; pid = os.fork(); b = bytearray(200 * 2**20); "
+            "b[::4096] = b'1' * len(b[::4096]); time.sleep(1); "
+            "os.waitpid(pid, 0) if pid else os._exit(0)")  # fmt: skip
+    launcher = Launcher()
+    try:
+        run = launcher.measure([PYTHON, "-c", fill], tmp_path, 60, dict(os.environ), None)
+    finally:
+        launcher.close()
+    assert run.exit_code == 0
+    assert 200 * 1024 <= run.max_rss_kib < 300 * 1024
+    assert 400 * 1024 <= run.tree_pss_kib < 500 * 1024
 
 
 async def test_load_counts_a_table_page_whose_facets_ran_out_of_time_as_an_error(

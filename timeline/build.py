@@ -1,13 +1,15 @@
 """Build: one path from ``events.yaml`` to the database, whatever changed.
 
-The stages, in the order the data flows: find what changed and parse and check it
-(``timeline.changes``: only the changed records when the last build's database allows,
-else every record, into an empty database), then, in one transaction on the database
-itself, take out the rows of the records that went (or every table, from empty), write the
-records' rows (``timeline.rows``), derive what is counted over many records in SQL from
-those rows (``timeline.derive``: the same SQL whether it counts a few keys again or every
-key), check the references, and commit. A full build is the same path starting from an
-empty database.
+The stages, in the order the data flows: plan what to write (``timeline.changes``: only
+the changed records, parsed and checked, when the last build's database allows; else every
+record, into an empty database), then, in one transaction on the database itself, take out
+the rows of the records that went (or every table, from empty), write the records' rows a
+batch at a time (``timeline.rows``; from empty, each batch is read and checked as the
+earlier ones are written: ``timeline.batches``), derive what is counted over many records
+in SQL from those rows (``timeline.derive``: the same SQL whether it counts a few keys
+again or every key), check the references, and commit. A full build is the same path
+starting from an empty database. What the batches cannot settle rolls back, and the whole
+file is read and checked instead (``validate``), which says where each error is.
 
 The database is in SQLite's write-ahead-log mode, so the transaction is what makes the
 build atomic: a reader (the development server) sees the old database until the commit
@@ -36,6 +38,7 @@ from .store import (
     DATABASE_NAME,
     DEFAULT_DB_NAME,
     INPUT_KEY,
+    NEW_FILE_PRAGMAS,
     STAMP_KEY,
     drop_everything,
     input_hash,
@@ -181,7 +184,7 @@ def write_database(db_path: Path, plan: Plan, given: Input) -> dict[str, int]:
     created = not db_path.exists()
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:
-        for pragma in BUILD_PRAGMAS:
+        for pragma in NEW_FILE_PRAGMAS if created else BUILD_PRAGMAS:
             conn.execute(f"pragma {pragma}")
         # From empty, the tables are dropped and refilled with the references checked once
         # at the end: with foreign keys on, SQLite would delete a dropped table's rows one
@@ -201,8 +204,10 @@ def write_database(db_path: Path, plan: Plan, given: Input) -> dict[str, int]:
         finally:
             if conn.in_transaction:
                 conn.execute("rollback")
-        # the log's pages now in the file, and the log emptied (unless a reader is in it)
-        conn.execute("pragma wal_checkpoint(truncate)")
+        if created:
+            conn.execute("pragma journal_mode = wal")
+        else:  # the log's pages now in the file, and the log emptied (unless a reader is in it)
+            conn.execute("pragma wal_checkpoint(truncate)")
     except BaseException:
         conn.close()
         if created:  # a failed build leaves no database where there was none

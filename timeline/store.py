@@ -91,6 +91,11 @@ def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
 # once, so there is nothing for a VACUUM to compact (it used to rewrite the whole file).
 BUILD_PRAGMAS = ("journal_mode = wal", "synchronous = normal", "cache_size = -65536",
                  "journal_size_limit = 67108864")  # fmt: skip
+# A database file the build creates is written with a rollback journal instead, and put in
+# write-ahead-log mode once committed: no reader can have a new file open, and a rollback
+# journal keeps only the pages the file held before (none), where the log would take every
+# page once and the checkpoint write it again.
+NEW_FILE_PRAGMAS = ("journal_mode = delete", *BUILD_PRAGMAS[1:])
 
 
 def standalone(db_path: Path) -> None:

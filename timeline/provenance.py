@@ -43,6 +43,15 @@ def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
+def _object_id(root: Path, content: bytes) -> str:
+    """Git's object id of a blob holding ``content``, in the checkout's hash."""
+    found = _git(root, "rev-parse", "--show-object-format")
+    algorithm = found.decode().strip() if found else "sha1"
+    hashed = hashlib.new(algorithm, b"blob %d\0" % len(content))
+    hashed.update(content)
+    return hashed.hexdigest()
+
+
 def _relative(yaml_path: Path) -> tuple[Path, str] | None:
     """The checkout's top directory and the file's path inside it, or None outside git."""
     folder = Path(yaml_path).resolve().parent
@@ -100,10 +109,28 @@ def fingerprints_of(data: object) -> dict[str, str]:
     return out
 
 
-def _read_blobs(root: Path, specs: list[str]) -> list[bytes]:
-    """Contents of ``commit:path`` specs, in order, through one git process."""
+def _read_blobs(root: Path, specs: list[str], known: bytes | None = None) -> list[bytes | None]:
+    """Contents of ``commit:path`` specs, in order, through one git process; None for a
+    blob that holds exactly ``known`` (found by its object id, without reading it: a large
+    file's last commit is the file being built)."""
+    if known is not None and specs:
+        listed = _git(root, "cat-file", "--batch-check=%(objectname)",
+                      stdin="".join(f"{s}\n" for s in specs).encode())  # fmt: skip
+        if listed is not None:
+            same = _object_id(root, known)
+            ids = listed.decode().splitlines()  # an id, or "<spec> missing"
+            wanted = [s for s, i in zip(specs, ids, strict=False) if i != same]
+            read = iter(_blob_contents(root, wanted))
+            return [None if i == same else next(read) for i in ids]
+    return _blob_contents(root, specs)
+
+
+def _blob_contents(root: Path, specs: list[str]) -> list[bytes]:
+    """Contents of ``commit:path`` specs, in order, through one git process (b"" for one
+    that is missing)."""
     out = _git(root, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in specs).encode())
-    blobs, pos = [], 0
+    blobs: list[bytes] = []
+    pos = 0
     while out is not None and pos < len(out):
         header_end = out.index(b"\n", pos)
         header = out[pos:header_end].split()
@@ -157,9 +184,9 @@ def event_history(
     if previous and previous.commit in shas:
         state = Progress(previous.commit, dict(previous.events))
         commits = commits[shas.index(previous.commit) + 1 :]
-    blobs = _read_blobs(root, [f"{sha}:{rel}" for sha, _ in commits])
+    blobs = _read_blobs(root, [f"{sha}:{rel}" for sha, _ in commits], current and current[0])
     for (sha, when), blob in zip(commits, blobs, strict=False):
-        prints = current[1]() if current and blob == current[0] else None
+        prints = current[1]() if current and (blob is None or blob == current[0]) else None
         if prints is None and other is not None:
             prints = other(blob)
         if prints is None and only_current:

@@ -132,9 +132,14 @@ def create_indexes(db: sqlite_utils.Database) -> None:
     db["event_list_values"].create_index(["event_id"])
     declared = {t: schema.table_columns(t) for t in schema.SECTION_TABLE.values()}
     declared |= {t: schema.link_columns(t) for t in schema.LINK_TABLES}
+    # A composite index (or primary key) serves every search its first column's own index
+    # would: that one would only cost the build its time and the file its pages.
+    led = {(table, columns[0]) for table, composites in COMPOSITE_INDEXES.items()
+           for columns in composites}  # fmt: skip
+    led |= {(table, db[table].pks[0]) for table in declared}
     for table, columns in declared.items():
         for column in columns:
-            if (column.facet or column.index) and column.name != "id":
+            if (column.facet or column.index) and (table, column.name) not in led:
                 db[table].create_index([column.name])
     for table, composites in COMPOSITE_INDEXES.items():
         for composite in composites:

@@ -341,3 +341,30 @@ def test_bench_parsers_prints_every_row_and_the_probes(tmp_path: Path) -> None:
 
 # A load or measurement test: left out of `make test-fast` (`-m "not load"`).
 pytestmark = pytest.mark.load
+
+
+def test_index_use_names_every_index_and_the_pages_that_read_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    from support import SMALL, build
+
+    db = build(SMALL, tmp_path)
+    work = tmp_path / "tmp"
+    work.mkdir()
+    done = subprocess.run(
+        [PYTHON, str(ROOT / "benchmarks" / "index_use.py"), str(db)],
+        capture_output=True, text=True, env={**os.environ, "TMPDIR": str(work)}, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    with sqlite3.connect(db) as conn:
+        indexes = {
+            n for (n,) in conn.execute("select name from sqlite_master where type = 'index'")
+        }
+    rows = {m[0]: m[1] for m in re.findall(r"^\| `(\w+)` \| (.*) \|$", done.stdout, re.M)}
+    assert indexes <= set(rows)
+    # a table filtered by a facet column reads its index; the actor page, the pairs of actors
+    assert "events filtered by type" in rows["idx_events_type"]
+    assert "actor page" in rows["actor_pairs"]
+    assert "none measured" in rows["sqlite_autoindex_build_info_1"]  # no page reads it
+    assert list(work.iterdir()) == []

@@ -2,7 +2,8 @@
 
 A table's order: Datasette describes it as "sorted by <column>[ descending]" (after the
 filters, in ``human_description_en``); ``plain_order`` says it in words, the column named
-in ORDER_WORDS or, for any other, its name with spaces.
+in ORDER_WORDS or, for any other, its name with spaces. A table with no order chosen is
+paged by its primary key, which Datasette does not describe: the words say that order too.
 """
 
 from datasette import hookimpl
@@ -17,7 +18,11 @@ def plain_order(description: str | None, sort: str | None, sort_desc: str | None
         return description or ""
     datasettes = f"sorted by {column}{' descending' if sort_desc else ''}"
     if not description.endswith(datasettes):
-        raise ValueError(f"the table's description does not end with {datasettes!r}")
+        if "sorted by" in description:
+            raise ValueError(f"the table's description does not end with {datasettes!r}")
+        # No order chosen: Datasette pages by the primary key, which it marks with an arrow
+        # without describing it; the words say it as for a chosen order.
+        description = f"{description} {datasettes}"
     if column in ORDER_WORDS:
         words = ORDER_WORDS[column][1 if sort_desc else 0]
     else:

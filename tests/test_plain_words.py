@@ -108,7 +108,10 @@ async def test_typed_sql_keeps_datasettes_page(ds):
     [("/record/events", "rows in date order"),
      ("/record/events?_sort_desc=sort_key", "rows in date order, latest first"),
      ("/record/events?type=agreement", 'where type = "agreement" in date order'),
-     ("/record/sources", "rows sorted by published start, descending")],
+     ("/record/sources", "rows sorted by published start, descending"),
+     # no order chosen: the primary key's, which Datasette does not describe
+     ("/record/systems?kind=combat-drone", 'where kind = "combat-drone" sorted by id'),
+     ("/record/citations?stance=supports", 'where stance = "supports" sorted by id')],
 )  # fmt: skip
 async def test_a_table_says_its_order_in_words(ds, path, order):
     page = await text_of(ds, path)
@@ -125,8 +128,9 @@ async def test_plain_order_refuses_a_description_it_does_not_recognise(ds):
         "where a = 1 in date order"
     )
     assert plain_order("", None, None) == ""
+    assert plain_order("where a = 1", "id", None) == "where a = 1 sorted by id"
     with pytest.raises(ValueError, match="does not end with 'sorted by name'"):
-        plain_order("ordered by name", "name", None)
+        plain_order("where a = 1 sorted by title", "name", None)
 
 
 async def test_an_event_page_labels_its_previous_and_next_events(ds):

@@ -139,7 +139,10 @@ def create_indexes(db: sqlite_utils.Database) -> None:
     led |= {(table, db[table].pks[0]) for table in declared}
     for table, columns in declared.items():
         for column in columns:
-            if (column.facet or column.index) and (table, column.name) not in led:
+            # a list column's values are indexed in event_list_values, which its facet and
+            # filters read: an index of its JSON text would serve no search
+            listed = column.facet == "array"
+            if (column.facet or column.index) and not listed and (table, column.name) not in led:
                 db[table].create_index([column.name])
     for table, composites in COMPOSITE_INDEXES.items():
         for composite in composites:

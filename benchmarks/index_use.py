@@ -5,8 +5,9 @@
 Serves the database as the site (``timeline.serve.datasette_command``, development mode, on
 127.0.0.1) with one more plugin, which records every SQL statement Datasette's connections
 run (the ``prepare_connection`` hook and SQLite's trace callback, with the bound values
-written in). It asks once for each page ``benchmarks/load.py`` measures and for each table page
-filtered by each declared facet or indexed column (``filter_pages``), stops the server,
+written in). It asks once for each page ``benchmarks/load.py`` measures, for each table
+page filtered by each declared facet or indexed column and for ``/timeline`` filtered by
+each of its filters (``filter_pages``), stops the server,
 then asks SQLite for the plan of each statement the pages ran (``explain query plan``,
 with the project's SQL functions) and names the indexes the plans read. For each index
 and each table the build precomputes it prints its size in the file (SQLite's ``dbstat``)
@@ -36,6 +37,7 @@ from datasette.utils import escape_fts
 from load import HOST, free_port, pages, stop, targets, wait_until_serving
 
 from timeline import schema
+from timeline.filters import FILTERS
 from timeline.serve import datasette_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,27 +80,43 @@ def site_with_tracer(work: Path, log: Path) -> Path:
 
 def filter_pages(db_path: Path) -> list[tuple[str, str]]:
     """Beside ``load.pages``: each table page filtered by each facet and indexed column the
-    declarations name (``schema``), on the value most rows hold (a list facet through
-    Datasette's ``__arraycontains``, as its facet links filter)."""
+    declarations name (``schema``), on the value most rows hold (the events' lists by the
+    list facets' own parameter, as their links filter), and ``/timeline`` filtered by each
+    of its filters (``timeline.filters.FILTERS``)."""
     tables = {**{t: schema.table_columns(t) for t in schema.SECTION_TABLE.values()},
               **{t: schema.link_columns(t) for t in schema.LINK_TABLES}}  # fmt: skip
+    lists = _plugin("list_facets")
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    commonest = lambda sql: (conn.execute(sql).fetchone() or (None,))[0]  # noqa: E731
     out = []
     try:
         for table, columns in tables.items():
             for column in (c for c in columns if c.facet or c.index):
                 if column.facet == "array":
-                    sql = (f"select j.value from [{table}], json_each([{table}].[{column.name}])"
-                           " j group by j.value order by count(*) desc limit 1")  # fmt: skip
-                    operator = "__arraycontains"
+                    value = commonest(
+                        f"select j.value from [{table}], json_each([{table}]."
+                        f"[{column.name}]) j group by 1 order by count(*) desc"
+                    )
+                    name = lists.parameter(column.name)
                 else:
-                    sql = (f"select [{column.name}] from [{table}] where [{column.name}] is not"
-                           f" null group by 1 order by count(*) desc limit 1")  # fmt: skip
-                    operator = ""
-                row = conn.execute(sql).fetchone()
-                if row is not None:
-                    query = urlencode({f"{column.name}{operator}": row[0]})
+                    value = commonest(f"select [{column.name}] from [{table}] where"
+                                      f" [{column.name}] is not null group by 1"
+                                      " order by count(*) desc")  # fmt: skip
+                    name = column.name
+                if value is not None:
+                    query = urlencode({name: value})
                     out.append((f"{table} filtered by {column.name}", f"/record/{table}?{query}"))
+        t = targets(db_path)
+        values = {"actor": t.actor, "system": t.system, "type": t.type, "tag": t.tag,
+                  "source": t.source, "status": "disputed", "from": str(t.year),
+                  "to": str(t.year),
+                  "country": commonest("select j.value from events, json_each(countries) j"
+                                       " group by 1 order by count(*) desc"),
+                  "place": commonest("select location from events where location is not"
+                                     " null group by 1 order by count(*) desc")}  # fmt: skip
+        for name in FILTERS:
+            if values.get(name) is not None:
+                out.append((f"/timeline by {name}", "/timeline?" + urlencode({name: values[name]})))
     finally:
         conn.close()
     return out
@@ -110,7 +128,9 @@ def record_pages(db_path: Path, work: Path) -> dict[str, list[str]]:
     log = work / "statements.log"
     log.write_text("", encoding="utf-8")
     port = free_port()
-    command = datasette_command(db_path, site_with_tracer(work, log), HOST, port)
+    served = work / "record.db"  # the site's pages name the database by this file's name
+    served.symlink_to(db_path)
+    command = datasette_command(served, site_with_tracer(work, log), HOST, port)
     server_log = work / "server.log"
     with server_log.open("wb") as out:
         server = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
@@ -125,7 +145,10 @@ def record_pages(db_path: Path, work: Path) -> dict[str, list[str]]:
                 with urllib.request.urlopen(base + path, timeout=60) as response:
                     response.read()
             except urllib.error.HTTPError as exc:
-                print(f"{label}: HTTP {exc.code}", file=sys.stderr)
+                raise RuntimeError(
+                    f"{label} ({path}) answered HTTP {exc.code}:\n"
+                    f"{server_log.read_text(errors='replace')[-2000:]}"
+                ) from None
             with log.open("rb") as statements:
                 statements.seek(start)
                 ran = statements.read().decode("utf-8", errors="replace")
@@ -139,7 +162,7 @@ def plans(db_path: Path, statements: dict[str, list[str]]) -> tuple[dict, int]:
     """For each index, the pages whose statements' plans read it; and how many distinct
     statements could not be planned here (a function only the server has)."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    _site_functions().prepare_connection(conn)
+    _plugin("sql_functions").prepare_connection(conn)  # the site's SQL functions
     conn.create_function("escape_fts", 1, escape_fts)  # Datasette's own, for its searches
     used: dict[str, set[str]] = defaultdict(set)
     unplanned = set()
@@ -165,10 +188,9 @@ def plans(db_path: Path, statements: dict[str, list[str]]) -> tuple[dict, int]:
     return used, len(unplanned)
 
 
-def _site_functions():
-    """The site's plugin of SQL functions (``plugins/sql_functions.py``), as a module."""
-    spec = importlib.util.spec_from_file_location("sql_functions", ROOT / "plugins" /
-                                                  "sql_functions.py")  # fmt: skip
+def _plugin(name: str):
+    """One of the site's plugins (``plugins/<name>.py``), as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "plugins" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -35,7 +35,9 @@ def test_built_tables_are_the_declared_tables(small_db):
                 conn.execute(f"pragma index_info([{name}])").fetchone()[2]
                 for _, name, *_ in conn.execute(f"pragma index_list([{table}])")
             }
+            # a list column's values are indexed in event_list_values (test_build)
             wanted = {c.name for c in columns if (c.facet or c.index) and c.name != "id"}
+            wanted -= {c.name for c in columns if c.facet == "array"}
             assert wanted <= indexed, (table, wanted - indexed)
         keys = {row[3]: row[2] for row in conn.execute("pragma foreign_key_list(event_systems)")}
         assert keys == {"event_id": "events", "system_id": "systems", "supplier_id": "actors",

@@ -4,8 +4,12 @@ cannot settle is settled by the whole file's check, which says where."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +197,65 @@ def test_a_failed_build_leaves_the_last_database(realistic, tmp_path, monkeypatc
     assert contents(db) == before
     with sqlite3.connect(db) as conn:
         assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+def _children(pid: int) -> list[int]:
+    """The running children of ``pid`` (not those that ended and wait to be reaped)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split() if _state(int(child)) not in (b"Z", None)]
+
+
+def _state(pid: int) -> bytes | None:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def _session(sid: int) -> list[int]:
+    """The processes of session ``sid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid and fields[0] != b"Z":  # state, parent, group, session
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_a_build_stopped_while_its_readers_run_leaves_no_process_and_the_last_database(
+    tmp_path, signum
+):
+    path = write_realistic(20, tmp_path / "events.yaml", seed=5)
+    db = build_file(path, tmp_path / "record.db").db_path
+    before = contents(db)
+    write_realistic(5000, path, seed=5)  # large enough for two readers, for a while
+    assert path.stat().st_size > batches.PARALLEL_BYTES
+    timeline = Path(sys.executable).parent / "timeline"
+    build = subprocess.Popen([str(timeline), "build", str(path)], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(build.pid)) < 2 and time.monotonic() < deadline:
+            assert build.poll() is None, build.stderr.read()
+            time.sleep(0.02)
+        assert len(_children(build.pid)) >= 2  # the readers are reading
+        os.kill(build.pid, signum)
+        assert build.wait(timeout=30) != 0
+        deadline = time.monotonic() + 10
+        while _session(build.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _session(build.pid) == []
+        assert b"Traceback" not in build.stderr.read()
+    finally:
+        for pid in _session(build.pid):
+            os.kill(pid, signal.SIGKILL)
+    assert contents(db) == before

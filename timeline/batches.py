@@ -29,6 +29,9 @@ import datetime as dt
 import itertools
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +60,8 @@ from .validate import CrossCheck, Index, Unsettled, validate_batch
 BATCH_BYTES = 2**20
 # How many batches are handed out ahead of the one being written.
 AHEAD = 4
+# How often a reader looks whether the build that started it is still there.
+WATCH_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -166,10 +171,22 @@ def _map(raw: bytes, tasks: list[_Task]) -> Iterator[_Read]:
     try:
         # the pool forks here; leaving the block (an error, Ctrl-C, a generator closed)
         # terminates it
-        with multiprocessing.get_context("fork").Pool(2) as pool:
+        context = multiprocessing.get_context("fork")
+        # Ctrl-C waits until the readers are forked: one arriving while the fork's
+        # callbacks run (filelock registers some) is printed and dropped by Python, and the
+        # build would go on
+        stopping = {signal.SIGINT, signal.SIGTERM}
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+        try:
+            pool = context.Pool(2, initializer=_reader_started, initargs=(os.getpid(),))
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            raise
+        with pool:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # one that came is raised here
             ahead: collections.deque = collections.deque()
             for task in tasks:
-                ahead.append(pool.apply_async(_read_shared, (task, os.getpid())))
+                ahead.append(pool.apply_async(_read_shared, (task,)))
                 if len(ahead) > AHEAD:
                     yield ahead.popleft().get()
             while ahead:
@@ -178,12 +195,32 @@ def _map(raw: bytes, tasks: list[_Task]) -> Iterator[_Read]:
         _SHARED.clear()
 
 
-def _read_shared(task: _Task, parent: int) -> _Read:
-    """In a forked process: the task read from the inherited bytes (it stops if its parent
-    died before it could end the pool)."""
-    if os.getppid() != parent:
+def _reader_started(parent: int) -> None:
+    """In a forked reader, first: Ctrl-C is the build's to handle (it ends the pool), and
+    the reader ends when the build is gone (killed before it could end the pool: a reader
+    waiting for its next batch would wait for ever)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # see _map
+    _PARENT[:] = [parent]
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
         os._exit(1)
-    return _read(_SHARED[0], task)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+_PARENT: list[int] = []  # in a forked reader: the build's process id
+
+
+def _read_shared(task: _Task) -> _Read:
+    """In a forked reader: the task read from the inherited bytes (not handed back to a
+    build that is gone: the pipe would break, loudly)."""
+    read = _read(_SHARED[0], task)
+    if os.getppid() != _PARENT[0]:
+        os._exit(1)
+    return read
 
 
 def _read(raw: bytes, task: _Task) -> _Read:

@@ -229,9 +229,14 @@ def _session(sid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_a_build_stopped_while_its_readers_run_leaves_no_process_and_the_last_database(
-    tmp_path, signum
+@pytest.mark.parametrize(
+    ("command", "readers", "signum"),
+    [("build", 2, signal.SIGINT), ("build", 2, signal.SIGTERM), ("build", 2, signal.SIGKILL),
+     # validate's reader (load.map_stretches) is forked the same way (load.forked_pool)
+     ("validate", 1, signal.SIGINT), ("validate", 1, signal.SIGKILL)],
+)  # fmt: skip
+def test_a_command_stopped_while_its_readers_run_leaves_no_process_and_the_last_database(
+    tmp_path, command, readers, signum
 ):
     path = write_realistic(20, tmp_path / "events.yaml", seed=5)
     db = build_file(path, tmp_path / "record.db").db_path
@@ -239,15 +244,15 @@ def test_a_build_stopped_while_its_readers_run_leaves_no_process_and_the_last_da
     write_realistic(5000, path, seed=5)  # large enough for two readers, for a while
     assert path.stat().st_size > batches.PARALLEL_BYTES
     timeline = Path(sys.executable).parent / "timeline"
-    build = subprocess.Popen([str(timeline), "build", str(path)], cwd=tmp_path,
+    build = subprocess.Popen([str(timeline), command, str(path)], cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while len(_children(build.pid)) < 2 and time.monotonic() < deadline:
+        while len(_children(build.pid)) < readers and time.monotonic() < deadline:
             assert build.poll() is None, build.stderr.read()
             time.sleep(0.02)
-        assert len(_children(build.pid)) >= 2  # the readers are reading
+        assert len(_children(build.pid)) >= readers  # the readers are reading
         os.kill(build.pid, signum)
         assert build.wait(timeout=30) != 0
         deadline = time.monotonic() + 10

@@ -27,11 +27,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import itertools
-import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +39,10 @@ from .load import (
     LoadError,
     Piece,
     Pieces,
+    can_fork,
+    forked_pool,
     one_key,
+    orphaned,
     paused_gc,
     read_piece,
     record_cuts,
@@ -60,8 +59,6 @@ from .validate import CrossCheck, Index, Unsettled, validate_batch
 BATCH_BYTES = 2**20
 # How many batches are handed out ahead of the one being written.
 AHEAD = 4
-# How often a reader looks whether the build that started it is still there.
-WATCH_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -163,27 +160,13 @@ _SHARED: list[bytes] = []  # the file's bytes, as a forked process inherits them
 def _map(raw: bytes, tasks: list[_Task]) -> Iterator[_Read]:
     """Each task read, in order: by two forked processes when the file is large and
     processes can be forked (AHEAD batches handed out at a time), else here."""
-    if len(raw) < PARALLEL_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+    if len(raw) < PARALLEL_BYTES or not can_fork():
         for task in tasks:
             yield _read(raw, task)
         return
     _SHARED[:] = [raw]
     try:
-        # the pool forks here; leaving the block (an error, Ctrl-C, a generator closed)
-        # terminates it
-        context = multiprocessing.get_context("fork")
-        # Ctrl-C waits until the readers are forked: one arriving while the fork's
-        # callbacks run (filelock registers some) is printed and dropped by Python, and the
-        # build would go on
-        stopping = {signal.SIGINT, signal.SIGTERM}
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
-        try:
-            pool = context.Pool(2, initializer=_reader_started, initargs=(os.getpid(),))
-        except BaseException:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            raise
-        with pool:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # one that came is raised here
+        with forked_pool(2) as pool:  # ended when this generator ends, or is closed
             ahead: collections.deque = collections.deque()
             for task in tasks:
                 ahead.append(pool.apply_async(_read_shared, (task,)))
@@ -195,30 +178,10 @@ def _map(raw: bytes, tasks: list[_Task]) -> Iterator[_Read]:
         _SHARED.clear()
 
 
-def _reader_started(parent: int) -> None:
-    """In a forked reader, first: Ctrl-C is the build's to handle (it ends the pool), and
-    the reader ends when the build is gone (killed before it could end the pool: a reader
-    waiting for its next batch would wait for ever)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # see _map
-    _PARENT[:] = [parent]
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(WATCH_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-_PARENT: list[int] = []  # in a forked reader: the build's process id
-
-
 def _read_shared(task: _Task) -> _Read:
-    """In a forked reader: the task read from the inherited bytes (not handed back to a
-    build that is gone: the pipe would break, loudly)."""
+    """In a forked reader: the task read from the inherited bytes."""
     read = _read(_SHARED[0], task)
-    if os.getppid() != _PARENT[0]:
+    if orphaned():  # not handed back to a build that is gone: the pipe would break, loudly
         os._exit(1)
     return read
 

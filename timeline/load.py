@@ -14,7 +14,9 @@ import itertools
 import multiprocessing
 import os
 import re
+import signal
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -503,33 +505,77 @@ def map_stretches(read: Callable, text: str | bytes, stretches: list[tuple]) -> 
     forked. ``read`` is a module-level function (the forked process is told its name)."""
     lengths = list(itertools.accumulate(b - a for a, b, *_ in stretches))
     total = lengths[-1] if lengths else 0
-    if total < PARALLEL_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+    if total < PARALLEL_BYTES or not can_fork():
         return [read(text[a:b], *more) for a, b, *more in stretches]
     half = next(i for i, length in enumerate(lengths) if length >= total // 2)
     with _FORKING:
         _FORKED_TEXT.append(text)
         try:
-            # the pool forks here; leaving the block (an error, Ctrl-C) terminates it
-            with multiprocessing.get_context("fork").Pool(1) as pool:
-                later = pool.apply_async(
-                    _read_stretches, (read, stretches[half + 1 :], os.getpid())
-                )
+            with forked_pool(1) as pool:
+                later = pool.apply_async(_read_stretches, (read, stretches[half + 1 :]))
                 first = [read(text[a:b], *more) for a, b, *more in stretches[: half + 1]]
                 return first + later.get()
         finally:
             _FORKED_TEXT.clear()
 
 
-def _read_stretches(read: Callable, stretches: list[tuple], parent: int) -> list:
-    """In the forked reader: its stretches read alone; it stops if its parent died (killed
-    before it could end the pool)."""
+def _read_stretches(read: Callable, stretches: list[tuple]) -> list:
+    """In the forked reader: its stretches read alone."""
     (text,) = _FORKED_TEXT
-    found = []
-    for n, (a, b, *more) in enumerate(stretches):
-        if n % 1000 == 0 and os.getppid() != parent:
-            os._exit(1)
-        found.append(read(text[a:b], *more))
+    found = [read(text[a:b], *more) for a, b, *more in stretches]
+    if orphaned():  # not handed back to a process that is gone: the pipe would break, loudly
+        os._exit(1)
     return found
+
+
+def can_fork() -> bool:
+    """Whether readers can be forked (not on Windows): they then share the parent's text."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+# How often a forked reader looks whether the process that forked it is still there.
+WATCH_SECONDS = 0.5
+_PARENT: list[int] = []  # in a forked reader: the process that forked it
+
+
+@contextmanager
+def forked_pool(processes: int) -> Iterator:
+    """A pool of ``processes`` forked readers, ended when the block is left (an error,
+    Ctrl-C, a generator closed). Ctrl-C and SIGTERM are held while they are forked: one
+    arriving while the fork's callbacks run (filelock registers some) is printed and dropped
+    by Python, and the command would go on. Each reader leaves Ctrl-C to the parent (which
+    ends the pool) and ends itself when the parent is gone (killed before it could end the
+    pool: a reader waiting for its next task would wait for ever)."""
+    stopping = {signal.SIGINT, signal.SIGTERM}
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+    try:
+        pool = multiprocessing.get_context("fork").Pool(
+            processes, initializer=_reader_started, initargs=(os.getpid(),)
+        )
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    with pool:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that came is raised here
+        yield pool
+
+
+def orphaned() -> bool:
+    """In a forked reader: the process that forked it is gone."""
+    return os.getppid() != _PARENT[0]
+
+
+def _reader_started(parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    _PARENT[:] = [parent]
+
+    def watch() -> None:
+        while not orphaned():
+            time.sleep(WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def section_starts(text: str | bytes, end: int | None = None) -> list[int]:

@@ -264,3 +264,34 @@ def test_a_command_stopped_while_its_readers_run_leaves_no_process_and_the_last_
         for pid in _session(build.pid):
             os.kill(pid, signal.SIGKILL)
     assert contents(db) == before
+
+
+def test_the_last_history_is_read_before_the_build_locks_a_new_file(
+    realistic, tmp_path, monkeypatch
+):
+    """A database file the build creates is locked while it writes (a rollback journal):
+    what the build reads of the last one, it reads before (a reader would wait 5 s)."""
+    from timeline import build
+
+    monkeypatch.setattr(build, "NEW_FILE_PRAGMAS", (*build.NEW_FILE_PRAGMAS, "cache_size = 10"))
+    db = tmp_path / "record.db"
+    locked: list[bool] = []
+    read = changes.stored_build_info
+
+    def spying(db_path: Path) -> dict[str, str]:
+        if db_path.exists():
+            conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=0)
+            try:
+                conn.execute("select count(*) from sqlite_master").fetchone()
+                locked.append(False)
+            except sqlite3.OperationalError:
+                locked.append(True)
+            finally:
+                conn.close()
+        return read(db_path)
+
+    monkeypatch.setattr(changes, "stored_build_info", spying)
+    build_file(realistic, db)
+    assert locked == [] or not any(locked)
+    with sqlite3.connect(db) as conn:  # written, and in write-ahead-log mode
+        assert conn.execute("pragma journal_mode").fetchone() == ("wal",)

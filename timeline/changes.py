@@ -40,7 +40,7 @@ from . import __version__
 from .catalog import unchanged_from
 from .load import Document, paused_gc
 from .model import Dataset
-from .provenance import OtherVersion, Tracked, event_history, fingerprints_of
+from .provenance import OtherVersion, Progress, Tracked, event_history, fingerprints_of
 from .store import (
     INPUT_KEY,
     input_hash,
@@ -96,8 +96,8 @@ def plan_from_empty(raw: bytes, yaml_path: Path, db_path: Path, commit: str) -> 
 
     batches = Batches(raw, yaml_path, prints=bool(commit))
     recorded = functools.partial(
-        _recorded_from_empty, batches.document, lambda: batches.prints, raw, yaml_path, db_path,
-        commit,
+        _recorded_from_empty, batches.document, lambda: batches.prints, raw, yaml_path,
+        _last_progress(db_path), commit,
     )  # fmt: skip
     return Plan(True, batches, (), recorded)
 
@@ -111,9 +111,16 @@ def plan_whole(result: Result, raw: bytes, yaml_path: Path, db_path: Path, commi
         doc, result.document = result.document, None  # it holds the whole text, or graph
         return doc
 
-    recorded = functools.partial(_recorded_from_empty, document, prints, raw, yaml_path, db_path,
-                                 commit)  # fmt: skip
+    recorded = functools.partial(_recorded_from_empty, document, prints, raw, yaml_path,
+                                 _last_progress(db_path), commit)  # fmt: skip
     return Plan(True, [result.dataset], (), recorded)
+
+
+def _last_progress(db_path: Path) -> Progress | None:
+    """Where the last build left the edit history (even a forced build goes on from it),
+    read before the build's transaction: a database file the build creates is locked while
+    it writes (a reader would wait for it, then give up)."""
+    return stored_progress(db_path, stored_build_info(db_path))
 
 
 def _recorded_from_empty(
@@ -121,15 +128,13 @@ def _recorded_from_empty(
     prints: Callable[[], dict[str, str]],
     raw: bytes,
     yaml_path: Path,
-    db_path: Path,
+    previous: Progress | None,
     commit: str,
 ) -> Recorded:
-    """The spans of a file written whole, and its edit history: from where the last build
-    left it (even a forced build)."""
+    """The spans of a file written whole, and its edit history, from ``previous``."""
     from .spans import record_spans
 
     spans = record_spans(document(), raw)
-    previous = stored_progress(db_path, stored_build_info(db_path))
     _, progress = event_history(yaml_path, previous, (raw, prints))
     if commit and spans is not None:  # in git: the next commit moves the history
         spans = spans.with_prints(prints())

@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -41,6 +42,8 @@ from .load import (
     Pieces,
     can_fork,
     forked_pool,
+    forked_text,
+    one_item,
     one_key,
     orphaned,
     paused_gc,
@@ -95,10 +98,12 @@ class Batches:
         tasks = [_Task(section, batch, self._want_prints, self._today)
                  for section in schema.SECTIONS if section in self._sections
                  for batch in _batched(self._sections[section][1])]  # fmt: skip
-        for read in _map(self.raw, tasks):
-            self.checks.add(read.index)
-            self.prints |= read.prints
-            yield read.dataset
+        # closed as soon as a check fails: its readers end before the whole file is read
+        with contextlib.closing(_map(self.raw, tasks)) as reads:
+            for read in reads:
+                self.checks.add(read.index)
+                self.prints |= read.prints
+                yield read.dataset
         self.checks.finish()
 
     def document(self) -> Document:
@@ -154,8 +159,6 @@ def _batched(records: list[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
 
 # -- the reading, in this process or in two forked ones --------------------------------------
 
-_SHARED: list[bytes] = []  # the file's bytes, as a forked process inherits them
-
 
 def _map(raw: bytes, tasks: list[_Task]) -> Iterator[_Read]:
     """Each task read, in order: by two forked processes when the file is large and
@@ -164,23 +167,19 @@ def _map(raw: bytes, tasks: list[_Task]) -> Iterator[_Read]:
         for task in tasks:
             yield _read(raw, task)
         return
-    _SHARED[:] = [raw]
-    try:
-        with forked_pool(2) as pool:  # ended when this generator ends, or is closed
-            ahead: collections.deque = collections.deque()
-            for task in tasks:
-                ahead.append(pool.apply_async(_read_shared, (task,)))
-                if len(ahead) > AHEAD:
-                    yield ahead.popleft().get()
-            while ahead:
+    with forked_pool(2, raw) as pool:  # ended when this generator ends, or is closed
+        ahead: collections.deque = collections.deque()
+        for task in tasks:
+            ahead.append(pool.apply_async(_read_shared, (task,)))
+            if len(ahead) > AHEAD:
                 yield ahead.popleft().get()
-    finally:
-        _SHARED.clear()
+        while ahead:
+            yield ahead.popleft().get()
 
 
 def _read_shared(task: _Task) -> _Read:
     """In a forked reader: the task read from the inherited bytes."""
-    read = _read(_SHARED[0], task)
+    read = _read(forked_text(), task)
     if orphaned():  # not handed back to a build that is gone: the pipe would break, loudly
         os._exit(1)
     return read
@@ -194,12 +193,9 @@ def _read(raw: bytes, task: _Task) -> _Read:
             try:
                 text = raw[start:end].decode("utf-8")
                 refuse_deep_nesting(text)
-                item = read_piece(text)
-            except (ValueError, LoadError):
+                items.append(one_item(read_piece(text)))
+            except (ValueError, LoadError):  # not UTF-8, too deep, not one item read alone
                 raise Unsettled("a record that does not read alone") from None
-            if not isinstance(item, list) or len(item) != 1:
-                raise Unsettled("not one list item")
-            items.append(item[0])
         dataset, index = validate_batch(task.section, items, Path(), task.today)
         wanted = task.prints and task.section == "events"
         prints = fingerprints_of({"events": items}) if wanted else {}

@@ -140,10 +140,10 @@ def create_indexes(db: sqlite_utils.Database) -> None:
     led = {(table, columns[0]) for table, composites in COMPOSITE_INDEXES.items()
            for columns in composites}  # fmt: skip
     led |= {(table, db[table].pks[0]) for table in declared}
+    # A list column (facet "array") gets none: its values are indexed in event_list_values,
+    # which its facet and filters read; an index of its JSON text would serve no search.
     for table, columns in declared.items():
         for column in columns:
-            # a list column's values are indexed in event_list_values, which its facet and
-            # filters read: an index of its JSON text would serve no search
             if column.facet == "column" or (column.index and (table, column.name) not in led):
                 db[table].create_index([column.name])
     for table, composites in COMPOSITE_INDEXES.items():

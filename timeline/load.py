@@ -466,10 +466,7 @@ def read_records(text: str) -> tuple[dict, Pieces]:
             raise _ReadWhole("a list item after a key with a value")
         data[key], pieces.items[key] = [], []
         for item_start, item_end in itertools.pairwise(cuts):
-            item = next(read)
-            if not isinstance(item, list) or len(item) != 1:
-                raise _ReadWhole("not one list item")
-            data[key].append(item[0])
+            data[key].append(one_item(next(read)))
             pieces.items[key].append(Piece(item_start, item_end, line))
             line += text.count("\n", item_start, item_end)
     return data, pieces
@@ -479,6 +476,14 @@ def record_cuts(text: str | bytes, starts: list[int]) -> list[tuple[int, int, li
     """Each top-level key's stretch (``section_starts``) as (start, end, its ``item_cuts``):
     the key's own lines run from ``start`` to the first cut, each item between two cuts."""
     return [(start, end, item_cuts(text, start, end)) for start, end in itertools.pairwise(starts)]
+
+
+def one_item(piece: object) -> object:
+    """The record of an item's piece read alone (``_ReadWhole`` if it is not one list
+    item)."""
+    if not isinstance(piece, list) or len(piece) != 1:
+        raise _ReadWhole("not one list item")
+    return piece[0]
 
 
 def one_key(head: object) -> tuple[str, object]:
@@ -508,20 +513,15 @@ def map_stretches(read: Callable, text: str | bytes, stretches: list[tuple]) -> 
     if total < PARALLEL_BYTES or not can_fork():
         return [read(text[a:b], *more) for a, b, *more in stretches]
     half = next(i for i, length in enumerate(lengths) if length >= total // 2)
-    with _FORKING:
-        _FORKED_TEXT.append(text)
-        try:
-            with forked_pool(1) as pool:
-                later = pool.apply_async(_read_stretches, (read, stretches[half + 1 :]))
-                first = [read(text[a:b], *more) for a, b, *more in stretches[: half + 1]]
-                return first + later.get()
-        finally:
-            _FORKED_TEXT.clear()
+    with forked_pool(1, text) as pool:
+        later = pool.apply_async(_read_stretches, (read, stretches[half + 1 :]))
+        first = [read(text[a:b], *more) for a, b, *more in stretches[: half + 1]]
+        return first + later.get()
 
 
 def _read_stretches(read: Callable, stretches: list[tuple]) -> list:
     """In the forked reader: its stretches read alone."""
-    (text,) = _FORKED_TEXT
+    text = forked_text()
     found = [read(text[a:b], *more) for a, b, *more in stretches]
     if orphaned():  # not handed back to a process that is gone: the pipe would break, loudly
         os._exit(1)
@@ -539,25 +539,36 @@ _PARENT: list[int] = []  # in a forked reader: the process that forked it
 
 
 @contextmanager
-def forked_pool(processes: int) -> Iterator:
-    """A pool of ``processes`` forked readers, ended when the block is left (an error,
-    Ctrl-C, a generator closed). Ctrl-C and SIGTERM are held while they are forked: one
-    arriving while the fork's callbacks run (filelock registers some) is printed and dropped
-    by Python, and the command would go on. Each reader leaves Ctrl-C to the parent (which
-    ends the pool) and ends itself when the parent is gone (killed before it could end the
-    pool: a reader waiting for its next task would wait for ever)."""
-    stopping = {signal.SIGINT, signal.SIGTERM}
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
-    try:
-        pool = multiprocessing.get_context("fork").Pool(
-            processes, initializer=_reader_started, initargs=(os.getpid(),)
-        )
-    except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        raise
-    with pool:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that came is raised here
-        yield pool
+def forked_pool(processes: int, text: str | bytes) -> Iterator:
+    """A pool of ``processes`` forked readers of ``text`` (they inherit it, uncopied:
+    ``forked_text``), ended when the block is left (an error, Ctrl-C, a generator closed).
+    Ctrl-C and SIGTERM are held while they are forked: one arriving while the fork's
+    callbacks run (filelock registers some) is printed and dropped by Python, and the
+    command would go on. Each reader leaves Ctrl-C to the parent (which ends the pool) and
+    ends itself when the parent is gone (killed before it could end the pool: a reader
+    waiting for its next task would wait for ever)."""
+    with _FORKING:
+        _FORKED_TEXT[:] = [text]
+        try:
+            stopping = {signal.SIGINT, signal.SIGTERM}
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+            try:
+                pool = multiprocessing.get_context("fork").Pool(
+                    processes, initializer=_reader_started, initargs=(os.getpid(),)
+                )
+            except BaseException:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                raise
+            with pool:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that came is raised here
+                yield pool
+        finally:
+            _FORKED_TEXT.clear()
+
+
+def forked_text() -> str | bytes:
+    """In a forked reader: the text its pool was forked with."""
+    return _FORKED_TEXT[0]
 
 
 def orphaned() -> bool:

@@ -56,6 +56,7 @@ from .load import (
     decode,
     item_cuts,
     load_text,
+    one_item,
     read_piece,
     section_starts,
 )
@@ -444,8 +445,8 @@ def _head_cuts(text: str | bytes, end: int) -> list[tuple[bool, int]]:
 def _read_alone(piece: bytes) -> dict | None:
     """A record read alone from its bytes (a list item with an id), or None."""
     try:
-        (record,) = read_piece(piece.decode("utf-8"))
-    except (ValueError, TypeError):  # not UTF-8, not one item, or not read alone
+        record = one_item(read_piece(piece.decode("utf-8")))
+    except ValueError:  # not UTF-8, not one item, or not read alone
         return None
     return record if _record_id(record) is not None else None
 

@@ -740,7 +740,7 @@ class Unsettled(Exception):
 
 class _Noted:
     """Every id taken as known, and noted: a batch's references are checked across the file
-    once every batch is read (``Index.check``)."""
+    by ``CrossCheck``."""
 
     def __init__(self) -> None:
         self.ids: set[str] = set()

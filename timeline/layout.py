@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import io
 import math
 import re
 from collections import defaultdict
@@ -23,7 +24,7 @@ import yaml
 from . import schema
 from .comments import TokenMap, scan_comments
 from .dates import parse_date
-from .load import Document, load_text
+from .load import Document, LeanResolver, load_text
 
 WIDTH = 100
 FOLD_AT = 72
@@ -38,25 +39,30 @@ class _FlowList(list):
     pass
 
 
-class _Dumper(yaml.CSafeDumper):
-    """libyaml's emitter with the canonical layout's choices: no anchors, _FlowMap/_FlowList
-    inline, date- and number-like strings quoted. It writes a block list under a key
-    "indentless" (``key:\n- item``), which the layout does not; ``_block`` splices around it."""
+class _Dumper(LeanResolver, yaml.CSafeDumper):
+    """libyaml's emitter with the canonical layout's choices (no anchors, _FlowMap/_FlowList
+    inline, date- and number-like strings quoted) and the loader's lean resolver. It writes
+    a block list under a key "indentless" (``key:\n- item``), which the layout does not;
+    ``_block`` splices around it."""
 
     def ignore_aliases(self, data: object) -> bool:
         return True
 
 
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+_NUMBER_LIKE = re.compile(r"[0-9][0-9?~%/-]*")
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{n}" for n in ("str", "seq", "map"))
+
+
+def _str_node(value: str) -> yaml.ScalarNode:
     style = None
-    if re.fullmatch(r"[0-9][0-9?~%/-]*", value):
+    if _NUMBER_LIKE.fullmatch(value):
         style = '"'  # looks like a date or number: keep it text
     elif "\n" in value.rstrip("\n"):
         style = "|"  # several lines: a literal block keeps them as written
     elif (len(value) > FOLD_AT or value.endswith("\n")) and "\n" not in value.rstrip("\n"):
         style = ">"  # long prose: folded block, wrapped at the line width (the emitter
         # picks the chomping indicator that keeps any final newline exactly)
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    return yaml.ScalarNode(_STR, value, style=style)
 
 
 def _represent_float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
@@ -66,14 +72,28 @@ def _represent_float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
     return dumper.represent_float(value)
 
 
-_Dumper.add_representer(str, _represent_str)
+# The layout's choices, as representers: what ``_node`` makes directly (and what
+# tests/test_layout_emitter.py's oracle makes through PyYAML's generic representer).
+_Dumper.add_representer(str, lambda d, v: _str_node(v))
 _Dumper.add_representer(float, _represent_float)
-_Dumper.add_representer(
-    _FlowMap, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True)
-)
-_Dumper.add_representer(
-    _FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
-)
+_Dumper.add_representer(_FlowMap, lambda d, v: d.represent_mapping(_MAP, v, flow_style=True))
+_Dumper.add_representer(_FlowList, lambda d, v: d.represent_sequence(_SEQ, v, flow_style=True))
+
+
+def _node(value: object, dumper: _Dumper) -> yaml.Node:
+    """The node PyYAML's representer makes of ``value`` (with the layout's choices: no
+    aliases, block style but for _FlowMap and _FlowList), made directly for the types a
+    record holds: the generic representer was most of ``fmt``'s time."""
+    kind = type(value)
+    if kind is str:
+        return _str_node(value)
+    if kind is dict or kind is _FlowMap:
+        pairs = [(_node(k, dumper), _node(v, dumper)) for k, v in value.items()]
+        return yaml.MappingNode(_MAP, pairs, flow_style=kind is _FlowMap)
+    if kind is list or kind is _FlowList:
+        items = [_node(v, dumper) for v in value]
+        return yaml.SequenceNode(_SEQ, items, flow_style=kind is _FlowList)
+    return dumper.represent_data(value)  # numbers, booleans, null, timestamps, anything else
 
 
 def _ordered(kind: str, raw: dict) -> dict:
@@ -189,15 +209,19 @@ def _key_line(key: object, width: int) -> str:
 
 
 def _emit(value: object, width: int) -> str:
-    text = yaml.dump(
-        value,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=width,
-        indent=2,
-        default_flow_style=False,
+    """``value`` as one YAML document by libyaml's emitter (``yaml.dump``'s steps, with
+    the nodes from ``_node``)."""
+    stream = io.StringIO()
+    dumper = _Dumper(
+        stream, default_flow_style=False, width=width, indent=2, allow_unicode=True, sort_keys=False
     )
+    try:
+        dumper.open()
+        dumper.serialize(_node(value, dumper))
+        dumper.close()
+    finally:
+        dumper.dispose()
+    text = stream.getvalue()
     # the emitter ends a document whose last value keeps blank lines with "..."
     return text[: -len("...\n")] if text.endswith("\n...\n") else text
 

@@ -304,14 +304,15 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-class _Loader(yaml.CSafeLoader):
-    """PyYAML's C loader with a leaner tag resolver.
+class LeanResolver:
+    """PyYAML's tag resolution, leaner, for a C loader or dumper class to inherit first.
 
-    The C composer calls ``resolve`` once per node; PyYAML's generic version
-    (path resolvers, a list built per call) was a fifth of composing a large
-    file. This one reads the same implicit-resolver table and answers the same
-    tags: a plain scalar gets the first tag whose pattern matches (PyYAML's own
-    patterns, applied as PyYAML applies them), anything else the default tag.
+    libyaml's composer calls ``resolve`` once per node, and its serializer twice per
+    scalar (is the tag implicit, plain and quoted?); PyYAML's generic version (path
+    resolvers, a list built per call) was a fifth of composing a large file. This one
+    reads the same implicit-resolver table and answers the same tags: a plain scalar gets
+    the first tag whose pattern matches (PyYAML's own patterns, applied as PyYAML applies
+    them), anything else the default tag.
     """
 
     _implicit: ClassVar = yaml.resolver.Resolver.yaml_implicit_resolvers
@@ -323,19 +324,19 @@ class _Loader(yaml.CSafeLoader):
 
     # A plain scalar's tag depends on its text alone, and a file repeats the same short
     # texts (keys, ids, roles, dates) hundreds of thousands of times: each is matched once
-    # per load. Longer texts are mostly unique and are matched each time.
+    # per process, whichever record it is in (a loader reads one record). Longer texts are
+    # mostly unique and are matched each time; the first REMEMBERED texts are kept, so the
+    # memory is bounded whatever the file's size.
     _REMEMBERED_CHARS: ClassVar = 64
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._tags: dict[str, str] = {}
+    _REMEMBERED: ClassVar = 2**16
+    _tags: ClassVar[dict[str, str]] = {}
 
     def resolve(self, kind, value, implicit):
         if kind is yaml.ScalarNode and implicit[0]:
             tag = self._tags.get(value)
             if tag is None:
                 tag = self._implicit_tag(value)
-                if len(value) <= self._REMEMBERED_CHARS:
+                if len(value) <= self._REMEMBERED_CHARS and len(self._tags) < self._REMEMBERED:
                     self._tags[value] = tag
             return tag
         return self._defaults[kind]
@@ -347,7 +348,11 @@ class _Loader(yaml.CSafeLoader):
         return self._defaults[yaml.ScalarNode]
 
 
-assert not yaml.resolver.Resolver.yaml_path_resolvers and None not in _Loader._implicit
+class _Loader(LeanResolver, yaml.CSafeLoader):
+    """PyYAML's C loader with the lean resolver."""
+
+
+assert not yaml.resolver.Resolver.yaml_path_resolvers and None not in LeanResolver._implicit
 
 
 def load_text(

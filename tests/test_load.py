@@ -198,6 +198,27 @@ def test_tags_are_resolved_like_pyyaml():
     assert len(set(got)) == 10  # str int float bool null timestamp merge value seq map
 
 
+def test_the_remembered_tags_are_bounded(monkeypatch):
+    """The tags are remembered per process, across records: a file of ever new texts keeps
+    at most ``_REMEMBERED`` of them, and the texts past that still get their tags."""
+    import yaml
+
+    from timeline.load import LeanResolver, _Loader
+
+    monkeypatch.setattr(LeanResolver, "_tags", {})
+    monkeypatch.setattr(LeanResolver, "_REMEMBERED", 5)
+    text = "".join(f"- {value}\n" for value in [*range(8), "yes", "text"])
+    ours, theirs = _Loader(text), yaml.CSafeLoader(text)
+    try:
+        got = [node.tag for node in ours.get_single_node().value]
+        expected = [node.tag for node in theirs.get_single_node().value]
+    finally:
+        ours.dispose()
+        theirs.dispose()
+    assert got == expected and got[-2:] == ["tag:yaml.org,2002:bool", "tag:yaml.org,2002:str"]
+    assert list(LeanResolver._tags) == ["0", "1", "2", "3", "4"]
+
+
 # -- the visible-text rule ---------------------------------------------------------------------
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\u2060", "\u00ad",
              "\ufeff", "\u180e", "\U000e0001", "\U000e0041", "\U000e007f",

@@ -406,3 +406,22 @@ TRICKY = st.sampled_from(
 WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12)
 PIECE = st.one_of(WORD, TRICKY, st.just(" "), st.just("\n"))
 TEXT = st.lists(PIECE, min_size=1, max_size=40).map("".join).filter(lambda t: t.strip())
+
+
+def event_spans(text: str, path: Path) -> tuple[list[dict], list[tuple[int, int]]]:
+    """The file's events and each one's byte span (from the parser's marks)."""
+    from timeline.load import load_text
+    from timeline.spans import record_spans
+
+    raw = text.encode()
+    doc = load_text(text, path)
+    spans = record_spans(doc, raw)
+    assert spans is not None
+    offsets = spans.offsets()
+    return doc.data["events"], [(offsets[i], offsets[i + 1]) for i in range(1, len(offsets) - 2)]
+
+
+def spliced(text: str, span: tuple[int, int], new: str) -> str:
+    """``text`` with the bytes of ``span`` replaced by ``new``."""
+    raw = text.encode()
+    return (raw[: span[0]] + new.encode() + raw[span[1] :]).decode()

@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import REAL
+from support import REAL, event_spans, spliced
 from typer.testing import CliRunner
 
 from timeline.build import build_file
 from timeline.cli import app
+from timeline.files import lock_for
+from timeline.layout import dump_record
 from timeline.revalidate import revalidated
 from timeline.validate import MAX_PER_KIND, validate_file
 
@@ -23,7 +25,7 @@ from generate import write_realistic
 
 def _same_as_a_full_validation(path: Path) -> list[dict]:
     quick = revalidated(path, path.parent / "record.db")
-    assert quick is not None, "the database was built from this file"
+    assert quick is not None, "the database was built from this file, or an earlier version"
     full = validate_file(path)
     assert [p.as_dict() for p in quick.problems] == [p.as_dict() for p in full.problems]
     assert quick.counts() == full.counts()
@@ -48,17 +50,58 @@ def test_a_built_file_has_the_warnings_of_a_full_validation(tmp_path, made):
         assert any("and 39 more warning(s) like it" in p["message"] for p in problems)
 
 
-def test_an_edit_is_validated_in_full_until_it_is_built(tmp_path):
+def test_an_edit_is_validated_from_the_database_which_it_leaves_as_it_was(tmp_path):
+    """A new source no event cites, and an event left with one source: the warnings of the
+    database as a build would update it, which stays as it was (the next build updates it)."""
     path = write_realistic(40, tmp_path / "events.yaml", seed=5)
-    build_file(path)
+    db = build_file(path).db_path
+    before = db.read_bytes()
     text = path.read_text(encoding="utf-8")
     at = text.index("\nsources:\n") + len("\nsources:\n")
     uncited = "  - {id: never-cited, title: T, publisher: P, published: '2020', kind: news,\n"
-    path.write_text(text[:at] + uncited + "      language: en}\n" + text[at:], encoding="utf-8")
-    assert revalidated(path, tmp_path / "record.db") is None  # the database is older
-    assert build_file(path).updated is not None  # read again alone, not a full build
+    text = text[:at] + uncited + "      language: en}\n" + text[at:]
+    events, spans = event_spans(text, path)
+    i = next(i for i, e in enumerate(events) if len({c["source"] for c in e["citations"]}) > 1)
+    one = dict(events[i], citations=events[i]["citations"][:1])
+    path.write_text(spliced(text, spans[i], dump_record("event", one) + "\n"), encoding="utf-8")
     problems = _same_as_a_full_validation(path)
     assert any(p["record"] == "source never-cited" for p in problems)
+    assert any(p["record"] == f"event {one['id']}" for p in problems)
+    assert db.read_bytes() == before
+    assert build_file(path).updated is not None  # read again alone, not a full build
+    assert _same_as_a_full_validation(path) == problems
+
+
+def test_an_edit_with_errors_is_validated_whole(tmp_path):
+    """Errors in the changed records, or an event removed that another relates to (a row
+    that would refer to one that went): the whole file's check says where."""
+    path = write_realistic(40, tmp_path / "events.yaml", seed=6)
+    db = build_file(path).db_path
+    before = db.read_bytes()
+    text = path.read_text(encoding="utf-8")
+    events, spans = event_spans(text, path)
+    broken = dict(events[2], actors=[{"actor": "nobody-at-all", "role": "buyer"}])
+    path.write_text(spliced(text, spans[2], dump_record("event", broken) + "\n"))
+    assert revalidated(path, db) is None
+    related = dict(events[3], related=[{"event": events[0]["id"], "type": "follows"}])
+    path.write_text(spliced(text, spans[3], dump_record("event", related) + "\n"))
+    build_file(path)
+    before = db.read_bytes()
+    text = path.read_text(encoding="utf-8")
+    _, spans = event_spans(text, path)
+    path.write_text(spliced(text, spans[0], ""))
+    assert revalidated(path, db) is None
+    assert f"unknown event id {events[0]['id']!r}" in str(validate_file(path).errors[0])
+    assert db.read_bytes() == before
+
+
+def test_an_edit_is_validated_whole_while_the_database_is_being_built(tmp_path):
+    path = write_realistic(20, tmp_path / "events.yaml", seed=7)
+    db = build_file(path).db_path
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: X", 1))
+    with lock_for(db):
+        assert revalidated(path, db) is None
+    assert revalidated(path, db) is not None
 
 
 def test_the_command_says_the_same_with_or_without_the_database(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import contents
+from support import contents, event_spans, spliced
 from typer.testing import CliRunner
 
 from conftest import skip_or_fail
@@ -27,21 +27,6 @@ from generate import write_realistic
 
 SUMMARIES = ["A new summary in our own words.", "Ankara and Kyiv met again.", "Short."]
 DATES = ["2019", "2019-05", "2020-01-15", "2022-02-24", "~2021-06"]
-
-
-def _events(text: str, path: Path) -> tuple[list[dict], list[tuple[int, int]]]:
-    """The file's events and each one's byte span (from the parser's marks)."""
-    raw = text.encode()
-    doc = load_text(text, path)
-    spans = record_spans(doc, raw)
-    assert spans is not None
-    offsets = spans.offsets()
-    return doc.data["events"], [(offsets[i], offsets[i + 1]) for i in range(1, len(offsets) - 2)]
-
-
-def _replace(text: str, span: tuple[int, int], new: str) -> str:
-    raw = text.encode()
-    return (raw[: span[0]] + new.encode() + raw[span[1] :]).decode()
 
 
 # The records outside the events a random edit changes: section, the field it rewrites.
@@ -78,7 +63,7 @@ def _section_edit(text: str, edit: str, rng: random.Random) -> str:
 def _random_edit(text: str, path: Path, rng: random.Random) -> tuple[str, str]:
     """One curator's edit of the events, or of an actor, system or source, located by
     the parser: (name, new text)."""
-    events, spans = _events(text, path)
+    events, spans = event_spans(text, path)
     k = rng.randrange(len(events))
     event = dict(events[k])
     edit = rng.choice(["summary", "date", "delete", "copy", "actors", "comment", "two", "swap",
@@ -90,28 +75,28 @@ def _random_edit(text: str, path: Path, rng: random.Random) -> tuple[str, str]:
     elif edit == "date":
         event["date"] = rng.choice(DATES)
     elif edit == "delete":
-        return edit, _replace(text, spans[k], "")
+        return edit, spliced(text, spans[k], "")
     elif edit == "copy":
         copy = dict(event, id=f"{event['id']}-copy-{rng.randrange(10**6)}", title="A copy")
         at = spans[rng.randrange(len(spans))][0]
-        return edit, _replace(text, (at, at), dump_record("event", copy) + "\n")
+        return edit, spliced(text, (at, at), dump_record("event", copy) + "\n")
     elif edit == "actors":
         event["actors"] = event.get("actors", [])[:-1] or event.get("actors")
     elif edit == "comment":
         at = spans[k][0]
-        return edit, _replace(text, (at, at), "  # a curator's note\n")
+        return edit, spliced(text, (at, at), "  # a curator's note\n")
     elif edit == "two":  # the last event and one before it (offsets before it stay valid)
         last = len(events) - 1
         if k < last:
             other = dict(events[last], summary=rng.choice(SUMMARIES))
-            text = _replace(text, spans[last], dump_record("event", other) + "\n")
+            text = spliced(text, spans[last], dump_record("event", other) + "\n")
         event["summary"] = rng.choice(SUMMARIES)
     elif edit == "swap" and k + 1 < len(events):
         a, b = spans[k], spans[k + 1]
         raw = text.encode()
         swapped = raw[b[0] : b[1]] + raw[a[0] : a[1]]
         return edit, (raw[: a[0]] + swapped + raw[b[1] :]).decode()
-    return edit, _replace(text, spans[k], dump_record("event", event) + "\n")
+    return edit, spliced(text, spans[k], dump_record("event", event) + "\n")
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -149,9 +134,9 @@ def test_random_edits_give_a_full_builds_rows(tmp_path: Path, seed: int):
 def test_an_edited_summary_rewrites_one_event(small_yaml: Path, tmp_path: Path):
     db = build_file(small_yaml).db_path
     text = small_yaml.read_text(encoding="utf-8")
-    events, spans = _events(text, small_yaml)
+    events, spans = event_spans(text, small_yaml)
     edited = dict(events[2], summary="Edited in our own words.")
-    small_yaml.write_text(_replace(text, spans[2], dump_record("event", edited) + "\n"))
+    small_yaml.write_text(spliced(text, spans[2], dump_record("event", edited) + "\n"))
     result = build_file(small_yaml)
     assert result.updated == 1
     assert result.counts == build_file(small_yaml, tmp_path / "full.db").counts
@@ -206,7 +191,7 @@ def test_a_new_source_and_an_event_citing_it_are_read_alone(small_yaml: Path, tm
             "language": "en",
         },
     )
-    events = _events(text, small_yaml)[0]
+    events = event_spans(text, small_yaml)[0]
     event = dict(events[0], id="cited-anew", title="Another treaty",
                  citations=[{"source": "new-report", "quote": "A treaty was signed."}])  # fmt: skip
     text = text.replace("\nactors:\n", "\n" + source + "\nactors:\n")
@@ -241,8 +226,8 @@ def test_an_error_in_a_changed_record_is_reported_as_a_full_validation_does(
 def test_a_comment_before_an_event_goes_with_the_event_before(small_yaml: Path, tmp_path):
     db = build_file(small_yaml).db_path
     text = small_yaml.read_text(encoding="utf-8")
-    _, spans = _events(text, small_yaml)
-    small_yaml.write_text(_replace(text, (spans[2][0], spans[2][0]), "  # checked again\n"))
+    _, spans = event_spans(text, small_yaml)
+    small_yaml.write_text(spliced(text, (spans[2][0], spans[2][0]), "  # checked again\n"))
     result = build_file(small_yaml)
     assert result.updated == 1  # the event before the comment, read again with it
     build_file(small_yaml, tmp_path / "full.db")
@@ -253,9 +238,9 @@ def test_an_error_in_the_changed_event_is_reported_as_a_full_validation_does(sma
     db = build_file(small_yaml).db_path
     before = db.read_bytes()
     text = small_yaml.read_text(encoding="utf-8")
-    events, spans = _events(text, small_yaml)
+    events, spans = event_spans(text, small_yaml)
     broken = dict(events[2], actors=[{"actor": "nobody-at-all", "role": "buyer"}])
-    small_yaml.write_text(_replace(text, spans[2], dump_record("event", broken) + "\n"))
+    small_yaml.write_text(spliced(text, spans[2], dump_record("event", broken) + "\n"))
     with pytest.raises(InvalidInput) as error:
         build_file(small_yaml)
     (problem,) = error.value.result.errors
@@ -266,15 +251,15 @@ def test_an_error_in_the_changed_event_is_reported_as_a_full_validation_does(sma
 
 def test_a_removed_event_that_others_relate_to_is_an_error(write_yaml, small_yaml: Path):
     text = small_yaml.read_text(encoding="utf-8")
-    events, spans = _events(text, small_yaml)
+    events, spans = event_spans(text, small_yaml)
     target = events[0]["id"]
     related = dict(events[3], related=[{"event": target, "type": "follows"}])
-    text = _replace(text, spans[3], dump_record("event", related) + "\n")
+    text = spliced(text, spans[3], dump_record("event", related) + "\n")
     small_yaml.write_text(text)
     db = build_file(small_yaml).db_path
     before = db.read_bytes()
-    _, spans = _events(text, small_yaml)
-    small_yaml.write_text(_replace(text, spans[0], ""))
+    _, spans = event_spans(text, small_yaml)
+    small_yaml.write_text(spliced(text, spans[0], ""))
     with pytest.raises(InvalidInput) as error:
         build_file(small_yaml)
     assert f"unknown event id {target!r}" in str(error.value.result.errors[0])
@@ -300,13 +285,13 @@ def test_edits_far_apart_read_only_their_events(tmp_path: Path):
     path = write_realistic(200, tmp_path / "events.yaml", seed=3)
     db = build_file(path).db_path
     text = path.read_text(encoding="utf-8")
-    events, spans = _events(text, path)
+    events, spans = event_spans(text, path)
     # edited from the end, so that each edit's offsets are still those of the parse
     last = dict(events[-5], summary="Changed near the end.")
-    text = _replace(text, spans[-5], dump_record("event", last) + "\n")
-    text = _replace(text, spans[100], "")
+    text = spliced(text, spans[-5], dump_record("event", last) + "\n")
+    text = spliced(text, spans[100], "")
     first = dict(events[4], summary="Changed near the start.")
-    text = _replace(text, spans[4], dump_record("event", first) + "\n")
+    text = spliced(text, spans[4], dump_record("event", first) + "\n")
     path.write_text(text, encoding="utf-8")
     result = build_file(path)
     assert result.updated == 2  # the two edited events; the deleted one is only removed
@@ -350,9 +335,9 @@ def test_errors_across_events_are_found(small_yaml: Path, change, message):
     db = build_file(small_yaml).db_path
     before = db.read_bytes()
     text = small_yaml.read_text(encoding="utf-8")
-    events, spans = _events(text, small_yaml)
+    events, spans = event_spans(text, small_yaml)
     new = "".join(dump_record("event", e) + "\n" for e in change(events))
-    small_yaml.write_text(_replace(text, (spans[1][0], spans[1][0]), new))
+    small_yaml.write_text(spliced(text, (spans[1][0], spans[1][0]), new))
     with pytest.raises(InvalidInput) as error:
         build_file(small_yaml)
     assert message in str(error.value.result.errors[0])
@@ -361,16 +346,16 @@ def test_errors_across_events_are_found(small_yaml: Path, change, message):
 
 def test_a_relation_loop_with_an_unchanged_event_is_found(small_yaml: Path):
     text = small_yaml.read_text(encoding="utf-8")
-    events, spans = _events(text, small_yaml)
+    events, spans = event_spans(text, small_yaml)
     first, second = events[0]["id"], events[1]["id"]
     follows = dict(events[1], related=[{"event": first, "type": "follows"}])
-    small_yaml.write_text(_replace(text, spans[1], dump_record("event", follows) + "\n"))
+    small_yaml.write_text(spliced(text, spans[1], dump_record("event", follows) + "\n"))
     db = build_file(small_yaml).db_path
     before = db.read_bytes()
     text = small_yaml.read_text(encoding="utf-8")
-    events, spans = _events(text, small_yaml)
+    events, spans = event_spans(text, small_yaml)
     loop = dict(events[0], related=[{"event": second, "type": "follows"}])
-    small_yaml.write_text(_replace(text, spans[0], dump_record("event", loop) + "\n"))
+    small_yaml.write_text(spliced(text, spans[0], dump_record("event", loop) + "\n"))
     with pytest.raises(InvalidInput) as error:
         build_file(small_yaml)
     assert "'follows' relations form a loop" in str(error.value.result.errors[0])
@@ -402,9 +387,9 @@ def _committed(tmp_path: Path, seed: int) -> tuple[Path, Path]:
 def _new_summary(path: Path, index: int, summary: str) -> dict:
     """Give event ``index`` a new summary (in canonical layout); returns the event."""
     text = path.read_text(encoding="utf-8")
-    events, spans = _events(text, path)
+    events, spans = event_spans(text, path)
     edited = dict(events[index], summary=summary)
-    path.write_text(_replace(text, spans[index], dump_record("event", edited) + "\n"))
+    path.write_text(spliced(text, spans[index], dump_record("event", edited) + "\n"))
     return edited
 
 

@@ -21,9 +21,10 @@ reached) and skipped when ``build_info`` holds the input's stamp or its hash.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -39,6 +40,7 @@ from .store import (
     DEFAULT_DB_NAME,
     INPUT_KEY,
     NEW_FILE_PRAGMAS,
+    SETTINGS_PRAGMAS,
     STAMP_KEY,
     drop_everything,
     input_hash,
@@ -179,12 +181,83 @@ def _build_locked(yaml_path: Path, db_path: Path, force: bool) -> BuildResult:
 def write_database(db_path: Path, plan: Plan, given: Input) -> dict[str, int]:
     """Carry out ``plan`` in one transaction on ``db_path`` (created when missing); returns
     the row counts. A failure rolls the transaction back: the database is as it was."""
+    created = not db_path.exists()
+    pragmas = NEW_FILE_PRAGMAS if created else BUILD_PRAGMAS
+    try:
+        with _written(db_path, plan, given, pragmas) as (conn, counts):
+            if plan.fresh and conn.execute("pragma foreign_key_check").fetchone():
+                raise BrokenReferences("a row refers to a row that is not there")
+            try:
+                conn.execute("commit")
+            except sqlite3.IntegrityError as exc:  # the deferred references
+                raise BrokenReferences(str(exc)) from exc
+            if created:
+                conn.execute("pragma journal_mode = wal")
+            else:  # the log's pages now in the file, and the log emptied (unless a reader is in it)
+                conn.execute("pragma wal_checkpoint(truncate)")
+    except BaseException:
+        if created:  # a failed build leaves no database where there was none
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        raise
+    return counts
+
+
+def tried_edit(yaml_path: Path, raw: bytes, db_path: Path, look: Callable[..., T]) -> T | None:
+    """What ``look(conn, counts)`` finds in the database as a build of ``raw`` would leave
+    it after an edit, keeping nothing: the changed records are read, checked and written as
+    that build does, in a transaction rolled back after the look (the journal left as it
+    is). None where that build would not update the database (built otherwise, or the
+    changed records have errors, or a row would refer to one that went), or cannot now (it
+    is being built, or cannot be written here)."""
+    from .changes import plan_edit
+    from .load import paused_gc
+
+    lock = lock_for(db_path)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        return None
+    try:
+        info, commit = stored_build_info(db_path), last_commit(yaml_path)
+        with paused_gc():
+            plan = plan_edit(yaml_path, raw, db_path, info, commit) if info else None
+            if plan is None:
+                return None
+            given = Input(input_hash(raw, commit), commit, file_stamp(yaml_path))
+            with _written(db_path, plan, given, SETTINGS_PRAGMAS) as (conn, counts):
+                # the references are checked at the commit, which this never reaches: rows
+                # can only refer to records whose rows went and did not come back
+                if _went_for_good(plan) and conn.execute("pragma foreign_key_check").fetchone():
+                    return None
+                return look(conn, counts)
+    except (OSError, sqlite3.Error):  # read-only, or locked by a reader mid-checkpoint
+        return None
+    finally:
+        lock.release()
+
+
+def _went_for_good(plan: Plan) -> bool:
+    """Whether some record's rows go and are not written again."""
+    from .derive import USED_SECTIONS
+
+    written = {s: {r.id for batch in plan.batches for r in getattr(batch, s)}
+               for s in ("events", *USED_SECTIONS)}  # fmt: skip
+    gone = {"events": plan.removed, **plan.replaced}
+    return any(set(ids) - written[section] for section, ids in gone.items())
+
+
+@contextlib.contextmanager
+def _written(
+    db_path: Path, plan: Plan, given: Input, pragmas: tuple[str, ...]
+) -> Iterator[tuple[sqlite3.Connection, dict[str, int]]]:
+    """A connection to ``db_path`` in a transaction that has carried out ``plan``, and the
+    row counts; the transaction is rolled back unless it was committed."""
     import sqlite_utils
 
-    created = not db_path.exists()
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:
-        for pragma in NEW_FILE_PRAGMAS if created else BUILD_PRAGMAS:
+        for pragma in pragmas:
             conn.execute(f"pragma {pragma}")
         # From empty, the tables are dropped and refilled with the references checked once
         # at the end: with foreign keys on, SQLite would delete a dropped table's rows one
@@ -194,28 +267,12 @@ def write_database(db_path: Path, plan: Plan, given: Input) -> dict[str, int]:
         conn.execute("begin immediate")  # one transaction: a failure leaves nothing half-written
         try:
             conn.execute("pragma defer_foreign_keys = on")
-            counts = _write(sqlite_utils.Database(conn), plan, given)
-            if plan.fresh and conn.execute("pragma foreign_key_check").fetchone():
-                raise BrokenReferences("a row refers to a row that is not there")
-            try:
-                conn.execute("commit")
-            except sqlite3.IntegrityError as exc:  # the deferred references
-                raise BrokenReferences(str(exc)) from exc
+            yield conn, _write(sqlite_utils.Database(conn), plan, given)
         finally:
             if conn.in_transaction:
                 conn.execute("rollback")
-        if created:
-            conn.execute("pragma journal_mode = wal")
-        else:  # the log's pages now in the file, and the log emptied (unless a reader is in it)
-            conn.execute("pragma wal_checkpoint(truncate)")
-    except BaseException:
+    finally:
         conn.close()
-        if created:  # a failed build leaves no database where there was none
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        raise
-    conn.close()
-    return counts
 
 
 def _write(db: sqlite_utils.Database, plan: Plan, given: Input) -> dict[str, int]:

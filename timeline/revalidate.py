@@ -1,4 +1,4 @@
-"""Validate a file the last build read, from that build's database.
+"""Validate a file from the last build's database.
 
 A database whose ``build_info`` says it was built from this very file (its stamp, or the
 hash of its bytes, at the same commit, by this tool and schema) was built from a file
@@ -7,6 +7,11 @@ with one source, a source never cited, a system no event names, an actor without
 country) or of an event's own summary and quotes. The records they name are put in the
 file's order by the spans the build kept, and each is located, as ``validate`` locates it,
 by composing that one record again; only the first of each kind are located at all.
+
+A database built from an earlier version of the file is first updated as a build would
+update it after an edit (only the changed records read and checked against the rest), in
+a transaction rolled back once the warnings are found. Changed records with errors leave
+the check to the whole file's reading, which says where each error is.
 
 Example::
 
@@ -18,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -44,28 +50,44 @@ WARNINGS_OF = {"events": ("single source", "copied summary"), "systems": ("unuse
 
 
 def revalidated(path: Path, db_path: Path) -> Result | None:
-    """What ``validate_file(path)`` finds, from the database at ``db_path`` when it was built
-    from this file (with its counts of records); None when it was not, or keeps no record
-    of where each record sits in the file."""
+    """What ``validate_file(path)`` finds, from the database at ``db_path``: read as it is
+    when it was built from this file; else as a build would update it after an edit, in a
+    transaction that is rolled back (``build.tried_edit``). None when it was built from
+    another file or version of the code, keeps no record of where each record sits in the
+    file, or the changed records have errors (the whole file's check says where)."""
     try:
         raw = Path(path).read_bytes()
     except OSError:
         return None
     info = stored_build_info(db_path)
-    if not built_from(info, path, raw):
+    if built_from(info, path, raw):
+        with read_only(db_path) as conn:
+            return _warnings(conn, Path(path), raw, stored_counts(info))
+    if not info:
         return None
-    with read_only(db_path) as conn:
-        spans = stored_spans(conn)
-        if spans is None or spans.head is None or spans.lengths[-1]:
-            return None  # no head kept, or keys after the events
-        warned = {name: {row[0] for row in conn.execute(sql)} for name, sql in WARNED_SQL.items()}
+    from .build import tried_edit
+
+    return tried_edit(
+        Path(path), raw, db_path, lambda conn, counts: _warnings(conn, Path(path), raw, counts)
+    )
+
+
+def _warnings(
+    conn: sqlite3.Connection, path: Path, raw: bytes, counts: dict[str, int]
+) -> Result | None:
+    """The warnings of the file ``raw`` (with its counts of records), from the rows and
+    spans of a database built from it."""
+    spans = stored_spans(conn)
+    if spans is None or spans.head is None or spans.lengths[-1]:
+        return None  # no head kept, or keys after the events
+    warned = {name: {row[0] for row in conn.execute(sql)} for name, sql in WARNED_SQL.items()}
     ids, bounds = _records(spans)
     # each warning of each record, in the order validate reports them
     found = [(name, section, index, record, piece) for section in ORDER
              for index, (record, piece) in enumerate(ids[section])
              for name in WARNINGS_OF[section] if record in warned[name]]  # fmt: skip
     try:
-        doc = _located(Path(path), raw, bounds, _listed(found))
+        doc = _located(path, raw, bounds, _listed(found))
     except LoadError:
         return None
     validator = Validator(doc)
@@ -74,7 +96,6 @@ def revalidated(path: Path, db_path: Path) -> Result | None:
         validator.warn(name, (section, index))
     validator.count_left_out()
     validator.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
-    counts = stored_counts(info)
     return Result(validator.problems, totals={s: counts[s] for s in schema.SECTIONS if s in counts})
 
 

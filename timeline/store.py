@@ -89,13 +89,14 @@ def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
 # power cut may lose the last build, which the next one redoes), and a 64 MiB page cache
 # instead of 2 MiB takes ~40 % off a large write. Each page of a build from empty is written
 # once, so there is nothing for a VACUUM to compact (it used to rewrite the whole file).
-BUILD_PRAGMAS = ("journal_mode = wal", "synchronous = normal", "cache_size = -65536",
-                 "journal_size_limit = 67108864")  # fmt: skip
+# A build's settings of its connection, whatever the journal.
+SETTINGS_PRAGMAS = ("synchronous = normal", "cache_size = -65536", "journal_size_limit = 67108864")
+BUILD_PRAGMAS = ("journal_mode = wal", *SETTINGS_PRAGMAS)
 # A database file the build creates is written with a rollback journal instead, and put in
 # write-ahead-log mode once committed: no reader can have a new file open, and a rollback
 # journal keeps only the pages the file held before (none), where the log would take every
 # page once and the checkpoint write it again.
-NEW_FILE_PRAGMAS = ("journal_mode = delete", *BUILD_PRAGMAS[1:])
+NEW_FILE_PRAGMAS = ("journal_mode = delete", *SETTINGS_PRAGMAS)
 
 
 def standalone(db_path: Path) -> None:

@@ -430,6 +430,10 @@ FIGURES = [
     Figure("validate-built", "`timeline validate`, the database built from the file",
            _timeline("validate", "events.yaml"), setup=_build_plain, expect_output="OK",
            baseline="validate"),
+    Figure("validate-edit", "`timeline validate` after editing one summary (database of the "
+           "version before)", _timeline("validate", "events.yaml"), where="git",
+           setup=_ensure_built, prepare=_write_edit, teardown=_restore, expect_output="OK",
+           baseline="validate"),
     Figure("validate-bad", "`timeline validate`, bad references", _timeline("validate",
            "bad.yaml"), expect_exit=1, baseline="validate"),
     Figure("add", "`timeline add` of one event, database up to date", _add_argv,

@@ -5,6 +5,7 @@ cannot settle is settled by the whole file's check, which says where."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -18,11 +19,12 @@ from hypothesis import strategies as st
 from support import EDITS, REAL, SMALL, contents, edited
 
 from timeline import batches, changes
-from timeline.batches import Batches
+from timeline.batches import Batches, validated
 from timeline.build import InvalidInput, build_file
-from timeline.validate import Unsettled
+from timeline.validate import Unsettled, validate_file
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+from bench_build import synthetic_yaml
 from generate import write_realistic
 
 SECTIONS = ("sources", "actors", "systems", "events")
@@ -64,6 +66,10 @@ def test_what_the_batches_accept_the_whole_check_accepts_with_the_same_records(
     if found is not None:
         assert whole.ok, [str(p) for p in whole.errors]
         assert found == {section: getattr(whole.dataset, section) for section in SECTIONS}
+        path = realistic.with_name("edited.yaml")  # validate says what the whole check says
+        path.write_bytes(raw)
+        result = validated(path)
+        assert result is not None and result.problems == validate_file(path).problems
 
 
 @pytest.mark.parametrize("source", [SMALL, REAL], ids=["small", "real"])
@@ -71,6 +77,28 @@ def test_a_valid_file_is_read_in_batches_as_whole(source, one_record_a_batch):
     raw = source.read_bytes()
     whole = changes.checked_whole(raw, source).dataset
     assert read_in_batches(raw, source) == {s: getattr(whole, s) for s in SECTIONS}
+
+
+@pytest.mark.parametrize("made", ["real", "generated", "synthetic"])
+def test_validate_in_batches_says_what_the_whole_check_says(tmp_path, monkeypatch, made):
+    """Warnings of every kind, located, in order: the real file; generated events in two
+    forked readers, in small batches; 60 events of one source each, more than validate
+    lists. A file with an error is left to the whole check."""
+    path = tmp_path / "events.yaml"
+    if made == "real":
+        shutil.copy(REAL, path)
+    elif made == "generated":
+        write_realistic(150, path, seed=3)
+        monkeypatch.setattr(batches, "PARALLEL_BYTES", 0)
+        monkeypatch.setattr(batches, "BATCH_BYTES", 2000)
+    else:
+        path.write_text(synthetic_yaml(60), encoding="utf-8")
+    result, whole = validated(path), validate_file(path)
+    assert result is not None and whole.ok and whole.warnings
+    assert [p.as_dict() for p in result.problems] == [p.as_dict() for p in whole.problems]
+    assert result.counts() == {s: len(getattr(whole.dataset, s)) for s in SECTIONS}
+    path.write_text(path.read_text(encoding="utf-8").replace("\n    date: ", "\n    date: 20x", 1))
+    assert validated(path) is None
 
 
 def whole_only(monkeypatch) -> None:

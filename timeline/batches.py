@@ -54,7 +54,15 @@ from .load import (
 )
 from .model import Dataset
 from .provenance import fingerprints_of
-from .validate import CrossCheck, Index, Unsettled, validate_batch
+from .validate import (
+    CrossCheck,
+    Found,
+    Index,
+    Result,
+    Unsettled,
+    located_warnings,
+    validate_batch,
+)
 
 # About this many bytes of records a batch (a few hundred events): large enough that
 # handing a batch to a process costs little beside reading it, small enough that the
@@ -66,45 +74,74 @@ AHEAD = 4
 
 @dataclass(frozen=True)
 class _Task:
-    """One batch: a section's records, as (start, end) byte offsets in the file."""
+    """One batch: a section's records, as (start, end) byte offsets in the file, and what
+    to hand back of them."""
 
     section: str
     stretches: list[tuple[int, int]]
     prints: bool
     today: dt.date
+    warnings: bool  # what the warnings need, instead of the records' models
 
 
 @dataclass
 class _Read:
     """A batch read and checked: its records' models, its index and its fingerprints."""
 
-    dataset: Dataset
+    dataset: Dataset | None
     index: Index
     prints: dict[str, str]
 
 
 class Batches:
-    """The records of a file, read and checked in batches (iterate once; see the module)."""
+    """The records of a file, read and checked in batches (iterate once; see the module).
+    ``warnings``: no models are handed back (``None`` each batch), and ``found`` holds the
+    file's warnings once every batch is read (for ``validate.located_warnings``)."""
 
-    def __init__(self, raw: bytes, path: Path, *, prints: bool, today: dt.date | None = None):
+    def __init__(
+        self,
+        raw: bytes,
+        path: Path,
+        *,
+        prints: bool,
+        today: dt.date | None = None,
+        warnings: bool = False,
+    ):
         self.raw, self.path = raw, path
         self.checks = CrossCheck()
         self.prints: dict[str, str] = {}  # each event's fingerprint (``prints``)
-        self._want_prints = prints
+        self.found: list[Found] = []
+        self._want_prints, self._warnings = prints, warnings
         self._today = today or dt.date.today()
         self._sections = _sections(raw)
 
-    def __iter__(self) -> Iterator[Dataset]:
-        tasks = [_Task(section, batch, self._want_prints, self._today)
+    def __iter__(self) -> Iterator[Dataset | None]:
+        tasks = [_Task(section, batch, self._want_prints, self._today, self._warnings)
                  for section in schema.SECTIONS if section in self._sections
                  for batch in _batched(self._sections[section][1])]  # fmt: skip
+        cited: set[str] = set()
+        used: set[str] = set()
         # closed as soon as a check fails: its readers end before the whole file is read
         with contextlib.closing(_map(self.raw, tasks)) as reads:
             for read in reads:
-                self.checks.add(read.index)
+                index = read.index
+                first = len(self.checks.ids[index.section])  # the batch's first record's number
+                self.checks.add(index)
                 self.prints |= read.prints
+                self.found += [self._found(name, index.section, first + i, index.ids[i])
+                               for name, i in index.warned]  # fmt: skip
+                cited |= index.cited
+                used |= index.used
                 yield read.dataset
         self.checks.finish()
+        for section, named, name in (("systems", used, "unused system"),
+                                     ("sources", cited, "uncited source")):  # fmt: skip
+            records = self.checks.ids[section] if self._warnings else ()
+            self.found += [self._found(name, section, i, record)
+                           for i, record in enumerate(records) if record not in named]  # fmt: skip
+
+    def _found(self, name: str, section: str, i: int, record: str) -> Found:
+        return (name, section, i, record, self._sections[section][1][i])
 
     def document(self) -> Document:
         """The file as a document of its records' ids and where each was read (byte
@@ -116,6 +153,26 @@ class Batches:
             if items:  # (their lines are not counted: the spans do not need them)
                 pieces.items[section] = [Piece(a, b, 0) for a, b in items]
         return Document(data, self.path, text=self.raw, pieces=pieces)
+
+
+def validated(path: Path, today: dt.date | None = None) -> Result | None:
+    """What ``validate`` finds in the file at ``path`` when its batches settle it (no
+    errors): its warnings, located, and its counts of records; None when they do not (or
+    the file cannot be read: ``validate_file`` says why).
+
+    Example::
+
+        result = validated(Path("events.yaml")) or validate_file(Path("events.yaml"))
+    """
+    try:
+        raw = path.read_bytes()
+        batches = Batches(raw, path, prints=False, today=today, warnings=True)
+        for _ in batches:
+            pass
+    except (OSError, Unsettled):
+        return None
+    totals = {section: len(ids) for section, ids in batches.checks.ids.items()}
+    return located_warnings(path, raw, batches.found, totals)
 
 
 def _sections(raw: bytes) -> dict[str, tuple[Piece, list[tuple[int, int]]]]:
@@ -196,7 +253,9 @@ def _read(raw: bytes, task: _Task) -> _Read:
                 items.append(one_item(read_piece(text)))
             except (ValueError, LoadError):  # not UTF-8, too deep, not one item read alone
                 raise Unsettled("a record that does not read alone") from None
-        dataset, index = validate_batch(task.section, items, Path(), task.today)
+        dataset, index = validate_batch(
+            task.section, items, Path(), task.today, warnings=task.warnings
+        )
         wanted = task.prints and task.section == "events"
         prints = fingerprints_of({"events": items}) if wanted else {}
-    return _Read(dataset, index, prints)
+    return _Read(None if task.warnings else dataset, index, prints)

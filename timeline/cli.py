@@ -102,12 +102,19 @@ def validate(
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
 ) -> None:
     """Check the YAML and list every problem with FILE:LINE:COL; exit 1 on errors."""
+    from .batches import validated
     from .build import default_db_path
     from .revalidate import revalidated
     from .validate import counted, validate_file
 
-    # a file the database was built from has no errors: its warnings are in the rows
-    result = revalidated(path, default_db_path(path)) or validate_file(path, model=False)
+    # a file the database was built from (or an earlier version of it) has no errors: its
+    # warnings are in the rows; else a file without errors is settled in batches; else the
+    # whole file's check says where each error is
+    result = (
+        revalidated(path, default_db_path(path))
+        or validated(path)
+        or validate_file(path, model=False)
+    )
     as_json = output is ProblemFormat.json
     if not result.ok or (strict and result.warnings):
         _fail(result.problems, as_json)

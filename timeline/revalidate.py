@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 from . import schema
-from .load import Document, LoadError, Piece, Pieces, decode
 from .spans import Spans
 from .store import built_from, read_only, stored_build_info, stored_counts, stored_spans
-from .validate import MAX_PER_KIND, Result, Validator, label_for
+from .validate import Result, located_warnings
 
 # The records each warning names, from the rows (``validate.WARNINGS`` for the words).
 WARNED_SQL = {
@@ -42,9 +41,6 @@ WARNED_SQL = {
     "no country": "select id from actors where (country is null or country = '')"
     " and kind is not 'organisation'",
 }
-# In the order ``Validator.warn_weak_spots`` reports them: each event's two, then the
-# systems', the sources' and the actors'.
-ORDER = ("events", "systems", "sources", "actors")
 WARNINGS_OF = {"events": ("single source", "copied summary"), "systems": ("unused system",),
                "sources": ("uncited source",), "actors": ("no country",)}  # fmt: skip
 
@@ -82,21 +78,12 @@ def _warnings(
         return None  # no head kept, or keys after the events
     warned = {name: {row[0] for row in conn.execute(sql)} for name, sql in WARNED_SQL.items()}
     ids, bounds = _records(spans)
-    # each warning of each record, in the order validate reports them
-    found = [(name, section, index, record, piece) for section in ORDER
-             for index, (record, piece) in enumerate(ids[section])
+    found = [(name, section, index, record, (bounds[piece], bounds[piece + 1]))
+             for section in WARNINGS_OF for index, (record, piece) in enumerate(ids[section])
              for name in WARNINGS_OF[section] if record in warned[name]]  # fmt: skip
-    try:
-        doc = _located(path, raw, bounds, _listed(found))
-    except LoadError:
-        return None
-    validator = Validator(doc)
-    for name, section, index, record, _ in found:
-        validator.record_label = label_for(schema.SECTION_RECORD[section], record, index)
-        validator.warn(name, (section, index))
-    validator.count_left_out()
-    validator.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
-    return Result(validator.problems, totals={s: counts[s] for s in schema.SECTIONS if s in counts})
+    return located_warnings(
+        path, raw, found, {s: counts[s] for s in schema.SECTIONS if s in counts}
+    )
 
 
 def _records(spans: Spans) -> tuple[dict[str, list[tuple[str, int]]], list[int]]:
@@ -110,40 +97,3 @@ def _records(spans: Spans) -> tuple[dict[str, list[tuple[str, int]]], list[int]]
         if record:
             ids[section].append((record, piece))
     return ids, bounds
-
-
-def _listed(found: list) -> dict[tuple[str, int], int]:
-    """The records whose warnings are listed (the first ones of each kind, and the next,
-    which the line counting the rest names), with their piece numbers: only these are
-    located."""
-    seen: Counter[str] = Counter()
-    listed = {}
-    for name, section, index, _, piece in found:
-        seen[name] += 1
-        if seen[name] <= MAX_PER_KIND + 1:
-            listed[(section, index)] = piece
-    return listed
-
-
-def _located(path: Path, raw: bytes, bounds: list[int], listed: dict) -> Document:
-    """A document that locates the ``listed`` records as validate does, from a text of only
-    those records (each piece keeps its real first line; columns are within the line)."""
-    pieces, texts, at, line, counted = Pieces(), [], 0, 0, 0
-    for piece, (section, index) in sorted((piece, key) for key, piece in listed.items()):
-        start, end = bounds[piece], bounds[piece + 1]
-        line += raw.count(b"\n", counted, start)
-        counted = start
-        text = decode(raw[start:end])
-        texts.append(text)
-        items = pieces.items.setdefault(section, _Sparse())
-        items[index] = Piece(at, at + len(text), line)
-        pieces.sections.setdefault(section, Piece(0, 0, 0))
-        at += len(text)
-    return Document(None, path, text="".join(texts), pieces=pieces)
-
-
-class _Sparse(dict):
-    """Some items of a section, by index, as ``Document`` looks them up in a list."""
-
-    def __len__(self) -> int:
-        return max(self, default=-1) + 1

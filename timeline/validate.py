@@ -20,7 +20,7 @@ import pycountry
 
 from . import schema
 from .dates import DateError, is_future, parse_date
-from .load import Document, LoadError, Mark, Path_, decode, load_text, paused_gc
+from .load import Document, LoadError, Mark, Path_, Piece, Pieces, decode, load_text, paused_gc
 from .model import Actor, Dataset, Event, Source, System, repeats_a_quote
 
 # A file can hold one mistake any number of times (a list pasted twice, a misspelt key, a
@@ -577,41 +577,53 @@ class Validator:
     # -- warnings ----------------------------------------------------------
     def warn_weak_spots(self, raw: dict[str, list]) -> None:
         """The warnings, each record's in file order (``WARNINGS`` says which and where)."""
-        cited: Counter[str] = Counter()
+        cited: set[str] = set()
+        used: set[str] = set()
         for i, event in self.records("events", raw["events"]):
-            sources = {
-                c["source"]
-                for c in _list(event.get("citations"))
-                if isinstance(c, dict) and isinstance(c.get("source"), str)
-            }
-            cited.update(sources)
-            if len(sources) == 1:
-                self.warn("single source", ("events", i))
-            quotes = [c.get("quote") for c in _list(event.get("citations")) if isinstance(c, dict)]
-            if repeats_a_quote(event.get("summary"), quotes):
-                self.warn("copied summary", ("events", i))
-        used = {
-            entry["system"]
-            for event in raw["events"]
-            if isinstance(event, dict)
-            for entry in _list(event.get("systems"))
-            if isinstance(entry, dict) and isinstance(entry.get("system"), str)
-        }
+            for name in own_warnings("events", event):
+                self.warn(name, ("events", i))
+            sources, systems = event_uses(event)
+            cited |= sources
+            used |= systems
         for i, system in self.records("systems", raw["systems"]):
             if isinstance(system.get("id"), str) and system["id"] not in used:
                 self.warn("unused system", ("systems", i))
         for i, src in self.records("sources", raw["sources"]):
-            if isinstance(src.get("id"), str) and not cited[src["id"]]:
+            if isinstance(src.get("id"), str) and src["id"] not in cited:
                 self.warn("uncited source", ("sources", i))
         for i, actor in self.records("actors", raw["actors"]):
-            if not actor.get("country") and actor.get("kind") not in ("organisation",):
-                self.warn("no country", ("actors", i))
+            for name in own_warnings("actors", actor):
+                self.warn(name, ("actors", i))
 
     def warn(self, name: str, record: Path_) -> None:
         """Report the warning ``name`` (of ``WARNINGS``) about the record at ``record``."""
         field_name, message, hint = WARNINGS[name]
         path = (*record, field_name) if field_name else record
         self.report(path, message, hint, severity="warning")
+
+
+def own_warnings(section: str, record: dict) -> list[str]:
+    """The warnings (``WARNINGS``) a record gets on its own, in the order they are reported:
+    an event's single source and copied summary, an actor's missing country."""
+    if section == "events":
+        citations = [c for c in _list(record.get("citations")) if isinstance(c, dict)]
+        names = ["single source"] if len(event_uses(record)[0]) == 1 else []
+        if repeats_a_quote(record.get("summary"), [c.get("quote") for c in citations]):
+            names.append("copied summary")
+        return names
+    if section == "actors" and not record.get("country"):
+        return ["no country"] if record.get("kind") not in ("organisation",) else []
+    return []
+
+
+def event_uses(event: dict) -> tuple[set[str], set[str]]:
+    """The ids of the sources an event cites and of the systems it names (which the
+    warnings of sources never cited and systems never named count)."""
+    sources = {c["source"] for c in _list(event.get("citations"))
+               if isinstance(c, dict) and isinstance(c.get("source"), str)}  # fmt: skip
+    systems = {e["system"] for e in _list(event.get("systems"))
+               if isinstance(e, dict) and isinstance(e.get("system"), str)}  # fmt: skip
+    return sources, systems
 
 
 # The warnings: the field each points to (None: the record), its message and its hint.
@@ -626,6 +638,67 @@ WARNINGS = {
     "uncited source": ("id", "source is never cited", "cite it or remove it"),
     "no country": (None, "actor has no country", "add an ISO 3166-1 alpha-2 code"),
 }  # fmt: skip
+
+
+# The sections in the order ``Validator.warn_weak_spots`` reports their warnings.
+WARNING_ORDER = ("events", "systems", "sources", "actors")
+# A warning found: its name, the record's section, index and id, and the record's bytes.
+Found = tuple[str, str, int, str, tuple[int, int]]
+
+
+def located_warnings(
+    path: Path, raw: bytes, found: list[Found], totals: dict[str, int]
+) -> Result | None:
+    """The Result of the file ``raw``, without errors, whose warnings are ``found``: in the
+    order ``validate`` reports them, the first of each kind located as it locates them, by
+    composing those records alone again. None when one does not compose alone."""
+    found = sorted(found, key=lambda f: (WARNING_ORDER.index(f[1]), f[2]))  # stable: in order
+    try:
+        doc = _located(path, raw, _listed(found))
+    except LoadError:
+        return None
+    validator = Validator(doc)
+    for name, section, index, record, _ in found:
+        validator.record_label = label_for(schema.SECTION_RECORD[section], record, index)
+        validator.warn(name, (section, index))
+    validator.count_left_out()
+    validator.problems.sort(key=lambda p: (p.severity != "error", p.line, p.column))
+    return Result(validator.problems, totals=totals)
+
+
+def _listed(found: list[Found]) -> dict[tuple[str, int], tuple[int, int]]:
+    """The records whose warnings are listed (the first ones of each kind, and the next,
+    which the line counting the rest names), with their bytes: only these are located."""
+    seen: Counter[str] = Counter()
+    listed = {}
+    for name, section, index, _, stretch in found:
+        seen[name] += 1
+        if seen[name] <= MAX_PER_KIND + 1:
+            listed[(section, index)] = stretch
+    return listed
+
+
+def _located(path: Path, raw: bytes, listed: dict[tuple[str, int], tuple[int, int]]) -> Document:
+    """A document that locates the ``listed`` records as validate does, from a text of only
+    those records (each piece keeps its real first line; columns are within the line)."""
+    pieces, texts, at, line, counted = Pieces(), [], 0, 0, 0
+    for (start, end), (section, index) in sorted((span, key) for key, span in listed.items()):
+        line += raw.count(b"\n", counted, start)
+        counted = start
+        text = decode(raw[start:end])
+        texts.append(text)
+        items = pieces.items.setdefault(section, _Sparse())
+        items[index] = Piece(at, at + len(text), line)
+        pieces.sections.setdefault(section, Piece(0, 0, 0))
+        at += len(text)
+    return Document(None, path, text="".join(texts), pieces=pieces)
+
+
+class _Sparse(dict):
+    """Some items of a section, by index, as ``Document`` looks them up in a list."""
+
+    def __len__(self) -> int:
+        return max(self, default=-1) + 1
 
 
 # Event fields whose entries name a source the event must cite (declared CitedOnEvent rules).
@@ -755,13 +828,19 @@ class _Noted:
 class Index:
     """What the checks across a file's records need of a batch of one section's records:
     their ids, the ids they refer to (by section), their ``part_of`` and ``follows``
-    relations (kind, event, target), and their events' dates and folded titles."""
+    relations (kind, event, target), and their events' dates and folded titles; and what
+    its warnings need."""
 
     section: str
     ids: list[str]
     named: dict[str, set[str]]
     relations: list[tuple[str, str, str]] = field(default_factory=list)
     titles: list[tuple[str, str]] = field(default_factory=list)
+    # when asked for: each record's own warnings (name, index in the batch), and the
+    # sources its events cite and the systems they name
+    warned: list[tuple[str, int]] = field(default_factory=list)
+    cited: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)
 
 
 class CrossCheck:
@@ -811,11 +890,11 @@ class _BatchValidator(Validator):
 
 
 def validate_batch(
-    section: str, items: list, path: Path, today: dt.date | None = None
+    section: str, items: list, path: Path, today: dt.date | None = None, *, warnings: bool = False
 ) -> tuple[Dataset, Index]:
     """Check one batch of a section's records, each on its own: every check of
     ``Validator.run`` but those across records, whose inputs come back as the batch's
-    Index. Raises Unsettled at the first problem.
+    Index (with what the warnings need, when asked). Raises Unsettled at the first problem.
 
     Example::
 
@@ -835,6 +914,13 @@ def validate_batch(
         index.titles.append((event.date.canonical, _folded(event.title)))
         index.relations += [(r.type, event.id, r.event) for r in event.related
                             if r.type in schema.ACYCLIC_RELATIONS]  # fmt: skip
+    if warnings:
+        index.warned = [(name, i) for i, item in enumerate(items)
+                        for name in own_warnings(section, item)]  # fmt: skip
+        for item in items if section == "events" else ():
+            sources, systems = event_uses(item)
+            index.cited |= sources
+            index.used |= systems
     return dataset, index
 
 

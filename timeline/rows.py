@@ -7,6 +7,7 @@ What is counted over many records (``timeline.derive``) is not written here.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -141,12 +142,17 @@ def _stored(value: object, fld: schema.Field) -> object:
 
 def _row(table: str, record: object, derived: dict[str, object]) -> dict:
     """One row of a section's table: declared fields from the record, the rest derived."""
-    fields = schema.RECORDS[schema.TABLE_RECORD[table]]
     return {
-        c.name: derived[c.name] if c.name in derived else _stored(getattr(record, c.name),
-                                                                     fields[c.name])
-        for c in schema.table_columns(table)
-    }  # fmt: skip
+        name: derived[name] if name in derived else _stored(getattr(record, name), fld)
+        for name, fld in _row_plan(table)
+    }
+
+
+@functools.cache
+def _row_plan(table: str) -> tuple[tuple[str, schema.Field | None], ...]:
+    """Each column of a section's table, with its field (None: a derived column)."""
+    fields = schema.RECORDS[schema.TABLE_RECORD[table]]
+    return tuple((c.name, fields.get(c.name)) for c in schema.table_columns(table))
 
 
 def _published_columns(d: ParsedDate) -> dict[str, object]:
@@ -205,17 +211,27 @@ _ENTRY_DEFAULTS = {
 def link_rows(table: str, events: Iterable[Event]):
     """Rows of a link table, from the entries of each event (see ``schema.LINK_TABLES``)."""
     link = schema.LINK_TABLES[table]
-    fields = schema.RECORDS[link.record]
+    plan = _link_plan(table)
     for event in events:
         for position, entry in enumerate(getattr(event, link.field), start=1):
             row: dict[str, object] = {"event_id": event.id}
             if link.positioned:
                 row = {"id": f"{event.id}/{position}", "event_id": event.id, "position": position}
-            for name, fld in fields.items():
+            for name, column, fld, roles in plan:
                 value = getattr(entry, name)
-                if value is None and link.record == "event_system" and name in _ENTRY_DEFAULTS:
-                    value = event.actor_with_role(*_ENTRY_DEFAULTS[name])
-                row[schema.column_name(table, name)] = _stored(value, fld)
+                if value is None and roles:
+                    value = event.actor_with_role(*roles)
+                row[column] = _stored(value, fld)
                 if fld.type == "date":
                     row[f"{name}_label"] = value.label if value else None
             yield row
+
+
+@functools.cache
+def _link_plan(table: str) -> tuple[tuple[str, str, schema.Field, tuple[str, ...]], ...]:
+    """Each field of a link table's record: its name, its column, its declaration, and the
+    roles of the event's actor that stand for it when it is not given."""
+    link = schema.LINK_TABLES[table]
+    defaults = _ENTRY_DEFAULTS if link.record == "event_system" else {}
+    return tuple((name, schema.column_name(table, name), fld, defaults.get(name, ()))
+                 for name, fld in schema.RECORDS[link.record].items())  # fmt: skip

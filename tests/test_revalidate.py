@@ -104,6 +104,21 @@ def test_an_edit_is_validated_whole_while_the_database_is_being_built(tmp_path):
     assert revalidated(path, db) is not None
 
 
+def test_an_edit_is_validated_whole_where_no_lock_can_be_taken(tmp_path, monkeypatch):
+    """A directory where the lock file cannot be made (read-only): the whole file's check."""
+    path = write_realistic(20, tmp_path / "events.yaml", seed=7)
+    build_file(path)
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: X", 1))
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(lock_for(path)), "acquire", refused)
+    assert revalidated(path, tmp_path / "record.db") is None
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0 and "OK: 20 events" in result.output
+
+
 def test_the_command_says_the_same_with_or_without_the_database(tmp_path):
     path = write_realistic(60, tmp_path / "events.yaml", seed=8)
     runner = CliRunner()

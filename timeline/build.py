@@ -216,7 +216,7 @@ def tried_edit(yaml_path: Path, raw: bytes, db_path: Path, look: Callable[..., T
     lock = lock_for(db_path)
     try:
         lock.acquire(blocking=False)
-    except Timeout:
+    except OSError:  # being built (filelock's Timeout is one), or no lock file can be made
         return None
     try:
         info, commit = stored_build_info(db_path), last_commit(yaml_path)

@@ -11,12 +11,13 @@ import pytest
 from support import REAL, event_spans, spliced
 from typer.testing import CliRunner
 
+from timeline import batches
 from timeline.build import build_file
 from timeline.cli import app
 from timeline.files import lock_for
 from timeline.layout import dump_record
 from timeline.revalidate import revalidated
-from timeline.validate import MAX_PER_KIND, validate_file
+from timeline.validate import MAX_PER_KIND, Unsettled, validate_file
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from bench_build import synthetic_yaml
@@ -72,7 +73,7 @@ def test_an_edit_is_validated_from_the_database_which_it_leaves_as_it_was(tmp_pa
     assert _same_as_a_full_validation(path) == problems
 
 
-def test_an_edit_with_errors_is_validated_whole(tmp_path):
+def test_an_edit_with_errors_is_validated_whole(tmp_path, monkeypatch):
     """Errors in the changed records, or an event removed that another relates to (a row
     that would refer to one that went): the whole file's check says where."""
     path = write_realistic(40, tmp_path / "events.yaml", seed=6)
@@ -82,7 +83,12 @@ def test_an_edit_with_errors_is_validated_whole(tmp_path):
     events, spans = event_spans(text, path)
     broken = dict(events[2], actors=[{"actor": "nobody-at-all", "role": "buyer"}])
     path.write_text(spliced(text, spans[2], dump_record("event", broken) + "\n"))
-    assert revalidated(path, db) is None
+    with pytest.raises(Unsettled):
+        revalidated(path, db)
+    with monkeypatch.context() as patched:  # straight to the whole check, not the batches
+        patched.setattr(batches, "Batches", None)
+        result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and "unknown actor id 'nobody-at-all'" in result.output
     related = dict(events[3], related=[{"event": events[0]["id"], "type": "follows"}])
     path.write_text(spliced(text, spans[3], dump_record("event", related) + "\n"))
     build_file(path)

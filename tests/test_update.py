@@ -15,6 +15,7 @@ from support import contents, event_spans, spliced
 from typer.testing import CliRunner
 
 from conftest import skip_or_fail
+from timeline import changes
 from timeline.build import InvalidInput, build_file
 from timeline.cli import app
 from timeline.layout import dump_record
@@ -234,9 +235,18 @@ def test_a_comment_before_an_event_goes_with_the_event_before(small_yaml: Path, 
     assert contents(db) == contents(tmp_path / "full.db")
 
 
-def test_an_error_in_the_changed_event_is_reported_as_a_full_validation_does(small_yaml: Path):
+def test_an_error_in_the_changed_event_is_reported_as_a_full_validation_does(
+    small_yaml: Path, monkeypatch
+):
+    """Straight from the changed records to the whole file's check: the batches of a build
+    from empty would only find the error again, later."""
     db = build_file(small_yaml).db_path
     before = db.read_bytes()
+
+    def from_empty(*_args):
+        raise AssertionError("a build from empty")
+
+    monkeypatch.setattr(changes, "plan_from_empty", from_empty)
     text = small_yaml.read_text(encoding="utf-8")
     events, spans = event_spans(text, small_yaml)
     broken = dict(events[2], actors=[{"actor": "nobody-at-all", "role": "buyer"}])

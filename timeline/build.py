@@ -153,23 +153,24 @@ def _build_locked(yaml_path: Path, db_path: Path, force: bool) -> BuildResult:
     from .validate import Unsettled
 
     with paused_gc():
-        plan = plan_edit(yaml_path, raw, db_path, info, commit) if info else None
-        if plan is not None:
-            try:
-                counts = write_database(db_path, plan, given)
-                others = sum(len(getattr(batch, s)) for batch in plan.batches
-                             for s in ("sources", "actors", "systems"))  # fmt: skip
-                return BuildResult(db_path, False, counts, plan.reread, others)
-            except sqlite3.DatabaseError as exc:
-                # a removed event that another one relates to (the build from empty says
-                # which), or a database this code cannot update (it writes a new one); a
-                # broken constraint of the build's own is a fault, not a reason
-                if isinstance(exc, sqlite3.IntegrityError):
-                    raise
-        try:  # the records read, checked and written in batches
+        try:  # errors in the changed records, or in a batch: rolled back
+            plan = plan_edit(yaml_path, raw, db_path, info, commit) if info else None
+            if plan is not None:
+                try:
+                    counts = write_database(db_path, plan, given)
+                    others = sum(len(getattr(batch, s)) for batch in plan.batches
+                                 for s in ("sources", "actors", "systems"))  # fmt: skip
+                    return BuildResult(db_path, False, counts, plan.reread, others)
+                except sqlite3.DatabaseError as exc:
+                    # a removed event that another one relates to (the build from empty
+                    # says which), or a database this code cannot update (it writes a new
+                    # one); a broken constraint of the build's own is a fault, not a reason
+                    if isinstance(exc, sqlite3.IntegrityError):
+                        raise
+            # the records read, checked and written in batches
             plan = plan_from_empty(raw, yaml_path, db_path, commit)
             return BuildResult(db_path, False, write_database(db_path, plan, given))
-        except Unsettled:  # rolled back; the whole file's check says where, or settles it
+        except Unsettled:  # the whole file's check says where, or settles it
             pass
         result = checked_whole(raw, yaml_path)
         if not result.ok:
@@ -209,7 +210,8 @@ def tried_edit(yaml_path: Path, raw: bytes, db_path: Path, look: Callable[..., T
     that build does, in a transaction rolled back after the look (the journal left as it
     is). None where that build would not update the database (built otherwise, or the
     changed records have errors, or a row would refer to one that went), or cannot now (it
-    is being built, or cannot be written here)."""
+    is being built, or cannot be written here). Raises Unsettled when the changed records
+    have errors: the whole file's check says where."""
     from .changes import plan_edit
     from .load import paused_gc
 

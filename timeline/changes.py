@@ -12,12 +12,12 @@ read again too. The edit history moves with such commits: the spans keep each ev
 fingerprint, so the events whose dates change are known without parsing a version.
 
 Anything else (no database, a change outside the records, a commit of another version,
-an error in the changed records, too many of them) plans from an empty database: every
-record is read and checked in batches as it is written (``timeline.batches``), so no
-more than a few batches' records are held at once. What the batches cannot settle (a
-problem, a file not cut into records) is settled by the whole file's parse and check,
-which reports errors with their positions in it; a file without errors is then written
-from it. Every plan is carried out by the same writer (``timeline.build``).
+too many changed records) plans from an empty database: every record is read and checked
+in batches as it is written (``timeline.batches``), so no more than a few batches'
+records are held at once. What neither can settle (an error in the changed records or in
+a batch, a file not cut into records: ``Unsettled``) is settled by the whole file's parse
+and check, which reports errors with their positions in it; a file without errors is
+then written from it. Every plan is carried out by the same writer (``timeline.build``).
 
 Example::
 
@@ -145,9 +145,11 @@ def plan_edit(
     yaml_path: Path, raw: bytes, db_path: Path, info: dict[str, str], commit: str
 ) -> Plan | None:
     """Parse and check only the changed records, against the rest as the database has it;
-    None when the file changed otherwise or the changed records have errors."""
+    None when the file changed otherwise. Raises Unsettled when the changed records have
+    errors: the whole file's check says where (a build from empty would only find them
+    again, later)."""
     from .spans import changed_events
-    from .validate import validate_changed
+    from .validate import Unsettled, validate_changed
 
     if (info.get("schema_version"), info.get("tool_version")) != (
         schema_fingerprint(),
@@ -171,7 +173,7 @@ def plan_edit(
         doc = Document({**part.records, "events": part.items}, yaml_path)
         result = validate_changed(doc, unchanged_from(conn, part.gone(), part.added()))
         if not result.ok:
-            return None
+            raise Unsettled("the changed records have errors")
     moved = _moved_history(yaml_path, raw, db_path, info, commit, (spans, new_spans))
     if moved is None:
         return None

@@ -105,16 +105,16 @@ def validate(
     from .batches import validated
     from .build import default_db_path
     from .revalidate import revalidated
-    from .validate import counted, validate_file
+    from .validate import Unsettled, counted, validate_file
 
     # a file the database was built from (or an earlier version of it) has no errors: its
     # warnings are in the rows; else a file without errors is settled in batches; else the
     # whole file's check says where each error is
-    result = (
-        revalidated(path, default_db_path(path))
-        or validated(path)
-        or validate_file(path, model=False)
-    )
+    try:
+        result = revalidated(path, default_db_path(path)) or validated(path)
+    except Unsettled:  # the records changed since the database was built have errors
+        result = None
+    result = result or validate_file(path, model=False)
     as_json = output is ProblemFormat.json
     if not result.ok or (strict and result.warnings):
         _fail(result.problems, as_json)

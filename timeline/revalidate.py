@@ -49,8 +49,9 @@ def revalidated(path: Path, db_path: Path) -> Result | None:
     """What ``validate_file(path)`` finds, from the database at ``db_path``: read as it is
     when it was built from this file; else as a build would update it after an edit, in a
     transaction that is rolled back (``build.tried_edit``). None when it was built from
-    another file or version of the code, keeps no record of where each record sits in the
-    file, or the changed records have errors (the whole file's check says where)."""
+    another file or version of the code, or keeps no record of where each record sits in
+    the file. Raises Unsettled when the changed records have errors: the whole file's
+    check says where."""
     try:
         raw = Path(path).read_bytes()
     except OSError:

@@ -179,14 +179,12 @@ PLAIN_SCALARS = [
 ]  # fmt: skip
 
 
-def test_tags_are_resolved_like_pyyaml():
+def _tags_ours_and_pyyamls(text: str) -> tuple[list[str], list[str]]:
+    """The tags of a list's items, as the project's loader and PyYAML's resolve them."""
     import yaml
 
     from timeline.load import _Loader
 
-    # twice: the second time each tag comes from what the loader remembers of the first
-    text = "".join(f"- {value}\n" if value else "- \n" for value in PLAIN_SCALARS) * 2
-    text += "- 'quoted'\n- \"2019\"\n- [a]\n- {a: b}\n"
     ours, theirs = _Loader(text), yaml.CSafeLoader(text)
     try:
         got = [node.tag for node in ours.get_single_node().value]
@@ -194,6 +192,14 @@ def test_tags_are_resolved_like_pyyaml():
     finally:
         ours.dispose()
         theirs.dispose()
+    return got, expected
+
+
+def test_tags_are_resolved_like_pyyaml():
+    # twice: the second time each tag comes from what the loader remembers of the first
+    text = "".join(f"- {value}\n" if value else "- \n" for value in PLAIN_SCALARS) * 2
+    text += "- 'quoted'\n- \"2019\"\n- [a]\n- {a: b}\n"
+    got, expected = _tags_ours_and_pyyamls(text)
     assert got == expected
     assert len(set(got)) == 10  # str int float bool null timestamp merge value seq map
 
@@ -201,20 +207,13 @@ def test_tags_are_resolved_like_pyyaml():
 def test_the_remembered_tags_are_bounded(monkeypatch):
     """The tags are remembered per process, across records: a file of ever new texts keeps
     at most ``_REMEMBERED`` of them, and the texts past that still get their tags."""
-    import yaml
-
-    from timeline.load import LeanResolver, _Loader
+    from timeline.load import LeanResolver
 
     monkeypatch.setattr(LeanResolver, "_tags", {})
     monkeypatch.setattr(LeanResolver, "_REMEMBERED", 5)
-    text = "".join(f"- {value}\n" for value in [*range(8), "yes", "text"])
-    ours, theirs = _Loader(text), yaml.CSafeLoader(text)
-    try:
-        got = [node.tag for node in ours.get_single_node().value]
-        expected = [node.tag for node in theirs.get_single_node().value]
-    finally:
-        ours.dispose()
-        theirs.dispose()
+    got, expected = _tags_ours_and_pyyamls(
+        "".join(f"- {value}\n" for value in [*range(8), "yes", "text"])
+    )
     assert got == expected and got[-2:] == ["tag:yaml.org,2002:bool", "tag:yaml.org,2002:str"]
     assert list(LeanResolver._tags) == ["0", "1", "2", "3", "4"]
 

@@ -258,4 +258,4 @@ def _read(raw: bytes, task: _Task) -> _Read:
         )
         wanted = task.prints and task.section == "events"
         prints = fingerprints_of({"events": items}) if wanted else {}
-    return _Read(None if task.warnings else dataset, index, prints)
+    return _Read(dataset, index, prints)

@@ -891,10 +891,11 @@ class _BatchValidator(Validator):
 
 def validate_batch(
     section: str, items: list, path: Path, today: dt.date | None = None, *, warnings: bool = False
-) -> tuple[Dataset, Index]:
+) -> tuple[Dataset | None, Index]:
     """Check one batch of a section's records, each on its own: every check of
     ``Validator.run`` but those across records, whose inputs come back as the batch's
-    Index (with what the warnings need, when asked). Raises Unsettled at the first problem.
+    Index. Raises Unsettled at the first problem. ``warnings``: the Index holds what the
+    warnings need, and no model of the records is made (``validate`` writes no rows).
 
     Example::
 
@@ -908,20 +909,21 @@ def validate_batch(
         validator.check_references(kind, item, (section, i), _NO_SUGGESTIONS, item.get("id"))
     if section == "events":
         validator.check_events(items)
-    dataset = _dataset({s: items if s == section else [] for s in schema.SECTIONS})
     index = Index(section, [item["id"] for item in items], {s: n.ids for s, n in noted.items()})
-    for event in dataset.events:
-        index.titles.append((event.date.canonical, _folded(event.title)))
-        index.relations += [(r.type, event.id, r.event) for r in event.related
-                            if r.type in schema.ACYCLIC_RELATIONS]  # fmt: skip
-    if warnings:
-        index.warned = [(name, i) for i, item in enumerate(items)
-                        for name in own_warnings(section, item)]  # fmt: skip
-        for item in items if section == "events" else ():
-            sources, systems = event_uses(item)
-            index.cited |= sources
-            index.used |= systems
-    return dataset, index
+    for event in items if section == "events" else ():  # each checked: read as it was
+        index.titles.append((parse_date(event["date"]).canonical, _folded(event["title"])))
+        related = _list(event.get("related"))
+        index.relations += [(r["type"], event["id"], r["event"]) for r in related
+                            if r["type"] in schema.ACYCLIC_RELATIONS]  # fmt: skip
+    if not warnings:
+        return _dataset({s: items if s == section else [] for s in schema.SECTIONS}), index
+    index.warned = [(name, i) for i, item in enumerate(items)
+                    for name in own_warnings(section, item)]  # fmt: skip
+    for item in items if section == "events" else ():
+        sources, systems = event_uses(item)
+        index.cited |= sources
+        index.used |= systems
+    return None, index
 
 
 def validate_document(doc: Document, today: dt.date | None = None, *, model: bool = True) -> Result:

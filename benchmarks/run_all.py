@@ -380,6 +380,13 @@ def _fresh_copy(ws: Workspace, run: int) -> None:
     shutil.copy(ws.plain / "events.yaml", ws.plain / "add.yaml")
 
 
+def _fresh_copy_edited(ws: Workspace, run: int) -> None:
+    """add.yaml as the database's file with one event's title edited since (by a letter)."""
+    _write_title_edit(ws, run)
+    shutil.move(ws.plain / "events.yaml", ws.plain / "add.yaml")
+    _restore_plain(ws)
+
+
 def _fresh_copy_alone(ws: Workspace, run: int) -> None:
     (ws.plain / "alone").mkdir(exist_ok=True)
     shutil.copy(ws.plain / "events.yaml", ws.plain / "alone" / "add.yaml")
@@ -438,6 +445,9 @@ FIGURES = [
            "bad.yaml"), expect_exit=1, baseline="validate"),
     Figure("add", "`timeline add` of one event, database up to date", _add_argv,
            setup=_build_plain, prepare=_fresh_copy, expect_output="Added", baseline="validate"),
+    Figure("add-edit", "`timeline add` of one event after one title edited by hand (database "
+           "of the version before)", _add_argv, setup=_build_plain, prepare=_fresh_copy_edited,
+           expect_output="Added", baseline="validate"),
     Figure("add-alone", "`timeline add` of one event, no database (whole-file check)",
            lambda ws: _add_argv(ws, "alone/add.yaml"), prepare=_fresh_copy_alone,
            expect_output="Added", baseline="validate"),

@@ -1,4 +1,5 @@
-"""`timeline add` with an up-to-date database: placed and checked from it, same bytes."""
+"""`timeline add` with the database built from the file, or from an earlier version of it:
+placed and checked from it, same bytes."""
 
 from __future__ import annotations
 
@@ -121,23 +122,52 @@ def test_errors_are_reported_as_by_the_whole_file_check(generated, tmp_path, cha
     assert problems[0] == problems[1] and problems[0]
 
 
-def test_a_stale_database_is_not_used(generated, tmp_path, monkeypatch):
-    with_db, alone = _copies(generated, tmp_path)
-    for path in (with_db, alone):
+def _edited_by_hand(*paths: Path) -> None:
+    for path in paths:
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("summary: ", "summary: Edited. ", 1), encoding="utf-8")
+
+
+def test_the_database_of_the_version_before_is_updated_in_a_transaction_rolled_back(
+    generated, tmp_path, monkeypatch
+):
+    """A hand edit since the build: the edit is written as a build would, the new event
+    placed and checked from that, and the database left as it was."""
+    with_db, alone = _copies(generated, tmp_path)
+    _edited_by_hand(with_db, alone)
+    db = with_db.parent / "record.db"
+    before = db.read_bytes()
     checks = []
     real = edit._validated_insertion
     monkeypatch.setattr(edit, "_validated_insertion", lambda *a: checks.append(1) or real(*a))
     new = _new_event(generated, "2020-05")
-    add_event(with_db, new, db_path=with_db.parent / "record.db")
+    add_event(with_db, new, db_path=db)
     add_event(alone, new)
-    assert checks == [1, 1]
+    assert checks == [1]  # the file alone only
     assert with_db.read_bytes() == alone.read_bytes()
+    assert db.read_bytes() == before
+    assert build_file(with_db).updated in (2, 3)  # the edited event and the new one
+    assert contents(db) == contents(build_file(alone).db_path)
 
 
-def test_the_command_does_not_parse_the_whole_file(generated, tmp_path, monkeypatch):
+def test_a_hand_edit_with_errors_is_reported_by_the_whole_file_check(generated, tmp_path):
+    with_db, alone = _copies(generated, tmp_path)
+    for path in (with_db, alone):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("\n    date: ", "\n    date: 20x", 1), encoding="utf-8")
+    problems = []
+    for path in (alone, with_db):
+        with pytest.raises(EditRefused) as error:
+            add_event(path, _new_event(generated, "2020-05"), db_path=path.parent / "record.db")
+        problems.append([str(p).replace(str(path), "FILE") for p in error.value.problems])
+    assert problems[0] == problems[1] and "bad date" in problems[0][0]
+
+
+@pytest.mark.parametrize("hand_edit", [False, True], ids=["up-to-date", "edited-since"])
+def test_the_command_does_not_parse_the_whole_file(generated, tmp_path, monkeypatch, hand_edit):
     with_db, _ = _copies(generated, tmp_path)
+    if hand_edit:
+        _edited_by_hand(with_db)
     monkeypatch.setattr(edit.Loaded, "read", lambda *a: pytest.fail("parsed the whole file"))
     new = _new_event(generated, "2020-05")
     actor, role = new["actors"][0]["actor"], new["actors"][0]["role"]

@@ -559,9 +559,9 @@ def add(
     ] = None,
 ) -> None:
     """Add one event at its chronological place, after validating it against the file."""
-    from .catalog import open_catalog
-    from .edit import EditRefused, Loaded, add_event
+    from .edit import EditRefused, Loaded, add_event, catalogued
     from .prompts import Known, complete_interactively
+    from .validate import Unsettled
 
     if len(source or []) != len(quote or []):
         typer.echo("give one --quote for each --source, in the same order", err=True)
@@ -579,11 +579,14 @@ def add(
         interactive = sys.stdin.isatty()
     try:
         with _write_errors():
-            # While the database is up to date with the file, it knows the ids and the
-            # events' order: the file is then not parsed as a whole (see Rebuilding).
+            # The database built from the file (or from an earlier version of it, brought
+            # up to date in a transaction rolled back) knows the ids and the events' order:
+            # the file is then not parsed as a whole (see Rebuilding).
             db_path = default_db_path(path)
-            with open_catalog(db_path, path) as catalog:
-                known = Known.from_catalog(catalog) if catalog else None
+            try:
+                known = catalogued(db_path, path, None, Known.from_catalog)
+            except Unsettled:  # errors in the changed records: the whole check says where
+                known = None
             loaded = None if known else Loaded.read(path)
             known = known or Known.of(loaded)
             event = complete_interactively(known, event, prompt=interactive)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import sqlite3
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import yaml
 
@@ -22,7 +25,13 @@ from .files import TextFile, line_ending, rewrite
 from .layout import INDENT, canonical_record, dump_record, event_order
 from .load import HIDDEN_HINT, Document, LoadError, hidden_character, load_text, paused_gc
 from .spans import NotAList, Spans, changed_events, reparse
-from .validate import Problem, validate_changed, validate_document
+from .store import stored_spans
+from .validate import Problem, Unsettled, validate_changed, validate_document
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+
+T = TypeVar("T")
 
 MAX_ID_WORDS = 6
 
@@ -298,40 +307,81 @@ def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -
     return insertion
 
 
+def catalogued(
+    db_path: Path, path: Path, raw: bytes | None, look: Callable[[Catalog], T]
+) -> T | None:
+    """``look(catalog)`` of the database built from the file at ``path`` (whose bytes are
+    ``raw``; read when None): as it is while it is up to date with them; else as a build
+    would update it after an edit, in a transaction rolled back after the look
+    (``build.tried_edit``). None when neither can be; raises Unsettled when the records
+    changed since that build have errors.
+
+    Example::
+
+        ids = catalogued(Path("record.db"), Path("events.yaml"), None, Catalog.ids)
+    """
+    from .build import tried_edit
+    from .catalog import Catalog, open_catalog
+
+    with open_catalog(db_path, path, raw) as catalog:
+        if catalog is not None:
+            return look(catalog)
+    if not Path(db_path).exists():
+        return None
+    try:
+        raw = Path(path).read_bytes() if raw is None else raw
+    except OSError:
+        return None
+
+    def trial(conn: sqlite3.Connection, _counts: dict) -> T | None:
+        spans = stored_spans(conn)
+        return look(Catalog(conn, spans)) if spans is not None else None
+
+    return tried_edit(Path(path), raw, Path(db_path), trial)
+
+
 def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Insertion | None:
     """The insertion ``insert_event`` makes, found with the database built from the file
-    (its event order and spans) and checked against it, parsing only the event before the
-    new one and the new one; None when the database does not describe the file, or the
-    new event needs the whole file's check (an error, which that check reports in place).
+    (its event order and spans; ``catalogued``) and checked against it, parsing only the
+    event before the new one and the new one; None when the database does not describe
+    the file, or the new event needs the whole file's check (an error, which that check
+    reports in place).
     """
     raw = current.raw or current.encode(current.text, convert_newlines=False)
     if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None  # a lone carriage return breaks lines for YAML but not for the count
-    from .catalog import open_catalog
-
-    with paused_gc(), open_catalog(db_path, current.path, raw) as cat:
-        if cat is None:
+    with paused_gc():
+        try:
+            insertion = catalogued(
+                db_path, current.path, raw, lambda cat: _placed(cat, current, raw, event)
+            )
+        except Unsettled:  # the file's changed records have errors: the whole check says
             return None
-        spans, order = cat.spans, event_order(event)
-        keys = cat.sort_keys()
-        later = next((k for k, i in enumerate(spans.ids) if (keys[i], i) > order), None)
-        if later == 0:
-            return None  # before the first event: its place follows the 'events:' key
-        at = _after_content(raw, spans, len(spans.ids) - 1 if later is None else later - 1)
-        if at is None or (at == len(raw) and not raw.endswith(b"\n")):
-            return None
-        block = dump_record("event", event, " " * spans.column).replace("\n", current.newline)
-        whole = memoryview(raw)  # one copy of the file, not three
-        data = b"".join((whole[:at], block.encode(), whole[at:]))
-        if not _only_inserted(spans, raw, data, event, current.path):
-            return None
-        reparsed = reparse(block.encode(), spans.column, current.path)
-        checked = validate_changed(reparsed.doc, cat.unchanged((), [event.get("id")]))
-        if not checked.ok:
-            return None
-    insertion = Insertion(block, raw.count(b"\n", 0, at) + 1, data=data)
-    _reads_back(insertion, event, current.path)
+    if insertion is not None:
+        _reads_back(insertion, event, current.path)
     return insertion
+
+
+def _placed(cat: Catalog, current: TextFile, raw: bytes, event: dict) -> Insertion | None:
+    """The insertion of ``event`` into the file ``raw`` that ``cat`` describes."""
+    spans, order = cat.spans, event_order(event)
+    keys = cat.sort_keys()
+    later = next((k for k, i in enumerate(spans.ids) if (keys[i], i) > order), None)
+    if later == 0:
+        return None  # before the first event: its place follows the 'events:' key
+    at = _after_content(raw, spans, len(spans.ids) - 1 if later is None else later - 1)
+    if at is None or (at == len(raw) and not raw.endswith(b"\n")):
+        return None
+    block = dump_record("event", event, " " * spans.column).replace("\n", current.newline)
+    whole = memoryview(raw)  # one copy of the file, not three
+    data = b"".join((whole[:at], block.encode(), whole[at:]))
+    if not _only_inserted(spans, raw, data, event, current.path):
+        return None
+    reparsed = reparse(block.encode(), spans.column, current.path)
+    checked = validate_changed(reparsed.doc, cat.unchanged((), [event.get("id")]))
+    if not checked.ok:
+        return None
+    return Insertion(block, raw.count(b"\n", 0, at) + 1, data=data)
 
 
 def _after_content(raw: bytes, spans: Spans, index: int) -> int | None:

@@ -208,10 +208,10 @@ def tried_edit(yaml_path: Path, raw: bytes, db_path: Path, look: Callable[..., T
     """What ``look(conn, counts)`` finds in the database as a build of ``raw`` would leave
     it after an edit, keeping nothing: the changed records are read, checked and written as
     that build does, in a transaction rolled back after the look (the journal left as it
-    is). None where that build would not update the database (built otherwise, or the
-    changed records have errors, or a row would refer to one that went), or cannot now (it
-    is being built, or cannot be written here). Raises Unsettled when the changed records
-    have errors: the whole file's check says where."""
+    is). None where that build would not update the database (built otherwise, or a row
+    would refer to one that went), or cannot now (it is being built, or cannot be written
+    here). Raises Unsettled when the changed records have errors: the whole file's check
+    says where."""
     from .changes import plan_edit
     from .load import paused_gc
 

@@ -61,6 +61,7 @@ from .validate import (
     Result,
     Unsettled,
     located_warnings,
+    unused_warnings,
     validate_batch,
 )
 
@@ -86,7 +87,8 @@ class _Task:
 
 @dataclass
 class _Read:
-    """A batch read and checked: its records' models, its index and its fingerprints."""
+    """A batch read and checked: its records' models (none for ``validate``), its index and
+    its fingerprints."""
 
     dataset: Dataset | None
     index: Index
@@ -134,11 +136,10 @@ class Batches:
                 used |= index.used
                 yield read.dataset
         self.checks.finish()
-        for section, named, name in (("systems", used, "unused system"),
-                                     ("sources", cited, "uncited source")):  # fmt: skip
-            records = self.checks.ids[section] if self._warnings else ()
-            self.found += [self._found(name, section, i, record)
-                           for i, record in enumerate(records) if record not in named]  # fmt: skip
+        for section in ("systems", "sources") if self._warnings else ():
+            ids = list(self.checks.ids[section])
+            self.found += [self._found(name, section, i, ids[i])
+                           for name, i in unused_warnings(section, ids, cited, used)]  # fmt: skip
 
     def _found(self, name: str, section: str, i: int, record: str) -> Found:
         return (name, section, i, record, self._sections[section][1][i])

@@ -585,12 +585,11 @@ class Validator:
             sources, systems = event_uses(event)
             cited |= sources
             used |= systems
-        for i, system in self.records("systems", raw["systems"]):
-            if isinstance(system.get("id"), str) and system["id"] not in used:
-                self.warn("unused system", ("systems", i))
-        for i, src in self.records("sources", raw["sources"]):
-            if isinstance(src.get("id"), str) and src["id"] not in cited:
-                self.warn("uncited source", ("sources", i))
+        for section in ("systems", "sources"):
+            ids = [r.get("id") if isinstance(r, dict) else None for r in raw[section]]
+            for name, i in unused_warnings(section, ids, cited, used):
+                self.record_label = label_for(schema.SECTION_RECORD[section], ids[i], i)
+                self.warn(name, (section, i))
         for i, actor in self.records("actors", raw["actors"]):
             for name in own_warnings("actors", actor):
                 self.warn(name, ("actors", i))
@@ -614,6 +613,16 @@ def own_warnings(section: str, record: dict) -> list[str]:
     if section == "actors" and not record.get("country"):
         return ["no country"] if record.get("kind") not in ("organisation",) else []
     return []
+
+
+def unused_warnings(
+    section: str, ids: list[object], cited: set[str], used: set[str]
+) -> list[tuple[str, int]]:
+    """The warnings (name, index) of a section's records, by their ids in order, that no
+    event uses: the systems none names (``used``), the sources none cites (``cited``)."""
+    named, name = (used, "unused system") if section == "systems" else (cited, "uncited source")
+    return [(name, i) for i, record_id in enumerate(ids)
+            if isinstance(record_id, str) and record_id not in named]  # fmt: skip
 
 
 def event_uses(event: dict) -> tuple[set[str], set[str]]:

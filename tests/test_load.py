@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from timeline.load import FORBIDDEN_CHARS, MAX_ALIAS_EXPANSION, MAX_SCALAR_CHARS
+from timeline.load import (
+    FORBIDDEN_CHARS,
+    MAX_ALIAS_EXPANSION,
+    MAX_SCALAR_CHARS,
+    has_forbidden,
+)
 from timeline.validate import validate_file
 
 VALID_HEAD = "sources: []\nactors: []\n"
@@ -235,6 +240,7 @@ def test_the_visible_text_rule_is_unicodes_invisible_characters():
         )
         invisible = invisible or 0xE0000 <= code <= 0xE007F  # the whole tag block
         assert bool(FORBIDDEN_CHARS.fullmatch(char)) == invisible, f"U+{code:04X}"
+        assert has_forbidden(f"a{char}b") == invisible, f"U+{code:04X}"
 
 
 @pytest.mark.parametrize("char", INVISIBLE)

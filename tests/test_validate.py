@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from timeline import schema
 from timeline.cli import app
 from timeline.validate import MAX_PER_KIND, validate_file
 
@@ -317,3 +318,19 @@ def test_a_long_loop_is_shown_by_its_ends_and_length(write_yaml):
     )
     # closed by the last event's relation, on the file's last line
     assert (longest.line, longest.field) == (text.count("\n"), "related[0].event")
+
+
+@pytest.mark.parametrize("name", sorted(schema.CODE_LISTS))
+def test_a_code_list_knows_its_codes_as_written_and_nothing_else(name):
+    """Every code of the list, in its case; not in the other case, not a name, not empty."""
+    import pycountry
+
+    code_list = schema.CODE_LISTS[name]
+    codes = code_list.codes()
+    assert codes and all(code_list.has(code) for code in codes)
+    database = getattr(pycountry, code_list.database)
+    for code in codes:
+        recased = code.lower() if code_list.upper else code.upper()
+        assert not code_list.has(recased)
+        assert database.get(**{code_list.attribute: recased}) is not None  # pycountry: any case
+    assert not any(code_list.has(text) for text in ("", "Turkey", "XX1", " TR"))

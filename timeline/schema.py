@@ -457,9 +457,13 @@ class CodeList:
         )
 
     def has(self, code: str) -> bool:
-        cased = code.isupper() if self.upper else code.islower()
-        found = getattr(pycountry, self.database).get(**{self.attribute: code})
-        return bool(cased and found)
+        """Whether ``code`` is one of the list's codes, as written there (cased)."""
+        return code in self._known
+
+    @functools.cached_property
+    def _known(self) -> frozenset[str]:
+        # a set, not pycountry's lookup per value: the validator asks once per code written
+        return frozenset(self.codes())
 
     def name(self, code: str) -> str | None:
         """What the code stands for, in English ('TR' -> 'Türkiye'); None for an unknown code.

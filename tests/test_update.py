@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import shutil
+import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -475,3 +476,28 @@ def test_the_events_key_is_found_wherever_the_head_moved_it(monkeypatch):
         for window in (0, 2**20):
             monkeypatch.setattr(spans_module, "EVENTS_LINE_WINDOW", window)
             assert spans_module._events_line(raw, head) == where
+
+
+def test_ctrl_c_in_an_sql_function_stops_the_build_and_validate(small_yaml: Path, monkeypatch):
+    """A Ctrl-C while SQLite runs one of the project's functions: Python's sqlite3 turns the
+    function's exception into an SQLite error and drops it. It must still stop the command,
+    not send it down a fallback that builds (or validates) anyway."""
+    from timeline import filters
+    from timeline.revalidate import revalidated
+
+    db = build_file(small_yaml).db_path
+    before = db.read_bytes()
+    text = small_yaml.read_text(encoding="utf-8")
+    events, spans = event_spans(text, small_yaml)
+    small_yaml.write_text(spliced(text, spans[2], dump_record("event", events[2]).replace(
+        "title: ", "title: Renamed ", 1) + "\n"))  # fmt: skip
+
+    def interrupted(text):  # Ctrl-C pressed while SQLite runs the function
+        signal.raise_signal(signal.SIGINT)
+        return text
+
+    monkeypatch.setitem(filters.SQL_FUNCTIONS, "timeline_fold", interrupted)
+    for command in (lambda: build_file(small_yaml), lambda: revalidated(small_yaml, db)):
+        with pytest.raises(KeyboardInterrupt):
+            command()
+        assert db.read_bytes() == before

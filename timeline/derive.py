@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from . import schema
 from .filters import register_functions
+from .load import held_stops
 from .rows import GONE, NEW, PYTHON_TYPES
 from .views import VIEWS
 
@@ -401,4 +402,5 @@ def recount(db: sqlite_utils.Database) -> None:
     for kind, table in (("actor", "actors"), ("system", "systems")):
         used = _USED.format(table=table)
         db.execute(f"delete from record_names where kind = '{kind}' and {used}")
-        db.execute(RECORD_NAMES_SQL.format(kind=kind, table=table, where=used))
+        with held_stops():  # a Ctrl-C inside timeline_fold would become an SQLite error
+            db.execute(RECORD_NAMES_SQL.format(kind=kind, table=table, where=used))

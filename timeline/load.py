@@ -562,6 +562,22 @@ WATCH_SECONDS = 0.5
 _PARENT: list[int] = []  # in a forked reader: the process that forked it
 
 
+# The signals that stop a command (Ctrl-C, and SIGTERM from a supervisor).
+STOPPING = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextmanager
+def held_stops() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held while the block runs, then delivered: for a block in which
+    one would be lost (Python's sqlite3 turns a KeyboardInterrupt raised inside an SQL
+    function into an SQLite error and drops it)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that came is raised here
+
+
 @contextmanager
 def forked_pool(processes: int, text: str | bytes) -> Iterator:
     """A pool of ``processes`` forked readers of ``text`` (they inherit it, uncopied:
@@ -574,8 +590,7 @@ def forked_pool(processes: int, text: str | bytes) -> Iterator:
     with _FORKING:
         _FORKED_TEXT[:] = [text]
         try:
-            stopping = {signal.SIGINT, signal.SIGTERM}
-            held = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
             try:
                 pool = multiprocessing.get_context("fork").Pool(
                     processes, initializer=_reader_started, initargs=(os.getpid(),)
@@ -602,7 +617,7 @@ def orphaned() -> bool:
 
 def _reader_started(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
     _PARENT[:] = [parent]
 
     def watch() -> None:

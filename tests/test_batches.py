@@ -274,7 +274,8 @@ def test_a_command_stopped_while_its_readers_run_leaves_no_process_and_the_last_
     timeline = Path(sys.executable).parent / "timeline"
     build = subprocess.Popen([str(timeline), command, str(path)], cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             start_new_session=True)  # fmt: skip
+                             start_new_session=True,
+                             preexec_fn=_ctrl_c_as_at_a_terminal)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while len(_children(build.pid)) < readers and time.monotonic() < deadline:
@@ -292,6 +293,13 @@ def test_a_command_stopped_while_its_readers_run_leaves_no_process_and_the_last_
         for pid in _session(build.pid):
             os.kill(pid, signal.SIGKILL)
     assert contents(db) == before
+
+
+def _ctrl_c_as_at_a_terminal() -> None:
+    """In the command's process, before it starts: Ctrl-C as a terminal's command gets it,
+    whatever the tests inherited (a shell runs a command it puts in the background, without
+    job control, with Ctrl-C ignored, and Python then leaves it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_the_last_history_is_read_before_the_build_locks_a_new_file(

@@ -497,7 +497,12 @@ def test_ctrl_c_in_an_sql_function_stops_the_build_and_validate(small_yaml: Path
         return text
 
     monkeypatch.setitem(filters.SQL_FUNCTIONS, "timeline_fold", interrupted)
-    for command in (lambda: build_file(small_yaml), lambda: revalidated(small_yaml, db)):
-        with pytest.raises(KeyboardInterrupt):
-            command()
-        assert db.read_bytes() == before
+    # Python's own Ctrl-C, whatever the tests inherited (ignored, in a shell's background job)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        for command in (lambda: build_file(small_yaml), lambda: revalidated(small_yaml, db)):
+            with pytest.raises(KeyboardInterrupt):
+                command()
+            assert db.read_bytes() == before
+    finally:
+        signal.signal(signal.SIGINT, inherited)

@@ -19,7 +19,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -590,16 +590,13 @@ def forked_pool(processes: int, text: str | bytes) -> Iterator:
     with _FORKING:
         _FORKED_TEXT[:] = [text]
         try:
-            held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
-            try:
-                pool = multiprocessing.get_context("fork").Pool(
-                    processes, initializer=_reader_started, initargs=(os.getpid(),)
-                )
-            except BaseException:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
-                raise
-            with pool:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that came is raised here
+            with ExitStack() as ending:
+                with held_stops():  # one that came is raised on leaving: the pool is ended
+                    pool = ending.enter_context(
+                        multiprocessing.get_context("fork").Pool(
+                            processes, initializer=_reader_started, initargs=(os.getpid(),)
+                        )
+                    )
                 yield pool
         finally:
             _FORKED_TEXT.clear()

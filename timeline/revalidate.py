@@ -30,7 +30,7 @@ from pathlib import Path
 from . import schema
 from .spans import Spans
 from .store import built_from, read_only, stored_build_info, stored_counts, stored_spans
-from .validate import Result, located_warnings
+from .validate import WARNINGS_OF, Result, located_warnings
 
 # The records each warning names, from the rows (``validate.WARNINGS`` for the words).
 WARNED_SQL = {
@@ -41,8 +41,6 @@ WARNED_SQL = {
     "no country": "select id from actors where (country is null or country = '')"
     " and kind is not 'organisation'",
 }
-WARNINGS_OF = {"events": ("single source", "copied summary"), "systems": ("unused system",),
-               "sources": ("uncited source",), "actors": ("no country",)}  # fmt: skip
 
 
 def revalidated(path: Path, db_path: Path) -> Result | None:

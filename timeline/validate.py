@@ -649,8 +649,11 @@ WARNINGS = {
 }  # fmt: skip
 
 
-# The sections in the order ``Validator.warn_weak_spots`` reports their warnings.
-WARNING_ORDER = ("events", "systems", "sources", "actors")
+# Each section's warnings, the sections in the order ``Validator.warn_weak_spots`` reports
+# them (and a record's own in this order).
+WARNINGS_OF = {"events": ("single source", "copied summary"), "systems": ("unused system",),
+               "sources": ("uncited source",), "actors": ("no country",)}  # fmt: skip
+WARNING_ORDER = tuple(WARNINGS_OF)
 # A warning found: its name, the record's section, index and id, and the record's bytes.
 Found = tuple[str, str, int, str, tuple[int, int]]
 

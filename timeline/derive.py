@@ -131,8 +131,8 @@ def create_indexes(db: sqlite_utils.Database) -> None:
     them up to date row by row."""
     db["event_list_values"].create_index(["list", "value", "event_id"])
     db["event_list_values"].create_index(["event_id"])
-    declared = {t: schema.table_columns(t) for t in schema.SECTION_TABLE.values()}
-    declared |= {t: schema.link_columns(t) for t in schema.LINK_TABLES}
+    declared = {t: schema.declared_columns(t)
+                for t in (*schema.SECTION_TABLE.values(), *schema.LINK_TABLES)}  # fmt: skip
     # A composite index (or primary key) serves every search of an id its first column's
     # own index would: that one would only cost the build its time and the file its pages.
     # A facet column keeps its own: a filter by it matches many rows, which its own index
@@ -214,14 +214,19 @@ def derive_events(db: sqlite_utils.Database, dated: list[str]) -> None:
 
 def _index_text(db: sqlite_utils.Database, ids_sql: str, *, delete: bool = False) -> None:
     """Add the events' and their citations' text to the full-text indexes, or take it out
-    (the indexes read their tables' rows: a row's old text must be taken out before it goes)."""
+    (the indexes read their tables' rows: a row's old text must be taken out before it goes).
+
+    The rows are picked by their rowids, which SQLite then visits in order: the table's
+    pages one after the other, and the index's entries in the order it keeps them. Picked
+    by event id, every event of a build from empty was a jump to another page."""
     for table, columns in FTS_COLUMNS.items():
         listed = ", ".join(columns)
         key = "id" if table == "events" else "event_id"
         command = (f"{table}_fts, ", "'delete', ") if delete else ("", "")
         db.execute(
             f"insert into {table}_fts ({command[0]}rowid, {listed})"
-            f" select {command[1]}rowid, {listed} from {table} where {key} in ({ids_sql})"
+            f" select {command[1]}rowid, {listed} from {table} where rowid in"
+            f" (select rowid from {table} where {key} in ({ids_sql}))"
         )
 
 

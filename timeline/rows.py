@@ -93,22 +93,28 @@ def write(db: sqlite_utils.Database, data: Dataset) -> None:
     (whose names of actors and systems are read from the rows, written now or before)."""
     by_id = {section: sorted(getattr(data, section), key=lambda r: r.id)
              for section in ("sources", "actors", "systems")}  # fmt: skip
-    insert(db, "sources", (
+    _insert(db, "sources", (
         _row("sources", s, _published_columns(s.published)
              | dict.fromkeys(("citation_count", "contradicted_count", "against_claim_count")))
         for s in by_id["sources"]
     ))  # fmt: skip
     uses = {"event_count": None}  # counted by ``timeline.derive`` once the events are there
-    insert(db, "actors", (_row("actors", a, uses) for a in by_id["actors"]))
+    _insert(db, "actors", (_row("actors", a, uses) for a in by_id["actors"]))
     makers = _read_names(db, "actors", {x.maker for x in by_id["systems"]})
-    insert(db, "systems", (
+    _insert(db, "systems", (
         _row("systems", x, uses | {"maker_name": makers.get(x.maker)}) for x in by_id["systems"]
     ))  # fmt: skip
     events = sorted(data.events, key=lambda e: (e.date.sort_key, e.id))
     names, kinds = _names(db, events)
-    insert(db, "events", (_row("events", e, _event_derived(e, names, kinds)) for e in events))
+    _insert(db, "events", (_row("events", e, _event_derived(e, names, kinds)) for e in events))
     for table in schema.LINK_TABLES:
-        insert(db, table, link_rows(table, events))
+        _insert(db, table, link_rows(table, events))
+
+
+def _insert(db: sqlite_utils.Database, table: str, rows: Iterable[list]) -> None:
+    """Insert a declared table's rows, each a list of its values in the order of the
+    declared columns (the order ``_row`` and ``link_rows`` build them in)."""
+    insert(db, table, [c.name for c in schema.declared_columns(table)], rows)
 
 
 def _read_names(db: sqlite_utils.Database, table: str, ids: set) -> dict[str, str]:
@@ -140,12 +146,13 @@ def _stored(value: object, fld: schema.Field) -> object:
     return value
 
 
-def _row(table: str, record: object, derived: dict[str, object]) -> dict:
-    """One row of a section's table: declared fields from the record, the rest derived."""
-    return {
-        name: derived[name] if name in derived else _stored(getattr(record, name), fld)
+def _row(table: str, record: object, derived: dict[str, object]) -> list:
+    """One row of a section's table, in column order: declared fields from the record,
+    the rest derived."""
+    return [
+        derived[name] if name in derived else _stored(getattr(record, name), fld)
         for name, fld in _row_plan(table)
-    }
+    ]
 
 
 @functools.cache
@@ -209,29 +216,30 @@ _ENTRY_DEFAULTS = {
 
 
 def link_rows(table: str, events: Iterable[Event]):
-    """Rows of a link table, from the entries of each event (see ``schema.LINK_TABLES``)."""
+    """Rows of a link table, from the entries of each event (see ``schema.LINK_TABLES``),
+    each in the order of ``schema.link_columns``."""
     link = schema.LINK_TABLES[table]
     plan = _link_plan(table)
     for event in events:
         for position, entry in enumerate(getattr(event, link.field), start=1):
-            row: dict[str, object] = {"event_id": event.id}
+            row: list[object] = [event.id]
             if link.positioned:
-                row = {"id": f"{event.id}/{position}", "event_id": event.id, "position": position}
-            for name, column, fld, roles in plan:
+                row = [f"{event.id}/{position}", event.id, position]
+            for name, fld, roles in plan:
                 value = getattr(entry, name)
                 if value is None and roles:
                     value = event.actor_with_role(*roles)
-                row[column] = _stored(value, fld)
+                row.append(_stored(value, fld))
                 if fld.type == "date":
-                    row[f"{name}_label"] = value.label if value else None
+                    row.append(value.label if value else None)
             yield row
 
 
 @functools.cache
-def _link_plan(table: str) -> tuple[tuple[str, str, schema.Field, tuple[str, ...]], ...]:
-    """Each field of a link table's record: its name, its column, its declaration, and the
-    roles of the event's actor that stand for it when it is not given."""
+def _link_plan(table: str) -> tuple[tuple[str, schema.Field, tuple[str, ...]], ...]:
+    """Each field of a link table's record: its name, its declaration, and the roles of
+    the event's actor that stand for it when it is not given."""
     link = schema.LINK_TABLES[table]
     defaults = _ENTRY_DEFAULTS if link.record == "event_system" else {}
-    return tuple((name, schema.column_name(table, name), fld, defaults.get(name, ()))
+    return tuple((name, fld, defaults.get(name, ()))
                  for name, fld in schema.RECORDS[link.record].items())  # fmt: skip

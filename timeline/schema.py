@@ -700,6 +700,13 @@ def link_columns(table: str) -> list[Column]:
     return out
 
 
+def declared_columns(table: str) -> tuple[Column, ...]:
+    """The columns of a section's table or of a link table, in order."""
+    if table in LINK_TABLES:
+        return tuple(link_columns(table))
+    return table_columns(table)
+
+
 def link_primary_key(table: str) -> tuple[str, ...]:
     link = LINK_TABLES[table]
     if link.positioned:

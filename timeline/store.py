@@ -171,7 +171,7 @@ def store_spans(db: sqlite_utils.Database, spans: Spans | None) -> None:
     """Keep where each event sat in the file, for the next build (``timeline.changes``)."""
     db.execute("delete from yaml_spans")
     if spans is not None:
-        insert(db, "yaml_spans", ({"part": k, "value": v} for k, v in spans.pack().items()))
+        insert(db, "yaml_spans", ["part", "value"], spans.pack().items())
 
 
 def write_history(db: sqlite_utils.Database, tracked: dict[str, Tracked]) -> None:
@@ -183,11 +183,10 @@ def write_history(db: sqlite_utils.Database, tracked: dict[str, Tracked]) -> Non
     )  # fmt: skip
 
 
-def insert(db: sqlite_utils.Database, table: str, rows: Iterable[dict]) -> None:
-    """Insert rows with one prepared statement (sqlite-utils' insert_all rebuilds its SQL
-    and re-checks every value per batch, half of a large build's write time). The rows
-    hold every column already, as SQLite values."""
-    columns = list(db[table].columns_dict)
+def insert(db: sqlite_utils.Database, table: str, columns: list[str], rows: Iterable) -> None:
+    """Insert rows, each a sequence of the values of ``columns`` as SQLite takes them, with
+    one prepared statement (sqlite-utils' insert_all rebuilds its SQL and re-checks every
+    value per batch, half of a large build's write time)."""
     sql = f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) values "
     sql += f"({', '.join('?' * len(columns))})"
-    db.conn.executemany(sql, ([row.get(c) for c in columns] for row in rows))
+    db.conn.executemany(sql, rows)

@@ -135,3 +135,32 @@ def test_keys_that_are_not_text_beside_misspelt_ones_are_kept_after_them(tmp_pat
                  if e["id"] == "flight-suspension")  # fmt: skip
     assert list(event)[-4:] == ["titel", 1, 1.5, None]  # text first, then by their text
     assert runner.invoke(app, ["fmt", "--check", str(path)]).exit_code == 0
+
+
+def test_fmt_refuses_a_records_bad_value_as_the_whole_file_does_without_reading_it_whole(
+    tmp_path, monkeypatch
+):
+    """A date that is not one, in a record of a large file: the whole file's message and
+    position, from the records alone (reading a 100,000-event file whole took GiBs)."""
+    import sys
+
+    from timeline import load
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from generate import realistic_yaml
+
+    text = realistic_yaml(40, seed=2)
+    at = text.index("\n    date: ", len(text) // 2)
+    text = text[:at] + "\n    date: 2019-02-30\n    was: " + text[at + len("\n    date: ") :]
+    path = tmp_path / "events.yaml"
+    path.write_text(text, encoding="utf-8")
+    lengths: list[int] = []
+    real = load._Loader
+    monkeypatch.setattr(load, "_Loader", lambda t: lengths.append(len(t)) or real(t))
+    monkeypatch.setattr(load, "PARALLEL_BYTES", 0)  # and with the second reader
+    result = runner.invoke(app, ["fmt", str(path), "--check"])
+    line = text[:at].count("\n") + 2
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}:{line}:11: '2019-02-30' cannot be read as a real date")
+    assert lengths and max(lengths) < len(text) / 4
+    assert path.read_text(encoding="utf-8") == text

@@ -41,11 +41,12 @@ def typed(value: object) -> object:
 
 
 def reading(text: str, **options) -> object:
-    """The data, or the error as a reader sees it (message and position)."""
+    """The data, or the error as a reader sees it (message, position, hint, and the value's
+    place, which names the record and field)."""
     try:
         return typed(load_text(text, Path("events.yaml"), **options).data)
     except LoadError as error:
-        return ("error", str(error), error.mark)
+        return ("error", str(error), error.mark, error.hint, error.path)
 
 
 def assert_same_reading(text: str) -> Document | None:
@@ -173,3 +174,99 @@ def test_two_readers_read_as_one(monkeypatch, broken):
     assert readings[0] == readings[1]
     assert isinstance(readings[0], str) == broken
     assert multiprocessing.active_children() == []
+
+
+# -- a value refused in a record: the whole file's error, without reading the file whole ----
+
+REFUSED = realistic_yaml(40, seed=7)
+
+
+def _in_event(text: str, nth: int, old: str, new: str) -> str:
+    """``text`` with the first ``old`` after the ``nth`` event's start (from 0) made ``new``."""
+    start = text.index("\nevents:\n")
+    for _ in range(nth + 1):
+        start = text.index("\n  - id: ", start + 1)
+    at = text.index(old, start)
+    return text[:at] + new + text[at + len(old) :]
+
+
+def _nested(levels: int) -> str:
+    """Block mappings ``levels`` deep, as the value of an event's key: the deepest value
+    sits ``levels + 3`` levels down in the file (its root, the list, the event, the key)."""
+    return "".join(f"\n{' ' * (6 + 2 * i)}k{i}:" for i in range(levels)) + " end"
+
+
+def test_a_record_nested_to_the_limit_reads_as_in_the_file() -> None:
+    """A record read alone is built at its depth in the file: one level deeper than the
+    limit is refused as the whole file's reading refuses it, and the level before is not."""
+    deepest = load.MAX_DEPTH - 3  # levels that leave the deepest value at MAX_DEPTH
+    for levels, refused in ((deepest, False), (deepest + 1, True)):
+        text = _in_event(REFUSED, 5, "\n    title: ", f"\n    deep:{_nested(levels)}\n    title: ")
+        assert (reading(text)[0] == "error") == refused
+        assert_same_reading(text)
+
+
+def _longest_read(monkeypatch) -> list[int]:
+    """The length of every text a loader is made for, from now on."""
+    lengths: list[int] = []
+    real = load._Loader
+    monkeypatch.setattr(load, "_Loader", lambda text: lengths.append(len(text)) or real(text))
+    return lengths
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        [(3, "\n    date: ", "\n    date: 2019-13-45\n    was: ")],  # not a real date
+        [(20, "\n    title: ", "\n    count: 0700\n    title: ")],  # an octal number
+        [(7, "\n    title: ", "\n    title: x\n    title: ")],  # a key twice (names a line)
+        [(12, "\n    summary: ", '\n    summary: "a\\u200bb"\n    was: ')],  # a hidden character
+        # two records refused: the whole file's reading says the later one's error
+        [
+            (2, "\n    date: ", "\n    date: 2019-13-45\n    was: "),
+            (30, "\n    title: ", "\n    count: 1_000\n    title: "),
+        ],
+        [(5, "\n    title: ", f"\n    deep:{_nested(load.MAX_DEPTH - 2)}\n    title: ")],
+    ],
+    ids=["date", "octal", "key twice", "hidden character", "two records", "too deep"],
+)
+@pytest.mark.parametrize("readers", [1, 2])
+def test_a_refused_value_is_the_whole_files_error_without_the_whole_file(
+    monkeypatch, edits, readers
+) -> None:
+    text = REFUSED
+    for nth, old, new in edits:
+        text = _in_event(text, nth, old, new)
+    whole = reading(text)
+    assert whole[0] == "error"
+    monkeypatch.setattr(load, "PARALLEL_BYTES", 0 if readers == 2 else len(text) + 1)
+    lengths = _longest_read(monkeypatch)
+    assert reading(text, record_by_record=True) == whole
+    assert max(lengths) < len(text) / 4  # no node graph of the whole file
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        # a syntax error in a later record: the whole file composes first, and fails there
+        [
+            (3, "\n    date: ", "\n    date: 2019-13-45\n    was: "),
+            (25, "\n    title: ", "\n    title: [unclosed\n    was: "),
+        ],
+        # a refused value in a plain list item, built before any record of its list
+        [
+            (3, "\n    date: ", "\n    date: 2019-13-45\n    was: "),
+            (8, "\n  - id: ", "\n  - 0700\n  - id: "),
+        ],
+    ],
+    ids=["a later syntax error", "a plain item"],
+)
+def test_a_refusal_only_the_whole_file_can_place_is_read_whole(monkeypatch, edits) -> None:
+    text = REFUSED
+    for nth, old, new in edits:
+        text = _in_event(text, nth, old, new)
+    whole = reading(text)
+    lengths = _longest_read(monkeypatch)
+    assert reading(text, record_by_record=True) == whole
+    assert max(lengths) == len(text)  # read whole, as before

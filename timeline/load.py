@@ -391,6 +391,8 @@ def load_text(
     if record_by_record:
         try:
             data, pieces = read_records(text)
+        except _Refused:  # a record's value: refused as the whole file's reading would be
+            raise_first_refusal(text)
         except _ReadWhole:
             pass
         else:
@@ -439,6 +441,12 @@ class _ReadWhole(ValueError):
     """The file is read whole instead (an error, an alias, a piece that is not a record)."""
 
 
+class _Refused(_ReadWhole):
+    """A piece that composes alone, one list item (a mapping or a list), whose values the
+    loader refuses (a date that is not one, a number form, a key written twice, a hidden
+    character)."""
+
+
 # Where a file is cut to be read record by record: before a top-level key's line (one
 # that starts with neither a space, a comment nor a dash), and before each dash of a
 # top-level list at its own column. Each pattern starts with the line break: a fixed first
@@ -471,9 +479,21 @@ def read_records(text: str) -> tuple[dict, Pieces]:
     """
     starts = section_starts(text)
     sections = record_cuts(text, starts)
-    stretches = [stretch for start, _, cuts in sections
-                 for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
-    read = iter(map_stretches(read_piece, text, stretches))
+    return _assembled(text, starts, sections, map_stretches(read_piece, text, _stretches(sections)))
+
+
+def _stretches(sections: list[tuple[int, int, list[int]]]) -> list[tuple[int, int]]:
+    """The pieces of ``record_cuts``, in order: each key's own lines, then each item."""
+    return [stretch for start, _, cuts in sections
+            for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
+
+
+def _assembled(
+    text: str, starts: list[int], sections: list[tuple[int, int, list[int]]], results: list
+) -> tuple[dict, Pieces]:
+    """The data of the pieces read (``results``, in order) and where each was read from;
+    ``_ReadWhole`` when they do not make one mapping of keys and block lists."""
+    read = iter(results)
     data: dict = {}
     pieces = Pieces()
     line = text.count("\n", 0, starts[0])
@@ -658,13 +678,24 @@ def item_line(column: int, of: type) -> re.Pattern:
 
 def read_piece(piece: str) -> object:
     """One piece's data, read by the same loader and checks as a whole file; raises
-    _ReadWhole (a ``ValueError``) when it does not read alone."""
+    _ReadWhole (a ``ValueError``) when it does not read alone, _Refused when it is one list
+    item whose values the loader refuses (the error, ``.args[0]``, is the piece's)."""
     loader = _Loader(piece)
     try:
         root = loader.get_single_node()
         if root is None:
             raise _ReadWhole("an empty piece")
-        data, aliased = _construct(root, piece)
+        try:  # an item's list stands where its section's list does, a level down
+            data, aliased = _construct(root, piece, int(isinstance(root, yaml.SequenceNode)))
+        except LoadError as exc:
+            # (a list's plain items are built before any of its records: left to the whole)
+            if (
+                isinstance(root, yaml.SequenceNode)
+                and len(root.value) == 1
+                and not isinstance(root.value[0], yaml.ScalarNode)
+            ):
+                raise _Refused(exc) from None
+            raise
     except (yaml.YAMLError, LoadError):
         raise _ReadWhole("an error: the whole file's reading says where") from None
     finally:
@@ -674,6 +705,59 @@ def read_piece(piece: str) -> object:
     if "&" in piece and _has_anchor(piece):  # two pieces may name the same anchor, which
         raise _ReadWhole("an anchor")  # the whole file's reading refuses
     return data
+
+
+def _outline(piece: str) -> object:
+    """A piece read as ``read_piece`` reads it, keeping only what ``_assembled`` checks of
+    it (its keys, whether a key's value is empty, how many items): a list item whose values
+    are refused is ``[_Refused]``."""
+    try:
+        data = read_piece(piece)
+    except _Refused:
+        return [_Refused]
+    if isinstance(data, dict):
+        return {key: None if value is None else 0 for key, value in data.items()}
+    return [0] * len(data) if isinstance(data, list) else 0
+
+
+def raise_first_refusal(text: str) -> None:
+    """Raise the LoadError the whole file's reading raises, when ``_first_refusal`` can
+    say which without that reading (after a piece was ``_Refused``)."""
+    fault = _first_refusal(text)
+    if fault is not None:
+        raise fault from None
+
+
+def _first_refusal(text: str) -> LoadError | None:
+    """The error the whole file's reading raises for a file whose records compose alone
+    but whose values the loader refuses in some list items: found record by record, with
+    no record's data kept. None when only the whole file's reading can say (a piece that
+    does not read alone for another reason).
+
+    The whole file's reading composes every node before it builds any value, then builds
+    the last list first and, within it, the last item first: so its error is the last
+    refused item's. That one piece is read again where it sits (after as many line breaks
+    as precede it), which gives the error's line, and the lines its message names."""
+    try:
+        starts = section_starts(text)
+        sections = record_cuts(text, starts)
+        data, pieces = _assembled(text, starts, sections,
+                                  map_stretches(_outline, text, _stretches(sections)))  # fmt: skip
+    except _ReadWhole:
+        return None
+    section, index = next(((name, i) for name in reversed(data) if name in pieces.items
+                           for i in reversed(range(len(data[name])))
+                           if data[name][i] is _Refused), (None, 0))  # fmt: skip
+    if section is None:  # (the pieces read as they did: not reached)
+        return None
+    piece = pieces.items[section][index]
+    try:
+        read_piece("\n" * piece.line + text[piece.start : piece.end])
+    except _Refused as refused:
+        error = refused.args[0]
+        error.path = (section, index, *error.path[1:]) if error.path else ()
+        return error
+    return None  # (the piece reads again as it read: not reached)
 
 
 def _has_anchor(piece: str) -> bool:
@@ -709,7 +793,7 @@ _NULL, _BOOL, _TIMESTAMP = (f"tag:yaml.org,2002:{n}" for n in ("null", "bool", "
 _BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
 
-def _construct(root: yaml.Node, text: str) -> tuple[object, bool]:
+def _construct(root: yaml.Node, text: str, depth: int = 0) -> tuple[object, bool]:
     """Check every node against the limits and build the Python data, in one pass.
 
     The result equals what PyYAML's safe constructor builds from the same graph
@@ -740,7 +824,7 @@ def _construct(root: yaml.Node, text: str) -> tuple[object, bool]:
             built[id(node)] = value
         return value
 
-    data = value_of(root, (), 0)
+    data = value_of(root, (), depth)
     while pending:
         node, container, path, depth = pending.pop()
         if isinstance(container, list):

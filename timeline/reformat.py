@@ -55,6 +55,7 @@ from .layout import (
 from .load import (
     LoadError,
     _ReadWhole,
+    _Refused,
     cut_pattern,
     decode,
     item_cuts,
@@ -62,6 +63,7 @@ from .load import (
     load_text,
     map_stretches,
     one_key,
+    raise_first_refusal,
     read_piece,
     section_starts,
 )
@@ -170,9 +172,11 @@ def lay_out(
     newline = line_ending(raw)
     try:
         return _by_record(raw, len(BOM_BYTES) if bom else 0, newline, bom, cache or {}, previous)
-    except _ReadWhole:
-        text = format_text(decode(raw), path)
-        return Canonical(raw, [text], newline, bom)
+    except _ReadWhole as exc:
+        text = decode(raw)
+        if isinstance(exc, _Refused):  # a record's value: no need to read the file whole
+            raise_first_refusal(text)
+        return Canonical(raw, [format_text(text, path)], newline, bom)
 
 
 @dataclass

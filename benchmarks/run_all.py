@@ -273,6 +273,7 @@ class Workspace:
             r"\{actor: ([a-z0-9-]+),", r"{actor: \1x,", self.text, count=BAD_REFERENCES
         )
         (self.plain / "bad.yaml").write_text(bad, encoding="utf-8")
+        (self.plain / "refused.yaml").write_text(self.refused(), encoding="utf-8")
         # yaml-to-sqlite takes a list of records: the events section alone
         events = self.text[self.text.index("\nevents:") + len("\nevents:") :]
         (self.plain / "events-list.yaml").write_text(events.removeprefix(" []"), "utf-8")
@@ -281,6 +282,14 @@ class Workspace:
         self.samples = {"actor": actor.group(1) if actor else "",
                         "source": cited.group(1) if cited else ""}  # fmt: skip
         return seconds
+
+    def refused(self) -> str:
+        """The file with the middle event's date one that is not (2019-02-30, unquoted): a
+        value the loader refuses, with the file's line and column."""
+        start = self.text.index("\nevents:")
+        hits = [m.end() for m in re.finditer("\n    date: ", self.text[start:])]
+        at = start + hits[len(hits) // 2]
+        return self.text[:at] + "2019-02-30" + self.text[self.text.index("\n", at) :]
 
     def _git(self, *args: str) -> None:
         subprocess.run(["git", *args], cwd=self.git, env=self.env, check=True,
@@ -443,6 +452,10 @@ FIGURES = [
            baseline="validate"),
     Figure("validate-bad", "`timeline validate`, bad references", _timeline("validate",
            "bad.yaml"), expect_exit=1, baseline="validate"),
+    Figure("validate-refused", "`timeline validate`, one event's date not a date, no database",
+           _timeline("validate", "refused.yaml"), expect_exit=1, baseline="validate"),
+    Figure("fmt-refused", "`timeline fmt --check`, one event's date not a date, no cache",
+           _timeline("fmt", "--check", "refused.yaml"), expect_exit=1, baseline="fmt"),
     Figure("add", "`timeline add` of one event, database up to date", _add_argv,
            setup=_build_plain, prepare=_fresh_copy, expect_output="Added", baseline="validate"),
     Figure("add-edit", "`timeline add` of one event after one title edited by hand (database "

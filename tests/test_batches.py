@@ -21,7 +21,7 @@ from support import EDITS, REAL, SMALL, contents, edited
 from timeline import batches, changes
 from timeline.batches import Batches, validated
 from timeline.build import InvalidInput, build_file
-from timeline.validate import Unsettled, validate_file
+from timeline.validate import Problem, Unsettled, validate_file
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from bench_build import synthetic_yaml
@@ -30,15 +30,15 @@ from generate import write_realistic
 SECTIONS = ("sources", "actors", "systems", "events")
 
 
-def read_in_batches(raw: bytes, path: Path) -> dict[str, list] | None:
-    """Every section's records as the batches give them, or None when they raise Unsettled."""
+def read_in_batches(raw: bytes, path: Path) -> dict[str, list] | Unsettled:
+    """Every section's records as the batches give them, or the Unsettled they raise."""
     found: dict[str, list] = {section: [] for section in SECTIONS}
     try:
         for dataset in Batches(raw, path, prints=True):
             for section in SECTIONS:
                 found[section] += getattr(dataset, section)
-    except Unsettled:
-        return None
+    except Unsettled as exc:
+        return exc
     return found
 
 
@@ -63,7 +63,11 @@ def test_what_the_batches_accept_the_whole_check_accepts_with_the_same_records(
     raw = edited(realistic.read_text(encoding="utf-8"), edits, where).encode()
     found = read_in_batches(raw, realistic)
     whole = changes.checked_whole(raw, realistic)
-    if found is not None:
+    if isinstance(found, Unsettled):  # a value refused: the same error, found without the data
+        if found.refused:
+            refused = changes.checked_whole(raw, realistic, refused=True)
+            assert [str(p) for p in refused.problems] == [str(p) for p in whole.problems]
+    else:
         assert whole.ok, [str(p) for p in whole.errors]
         assert found == {section: getattr(whole.dataset, section) for section in SECTIONS}
         path = realistic.with_name("edited.yaml")  # validate says what the whole check says
@@ -331,3 +335,37 @@ def test_the_last_history_is_read_before_the_build_locks_a_new_file(
     assert locked == [] or not any(locked)
     with sqlite3.connect(db) as conn:  # written, and in write-ahead-log mode
         assert conn.execute("pragma journal_mode").fetchone() == ("wal",)
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["one reader", "forked readers"])
+def test_a_refused_value_goes_to_the_first_refusal_without_the_records_data(
+    realistic, tmp_path, monkeypatch, forked
+):
+    """An event's date that is not one: the batches say a value was refused (from a forked
+    reader too), and validate and build then report the whole file's error without reading
+    the records' data (``read_records``) or the file whole."""
+    from timeline import load
+
+    text = realistic.read_text(encoding="utf-8")
+    at = text.index("\n    date: ", text.index("\nevents:")) + len("\n    date: ")
+    text = text[:at] + "2019-02-30\n    was: " + text[at:]
+    path = tmp_path / "events.yaml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(batches, "BATCH_BYTES", 1 if forked else 2**30)
+    monkeypatch.setattr(batches, "PARALLEL_BYTES", 0 if forked else 2**30)
+    with pytest.raises(Unsettled) as unsettled:
+        validated(path)
+    assert unsettled.value.refused
+    with pytest.raises(load.LoadError) as read_whole:  # the whole file's reading, as before
+        load.load_text(text, path)
+    expected = [str(Problem.unloadable(path, read_whole.value))]
+
+    def not_wanted(*_):
+        raise AssertionError("the records' data was read")
+
+    monkeypatch.setattr(load, "read_records", not_wanted)
+    assert [str(p) for p in validate_file(path, refused=True).problems] == expected
+    with pytest.raises(InvalidInput) as error:
+        build_file(path, tmp_path / "x.db")
+    assert [str(p) for p in error.value.result.problems] == expected
+    assert "2019-02-30" in expected[0] and not (tmp_path / "x.db").exists()

@@ -40,6 +40,7 @@ from .load import (
     LoadError,
     Piece,
     Pieces,
+    _Refused,
     can_fork,
     forked_pool,
     forked_text,
@@ -159,7 +160,8 @@ class Batches:
 def validated(path: Path, today: dt.date | None = None) -> Result | None:
     """What ``validate`` finds in the file at ``path`` when its batches settle it (no
     errors): its warnings, located, and its counts of records; None when they do not (or
-    the file cannot be read: ``validate_file`` says why).
+    the file cannot be read: ``validate_file`` says why). Raises Unsettled when a record's
+    value is refused (``Unsettled.refused``: ``validate_file`` takes it).
 
     Example::
 
@@ -170,7 +172,11 @@ def validated(path: Path, today: dt.date | None = None) -> Result | None:
         batches = Batches(raw, path, prints=False, today=today, warnings=True)
         for _ in batches:
             pass
-    except (OSError, Unsettled):
+    except OSError:
+        return None
+    except Unsettled as exc:
+        if exc.refused:
+            raise
         return None
     totals = {section: len(ids) for section, ids in batches.checks.ids.items()}
     return located_warnings(path, raw, batches.found, totals)
@@ -252,6 +258,8 @@ def _read(raw: bytes, task: _Task) -> _Read:
                 text = raw[start:end].decode("utf-8")
                 refuse_deep_nesting(text)
                 items.append(one_item(read_piece(text)))
+            except _Refused:
+                raise Unsettled("a record's value is refused", refused=True) from None
             except (ValueError, LoadError):  # not UTF-8, too deep, not one item read alone
                 raise Unsettled("a record that does not read alone") from None
         dataset, index = validate_batch(

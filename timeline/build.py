@@ -170,9 +170,9 @@ def _build_locked(yaml_path: Path, db_path: Path, force: bool) -> BuildResult:
             # the records read, checked and written in batches
             plan = plan_from_empty(raw, yaml_path, db_path, commit)
             return BuildResult(db_path, False, write_database(db_path, plan, given))
-        except Unsettled:  # the whole file's check says where, or settles it
-            pass
-        result = checked_whole(raw, yaml_path)
+        except Unsettled as exc:  # the whole file's check says where, or settles it
+            unsettled = exc
+        result = checked_whole(raw, yaml_path, refused=unsettled.refused)
         if not result.ok:
             raise InvalidInput(result)
         plan = plan_whole(result, raw, yaml_path, db_path, commit)

@@ -81,11 +81,12 @@ class Plan:
     replaced: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def checked_whole(raw: bytes, yaml_path: Path) -> Result:
-    """The whole file parsed and checked, with its document (for ``plan_whole``)."""
+def checked_whole(raw: bytes, yaml_path: Path, *, refused: bool = False) -> Result:
+    """The whole file parsed and checked, with its document (for ``plan_whole``);
+    ``refused`` as ``validate_bytes`` takes it."""
     from .validate import validate_bytes
 
-    return validate_bytes(raw, yaml_path, keep_document=True)
+    return validate_bytes(raw, yaml_path, keep_document=True, refused=refused)
 
 
 def plan_from_empty(raw: bytes, yaml_path: Path, db_path: Path, commit: str) -> Plan:

@@ -110,11 +110,13 @@ def validate(
     # a file the database was built from (or an earlier version of it) has no errors: its
     # warnings are in the rows; else a file without errors is settled in batches; else the
     # whole file's check says where each error is
+    refused = False
     try:
         result = revalidated(path, default_db_path(path)) or validated(path)
-    except Unsettled:  # the records changed since the database was built have errors
-        result = None
-    result = result or validate_file(path, model=False)
+    except Unsettled as exc:  # errors in the records changed since the database was built,
+        # or a value refused in a batch
+        result, refused = None, exc.refused
+    result = result or validate_file(path, model=False, refused=refused)
     as_json = output is ProblemFormat.json
     if not result.ok or (strict and result.warnings):
         _fail(result.problems, as_json)

@@ -375,7 +375,12 @@ assert not yaml.resolver.Resolver.yaml_path_resolvers and None not in LeanResolv
 
 
 def load_text(
-    text: str, path: Path, *, keep_text: bool = False, record_by_record: bool = False
+    text: str,
+    path: Path,
+    *,
+    keep_text: bool = False,
+    record_by_record: bool = False,
+    refused: bool = False,
 ) -> Document:
     """Parse YAML text into a Document; raises LoadError with a position.
 
@@ -386,9 +391,13 @@ def load_text(
     the text and where each record is, and composes a record again when a message asks
     for a position in it. A file that cannot be read so (an error anywhere, an alias, text
     before the first key) is read whole, as without it: the same data or the same error.
+    ``refused``: a reader of the records already met a value the loader refuses; the error
+    is then looked for first, without building the records' data (``raise_first_refusal``).
     """
     refuse_deep_nesting(text)
     if record_by_record:
+        if refused:
+            raise_first_refusal(text)
         try:
             data, pieces = read_records(text)
         except _Refused:  # a record's value: refused as the whole file's reading would be

@@ -820,7 +820,13 @@ def _country_by_name(name: str) -> str | None:
 
 class Unsettled(Exception):
     """What a check of a file's records in batches cannot settle: a problem in a batch, or
-    across them. The whole file is then read and checked, which says where."""
+    across them. The whole file is then read and checked, which says where. ``refused``: a
+    record's value was refused as it was read, which the reading finds again without the
+    records' data (``load_text``'s ``refused``)."""
+
+    def __init__(self, reason: str, refused: bool = False) -> None:
+        super().__init__(reason, refused)  # both in args: a forked reader's is pickled
+        self.refused = refused
 
 
 class _Noted:
@@ -955,9 +961,12 @@ def validate_changed(doc: Document, unchanged: Unchanged, today: dt.date | None 
     return Validator(doc, today).run_changed(unchanged)
 
 
-def validate_file(path: Path, today: dt.date | None = None, *, model: bool = True) -> Result:
+def validate_file(
+    path: Path, today: dt.date | None = None, *, model: bool = True, refused: bool = False
+) -> Result:
     """Load and validate a file; YAML faults come back as a single located Problem.
     ``model=False``: the Result counts the records instead of holding their model.
+    ``refused``: a reader met a record's refused value (``Unsettled.refused``).
 
     Example::
 
@@ -969,7 +978,7 @@ def validate_file(path: Path, today: dt.date | None = None, *, model: bool = Tru
         raw = Path(path).read_bytes()
     except OSError as exc:
         return Result([Problem.unreadable(path, exc)])
-    return validate_bytes(raw, Path(path), today, model=model)
+    return validate_bytes(raw, Path(path), today, model=model, refused=refused)
 
 
 def validate_bytes(
@@ -979,12 +988,14 @@ def validate_bytes(
     *,
     keep_document: bool = False,
     model: bool = True,
+    refused: bool = False,
 ) -> Result:
     """Validate file content already read into memory (``path`` is used in messages)."""
     with paused_gc():
         try:
             # Record by record: no node graph of the whole file (load_text says how)
-            doc = load_text(decode(raw), path, keep_text=keep_document, record_by_record=True)
+            doc = load_text(decode(raw), path, keep_text=keep_document, record_by_record=True,
+                            refused=refused)  # fmt: skip
         except LoadError as exc:
             return Result([Problem.unloadable(path, exc)])
         result = validate_document(doc, today, model=model)

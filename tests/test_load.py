@@ -7,12 +7,15 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from timeline.load import (
     FORBIDDEN_CHARS,
     MAX_ALIAS_EXPANSION,
     MAX_SCALAR_CHARS,
     has_forbidden,
+    has_longer_line,
 )
 from timeline.validate import validate_file
 
@@ -99,6 +102,19 @@ def test_nesting_past_libyamls_own_limit_gets_the_loaders_message(write_yaml, bl
     err = single_error(write_yaml(text))
     assert err.message == "nesting deeper than 32 levels"
     assert err.line == (1000 if block else 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(st.integers(min_value=0, max_value=40), min_size=0, max_size=12),
+    limit=st.integers(min_value=1, max_value=25),
+    final_break=st.booleans(),
+)
+def test_a_line_longer_than_a_limit_is_found_without_splitting_the_text(lines, limit, final_break):
+    """Lines of any lengths around the limit, wherever its blocks fall: the answer is the
+    split text's."""
+    text = "\n".join("x" * n for n in lines) + ("\n" if final_break else "")
+    assert has_longer_line(text, limit) == any(len(line) > limit for line in text.split("\n"))
 
 
 def test_missing_file(tmp_path):

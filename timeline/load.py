@@ -947,6 +947,22 @@ def _bracket_depth(text: str) -> int:
     return deepest
 
 
+def has_longer_line(text: str, limit: int) -> bool:
+    """Whether a line of ``text`` (lines end at line feeds) is longer than ``limit``.
+
+    Such a line holds a whole block of ``limit // 2`` characters of the text's (counted from
+    its start) without a line feed, so only those blocks are measured: splitting a large
+    file into its lines took as much memory again as its text."""
+    step = max(limit // 2, 1)
+    for start in range(0, len(text), step):
+        if text.find("\n", start, start + step) == -1:
+            end = text.find("\n", start)
+            line = (len(text) if end == -1 else end) - (text.rfind("\n", 0, start) + 1)
+            if line > limit:
+                return True
+    return False
+
+
 def refuse_deep_nesting(text: str) -> None:
     """Refuse nesting deeper than MAX_DEPTH before composing.
 
@@ -957,10 +973,7 @@ def refuse_deep_nesting(text: str) -> None:
     """
     # (counting the opening brackets, and the text's length, is quicker, and enough for most)
     shallow = text.count("[") + text.count("{") <= MAX_DEPTH or _bracket_depth(text) <= MAX_DEPTH
-    if shallow and (
-        len(text) <= MAX_SCALAR_CHARS
-        or max(map(len, text.splitlines() or [""])) <= MAX_SCALAR_CHARS
-    ):
+    if shallow and not has_longer_line(text, MAX_SCALAR_CHARS):
         return
     parser = yaml.CSafeLoader(text)
     depth = 0

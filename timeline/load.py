@@ -953,6 +953,8 @@ def has_longer_line(text: str, limit: int) -> bool:
     Such a line holds a whole block of ``limit // 2`` characters of the text's (counted from
     its start) without a line feed, so only those blocks are measured: splitting a large
     file into its lines took as much memory again as its text."""
+    if len(text) <= limit:  # a record's text, mostly
+        return False
     step = max(limit // 2, 1)
     for start in range(0, len(text), step):
         if text.find("\n", start, start + step) == -1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -164,3 +165,34 @@ def test_fmt_refuses_a_records_bad_value_as_the_whole_file_does_without_reading_
     assert result.stderr.startswith(f"{path}:{line}:11: '2019-02-30' cannot be read as a real date")
     assert lengths and max(lengths) < len(text) / 4
     assert path.read_text(encoding="utf-8") == text
+
+
+def test_a_refused_value_and_deeper_nesting_elsewhere_give_the_whole_files_error(tmp_path):
+    """The whole file's reading refuses nesting past the limit before it reads any value:
+    so does fmt when a record's value is refused too, wherever the two are."""
+    import sys
+
+    from timeline.load import LoadError
+    from timeline.reformat import lay_out
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from generate import realistic_yaml
+
+    text = realistic_yaml(20, seed=2)
+    dates = [i for i in range(len(text)) if text.startswith("\n    date: ", i)]
+    first, last = dates[len(dates) // 3], dates[-2]
+    deep = "\n    notes: " + "[" * 40 + "]" * 40 + "\n    was: "
+    text = (
+        text[:first]
+        + "\n    date: 2019-02-30\n    was: "
+        + text[first + 11 : last]
+        + deep
+        + text[last + 11 :]
+    )
+    path = tmp_path / "events.yaml"
+    with pytest.raises(LoadError) as whole:
+        format_text(text, path)
+    with pytest.raises(LoadError) as by_record:
+        lay_out(text.encode(), path)
+    assert "nesting deeper" in whole.value.message
+    assert (str(by_record.value), by_record.value.mark) == (str(whole.value), whole.value.mark)

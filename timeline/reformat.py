@@ -65,6 +65,7 @@ from .load import (
     one_key,
     raise_first_refusal,
     read_piece,
+    refuse_deep_nesting,
     section_starts,
 )
 
@@ -175,6 +176,7 @@ def lay_out(
     except _ReadWhole as exc:
         text = decode(raw)
         if isinstance(exc, _Refused):  # a record's value: no need to read the file whole
+            refuse_deep_nesting(text)  # (as the whole file's reading does first)
             raise_first_refusal(text)
         return Canonical(raw, [format_text(text, path)], newline, bom)
 

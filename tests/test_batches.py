@@ -369,3 +369,36 @@ def test_a_refused_value_goes_to_the_first_refusal_without_the_records_data(
         build_file(path, tmp_path / "x.db")
     assert [str(p) for p in error.value.result.problems] == expected
     assert "2019-02-30" in expected[0] and not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["one reader", "forked readers"])
+def test_the_batches_memory_is_freed_before_the_whole_check(
+    realistic, tmp_path, monkeypatch, forked
+):
+    """With the collector paused, as in a command: after the batches failed (a forked
+    reader's error is kept by its pool's result, in a cycle with the frames that hold the
+    file's bytes), nothing of them is left when the whole file is read again."""
+    import gc
+
+    from timeline import validate
+    from timeline.load import paused_gc
+
+    text = realistic.read_text(encoding="utf-8")
+    at = text.index("\n    date: ", text.index("\nevents:")) + len("\n    date: ")
+    path = tmp_path / "events.yaml"
+    path.write_text(text[:at] + "2019-02-30\n    was: " + text[at:], encoding="utf-8")
+    monkeypatch.setattr(batches, "BATCH_BYTES", 1)
+    monkeypatch.setattr(batches, "PARALLEL_BYTES", 0 if forked else 2**30)
+    left: list[int] = []
+    real = validate.load_text
+
+    def load_text(*args, **options):
+        left.append(sum(isinstance(o, Batches) for o in gc.get_objects()))
+        return real(*args, **options)
+
+    monkeypatch.setattr(validate, "load_text", load_text)
+    with paused_gc():
+        with pytest.raises(Unsettled):
+            validated(path)
+        assert not validate_file(path, model=False, refused=True).ok
+    assert left == [0]

@@ -171,8 +171,8 @@ def _build_locked(yaml_path: Path, db_path: Path, force: bool) -> BuildResult:
             plan = plan_from_empty(raw, yaml_path, db_path, commit)
             return BuildResult(db_path, False, write_database(db_path, plan, given))
         except Unsettled as exc:  # the whole file's check says where, or settles it
-            unsettled = exc
-        result = checked_whole(raw, yaml_path, refused=unsettled.refused)
+            refused = exc.refused  # (not the error: its traceback holds the batches' frames)
+        result = checked_whole(raw, yaml_path, refused=refused)
         if not result.ok:
             raise InvalidInput(result)
         plan = plan_whole(result, raw, yaml_path, db_path, commit)

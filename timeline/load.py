@@ -323,6 +323,14 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def collect_what_failed() -> None:
+    """Free what a failed attempt left in reference cycles, before a command reads the
+    whole file again: with the collector paused, a forked reader's error is kept by its
+    pool's result, and the error's traceback keeps the frames that reached it (the file's
+    bytes and the batches among them) in a cycle that is never freed."""
+    gc.collect()
+
+
 class LeanResolver:
     """PyYAML's tag resolution, leaner, for a C loader or dumper class to inherit first.
 

@@ -20,7 +20,18 @@ import pycountry
 
 from . import schema
 from .dates import DateError, is_future, parse_date
-from .load import Document, LoadError, Mark, Path_, Piece, Pieces, decode, load_text, paused_gc
+from .load import (
+    Document,
+    LoadError,
+    Mark,
+    Path_,
+    Piece,
+    Pieces,
+    collect_what_failed,
+    decode,
+    load_text,
+    paused_gc,
+)
 from .model import Actor, Dataset, Event, Source, System, repeats_a_quote
 
 # A file can hold one mistake any number of times (a list pasted twice, a misspelt key, a
@@ -991,6 +1002,7 @@ def validate_bytes(
     refused: bool = False,
 ) -> Result:
     """Validate file content already read into memory (``path`` is used in messages)."""
+    collect_what_failed()  # before the whole file is read again
     with paused_gc():
         try:
             # Record by record: no node graph of the whole file (load_text says how)

@@ -488,9 +488,11 @@ def cut_pattern(name: str, of: type) -> re.Pattern:
     return re.compile(pattern, re.ASCII)
 
 
-def read_records(text: str) -> tuple[dict, Pieces]:
+def read_records(text: str, read: Callable[[str], object] | None = None) -> tuple[dict, Pieces]:
     """The data of a file whose root is a mapping, each top-level key and each item of a
     top-level block list read alone by the same loader, and where each was read from.
+    ``read``: what reads each piece (a module-level function, for the forked reader):
+    ``read_piece`` unless given.
 
     A piece cut at a line that is not the start of a record (inside a quoted scalar or a
     flow collection running across lines) does not parse alone, and the file is read whole
@@ -500,26 +502,14 @@ def read_records(text: str) -> tuple[dict, Pieces]:
     """
     starts = section_starts(text)
     sections = record_cuts(text, starts)
-    return _assembled(text, starts, sections, map_stretches(read_piece, text, _stretches(sections)))
-
-
-def _stretches(sections: list[tuple[int, int, list[int]]]) -> list[tuple[int, int]]:
-    """The pieces of ``record_cuts``, in order: each key's own lines, then each item."""
-    return [stretch for start, _, cuts in sections
-            for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
-
-
-def _assembled(
-    text: str, starts: list[int], sections: list[tuple[int, int, list[int]]], results: list
-) -> tuple[dict, Pieces]:
-    """The data of the pieces read (``results``, in order) and where each was read from;
-    ``_ReadWhole`` when they do not make one mapping of keys and block lists."""
-    read = iter(results)
+    stretches = [stretch for start, _, cuts in sections
+                 for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
+    results = iter(map_stretches(read or read_piece, text, stretches))
     data: dict = {}
     pieces = Pieces()
     line = text.count("\n", 0, starts[0])
     for start, end, cuts in sections:
-        key, value = one_key(next(read))
+        key, value = one_key(next(results))
         if key in data:
             raise _ReadWhole("a duplicate key")
         data[key] = value
@@ -531,7 +521,7 @@ def _assembled(
             raise _ReadWhole("a list item after a key with a value")
         data[key], pieces.items[key] = [], []
         for item_start, item_end in itertools.pairwise(cuts):
-            data[key].append(one_item(next(read)))
+            data[key].append(one_item(next(results)))
             pieces.items[key].append(Piece(item_start, item_end, line))
             line += text.count("\n", item_start, item_end)
     return data, pieces
@@ -729,7 +719,7 @@ def read_piece(piece: str) -> object:
 
 
 def _outline(piece: str) -> object:
-    """A piece read as ``read_piece`` reads it, keeping only what ``_assembled`` checks of
+    """A piece read as ``read_piece`` reads it, keeping only what ``read_records`` checks of
     it (its keys, whether a key's value is empty, how many items): a list item whose values
     are refused is ``[_Refused]``."""
     try:
@@ -760,10 +750,7 @@ def _first_refusal(text: str) -> LoadError | None:
     refused item's. That one piece is read again where it sits (after as many line breaks
     as precede it), which gives the error's line, and the lines its message names."""
     try:
-        starts = section_starts(text)
-        sections = record_cuts(text, starts)
-        data, pieces = _assembled(text, starts, sections,
-                                  map_stretches(_outline, text, _stretches(sections)))  # fmt: skip
+        data, pieces = read_records(text, _outline)
     except _ReadWhole:
         return None
     section, index = next(((name, i) for name in reversed(data) if name in pieces.items

@@ -425,3 +425,28 @@ def spliced(text: str, span: tuple[int, int], new: str) -> str:
     """``text`` with the bytes of ``span`` replaced by ``new``."""
     raw = text.encode()
     return (raw[: span[0]] + new.encode() + raw[span[1] :]).decode()
+
+
+def spied_forks(monkeypatch) -> list[int]:
+    """The processes this test forks (``os.fork`` spied on), as their numbers."""
+    forked: list[int] = []
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return forked
+
+
+def reaped(pid: int) -> bool:
+    """Whether a process this one forked has ended and been waited for (not a zombie, not
+    left running)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False

@@ -379,9 +379,9 @@ def test_a_refused_value_goes_to_the_first_refusal_without_the_records_data(
 def test_the_batches_memory_is_freed_before_the_whole_check(
     realistic, tmp_path, monkeypatch, forked
 ):
-    """With the collector paused, as in a command: after the batches failed (a forked
-    reader's error is kept by its pool's result, in a cycle with the frames that hold the
-    file's bytes), nothing of them is left when the whole file is read again."""
+    """With the collector paused, as in a command: after the batches failed, nothing of
+    them is left when the whole file is read again (a forked reader's error raised here
+    must not hold, in a cycle, the frames that hold the file's bytes)."""
     import gc
 
     from timeline import validate

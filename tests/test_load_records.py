@@ -5,7 +5,6 @@ generated files, every test input and random edits of a file."""
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from generate import realistic_yaml  # noqa: E402
-from support import EDITS  # noqa: E402
+from support import EDITS, reaped, spied_forks  # noqa: E402
 
 INPUTS = [
     ROOT / "events.yaml",
@@ -160,9 +159,8 @@ def test_two_readers_read_as_one(monkeypatch, broken):
     if broken:  # near the end: in the second reader's half
         at = text.rindex("\n    title: ")
         text = text[:at] + "\n    title: [unclosed" + text[at + len("\n    title: ") :]
-    readings, forked = [], []
-    real = multiprocessing.get_context
-    monkeypatch.setattr(multiprocessing, "get_context", lambda m: forked.append(m) or real(m))
+    readings = []
+    forked = spied_forks(monkeypatch)
     for threshold in (len(text) + 1, 0):  # one reader, then two
         monkeypatch.setattr(load, "PARALLEL_BYTES", threshold)
         try:
@@ -170,10 +168,10 @@ def test_two_readers_read_as_one(monkeypatch, broken):
             readings.append((typed(doc.data), doc.pieces, doc.root is None))
         except LoadError as exc:
             readings.append(str(exc))
-    assert forked == ["fork"]  # the second reading, only
+    assert len(forked) == 1  # the second reading, only
     assert readings[0] == readings[1]
     assert isinstance(readings[0], str) == broken
-    assert multiprocessing.active_children() == []
+    assert all(reaped(pid) for pid in forked)
 
 
 # -- a value refused in a record: the whole file's error, without reading the file whole ----
@@ -241,9 +239,11 @@ def test_a_refused_value_is_the_whole_files_error_without_the_whole_file(
     assert whole[0] == "error"
     monkeypatch.setattr(load, "PARALLEL_BYTES", 0 if readers == 2 else len(text) + 1)
     lengths = _longest_read(monkeypatch)
+    forked = spied_forks(monkeypatch)
     assert reading(text, record_by_record=True) == whole
     assert max(lengths) < len(text) / 4  # no node graph of the whole file
-    assert multiprocessing.active_children() == []
+    assert bool(forked) == (readers == 2)  # the reading, and the pass that finds the record
+    assert all(reaped(pid) for pid in forked)
 
 
 @pytest.mark.parametrize(

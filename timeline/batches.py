@@ -24,16 +24,16 @@ Example::
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import datetime as dt
+import functools
 import itertools
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
+from .forks import can_fork, forked
 from .load import (
     PARALLEL_BYTES,
     Document,
@@ -41,12 +41,8 @@ from .load import (
     Piece,
     Pieces,
     _Refused,
-    can_fork,
-    forked_pool,
-    forked_text,
     one_item,
     one_key,
-    orphaned,
     paused_gc,
     read_piece,
     record_cuts,
@@ -70,7 +66,7 @@ from .validate import (
 # handing a batch to a process costs little beside reading it, small enough that the
 # batches in flight hold little.
 BATCH_BYTES = 2**20
-# How many batches are handed out ahead of the one being written.
+# How many batches are read ahead of the one being written (half by each reader).
 AHEAD = 4
 
 
@@ -225,28 +221,22 @@ def _batched(records: list[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
 
 
 def _map(raw: bytes, tasks: list[_Task]) -> Iterator[_Read]:
-    """Each task read, in order: by two forked processes when the file is large and
-    processes can be forked (AHEAD batches handed out at a time), else here."""
+    """Each task read, in order: by two forked readers when the file is large and processes
+    can be forked (alternate tasks each, AHEAD tasks ahead of the one being written at
+    most), else here."""
     if len(raw) < PARALLEL_BYTES or not can_fork():
         for task in tasks:
             yield _read(raw, task)
         return
-    with forked_pool(2, raw) as pool:  # ended when this generator ends, or is closed
-        ahead: collections.deque = collections.deque()
-        for task in tasks:
-            ahead.append(pool.apply_async(_read_shared, (task,)))
-            if len(ahead) > AHEAD:
-                yield ahead.popleft().get()
-        while ahead:
-            yield ahead.popleft().get()
+    works = [functools.partial(_read_each, raw, tasks[first::2]) for first in (0, 1)]
+    with forked(works, ahead=AHEAD // 2) as readers:  # ended when this generator ends, or is closed
+        for reader in itertools.islice(itertools.cycle(readers), len(tasks)):
+            yield next(reader)
 
 
-def _read_shared(task: _Task) -> _Read:
-    """In a forked reader: the task read from the inherited bytes."""
-    read = _read(forked_text(), task)
-    if orphaned():  # not handed back to a build that is gone: the pipe would break, loudly
-        os._exit(1)
-    return read
+def _read_each(raw: bytes, tasks: list[_Task]) -> Iterator[_Read]:
+    """In a forked reader: its tasks read in turn."""
+    return (_read(raw, task) for task in tasks)
 
 
 def _read(raw: bytes, task: _Task) -> _Read:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from . import schema
 from .filters import register_functions
-from .load import held_stops
+from .forks import held_stops
 from .rows import GONE, NEW, PYTHON_TYPES
 from .views import VIEWS
 

@@ -11,21 +11,18 @@ from __future__ import annotations
 import functools
 import gc
 import itertools
-import multiprocessing
-import os
 import re
-import signal
-import threading
-import time
 import unicodedata
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
 import yaml
+
+from .forks import can_fork, forked
 
 Path_ = tuple[str | int, ...]
 
@@ -323,18 +320,6 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def collect_what_failed() -> None:
-    """Free what a failed attempt left in reference cycles, before a command reads the
-    whole file again: with the collector paused, a forked reader's error is kept by its
-    pool's result, and the error's traceback keeps the frames that reached it (the file's
-    bytes and the batches among them) in a cycle that is never freed.
-
-    Only the youngest generation is looked at: while the collector is paused, every
-    object made since is in it, the attempt's among them; the rest of a long-lived
-    process (a test run) is not walked again at each call."""
-    gc.collect(0)
-
-
 class LeanResolver:
     """PyYAML's tag resolution, leaner, for a C loader or dumper class to inherit first.
 
@@ -491,8 +476,7 @@ def cut_pattern(name: str, of: type) -> re.Pattern:
 def read_records(text: str, read: Callable[[str], object] | None = None) -> tuple[dict, Pieces]:
     """The data of a file whose root is a mapping, each top-level key and each item of a
     top-level block list read alone by the same loader, and where each was read from.
-    ``read``: what reads each piece (a module-level function, for the forked reader):
-    ``read_piece`` unless given.
+    ``read``: what reads each piece, ``read_piece`` unless given.
 
     A piece cut at a line that is not the start of a record (inside a quoted scalar or a
     flow collection running across lines) does not parse alone, and the file is read whole
@@ -555,105 +539,24 @@ def one_key(head: object) -> tuple[str, object]:
 # events); below it, starting a process costs more than it saves. Where a process cannot be
 # forked (Windows), the file is read by one.
 PARALLEL_BYTES = 4 * 2**20
-_FORKED_TEXT: list[str | bytes] = []  # what a forked reader reads (inherited, not copied)
-_FORKING = threading.Lock()  # one such text at a time, whatever thread reads a file
 
 
 def map_stretches(read: Callable, text: str | bytes, stretches: list[tuple]) -> list:
     """``read(text[a:b], *more)`` for each stretch ``(a, b, *more)``, in order; the later
-    half (by length) in a second process when the text is large and processes can be
-    forked. ``read`` is a module-level function (the forked process is told its name)."""
+    half (by length) in a forked reader when the text is large and processes can be
+    forked."""
     lengths = list(itertools.accumulate(b - a for a, b, *_ in stretches))
     total = lengths[-1] if lengths else 0
     if total < PARALLEL_BYTES or not can_fork():
         return [read(text[a:b], *more) for a, b, *more in stretches]
     half = next(i for i, length in enumerate(lengths) if length >= total // 2)
-    with forked_pool(1, text) as pool:
-        later = pool.apply_async(_read_stretches, (read, stretches[half + 1 :]))
+
+    def later_half() -> Iterator[list]:
+        yield [read(text[a:b], *more) for a, b, *more in stretches[half + 1 :]]
+
+    with forked([later_half], ahead=1) as (later,):
         first = [read(text[a:b], *more) for a, b, *more in stretches[: half + 1]]
-        return first + later.get()
-
-
-def _read_stretches(read: Callable, stretches: list[tuple]) -> list:
-    """In the forked reader: its stretches read alone."""
-    text = forked_text()
-    found = [read(text[a:b], *more) for a, b, *more in stretches]
-    if orphaned():  # not handed back to a process that is gone: the pipe would break, loudly
-        os._exit(1)
-    return found
-
-
-def can_fork() -> bool:
-    """Whether readers can be forked (not on Windows): they then share the parent's text."""
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
-# How often a forked reader looks whether the process that forked it is still there.
-WATCH_SECONDS = 0.5
-_PARENT: list[int] = []  # in a forked reader: the process that forked it
-
-
-# The signals that stop a command (Ctrl-C, and SIGTERM from a supervisor).
-STOPPING = frozenset({signal.SIGINT, signal.SIGTERM})
-
-
-@contextmanager
-def held_stops() -> Iterator[None]:
-    """Ctrl-C and SIGTERM held while the block runs, then delivered: for a block in which
-    one would be lost (Python's sqlite3 turns a KeyboardInterrupt raised inside an SQL
-    function into an SQLite error and drops it)."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that came is raised here
-
-
-@contextmanager
-def forked_pool(processes: int, text: str | bytes) -> Iterator:
-    """A pool of ``processes`` forked readers of ``text`` (they inherit it, uncopied:
-    ``forked_text``), ended when the block is left (an error, Ctrl-C, a generator closed).
-    Ctrl-C and SIGTERM are held while they are forked: one arriving while the fork's
-    callbacks run (filelock registers some) is printed and dropped by Python, and the
-    command would go on. Each reader leaves Ctrl-C to the parent (which ends the pool) and
-    ends itself when the parent is gone (killed before it could end the pool: a reader
-    waiting for its next task would wait for ever)."""
-    with _FORKING:
-        _FORKED_TEXT[:] = [text]
-        try:
-            with ExitStack() as ending:
-                with held_stops():  # one that came is raised on leaving: the pool is ended
-                    pool = ending.enter_context(
-                        multiprocessing.get_context("fork").Pool(
-                            processes, initializer=_reader_started, initargs=(os.getpid(),)
-                        )
-                    )
-                yield pool
-        finally:
-            _FORKED_TEXT.clear()
-
-
-def forked_text() -> str | bytes:
-    """In a forked reader: the text its pool was forked with."""
-    return _FORKED_TEXT[0]
-
-
-def orphaned() -> bool:
-    """In a forked reader: the process that forked it is gone."""
-    return os.getppid() != _PARENT[0]
-
-
-def _reader_started(parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
-    _PARENT[:] = [parent]
-
-    def watch() -> None:
-        while not orphaned():
-            time.sleep(WATCH_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
+        return first + next(later)
 
 
 def section_starts(text: str | bytes, end: int | None = None) -> list[int]:

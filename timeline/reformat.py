@@ -56,7 +56,6 @@ from .load import (
     LoadError,
     _ReadWhole,
     _Refused,
-    collect_what_failed,
     cut_pattern,
     decode,
     item_cuts,
@@ -176,7 +175,6 @@ def lay_out(
         return _by_record(raw, len(BOM_BYTES) if bom else 0, newline, bom, cache or {}, previous)
     except _ReadWhole as exc:
         refused = isinstance(exc, _Refused)  # (not the error: its traceback holds the frames)
-    collect_what_failed()
     text = decode(raw)
     if refused:  # a record's value: no need to read the file whole
         refuse_deep_nesting(text)  # (as the whole file's reading does first)

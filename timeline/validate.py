@@ -27,7 +27,6 @@ from .load import (
     Path_,
     Piece,
     Pieces,
-    collect_what_failed,
     decode,
     load_text,
     paused_gc,
@@ -1002,7 +1001,6 @@ def validate_bytes(
     refused: bool = False,
 ) -> Result:
     """Validate file content already read into memory (``path`` is used in messages)."""
-    collect_what_failed()  # before the whole file is read again
     with paused_gc():
         try:
             # Record by record: no node graph of the whole file (load_text says how)

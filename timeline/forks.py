@@ -108,10 +108,15 @@ class _Reader:
         self.close()
 
     def _how_it_ended(self) -> str:
-        ended, status = os.waitpid(self.pid, os.WNOHANG)
-        if ended == 0:
-            return "its pipe closed"
+        """Its exit, once its pipe has closed (the kernel may close the pipe a moment
+        before the exit can be waited for)."""
+        deadline = time.monotonic() + 1
+        while (ended := os.waitpid(self.pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                return "its pipe closed"
+            time.sleep(0.01)
         self.reaped = True
+        status = ended[1]
         if os.WIFSIGNALED(status):
             return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
         return f"exit status {os.WEXITSTATUS(status)}"

@@ -264,7 +264,7 @@ def _session(sid: int) -> list[int]:
 @pytest.mark.parametrize(
     ("command", "readers", "signum"),
     [("build", 2, signal.SIGINT), ("build", 2, signal.SIGTERM), ("build", 2, signal.SIGKILL),
-     # validate forks the edit plan's reader (load.map_stretches) the same way (forked_pool)
+     # validate forks the edit plan's reader (load.map_stretches) the same way (timeline.forks)
      ("validate", 1, signal.SIGINT), ("validate", 1, signal.SIGKILL)],
 )  # fmt: skip
 def test_a_command_stopped_while_its_readers_run_leaves_no_process_and_the_last_database(

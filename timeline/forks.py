@@ -136,7 +136,8 @@ def forked(works: list[Callable[[], Iterable]], ahead: int) -> Iterator[list[_Re
     readers: list[_Reader] = []
     try:
         for work in works:
-            readers.append(_fork(work, ahead))
+            with held_stops():  # one that came is raised on leaving: the readers are ended
+                readers.append(_fork(work, ahead))
         yield readers
     finally:
         for reader in readers:
@@ -144,19 +145,19 @@ def forked(works: list[Callable[[], Iterable]], ahead: int) -> Iterator[list[_Re
 
 
 def _fork(work: Callable[[], Iterable], ahead: int) -> _Reader:
+    """A reader of ``work``, forked while Ctrl-C and SIGTERM are held (``forked``)."""
     results_in, results_out = Pipe(duplex=False)
     credits_in, credits_out = os.pipe()
     parent = os.getpid()
-    with held_stops():  # one that came is raised on leaving: the readers are then ended
-        pid = os.fork()
-        if pid == 0:  # the reader: it never returns from here
-            for other in _OPEN:
-                other.close()
-            results_in.close()
-            os.close(credits_out)
-            _read(work, results_out, credits_in, parent)
-        reader = _Reader(pid, results_in, credits_out)
-        _OPEN.append(reader)
+    pid = os.fork()
+    if pid == 0:  # the reader: it never returns from here
+        for other in _OPEN:
+            other.close()
+        results_in.close()
+        os.close(credits_out)
+        _read(work, results_out, credits_in, parent)
+    reader = _Reader(pid, results_in, credits_out)
+    _OPEN.append(reader)
     results_out.close()
     os.close(credits_in)
     os.write(credits_out, b"\0" * ahead)

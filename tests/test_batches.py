@@ -299,6 +299,38 @@ def test_a_command_stopped_while_its_readers_run_leaves_no_process_and_the_last_
     assert contents(db) == before
 
 
+@pytest.mark.parametrize("command", ["build", "validate"])
+def test_a_reader_killed_from_outside_is_an_error_in_words(tmp_path, command):
+    """The system ends a reader (for lack of memory, say): the command says so in one line,
+    exits 1, leaves no process and the last database."""
+    path = write_realistic(20, tmp_path / "events.yaml", seed=5)
+    db = build_file(path, tmp_path / "record.db").db_path
+    before = contents(db)
+    write_realistic(5000, path, seed=5)
+    timeline = Path(sys.executable).parent / "timeline"
+    run = subprocess.Popen([str(timeline), command, str(path)], cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not _children(run.pid) and time.monotonic() < deadline:
+            assert run.poll() is None, run.stderr.read()
+            time.sleep(0.02)
+        os.kill(_children(run.pid)[0], signal.SIGKILL)
+        assert run.wait(timeout=30) == 1
+        stderr = run.stderr.read().decode()
+        assert "a forked reader ended early (killed by SIGKILL); nothing was written" in stderr
+        assert "Traceback" not in stderr
+        deadline = time.monotonic() + 10
+        while _session(run.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _session(run.pid) == []
+    finally:
+        for pid in _session(run.pid):
+            os.kill(pid, signal.SIGKILL)
+    assert contents(db) == before
+
+
 def _ctrl_c_as_at_a_terminal() -> None:
     """In the command's process, before it starts: Ctrl-C as a terminal's command gets it,
     whatever the tests inherited (a shell runs a command it puts in the background, without

@@ -17,6 +17,7 @@ import typer
 
 from . import __version__
 from .build import DEFAULT_DB_NAME, BuildResult, InvalidInput, build_file, default_db_path
+from .forks import ReaderLost
 from .load import paused_gc
 
 if TYPE_CHECKING:  # loaded by the commands that need them: a no-op build starts fast
@@ -704,5 +705,18 @@ def _prepared(path: Path, build_dir: Path):
         raise typer.Exit(1) from None
 
 
+def run() -> None:
+    """The ``timeline`` command: ``app``, with the loss of a forked reader said in words."""
+    try:
+        app()
+    except ReaderLost as exc:
+        typer.echo(
+            f"error: {exc}; nothing was written (hint: something outside the command ended"
+            " it, often the system for lack of memory; run the command again)",
+            err=True,
+        )
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    run()

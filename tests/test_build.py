@@ -7,6 +7,8 @@ import os
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,11 +25,21 @@ from timeline.filters import register_functions
 from timeline.store import INPUT_KEY, STAMP_KEY, input_hash
 
 
-def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
+def rows(db: Path | sqlite3.Connection, sql: str, params=()) -> list[tuple]:
+    """The rows of ``sql`` in a database file, or on a connection (``connected``: a test
+    that asks many questions)."""
+    if isinstance(db, sqlite3.Connection):
+        return db.execute(sql, params).fetchall()
+    with connected(db) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+@contextmanager
+def connected(db_path: Path) -> Iterator[sqlite3.Connection]:
     conn = sqlite3.connect(db_path)
     register_functions(conn)  # the site's filters' SQL functions, as Datasette has them
     try:
-        return conn.execute(sql, params).fetchall()
+        yield conn
     finally:
         conn.close()
 
@@ -205,7 +217,11 @@ def test_use_counts_seek_each_records_rows(fresh_db, table):
 
 
 def test_use_counts_match_the_rows(tmp_path):
-    fresh_db = build(REAL, tmp_path)  # with weapon systems and contradicting citations
+    with connected(build(REAL, tmp_path)) as fresh_db:  # with systems and contradictions
+        _use_counts_match_the_rows(fresh_db)
+
+
+def _use_counts_match_the_rows(fresh_db: sqlite3.Connection) -> None:
     got = rows(fresh_db, "select id, citation_count, contradicted_count, against_claim_count"
                " from sources")  # fmt: skip
     for source_id, cited, contradicted, against_claims in got:
@@ -478,7 +494,12 @@ def test_an_actor_counts_once_per_event_whatever_its_roles(tmp_path):
 def test_actor_pairs_agree_with_the_link_table(tmp_path, monkeypatch):
     """Each two actors sharing events: the count, both ways, and the first events by date."""
     monkeypatch.setattr(derive, "PAIR_EVENT_IDS", 2)
-    db = build_file(REAL, tmp_path / "record.db").db_path  # built with the patch, not copied
+    built = build_file(REAL, tmp_path / "record.db").db_path  # with the patch, not copied
+    with connected(built) as db:
+        _actor_pairs_agree_with_the_link_table(db)
+
+
+def _actor_pairs_agree_with_the_link_table(db: sqlite3.Connection) -> None:
     shared = """select a.actor_id, b.actor_id, count(distinct a.event_id) from event_actors a
                 join event_actors b on b.event_id = a.event_id and b.actor_id != a.actor_id
                 group by 1, 2"""

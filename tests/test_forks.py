@@ -146,3 +146,19 @@ def _ended(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] == b"Z"
     except OSError:
         return True
+
+
+def test_a_fork_refused_is_its_error_with_no_pipe_left_open(monkeypatch):
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_files()
+    with forked([lambda: iter([1])], ahead=1) as (first,):  # one reader forked, the next not
+        monkeypatch.setattr(os, "fork", refused)
+        with pytest.raises(BlockingIOError), forked([lambda: iter([2])], ahead=1):
+            pass
+        assert list(first) == [1]
+    assert open_files() == before

@@ -149,7 +149,14 @@ def _fork(work: Callable[[], Iterable], ahead: int) -> _Reader:
     results_in, results_out = Pipe(duplex=False)
     credits_in, credits_out = os.pipe()
     parent = os.getpid()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to be had (a limit, no memory): no pipe left open either
+        results_in.close()
+        results_out.close()
+        os.close(credits_in)
+        os.close(credits_out)
+        raise
     if pid == 0:  # the reader: it never returns from here
         for other in _OPEN:
             other.close()

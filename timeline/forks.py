@@ -16,7 +16,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import signal
@@ -25,7 +24,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, Pipe
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when a reader is forked: every command starts without it
+    from multiprocessing.connection import Connection
 
 # The signals that stop a command (Ctrl-C, and SIGTERM from a supervisor).
 STOPPING = frozenset({signal.SIGINT, signal.SIGTERM})
@@ -42,7 +44,7 @@ class ReaderLost(RuntimeError):
 
 def can_fork() -> bool:
     """Whether readers can be forked (not on Windows): they then share the parent's bytes."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    return hasattr(os, "fork")
 
 
 @contextmanager
@@ -146,6 +148,8 @@ def forked(works: list[Callable[[], Iterable]], ahead: int) -> Iterator[list[_Re
 
 def _fork(work: Callable[[], Iterable], ahead: int) -> _Reader:
     """A reader of ``work``, forked while Ctrl-C and SIGTERM are held (``forked``)."""
+    from multiprocessing.connection import Pipe
+
     results_in, results_out = Pipe(duplex=False)
     credits_in, credits_out = os.pipe()
     parent = os.getpid()

@@ -450,3 +450,20 @@ def reaped(pid: int) -> bool:
     except ChildProcessError:
         return True
     return False
+
+
+def running_children(pid: int) -> list[int]:
+    """The running children of ``pid`` (not those that ended and wait to be reaped)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split() if process_state(int(child)) not in (b"Z", None)]
+
+
+def process_state(pid: int) -> bytes | None:
+    """A process's state letter (b"Z": ended, not yet reaped), or None when it is gone."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except OSError:
+        return None

@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import EDITS, REAL, SMALL, contents, edited, reaped, spied_forks
+from support import (
+    EDITS,
+    REAL,
+    SMALL,
+    contents,
+    edited,
+    reaped,
+    running_children,
+    spied_forks,
+)
 
 from timeline import batches, changes, load
 from timeline.batches import Batches, validated
@@ -231,22 +240,6 @@ def test_a_failed_build_leaves_the_last_database(realistic, tmp_path, monkeypatc
         assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
 
 
-def _children(pid: int) -> list[int]:
-    """The running children of ``pid`` (not those that ended and wait to be reaped)."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split() if _state(int(child)) not in (b"Z", None)]
-
-
-def _state(pid: int) -> bytes | None:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-    except OSError:
-        return None
-
-
 def _session(sid: int) -> list[int]:
     """The processes of session ``sid``."""
     found = []
@@ -282,10 +275,10 @@ def test_a_command_stopped_while_its_readers_run_leaves_no_process_and_the_last_
                              preexec_fn=_ctrl_c_as_at_a_terminal)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while len(_children(build.pid)) < readers and time.monotonic() < deadline:
+        while len(running_children(build.pid)) < readers and time.monotonic() < deadline:
             assert build.poll() is None, build.stderr.read()
             time.sleep(0.02)
-        assert len(_children(build.pid)) >= readers  # the readers are reading
+        assert len(running_children(build.pid)) >= readers  # the readers are reading
         os.kill(build.pid, signum)
         assert build.wait(timeout=30) != 0
         deadline = time.monotonic() + 10

@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
-from support import reaped, spied_forks
+from support import process_state, reaped, running_children, spied_forks
 
 from timeline.forks import ReaderLost, forked
 
@@ -132,20 +131,12 @@ def test_a_reader_ends_itself_when_this_process_is_gone(tmp_path):
         finally:
             os._exit(0)
     assert _waited(told.exists)
-    children = Path(f"/proc/{middle}/task/{middle}/children").read_text().split()
+    children = running_children(middle)
     assert len(children) == 1
-    reader = int(children[0])
+    reader = children[0]
     os.kill(middle, signal.SIGKILL)
     os.waitpid(middle, 0)
-    assert _waited(lambda: _ended(reader))
-
-
-def _ended(pid: int) -> bool:
-    """Gone, or ended and not yet reaped by whatever adopted it."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except OSError:
-        return True
+    assert _waited(lambda: process_state(reader) in (b"Z", None))  # ended, or gone
 
 
 def test_a_fork_refused_is_its_error_with_no_pipe_left_open(monkeypatch):

@@ -138,11 +138,10 @@ def test_summaries_are_in_our_own_words():
             assert " ".join(words[i : i + 8]) not in seeds, event.id
 
 
-def test_stats_cover_every_event(tmp_path):
-    db = tmp_path / "record.db"
-    runner = CliRunner()
-    assert runner.invoke(app, ["build", str(EVENTS), "--db", str(db)]).exit_code == 0
-    stats = json.loads(runner.invoke(app, ["stats", "--db", str(db), "--format", "json"]).stdout)
+def test_stats_cover_every_event(real_db):
+    stats = json.loads(
+        CliRunner().invoke(app, ["stats", "--db", str(real_db), "--format", "json"]).stdout
+    )
     assert sum(r["events"] for r in stats["Events per year"]) == len(DATA.events)
     assert sum(r["events"] for r in stats["Events per type"]) == len(DATA.events)
     assert min(r["year"] for r in stats["Events per year"]) == 1936
@@ -203,13 +202,6 @@ def test_coverage_reaches_today():
     years = [e.date.year for e in DATA.events]
     assert len(DATA.events) >= 220
     assert sum(2023 <= y <= 2025 for y in years) >= 100
-
-
-@pytest.fixture(scope="module")
-def real_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("real") / "record.db"
-    assert CliRunner().invoke(app, ["build", str(EVENTS), "--db", str(db)]).exit_code == 0
-    return db
 
 
 def test_transfer_totals_equal_the_sum_of_their_events(real_db):

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from generate import realistic_yaml  # noqa: E402
-from support import EDITS, reaped, spied_forks  # noqa: E402
+from support import EDITS, edited, reaped, spied_forks  # noqa: E402
 
 INPUTS = [
     ROOT / "events.yaml",
@@ -39,22 +39,25 @@ def typed(value: object) -> object:
     return (type(value).__name__, value)
 
 
-def reading(text: str, **options) -> object:
+def read(text: str, **options) -> tuple[object, Document | None]:
     """The data, or the error as a reader sees it (message, position, hint, and the value's
-    place, which names the record and field)."""
+    place, which names the record and field); and the document, when the file reads."""
     try:
-        return typed(load_text(text, Path("events.yaml"), **options).data)
+        doc = load_text(text, Path("events.yaml"), **options)
     except LoadError as error:
-        return ("error", str(error), error.mark, error.hint, error.path)
+        return ("error", str(error), error.mark, error.hint, error.path), None
+    return typed(doc.data), doc
+
+
+def reading(text: str, **options) -> object:
+    return read(text, **options)[0]
 
 
 def assert_same_reading(text: str) -> Document | None:
     """Both readings agree; the record-by-record document, when the file reads."""
-    assert reading(text, record_by_record=True) == reading(text)
-    try:
-        return load_text(text, Path("events.yaml"), record_by_record=True)
-    except LoadError:
-        return None
+    by_record, doc = read(text, record_by_record=True)
+    assert by_record == reading(text)
+    return doc
 
 
 @pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -86,14 +89,7 @@ EDITED = realistic_yaml(12, seed=9)
 def test_any_edit_reads_the_same_record_by_record(edits) -> None:
     """Stray brackets, comments, quotes, block headers, indentation: whatever the edit,
     the two readings agree (a piece that is not a record is read with the whole file)."""
-    text = EDITED
-    start = text.index("\nevents:\n") + len("\nevents:\n")
-    for where, edit in edits:
-        at = start + int(where * (len(text) - start))
-        text = (
-            text[:at] + edit + text[at:] if isinstance(edit, str) else text[:at] + text[at + edit :]
-        )
-    assert_same_reading(text)
+    assert_same_reading(edited(EDITED, edits))
 
 
 @pytest.mark.parametrize(

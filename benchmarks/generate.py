@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import math
 import random
 import re
@@ -206,6 +207,18 @@ class _Real:
         self.dates = [parse_date(e["date"]).canonical for e in self.events]
 
 
+# Tests make many small files from one real file: it is read once per process while its
+# size and modification time stay as they were (the generator never changes what it reads).
+@functools.lru_cache(maxsize=4)
+def _indexed(path: Path, stamp: tuple[int, int]) -> _Real:
+    return _Real(path)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
 class Generator:
     """Makes ``n`` events modelled on the real file; ``lines()`` yields the file's text."""
 
@@ -213,7 +226,7 @@ class Generator:
         if n < 0:
             raise ValueError("the number of events cannot be negative")
         self.n, self.seed = n, seed
-        self.real = _Real(real)
+        self.real = _indexed(Path(real).resolve(), _stamp(Path(real)))
         self.rng = random.Random(seed)
         self.scale = max(1, math.ceil(n / len(self.real.events)))  # copies of each real record
         self.w_event = max(6, len(str(max(n - 1, 0))))

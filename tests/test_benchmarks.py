@@ -41,6 +41,19 @@ def test_generator_is_deterministic(generated: str) -> None:
     assert realistic_yaml(N, seed=1) != generated
 
 
+def test_the_real_file_is_read_again_once_it_changes(tmp_path: Path) -> None:
+    """The generator keeps the real file it read while the file is unchanged (each test
+    would read it again otherwise), and reads it again once it changes."""
+    real = tmp_path / "real.yaml"
+    real.write_bytes((ROOT / "events.yaml").read_bytes())
+    before = realistic_yaml(5, seed=0, real=real)
+    assert realistic_yaml(5, seed=0, real=real) == before
+    plain_titles = re.compile(r"(?<=\n    title: )(?=[A-Za-z])")  # prefixed, they stay plain
+    real.write_text(plain_titles.sub("Zz ", real.read_text(encoding="utf-8")), encoding="utf-8")
+    after = realistic_yaml(5, seed=0, real=real)
+    assert "title: Zz " in after and "title: Zz " not in before
+
+
 def test_generator_cli_writes_the_same_bytes(generated: str, tmp_path: Path) -> None:
     out = tmp_path / "events.yaml"
     subprocess.run([PYTHON, str(ROOT / "benchmarks" / "generate.py"), str(N), "-o", str(out)],

@@ -376,9 +376,9 @@ def test_a_refused_value_goes_to_the_first_refusal_without_the_records_data(
     realistic, tmp_path, monkeypatch, forked
 ):
     """An event's date that is not one: the batches say a value was refused (from a forked
-    reader too), and validate and build then report the whole file's error without reading
-    the records' data (``read_records``) or the file whole."""
-    from timeline import load
+    reader too), and validate, build and fmt then report the whole file's error without
+    reading the records' data (``read_records``), the file whole, or a text of it."""
+    from timeline import reformat, validate
 
     text = realistic.read_text(encoding="utf-8")
     at = text.index("\n    date: ", text.index("\nevents:")) + len("\n    date: ")
@@ -401,12 +401,21 @@ def test_a_refused_value_goes_to_the_first_refusal_without_the_records_data(
         return real(text, read)
 
     monkeypatch.setattr(load, "read_records", read_records)
+    decoded: list[int] = []  # the length of each text of the file made
+    for module in (validate, reformat):
+        monkeypatch.setattr(
+            module, "decode", lambda raw: decoded.append(len(raw)) or load.decode(raw)
+        )
     assert [str(p) for p in validate_file(path, refused=True).problems] == expected
     with pytest.raises(InvalidInput) as error:
         build_file(path, tmp_path / "x.db")
     assert [str(p) for p in error.value.result.problems] == expected
     assert "2019-02-30" in expected[0] and not (tmp_path / "x.db").exists()
+    with pytest.raises(load.LoadError) as laid_out:  # fmt's reading, record by record
+        reformat.lay_out(path.read_bytes(), path)
+    assert str(Problem.unloadable(path, laid_out.value)) == expected[0]
     assert readers and None not in readers and load.read_piece not in readers  # no data read
+    assert decoded == []  # no text of the whole file: each piece was decoded alone
 
 
 @pytest.mark.parametrize("forked", [False, True], ids=["one reader", "forked readers"])
@@ -428,19 +437,19 @@ def test_the_batches_memory_is_freed_before_the_whole_check(
     monkeypatch.setattr(batches, "BATCH_BYTES", 1)
     monkeypatch.setattr(batches, "PARALLEL_BYTES", 0 if forked else 2**30)
     left: list[int] = []
-    real = validate.load_text
+    real = validate.raise_first_refusal
 
     def alive() -> int:
         return sum(isinstance(o, Batches) for o in gc.get_objects())
 
-    def load_text(*args, **options):
+    def raise_first_refusal(raw: bytes) -> None:  # the file read again, for the refusal
         left.append(alive())
-        return real(*args, **options)
+        return real(raw)
 
     gc.collect()  # what earlier tests of this process left
     before = alive()
 
-    monkeypatch.setattr(validate, "load_text", load_text)
+    monkeypatch.setattr(validate, "raise_first_refusal", raise_first_refusal)
     with paused_gc():
         with pytest.raises(Unsettled):
             validated(path)

@@ -240,6 +240,16 @@ def test_a_refused_value_is_the_whole_files_error_without_the_whole_file(
     assert max(lengths) < len(text) / 4  # no node graph of the whole file
     assert bool(forked) == (readers == 2)  # the reading, and the pass that finds the record
     assert all(reaped(pid) for pid in forked)
+    assert _refusal_of_bytes(text.encode()) == whole  # each piece decoded alone
+
+
+def _refusal_of_bytes(raw: bytes) -> object:
+    """What the pass over a file's bytes says (None: it cannot say), as ``reading`` says it."""
+    try:
+        load.raise_first_refusal(raw)
+    except LoadError as error:
+        return ("error", str(error), error.mark, error.hint, error.path)
+    return None
 
 
 @pytest.mark.parametrize(
@@ -263,6 +273,23 @@ def test_a_refusal_only_the_whole_file_can_place_is_read_whole(monkeypatch, edit
     for nth, old, new in edits:
         text = _in_event(text, nth, old, new)
     whole = reading(text)
+    assert _refusal_of_bytes(text.encode()) is None  # the pass over the bytes cannot say
     lengths = _longest_read(monkeypatch)
     assert reading(text, record_by_record=True) == whole
     assert max(lengths) == len(text)  # read whole, as before
+
+
+@pytest.mark.parametrize("where", ["\nevents:", "\n    summary: "], ids=["head", "record"])
+def test_a_byte_that_is_not_utf8_leaves_the_refusal_to_the_whole_file(where) -> None:
+    """The whole file's decoding refuses a byte that is not UTF-8 before any value is read:
+    the pass over the bytes cannot say, wherever the byte is (before the first key too)."""
+    text = _in_event(REFUSED, 3, "\n    date: ", "\n    date: 2019-13-45\n    was: ")
+    raw = text.encode()
+    at = raw.index(where.encode()) if where == "\nevents:" else raw.rindex(where.encode())
+    if where == "\nevents:":  # a comment line before the first key
+        raw = b"# caf\xe9\n" + raw
+    else:
+        raw = raw[: at + len(where)] + b"caf\xe9 " + raw[at + len(where) :]
+    assert _refusal_of_bytes(raw) is None
+    with pytest.raises(LoadError, match="not valid UTF-8"):
+        decode(raw)

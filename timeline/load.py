@@ -377,7 +377,6 @@ def load_text(
     *,
     keep_text: bool = False,
     record_by_record: bool = False,
-    refused: bool = False,
 ) -> Document:
     """Parse YAML text into a Document; raises LoadError with a position.
 
@@ -388,13 +387,9 @@ def load_text(
     the text and where each record is, and composes a record again when a message asks
     for a position in it. A file that cannot be read so (an error anywhere, an alias, text
     before the first key) is read whole, as without it: the same data or the same error.
-    ``refused``: a reader of the records already met a value the loader refuses; the error
-    is then looked for first, without building the records' data (``raise_first_refusal``).
     """
     refuse_deep_nesting(text)
     if record_by_record:
-        if refused:
-            raise_first_refusal(text)
         try:
             data, pieces = read_records(text)
         except _Refused:  # a record's value: refused as the whole file's reading would be
@@ -473,10 +468,14 @@ def cut_pattern(name: str, of: type) -> re.Pattern:
     return re.compile(pattern, re.ASCII)
 
 
-def read_records(text: str, read: Callable[[str], object] | None = None) -> tuple[dict, Pieces]:
+def read_records(
+    text: str | bytes, read: Callable[[str], object] | None = None
+) -> tuple[dict, Pieces]:
     """The data of a file whose root is a mapping, each top-level key and each item of a
     top-level block list read alone by the same loader, and where each was read from.
-    ``read``: what reads each piece, ``read_piece`` unless given.
+    ``read``: what reads each piece, ``read_piece`` unless given. The file may be given as
+    its bytes (``read`` then takes each piece's bytes; the lines before the first key must
+    be UTF-8, or ``_ReadWhole``).
 
     A piece cut at a line that is not the start of a record (inside a quoted scalar or a
     flow collection running across lines) does not parse alone, and the file is read whole
@@ -485,20 +484,23 @@ def read_records(text: str, read: Callable[[str], object] | None = None) -> tupl
     that parses alone reads as it does in the file.
     """
     starts = section_starts(text)
+    newline = "\n" if isinstance(text, str) else b"\n"
+    if isinstance(text, bytes):
+        _text_of(text[: starts[0]])
     sections = record_cuts(text, starts)
     stretches = [stretch for start, _, cuts in sections
                  for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
     results = iter(map_stretches(read or read_piece, text, stretches))
     data: dict = {}
     pieces = Pieces()
-    line = text.count("\n", 0, starts[0])
+    line = text.count(newline, 0, starts[0])
     for start, end, cuts in sections:
         key, value = one_key(next(results))
         if key in data:
             raise _ReadWhole("a duplicate key")
         data[key] = value
         pieces.sections[key] = Piece(start, end, line)
-        line += text.count("\n", start, cuts[0])
+        line += text.count(newline, start, cuts[0])
         if len(cuts) == 1:
             continue
         if value is not None:
@@ -507,7 +509,7 @@ def read_records(text: str, read: Callable[[str], object] | None = None) -> tupl
         for item_start, item_end in itertools.pairwise(cuts):
             data[key].append(one_item(next(results)))
             pieces.items[key].append(Piece(item_start, item_end, line))
-            line += text.count("\n", item_start, item_end)
+            line += text.count(newline, item_start, item_end)
     return data, pieces
 
 
@@ -634,26 +636,49 @@ def _outline(piece: str) -> object:
     return [0] * len(data) if isinstance(data, list) else 0
 
 
-def raise_first_refusal(text: str) -> None:
+def _text_of(piece: bytes) -> str:
+    """A piece of a file's bytes as text; _ReadWhole when it is not UTF-8 (the whole file's
+    decoding says where)."""
+    try:
+        return piece.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _ReadWhole("not UTF-8") from None
+
+
+def _outline_of_bytes(piece: bytes) -> object:
+    """``_outline`` of a piece of the file's bytes, checked first as the whole file's text
+    is (``refuse_deep_nesting``), each piece alone; _ReadWhole when it is not UTF-8 or is
+    too deep (the whole file's reading says so, first)."""
+    text = _text_of(piece)
+    try:
+        refuse_deep_nesting(text)
+    except LoadError:
+        raise _ReadWhole("too deep") from None
+    return _outline(text)
+
+
+def raise_first_refusal(text: str | bytes) -> None:
     """Raise the LoadError the whole file's reading raises, when ``_first_refusal`` can
-    say which without that reading (after a piece was ``_Refused``)."""
+    say which without that reading (after a piece was ``_Refused``). Given the file's
+    bytes, no text of the whole file is made: each piece is decoded alone."""
     fault = _first_refusal(text)
     if fault is not None:
         raise fault from None
 
 
-def _first_refusal(text: str) -> LoadError | None:
+def _first_refusal(text: str | bytes) -> LoadError | None:
     """The error the whole file's reading raises for a file whose records compose alone
     but whose values the loader refuses in some list items: found record by record, with
     no record's data kept. None when only the whole file's reading can say (a piece that
-    does not read alone for another reason).
+    does not read alone for another reason; given the bytes, also a piece that is not
+    UTF-8 or is nested too deep, which the whole file's reading refuses before any value).
 
     The whole file's reading composes every node before it builds any value, then builds
     the last list first and, within it, the last item first: so its error is the last
     refused item's. That one piece is read again where it sits (after as many line breaks
     as precede it), which gives the error's line, and the lines its message names."""
     try:
-        data, pieces = read_records(text, _outline)
+        data, pieces = read_records(text, _outline if isinstance(text, str) else _outline_of_bytes)
     except _ReadWhole:
         return None
     section, index = next(((name, i) for name in reversed(data) if name in pieces.items
@@ -662,8 +687,9 @@ def _first_refusal(text: str) -> LoadError | None:
     if section is None:  # (the pieces read as they did: not reached)
         return None
     piece = pieces.items[section][index]
+    stretch = text[piece.start : piece.end]
     try:
-        read_piece("\n" * piece.line + text[piece.start : piece.end])
+        read_piece("\n" * piece.line + (stretch if isinstance(stretch, str) else _text_of(stretch)))
     except _Refused as refused:
         error = refused.args[0]
         error.path = (section, index, *error.path[1:]) if error.path else ()

@@ -65,7 +65,6 @@ from .load import (
     one_key,
     raise_first_refusal,
     read_piece,
-    refuse_deep_nesting,
     section_starts,
 )
 
@@ -175,11 +174,9 @@ def lay_out(
         return _by_record(raw, len(BOM_BYTES) if bom else 0, newline, bom, cache or {}, previous)
     except _ReadWhole as exc:
         refused = isinstance(exc, _Refused)  # (not the error: its traceback holds the frames)
-    text = decode(raw)
-    if refused:  # a record's value: no need to read the file whole
-        refuse_deep_nesting(text)  # (as the whole file's reading does first)
-        raise_first_refusal(text)
-    return Canonical(raw, [format_text(text, path)], newline, bom)
+    if refused:  # a record's value: found from the bytes, without a text of the whole file
+        raise_first_refusal(raw)  # (when it cannot say, the whole file's reading does)
+    return Canonical(raw, [format_text(decode(raw), path)], newline, bom)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from .load import (
     decode,
     load_text,
     paused_gc,
+    raise_first_refusal,
 )
 from .model import Actor, Dataset, Event, Source, System, repeats_a_quote
 
@@ -831,8 +832,8 @@ def _country_by_name(name: str) -> str | None:
 class Unsettled(Exception):
     """What a check of a file's records in batches cannot settle: a problem in a batch, or
     across them. The whole file is then read and checked, which says where. ``refused``: a
-    record's value was refused as it was read, which the reading finds again without the
-    records' data (``load_text``'s ``refused``)."""
+    record's value was refused as it was read, which the reading finds again from the
+    file's bytes, without the records' data (``load.raise_first_refusal``)."""
 
     def __init__(self, reason: str, refused: bool = False) -> None:
         super().__init__(reason, refused)  # both in args: a forked reader's is pickled
@@ -1000,12 +1001,15 @@ def validate_bytes(
     model: bool = True,
     refused: bool = False,
 ) -> Result:
-    """Validate file content already read into memory (``path`` is used in messages)."""
+    """Validate file content already read into memory (``path`` is used in messages).
+    ``refused``: a reader met a record's refused value; its error is looked for first,
+    piece by piece in ``raw``, with no text of the whole file made."""
     with paused_gc():
         try:
+            if refused:  # found from the file's bytes, without a text of the whole file
+                raise_first_refusal(raw)
             # Record by record: no node graph of the whole file (load_text says how)
-            doc = load_text(decode(raw), path, keep_text=keep_document, record_by_record=True,
-                            refused=refused)  # fmt: skip
+            doc = load_text(decode(raw), path, keep_text=keep_document, record_by_record=True)
         except LoadError as exc:
             return Result([Problem.unloadable(path, exc)])
         result = validate_document(doc, today, model=model)

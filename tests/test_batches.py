@@ -418,6 +418,30 @@ def test_a_refused_value_goes_to_the_first_refusal_without_the_records_data(
     assert decoded == []  # no text of the whole file: each piece was decoded alone
 
 
+def test_a_file_with_errors_is_checked_whole_without_a_text_of_it(realistic, tmp_path, monkeypatch):
+    """An unknown actor: validate and build read the whole file again to say where, each
+    record from its bytes, and say what a reading of the whole text says."""
+    from timeline import reformat, validate
+
+    text = realistic.read_text(encoding="utf-8")
+    at = text.index("{actor: ", text.index("\nevents:")) + len("{actor: ")
+    text = text[:at] + "no-such-actor-x" + text[text.index(",", at) :]
+    path = tmp_path / "events.yaml"
+    path.write_text(text, encoding="utf-8")
+    expected = [str(p) for p in validate.validate_document(load.load_text(text, path)).problems]
+    assert any("no-such-actor-x" in p for p in expected)
+    decoded: list[int] = []  # the length of each text of the file made
+    for module in (validate, reformat):
+        monkeypatch.setattr(
+            module, "decode", lambda raw: decoded.append(len(raw)) or load.decode(raw)
+        )
+    assert [str(p) for p in validate_file(path).problems] == expected
+    with pytest.raises(InvalidInput) as error:
+        build_file(path, tmp_path / "x.db")
+    assert [str(p) for p in error.value.result.problems] == expected
+    assert len(path.read_bytes()) not in decoded  # no text of the whole file
+
+
 @pytest.mark.parametrize("forked", [False, True], ids=["one reader", "forked readers"])
 def test_the_batches_memory_is_freed_before_the_whole_check(
     realistic, tmp_path, monkeypatch, forked

@@ -5,15 +5,17 @@ generated files, every test input and random edits of a file."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from timeline import load
-from timeline.load import Document, LoadError, decode, load_text
-from timeline.validate import validate_document
+from timeline.load import Document, LoadError, decode, load_bytes, load_text
+from timeline.validate import validate_bytes, validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -39,11 +41,15 @@ def typed(value: object) -> object:
     return (type(value).__name__, value)
 
 
-def read(text: str, **options) -> tuple[object, Document | None]:
+def read(text: str, *, from_bytes: bool = False, **options) -> tuple[object, Document | None]:
     """The data, or the error as a reader sees it (message, position, hint, and the value's
-    place, which names the record and field); and the document, when the file reads."""
+    place, which names the record and field); and the document, when the file reads.
+    ``from_bytes``: read from the text's bytes by ``load_bytes``."""
     try:
-        doc = load_text(text, Path("events.yaml"), **options)
+        if from_bytes:
+            doc = load_bytes(text.encode(), Path("events.yaml"))
+        else:
+            doc = load_text(text, Path("events.yaml"), **options)
     except LoadError as error:
         return ("error", str(error), error.mark, error.hint, error.path), None
     return typed(doc.data), doc
@@ -53,9 +59,10 @@ def reading(text: str, **options) -> object:
     return read(text, **options)[0]
 
 
-def assert_same_reading(text: str) -> Document | None:
-    """Both readings agree; the record-by-record document, when the file reads."""
-    by_record, doc = read(text, record_by_record=True)
+def assert_same_reading(text: str, *, from_bytes: bool = False) -> Document | None:
+    """Both readings agree; the record-by-record document, when the file reads (read from
+    the text's bytes with ``from_bytes``)."""
+    by_record, doc = read(text, from_bytes=from_bytes, record_by_record=True)
     assert by_record == reading(text)
     return doc
 
@@ -66,9 +73,11 @@ def test_every_input_file_reads_the_same_record_by_record(path: Path) -> None:
         text = decode(path.read_bytes())
     except LoadError:
         return  # not UTF-8: refused before any parser sees it
-    doc = assert_same_reading(text)
-    if path.name in WELL_FORMED:  # the record-by-record path is the path of a curated file
-        assert doc is not None and doc.pieces is not None and doc.root is None
+    for from_bytes in (False, True):
+        doc = assert_same_reading(text, from_bytes=from_bytes)
+        if path.name in WELL_FORMED:  # the record-by-record path is the path of a curated file
+            assert doc is not None and doc.pieces is not None and doc.root is None
+            assert isinstance(doc.text, bytes) == from_bytes  # no text of the whole file
 
 
 def test_a_generated_file_is_read_record_by_record_and_the_same() -> None:
@@ -80,16 +89,20 @@ EDITED = realistic_yaml(12, seed=9)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(edits=EDITS)
+@given(edits=EDITS, from_bytes=st.booleans())
 # found against rapidyaml, which read them otherwise than PyYAML: a stray bracket before a
 # key, a comment in a flow mapping, text after a block scalar's header
-@example(edits=[(0.5, 5), (0.0625, "]")])
-@example(edits=[(0.3, "{actor: x # note, role: y}\n")])
-@example(edits=[(0.6, "quote: >  - -\n")])
-def test_any_edit_reads_the_same_record_by_record(edits) -> None:
+@example(edits=[(0.5, 5), (0.0625, "]")], from_bytes=False)
+@example(edits=[(0.5, 5), (0.0625, "]")], from_bytes=True)
+@example(edits=[(0.3, "{actor: x # note, role: y}\n")], from_bytes=False)
+@example(edits=[(0.3, "{actor: x # note, role: y}\n")], from_bytes=True)
+@example(edits=[(0.6, "quote: >  - -\n")], from_bytes=False)
+@example(edits=[(0.6, "quote: >  - -\n")], from_bytes=True)
+def test_any_edit_reads_the_same_record_by_record(edits, from_bytes) -> None:
     """Stray brackets, comments, quotes, block headers, indentation: whatever the edit,
-    the two readings agree (a piece that is not a record is read with the whole file)."""
-    assert_same_reading(edited(EDITED, edits))
+    the two readings agree (a piece that is not a record is read with the whole file),
+    from the text or from its bytes."""
+    assert_same_reading(edited(EDITED, edits), from_bytes=from_bytes)
 
 
 @pytest.mark.parametrize(
@@ -113,24 +126,37 @@ def _where(marks: dict) -> dict:
     return {path: (m.line, m.column, m.index) for path, m in marks.items()}
 
 
+@pytest.mark.parametrize("from_bytes", [False, True], ids=["text", "bytes"])
 @pytest.mark.parametrize("name", ["events.yaml", "tests/data/ten_mistakes.yaml", "generated"])
-def test_a_position_read_record_by_record_is_the_whole_files_mark(name: str) -> None:
+def test_a_position_read_record_by_record_is_the_whole_files_mark(name, from_bytes) -> None:
+    """Each position is the whole file's mark; from the bytes, its index is a byte offset
+    (the real file's non-ASCII text tells characters and bytes apart)."""
     text = realistic_yaml(40, seed=5) if name == "generated" else (ROOT / name).read_text("utf-8")
-    records = load_text(text, Path(name), record_by_record=True)
+    if from_bytes:
+        records = load_bytes(text.encode(), Path(name))
+    else:
+        records = load_text(text, Path(name), record_by_record=True)
     whole = load_text(text, Path(name))
     assert records.root is None and whole.root is not None
     paths = list(whole.values)
     paths = paths[:: max(1, len(paths) // 1500)]  # every value of a small file, a sample else
     absent = [("events", 10**6), ("events", 0, "no-such-field"), ("nowhere",), ("events", "x")]
+    # the bytes before each character (from the bytes, an index is a byte offset)
+    offset = [0, *itertools.accumulate(len(c.encode()) for c in text)] if from_bytes else None
     for path in [(), *paths, *absent]:
         for key in (False, True):
             expected, got = whole.node_mark(path, key=key), records.node_mark(path, key=key)
+            index = expected and (offset[expected.index] if offset else expected.index)
             assert (got and (got.line, got.column, got.index)) == (
-                expected and (expected.line, expected.column, expected.index)
+                expected and (expected.line, expected.column, index)
             ), (path, key)
             assert records.mark(path, key=key) == whole.mark(path, key=key)
     for table in ("keys", "values"):  # composed whole when every position is asked for
-        assert _where(getattr(records, table)) == _where(getattr(whole, table))
+        if from_bytes:
+            with pytest.raises(TypeError, match="read its text"):
+                getattr(records, table)
+        else:
+            assert _where(getattr(records, table)) == _where(getattr(whole, table))
 
 
 @pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -142,6 +168,8 @@ def test_validate_says_the_same_read_record_by_record(path: Path) -> None:
         return  # an error is the whole file's reading (test above)
     records = validate_document(load_text(text, path, record_by_record=True))
     assert [str(p) for p in records.problems] == [str(p) for p in whole.problems]
+    from_bytes = validate_bytes(path.read_bytes(), path)  # as validate and build read it
+    assert [str(p) for p in from_bytes.problems] == [str(p) for p in whole.problems]
 
 
 # -- two readers: a large file's later half is parsed by a forked process ------------------

@@ -107,7 +107,9 @@ class Document:
     path: Path
     root: yaml.Node | None = None
     aliased: bool = False  # some node is reached twice (its marks are where it was defined)
-    text: str | None = field(default=None, repr=False)  # what was parsed (marks index it)
+    # what was parsed (marks index it): the text, or the file's bytes when read record by
+    # record from them (``load_bytes``: a mark's index is then a byte offset)
+    text: str | bytes | None = field(default=None, repr=False)
     # Read record by record (load_text's record_by_record): no node graph is kept, but
     # where each record is; a position is then composed from the one record that holds it.
     pieces: Pieces | None = field(default=None, repr=False)
@@ -154,11 +156,13 @@ class Document:
         else:  # the key (without its list's items) and its value
             end = items[0].start if items else section.end
             piece, inner = Piece(section.start, end, section.line), path
-        found = Document(None, self.path, _compose(text[piece.start : piece.end]))
-        mark = found.node_mark(inner, key=key)
+        stretch = text[piece.start : piece.end]
+        piece_text = stretch if isinstance(stretch, str) else stretch.decode("utf-8")
+        mark = Document(None, self.path, _compose(piece_text)).node_mark(inner, key=key)
         if mark is None:
             return None
-        return yaml.Mark(str(self.path), mark.index + piece.start, mark.line + piece.line,
+        index = mark.index if stretch is piece_text else len(piece_text[: mark.index].encode())
+        return yaml.Mark(str(self.path), index + piece.start, mark.line + piece.line,
                          mark.column, None, None)  # fmt: skip
 
     def mark(self, path: Path_, *, key: bool = False) -> Mark:
@@ -188,6 +192,8 @@ class Document:
         seen: set[int] = set()
         root = self.root
         if root is None and self.pieces is not None:
+            if not isinstance(self.text, str):  # (their indexes would be the text's)
+                raise TypeError("every position of a file read from its bytes: read its text")
             root = _compose(self.text)  # every position at once: the whole graph
         stack: list[tuple[yaml.Node, Path_]] = [(root, ())] if root else []
         while stack:
@@ -215,9 +221,10 @@ def _compose(text: str) -> yaml.Node | None:
         loader.dispose()
 
 
-def _indent(text: str, line_start: int) -> int:
+def _indent(text: str | bytes, line_start: int) -> int:
+    space = " " if isinstance(text, str) else b" "
     at = line_start
-    while text.startswith(" ", at):
+    while text.startswith(space, at):
         at += 1
     return at - line_start
 
@@ -419,6 +426,23 @@ def load_text(
         raise LoadError(f"YAML error: {exc}") from None
     finally:
         loader.dispose()
+
+
+def load_bytes(raw: bytes, path: Path, *, keep_text: bool = False) -> Document:
+    """``load_text(decode(raw), path, record_by_record=True)``, without a text of the whole
+    file when it reads record by record: each record's bytes are decoded and read alone,
+    and the document keeps the bytes (a position composes its record's bytes again). A file
+    that does not read so is decoded and read as ``load_text`` reads it (``keep_text``).
+    """
+    try:
+        data, pieces = read_records(raw, _read_bytes)
+    except _Refused:  # a record's value: refused as the whole file's reading would be
+        raise_first_refusal(raw)
+    except _ReadWhole:
+        pass
+    else:
+        return Document(data=data, path=path, text=raw, pieces=pieces)
+    return load_text(decode(raw), path, keep_text=keep_text, record_by_record=True)
 
 
 @dataclass(frozen=True)
@@ -645,16 +669,19 @@ def _text_of(piece: bytes) -> str:
         raise _ReadWhole("not UTF-8") from None
 
 
-def _outline_of_bytes(piece: bytes) -> object:
-    """``_outline`` of a piece of the file's bytes, checked first as the whole file's text
-    is (``refuse_deep_nesting``), each piece alone; _ReadWhole when it is not UTF-8 or is
-    too deep (the whole file's reading says so, first)."""
+def _read_bytes(piece: bytes, read: Callable[[str], object] = read_piece) -> object:
+    """``read`` of a piece of the file's bytes, checked first as the whole file's text is
+    (``refuse_deep_nesting``), each piece alone; _ReadWhole when it is not UTF-8 or is too
+    deep (the whole file's reading says so, first)."""
     text = _text_of(piece)
     try:
         refuse_deep_nesting(text)
     except LoadError:
         raise _ReadWhole("too deep") from None
-    return _outline(text)
+    return read(text)
+
+
+_outline_of_bytes = functools.partial(_read_bytes, read=_outline)
 
 
 def raise_first_refusal(text: str | bytes) -> None:

@@ -28,7 +28,7 @@ from .load import (
     Piece,
     Pieces,
     decode,
-    load_text,
+    load_bytes,
     paused_gc,
     raise_first_refusal,
 )
@@ -1008,8 +1008,8 @@ def validate_bytes(
         try:
             if refused:  # found from the file's bytes, without a text of the whole file
                 raise_first_refusal(raw)
-            # Record by record: no node graph of the whole file (load_text says how)
-            doc = load_text(decode(raw), path, keep_text=keep_document, record_by_record=True)
+            # Record by record, from the bytes: no node graph or text of the whole file
+            doc = load_bytes(raw, path, keep_text=keep_document)
         except LoadError as exc:
             return Result([Problem.unloadable(path, exc)])
         result = validate_document(doc, today, model=model)

@@ -14,8 +14,10 @@ from timeline.load import (
     FORBIDDEN_CHARS,
     MAX_ALIAS_EXPANSION,
     MAX_SCALAR_CHARS,
+    SHARED_CHARS,
     has_forbidden,
     has_longer_line,
+    load_text,
 )
 from timeline.validate import validate_file
 
@@ -269,3 +271,20 @@ def test_an_invisible_character_is_refused_raw_or_escaped(write_yaml, char):
         (error,) = validate_file(write_yaml(text)).errors
         assert f"U+{ord(char):04X} is not allowed in a value" in error.message
         assert error.line == text[: text.index(f"quote: {quote}")].count("\n") + 1
+
+
+@pytest.mark.parametrize("record_by_record", [False, True], ids=["whole", "record by record"])
+def test_a_short_text_is_kept_once_however_often_it_is_written(record_by_record):
+    """Keys and short values (ids, roles, statuses) repeat in every record: each is one
+    object, in whichever record it is read; a long text is kept as read."""
+    long = "a long summary " * 10
+    records = "".join(
+        f"  - id: e{i}\n    status: confirmed\n    summary: {long}\n" for i in range(3)
+    )
+    doc = load_text(f"events:\n{records}", Path("events.yaml"), record_by_record=record_by_record)
+    first, *others = doc.data["events"]
+    for other in others:
+        assert other["status"] is first["status"]
+        assert all(a is b for a, b in zip(other, first, strict=True))  # the keys
+        assert other["summary"] == first["summary"] and len(first["summary"]) > SHARED_CHARS
+    assert others[0]["summary"] is not others[1]["summary"]

@@ -402,15 +402,9 @@ def load_text(
     before the first key) is read whole, as without it: the same data or the same error.
     """
     refuse_deep_nesting(text)
-    if record_by_record:
-        try:
-            data, pieces = read_records(text)
-        except _Refused:  # a record's value: refused as the whole file's reading would be
-            raise_first_refusal(text)
-        except _ReadWhole:
-            pass
-        else:
-            return Document(data=data, path=path, text=text, pieces=pieces)
+    doc = _read_by_record(text, path) if record_by_record else None
+    if doc is not None:
+        return doc
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
@@ -440,15 +434,24 @@ def load_bytes(raw: bytes, path: Path, *, keep_text: bool = False) -> Document:
     and the document keeps the bytes (a position composes its record's bytes again). A file
     that does not read so is decoded and read as ``load_text`` reads it (``keep_text``).
     """
-    try:
-        data, pieces = read_records(raw, _read_bytes)
-    except _Refused:  # a record's value: refused as the whole file's reading would be
-        raise_first_refusal(raw)
-    except _ReadWhole:
-        pass
-    else:
-        return Document(data=data, path=path, text=raw, pieces=pieces)
+    doc = _read_by_record(raw, path)
+    if doc is not None:
+        return doc
     return load_text(decode(raw), path, keep_text=keep_text, record_by_record=True)
+
+
+def _read_by_record(file: str | bytes, path: Path) -> Document | None:
+    """The document of a file read record by record, from its text or from its bytes (each
+    record decoded alone); None when it does not read so. A record's refused value raises
+    the whole file's error when ``raise_first_refusal`` can say which."""
+    try:
+        data, pieces = read_records(file, None if isinstance(file, str) else _read_bytes)
+    except _Refused:  # a record's value: refused as the whole file's reading would be
+        raise_first_refusal(file)
+        return None
+    except _ReadWhole:
+        return None
+    return Document(data=data, path=path, text=file, pieces=pieces)
 
 
 @dataclass(frozen=True)

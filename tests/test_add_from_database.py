@@ -201,3 +201,49 @@ def test_a_file_whose_lists_are_indentless(generated, tmp_path, monkeypatch):
     assert b"\n- id: added-2020-05\n  date: " in with_db.read_bytes()
     assert build_file(with_db).updated in (1, 2)
     assert contents(with_db.parent / "record.db") == contents(build_file(alone).db_path)
+
+
+def _add_argv(path: Path, new: dict, *more: str) -> list[str]:
+    actor, role = new["actors"][0]["actor"], new["actors"][0]["role"]
+    return ["add", str(path), "--date", new["date"], "--title", new["title"],
+            "--summary", new["summary"], "--type", "meeting", "--actor", f"{actor}:{role}",
+            "--source", new["citations"][0]["source"], "--quote", "They met.",
+            "--id", new["id"], "--no-interactive", *more]  # fmt: skip
+
+
+def test_a_large_file_without_a_database_is_built_first(generated, tmp_path, monkeypatch):
+    """Past BUILT_FIRST_BYTES, add builds the file's database (in batches) and places the
+    event from it, without parsing the whole file: the same bytes as the whole-file path."""
+    _, alone = _copies(generated, tmp_path)
+    new = _new_event(generated, "2020-05")
+    assert runner.invoke(app, _add_argv(alone, new)).exit_code == 0  # the whole-file path
+    path = tmp_path / "large" / "events.yaml"
+    path.parent.mkdir()
+    shutil.copy(generated, path)
+    monkeypatch.setattr(edit, "BUILT_FIRST_BYTES", 1)
+    monkeypatch.setattr(edit.Loaded, "read", lambda *a: pytest.fail("parsed the whole file"))
+    monkeypatch.setattr(edit, "_validated_insertion", lambda *a: pytest.fail("checked whole"))
+    result = runner.invoke(app, _add_argv(path, new))
+    assert result.exit_code == 0, result.output
+    assert f"Built {path.parent / 'record.db'}" in result.stderr
+    assert path.read_bytes() == alone.read_bytes()
+    assert build_file(path).updated == 1  # the database, built before the event was added
+
+
+def test_a_small_file_a_dry_run_or_a_file_with_errors_builds_no_database(
+    generated, tmp_path, monkeypatch
+):
+    new = _new_event(generated, "2020-05")
+    small, dry, broken = (tmp_path / name / "events.yaml" for name in ("small", "dry", "broken"))
+    for path in (small, dry, broken):
+        path.parent.mkdir()
+        shutil.copy(generated, path)
+    broken.write_text(broken.read_text().replace("\n    date: ", "\n    date: 20x", 1))
+    assert runner.invoke(app, _add_argv(small, new)).exit_code == 0  # under the size
+    monkeypatch.setattr(edit, "BUILT_FIRST_BYTES", 1)
+    dry_run = runner.invoke(app, _add_argv(dry, new, "--dry-run"))
+    assert dry_run.exit_code == 0 and "(dry run" in dry_run.stderr
+    refused = runner.invoke(app, _add_argv(broken, new))  # the whole check says where
+    assert refused.exit_code == 1 and "20x" in refused.output and "Built" not in refused.output
+    for path in (small, dry, broken):  # (the failed build's lock file aside)
+        assert [p.name for p in path.parent.iterdir() if p.name.startswith("record")] == []

@@ -562,7 +562,7 @@ def add(
     ] = None,
 ) -> None:
     """Add one event at its chronological place, after validating it against the file."""
-    from .edit import EditRefused, Loaded, add_event, catalogued
+    from .edit import EditRefused, Loaded, add_event, built_first, catalogued
     from .prompts import Known, complete_interactively
     from .validate import Unsettled
 
@@ -586,6 +586,8 @@ def add(
             # up to date in a transaction rolled back) knows the ids and the events' order:
             # the file is then not parsed as a whole (see Rebuilding).
             db_path = default_db_path(path)
+            if not dry_run and built_first(path, db_path):  # (a dry run writes nothing)
+                typer.echo(f"Built {db_path} to place the event from it.", err=True)
             try:
                 known = catalogued(db_path, path, None, Known.from_catalog)
             except Unsettled:  # errors in the changed records: the whole check says where

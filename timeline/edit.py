@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 MAX_ID_WORDS = 6
+# A file this large, with no database beside it, is built into one before ``add`` places an
+# event: a build reads it in batches, in bounded memory, and the event is then placed and
+# checked from the database. Without one, the whole file is parsed into a node graph (about
+# 25 times its size: 7.3 GiB for 290 MiB) and parsed again with the event; below this size
+# that costs less time than a build.
+BUILT_FIRST_BYTES = 4 * 2**20
 
 
 class EditRefused(Exception):
@@ -305,6 +311,29 @@ def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -
         raise EditRefused(_positions_in_current_file(after.errors, insertion), insertion.line)
     _reads_back(insertion, event, current.path)
     return insertion
+
+
+def built_first(path: Path, db_path: Path) -> bool:
+    """Build the database of a file of BUILT_FIRST_BYTES or more that has none at
+    ``db_path``, for ``add`` to place its event from; False when it was not built (a
+    smaller file, a database already there, or a build that failed: a file with errors,
+    which the whole file's check then reports with the new event, or a database that
+    cannot be written).
+
+    Example::
+
+        built_first(Path("events.yaml"), Path("record.db"))  # then add_event(..., db_path=...)
+    """
+    from .build import InvalidInput, build_file
+    from .files import WriteRefused
+
+    try:
+        if Path(db_path).exists() or Path(path).stat().st_size < BUILT_FIRST_BYTES:
+            return False
+        build_file(Path(path), Path(db_path))
+    except (InvalidInput, WriteRefused, OSError):
+        return False
+    return True
 
 
 def catalogued(

@@ -226,7 +226,9 @@ def test_cuts_found_from_the_last_file_are_the_whole_file_s(base, edits, after, 
     found = reformat.recut(raw, newline, previous)
     if found is not None:
         assert found[0] == reformat._cut(raw, 0)
-        assert isinstance(fresh, Exception) or found[1] == fresh.cut.digests
+        # (a file laid out whole, or a record that does not read, has no cuts to compare)
+        cut = None if isinstance(fresh, Exception) else fresh.cut
+        assert cut is None or found[1] == cut.digests
     try:
         again = reformat.lay_out(raw, PATH, previous=previous).data()
     except (LoadError, LayoutError) as exc:

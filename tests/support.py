@@ -46,7 +46,9 @@ RAW_MARKUP = ("<script>alert", "<img src=x", "onerror=alert(1)>")
 
 
 def load_yaml(path: Path) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    """A fixture's data as PyYAML's safe loader reads it (its C parser: the same data,
+    several times quicker on the real file, which many tests read)."""
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
 
 
 def write_yaml(data: dict, path: Path) -> Path:

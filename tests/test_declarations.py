@@ -142,10 +142,11 @@ def test_the_nested_export_carries_every_declared_field_of_each_entry(tmp_path):
     """A field declared for an event's actors, systems, citations or relations reaches the
     JSON export and the event's JSON (timeline.export builds their SQL from the
     declarations), not only the database."""
-    from timeline.build import build_file
+    from support import build
+
     from timeline.export import export_events
 
-    db = build_file(ROOT / "events.yaml", tmp_path / "record.db").db_path
+    db = build(ROOT / "events.yaml", tmp_path)  # (this process's build of the real file)
     events = export_events(db)
     for event_field, link in (
         ("systems", "event_systems"),

@@ -32,9 +32,10 @@ MAX_ALIAS_EXPANSION = 1_000
 MAX_SCALAR_CHARS = 20_000
 MAX_DEPTH = 32
 # A file repeats its keys and its short values (ids, roles, codes, statuses) hundreds of
-# thousands of times: each text this short is kept once per process (``sys.intern``), so a
-# whole file's records hold a third less memory, and a batch sent by a forked reader
-# pickles each such text once.
+# thousands of times: where every record is kept (``load_text``, ``load_bytes``), each text
+# this short is kept once per process (``sys.intern``), so the records hold a third less
+# memory. A reader that drops each record once checked (the batches, ``fmt``) does not:
+# there it would cost a few per cent of the time and save nothing.
 SHARED_CHARS = 64
 # The "visible text" rule, the one place that says which characters a value may hold:
 # every character is visible or ordinary white space. Refused, written raw or escaped, are
@@ -410,7 +411,7 @@ def load_text(
         root = loader.get_single_node()
         if root is None:
             raise LoadError("the file is empty", hint="start from the template in the README")
-        data, aliased = _construct(root, text)
+        data, aliased = _construct(root, text, shared=True)
         kept = text if keep_text else None
         return Document(data=data, path=path, root=root, aliased=aliased, text=kept)
     except yaml.reader.ReaderError as exc:
@@ -444,8 +445,9 @@ def _read_by_record(file: str | bytes, path: Path) -> Document | None:
     """The document of a file read record by record, from its text or from its bytes (each
     record decoded alone); None when it does not read so. A record's refused value raises
     the whole file's error when ``raise_first_refusal`` can say which."""
+    read = _read_shared if isinstance(file, str) else _read_shared_bytes
     try:
-        data, pieces = read_records(file, None if isinstance(file, str) else _read_bytes)
+        data, pieces = read_records(file, read)
     except _Refused:  # a record's value: refused as the whole file's reading would be
         raise_first_refusal(file)
         return None
@@ -625,17 +627,20 @@ def item_line(column: int, of: type) -> re.Pattern:
     return re.compile(pattern if of is str else pattern.encode())
 
 
-def read_piece(piece: str) -> object:
+def read_piece(piece: str, *, shared: bool = False) -> object:
     """One piece's data, read by the same loader and checks as a whole file; raises
     _ReadWhole (a ``ValueError``) when it does not read alone, _Refused when it is one list
-    item whose values the loader refuses (the error, ``.args[0]``, is the piece's)."""
+    item whose values the loader refuses (the error, ``.args[0]``, is the piece's).
+    ``shared``: its short texts kept once per process (SHARED_CHARS), for a reader that
+    keeps every record."""
     loader = _Loader(piece)
     try:
         root = loader.get_single_node()
         if root is None:
             raise _ReadWhole("an empty piece")
         try:  # an item's list stands where its section's list does, a level down
-            data, aliased = _construct(root, piece, int(isinstance(root, yaml.SequenceNode)))
+            depth = int(isinstance(root, yaml.SequenceNode))
+            data, aliased = _construct(root, piece, depth, shared=shared)
         except LoadError as exc:
             # (a list's plain items are built before any of its records: left to the whole)
             if (
@@ -691,6 +696,8 @@ def _read_bytes(piece: bytes, read: Callable[[str], object] = read_piece) -> obj
 
 
 _outline_of_bytes = functools.partial(_read_bytes, read=_outline)
+_read_shared = functools.partial(read_piece, shared=True)
+_read_shared_bytes = functools.partial(_read_bytes, read=_read_shared)
 
 
 def raise_first_refusal(text: str | bytes) -> None:
@@ -766,7 +773,9 @@ _NULL, _BOOL, _TIMESTAMP = (f"tag:yaml.org,2002:{n}" for n in ("null", "bool", "
 _BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
 
-def _construct(root: yaml.Node, text: str, depth: int = 0) -> tuple[object, bool]:
+def _construct(
+    root: yaml.Node, text: str, depth: int = 0, *, shared: bool = False
+) -> tuple[object, bool]:
     """Check every node against the limits and build the Python data, in one pass.
 
     The result equals what PyYAML's safe constructor builds from the same graph
@@ -775,6 +784,7 @@ def _construct(root: yaml.Node, text: str, depth: int = 0) -> tuple[object, bool
     value when the text holds none of those characters raw.
     """
     raw_hidden = has_forbidden(text)
+    scalar = _shared_scalar if shared else _scalar
     # Aliases are the only way a node is reached twice; without a "*" there are none.
     built: dict[int, object] | None = {} if "*" in text else None
     aliased = False
@@ -789,7 +799,7 @@ def _construct(root: yaml.Node, text: str, depth: int = 0) -> tuple[object, bool
             raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", _mark(node))
         _check_tag(node)
         if isinstance(node, yaml.ScalarNode):
-            value = _scalar(node, path, raw_hidden)
+            value = scalar(node, path, raw_hidden)
         else:
             value = [] if isinstance(node, yaml.SequenceNode) else {}
             pending.append((node, value, path, depth))
@@ -805,7 +815,7 @@ def _construct(root: yaml.Node, text: str, depth: int = 0) -> tuple[object, bool
                 value_of(child, (*path, i), depth + 1) for i, child in enumerate(node.value)
             )
         else:
-            _fill_mapping(node, container, path, depth, value_of, raw_hidden)
+            _fill_mapping(node, container, path, depth, value_of, scalar, raw_hidden)
     if aliased:
         extra = _alias_expansion(root)
         if extra > MAX_ALIAS_EXPANSION:
@@ -817,7 +827,9 @@ def _construct(root: yaml.Node, text: str, depth: int = 0) -> tuple[object, bool
     return data, aliased
 
 
-def _fill_mapping(node, mapping: dict, path: Path_, depth: int, value_of, raw_hidden) -> None:
+def _fill_mapping(
+    node, mapping: dict, path: Path_, depth: int, value_of, scalar, raw_hidden
+) -> None:
     keys: dict[str, yaml.Node] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
@@ -835,7 +847,7 @@ def _fill_mapping(node, mapping: dict, path: Path_, depth: int, value_of, raw_hi
             )
         keys[raw] = key_node
         _check_tag(key_node)
-        key = _scalar(key_node, path, raw_hidden)
+        key = scalar(key_node, path, raw_hidden)
         mapping[key] = value_of(value_node, (*path, raw), depth + 1)
 
 
@@ -866,7 +878,7 @@ def _scalar(node: yaml.ScalarNode, path: Path_, raw_hidden: bool) -> object:
             raise LoadError(hidden, _mark(node), HIDDEN_HINT, path)
     tag = node.tag
     if tag == _STR:
-        return sys.intern(value) if len(value) <= SHARED_CHARS else value
+        return value
     if tag in (_INT, _FLOAT):
         if not _NUMBER_FORMS[tag].fullmatch(value):
             raise LoadError(
@@ -888,6 +900,12 @@ def _scalar(node: yaml.ScalarNode, path: Path_, raw_hidden: bool) -> object:
         return _TIMESTAMPS.construct_yaml_timestamp(node)
     except Exception:  # which error the constructor raised does not matter
         raise _unreadable(node) from None
+
+
+def _shared_scalar(node: yaml.ScalarNode, path: Path_, raw_hidden: bool) -> object:
+    """``_scalar``, a text of SHARED_CHARS or fewer kept once per process."""
+    value = _scalar(node, path, raw_hidden)
+    return sys.intern(value) if type(value) is str and len(value) <= SHARED_CHARS else value
 
 
 def _unreadable(node: yaml.ScalarNode) -> LoadError:

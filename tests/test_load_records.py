@@ -118,8 +118,13 @@ def test_any_edit_reads_the_same_record_by_record(edits, from_bytes) -> None:
         "events: []\n---\nother: 1\n",  # a second document
     ],
 )
-def test_what_does_not_read_alone_is_read_whole(text: str) -> None:
+def test_what_does_not_read_alone_is_read_whole(text: str, monkeypatch) -> None:
     assert_same_reading(text)
+    tries = []  # from the bytes: tried record by record once, then read whole
+    real = load.read_records
+    monkeypatch.setattr(load, "read_records", lambda *a: tries.append(1) or real(*a))
+    assert_same_reading(text, from_bytes=True)
+    assert tries == [1]
 
 
 def _where(marks: dict) -> dict:

@@ -433,12 +433,13 @@ def load_bytes(raw: bytes, path: Path, *, keep_text: bool = False) -> Document:
     """``load_text(decode(raw), path, record_by_record=True)``, without a text of the whole
     file when it reads record by record: each record's bytes are decoded and read alone,
     and the document keeps the bytes (a position composes its record's bytes again). A file
-    that does not read so is decoded and read as ``load_text`` reads it (``keep_text``).
+    that does not read so is decoded and read whole, as ``load_text`` reads it then
+    (``keep_text``): its text is cut at the same places, so it would not read so either.
     """
     doc = _read_by_record(raw, path)
     if doc is not None:
         return doc
-    return load_text(decode(raw), path, keep_text=keep_text, record_by_record=True)
+    return load_text(decode(raw), path, keep_text=keep_text)
 
 
 def _read_by_record(file: str | bytes, path: Path) -> Document | None:

@@ -44,9 +44,8 @@ from .load import (
     one_item,
     one_key,
     paused_gc,
-    read_piece,
+    read_piece_bytes,
     record_cuts,
-    refuse_deep_nesting,
     section_starts,
 )
 from .model import Dataset
@@ -189,8 +188,8 @@ def _sections(raw: bytes) -> dict[str, tuple[Piece, list[tuple[int, int]]]]:
     found: dict[str, tuple[Piece, list[tuple[int, int]]]] = {}
     for start, end, items in cuts:
         try:
-            key, value = one_key(read_piece(raw[start : items[0]].decode("utf-8")))
-        except ValueError:  # not UTF-8, or not one key that reads alone
+            key, value = one_key(read_piece_bytes(raw[start : items[0]]))
+        except ValueError:  # not UTF-8, too deep, or not one key that reads alone
             raise Unsettled("a key that does not read alone") from None
         if key not in schema.SECTIONS or key in found:
             raise Unsettled(f"the key {key!r}")
@@ -245,9 +244,7 @@ def _read(raw: bytes, task: _Task) -> _Read:
     with paused_gc():
         for start, end in task.stretches:
             try:
-                text = raw[start:end].decode("utf-8")
-                refuse_deep_nesting(text)
-                items.append(one_item(read_piece(text)))
+                items.append(one_item(read_piece_bytes(raw[start:end])))
             except _Refused:
                 raise Unsettled("a record's value is refused", refused=True) from None
             except (ValueError, LoadError):  # not UTF-8, too deep, not one item read alone

@@ -522,7 +522,7 @@ def read_records(
     starts = section_starts(text)
     newline = "\n" if isinstance(text, str) else b"\n"
     if isinstance(text, bytes):
-        _text_of(text[: starts[0]])
+        decode_piece(text[: starts[0]])
     sections = record_cuts(text, starts)
     stretches = [stretch for start, _, cuts in sections
                  for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
@@ -675,7 +675,7 @@ def _outline(piece: str) -> object:
     return [0] * len(data) if isinstance(data, list) else 0
 
 
-def _text_of(piece: bytes) -> str:
+def decode_piece(piece: bytes) -> str:
     """A piece of a file's bytes as text; _ReadWhole when it is not UTF-8 (the whole file's
     decoding says where)."""
     try:
@@ -684,11 +684,11 @@ def _text_of(piece: bytes) -> str:
         raise _ReadWhole("not UTF-8") from None
 
 
-def _read_bytes(piece: bytes, read: Callable[[str], object] = read_piece) -> object:
+def read_piece_bytes(piece: bytes, read: Callable[[str], object] = read_piece) -> object:
     """``read`` of a piece of the file's bytes, checked first as the whole file's text is
     (``refuse_deep_nesting``), each piece alone; _ReadWhole when it is not UTF-8 or is too
     deep (the whole file's reading says so, first)."""
-    text = _text_of(piece)
+    text = decode_piece(piece)
     try:
         refuse_deep_nesting(text)
     except LoadError:
@@ -696,9 +696,9 @@ def _read_bytes(piece: bytes, read: Callable[[str], object] = read_piece) -> obj
     return read(text)
 
 
-_outline_of_bytes = functools.partial(_read_bytes, read=_outline)
+_outline_of_bytes = functools.partial(read_piece_bytes, read=_outline)
 _read_shared = functools.partial(read_piece, shared=True)
-_read_shared_bytes = functools.partial(_read_bytes, read=_read_shared)
+_read_shared_bytes = functools.partial(read_piece_bytes, read=_read_shared)
 
 
 def raise_first_refusal(text: str | bytes) -> None:
@@ -732,8 +732,9 @@ def _first_refusal(text: str | bytes) -> LoadError | None:
         return None
     piece = pieces.items[section][index]
     stretch = text[piece.start : piece.end]
+    piece_text = stretch if isinstance(stretch, str) else decode_piece(stretch)
     try:
-        read_piece("\n" * piece.line + (stretch if isinstance(stretch, str) else _text_of(stretch)))
+        read_piece("\n" * piece.line + piece_text)
     except _Refused as refused:
         error = refused.args[0]
         error.path = (section, index, *error.path[1:]) if error.path else ()

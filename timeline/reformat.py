@@ -58,6 +58,7 @@ from .load import (
     _Refused,
     cut_pattern,
     decode,
+    decode_piece,
     item_cuts,
     item_line,
     load_text,
@@ -370,7 +371,7 @@ def _by_record(
     for section in sections:
         section.before, pending = pending, section.before  # see _read_head
         pending = _fill(section, raw, newline, laid_alone, pending)
-    parts = _assembled(_text(raw[begin : cuts.header_end]), sections, pending)
+    parts = _assembled(decode_piece(raw[begin : cuts.header_end]), sections, pending)
     orders: list[Order | None] = [None]  # the header's
     for section in sections:  # a record's digest is still its key if its bytes are canonical
         own = digests[len(orders) + 1 : len(orders) + 1 + len(section.keys)]
@@ -394,7 +395,7 @@ def _fill(
     section.texts = texts
 
     def own(i: int) -> str:  # a record's text: laid out, or its bytes
-        return texts[i] if texts[i] is not None else _text(raw[spans[i][0] : spans[i][1]])
+        return texts[i] if texts[i] is not None else decode_piece(raw[spans[i][0] : spans[i][1]])
 
     at = 0  # the record the pending comments go in front of
     for i in section.todo:
@@ -456,7 +457,7 @@ def _assembled(header: str, sections: list[_Section], trailing: list[str]) -> li
 def _read_head(head: bytes, has_records: bool) -> _Section:
     """A top-level key's own lines: a section's line, its comments, and (in ``before``, for
     the moment) the comment lines after it, which go in front of its first record."""
-    text = _text(head)
+    text = decode_piece(head)
     name, value = one_key(read_piece(text))
     if name not in schema.SECTIONS or value != (None if has_records else []):
         raise _ReadWhole("not a section of records: the whole file's layout says why")
@@ -470,7 +471,7 @@ def _read_head(head: bytes, has_records: bool) -> _Section:
 def _with_comments(name: str, piece: bytes) -> tuple[str, Order, list[str]]:
     """A record with a ``#`` laid out with its comments, its sort key, and the comment
     lines after its last field (they go in front of what follows)."""
-    text = f"{name}:\n" + _text(piece)
+    text = f"{name}:\n" + decode_piece(piece)
     doc = _loaded(text)
     items = doc.data.get(name) if isinstance(doc.data, dict) else None
     if not (isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict)):
@@ -489,7 +490,7 @@ def _with_comments(name: str, piece: bytes) -> tuple[str, Order, list[str]]:
 def _lay_out_alone(piece: bytes, kind: str, newline: str) -> tuple[str | None, Order]:
     """A record without comments laid out (None: its bytes are canonical), and its sort
     key. Runs in the forked process too."""
-    items = read_piece(_text(piece))
+    items = read_piece(decode_piece(piece))
     if not (isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict)):
         raise _ReadWhole("not one record")
     laid = dump_record(kind, items[0])
@@ -506,13 +507,6 @@ def _loaded(text: str):
         return load_text(text, Path("<record>"))
     except LoadError:
         raise _ReadWhole("an error: the whole file's reading says where") from None
-
-
-def _text(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _ReadWhole("not UTF-8: the whole file's reading says where") from None
 
 
 @functools.cache

@@ -163,19 +163,22 @@ def test_a_hand_edit_with_errors_is_reported_by_the_whole_file_check(generated, 
     assert problems[0] == problems[1] and "bad date" in problems[0][0]
 
 
+def _add_argv(path: Path, new: dict, *more: str) -> list[str]:
+    """`timeline add` of ``new`` (its first actor and source; the id suggested) to ``path``."""
+    actor, role = new["actors"][0]["actor"], new["actors"][0]["role"]
+    return ["add", str(path), "--date", new["date"], "--title", new["title"],
+            "--summary", new["summary"], "--type", "meeting", "--actor", f"{actor}:{role}",
+            "--source", new["citations"][0]["source"], "--quote", "They met.",
+            "--no-interactive", *more]  # fmt: skip
+
+
 @pytest.mark.parametrize("hand_edit", [False, True], ids=["up-to-date", "edited-since"])
 def test_the_command_does_not_parse_the_whole_file(generated, tmp_path, monkeypatch, hand_edit):
     with_db, _ = _copies(generated, tmp_path)
     if hand_edit:
         _edited_by_hand(with_db)
     monkeypatch.setattr(edit.Loaded, "read", lambda *a: pytest.fail("parsed the whole file"))
-    new = _new_event(generated, "2020-05")
-    actor, role = new["actors"][0]["actor"], new["actors"][0]["role"]
-    result = runner.invoke(app, [
-        "add", str(with_db), "--date", "2020-05", "--title", new["title"],
-        "--summary", new["summary"], "--type", "meeting", "--actor", f"{actor}:{role}",
-        "--source", new["citations"][0]["source"], "--quote", "They met.", "--no-interactive",
-    ])  # fmt: skip
+    result = runner.invoke(app, _add_argv(with_db, _new_event(generated, "2020-05")))
     assert result.exit_code == 0, result.output
     assert "Added 2020-05-a-meeting-added-on-2020-05" in result.output
 
@@ -203,27 +206,20 @@ def test_a_file_whose_lists_are_indentless(generated, tmp_path, monkeypatch):
     assert contents(with_db.parent / "record.db") == contents(build_file(alone).db_path)
 
 
-def _add_argv(path: Path, new: dict, *more: str) -> list[str]:
-    actor, role = new["actors"][0]["actor"], new["actors"][0]["role"]
-    return ["add", str(path), "--date", new["date"], "--title", new["title"],
-            "--summary", new["summary"], "--type", "meeting", "--actor", f"{actor}:{role}",
-            "--source", new["citations"][0]["source"], "--quote", "They met.",
-            "--id", new["id"], "--no-interactive", *more]  # fmt: skip
-
-
 def test_a_large_file_without_a_database_is_built_first(generated, tmp_path, monkeypatch):
     """Past BUILT_FIRST_BYTES, add builds the file's database (in batches) and places the
     event from it, without parsing the whole file: the same bytes as the whole-file path."""
     _, alone = _copies(generated, tmp_path)
     new = _new_event(generated, "2020-05")
-    assert runner.invoke(app, _add_argv(alone, new)).exit_code == 0  # the whole-file path
+    whole_file_path = runner.invoke(app, _add_argv(alone, new, "--id", new["id"]))
+    assert whole_file_path.exit_code == 0
     path = tmp_path / "large" / "events.yaml"
     path.parent.mkdir()
     shutil.copy(generated, path)
     monkeypatch.setattr(edit, "BUILT_FIRST_BYTES", 1)
     monkeypatch.setattr(edit.Loaded, "read", lambda *a: pytest.fail("parsed the whole file"))
     monkeypatch.setattr(edit, "_validated_insertion", lambda *a: pytest.fail("checked whole"))
-    result = runner.invoke(app, _add_argv(path, new))
+    result = runner.invoke(app, _add_argv(path, new, "--id", new["id"]))
     assert result.exit_code == 0, result.output
     assert f"Built {path.parent / 'record.db'}" in result.stderr
     assert path.read_bytes() == alone.read_bytes()

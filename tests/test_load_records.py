@@ -307,9 +307,15 @@ def test_a_refusal_only_the_whole_file_can_place_is_read_whole(monkeypatch, edit
         text = _in_event(text, nth, old, new)
     whole = reading(text)
     assert _refusal_of_bytes(text.encode()) is None  # the pass over the bytes cannot say
+    expected = [str(p) for p in validate_bytes(text.encode(), Path("events.yaml")).problems]
     lengths = _longest_read(monkeypatch)
     assert reading(text, record_by_record=True) == whole
     assert max(lengths) == len(text)  # read whole, as before
+    tries = []  # as validate and build take it after a batch met the refused value:
+    real = load.read_records  # the pass over the bytes, then the file read whole
+    monkeypatch.setattr(load, "read_records", lambda *a: tries.append(1) or real(*a))
+    got = validate_bytes(text.encode(), Path("events.yaml"), refused=True)
+    assert [str(p) for p in got.problems] == expected and tries == [1]
 
 
 @pytest.mark.parametrize("where", ["\nevents:", "\n    summary: "], ids=["head", "record"])

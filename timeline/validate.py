@@ -29,6 +29,7 @@ from .load import (
     Pieces,
     decode,
     load_bytes,
+    load_text,
     paused_gc,
     raise_first_refusal,
 )
@@ -1008,8 +1009,11 @@ def validate_bytes(
         try:
             if refused:  # found from the file's bytes, without a text of the whole file
                 raise_first_refusal(raw)
-            # Record by record, from the bytes: no node graph or text of the whole file
-            doc = load_bytes(raw, path, keep_text=keep_document)
+                # not found so: only the whole file's reading can say (its records would
+                # meet the same refused value, or not read alone)
+                doc = load_text(decode(raw), path, keep_text=keep_document)
+            else:  # record by record, from the bytes: no node graph or text of the whole
+                doc = load_bytes(raw, path, keep_text=keep_document)
         except LoadError as exc:
             return Result([Problem.unloadable(path, exc)])
         result = validate_document(doc, today, model=model)

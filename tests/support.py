@@ -463,6 +463,23 @@ def running_children(pid: int) -> list[int]:
     return [int(child) for child in text.split() if process_state(int(child)) not in (b"Z", None)]
 
 
+def running_forks(pid: int) -> list[int]:
+    """The running children of ``pid`` that it forked without running another program (its
+    readers), not a program it runs (``git``, say): their command line is its own."""
+    try:
+        own = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    found = []
+    for child in running_children(pid):
+        try:
+            if Path(f"/proc/{child}/cmdline").read_bytes() == own:
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
 def process_state(pid: int) -> bytes | None:
     """A process's state letter (b"Z": ended, not yet reaped), or None when it is gone."""
     try:

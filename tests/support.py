@@ -429,6 +429,22 @@ def spliced(text: str, span: tuple[int, int], new: str) -> str:
     return (raw[: span[0]] + new.encode() + raw[span[1] :]).decode()
 
 
+@contextmanager
+def mapped(raw: bytes) -> Iterator[bytes]:
+    """``raw`` as ``validate`` holds a large file's bytes (``load.mapped_copy``: a mapped
+    copy), whatever its size."""
+    from unittest import mock
+
+    from timeline import load
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.yaml"
+        path.write_bytes(raw)
+        with mock.patch.object(load, "MAPPED_BYTES", 0), load.mapped_copy(path) as held:
+            assert isinstance(held, load.MappedFile) or not raw  # (nothing to map)
+            yield held
+
+
 def spied_forks(monkeypatch) -> list[int]:
     """The processes this test forks (``os.fork`` spied on), as their numbers."""
     forked: list[int] = []

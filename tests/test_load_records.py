@@ -7,22 +7,24 @@ from __future__ import annotations
 
 import itertools
 import sys
+from contextlib import ExitStack
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from timeline import load
+from timeline import forks, load
 from timeline.load import Document, LoadError, decode, load_bytes, load_text
-from timeline.validate import validate_bytes, validate_document
+from timeline.validate import validate_bytes, validate_document, validate_file
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from generate import realistic_yaml  # noqa: E402
-from support import EDITS, edited, reaped, spied_forks  # noqa: E402
+from support import EDITS, edited, mapped, reaped, spied_forks  # noqa: E402
 
 INPUTS = [
     ROOT / "events.yaml",
@@ -41,12 +43,18 @@ def typed(value: object) -> object:
     return (type(value).__name__, value)
 
 
-def read(text: str, *, from_bytes: bool = False, **options) -> tuple[object, Document | None]:
+def read(text: str, *, from_bytes: bool | str = False, **options) -> tuple[object, Document | None]:
     """The data, or the error as a reader sees it (message, position, hint, and the value's
     place, which names the record and field); and the document, when the file reads.
-    ``from_bytes``: read from the text's bytes by ``load_bytes``."""
+    ``from_bytes``: read from the text's bytes by ``load_bytes`` ("mapped": from a mapped
+    copy, as ``validate`` holds a large file)."""
     try:
-        if from_bytes:
+        if from_bytes == "mapped":
+            with mapped(text.encode()) as raw:
+                doc = load_bytes(raw, Path("events.yaml"))
+                if isinstance(doc.text, load.MappedFile):  # (closed next: its bytes kept)
+                    doc.text = doc.text[:]
+        elif from_bytes:
             doc = load_bytes(text.encode(), Path("events.yaml"))
         else:
             doc = load_text(text, Path("events.yaml"), **options)
@@ -59,7 +67,7 @@ def reading(text: str, **options) -> object:
     return read(text, **options)[0]
 
 
-def assert_same_reading(text: str, *, from_bytes: bool = False) -> Document | None:
+def assert_same_reading(text: str, *, from_bytes: bool | str = False) -> Document | None:
     """Both readings agree; the record-by-record document, when the file reads (read from
     the text's bytes with ``from_bytes``)."""
     by_record, doc = read(text, from_bytes=from_bytes, record_by_record=True)
@@ -73,11 +81,11 @@ def test_every_input_file_reads_the_same_record_by_record(path: Path) -> None:
         text = decode(path.read_bytes())
     except LoadError:
         return  # not UTF-8: refused before any parser sees it
-    for from_bytes in (False, True):
+    for from_bytes in (False, True, "mapped"):
         doc = assert_same_reading(text, from_bytes=from_bytes)
         if path.name in WELL_FORMED:  # the record-by-record path is the path of a curated file
             assert doc is not None and doc.pieces is not None and doc.root is None
-            assert isinstance(doc.text, bytes) == from_bytes  # no text of the whole file
+            assert isinstance(doc.text, bytes) == bool(from_bytes)  # no text of the whole file
 
 
 def test_a_generated_file_is_read_record_by_record_and_the_same() -> None:
@@ -89,7 +97,7 @@ EDITED = realistic_yaml(12, seed=9)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(edits=EDITS, from_bytes=st.booleans())
+@given(edits=EDITS, from_bytes=st.sampled_from([False, True, "mapped"]))
 # found against rapidyaml, which read them otherwise than PyYAML: a stray bracket before a
 # key, a comment in a flow mapping, text after a block scalar's header
 @example(edits=[(0.5, 5), (0.0625, "]")], from_bytes=False)
@@ -131,13 +139,18 @@ def _where(marks: dict) -> dict:
     return {path: (m.line, m.column, m.index) for path, m in marks.items()}
 
 
-@pytest.mark.parametrize("from_bytes", [False, True], ids=["text", "bytes"])
+@pytest.mark.parametrize("from_bytes", [False, True, "mapped"], ids=["text", "bytes", "mapped"])
 @pytest.mark.parametrize("name", ["events.yaml", "tests/data/ten_mistakes.yaml", "generated"])
 def test_a_position_read_record_by_record_is_the_whole_files_mark(name, from_bytes) -> None:
     """Each position is the whole file's mark; from the bytes, its index is a byte offset
-    (the real file's non-ASCII text tells characters and bytes apart)."""
+    (the real file's non-ASCII text tells characters and bytes apart). From a mapped copy,
+    the pages given back once read are read again for each position."""
     text = realistic_yaml(40, seed=5) if name == "generated" else (ROOT / name).read_text("utf-8")
-    if from_bytes:
+    held = ExitStack()
+    if from_bytes == "mapped":
+        records = load_bytes(held.enter_context(mapped(text.encode())), Path(name))
+        assert isinstance(records.text, load.MappedFile)
+    elif from_bytes:
         records = load_bytes(text.encode(), Path(name))
     else:
         records = load_text(text, Path(name), record_by_record=True)
@@ -162,6 +175,7 @@ def test_a_position_read_record_by_record_is_the_whole_files_mark(name, from_byt
                 getattr(records, table)
         else:
             assert _where(getattr(records, table)) == _where(getattr(whole, table))
+    held.close()
 
 
 @pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -175,21 +189,29 @@ def test_validate_says_the_same_read_record_by_record(path: Path) -> None:
     assert [str(p) for p in records.problems] == [str(p) for p in whole.problems]
     from_bytes = validate_bytes(path.read_bytes(), path)  # as validate and build read it
     assert [str(p) for p in from_bytes.problems] == [str(p) for p in whole.problems]
+    with mock.patch.object(load, "MAPPED_BYTES", 0):  # as validate reads a large file
+        from_copy = validate_file(path)
+    assert [str(p) for p in from_copy.problems] == [str(p) for p in whole.problems]
 
 
 # -- two readers: a large file's later half is parsed by a forked process ------------------
 
 
+@pytest.mark.parametrize("chunk", [load.CHUNK_BYTES, 1], ids=["one message", "a record each"])
 @pytest.mark.parametrize("broken", [False, True], ids=["valid", "an error in the later half"])
-def test_two_readers_read_as_one(monkeypatch, broken):
+def test_two_readers_read_as_one(monkeypatch, broken, chunk):
     """With the later half of the records read by a second process, the data, the places
-    and the errors are the one reader's, and no process is left behind."""
+    and the errors are the one reader's, and no process is left behind. The reader sends
+    what it read a chunk at a time (``CHUNK_BYTES``), in order."""
     text = realistic_yaml(60, seed=4)
     if broken:  # near the end: in the second reader's half
         at = text.rindex("\n    title: ")
         text = text[:at] + "\n    title: [unclosed" + text[at + len("\n    title: ") :]
     readings = []
+    monkeypatch.setattr(load, "CHUNK_BYTES", chunk)
     forked = spied_forks(monkeypatch)
+    taken, take = [], forks._Reader.__next__
+    monkeypatch.setattr(forks._Reader, "__next__", lambda reader: taken.append(1) or take(reader))
     for threshold in (len(text) + 1, 0):  # one reader, then two
         monkeypatch.setattr(load, "PARALLEL_BYTES", threshold)
         try:
@@ -201,6 +223,8 @@ def test_two_readers_read_as_one(monkeypatch, broken):
     assert readings[0] == readings[1]
     assert isinstance(readings[0], str) == broken
     assert all(reaped(pid) for pid in forked)
+    if not broken:  # one message, or one for each of its records; then its end
+        assert len(taken) == 2 if chunk > len(text) else len(taken) > 20
 
 
 # -- a value refused in a record: the whole file's error, without reading the file whole ----

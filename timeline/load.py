@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import functools
 import gc
+import io
 import itertools
+import mmap
+import os
 import re
+import shutil
+import stat
 import sys
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import IO, ClassVar
 
 import yaml
 
@@ -242,6 +248,76 @@ def _key_of(key_node: yaml.Node) -> object:
 
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class MappedFile(mmap.mmap):
+    """A file's bytes mapped into memory, read here as ``bytes`` are. Its pages are the
+    system's file cache: once read they can be given back (``release``), and are read
+    again from the file if a piece is asked for again, for a message's position."""
+
+    def count(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        return self[start:end].count(sub)
+
+    def startswith(self, prefix: bytes, start: int = 0) -> bool:
+        return self[start : start + len(prefix)] == prefix
+
+    def decode(self, encoding: str = "utf-8") -> str:
+        return self[:].decode(encoding)
+
+    def release(self, start: int = 0, end: int | None = None) -> None:
+        """Give back the pages wholly between ``start`` and ``end`` (where the system can)."""
+        end = len(self) if end is None else min(end, len(self))
+        first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE  # madvise takes whole pages
+        if hasattr(mmap, "MADV_DONTNEED") and first < end:
+            self.madvise(mmap.MADV_DONTNEED, first, end - first)
+
+
+def _release(text: str | bytes, start: int = 0, end: int | None = None) -> None:
+    if isinstance(text, MappedFile):
+        text.release(start, end)
+
+
+# A file this large is copied aside and mapped to be checked whole, rather than read into
+# this process's memory (``mapped_copy``); below it, the copy costs more than it saves.
+MAPPED_BYTES = 16 * 2**20
+COPY_BUFFER = 8 * 2**20
+
+
+@contextmanager
+def mapped_copy(path: Path) -> Iterator[bytes | MappedFile]:
+    """The bytes of the file at ``path``, for a reading that keeps every record's data: for
+    a large file, a copy in a temporary file, mapped (``MappedFile``), whose pages are
+    given back as its records are read, so the file's bytes are not kept beside their data.
+    A copy, because a file that an editor rewrites in place while it is mapped would take
+    pages from under the map, and reading one then kills the process. A smaller file, one
+    that is not a regular file, or one with no room for its copy, is read.
+    OSError (the file cannot be read) passes through."""
+    with open(path, "rb") as source, ExitStack() as held:
+        info = os.fstat(source.fileno())
+        large = stat.S_ISREG(info.st_mode) and info.st_size >= MAPPED_BYTES
+        copy = _copied(source, held) if large else None
+        if copy is None:
+            if large:  # (a copy begun)
+                source.seek(0)
+            yield source.read()
+        else:
+            yield held.enter_context(MappedFile(copy.fileno(), 0, access=mmap.ACCESS_READ))
+
+
+def _copied(source: io.BufferedReader, held: ExitStack) -> IO[bytes] | None:
+    """``source`` copied into a temporary file (already unlinked where the system allows),
+    closed as ``held`` is; None when it cannot be (no room, or nothing to copy)."""
+    try:
+        with ExitStack() as attempt:
+            copy = attempt.enter_context(tempfile.TemporaryFile())
+            shutil.copyfileobj(source, copy, COPY_BUFFER)
+            copy.flush()
+            if not copy.tell():
+                return None
+            held.enter_context(attempt.pop_all())
+            return copy
+    except OSError:
+        return None
 
 
 def decode(raw: bytes) -> str:
@@ -521,22 +597,24 @@ def read_records(
     """
     starts = section_starts(text)
     newline = "\n" if isinstance(text, str) else b"\n"
-    if isinstance(text, bytes):
+    if not isinstance(text, str):
         decode_piece(text[: starts[0]])
     sections = record_cuts(text, starts)
     stretches = [stretch for start, _, cuts in sections
                  for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
+    line = text.count(newline, 0, starts[0])
+    breaks = iter([text.count(newline, a, b) for a, b in stretches])  # each stretch's lines
+    _release(text)  # every page was read to cut and count: each is read again with its piece
     results = iter(map_stretches(read or read_piece, text, stretches))
     data: dict = {}
     pieces = Pieces()
-    line = text.count(newline, 0, starts[0])
     for start, end, cuts in sections:
         key, value = one_key(next(results))
         if key in data:
             raise _ReadWhole("a duplicate key")
         data[key] = value
         pieces.sections[key] = Piece(start, end, line)
-        line += text.count(newline, start, cuts[0])
+        line += next(breaks)
         if len(cuts) == 1:
             continue
         if value is not None:
@@ -545,7 +623,7 @@ def read_records(
         for item_start, item_end in itertools.pairwise(cuts):
             data[key].append(one_item(next(results)))
             pieces.items[key].append(Piece(item_start, item_end, line))
-            line += text.count(newline, item_start, item_end)
+            line += next(breaks)
     return data, pieces
 
 
@@ -586,15 +664,40 @@ def map_stretches(read: Callable, text: str | bytes, stretches: list[tuple]) -> 
     lengths = list(itertools.accumulate(b - a for a, b, *_ in stretches))
     total = lengths[-1] if lengths else 0
     if total < PARALLEL_BYTES or not can_fork():
-        return [read(text[a:b], *more) for a, b, *more in stretches]
+        return [result for chunk in _read_in_chunks(read, text, stretches) for result in chunk]
     half = next(i for i, length in enumerate(lengths) if length >= total // 2)
 
     def later_half() -> Iterator[list]:
-        yield [read(text[a:b], *more) for a, b, *more in stretches[half + 1 :]]
+        return _read_in_chunks(read, text, stretches[half + 1 :])
 
     with forked([later_half], ahead=1) as (later,):
-        first = [read(text[a:b], *more) for a, b, *more in stretches[: half + 1]]
-        return first + next(later)
+        first = _read_in_chunks(read, text, stretches[: half + 1])
+        results = [result for chunk in first for result in chunk]
+        for chunk in later:
+            results.extend(chunk)
+        return results
+
+
+# How much of the file is read between two looks back: a mapped file's pages read so far
+# are given back (``MappedFile.release``), and a forked reader sends what it has read (one
+# message of a whole half was held, pickled, beside the data it became).
+CHUNK_BYTES = 16 * 2**20
+
+
+def _read_in_chunks(read: Callable, text: str | bytes, stretches: list[tuple]) -> Iterator[list]:
+    """``read`` of each stretch in order, in lists of about CHUNK_BYTES of the file each."""
+    chunk: list = []
+    start = stretches[0][0] if stretches else 0
+    for a, b, *more in stretches:
+        chunk.append(read(text[a:b], *more))
+        if b - start >= CHUNK_BYTES:
+            # from the first: reading a page can bring its neighbours, before it too
+            _release(text, stretches[0][0], b)
+            yield chunk
+            chunk, start = [], b
+    if chunk:
+        _release(text, stretches[0][0])
+        yield chunk
 
 
 def section_starts(text: str | bytes, end: int | None = None) -> list[int]:

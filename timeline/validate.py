@@ -13,6 +13,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from .load import (
     decode,
     load_bytes,
     load_text,
+    mapped_copy,
     paused_gc,
     raise_first_refusal,
 )
@@ -986,11 +988,12 @@ def validate_file(
         for problem in result.errors:
             print(problem)
     """
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        return Result([Problem.unreadable(path, exc)])
-    return validate_bytes(raw, Path(path), today, model=model, refused=refused)
+    with ExitStack() as held:
+        try:  # (a large file's bytes are not kept beside its records' data)
+            raw = held.enter_context(mapped_copy(Path(path)))
+        except OSError as exc:
+            return Result([Problem.unreadable(path, exc)])
+        return validate_bytes(raw, Path(path), today, model=model, refused=refused)
 
 
 def validate_bytes(

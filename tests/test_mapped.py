@@ -1,0 +1,141 @@
+"""A large file checked whole is held as a mapped copy (``load.mapped_copy``): its pages are
+given back once its records are read, so the file's bytes are not kept beside their data;
+an in-place rewrite of the file cannot take pages from under the map; what cannot be
+mapped is read."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from timeline import load
+from timeline.load import MappedFile, load_bytes, mapped_copy
+from timeline.validate import validate_file
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from generate import realistic_yaml  # noqa: E402
+
+TEXT = realistic_yaml(300, seed=11)
+
+
+@pytest.fixture
+def events(tmp_path: Path) -> Path:
+    path = tmp_path / "events.yaml"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+def test_a_large_file_is_mapped_and_a_smaller_one_read(events, monkeypatch) -> None:
+    size = events.stat().st_size
+    for threshold, kind in ((size, MappedFile), (size + 1, bytes)):
+        monkeypatch.setattr(load, "MAPPED_BYTES", threshold)
+        with mapped_copy(events) as raw:
+            assert type(raw) is kind
+            assert raw[:] == events.read_bytes()
+
+
+def test_a_file_with_no_room_for_its_copy_is_read(events, monkeypatch) -> None:
+    monkeypatch.setattr(load, "MAPPED_BYTES", 0)
+    made, real = [], tempfile.TemporaryFile
+
+    class NoRoom:
+        """A temporary file that fills up after its first 256 KiB."""
+
+        def __init__(self) -> None:
+            self.file = real()
+            made.append(self.file)
+
+        def write(self, data: bytes) -> int:
+            if self.file.tell() + len(data) > 2**18:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.file.write(data)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.file, name)
+
+        def __enter__(self) -> NoRoom:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.file.close()
+
+    monkeypatch.setattr(load, "COPY_BUFFER", 2**16)
+    monkeypatch.setattr(tempfile, "TemporaryFile", NoRoom)
+    with mapped_copy(events) as raw:
+        assert type(raw) is bytes and raw == events.read_bytes()
+        assert made and all(file.closed for file in made)  # the partial copy is gone at once
+
+
+def test_a_pipe_is_read(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(load, "MAPPED_BYTES", 0)
+    fifo = tmp_path / "events.yaml"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(TEXT, encoding="utf-8"))
+    writer.start()
+    with mapped_copy(fifo) as raw:
+        assert type(raw) is bytes and raw == TEXT.encode()
+    writer.join(timeout=10)
+
+
+def test_a_file_that_cannot_be_read_is_an_error_in_words(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError), mapped_copy(tmp_path / "missing.yaml"):
+        pass
+    result = validate_file(tmp_path / "missing.yaml")
+    assert not result.ok and "missing.yaml" in str(result.errors[0])
+
+
+def _resident_kib(fd: int) -> int:
+    """How much of the file open at ``fd`` is mapped into this process's memory (its
+    mappings' Rss in /proc/self/smaps, found by the file's name there)."""
+    name = os.readlink(f"/proc/self/fd/{fd}")
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if len(head) >= 5 and "-" in head[0] and ":" in head[3]:  # a mapping's first line
+            inside = len(head) == 6 and head[5] == name
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_the_pages_read_are_given_back(events, monkeypatch) -> None:
+    """Once its records are read, a mapped file keeps next to none of its pages in this
+    process; a message's position reads its record's pages again."""
+    monkeypatch.setattr(load, "MAPPED_BYTES", 0)
+    monkeypatch.setattr(load, "PARALLEL_BYTES", 0)  # a reader too, which maps its own half
+    monkeypatch.setattr(load, "CHUNK_BYTES", 2**16)
+    copies = []
+    real = tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda: copies.append(real()) or copies[-1])
+    size_kib = events.stat().st_size // 1024
+    with mapped_copy(events) as raw:
+        (copy,) = copies
+        raw[:]  # every page read
+        assert _resident_kib(copy.fileno()) >= size_kib
+        doc = load_bytes(raw, events)
+        assert doc.text is raw
+        assert _resident_kib(copy.fileno()) <= 8  # the last page's, or two
+        assert doc.mark(("events", 299, "title")) == load.load_text(TEXT, events).mark(
+            ("events", 299, "title")
+        )
+
+
+def test_the_file_rewritten_in_place_while_it_is_checked_changes_nothing(events, monkeypatch):
+    """An editor that saves the file in place (truncated, then written) while it is
+    checked: the check reads the file as it was, and the process lives on (a map of the
+    file itself would be killed by SIGBUS on its next read)."""
+    monkeypatch.setattr(load, "MAPPED_BYTES", 0)
+    with mapped_copy(events) as raw:
+        with open(events, "r+b") as handle:  # in place: the same file, truncated
+            handle.truncate(0)
+            handle.write(b"events: []\n")
+        doc = load_bytes(raw, events)
+        assert len(doc.data["events"]) == 300

@@ -15,13 +15,16 @@ from pathlib import Path
 import pytest
 
 from timeline import load
+from timeline.build import InvalidInput, build_file
 from timeline.load import MappedFile, load_bytes, mapped_copy
 from timeline.validate import validate_file
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from generate import realistic_yaml  # noqa: E402
+from support import contents  # noqa: E402
 
 TEXT = realistic_yaml(300, seed=11)
 
@@ -139,3 +142,41 @@ def test_the_file_rewritten_in_place_while_it_is_checked_changes_nothing(events,
             handle.write(b"events: []\n")
         doc = load_bytes(raw, events)
         assert len(doc.data["events"]) == 300
+
+
+def test_a_build_checks_a_file_with_errors_from_a_mapped_copy(events, tmp_path, monkeypatch):
+    """Its problems are validate's, and the whole check reads the copy, not the bytes the
+    batches read (the build holds none of those then)."""
+    from timeline import changes
+
+    events.write_text(TEXT.replace("{actor: ", "{actor: no-such-", 3), encoding="utf-8")
+    monkeypatch.setattr(load, "MAPPED_BYTES", 0)
+    given, real = [], changes.checked_whole
+    monkeypatch.setattr(
+        changes, "checked_whole", lambda raw, *a, **k: given.append(type(raw)) or real(raw, *a, **k)
+    )
+    with pytest.raises(InvalidInput) as error:
+        build_file(events, tmp_path / "record.db")
+    assert given == [MappedFile]
+    expected = [str(p) for p in validate_file(events).problems]
+    assert [str(p) for p in error.value.result.problems] == expected
+    assert sum("no-such-" in p for p in expected) == 3
+    assert not (tmp_path / "record.db").exists()
+
+
+def test_a_file_the_batches_leave_builds_from_its_mapped_copy(
+    events, tmp_path, monkeypatch
+):
+    """Read record by record from the copy, checked whole, it builds the database the
+    batches build (its spans from the copy's bytes, kept once the copy is closed)."""
+    from timeline import changes
+    from timeline.validate import Unsettled
+
+    in_batches = contents(build_file(events, tmp_path / "batches.db").db_path)
+
+    def unsettled(*_args):
+        raise Unsettled("read whole")
+
+    monkeypatch.setattr(changes, "plan_from_empty", unsettled)
+    monkeypatch.setattr(load, "MAPPED_BYTES", 0)
+    assert contents(build_file(events, tmp_path / "whole.db").db_path) == in_batches

@@ -149,7 +149,7 @@ def _build_locked(yaml_path: Path, db_path: Path, force: bool) -> BuildResult:
     if info.get(INPUT_KEY) == given.digest:
         return BuildResult(db_path, True, stored_counts(info))
     from .changes import checked_whole, plan_edit, plan_from_empty, plan_whole
-    from .load import paused_gc
+    from .load import MappedFile, mapped_copy, paused_gc
     from .validate import Unsettled
 
     with paused_gc():
@@ -172,9 +172,18 @@ def _build_locked(yaml_path: Path, db_path: Path, force: bool) -> BuildResult:
             return BuildResult(db_path, False, write_database(db_path, plan, given))
         except Unsettled as exc:  # the whole file's check says where, or settles it
             refused = exc.refused  # (not the error: its traceback holds the batches' frames)
-        result = checked_whole(raw, yaml_path, refused=refused)
-        if not result.ok:
-            raise InvalidInput(result)
+        # The whole check keeps every record's data: the file is read again as a mapped copy,
+        # so that its bytes are not kept beside them (nothing here may hold them).
+        raw = plan = None
+        with contextlib.ExitStack() as held:
+            raw = _read(yaml_path, lambda path: held.enter_context(mapped_copy(path)))
+            given = Input(input_hash(raw, commit), commit, stamp)  # the bytes checked
+            result = checked_whole(raw, yaml_path, refused=refused)
+            if not result.ok:
+                raise InvalidInput(result)
+            raw = raw[:]  # as bytes, for the spans, before the copy is closed
+            if result.document is not None and isinstance(result.document.text, MappedFile):
+                result.document.text = raw  # (read record by record from the copy)
         plan = plan_whole(result, raw, yaml_path, db_path, commit)
         return BuildResult(db_path, False, write_database(db_path, plan, given))
 

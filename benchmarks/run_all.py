@@ -458,6 +458,8 @@ FIGURES = [
            "bad.yaml"), expect_exit=1, baseline="validate"),
     Figure("validate-refused", "`timeline validate`, one event's date not a date, no database",
            _timeline("validate", "refused.yaml"), expect_exit=1, baseline="validate"),
+    Figure("build-bad", "`timeline build`, bad references, no database",
+           _timeline("build", "bad.yaml", "--db", "bad.db"), expect_exit=1, baseline="build"),
     Figure("build-refused", "`timeline build`, one event's date not a date, no database",
            _timeline("build", "refused.yaml", "--db", "refused.db"), expect_exit=1,
            baseline="build"),

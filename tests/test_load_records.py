@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from timeline import forks, load
+from timeline import load
 from timeline.load import Document, LoadError, decode, load_bytes, load_text
 from timeline.validate import validate_bytes, validate_document, validate_file
 
@@ -197,21 +197,16 @@ def test_validate_says_the_same_read_record_by_record(path: Path) -> None:
 # -- two readers: a large file's later half is parsed by a forked process ------------------
 
 
-@pytest.mark.parametrize("chunk", [load.CHUNK_BYTES, 1], ids=["one message", "a record each"])
 @pytest.mark.parametrize("broken", [False, True], ids=["valid", "an error in the later half"])
-def test_two_readers_read_as_one(monkeypatch, broken, chunk):
+def test_two_readers_read_as_one(monkeypatch, broken):
     """With the later half of the records read by a second process, the data, the places
-    and the errors are the one reader's, and no process is left behind. The reader sends
-    what it read a chunk at a time (``CHUNK_BYTES``), in order."""
+    and the errors are the one reader's, and no process is left behind."""
     text = realistic_yaml(60, seed=4)
     if broken:  # near the end: in the second reader's half
         at = text.rindex("\n    title: ")
         text = text[:at] + "\n    title: [unclosed" + text[at + len("\n    title: ") :]
     readings = []
-    monkeypatch.setattr(load, "CHUNK_BYTES", chunk)
     forked = spied_forks(monkeypatch)
-    taken, take = [], forks._Reader.__next__
-    monkeypatch.setattr(forks._Reader, "__next__", lambda reader: taken.append(1) or take(reader))
     for threshold in (len(text) + 1, 0):  # one reader, then two
         monkeypatch.setattr(load, "PARALLEL_BYTES", threshold)
         try:
@@ -223,8 +218,6 @@ def test_two_readers_read_as_one(monkeypatch, broken, chunk):
     assert readings[0] == readings[1]
     assert isinstance(readings[0], str) == broken
     assert all(reaped(pid) for pid in forked)
-    if not broken:  # one message, or one for each of its records; then its end
-        assert len(taken) == 2 if chunk > len(text) else len(taken) > 20
 
 
 # -- a value refused in a record: the whole file's error, without reading the file whole ----

@@ -114,7 +114,7 @@ def test_the_pages_read_are_given_back(events, monkeypatch) -> None:
     process; a message's position reads its record's pages again."""
     monkeypatch.setattr(load, "MAPPED_BYTES", 0)
     monkeypatch.setattr(load, "PARALLEL_BYTES", 0)  # a reader too, which maps its own half
-    monkeypatch.setattr(load, "CHUNK_BYTES", 2**16)
+    monkeypatch.setattr(load, "RELEASE_BYTES", 2**16)
     copies = []
     real = tempfile.TemporaryFile
     monkeypatch.setattr(tempfile, "TemporaryFile", lambda: copies.append(real()) or copies[-1])
@@ -164,9 +164,7 @@ def test_a_build_checks_a_file_with_errors_from_a_mapped_copy(events, tmp_path, 
     assert not (tmp_path / "record.db").exists()
 
 
-def test_a_file_the_batches_leave_builds_from_its_mapped_copy(
-    events, tmp_path, monkeypatch
-):
+def test_a_file_the_batches_leave_builds_from_its_mapped_copy(events, tmp_path, monkeypatch):
     """Read record by record from the copy, checked whole, it builds the database the
     batches build (its spans from the copy's bytes, kept once the copy is closed)."""
     from timeline import changes

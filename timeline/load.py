@@ -664,40 +664,39 @@ def map_stretches(read: Callable, text: str | bytes, stretches: list[tuple]) -> 
     lengths = list(itertools.accumulate(b - a for a, b, *_ in stretches))
     total = lengths[-1] if lengths else 0
     if total < PARALLEL_BYTES or not can_fork():
-        return [result for chunk in _read_in_chunks(read, text, stretches) for result in chunk]
+        return _read_releasing(read, text, stretches)
     half = next(i for i, length in enumerate(lengths) if length >= total // 2)
 
+    # One message of the whole half: the reader sends it once it has read it all, so that
+    # it reads while this process reads the first half (a message the size of a pipe's
+    # buffer would wait there until this process reads it, after its own half)
     def later_half() -> Iterator[list]:
-        return _read_in_chunks(read, text, stretches[half + 1 :])
+        yield _read_releasing(read, text, stretches[half + 1 :])
 
     with forked([later_half], ahead=1) as (later,):
-        first = _read_in_chunks(read, text, stretches[: half + 1])
-        results = [result for chunk in first for result in chunk]
-        for chunk in later:
-            results.extend(chunk)
-        return results
+        first = _read_releasing(read, text, stretches[: half + 1])
+        return first + next(later)
 
 
-# How much of the file is read between two looks back: a mapped file's pages read so far
-# are given back (``MappedFile.release``), and a forked reader sends what it has read (one
-# message of a whole half was held, pickled, beside the data it became).
-CHUNK_BYTES = 16 * 2**20
+# How much of a mapped file is read between two releases of the pages read so far
+# (``MappedFile.release``; an unmapped text is read straight through).
+RELEASE_BYTES = 16 * 2**20
 
 
-def _read_in_chunks(read: Callable, text: str | bytes, stretches: list[tuple]) -> Iterator[list]:
-    """``read`` of each stretch in order, in lists of about CHUNK_BYTES of the file each."""
-    chunk: list = []
-    start = stretches[0][0] if stretches else 0
+def _read_releasing(read: Callable, text: str | bytes, stretches: list[tuple]) -> list:
+    """``read`` of each stretch in order; a mapped file's pages given back as it goes."""
+    if not isinstance(text, MappedFile):
+        return [read(text[a:b], *more) for a, b, *more in stretches]
+    results: list = []
+    released = stretches[0][0] if stretches else 0
     for a, b, *more in stretches:
-        chunk.append(read(text[a:b], *more))
-        if b - start >= CHUNK_BYTES:
+        results.append(read(text[a:b], *more))
+        if b - released >= RELEASE_BYTES:
             # from the first: reading a page can bring its neighbours, before it too
-            _release(text, stretches[0][0], b)
-            yield chunk
-            chunk, start = [], b
-    if chunk:
-        _release(text, stretches[0][0])
-        yield chunk
+            text.release(stretches[0][0], b)
+            released = b
+    text.release(stretches[0][0] if stretches else 0)
+    return results
 
 
 def section_starts(text: str | bytes, end: int | None = None) -> list[int]:

@@ -272,11 +272,6 @@ class MappedFile(mmap.mmap):
             self.madvise(mmap.MADV_DONTNEED, first, end - first)
 
 
-def _release(text: str | bytes, start: int = 0, end: int | None = None) -> None:
-    if isinstance(text, MappedFile):
-        text.release(start, end)
-
-
 # A file this large is copied aside and mapped to be checked whole, rather than read into
 # this process's memory (``mapped_copy``); below it, the copy costs more than it saves.
 MAPPED_BYTES = 16 * 2**20
@@ -604,7 +599,8 @@ def read_records(
                  for stretch in [(start, cuts[0]), *itertools.pairwise(cuts)]]  # fmt: skip
     line = text.count(newline, 0, starts[0])
     breaks = iter([text.count(newline, a, b) for a, b in stretches])  # each stretch's lines
-    _release(text)  # every page was read to cut and count: each is read again with its piece
+    if isinstance(text, MappedFile):  # every page was read to cut and count: given back,
+        text.release()  # each is read again with its piece
     results = iter(map_stretches(read or read_piece, text, stretches))
     data: dict = {}
     pieces = Pieces()
@@ -687,15 +683,15 @@ def _read_releasing(read: Callable, text: str | bytes, stretches: list[tuple]) -
     """``read`` of each stretch in order; a mapped file's pages given back as it goes."""
     if not isinstance(text, MappedFile):
         return [read(text[a:b], *more) for a, b, *more in stretches]
+    start = released = stretches[0][0] if stretches else 0
     results: list = []
-    released = stretches[0][0] if stretches else 0
     for a, b, *more in stretches:
         results.append(read(text[a:b], *more))
         if b - released >= RELEASE_BYTES:
-            # from the first: reading a page can bring its neighbours, before it too
-            text.release(stretches[0][0], b)
+            # from the start: reading a page can bring its neighbours, before it too
+            text.release(start, b)
             released = b
-    text.release(stretches[0][0] if stretches else 0)
+    text.release(start)
     return results
 
 

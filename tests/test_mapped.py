@@ -167,9 +167,12 @@ def test_a_build_checks_a_file_with_errors_from_a_mapped_copy(events, tmp_path, 
 def test_a_file_the_batches_leave_builds_from_its_mapped_copy(events, tmp_path, monkeypatch):
     """Read record by record from the copy, checked whole, it builds the database the
     batches build (its spans from the copy's bytes, kept once the copy is closed)."""
-    from timeline import changes
+    from timeline import changes, files
     from timeline.validate import Unsettled
 
+    # each build records the file's stamp: not "" for the first (a file just written) and
+    # the stamp for the second, a second later
+    monkeypatch.setattr(files, "SETTLED_NS", 0)
     in_batches = contents(build_file(events, tmp_path / "batches.db").db_path)
 
     def unsettled(*_args):

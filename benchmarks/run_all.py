@@ -405,6 +405,15 @@ def _fresh_copy_alone(ws: Workspace, run: int) -> None:
     shutil.copy(ws.plain / "events.yaml", alone / "add.yaml")
 
 
+def _fresh_bad_copy(ws: Workspace, run: int) -> None:
+    """The file with bad references, with no database beside it (its build fails)."""
+    alone = ws.plain / "bad"
+    alone.mkdir(exist_ok=True)
+    for built in alone.glob("record.db*"):
+        built.unlink()
+    shutil.copy(ws.plain / "bad.yaml", alone / "add.yaml")
+
+
 def _without_db(ws: Workspace) -> None:
     """No database beside the file: validate reads and checks all of it."""
     (ws.plain / "record.db").unlink(missing_ok=True)
@@ -417,12 +426,12 @@ def _build_plain(ws: Workspace) -> None:
                    check=True, capture_output=True)  # fmt: skip
 
 
-def _add_argv(ws: Workspace, where: str = "add.yaml") -> list[str]:
+def _add_argv(ws: Workspace, where: str = "add.yaml", actor: str = "") -> list[str]:
     return [
         str(TIMELINE), "add", where, "--date", "2024-05-17",
         "--title", "Benchmark meeting added by run_all",
         "--summary", "Officials of the two sides meet; an event added to time timeline add.",
-        "--type", "meeting", "--actor", f"{ws.samples['actor']}:participant",
+        "--type", "meeting", "--actor", f"{actor or ws.samples['actor']}:participant",
         "--source", ws.samples["source"], "--quote", "A short quote for the benchmark.",
         "--no-interactive",
     ]  # fmt: skip
@@ -473,6 +482,12 @@ FIGURES = [
     Figure("add-alone", "`timeline add` of one event, no database (a large file's is built)",
            lambda ws: _add_argv(ws, "alone/add.yaml"), prepare=_fresh_copy_alone,
            expect_output="Added", baseline="validate"),
+    Figure("add-wrong", "`timeline add` of one event naming an unknown actor, database up "
+           "to date", lambda ws: _add_argv(ws, actor="no-such-actor"), setup=_build_plain,
+           prepare=_fresh_copy, expect_exit=1, baseline="validate"),
+    Figure("add-bad", "`timeline add` of one event to the file with bad references, no "
+           "database (its build fails)", lambda ws: _add_argv(ws, "bad/add.yaml"),
+           prepare=_fresh_bad_copy, expect_exit=1, baseline="validate-bad"),
     Figure("fmt", "`timeline fmt --check`, no cache", _timeline("fmt", "--check",
            "events.yaml"), prepare=_without_fmt_cache, expect_output="already in canonical",
            baseline="yaml-load"),

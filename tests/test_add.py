@@ -15,7 +15,7 @@ from timeline.cli import app
 from timeline.edit import EditRefused, add_event, suggest_id
 from timeline.files import WriteRefused
 from timeline.layout import format_text
-from timeline.validate import validate_file
+from timeline.validate import validate_bytes, validate_file
 
 runner = CliRunner()
 
@@ -203,17 +203,22 @@ def test_cli_add_interactive_prompts(small_yaml):
 
 def test_cli_add_parses_and_validates_the_file_once_each(small_yaml, monkeypatch):
     """The file as it is is parsed once (prompts and insertion share it); the file as it
-    would be is parsed and validated once. Nothing else reads or validates the whole file."""
+    would be is parsed and validated once. Nothing else reads or validates the whole file,
+    and neither is parsed into a node graph (each record is read alone)."""
     from timeline import edit
 
-    size = len(small_yaml.read_text())
+    size = small_yaml.stat().st_size
     parsed, validated = [], []
-    real_load, real_validate = edit.load_text, edit.validate_document
+    real_load, real_validate = edit.load_bytes, edit.validate_document
     monkeypatch.setattr(
-        edit, "load_text", lambda text, path: parsed.append(len(text)) or real_load(text, path)
+        edit, "load_bytes", lambda raw, path: parsed.append(len(raw)) or real_load(raw, path)
+    )
+    real_text = edit.load_text
+    monkeypatch.setattr(  # (the new block alone is read back)
+        edit, "load_text", lambda text, path: len(text) < size / 4 and real_text(text, path)
     )
     monkeypatch.setattr(
-        edit, "validate_document", lambda doc: validated.append(doc) or real_validate(doc)
+        edit, "validate_document", lambda doc, **kw: validated.append(doc) or real_validate(doc)
     )
     result = cli_add(
         small_yaml, "--date", "2021-04-10", "--title", "Zelensky meets Erdoğan",
@@ -221,9 +226,8 @@ def test_cli_add_parses_and_validates_the_file_once_each(small_yaml, monkeypatch
         "--source", "seed-news", "--quote", "Q.", "--no-interactive",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    whole = [n for n in parsed if n >= size]
-    assert len(whole) == 2 and whole[0] == size and whole[1] > size  # before, after
-    assert len(validated) == 1
+    assert len(parsed) == 2 and parsed[0] == size and parsed[1] > size  # before, after
+    assert len(validated) == 1 and validated[0].root is None and validated[0].pieces
 
 
 def test_an_existing_error_is_reported_where_it_is(small_yaml):
@@ -281,16 +285,16 @@ def test_the_file_as_it_is_is_released_before_the_result_is_parsed(small_yaml, m
     loaded = edit.Loaded.read(small_yaml)
     before = weakref.ref(loaded.doc)
     alive_when_parsing_the_result = []
-    real_load = edit.load_text
+    real_load = edit.load_bytes
 
-    def load(text, path):
+    def load(raw, path):
         gc.collect()
         alive_when_parsing_the_result.append(before() is not None)
-        return real_load(text, path)
+        return real_load(raw, path)
 
-    monkeypatch.setattr(edit, "load_text", load)
+    monkeypatch.setattr(edit, "load_bytes", load)
     add_event(small_yaml, event(), loaded=loaded)
-    assert alive_when_parsing_the_result[0] is False  # the first parse is the result's
+    assert alive_when_parsing_the_result == [False]  # the only parse is the result's
     assert loaded.doc is None
 
 
@@ -356,3 +360,71 @@ def test_cli_add_to_an_indentless_file(small_yaml):
     assert result.exit_code == 0, result.output
     assert "\n- id: 2021-04-10-talks\n" in small_yaml.read_text()
     assert runner.invoke(app, ["validate", str(small_yaml)]).exit_code == 0
+
+
+def _events_first(text: str) -> str:
+    """The file with its events section moved above the others (each section kept whole)."""
+    start, end = text.index("\nevents:") + 1, len(text)
+    return text[start:end] + text[:start]
+
+
+def _commented(text: str) -> str:
+    """A comment and a blank line above every event, and a trailing comment after each."""
+    text = text.replace("\n  - id: ", "\n\n  # the next event\n  - id: ")
+    return text.replace("\n    status: confirmed\n", "\n    status: confirmed  # so far\n")
+
+
+LAYOUTS = {
+    "canonical": lambda text: text,
+    "crlf": lambda text: text.replace("\n", "\r\n"),
+    "bom": lambda text: "\ufeff" + text,
+    "indentless": lambda text: "".join(line.removeprefix("  ") for line in text.splitlines(True)),
+    "commented": _commented,
+    "events-first": _events_first,
+    "no-final-newline": lambda text: text.rstrip("\n"),
+}
+
+
+@pytest.mark.parametrize("date", ["1900", "2019", "2021-04-10", "2024-06"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_placed_in_bytes_as_the_node_graph_places_it(small_yaml, layout, date):
+    """A file read record by record is placed in its bytes, as ``insert_event`` places it
+    from the whole file's node graph: the same bytes and the same line."""
+    from timeline.edit import _placed_in_bytes, insert_event
+    from timeline.files import TextFile
+    from timeline.load import load_bytes, load_text
+
+    small_yaml.write_bytes(LAYOUTS[layout](small_yaml.read_text()).encode())
+    current, new = TextFile.read(small_yaml), event(date=date)
+    expected = insert_event(current.text, load_text(current.text, small_yaml), new)
+    doc = load_bytes(current.raw, small_yaml)
+    placed = _placed_in_bytes(current, doc, new)
+    if layout == "bom":  # not read record by record (text before the first key): the graph's
+        assert doc.root is not None and placed is None
+        return
+    if layout == "no-final-newline" and date == "2024-06":  # the last line gains its break
+        assert placed is None
+        return
+    insertion, chunks = placed
+    expected_bytes = current.encode(expected.text, convert_newlines=False)
+    if layout == "no-final-newline":  # inserted above the last line: it is left as it was
+        expected_bytes = expected_bytes.removesuffix(b"\n")
+    assert b"".join(chunks) == expected_bytes
+    assert (insertion.line, insertion.block) == (expected.line, expected.block)
+    assert validate_bytes(b"".join(chunks), small_yaml).ok
+
+
+def test_placed_in_bytes_in_the_real_file_as_the_node_graph_places_it(tmp_path):
+    from timeline.edit import _placed_in_bytes, insert_event
+    from timeline.files import TextFile
+    from timeline.load import load_bytes, load_text
+
+    current = TextFile.read(Path(__file__).parent.parent / "events.yaml")
+    doc = load_bytes(current.raw, current.path)
+    graph = load_text(current.text, current.path)
+    for date in ["1900", "2019-01", "2022-02-24", "2026"]:
+        new = event(date=date)
+        expected = insert_event(current.text, graph, new)
+        insertion, chunks = _placed_in_bytes(current, doc, new)
+        assert b"".join(chunks) == current.encode(expected.text, convert_newlines=False)
+        assert insertion.line == expected.line

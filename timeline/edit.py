@@ -23,10 +23,19 @@ from .comments import TokenMap
 from .dates import parse_date
 from .files import TextFile, line_ending, rewrite
 from .layout import INDENT, canonical_record, dump_record, event_order
-from .load import HIDDEN_HINT, Document, LoadError, hidden_character, load_text, paused_gc
+from .load import (
+    HIDDEN_HINT,
+    Document,
+    LoadError,
+    hidden_character,
+    load_bytes,
+    load_text,
+    mapped_joined,
+    paused_gc,
+)
 from .spans import NotAList, Spans, changed_events, reparse
 from .store import stored_spans
-from .validate import Problem, Unsettled, validate_changed, validate_document
+from .validate import Problem, Result, Unsettled, validate_changed, validate_document
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -182,31 +191,38 @@ def _open_empty_list(text: str, mark: yaml.Mark) -> str:
 
 @dataclass
 class Loaded:
-    """A file's text and its parsed document, kept so one command parses it once."""
+    """A file's parsed document, kept so one command parses it once."""
 
-    text: str
+    digest: str  # of the bytes parsed
     doc: Document | None  # None once handed over (see ``take``)
 
-    def take(self, text: str) -> Document | None:
-        """The document, handed over once and only if the file still holds ``text``;
-        not kept here after that, so an edit holds one parsed file at a time."""
-        doc, self.doc = (self.doc if text == self.text else None), None
+    def take(self, current: TextFile) -> Document | None:
+        """The document, handed over once and only if the file still holds the bytes
+        parsed; not kept here after that, so an edit holds one parsed file at a time. A
+        document read record by record is bound to ``current``'s bytes (the same ones)."""
+        doc, self.doc = (self.doc if current.digest == self.digest else None), None
+        if doc is not None and doc.pieces is not None:
+            doc.text = current.raw
         return doc
 
     @classmethod
     def read(cls, path: Path) -> Loaded:
-        """The file parsed; EditRefused when it cannot be read or parsed.
+        """The file parsed (record by record where it reads so: ``load_bytes``); EditRefused
+        when it cannot be read or parsed. The document does not keep the file's bytes: the
+        edit reads them again, under the file's lock.
 
         Example: ``Loaded.read(Path("events.yaml")).doc.data["events"]``.
         """
         try:
             current = TextFile.read(path)
             with paused_gc():
-                return cls(current.text, load_text(current.text, current.path))
+                doc = load_bytes(current.raw, current.path)
         except OSError as exc:
             raise EditRefused([Problem.unreadable(path, exc)]) from None
         except LoadError as exc:
             raise EditRefused([Problem.unloadable(path, exc)]) from None
+        doc.text = None
+        return cls(current.digest, doc)
 
 
 def add_event(
@@ -237,9 +253,7 @@ def add_event(
         _refuse_unwritable_values(event, current.path)
         quick = catalogued_insertion(current, event, db_path) if db_path else None
         # handed straight over: nothing here keeps the parsed file alive
-        done.append(
-            quick or _validated_insertion(current, event, loaded and loaded.take(current.text))
-        )
+        done.append(quick or _validated_insertion(current, event, loaded and loaded.take(current)))
         if dry_run:
             return None
         return done[-1].data or current.encode(done[-1].text, convert_newlines=False)
@@ -296,21 +310,69 @@ def _reads_back(insertion: Insertion, event: dict, path: Path) -> None:
 
 
 def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -> Insertion:
-    """The insertion, once the whole resulting file is parsed and validated (once)."""
+    """The insertion, once the whole resulting file is parsed and validated (once). A file
+    that reads record by record is placed in its bytes (``_placed_in_bytes``); neither it
+    nor the result is then held as a text or a node graph."""
     try:
         with paused_gc():
-            doc = doc or load_text(current.text, current.path)
-            insertion = insert_event(current.text, doc, event)
-            doc = None  # hold one parsed file at a time: at 100,000 events each is ~5 GiB
-            after = validate_document(load_text(insertion.text, current.path))
+            doc = doc or load_bytes(current.raw, current.path)
+            placed = _placed_in_bytes(current, doc, event)
+            if placed is None:  # read whole (an alias, ...), or an empty events list
+                doc = doc if doc.root is not None else load_text(current.text, current.path)
+                insertion = insert_event(current.text, doc, event)
+                chunks = [current.encode(insertion.text, convert_newlines=False)]
+            else:
+                insertion, chunks = placed
+            doc = None  # hold one parsed file at a time: at 100,000 events each is gigabytes
+            after, data = _checked_bytes(chunks, current.path)
     except LoadError as exc:
         # Nowhere to insert, or no valid result: the file's own errors (e.g. a null
         # events section) say why, when it has some.
         raise EditRefused(_own_errors(current) or [Problem.unloadable(current.path, exc)]) from None
     if not after.ok:
         raise EditRefused(_positions_in_current_file(after.errors, insertion), insertion.line)
+    insertion = dataclasses.replace(insertion, data=data)
     _reads_back(insertion, event, current.path)
     return insertion
+
+
+def _placed_in_bytes(
+    current: TextFile, doc: Document, event: dict
+) -> tuple[Insertion, list[bytes | memoryview]] | None:
+    """The insertion ``insert_event`` makes, and the new file's bytes as chunks, for a file
+    read record by record from its bytes: its place from the events' order and the parse
+    of the one event before it (``_after_content``). None for a document read whole, an
+    events section that is not a block list, or bytes whose lines YAML counts otherwise."""
+    pieces = doc.pieces.items.get("events") if doc.pieces is not None else None
+    events = doc.data.get("events") if isinstance(doc.data, dict) else None
+    raw = current.raw
+    if not pieces or not isinstance(events, list) or isinstance(doc.text, str):
+        return None
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
+        return None  # a lone carriage return breaks lines for YAML but not for the count
+    order = event_order(event)
+    later = next((k for k, e in enumerate(events)
+                  if isinstance(e, dict) and event_order(e) > order), len(events))  # fmt: skip
+    column = doc.node_mark(("events",)).column  # the list's first dash
+    if later == 0:  # on the line after the 'events:' key's own, as ``insertion_point`` says
+        at = raw.find(b"\n", doc.pieces.sections["events"].start) + 1
+    else:
+        at = _after_content(raw, pieces[later - 1].start, pieces[later - 1].end, column)
+    if not at or (at == len(raw) and not raw.endswith(b"\n")):
+        return None
+    block = dump_record("event", event, " " * column).replace("\n", current.newline)
+    whole = memoryview(raw)
+    chunks = [whole[:at], block.encode(), whole[at:]]
+    return Insertion(block, raw.count(b"\n", 0, at) + 1), chunks
+
+
+def _checked_bytes(chunks: list[bytes | memoryview], path: Path) -> tuple[Result, bytes | None]:
+    """The file made of ``chunks`` validated, and its bytes when it is valid. A large one is
+    read from a mapped temporary file (``mapped_joined``): the bytes are not held beside
+    its records' data. LoadError when it cannot be read."""
+    with mapped_joined(chunks) as data:
+        result = validate_document(load_bytes(data, path), model=False)
+        return result, data[:] if result.ok else None
 
 
 def built_first(path: Path, db_path: Path) -> bool:
@@ -398,7 +460,8 @@ def _placed(cat: Catalog, current: TextFile, raw: bytes, event: dict) -> Inserti
     later = next((k for k, i in enumerate(spans.ids) if (keys[i], i) > order), None)
     if later == 0:
         return None  # before the first event: its place follows the 'events:' key
-    at = _after_content(raw, spans, len(spans.ids) - 1 if later is None else later - 1)
+    offsets, index = spans.offsets(), len(spans.ids) if later is None else later
+    at = _after_content(raw, offsets[index], offsets[index + 1], spans.column)
     if at is None or (at == len(raw) and not raw.endswith(b"\n")):
         return None
     block = dump_record("event", event, " " * spans.column).replace("\n", current.newline)
@@ -413,13 +476,12 @@ def _placed(cat: Catalog, current: TextFile, raw: bytes, event: dict) -> Inserti
     return Insertion(block, raw.count(b"\n", 0, at) + 1, data=data)
 
 
-def _after_content(raw: bytes, spans: Spans, index: int) -> int | None:
-    """The byte offset of the line after the last value of event ``index`` (where
-    ``insertion_point`` puts a new event after it), from a parse of that event alone."""
-    offsets = spans.offsets()
-    start, end = offsets[index + 1], offsets[index + 2]
+def _after_content(raw: bytes, start: int, end: int, column: int) -> int | None:
+    """The byte offset of the line after the last value of the event whose bytes run from
+    ``start`` to ``end`` (where ``insertion_point`` puts a new event after it), from a parse
+    of that event alone (its dash at ``column``)."""
     try:
-        reparsed = reparse(raw[start:end], spans.column, Path("event"))
+        reparsed = reparse(raw[start:end], column, Path("event"))
     except (NotAList, LoadError):
         return None
     events = next(v for k, v in reparsed.doc.root.value if k.value == "events")
@@ -456,7 +518,7 @@ def _own_errors(current: TextFile) -> list[Problem]:
     """The errors of the file as it is (none when it cannot even be parsed)."""
     try:
         with paused_gc():
-            return validate_document(load_text(current.text, current.path)).errors
+            return validate_document(load_bytes(current.raw, current.path), model=False).errors
     except LoadError:
         return []
 

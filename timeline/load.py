@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import io
 import itertools
 import mmap
 import os
@@ -20,7 +19,7 @@ import stat
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -293,27 +292,39 @@ def mapped_copy(path: Path) -> Iterator[bytes | MappedFile]:
     with open(path, "rb") as source, ExitStack() as held:
         info = os.fstat(source.fileno())
         large = stat.S_ISREG(info.st_mode) and info.st_size >= MAPPED_BYTES
-        copy = _copied(source, held) if large else None
-        if copy is None:
+        copy = large and _mapped(lambda to: shutil.copyfileobj(source, to, COPY_BUFFER), held)
+        if not copy:
             if large:  # (a copy begun)
                 source.seek(0)
             yield source.read()
         else:
-            yield held.enter_context(MappedFile(copy.fileno(), 0, access=mmap.ACCESS_READ))
+            yield copy
 
 
-def _copied(source: io.BufferedReader, held: ExitStack) -> IO[bytes] | None:
-    """``source`` copied into a temporary file (already unlinked where the system allows),
-    closed as ``held`` is; None when it cannot be (no room, or nothing to copy)."""
+@contextmanager
+def mapped_joined(chunks: Sequence[bytes | memoryview]) -> Iterator[bytes | MappedFile]:
+    """The chunks one after another, as ``mapped_copy`` gives a file's bytes: when large,
+    written to a temporary file and mapped, so that they are not held beside the data of
+    the records read from them; else, or with no room for that file, joined in memory."""
+    with ExitStack() as held:
+        large = sum(len(chunk) for chunk in chunks) >= MAPPED_BYTES
+        copy = _mapped(lambda f: f.writelines(chunks), held) if large else None
+        yield b"".join(chunks) if copy is None else copy
+
+
+def _mapped(write: Callable[[IO[bytes]], object], held: ExitStack) -> MappedFile | None:
+    """What ``write`` writes to a temporary file (already unlinked where the system allows),
+    mapped, and closed as ``held`` is; None when it cannot be (no room, or nothing written)."""
     try:
         with ExitStack() as attempt:
             copy = attempt.enter_context(tempfile.TemporaryFile())
-            shutil.copyfileobj(source, copy, COPY_BUFFER)
+            write(copy)
             copy.flush()
             if not copy.tell():
                 return None
+            mapped = attempt.enter_context(MappedFile(copy.fileno(), 0, access=mmap.ACCESS_READ))
             held.enter_context(attempt.pop_all())
-            return copy
+            return mapped
     except OSError:
         return None
 

@@ -243,3 +243,49 @@ def test_a_small_file_a_dry_run_or_a_file_with_errors_builds_no_database(
     assert refused.exit_code == 1 and "20x" in refused.output and "Built" not in refused.output
     for path in (small, dry, broken):  # (the failed build's lock file aside)
         assert [p.name for p in path.parent.iterdir() if p.name.startswith("record")] == []
+
+
+WRONG = {
+    "a misspelt actor": lambda new: {"actors": [{"actor": new["actors"][0]["actor"] + "x",
+                                                  "role": "participant"}]},
+    "an unknown source": lambda new: {"citations": [{"source": "nowhere", "quote": "Q."}]},
+    "an unknown system": lambda new: {"systems": [{"system": "no-such-drone",
+                                                   "source": new["citations"][0]["source"]}]},
+    "a related event not in the file": lambda new: {"related": [{"type": "follows",
+                                                                 "event": "no-such-event"}]},
+    "a confirmed event in the future": lambda new: {"date": "2099-01"},
+    "several at once": lambda new: {"type": "meting", "citations": [], "countries": ["XX"]},
+    "a duplicate id": lambda new: {"id": "montreux"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("wrong", WRONG)
+@pytest.mark.parametrize("hand_edit", [False, True], ids=["up-to-date", "edited-since"])
+def test_an_event_with_errors_is_refused_as_the_whole_file_check_refuses_it(
+    generated, tmp_path, monkeypatch, wrong, hand_edit
+):
+    """Checked against the database, the new event's errors are reported at the lines it
+    would take, with the hints the whole file's check gives (a close id): the same
+    refusal, without that check. A duplicate names the other record's line: the whole
+    check reports it."""
+    with_db, alone = _copies(generated, tmp_path)
+    if hand_edit:
+        _edited_by_hand(with_db, alone)
+    base = _new_event(generated, "2020-05")
+    new = base | WRONG[wrong](base)
+    if wrong == "a duplicate id":
+        new["id"] = edit.Loaded.read(alone).doc.data["events"][7]["id"]
+    refusals, checks = [], []
+    real = edit._validated_insertion
+    monkeypatch.setattr(edit, "_validated_insertion", lambda *a: checks.append(1) or real(*a))
+    for path in (alone, with_db):
+        before = path.read_bytes()
+        with pytest.raises(EditRefused) as error:
+            add_event(path, dict(new), db_path=path.parent / "record.db")
+        assert path.read_bytes() == before
+        refusals.append((error.value.line, [str(p).replace(str(path), "FILE")
+                                            for p in error.value.problems]))  # fmt: skip
+    assert refusals[0] == refusals[1]
+    assert checks == ([1, 1] if wrong == "a duplicate id" else [1])  # the file alone's only
+    if wrong == "a misspelt actor":
+        assert "did you mean" in refusals[0][1][0]

@@ -30,6 +30,8 @@ from .spans import Spans
 from .store import built_from, read_only, stored_build_info, stored_spans
 from .validate import Unchanged
 
+PROMPTED = ("actors", "sources", "events")  # the sections whose ids ``add`` prompts for
+
 
 @dataclass
 class Catalog:
@@ -38,11 +40,13 @@ class Catalog:
     conn: sqlite3.Connection
     spans: Spans
 
-    def ids(self) -> dict[str, list[str]]:
-        """Ids a curator can refer to, by section (for prompts and new ids)."""
+    def ids(
+        self, sections: Iterable[str] = ("actors", "sources", "events")
+    ) -> dict[str, list[str]]:
+        """Ids a curator can refer to, by section, sorted (for prompts and new ids)."""
         return {
             name: [row[0] for row in self.conn.execute(f"select id from [{name}] order by id")]
-            for name in ("actors", "sources", "events")
+            for name in sections
         }
 
     def countries(self) -> dict[str, str]:

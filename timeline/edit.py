@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import yaml
 
+from . import schema
 from .comments import TokenMap
 from .dates import parse_date
 from .files import TextFile, line_ending, rewrite
@@ -434,9 +435,9 @@ def catalogued(
 def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Insertion | None:
     """The insertion ``insert_event`` makes, found with the database built from the file
     (its event order and spans; ``catalogued``) and checked against it, parsing only the
-    event before the new one and the new one; None when the database does not describe
-    the file, or the new event needs the whole file's check (an error, which that check
-    reports in place).
+    event before the new one and the new one. EditRefused when the new event has errors
+    (at the lines it would take); None when the database does not describe the file, or
+    the new event needs the whole file's check (a duplicate, which names the other line).
     """
     raw = current.raw or current.encode(current.text, convert_newlines=False)
     if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
@@ -448,13 +449,18 @@ def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Inser
             )
         except Unsettled:  # the file's changed records have errors: the whole check says
             return None
+    if isinstance(insertion, EditRefused):  # (raised once the database is closed)
+        raise insertion
     if insertion is not None:
         _reads_back(insertion, event, current.path)
     return insertion
 
 
-def _placed(cat: Catalog, current: TextFile, raw: bytes, event: dict) -> Insertion | None:
-    """The insertion of ``event`` into the file ``raw`` that ``cat`` describes."""
+def _placed(
+    cat: Catalog, current: TextFile, raw: bytes, event: dict
+) -> Insertion | EditRefused | None:
+    """The insertion of ``event`` into the file ``raw`` that ``cat`` describes, or the
+    refusal of an event with errors (``_refusal_in_place``)."""
     spans, order = cat.spans, event_order(event)
     keys = cat.sort_keys()
     later = next((k for k, i in enumerate(spans.ids) if (keys[i], i) > order), None)
@@ -470,10 +476,24 @@ def _placed(cat: Catalog, current: TextFile, raw: bytes, event: dict) -> Inserti
     if not _only_inserted(spans, raw, data, event, current.path):
         return None
     reparsed = reparse(block.encode(), spans.column, current.path)
-    checked = validate_changed(reparsed.doc, cat.unchanged((), [event.get("id")]))
+    line = raw.count(b"\n", 0, at) + 1
+    unchanged = cat.unchanged((), [event.get("id")])
+    checked = validate_changed(reparsed.doc, unchanged, suggestions=cat.ids(schema.SECTIONS))
     if not checked.ok:
+        return _refusal_in_place(checked.errors, reparsed.doc, line)
+    return Insertion(block, line, data=data)
+
+
+def _refusal_in_place(problems: list[Problem], doc: Document, line: int) -> EditRefused | None:
+    """The refusal the whole file's check would make, of a new event whose block starts
+    at ``line`` and has these ``problems`` (found in ``doc``, the block read alone, against
+    the rest of a valid file): each at the line it would take. None when one is a
+    duplicate, whose message names the other record's line: the whole check says it."""
+    if any(p.message.startswith("duplicate") for p in problems):
         return None
-    return Insertion(block, raw.count(b"\n", 0, at) + 1, data=data)
+    shift = line - doc.mark(("events", 0)).line
+    placed = [dataclasses.replace(p, line=p.line + shift) for p in problems]
+    return EditRefused(sorted(placed, key=lambda p: (p.line, p.column)), line)
 
 
 def _after_content(raw: bytes, start: int, end: int, column: int) -> int | None:

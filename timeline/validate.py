@@ -379,12 +379,15 @@ class Validator:
             return Result(self.problems, totals={name: len(items) for name, items in raw.items()})
         return Result(self.problems, _dataset(raw))
 
-    def run_changed(self, unchanged: Unchanged) -> Result:
+    def run_changed(
+        self, unchanged: Unchanged, suggestions: dict[str, list[str]] | None = None
+    ) -> Result:
         """Check the document's records as the changed part of a file whose other records
         passed before; the Result's dataset holds only these records.
 
-        Errors here only tell the caller to validate the whole file, which reports them
-        with their positions in it; so a reference's hint does not suggest close ids.
+        Errors here mostly tell the caller to validate the whole file, which reports them
+        with their positions in it; so a reference's hint suggests close ids only from
+        ``suggestions`` (each section's ids, sorted), when given.
         """
         self.unchanged = unchanged
         data = self.doc.data
@@ -399,7 +402,9 @@ class Validator:
             for i, item in self.records(name, items):
                 if item.get("id") in unchanged.others[name]:
                     self.report((name, i, "id"), f"duplicate id {item['id']!r}")
-                self.check_references(kind, item, (name, i), _NO_SUGGESTIONS, item.get("id"))
+                self.check_references(
+                    kind, item, (name, i), suggestions or _NO_SUGGESTIONS, item.get("id")
+                )
         items = raw["events"]
         targets = [
             rel.get("event")
@@ -963,16 +968,23 @@ def validate_document(doc: Document, today: dt.date | None = None, *, model: boo
     return Validator(doc, today).run(model=model)
 
 
-def validate_changed(doc: Document, unchanged: Unchanged, today: dt.date | None = None) -> Result:
+def validate_changed(
+    doc: Document,
+    unchanged: Unchanged,
+    today: dt.date | None = None,
+    *,
+    suggestions: dict[str, list[str]] | None = None,
+) -> Result:
     """Validate the records of a document holding only the changed part of a file (any of
-    its sections; those it leaves out hold no changed record).
+    its sections; those it leaves out hold no changed record). ``suggestions``: each
+    section's ids, sorted, for the hints of unknown references (``Validator.run_changed``).
 
     Example::
 
         result = validate_changed(region_doc, unchanged_from_database)
         result.ok, result.dataset.events
     """
-    return Validator(doc, today).run_changed(unchanged)
+    return Validator(doc, today).run_changed(unchanged, suggestions)
 
 
 def validate_file(

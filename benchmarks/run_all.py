@@ -396,22 +396,23 @@ def _fresh_copy_edited(ws: Workspace, run: int) -> None:
     _restore_plain(ws)
 
 
-def _fresh_copy_alone(ws: Workspace, run: int) -> None:
-    """The file with no database beside it (a large one's add builds it: gone each run)."""
-    alone = ws.plain / "alone"
+def _copy_alone(ws: Workspace, name: str, folder: str) -> None:
+    """``name`` copied to ``folder``/add.yaml with no database beside it (gone each run)."""
+    alone = ws.plain / folder
     alone.mkdir(exist_ok=True)
     for built in alone.glob("record.db*"):
         built.unlink()
-    shutil.copy(ws.plain / "events.yaml", alone / "add.yaml")
+    shutil.copy(ws.plain / name, alone / "add.yaml")
+
+
+def _fresh_copy_alone(ws: Workspace, run: int) -> None:
+    """The file with no database beside it (a large one's add builds it)."""
+    _copy_alone(ws, "events.yaml", "alone")
 
 
 def _fresh_bad_copy(ws: Workspace, run: int) -> None:
     """The file with bad references, with no database beside it (its build fails)."""
-    alone = ws.plain / "bad"
-    alone.mkdir(exist_ok=True)
-    for built in alone.glob("record.db*"):
-        built.unlink()
-    shutil.copy(ws.plain / "bad.yaml", alone / "add.yaml")
+    _copy_alone(ws, "bad.yaml", "bad")
 
 
 def _without_db(ws: Workspace) -> None:

@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -502,3 +502,20 @@ def process_state(pid: int) -> bytes | None:
         return (Path("/proc") / str(pid) / "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
     except OSError:
         return None
+
+
+def calls_logged(
+    monkeypatch, owner: object, name: str, log: Path, note: Callable[..., str] = lambda *a, **k: ""
+) -> Callable[[], list[str]]:
+    """``owner.name`` spied on here and in every process forked from here (``add`` checks
+    in one): each call appends ``note(*args)`` as a line to ``log``. Returns what reads the
+    lines logged so far."""
+    real = getattr(owner, name)
+
+    def spy(*args, **kwargs):
+        with open(log, "a", encoding="utf-8") as lines:
+            lines.write(note(*args, **kwargs) + "\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return lambda: log.read_text(encoding="utf-8").splitlines() if log.exists() else []

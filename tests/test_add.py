@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
 import pytest
 import yaml
+from support import calls_logged
 from typer.testing import CliRunner
 
 from conftest import files_in
@@ -201,33 +203,35 @@ def test_cli_add_interactive_prompts(small_yaml):
     assert "        quote: A quote.\n" in result.stdout
 
 
-def test_cli_add_parses_and_validates_the_file_once_each(small_yaml, monkeypatch):
+def test_cli_add_parses_and_validates_the_file_once_each(small_yaml, monkeypatch, tmp_path):
     """The file as it is is parsed once (prompts and insertion share it); the file as it
     would be is parsed and validated once. Nothing else reads or validates the whole file,
-    and neither is parsed into a node graph (each record is read alone)."""
+    and neither is parsed into a node graph (each record is read alone). (Each is done in
+    a forked process: the calls are logged to a file.)"""
     from timeline import edit
 
     size = small_yaml.stat().st_size
-    parsed, validated = [], []
-    real_load, real_validate = edit.load_bytes, edit.validate_document
-    monkeypatch.setattr(
-        edit, "load_bytes", lambda raw, path: parsed.append(len(raw)) or real_load(raw, path)
+    parsed = calls_logged(monkeypatch, edit, "load_bytes", tmp_path / "parsed",
+                          lambda raw, path: str(len(raw)))  # fmt: skip
+    validated = calls_logged(
+        monkeypatch,
+        edit,
+        "validate_document",
+        tmp_path / "validated",
+        lambda doc, **kw: f"{doc.root is None} {doc.pieces is not None}",
     )
-    real_text = edit.load_text
-    monkeypatch.setattr(  # (the new block alone is read back)
-        edit, "load_text", lambda text, path: len(text) < size / 4 and real_text(text, path)
-    )
-    monkeypatch.setattr(
-        edit, "validate_document", lambda doc, **kw: validated.append(doc) or real_validate(doc)
-    )
+    whole = calls_logged(monkeypatch, edit, "load_text", tmp_path / "whole",
+                         lambda text, path: str(len(text)))  # fmt: skip
     result = cli_add(
         small_yaml, "--date", "2021-04-10", "--title", "Zelensky meets Erdoğan",
         "--summary", "Talks in Istanbul.", "--type", "meeting", "--actor", "russia:target",
         "--source", "seed-news", "--quote", "Q.", "--no-interactive",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert len(parsed) == 2 and parsed[0] == size and parsed[1] > size  # before, after
-    assert len(validated) == 1 and validated[0].root is None and validated[0].pieces
+    lengths = [int(n) for n in parsed()]
+    assert len(lengths) == 2 and lengths[0] == size and lengths[1] > size  # before, after
+    assert validated() == ["True True"]  # once, read record by record
+    assert all(int(n) < size / 4 for n in whole())  # only the new block, read back
 
 
 def test_an_existing_error_is_reported_where_it_is(small_yaml):
@@ -275,27 +279,25 @@ def test_add_to_a_file_with_aliases(small_yaml):
     assert insertion.line == text.count("\n") + 2  # after the alias's line, at the end
 
 
-def test_the_file_as_it_is_is_released_before_the_result_is_parsed(small_yaml, monkeypatch):
-    """An edit holds one parsed file at a time (each is gigabytes at 100,000 events)."""
-    import gc
-    import weakref
-
+def test_what_add_keeps_of_the_file_read_for_its_prompts_is_not_its_records(small_yaml):
+    """The prompts' reading keeps the ids, the countries and the events' places, not the
+    records' data (gigabytes at 100,000 events), and places the event as a new reading
+    would."""
     from timeline import edit
 
     loaded = edit.Loaded.read(small_yaml)
-    before = weakref.ref(loaded.doc)
-    alive_when_parsing_the_result = []
-    real_load = edit.load_bytes
-
-    def load(raw, path):
-        gc.collect()
-        alive_when_parsing_the_result.append(before() is not None)
-        return real_load(raw, path)
-
-    monkeypatch.setattr(edit, "load_bytes", load)
-    add_event(small_yaml, event(), loaded=loaded)
-    assert alive_when_parsing_the_result == [False]  # the only parse is the result's
-    assert loaded.doc is None
+    data = yaml.safe_load(small_yaml.read_text())
+    assert loaded.ids["actors"] == [a["id"] for a in data["actors"]]
+    assert loaded.countries == {a["id"]: a["country"] for a in data["actors"]}
+    raw = small_yaml.read_bytes()
+    assert [raw[p.start : p.end].split(b"\n")[0] for p in loaded.places.pieces] == [
+        f"  - id: {e['id']}".encode() for e in data["events"]
+    ]
+    assert {f.name for f in dataclasses.fields(loaded)} == {"digest", "ids", "countries", "places"}
+    with_loaded = add_event(small_yaml, event(), loaded=loaded, dry_run=True)
+    assert with_loaded == add_event(small_yaml, event(), dry_run=True)
+    small_yaml.write_text(small_yaml.read_text() + "# saved\n")  # the places no longer fit
+    assert loaded.take(files.TextFile.read(small_yaml)) is None
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
@@ -390,7 +392,7 @@ LAYOUTS = {
 def test_placed_in_bytes_as_the_node_graph_places_it(small_yaml, layout, date):
     """A file read record by record is placed in its bytes, as ``insert_event`` places it
     from the whole file's node graph: the same bytes and the same line."""
-    from timeline.edit import _placed_in_bytes, insert_event
+    from timeline.edit import EventPlaces, _placed_in_bytes, insert_event
     from timeline.files import TextFile
     from timeline.load import load_bytes, load_text
 
@@ -398,14 +400,16 @@ def test_placed_in_bytes_as_the_node_graph_places_it(small_yaml, layout, date):
     current, new = TextFile.read(small_yaml), event(date=date)
     expected = insert_event(current.text, load_text(current.text, small_yaml), new)
     doc = load_bytes(current.raw, small_yaml)
-    placed = _placed_in_bytes(current, doc, new)
+    places = EventPlaces.of(doc)
     if layout == "bom":  # not read record by record (text before the first key): the graph's
-        assert doc.root is not None and placed is None
+        assert doc.root is not None and places is None
         return
+    placed = _placed_in_bytes(current, places, new)
     if layout == "no-final-newline" and date == "2024-06":  # the last line gains its break
         assert placed is None
         return
-    insertion, chunks = placed
+    insertion, at = placed
+    chunks = [current.raw[:at], insertion.block.encode(), current.raw[at:]]
     expected_bytes = current.encode(expected.text, convert_newlines=False)
     if layout == "no-final-newline":  # inserted above the last line: it is left as it was
         expected_bytes = expected_bytes.removesuffix(b"\n")
@@ -415,16 +419,59 @@ def test_placed_in_bytes_as_the_node_graph_places_it(small_yaml, layout, date):
 
 
 def test_placed_in_bytes_in_the_real_file_as_the_node_graph_places_it(tmp_path):
-    from timeline.edit import _placed_in_bytes, insert_event
+    from timeline.edit import EventPlaces, _placed_in_bytes, insert_event
     from timeline.files import TextFile
     from timeline.load import load_bytes, load_text
 
     current = TextFile.read(Path(__file__).parent.parent / "events.yaml")
-    doc = load_bytes(current.raw, current.path)
+    places = EventPlaces.of(load_bytes(current.raw, current.path))
     graph = load_text(current.text, current.path)
     for date in ["1900", "2019-01", "2022-02-24", "2026"]:
         new = event(date=date)
         expected = insert_event(current.text, graph, new)
-        insertion, chunks = _placed_in_bytes(current, doc, new)
+        insertion, at = _placed_in_bytes(current, places, new)
+        chunks = [current.raw[:at], insertion.block.encode(), current.raw[at:]]
         assert b"".join(chunks) == current.encode(expected.text, convert_newlines=False)
         assert insertion.line == expected.line
+
+
+def test_a_file_changed_after_the_whole_check_is_checked_again(small_yaml, monkeypatch):
+    """The whole file's check runs from a copy of the file's bytes before the file is read
+    to be rewritten; an editor's save in between (it takes no lock) is seen by its digest,
+    and the file as saved is checked again: both changes land."""
+    from timeline import edit
+
+    checks, real = [], edit._checked_whole
+
+    def check_then_save(*args):
+        checks.append(real(*args))
+        if len(checks) == 1:
+            text = small_yaml.read_text()
+            small_yaml.write_text(text.replace("title: A news article", "title: Saved"))
+        return checks[-1]
+
+    monkeypatch.setattr(edit, "_checked_whole", check_then_save)
+    add_event(small_yaml, event())
+    after = small_yaml.read_text()
+    assert len(checks) == 2 and checks[0].digest != checks[1].digest
+    assert "title: Saved" in after and "- id: new-event" in after
+    assert validate_file(small_yaml).ok
+
+
+def test_a_file_that_keeps_changing_is_left_as_it_is(small_yaml, monkeypatch):
+    from timeline import edit
+
+    real, saves = edit._checked_whole, []
+
+    def check_then_save(*args):
+        checked = real(*args)
+        saves.append(f"# saved {len(saves)}\n")
+        small_yaml.write_text(saves[-1] + small_yaml.read_text())
+        return checked
+
+    monkeypatch.setattr(edit, "_checked_whole", check_then_save)
+    with pytest.raises(WriteRefused, match="kept changing"):
+        add_event(small_yaml, event())
+    assert len(saves) == files.ATTEMPTS
+    assert "new-event" not in small_yaml.read_text()
+    assert small_yaml.read_text().startswith("# saved 2\n# saved 1\n# saved 0\n")

@@ -69,10 +69,8 @@ def test_the_same_bytes_as_a_whole_file_check(generated, tmp_path, monkeypatch, 
     new = _new_event(generated, date)
     expected = add_event(alone, new)
     whole_file_checks = []
-    real = edit._validated_insertion
-    monkeypatch.setattr(
-        edit, "_validated_insertion", lambda *a: whole_file_checks.append(1) or real(*a)
-    )
+    real = edit._checked_whole
+    monkeypatch.setattr(edit, "_checked_whole", lambda *a: whole_file_checks.append(1) or real(*a))
     got = add_event(with_db, new, db_path=with_db.parent / "record.db")
     assert whole_file_checks == []  # placed and checked from the database
     assert with_db.read_bytes() == alone.read_bytes()
@@ -138,8 +136,8 @@ def test_the_database_of_the_version_before_is_updated_in_a_transaction_rolled_b
     db = with_db.parent / "record.db"
     before = db.read_bytes()
     checks = []
-    real = edit._validated_insertion
-    monkeypatch.setattr(edit, "_validated_insertion", lambda *a: checks.append(1) or real(*a))
+    real = edit._checked_whole
+    monkeypatch.setattr(edit, "_checked_whole", lambda *a: checks.append(1) or real(*a))
     new = _new_event(generated, "2020-05")
     add_event(with_db, new, db_path=db)
     add_event(alone, new)
@@ -194,10 +192,8 @@ def test_a_file_whose_lists_are_indentless(generated, tmp_path, monkeypatch):
     new = _new_event(generated, "2020-05")
     add_event(alone, new)
     whole_file_checks = []
-    real = edit._validated_insertion
-    monkeypatch.setattr(
-        edit, "_validated_insertion", lambda *a: whole_file_checks.append(1) or real(*a)
-    )
+    real = edit._checked_whole
+    monkeypatch.setattr(edit, "_checked_whole", lambda *a: whole_file_checks.append(1) or real(*a))
     add_event(with_db, new, db_path=with_db.parent / "record.db")
     assert whole_file_checks == []
     assert with_db.read_bytes() == alone.read_bytes()
@@ -218,7 +214,7 @@ def test_a_large_file_without_a_database_is_built_first(generated, tmp_path, mon
     shutil.copy(generated, path)
     monkeypatch.setattr(edit, "BUILT_FIRST_BYTES", 1)
     monkeypatch.setattr(edit.Loaded, "read", lambda *a: pytest.fail("parsed the whole file"))
-    monkeypatch.setattr(edit, "_validated_insertion", lambda *a: pytest.fail("checked whole"))
+    monkeypatch.setattr(edit, "_checked_whole", lambda *a: pytest.fail("checked whole"))
     result = runner.invoke(app, _add_argv(path, new, "--id", new["id"]))
     assert result.exit_code == 0, result.output
     assert f"Built {path.parent / 'record.db'}" in result.stderr
@@ -274,10 +270,10 @@ def test_an_event_with_errors_is_refused_as_the_whole_file_check_refuses_it(
     base = _new_event(generated, "2020-05")
     new = base | WRONG[wrong](base)
     if wrong == "a duplicate id":
-        new["id"] = edit.Loaded.read(alone).doc.data["events"][7]["id"]
+        new["id"] = edit.Loaded.read(alone).ids["events"][7]
     refusals, checks = [], []
-    real = edit._validated_insertion
-    monkeypatch.setattr(edit, "_validated_insertion", lambda *a: checks.append(1) or real(*a))
+    real = edit._checked_whole
+    monkeypatch.setattr(edit, "_checked_whole", lambda *a: checks.append(1) or real(*a))
     for path in (alone, with_db):
         before = path.read_bytes()
         with pytest.raises(EditRefused) as error:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from generate import realistic_yaml  # noqa: E402
-from support import contents  # noqa: E402
+from support import contents, mapped  # noqa: E402
 
 TEXT = realistic_yaml(300, seed=11)
 
@@ -181,3 +181,63 @@ def test_a_file_the_batches_leave_builds_from_its_mapped_copy(events, tmp_path, 
     monkeypatch.setattr(changes, "plan_from_empty", unsettled)
     monkeypatch.setattr(load, "MAPPED_BYTES", 0)
     assert contents(build_file(events, tmp_path / "whole.db").db_path) == in_batches
+
+
+@pytest.mark.parametrize("window", [1, 2, 7, 64])
+def test_a_mapped_file_counts_and_ends_as_its_bytes_do(tmp_path, monkeypatch, window):
+    """``MappedFile.count`` copies a window at a time: a match across two windows is
+    counted once, as ``bytes.count`` counts it, over any stretch."""
+    import random
+
+    monkeypatch.setattr(load, "COUNT_WINDOW", window)
+    pick = random.Random(window)
+    for _ in range(200):
+        data = bytes(pick.choice(b"\r\n ab") for _ in range(pick.randint(1, 60)))
+        with mapped(data) as raw:
+            for sub in (b"\n", b"\r\n", b"ab"):
+                a, b = sorted(pick.randint(0, len(data)) for _ in range(2))
+                assert raw.count(sub, a, b) == data.count(sub, a, b)
+                assert raw.count(sub) == data.count(sub)
+            assert raw.endswith(b"\n") == data.endswith(b"\n")
+
+
+def _add_argv(path: Path, *more: str) -> list[str]:
+    data = load_bytes(path.read_bytes(), path).data
+    return ["add", str(path), "--date", "2020-05", "--title", "Talks held", "--summary",
+            "Officials of both sides meet.", "--type", "meeting", "--actor",
+            f"{data['actors'][3]['id']}:participant", "--source", data["sources"][2]["id"],
+            "--quote", "They met.", "--no-interactive", *more]  # fmt: skip
+
+
+@pytest.mark.parametrize("errors", [False, True], ids=["valid", "with-errors"])
+@pytest.mark.parametrize("dry_run", [False, True], ids=["write", "dry-run"])
+def test_add_checks_the_whole_file_from_mapped_copies(events, monkeypatch, errors, dry_run):
+    """Without a database, ``add`` reads the file and checks the file with the new event
+    from mapped copies when they are large: the same output and the same file (written, or
+    refused with the same problems) as from bytes read (a view of a map left open would fail
+    its closing: an error, not a refusal)."""
+    from typer.testing import CliRunner
+
+    from timeline.cli import app
+
+    if errors:
+        events.write_text(TEXT.replace("role: participant", "role: particpant", 3))
+    copy = events.with_name("copy.yaml")
+    copy.write_bytes(events.read_bytes())
+    more = ("--dry-run",) if dry_run else ()
+    read = CliRunner().invoke(app, _add_argv(copy, *more))
+    monkeypatch.setattr(load, "MAPPED_BYTES", 0)
+    maps = events.with_name("maps")  # (made in forked processes: logged to a file)
+
+    def logged(*args, **kwargs) -> None:
+        with maps.open("a") as log:
+            log.write("+\n")
+
+    monkeypatch.setattr(load.MappedFile, "__init__", logged)
+    mapped_run = CliRunner().invoke(app, _add_argv(events, *more))
+    assert mapped_run.exit_code == read.exit_code == (1 if errors else 0), mapped_run.output
+    assert mapped_run.output.replace(str(events), "FILE") == read.output.replace(str(copy), "FILE")
+    assert events.read_bytes() == copy.read_bytes()
+    assert len(maps.read_text().split()) >= 2  # the file read, then the result
+    if errors:
+        assert "particpant" in read.output

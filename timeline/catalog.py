@@ -49,6 +49,11 @@ class Catalog:
             for name in sections
         }
 
+    def ids_on_demand(self) -> dict[str, list[str]]:
+        """``ids`` of each section, read when first asked for (a hint for an unknown
+        reference needs one section's; a valid event, none)."""
+        return _IdsOnDemand(self)
+
     def countries(self) -> dict[str, str]:
         """Each actor's country code."""
         rows = self.conn.execute("select id, country from actors where country is not null")
@@ -61,6 +66,16 @@ class Catalog:
     def unchanged(self, removed: Iterable[str], added: Iterable[str]) -> Unchanged:
         """The context for checking events that replace ``removed`` against the rest."""
         return unchanged_from(self.conn, {"events": removed}, {"events": added})
+
+
+class _IdsOnDemand(dict):
+    def __init__(self, catalog: Catalog):
+        super().__init__()
+        self.catalog = catalog
+
+    def __missing__(self, section: str) -> list[str]:
+        self[section] = ids = self.catalog.ids([section])[section]
+        return ids
 
 
 @contextmanager

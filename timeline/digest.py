@@ -28,6 +28,14 @@ def hex_digest(data: bytes | memoryview) -> str:
     return xxhash.xxh3_128_hexdigest(data)
 
 
+def hex_digest_of_parts(parts: Iterable[bytes | memoryview]) -> str:
+    """``hex_digest`` of the parts' bytes one after another, without joining them."""
+    hasher = xxhash.xxh3_128()
+    for part in parts:
+        hasher.update(part)
+    return hasher.hexdigest()
+
+
 def digest_each(pieces: Iterable[bytes | memoryview], seeds: Iterable[int]) -> list[bytes]:
     """``digest`` of each piece with its seed, mapped at C speed."""
     return list(map(xxhash.xxh3_128_digest, pieces, seeds))

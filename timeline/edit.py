@@ -12,25 +12,36 @@ import math
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import yaml
 
-from . import schema
 from .comments import TokenMap
 from .dates import parse_date
-from .files import TextFile, line_ending, rewrite
+from .files import (
+    ATTEMPTS,
+    TextFile,
+    WriteRefused,
+    digest_of,
+    line_ending,
+    rewrite,
+    write_lock,
+)
+from .forks import in_child
 from .layout import INDENT, canonical_record, dump_record, event_order
 from .load import (
     HIDDEN_HINT,
     Document,
     LoadError,
+    Piece,
     hidden_character,
     load_bytes,
     load_text,
+    mapped_copy,
     mapped_joined,
     paused_gc,
 )
@@ -59,6 +70,9 @@ class EditRefused(Exception):
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
         self.line = line  # where the new event would have started
+
+    def __reduce__(self) -> tuple:  # sent whole from a forked process (``forks.in_child``)
+        return (type(self), (self.problems, self.line))
 
 
 @dataclass(frozen=True)
@@ -190,40 +204,63 @@ def _open_empty_list(text: str, mark: yaml.Mark) -> str:
     raise LoadError("cannot insert into this 'events:' value", hint="write 'events: []'")
 
 
+@dataclass(frozen=True)
+class EventPlaces:
+    """Where the events of a file read record by record from its bytes are, and their
+    order: what placing a new event needs (``_placed_in_bytes``), without their data."""
+
+    orders: list[tuple[str, str] | None]  # each event's ``event_order`` (None: not a mapping)
+    pieces: list[Piece]  # each event's stretch of the file
+    key_start: int  # where the 'events:' key's line starts
+    column: int  # of the list's dashes
+
+    @classmethod
+    def of(cls, doc: Document) -> EventPlaces | None:
+        """The places of ``doc``'s events; None for a document read whole (or from its text),
+        or an events section that is not a block list of them."""
+        pieces = doc.pieces.items.get("events") if doc.pieces is not None else None
+        events = doc.data.get("events") if isinstance(doc.data, dict) else None
+        if not pieces or not isinstance(events, list) or isinstance(doc.text, str):
+            return None
+        orders = [event_order(e) if isinstance(e, dict) else None for e in events]
+        column = doc.node_mark(("events",)).column  # the list's first dash
+        return cls(orders, pieces, doc.pieces.sections["events"].start, column)
+
+
 @dataclass
 class Loaded:
-    """A file's parsed document, kept so one command parses it once."""
+    """What ``add`` needs of a file, read once for its prompts and its placing."""
 
-    digest: str  # of the bytes parsed
-    doc: Document | None  # None once handed over (see ``take``)
+    digest: str  # of the bytes read
+    ids: dict[str, list[str]]  # what the prompts offer (``known_ids``)
+    countries: dict[str, str]  # each actor's (``actor_countries``)
+    places: EventPlaces | None  # None when the file does not read record by record
 
-    def take(self, current: TextFile) -> Document | None:
-        """The document, handed over once and only if the file still holds the bytes
-        parsed; not kept here after that, so an edit holds one parsed file at a time. A
-        document read record by record is bound to ``current``'s bytes (the same ones)."""
-        doc, self.doc = (self.doc if current.digest == self.digest else None), None
-        if doc is not None and doc.pieces is not None:
-            doc.text = current.raw
-        return doc
+    def take(self, current: TextFile) -> EventPlaces | None:
+        """The places, if the file still holds the bytes read."""
+        return self.places if current.digest == self.digest else None
+
+    @classmethod
+    def _read(cls, path: Path) -> Loaded:
+        with mapped_copy(path) as raw, paused_gc():
+            digest, doc = digest_of(raw), load_bytes(raw, path)
+            data = doc.data
+            return cls(digest, known_ids(data), actor_countries(data), EventPlaces.of(doc))
 
     @classmethod
     def read(cls, path: Path) -> Loaded:
-        """The file parsed (record by record where it reads so: ``load_bytes``); EditRefused
-        when it cannot be read or parsed. The document does not keep the file's bytes: the
-        edit reads them again, under the file's lock.
+        """The file read (record by record where it reads so: ``load_bytes``, a large one
+        from a mapped copy), in a forked process (``forks.in_child``: the records' data is
+        not kept, nor the memory it took); EditRefused when it cannot be read or parsed.
 
-        Example: ``Loaded.read(Path("events.yaml")).doc.data["events"]``.
+        Example: ``Loaded.read(Path("events.yaml")).ids["actors"]``.
         """
         try:
-            current = TextFile.read(path)
-            with paused_gc():
-                doc = load_bytes(current.raw, current.path)
+            return in_child(lambda: cls._read(Path(path)))
         except OSError as exc:
             raise EditRefused([Problem.unreadable(path, exc)]) from None
         except LoadError as exc:
             raise EditRefused([Problem.unloadable(path, exc)]) from None
-        doc.text = None
-        return cls(current.digest, doc)
 
 
 def add_event(
@@ -240,35 +277,102 @@ def add_event(
     (see :mod:`timeline.files`). Raises EditRefused (file untouched) when the
     result would not validate, WriteRefused when it cannot be written safely.
     ``loaded`` is the file as read earlier by the same command (for its prompts);
-    it is used only if the file still holds exactly that text. ``db_path``: a database
+    it is used only if the file still holds exactly those bytes. ``db_path``: a database
     built from the file; while it is up to date, the new event is placed and checked
     from it, without parsing the whole file (the same bytes are written either way).
+
+    Otherwise the whole file with the event is checked from a copy of the file's bytes
+    (``_checked_whole``), before the file is read to be rewritten, so that its bytes are not
+    held beside the records of that check; the result is written only if the file still
+    holds the bytes checked (by their digest: an editor may write without the lock), else
+    checked again.
 
     Example::
 
         insertion = add_event(Path("events.yaml"), {"id": "...", "date": "2021-04", ...})
     """
+    _refuse_unwritable_values(event, Path(path))
     done: list[Insertion] = []
+    checked: list[Checked] = []  # the whole checks made
 
     def change(current: TextFile) -> bytes | None:
-        _refuse_unwritable_values(event, current.path)
-        quick = catalogued_insertion(current, event, db_path) if db_path else None
-        # handed straight over: nothing here keeps the parsed file alive
-        done.append(quick or _validated_insertion(current, event, loaded and loaded.take(current)))
-        if dry_run:
-            return None
-        return done[-1].data or current.encode(done[-1].text, convert_newlines=False)
+        whole = next((c.into(current) for c in checked if c.digest == current.digest), None)
+        insertion = whole or (catalogued_insertion(current, event, db_path) if db_path else None)
+        if insertion is None:
+            raise _CheckWhole
+        done.append(insertion)
+        return None if dry_run else insertion.data
 
     try:
-        if dry_run:
-            change(TextFile.read(path))
-        else:
-            rewrite(path, change)
+        with nullcontext() if dry_run else write_lock(path):
+            for _ in range(ATTEMPTS):
+                if _written(path, change, dry_run):
+                    return done[-1]
+                checked.append(_checked_whole(path, event, loaded.take if loaded else None))
     except OSError as exc:
         raise EditRefused([Problem.unreadable(path, exc)]) from None
     except LoadError as exc:
         raise EditRefused([Problem.unloadable(path, exc)]) from None
-    return done[-1]
+    raise WriteRefused(
+        f"{path} kept changing while the new event was being checked; nothing was written",
+        "save your editor's buffer, then run the command again",
+    )
+
+
+class _CheckWhole(Exception):
+    """The new event needs the whole file's check, made before the file is read again to
+    be rewritten (``_checked_whole``)."""
+
+
+def _written(path: Path, change: Callable[[TextFile], bytes | None], dry_run: bool) -> bool:
+    """``rewrite`` of ``path`` by ``change`` under the lock held (only ``change`` when
+    ``dry_run``); False when ``change`` asks for the whole file's check first. (Not in the
+    caller's ``except`` block: the exception's frames would keep the bytes read alive.)"""
+    try:
+        if dry_run:
+            change(TextFile.read(path))
+        else:
+            rewrite(path, change, locked=True)
+    except _CheckWhole:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A whole-file check passed: the digest of the bytes checked, the insertion into them,
+    and the byte offset of its block when the block is all that changes (else the insertion
+    holds the new file's bytes)."""
+
+    digest: str
+    insertion: Insertion
+    at: int | None
+
+    def into(self, current: TextFile) -> Insertion:
+        """The insertion into ``current`` (which holds the bytes checked), with its bytes."""
+        if self.at is None:
+            return self.insertion
+        with _spliced(current.raw, self.at, self.insertion.block.encode()) as chunks:
+            return dataclasses.replace(self.insertion, data=b"".join(chunks))
+
+
+def _checked_whole(
+    path: Path, event: dict, take: Callable[[TextFile], EventPlaces | None] | None
+) -> Checked:
+    """The insertion of ``event`` into the file, checked with the whole file
+    (``_validated_insertion``) from a copy of its bytes (``mapped_copy``: a large one is
+    mapped, its pages given back as they are read), in a forked process (``forks.in_child``:
+    the records' data is not kept, nor the memory it took). ``take``: the places of the
+    file's events as read earlier, if it still holds those bytes (``Loaded.take``). Raises
+    EditRefused, OSError or LoadError."""
+
+    def check() -> Checked:
+        with mapped_copy(Path(path)) as raw:
+            current = TextFile.of(Path(path), raw)
+            insertion, at = _validated_insertion(current, event, take and take(current))
+            return Checked(current.digest, insertion, at)
+
+    return in_child(check)
 
 
 def _refuse_unwritable_values(event: dict, path: Path) -> None:
@@ -310,70 +414,77 @@ def _reads_back(insertion: Insertion, event: dict, path: Path) -> None:
         )  # fmt: skip
 
 
-def _validated_insertion(current: TextFile, event: dict, doc: Document | None) -> Insertion:
-    """The insertion, once the whole resulting file is parsed and validated (once). A file
-    that reads record by record is placed in its bytes (``_placed_in_bytes``); neither it
-    nor the result is then held as a text or a node graph."""
+def _validated_insertion(
+    current: TextFile, event: dict, places: EventPlaces | None
+) -> tuple[Insertion, int | None]:
+    """The insertion, once the whole resulting file is parsed and validated (once), and the
+    byte offset of its block (None: the insertion holds the new file's bytes). A file that
+    reads record by record is placed in its bytes (``_placed_in_bytes``, from ``places``
+    when given: the file read earlier); neither it nor the result is then held as a text or
+    a node graph."""
     try:
         with paused_gc():
-            doc = doc or load_bytes(current.raw, current.path)
-            placed = _placed_in_bytes(current, doc, event)
-            if placed is None:  # read whole (an alias, ...), or an empty events list
-                doc = doc if doc.root is not None else load_text(current.text, current.path)
+            doc = None if places else load_bytes(current.raw, current.path)
+            places = places or EventPlaces.of(doc)
+            placed = places and _placed_in_bytes(current, places, event)
+            if not placed:  # read whole (an alias, ...), an empty events list, a lone CR
+                doc = doc if doc and doc.root else load_text(current.text, current.path)
                 insertion = insert_event(current.text, doc, event)
-                chunks = [current.encode(insertion.text, convert_newlines=False)]
+                data = current.encode(insertion.text, convert_newlines=False)
+                insertion, at = dataclasses.replace(insertion, data=data), None
+                new = nullcontext([data])
             else:
-                insertion, chunks = placed
+                insertion, at = placed
+                new = _spliced(current.raw, at, insertion.block.encode())
             doc = None  # hold one parsed file at a time: at 100,000 events each is gigabytes
-            after, data = _checked_bytes(chunks, current.path)
+            with new as chunks:
+                after = _checked_bytes(chunks, current.path)
     except LoadError as exc:
         # Nowhere to insert, or no valid result: the file's own errors (e.g. a null
         # events section) say why, when it has some.
         raise EditRefused(_own_errors(current) or [Problem.unloadable(current.path, exc)]) from None
     if not after.ok:
         raise EditRefused(_positions_in_current_file(after.errors, insertion), insertion.line)
-    insertion = dataclasses.replace(insertion, data=data)
     _reads_back(insertion, event, current.path)
-    return insertion
+    return insertion, at
 
 
 def _placed_in_bytes(
-    current: TextFile, doc: Document, event: dict
-) -> tuple[Insertion, list[bytes | memoryview]] | None:
-    """The insertion ``insert_event`` makes, and the new file's bytes as chunks, for a file
+    current: TextFile, places: EventPlaces, event: dict
+) -> tuple[Insertion, int] | None:
+    """The insertion ``insert_event`` makes, and the byte offset of its block, in a file
     read record by record from its bytes: its place from the events' order and the parse
-    of the one event before it (``_after_content``). None for a document read whole, an
-    events section that is not a block list, or bytes whose lines YAML counts otherwise."""
-    pieces = doc.pieces.items.get("events") if doc.pieces is not None else None
-    events = doc.data.get("events") if isinstance(doc.data, dict) else None
+    of the one event before it (``_after_content``). None for bytes whose lines YAML counts
+    otherwise."""
     raw = current.raw
-    if not pieces or not isinstance(events, list) or isinstance(doc.text, str):
-        return None
     if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None  # a lone carriage return breaks lines for YAML but not for the count
-    order = event_order(event)
-    later = next((k for k, e in enumerate(events)
-                  if isinstance(e, dict) and event_order(e) > order), len(events))  # fmt: skip
-    column = doc.node_mark(("events",)).column  # the list's first dash
+    order, pieces = event_order(event), places.pieces
+    later = next((k for k, o in enumerate(places.orders) if o and o > order), len(pieces))
     if later == 0:  # on the line after the 'events:' key's own, as ``insertion_point`` says
-        at = raw.find(b"\n", doc.pieces.sections["events"].start) + 1
+        at = raw.find(b"\n", places.key_start) + 1
     else:
-        at = _after_content(raw, pieces[later - 1].start, pieces[later - 1].end, column)
+        at = _after_content(raw, pieces[later - 1].start, pieces[later - 1].end, places.column)
     if not at or (at == len(raw) and not raw.endswith(b"\n")):
         return None
-    block = dump_record("event", event, " " * column).replace("\n", current.newline)
-    whole = memoryview(raw)
-    chunks = [whole[:at], block.encode(), whole[at:]]
-    return Insertion(block, raw.count(b"\n", 0, at) + 1), chunks
+    block = dump_record("event", event, " " * places.column).replace("\n", current.newline)
+    return Insertion(block, raw.count(b"\n", 0, at) + 1), at
 
 
-def _checked_bytes(chunks: list[bytes | memoryview], path: Path) -> tuple[Result, bytes | None]:
-    """The file made of ``chunks`` validated, and its bytes when it is valid. A large one is
-    read from a mapped temporary file (``mapped_joined``): the bytes are not held beside
-    its records' data. LoadError when it cannot be read."""
+@contextmanager
+def _spliced(raw: bytes, at: int, block: bytes) -> Iterator[list[bytes | memoryview]]:
+    """``raw`` with ``block`` inserted at byte ``at``, as chunks: views of ``raw``, released
+    on leaving (so a mapped file can be closed, whatever the block raised)."""
+    with memoryview(raw) as whole, whole[:at] as head, whole[at:] as tail:
+        yield [head, block, tail]
+
+
+def _checked_bytes(chunks: list[bytes | memoryview], path: Path) -> Result:
+    """The file made of ``chunks`` validated. A large one is read from a mapped temporary
+    file (``mapped_joined``): the bytes are not held beside its records' data. LoadError
+    when it cannot be read."""
     with mapped_joined(chunks) as data:
-        result = validate_document(load_bytes(data, path), model=False)
-        return result, data[:] if result.ok else None
+        return validate_document(load_bytes(data, path), model=False)
 
 
 def built_first(path: Path, db_path: Path) -> bool:
@@ -386,17 +497,25 @@ def built_first(path: Path, db_path: Path) -> bool:
     Example::
 
         built_first(Path("events.yaml"), Path("record.db"))  # then add_event(..., db_path=...)
+
+    The build runs in a forked process (``forks.in_child``): the memory it took is not
+    kept by this one, which the processes ``add`` forks next would count as theirs.
     """
     from .build import InvalidInput, build_file
-    from .files import WriteRefused
+
+    def build() -> bool:
+        try:
+            build_file(Path(path), Path(db_path))
+        except (InvalidInput, WriteRefused, OSError):
+            return False
+        return True
 
     try:
         if Path(db_path).exists() or Path(path).stat().st_size < BUILT_FIRST_BYTES:
             return False
-        build_file(Path(path), Path(db_path))
-    except (InvalidInput, WriteRefused, OSError):
+    except OSError:
         return False
-    return True
+    return in_child(build)
 
 
 def catalogued(
@@ -478,7 +597,7 @@ def _placed(
     reparsed = reparse(block.encode(), spans.column, current.path)
     line = raw.count(b"\n", 0, at) + 1
     unchanged = cat.unchanged((), [event.get("id")])
-    checked = validate_changed(reparsed.doc, unchanged, suggestions=cat.ids(schema.SECTIONS))
+    checked = validate_changed(reparsed.doc, unchanged, suggestions=cat.ids_on_demand())
     if not checked.ok:
         return _refusal_in_place(checked.errors, reparsed.doc, line)
     return Insertion(block, line, data=data)

@@ -34,15 +34,16 @@ import sqlite3
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .digest import hex_digest
-from .load import decode
+from .digest import hex_digest, hex_digest_of_parts
+from .load import MappedFile, decode
 
 LOCK_TIMEOUT_S = 30.0
 ATTEMPTS = 3
@@ -122,13 +123,17 @@ class TextFile:
         UTF-8, when its ``text`` is first asked for)."""
         target = Path(os.path.realpath(path))
         stamp = file_stamp(target)  # before the bytes: a write after it changes the stamp
-        raw = target.read_bytes()
+        return cls.of(path, target.read_bytes(), stamp)
+
+    @classmethod
+    def of(cls, path: Path, raw: bytes, stamp: str = "") -> TextFile:
+        """The file at ``path`` as holding ``raw`` (read by the caller, e.g. a mapped copy)."""
         return cls(
             path=Path(path),
-            target=target,
+            target=Path(os.path.realpath(path)),
             bom=raw.startswith(BOM_BYTES),
             newline=line_ending(raw),
-            digest=_digest(raw),
+            digest=digest_of(raw),
             raw=raw,
             stamp=stamp,
         )
@@ -151,13 +156,15 @@ class TextFile:
         try:
             if self.stamp and file_stamp(self.target) == self.stamp:
                 return True
-            return _digest(self.target.read_bytes()) == self.digest
+            return digest_of(self.target.read_bytes()) == self.digest
         except OSError:
             return False
 
 
-def _digest(raw: bytes) -> str:
-    return hex_digest(raw)
+def digest_of(raw: bytes | MappedFile) -> str:
+    """``hex_digest`` of a file's bytes; a mapped file's a window at a time, its pages given
+    back as it goes (so they are not all held at once)."""
+    return hex_digest_of_parts(raw.windows()) if isinstance(raw, MappedFile) else hex_digest(raw)
 
 
 def lock_for(path: Path) -> FileLock:
@@ -166,18 +173,11 @@ def lock_for(path: Path) -> FileLock:
     return FileLock(target.with_name(f".{target.name}.lock"), timeout=LOCK_TIMEOUT_S)
 
 
-def rewrite(path: Path, change: Callable[[TextFile], bytes | None]) -> TextFile:
-    """Locked read-modify-write of ``path``; returns the file as it was read.
-
-    ``change`` gets the current file and returns the new bytes, or None to leave
-    the file alone. If the file changed on disk while ``change`` ran (a writer
-    that does not take the lock), ``change`` runs again on the new content; after
-    ATTEMPTS tries the write is refused and the file is left as it is.
-
-    Example::
-
-        rewrite(Path("events.yaml"), lambda f: f.encode(f.text.replace("a", "b")))
-    """
+@contextmanager
+def write_lock(path: Path) -> Iterator[None]:
+    """The lock every writer of ``path`` holds (``lock_for``), held for the block;
+    WriteRefused when it cannot be had (another command holds it for too long, or no lock
+    file can be made beside the file)."""
     if not os.path.isfile(path):
         TextFile.read(path)  # the OSError that says why (missing, a directory), before any lock
     lock = lock_for(path)
@@ -191,6 +191,27 @@ def rewrite(path: Path, change: Callable[[TextFile], bytes | None]) -> TextFile:
     except OSError as exc:
         raise _cannot_write(path, exc) from None
     try:
+        yield
+    finally:
+        lock.release()
+
+
+def rewrite(
+    path: Path, change: Callable[[TextFile], bytes | None], *, locked: bool = False
+) -> TextFile:
+    """Locked read-modify-write of ``path``; returns the file as it was read.
+
+    ``change`` gets the current file and returns the new bytes, or None to leave
+    the file alone. If the file changed on disk while ``change`` ran (a writer
+    that does not take the lock), ``change`` runs again on the new content; after
+    ATTEMPTS tries the write is refused and the file is left as it is. ``locked``: the
+    caller holds ``write_lock(path)`` already.
+
+    Example::
+
+        rewrite(Path("events.yaml"), lambda f: f.encode(f.text.replace("a", "b")))
+    """
+    with nullcontext() if locked else write_lock(path):
         for _ in range(ATTEMPTS):
             current = TextFile.read(path)  # unreadable: OSError as it is, nothing written
             new = change(current)
@@ -202,8 +223,6 @@ def rewrite(path: Path, change: Callable[[TextFile], bytes | None]) -> TextFile:
                 except OSError as exc:
                     raise _cannot_write(path, exc) from None
                 return current
-    finally:
-        lock.release()
     raise WriteRefused(
         f"{path} kept changing while it was being rewritten; nothing was written",
         "save your editor's buffer, then run the command again",

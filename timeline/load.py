@@ -105,6 +105,9 @@ class LoadError(Exception):
         self.hint = hint
         self.path = path  # the value's place in the document, when known
 
+    def __reduce__(self) -> tuple:  # sent whole from a forked process (``forks.in_child``)
+        return (type(self), (self.message, self.mark, self.hint, self.path))
+
 
 @dataclass
 class Document:
@@ -249,16 +252,47 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+# How much of a mapped file ``MappedFile.count`` copies out at a time.
+COUNT_WINDOW = 16 * 2**20
+
+
 class MappedFile(mmap.mmap):
     """A file's bytes mapped into memory, read here as ``bytes`` are. Its pages are the
     system's file cache: once read they can be given back (``release``), and are read
     again from the file if a piece is asked for again, for a message's position."""
 
     def count(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
-        return self[start:end].count(sub)
+        """As ``bytes.count``, a window at a time (no copy of the whole stretch); over more
+        than one window, each window's pages are given back once counted (a reader of many
+        small stretches gives them back itself, as it goes)."""
+        end = len(self) if end is None else min(end, len(self))
+        found, at, windows = 0, start, end - start > COUNT_WINDOW
+        while at < end:
+            stop = min(at + max(COUNT_WINDOW, len(sub)), end)
+            found += self[at:stop].count(sub)
+            if windows:
+                self.release(at, stop)
+            # the next window starts just before the cut, so a match across it is found
+            at = max(stop - len(sub) + 1, at + 1) if stop < end else end
+        return found
+
+    def windows(self) -> Iterator[bytes]:
+        """The bytes a window at a time, each window's pages given back once it is used."""
+        for at in range(0, len(self), COUNT_WINDOW):
+            yield self[at : at + COUNT_WINDOW]
+            self.release(at, at + COUNT_WINDOW)
+
+    def __contains__(self, sub: bytes) -> bool:
+        """As ``sub in bytes`` (mmap's own test reads a byte at a time), the pages given back."""
+        found = self.find(sub) != -1
+        self.release()
+        return found
 
     def startswith(self, prefix: bytes, start: int = 0) -> bool:
         return self[start : start + len(prefix)] == prefix
+
+    def endswith(self, suffix: bytes) -> bool:
+        return self[max(len(self) - len(suffix), 0) :] == suffix
 
     def decode(self, encoding: str = "utf-8") -> str:
         return self[:].decode(encoding)
@@ -308,8 +342,16 @@ def mapped_joined(chunks: Sequence[bytes | memoryview]) -> Iterator[bytes | Mapp
     the records read from them; else, or with no room for that file, joined in memory."""
     with ExitStack() as held:
         large = sum(len(chunk) for chunk in chunks) >= MAPPED_BYTES
-        copy = _mapped(lambda f: f.writelines(chunks), held) if large else None
+        copy = _mapped(lambda f: _write_releasing(f, chunks), held) if large else None
         yield b"".join(chunks) if copy is None else copy
+
+
+def _write_releasing(to: IO[bytes], chunks: Sequence[bytes | memoryview]) -> None:
+    """The chunks written; those that are views of a mapped file give its pages back."""
+    to.writelines(chunks)
+    for chunk in chunks:
+        if isinstance(chunk, memoryview) and isinstance(chunk.obj, MappedFile):
+            chunk.obj.release()
 
 
 def _mapped(write: Callable[[IO[bytes]], object], held: ExitStack) -> MappedFile | None:

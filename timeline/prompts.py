@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from . import schema
-from .edit import Loaded, actor_countries, known_ids, suggest_id
+from .edit import Loaded, suggest_id
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -70,8 +70,7 @@ class Known:
     def of(cls, loaded: Loaded) -> Known:
         """From the file as loaded, not validated: ``add`` validates once, the whole file
         with the new event in it."""
-        data = loaded.doc.data
-        return cls(known_ids(data), actor_countries(data))
+        return cls(loaded.ids, loaded.countries)
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Known:

@@ -387,7 +387,7 @@ class Validator:
 
         Errors here mostly tell the caller to validate the whole file, which reports them
         with their positions in it; so a reference's hint suggests close ids only from
-        ``suggestions`` (each section's ids, sorted), when given.
+        ``suggestions`` (each section's ids, sorted, looked up by section), when given.
         """
         self.unchanged = unchanged
         data = self.doc.data
@@ -403,7 +403,11 @@ class Validator:
                 if item.get("id") in unchanged.others[name]:
                     self.report((name, i, "id"), f"duplicate id {item['id']!r}")
                 self.check_references(
-                    kind, item, (name, i), suggestions or _NO_SUGGESTIONS, item.get("id")
+                    kind,
+                    item,
+                    (name, i),
+                    _NO_SUGGESTIONS if suggestions is None else suggestions,
+                    item.get("id"),
                 )
         items = raw["events"]
         targets = [

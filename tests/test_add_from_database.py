@@ -15,6 +15,7 @@ from timeline import edit
 from timeline.build import build_file
 from timeline.cli import app
 from timeline.edit import EditRefused, add_event
+from timeline.load import load_text
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from generate import write_realistic
@@ -252,6 +253,7 @@ WRONG = {
     "a confirmed event in the future": lambda new: {"date": "2099-01"},
     "several at once": lambda new: {"type": "meting", "citations": [], "countries": ["XX"]},
     "a duplicate id": lambda new: {"id": "montreux"},
+    "a duplicate event": lambda new: {},  # the date and title of one in the file (below)
 }  # fmt: skip
 
 
@@ -271,6 +273,9 @@ def test_an_event_with_errors_is_refused_as_the_whole_file_check_refuses_it(
     new = base | WRONG[wrong](base)
     if wrong == "a duplicate id":
         new["id"] = edit.Loaded.read(alone).ids["events"][7]
+    if wrong == "a duplicate event":
+        other = load_text(alone.read_text(encoding="utf-8"), alone).data["events"][7]
+        new |= {"date": other["date"], "title": other["title"]}
     refusals, checks = [], []
     real = edit._checked_whole
     monkeypatch.setattr(edit, "_checked_whole", lambda *a: checks.append(1) or real(*a))
@@ -282,6 +287,7 @@ def test_an_event_with_errors_is_refused_as_the_whole_file_check_refuses_it(
         refusals.append((error.value.line, [str(p).replace(str(path), "FILE")
                                             for p in error.value.problems]))  # fmt: skip
     assert refusals[0] == refusals[1]
-    assert checks == ([1, 1] if wrong == "a duplicate id" else [1])  # the file alone's only
+    duplicate = wrong.startswith("a duplicate")
+    assert checks == ([1, 1] if duplicate else [1])  # the file alone's only
     if wrong == "a misspelt actor":
         assert "did you mean" in refusals[0][1][0]

@@ -40,9 +40,7 @@ class Catalog:
     conn: sqlite3.Connection
     spans: Spans
 
-    def ids(
-        self, sections: Iterable[str] = ("actors", "sources", "events")
-    ) -> dict[str, list[str]]:
+    def ids(self, sections: Iterable[str] = PROMPTED) -> dict[str, list[str]]:
         """Ids a curator can refer to, by section, sorted (for prompts and new ids)."""
         return {
             name: [row[0] for row in self.conn.execute(f"select id from [{name}] order by id")]

@@ -457,18 +457,33 @@ def _placed_in_bytes(
     of the one event before it (``_after_content``). None for bytes whose lines YAML counts
     otherwise."""
     raw = current.raw
-    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
-        return None  # a lone carriage return breaks lines for YAML but not for the count
+    if _lone_carriage_return(raw):
+        return None
     order, pieces = event_order(event), places.pieces
     later = next((k for k, o in enumerate(places.orders) if o and o > order), len(pieces))
     if later == 0:  # on the line after the 'events:' key's own, as ``insertion_point`` says
         at = raw.find(b"\n", places.key_start) + 1
     else:
         at = _after_content(raw, pieces[later - 1].start, pieces[later - 1].end, places.column)
+    return _insertion_at(raw, at, places.column, current.newline, event)
+
+
+def _insertion_at(
+    raw: bytes, at: int | None, column: int, newline: str, event: dict
+) -> tuple[Insertion, int] | None:
+    """The block of ``event`` (its dash at ``column``, its lines ended by ``newline``) to go
+    at byte ``at`` of ``raw``, and ``at``; None without a place, or at the end of a last
+    line with no line break (the whole-file path gives that line its break)."""
     if not at or (at == len(raw) and not raw.endswith(b"\n")):
         return None
-    block = dump_record("event", event, " " * places.column).replace("\n", current.newline)
+    block = dump_record("event", event, " " * column).replace("\n", newline)
     return Insertion(block, raw.count(b"\n", 0, at) + 1), at
+
+
+def _lone_carriage_return(raw: bytes) -> bool:
+    """Whether ``raw`` holds a carriage return that is not part of CRLF: YAML reads one as
+    a line break, so counting line feeds would not give YAML's lines."""
+    return b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")
 
 
 @contextmanager
@@ -559,8 +574,8 @@ def catalogued_insertion(current: TextFile, event: dict, db_path: Path) -> Inser
     the new event needs the whole file's check (a duplicate, which names the other line).
     """
     raw = current.raw or current.encode(current.text, convert_newlines=False)
-    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
-        return None  # a lone carriage return breaks lines for YAML but not for the count
+    if _lone_carriage_return(raw):
+        return None
     with paused_gc():
         try:
             insertion = catalogued(
@@ -587,20 +602,21 @@ def _placed(
         return None  # before the first event: its place follows the 'events:' key
     offsets, index = spans.offsets(), len(spans.ids) if later is None else later
     at = _after_content(raw, offsets[index], offsets[index + 1], spans.column)
-    if at is None or (at == len(raw) and not raw.endswith(b"\n")):
+    placed = _insertion_at(raw, at, spans.column, current.newline, event)
+    if placed is None:
         return None
-    block = dump_record("event", event, " " * spans.column).replace("\n", current.newline)
-    whole = memoryview(raw)  # one copy of the file, not three
-    data = b"".join((whole[:at], block.encode(), whole[at:]))
+    insertion, at = placed
+    block = insertion.block.encode()
+    with _spliced(raw, at, block) as chunks:  # one copy of the file, not three
+        data = b"".join(chunks)
     if not _only_inserted(spans, raw, data, event, current.path):
         return None
-    reparsed = reparse(block.encode(), spans.column, current.path)
-    line = raw.count(b"\n", 0, at) + 1
+    reparsed = reparse(block, spans.column, current.path)
     unchanged = cat.unchanged((), [event.get("id")])
     checked = validate_changed(reparsed.doc, unchanged, suggestions=cat.ids_on_demand())
     if not checked.ok:
-        return _refusal_in_place(checked.errors, reparsed.doc, line)
-    return Insertion(block, line, data=data)
+        return _refusal_in_place(checked.errors, reparsed.doc, insertion.line)
+    return dataclasses.replace(insertion, data=data)
 
 
 def _refusal_in_place(problems: list[Problem], doc: Document, line: int) -> EditRefused | None:

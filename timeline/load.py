@@ -326,8 +326,9 @@ def mapped_copy(path: Path) -> Iterator[bytes | MappedFile]:
     with open(path, "rb") as source, ExitStack() as held:
         info = os.fstat(source.fileno())
         large = stat.S_ISREG(info.st_mode) and info.st_size >= MAPPED_BYTES
-        copy = large and _mapped(lambda to: shutil.copyfileobj(source, to, COPY_BUFFER), held)
-        if not copy:
+        write = functools.partial(shutil.copyfileobj, source, length=COPY_BUFFER)
+        copy = _mapped(write, held) if large else None
+        if copy is None:
             if large:  # (a copy begun)
                 source.seek(0)
             yield source.read()

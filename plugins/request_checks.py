@@ -151,6 +151,7 @@ async def _check_table_query(datasette, db, table: str, query: dict[str, list[st
     if table in await db.view_names():  # a view's pages are counted by offset
         _check_numbers(query, {"_next": ()})
     _check_lists(query)
+    _check_comparisons(query)
     await _check_arrays(db, table, query)
     if "_where" in query and not await datasette.permission_allowed(
         None, "execute-sql", resource=db.name, default=True
@@ -182,6 +183,20 @@ def _check_numbers(query: dict[str, list[str]], numbers=NUMBERS) -> None:
             if value not in words and not (value.isascii() and value.isdigit()):
                 allowed = " or ".join(["a whole number", *map(repr, words)])
                 raise BadRequest(f"{key} must be {allowed}, not {value[:40]!r}.")
+
+
+# Datasette's comparing filters turn a value that ``str.isdigit`` calls a number into one
+# with ``int``, which refuses digits that are not decimal ones (``id__gt=¹``: a 500).
+COMPARING = ("__gt", "__gte", "__lt", "__lte")
+
+
+def _check_comparisons(query: dict[str, list[str]]) -> None:
+    for key, values in query.items():
+        if not key.endswith(COMPARING):
+            continue
+        for value in values:
+            if value.isdigit() and not value.isdecimal():
+                raise BadRequest(f"{key}: write the number in the digits 0-9, not {value[:40]!r}.")
 
 
 def _check_lists(query: dict[str, list[str]]) -> None:

@@ -123,6 +123,18 @@ async def test_no_table_parameters_give_a_500(ds, params, path):
 
 
 @pytest.mark.parametrize(
+    ("value", "status"), [("¹", 400), ("²³", 400), ("٣", 200), ("12", 200), ("abc", 200)]
+)
+async def test_a_comparison_with_digits_int_refuses_is_a_400(ds, value, status):
+    """``str.isdigit`` takes a superscript for a digit, ``int`` does not: Datasette's
+    comparing filters answered 500 (found by the test above)."""
+    response = await ds.client.get("/record/events.json", params={"id__gt": value})
+    assert response.status_code == status, response.text[:300]
+    if status == 400:
+        assert "the digits 0-9" in response.text
+
+
+@pytest.mark.parametrize(
     "path",
     ["/record.nope", "/record/events.nope", "/record/events.db", "/record/atom_feed.xml",
      "/record/events/montreux.nope", "/record/events/montreux.html"],

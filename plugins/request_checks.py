@@ -1,18 +1,18 @@
 """Answer a cheap 4xx, not a 500, for requests that cannot be honoured; log one line each.
 
 Checked here before Datasette sees the request (Datasette 0.65 answers each of them with a
-500, or computes the whole page first): any method but GET and HEAD (the site is
-read-only); a parameter value over MAX_VALUE_CHARS characters or holding a NUL character (SQLite
-refuses any statement with one); a row path whose key has the
-wrong number of parts for the table's primary key; an unknown ``_sort``/``_sort_desc``,
-``_facet*``, ``_col``/``_nocol`` column, ``__arraycontains`` on a column of no lists,
-``_sort`` and ``_sort_desc`` at once; a ``_next`` on a view that is not an offset; a
-``_through`` that is not the JSON it expects; a ``__in``/``__notin`` list that is not JSON;
-``_size``, ``_facet_size`` and ``_timelimit`` that are not numbers; a Host header that is not
-a host name (the downloads and the calendar copy it into their absolute links). Every search
-parameter (``_search`` and each ``_search_<column>``) is limited in length and in words (each
-word becomes a phrase of the full-text query, and thousands of them cost seconds per request)
-and may hold no control characters; a request asks for at most
+500, or computes the whole page first): any method but GET and HEAD (the site is read-only);
+a parameter value over MAX_VALUE_CHARS characters or holding a NUL character (SQLite refuses
+any statement with one); a row path whose key has the wrong number of parts for the table's
+primary key; an unknown ``_sort``/``_sort_desc``, ``_facet*``, ``_col``/``_nocol`` column,
+``__arraycontains`` on a column of no lists, ``_sort`` and ``_sort_desc`` at once; a
+``_next`` on a view that is not an offset; a ``_through`` that is not the JSON it expects; a
+``__in``/``__notin`` list that is not JSON; ``_size``, ``_facet_size``, ``_timelimit`` and
+(on any page) ``_ttl`` that are not numbers; a Host header that is not a host name (the
+downloads and the calendar copy it into their absolute links). Every search parameter
+(``_search`` and each ``_search_<column>``) is limited in length and in words (each word
+becomes a phrase of the full-text query, and thousands of them cost seconds per request) and
+may hold no control characters; a request asks for at most
 MAX_FACETS facets, and ``_where`` on a site without public SQL is refused.
 
 Whatever still fails inside Datasette is answered by ``handle_exception`` below: the status
@@ -43,6 +43,9 @@ READ_METHODS = ("GET", "HEAD")
 # padded with 40,000 spaces cost a page 90 ms.
 MAX_VALUE_CHARS = 1000
 NUMBERS = {"_size": ("max",), "_facet_size": ("max",), "_timelimit": ()}
+# Read by Datasette on every page that has one: a cache lifetime in seconds, turned into a
+# number with ``int`` whenever ``str.isdigit`` takes it for one (``_ttl=¹``: a 500).
+EVERY_PAGE_NUMBERS = {"_ttl": ()}
 LOGGED_CHARS = 200  # of a path or message in the log line
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -82,6 +85,7 @@ async def check(
         if "\x00" in key or any("\x00" in value for value in values):
             # SQLite refuses any statement holding one; no value of the site needs it
             raise BadRequest("A parameter may not hold a NUL character.")
+    _check_numbers(query, EVERY_PAGE_NUMBERS)
     parts = path.strip("/").split("/")
     database = parts[0] if len(parts) > 1 else parts[0].rpartition(".")[0]
     if database not in datasette.databases:

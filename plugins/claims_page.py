@@ -14,6 +14,7 @@ from datasette.utils.asgi import Response
 from timeline.site import DATABASE, ROUTES, ensure_readable
 
 PAGE_SIZE = 50
+NO_SUCH_CLAIM = "no claim has this event id; the page starts at the first claim."
 POSITION_SQL = "select sort_key, id from events where id = :id and status != 'confirmed'"
 PAGE_SQL = """
 select id from events
@@ -41,11 +42,13 @@ async def _column(db, sql: str, params: dict) -> list:
 async def claims(datasette, request):
     await ensure_readable(datasette, request)
     db = datasette.get_database(DATABASE)
-    position = {"key": "", "id": ""}
+    position, errors = {"key": "", "id": ""}, []
     if request.args.get("start"):
         found = (await db.execute(POSITION_SQL, {"id": request.args["start"]})).rows
         if found:
             position = {"key": found[0]["sort_key"], "id": found[0]["id"]}
+        else:  # said on the page: a stale link would otherwise pass for the claim asked for
+            errors.append(f"Ignored start {request.args['start']!r}: {NO_SUCH_CLAIM}")
     ids = await _column(db, PAGE_SQL, position | {"limit": PAGE_SIZE + 1})
     shown = ids[:PAGE_SIZE]
     earlier = await _column(db, EARLIER_SQL, position | {"limit": PAGE_SIZE})
@@ -53,6 +56,7 @@ async def claims(datasette, request):
     path = datasette.urls.path(ROUTES["claims"])
     context = {
         "rows": rows,
+        "errors": errors,
         "count": (await db.execute(COUNT_SQL)).first()[0],
         "shown": len(shown),
         "next_url": f"{path}?{urlencode({'start': ids[PAGE_SIZE]})}"

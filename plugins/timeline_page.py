@@ -194,15 +194,30 @@ async def _rows(db, sql: str, params: dict) -> list[dict]:
     return [dict(r) for r in (await db.execute(sql, params)).rows]
 
 
+# What the page says when a position it is asked for cannot be honoured.
+NOT_A_YEAR = "write a year in the digits 0-9 (2019); the page starts at the first event."
+NO_SUCH_EVENT = "no event has this id; the page starts at the first event."
+
+
+async def _found(db, wanted: Filters, name: str, event_id: str) -> list[dict]:
+    """The event a page is asked to start, end or centre at (``name``), or none, with
+    that said on the page."""
+    position = await _rows(db, POSITION_SQL, {"id": event_id})
+    if not position:
+        wanted.errors.append(f"Ignored {name} {event_id!r}: {NO_SUCH_EVENT}")
+    return position
+
+
 async def page_of_events(db, wanted: Filters, args) -> tuple[list[dict], dict | None, bool]:
     """One page of matching events, the event that starts the next page, and whether
-    events come before this page."""
+    events come before this page. A position that names no event, or a year that is no
+    number, is reported in ``wanted.errors`` and the page starts at the first event."""
     params = dict(wanted.params, key="", id="", limit=PAGE_SIZE + 1)
     forward, backward, page_start = map(
         wanted.query.sql, (FORWARD_SQL, BACKWARD_SQL, PAGE_START_SQL)
     )
     if args.get("before"):
-        position = await _rows(db, POSITION_SQL, {"id": args["before"]})
+        position = await _found(db, wanted, "before", args["before"])
         if position:
             params.update(key=position[0]["sort_key"], id=position[0]["id"])
             rows = (await _rows(db, backward, params))[::-1]
@@ -211,14 +226,18 @@ async def page_of_events(db, wanted: Filters, args) -> tuple[list[dict], dict | 
             after = await _rows(db, forward, dict(params, limit=1))
             return rows, (after[0] if after else None), earlier
     if args.get("start") or args.get("around"):
-        position = await _rows(db, POSITION_SQL, {"id": args.get("start") or args["around"]})
+        name = "start" if args.get("start") else "around"
+        position = await _found(db, wanted, name, args[name])
         if position and args.get("around"):
             found = dict(params, key=position[0]["sort_key"], id=position[0]["id"], page=PAGE_SIZE)
             position = await _rows(db, page_start, found)
         if position:
             params.update(key=position[0]["sort_key"], id=position[0]["id"])
-    elif (args.get("year") or "").isdigit():
-        params["key"] = args["year"].zfill(4)  # sort keys begin with the ISO start day
+    elif args.get("year"):
+        if args["year"].isascii() and args["year"].isdigit():
+            params["key"] = args["year"].zfill(4)  # sort keys begin with the ISO start day
+        else:
+            wanted.errors.append(f"Ignored year {args['year']!r}: {NOT_A_YEAR}")
     rows = await _rows(db, forward, params)
     earlier = bool(params["key"]) and bool(await _rows(db, backward, dict(params, limit=1)))
     return rows[:PAGE_SIZE], (rows[PAGE_SIZE] if len(rows) > PAGE_SIZE else None), earlier

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from html import unescape
 
 import pytest
 from support import REAL, build, site
@@ -152,6 +153,12 @@ async def test_claims_and_system_pages_are_bounded(tmp_path):
             first = (await ds.client.get(back)).text
             assert re.findall(r'id="claim-([^"]+)"', first) == expected[:50]
     assert seen == expected and pages == 3
+    # a start that names no claim (a stale link, or an event the record confirms) is said
+    for start in ("no-such-event", "claim-200"):
+        html = unescape((await ds.client.get(f"/claims?start={start}")).text)
+        assert re.findall(r'id="claim-([^"]+)"', html) == expected[:50]
+        assert f"Ignored start '{start}': no claim has this event id" in html
+    assert "Ignored" not in (await ds.client.get(f"/claims?start={expected[60]}")).text
     system = (await ds.client.get("/record/systems/tb2")).text
     assert system.count("<li><time>") == 200
     assert 'href="/record/event_systems?system_id=tb2"' in system

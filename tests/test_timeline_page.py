@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -78,6 +79,28 @@ async def test_paging_keeps_the_filters(big):
     expected = [r[0] for r in await db.execute(sql)]
     assert len(expected) > PAGE_SIZE and len(pages) == -(-len(expected) // PAGE_SIZE)
     assert [i for p in pages for i in p] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [("year=abc", "year 'abc'"), ("year=¹", "year '¹'"), ("year=-1", "year '-1'"),
+     ("start=no-such-event", "start 'no-such-event'"), ("before=no-such", "before 'no-such'"),
+     ("around=no-such", "around 'no-such'")],
+)  # fmt: skip
+async def test_a_position_that_cannot_be_honoured_is_said_on_the_first_page(big, query, said):
+    """A year that is no number or an event id that names no event was ignored in silence:
+    the reader saw the first page as if it were the one asked for."""
+    first = ids((await big.client.get("/timeline")).text)
+    html = (await big.client.get(f"/timeline?{query}")).text
+    assert ids(html) == first
+    assert f"Ignored {said}:" in unescape(html) and "starts at the first event" in html
+
+
+async def test_a_position_that_names_an_event_says_nothing(big):
+    html = (await big.client.get("/timeline")).text
+    for name in ("start", "before", "around"):
+        assert "Ignored" not in (await big.client.get(f"/timeline?{name}={ids(html)[3]}")).text
+    assert "Ignored" not in (await big.client.get("/timeline?year=2019")).text
 
 
 async def test_jump_to_year_links_reach_each_years_page(big):

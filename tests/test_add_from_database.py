@@ -291,3 +291,22 @@ def test_an_event_with_errors_is_refused_as_the_whole_file_check_refuses_it(
     assert checks == ([1, 1] if duplicate else [1])  # the file alone's only
     if wrong == "a misspelt actor":
         assert "did you mean" in refusals[0][1][0]
+
+
+def test_the_id_and_countries_from_the_database_are_the_whole_files(generated, tmp_path):
+    """Without prompts the database is asked only for the events' ids the suggested id may
+    take and the new event's actors' countries: the same id (``-2``, ``-3`` once taken) and
+    countries as the file alone gives, the same bytes written."""
+    with_db, alone = _copies(generated, tmp_path)
+    new = _new_event(generated, "2020-05")
+    for path in (with_db, alone):
+        for suffix, words in (("", "in Ankara"), ("-2", "in Kyiv"), ("-3", "again")):
+            titled = new | {"title": f"{new['title']} {words}"}  # the id has 6 words of it
+            result = runner.invoke(app, _add_argv(path, titled))
+            assert result.exit_code == 0, result.output
+            assert f"Added 2020-05-a-meeting-added-on-2020-05{suffix} at" in result.output
+    assert with_db.read_bytes() == alone.read_bytes()
+    data = load_text(with_db.read_text(encoding="utf-8"), with_db).data
+    country = {a["id"]: a.get("country") for a in data["actors"]}[new["actors"][0]["actor"]]
+    added = [e for e in data["events"] if e["id"].startswith("2020-05-a-meeting")]
+    assert country and [e["countries"] for e in added] == [[country]] * 3

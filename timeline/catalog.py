@@ -52,9 +52,21 @@ class Catalog:
         reference needs one section's; a valid event, none)."""
         return _IdsOnDemand(self)
 
-    def countries(self) -> dict[str, str]:
-        """Each actor's country code."""
-        rows = self.conn.execute("select id, country from actors where country is not null")
+    def ids_starting(self, section: str, prefix: str) -> list[str]:
+        """The ids of a section that begin with ``prefix`` (a range of the primary key)."""
+        rows = self.conn.execute(
+            f"select id from [{section}] where id >= ? and id < ? order by id",
+            [prefix, prefix + chr(0x10FFFF)],
+        )
+        return [row[0] for row in rows if row[0].startswith(prefix)]
+
+    def countries(self, actors: Iterable[str] | None = None) -> dict[str, str]:
+        """Each actor's country code (of ``actors`` only, when given)."""
+        sql = "select id, country from actors where country is not null"
+        if actors is None:
+            return dict(self.conn.execute(sql).fetchall())
+        listed = json.dumps(sorted(set(actors)))
+        rows = self.conn.execute(f"{sql} and id in (select value from json_each(?))", [listed])
         return dict(rows.fetchall())
 
     def sort_keys(self) -> dict[str, str]:

@@ -589,7 +589,9 @@ def add(
             if not dry_run and built_first(path, db_path):  # (a dry run writes nothing)
                 typer.echo(f"Built {db_path} to place the event from it.", err=True)
             try:
-                known = catalogued(db_path, path, None, Known.from_catalog)
+                known = catalogued(
+                    db_path, path, None, lambda c: Known.from_catalog(c, event, prompt=interactive)
+                )
             except Unsettled:  # errors in the changed records: the whole check says where
                 known = None
             loaded = None if known else Loaded.read(path)

@@ -101,16 +101,22 @@ def suggest_id(date: object, title: str, taken: set[str] = frozenset()) -> str:
         >>> suggest_id("2021-04-10", "Zelensky meets Erdoğan in Istanbul")
         '2021-04-10-zelensky-meets-erdogan-in-istanbul'
     """
+    base = id_base(date, title)
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def id_base(date: object, title: str) -> str:
+    """What ``suggest_id`` suggests when no id is taken; every id it may suggest begins
+    with it."""
     try:
         prefix = parse_date(date).canonical.split("/")[0].rstrip("?~%")
     except ValueError:
         prefix = "undated"
     words = re.findall(r"[a-z0-9]+", _ascii(title.lower()))[:MAX_ID_WORDS]
-    base = "-".join([prefix, *words]) if words else prefix
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}-{n}", n + 1
-    return candidate
+    return "-".join([prefix, *words]) if words else prefix
 
 
 def _ascii(text: str) -> str:

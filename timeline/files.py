@@ -42,7 +42,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .digest import hex_digest, hex_digest_of_parts
+from .digest import hex_digest, hex_digest_of_file, hex_digest_of_parts
 from .load import MappedFile, decode
 
 LOCK_TIMEOUT_S = 30.0
@@ -156,7 +156,7 @@ class TextFile:
         try:
             if self.stamp and file_stamp(self.target) == self.stamp:
                 return True
-            return digest_of(self.target.read_bytes()) == self.digest
+            return hex_digest_of_file(self.target) == self.digest
         except OSError:
             return False
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from . import schema
-from .edit import Loaded, suggest_id
+from .edit import Loaded, id_base, suggest_id
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -73,9 +73,18 @@ class Known:
         return cls(loaded.ids, loaded.countries)
 
     @classmethod
-    def from_catalog(cls, catalog: Catalog) -> Known:
-        """From the database built from the file (which validated)."""
-        return cls(catalog.ids(), catalog.countries())
+    def from_catalog(cls, catalog: Catalog, event: dict, *, prompt: bool) -> Known:
+        """From the database built from the file (which validated): what the prompts offer
+        and the new id may clash with, or, with nothing to ask (``prompt`` False), only what
+        ``event`` needs: the events' ids its suggested id could take, its actors' countries.
+        """
+        if prompt:
+            return cls(catalog.ids(), catalog.countries())
+        taken = []
+        if not event.get("id") and event.get("date") and event.get("title"):
+            taken = catalog.ids_starting("events", id_base(event["date"], event["title"]))
+        actors = [a.get("actor") for a in event["actors"] if isinstance(a.get("actor"), str)]
+        return cls({"events": taken}, catalog.countries(actors))
 
 
 def complete_interactively(known: Known, event: dict, *, prompt: bool) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .digest import hex_digest, modules_fingerprint
+from .digest import hex_digest, hex_digest_of_file, modules_fingerprint
 from .files import file_stamp
 from .provenance import Progress, Tracked, last_commit
 
@@ -61,10 +61,10 @@ def built_from(info: dict[str, str], path: Path, raw: bytes | None = None) -> bo
         commit = last_commit(path)
         if not info or unchanged_since(info, stamp, commit):
             return bool(info)
-        raw = Path(path).read_bytes() if raw is None else raw
+        digest = hex_digest_of_file(path) if raw is None else hex_digest(raw)
     except OSError:
         return False
-    return input_hash(raw, commit) == info.get(INPUT_KEY)
+    return input_hash_of(digest, commit) == info.get(INPUT_KEY)
 
 
 def unchanged_since(info: dict[str, str], stamp: str, commit: str) -> bool:
@@ -79,7 +79,12 @@ def unchanged_since(info: dict[str, str], stamp: str, commit: str) -> bool:
 def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
     """What determines the database: the YAML, its last commit (for the edit history),
     the tool version and the schema's fingerprint."""
-    given = f"{hex_digest(yaml_bytes)}\0{commit}\0{__version__}\0{schema_fingerprint()}"
+    return input_hash_of(hex_digest(yaml_bytes), commit)
+
+
+def input_hash_of(digest: str, commit: str = "") -> str:
+    """``input_hash`` of the YAML whose bytes' ``hex_digest`` is ``digest``."""
+    given = f"{digest}\0{commit}\0{__version__}\0{schema_fingerprint()}"
     return hex_digest(given.encode())
 
 

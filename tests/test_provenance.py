@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ import pytest
 from conftest import ROOT, SMALL, skip_or_fail
 from timeline.build import build_file
 from timeline.provenance import event_history
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def git(repo: Path, *args: str, date: str | None = None) -> None:
@@ -108,7 +112,9 @@ def test_each_build_reads_only_the_commits_since_the_last_one(repo, monkeypatch)
     parsed: list[int] = []
     parse = provenance._fingerprints
     monkeypatch.setattr(provenance, "_read_blobs", counted)
-    monkeypatch.setattr(provenance, "_fingerprints", lambda blob: parsed.append(1) or parse(blob))
+    monkeypatch.setattr(
+        provenance, "_fingerprints", lambda blob, seen: parsed.append(1) or parse(blob, seen)
+    )
     path = repo / "events.yaml"
     db = build_file(path).db_path
     # three commits; the newest holds the file being built, so it is neither read (its
@@ -140,4 +146,126 @@ def test_the_data_being_built_fingerprints_like_its_committed_version():
 
     raw = (ROOT / "events.yaml").read_bytes()
     result = validate_bytes(raw, ROOT / "events.yaml")
-    assert fingerprints_of(result.data) == _fingerprints(raw) and len(_fingerprints(raw)) > 100
+    assert (
+        fingerprints_of(result.data) == _fingerprints(raw, {}) and len(_fingerprints(raw, {})) > 100
+    )
+
+
+def _read_whole(blob: bytes) -> dict[str, str]:
+    """What the history read of a version before it read record by record."""
+    import yaml
+
+    from timeline.provenance import fingerprints_of
+
+    try:
+        return fingerprints_of(yaml.load(blob, Loader=yaml.CSafeLoader))
+    except Exception:  # as the history reads one: a broken version tells nothing
+        return {}
+
+
+ANCHORED = b"  - &m\n    id: montreux\n"
+NO_ID = b"  - title: none\n    id:\n"
+
+
+def _committed(count: int) -> list[bytes]:
+    """``count`` committed versions of the real file, the first and the last among them,
+    oldest first (none outside a git checkout)."""
+    log = subprocess.run(["git", "log", "--reverse", "--format=%H", "--", "events.yaml"],
+                         cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    shas = log.stdout.split() if log.returncode == 0 else []
+    spread = {round(i * (len(shas) - 1) / (count - 1)) for i in range(count)} if shas else ()
+    picked = sorted(spread)
+    return [subprocess.run(["git", "show", f"{shas[i]}:events.yaml"], cwd=ROOT,
+                           capture_output=True, check=True).stdout for i in picked]  # fmt: skip
+
+
+def _versions() -> dict[str, bytes]:
+    """Versions of the file to read: the test files, every malformed input, and forms
+    that do not cut into records (read whole)."""
+    from generate import write_realistic
+
+    versions = {p.name: p.read_bytes() for folder in (ROOT / "tests" / "data",
+                ROOT / "tests" / "malformed") for p in sorted(folder.glob("*.yaml"))}  # fmt: skip
+    real, small = (ROOT / "events.yaml").read_bytes(), SMALL.read_bytes()
+    first = b"  - id: montreux\n"
+    changed = {
+        "an alias across records": small.replace(first, b"  - &m\n    id: montreux\n", 1)
+        + b"  - *m\n",
+        "an event without an id": small.replace(first, b"  - title: none\n    id:\n", 1),
+        "an id twice": small + small[small.index(first) :],
+    }
+    assert all(version != small for version in changed.values())
+    versions |= changed | {
+        "real": real,
+        "crlf": real.replace(b"\n", b"\r\n"),
+        "byte-order mark": b"\xef\xbb\xbf" + small,
+        "events twice": small + b"events:\n  - id: again\n",
+        "events as a flow list": b"events: [{id: a, title: x}, {id: b}]\n",
+        "no events": b"actors: []\n",
+        "events with a value and items": b"events: 1\n  - id: a\n",
+        "not yaml": b"events:\n  - id: [\n",
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        versions["generated"] = write_realistic(300, Path(folder) / "g.yaml", seed=3).read_bytes()
+    return versions
+
+
+def test_a_version_reads_record_by_record_as_it_reads_whole():
+    from timeline.provenance import _fingerprints
+
+    for name, blob in _versions().items():
+        assert _fingerprints(blob, {}) == _read_whole(blob), name
+
+
+def test_committed_versions_read_in_turn_as_they_read_whole():
+    """As the history reads them: oldest first, what an earlier version held not read again."""
+    from timeline.provenance import _fingerprints
+
+    versions = _committed(8)
+    assert len(versions) > 1 or not (ROOT / ".git").exists()
+    seen: dict = {}
+    for n, blob in enumerate(versions):
+        assert _fingerprints(blob, seen) == _read_whole(blob), n
+
+
+def test_a_record_an_earlier_version_held_is_not_read_again(monkeypatch):
+    """Across the versions of one history, only the records whose bytes are new are read."""
+    from timeline import load, provenance
+
+    read: list[bytes] = []
+    real_read = load.read_piece_bytes
+    monkeypatch.setattr(
+        load, "read_piece_bytes", lambda piece: read.append(piece) or real_read(piece)
+    )
+    first = (ROOT / "events.yaml").read_bytes()
+    last = first.rindex(b"\n  - id: ") + len(b"\n  - id: ")  # the last event's id
+    second = first[:last] + b"renamed-" + first[last:]
+    seen: dict = {}
+    got = [provenance._fingerprints(v, seen) for v in (first, second, first)]
+    assert got == [_read_whole(first), _read_whole(second), _read_whole(first)]
+    sections = len(load.section_starts(first)) - 1
+    per_version = [sections + len(_read_whole(first)), sections + 1, sections]
+    assert len(read) == sum(per_version)  # the keys' own lines, then the new records only
+
+
+@pytest.mark.parametrize(
+    ("broken", "kind"),
+    [('date: "1936-07-20"', "date: 2021-02-30"), ("id: montreux", "id: montreux\n    1: x")],
+    ids=["an impossible unquoted date", "keys of two types"],
+)
+def test_a_committed_version_that_cannot_be_read_tells_nothing(tmp_path, broken, kind):
+    """PyYAML raises ValueError on an unquoted impossible date and json TypeError on keys of
+    two types: such a version in the history made every build end in a traceback."""
+    if shutil.which("git") is None:
+        skip_or_fail("git is not installed")
+    git(tmp_path, "init", "-q", "-b", "main")
+    text = SMALL.read_text()
+    assert broken in text
+    (tmp_path / "events.yaml").write_text(text.replace(broken, kind, 1))
+    git(tmp_path, "add", "events.yaml")
+    git(tmp_path, "commit", "-qm", "a mistake", date="2024-01-01T10:00:00+00:00")
+    (tmp_path / "events.yaml").write_text(text)
+    git(tmp_path, "commit", "-qam", "mended", date="2024-02-01T10:00:00+00:00")
+    db = build_file(tmp_path / "events.yaml").db_path
+    rows = dict(sqlite3.connect(db).execute("select id, last_changed from events").fetchall())
+    assert rows["montreux"] == "2024-02-01T10:00:00+00:00"

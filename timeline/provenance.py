@@ -10,19 +10,26 @@ The work grows with the commits since the last build, not with all of them: the
 state after the last commit read (each event's dates and fingerprint, a
 ``Tracked``) is kept in the database, and a build reads only the newer commits.
 A commit whose file is the one being built is not parsed again: the build passes
-the data it has already loaded.
+the data it has already loaded. Within one reading, each version is cut into its records
+as a build cuts the file, and a record whose bytes an earlier version held is not parsed
+again: most commits change a few events, so the versions after the first cost a few
+records each (a version that does not cut so is parsed whole).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,12 +97,63 @@ class Progress:
     events: dict[str, Tracked] = field(default_factory=dict)
 
 
-def _fingerprints(blob: bytes) -> dict[str, str]:
+def _fingerprints(blob: bytes, seen: dict[bytes, tuple[str, str] | None]) -> dict[str, str]:
+    """Each event's fingerprint in a committed version of the file. Its records are cut
+    and read as a build reads them, one at a time; a record whose bytes an earlier version
+    held is not read again (``seen``: each record's digest, then its id and fingerprint, or
+    None when it has none). A version that does not read so is read whole."""
+    try:
+        return _fingerprints_by_record(blob, seen)
+    except _NotByRecord:
+        pass
     try:
         data = yaml.load(blob, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError:
-        return {}  # a broken historical version tells nothing about its events
+    except Exception:
+        # a broken historical version tells nothing about its events; PyYAML's constructors
+        # raise more than YAMLError on one (an unquoted 2021-02-30: ValueError; a bad tag's
+        # value: KeyError or AttributeError), which made the build end in a traceback
+        return {}
     return fingerprints_of(data)
+
+
+class _NotByRecord(Exception):
+    """A version that does not read record by record: read whole."""
+
+
+def _fingerprints_by_record(blob: bytes, seen: dict[bytes, tuple[str, str] | None]) -> dict:
+    from .digest import digest
+    from .load import LoadError, one_item, one_key, read_piece_bytes, record_cuts, section_starts
+
+    def read(start: int, end: int, alone: Callable[[object], T]) -> T:
+        """The piece's key or item (``alone``), read as the build reads it."""
+        try:
+            return alone(read_piece_bytes(blob[start:end]))
+        except (ValueError, LoadError, yaml.YAMLError):  # not alone, refused, not UTF-8
+            raise _NotByRecord from None
+
+    try:
+        sections = record_cuts(blob, section_starts(blob))
+    except ValueError:  # no key, or text before the first one
+        raise _NotByRecord from None
+    heads = [(read(start, cuts[0], one_key), cuts) for start, _, cuts in sections]
+    found = [(value, cuts) for (key, value), cuts in heads if key == "events"]
+    if len(found) != 1:  # none, or a key written twice (read whole: the last one counts)
+        raise _NotByRecord
+    value, cuts = found[0]
+    if len(cuts) == 1:  # no block list of records: the key's own value
+        return fingerprints_of({"events": value})
+    if value is not None:
+        raise _NotByRecord  # a list item after a key with a value
+    out = {}
+    for start, end in itertools.pairwise(cuts):
+        key = digest(blob[start:end])
+        if key not in seen:
+            prints = fingerprints_of({"events": [read(start, end, one_item)]})
+            seen[key] = next(iter(prints.items()), None)
+        if seen[key] is not None:
+            event_id, print_ = seen[key]
+            out[event_id] = print_
+    return out
 
 
 def fingerprints_of(data: object) -> dict[str, str]:
@@ -104,7 +162,12 @@ def fingerprints_of(data: object) -> dict[str, str]:
     out = {}
     for raw in events if isinstance(events, list) else []:
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-            canonical = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
+            try:
+                canonical = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
+            except (TypeError, ValueError, RecursionError):
+                # keys of mixed types, an int of thousands of digits, too deep: only an old
+                # version holds one (the loader refuses each), and it tells nothing
+                continue
             out[raw["id"]] = hashlib.sha1(canonical.encode()).hexdigest()
     return out
 
@@ -185,13 +248,16 @@ def event_history(
         state = Progress(previous.commit, dict(previous.events))
         commits = commits[shas.index(previous.commit) + 1 :]
     blobs = _read_blobs(root, [f"{sha}:{rel}" for sha, _ in commits], current and current[0])
+    seen: dict[bytes, tuple[str, str] | None] = {}  # records read in the versions before
     for (sha, when), blob in zip(commits, blobs, strict=False):
         prints = current[1]() if current and (blob is None or blob == current[0]) else None
         if prints is None and other is not None:
             prints = other(blob)
         if prints is None and only_current:
             raise OtherVersion(sha)
-        for event_id, print_ in (prints if prints is not None else _fingerprints(blob)).items():
+        if prints is None:
+            prints = _fingerprints(blob, seen)
+        for event_id, print_ in prints.items():
             known = state.events.get(event_id)
             if known is None:
                 state.events[event_id] = Tracked(when, sha, when, sha, print_)

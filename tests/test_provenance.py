@@ -105,9 +105,9 @@ def test_each_build_reads_only_the_commits_since_the_last_one(repo, monkeypatch)
     original = provenance._read_blobs
 
     def counted(root, specs, known=None):
-        blobs = original(root, specs, known)
+        blobs = list(original(root, specs, known))
         read.append(sum(blob is not None for blob in blobs))
-        return blobs
+        return (blob for blob in blobs)  # a generator, as the real one is
 
     parsed: list[int] = []
     parse = provenance._fingerprints
@@ -269,3 +269,48 @@ def test_a_committed_version_that_cannot_be_read_tells_nothing(tmp_path, broken,
     db = build_file(tmp_path / "events.yaml").db_path
     rows = dict(sqlite3.connect(db).execute("select id, last_changed from events").fetchall())
     assert rows["montreux"] == "2024-02-01T10:00:00+00:00"
+
+
+def test_the_versions_are_read_one_at_a_time_and_git_ends_with_the_reading(repo):
+    from timeline.provenance import _blob_contents
+
+    log = subprocess.run(["git", "log", "--reverse", "--format=%H"], cwd=repo,
+                         capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    specs = [f"{sha}:events.yaml" for sha in log] + ["0000000:events.yaml"]
+    expected = [subprocess.run(["git", "show", spec], cwd=repo, capture_output=True,
+                               check=True).stdout for spec in specs[:-1]]  # fmt: skip
+    assert list(_blob_contents(repo, specs)) == [*expected, b""]  # a missing one: empty
+    reading = _blob_contents(repo, specs)
+    assert next(reading) == expected[0]
+    git_pid = reading.gi_frame.f_locals["git"].pid
+    assert Path(f"/proc/{git_pid}").exists()  # asked for the next one only when wanted
+    reading.close()  # a reader that stops early (OtherVersion) leaves no git behind
+    assert not Path(f"/proc/{git_pid}").exists()
+
+
+def test_records_the_caller_has_read_are_not_read_again(repo, monkeypatch):
+    """The build hands the history its own records (their digests, ids and fingerprints,
+    from the spans): an older version's records with the same bytes are not parsed."""
+    from timeline import load, provenance
+    from timeline.store import stored_spans
+
+    path = repo / "events.yaml"
+    raw = path.read_bytes()
+    with sqlite3.connect(build_file(path).db_path) as conn:
+        spans = stored_spans(conn)  # with each event's fingerprint, in git
+    prints = spans.fingerprints()
+    records = spans.records(prints)
+    seen: dict = {}
+    provenance._fingerprints(raw, seen)
+    assert records == seen and len(records) == 4  # the spans cut where the history does
+    read: list[bytes] = []
+    real_read = load.read_piece_bytes
+    monkeypatch.setattr(load, "read_piece_bytes", lambda p: read.append(p) or real_read(p))
+    full, _ = event_history(path)
+    read.clear()
+    given, _ = event_history(path, current=(raw, lambda: prints), records=records)
+    assert given == full
+    # the two older versions: their keys' own lines, and the reworded event's old version
+    # (the first version lacks the claim; the other events' bytes are the current ones)
+    items = [p for p in read if p.startswith(b"  - ")]
+    assert len(items) == 1 and b"Scheduled flights stop" in items[0]

@@ -18,11 +18,12 @@ records each (a version that does not cut so is parsed whole).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -172,39 +173,58 @@ def fingerprints_of(data: object) -> dict[str, str]:
     return out
 
 
-def _read_blobs(root: Path, specs: list[str], known: bytes | None = None) -> list[bytes | None]:
-    """Contents of ``commit:path`` specs, in order, through one git process; None for a
-    blob that holds exactly ``known`` (found by its object id, without reading it: a large
-    file's last commit is the file being built)."""
+def _read_blobs(root: Path, specs: list[str], known: bytes | None = None) -> Iterator[bytes | None]:
+    """Contents of ``commit:path`` specs, in order, one at a time; None for a blob that
+    holds exactly ``known`` (found by its object id, without reading it: a large file's last
+    commit is the file being built). Ends early if git does."""
+    listed = None
     if known is not None and specs:
         listed = _git(root, "cat-file", "--batch-check=%(objectname)",
                       stdin="".join(f"{s}\n" for s in specs).encode())  # fmt: skip
-        if listed is not None:
-            same = _object_id(root, known)
-            ids = listed.decode().splitlines()  # an id, or "<spec> missing"
-            wanted = [s for s, i in zip(specs, ids, strict=False) if i != same]
-            read = iter(_blob_contents(root, wanted))
-            return [None if i == same else next(read) for i in ids]
-    return _blob_contents(root, specs)
+    if listed is None:
+        yield from _blob_contents(root, specs)
+        return
+    same = _object_id(root, known)
+    ids = listed.decode().splitlines()  # an id, or "<spec> missing"
+    with contextlib.closing(
+        _blob_contents(root, [s for s, i in zip(specs, ids, strict=False) if i != same])
+    ) as read:
+        for object_id in ids:
+            blob = None if object_id == same else next(read, None)
+            if blob is None and object_id != same:
+                return
+            yield blob
 
 
-def _blob_contents(root: Path, specs: list[str]) -> list[bytes]:
+def _blob_contents(root: Path, specs: list[str]) -> Iterator[bytes]:
     """Contents of ``commit:path`` specs, in order, through one git process (b"" for one
-    that is missing)."""
-    out = _git(root, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in specs).encode())
-    blobs: list[bytes] = []
-    pos = 0
-    while out is not None and pos < len(out):
-        header_end = out.index(b"\n", pos)
-        header = out[pos:header_end].split()
-        if header[-1] == b"missing":
-            blobs.append(b"")
-            pos = header_end + 1
-            continue
-        size = int(header[2])
-        blobs.append(out[header_end + 1 : header_end + 1 + size])
-        pos = header_end + 1 + size + 1
-    return blobs
+    that is missing), asked for and read one at a time: only one version is held at once
+    (each is as large as the file). Ends early if git does."""
+    if not specs:
+        return
+    try:
+        git = subprocess.Popen(["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    except OSError:
+        return
+    with git:  # (closes the pipes and waits for it)
+        try:
+            for spec in specs:
+                git.stdin.write(f"{spec}\n".encode())
+                git.stdin.flush()  # git answers each line as it comes (no --buffer)
+                header = git.stdout.readline().split()
+                if not header:
+                    return
+                if header[-1] == b"missing":
+                    yield b""
+                    continue
+                blob = git.stdout.read(int(header[2]))
+                git.stdout.read(1)  # the line feed after the contents
+                yield blob
+        except OSError:  # git is gone
+            return
+        finally:
+            git.kill()  # it waits for more names; a reader that ended early leaves it too
 
 
 class OtherVersion(Exception):
@@ -218,6 +238,7 @@ def event_history(
     *,
     only_current: bool = False,
     other: Callable[[bytes], dict[str, str] | None] | None = None,
+    records: dict[bytes, tuple[str, str]] | None = None,
 ) -> tuple[dict[str, History], Progress]:
     """``{event id: History}`` for the events committed in git ({} outside git), and the
     progress to hand to the next build.
@@ -227,7 +248,9 @@ def event_history(
     gives their events' fingerprints (called if a commit holds exactly those bytes).
     ``other``: the fingerprints of another version the caller knows (the one it built
     last), or None. ``only_current``: raise OtherVersion instead of parsing a commit that
-    holds neither (a partial rebuild has no time to parse whole versions).
+    holds neither (a partial rebuild has no time to parse whole versions). ``records``: the
+    ids and fingerprints of records the caller has read, by the digest of their bytes (the
+    file being built's): an older version's record with the same bytes is not read again.
 
     Example::
 
@@ -247,24 +270,25 @@ def event_history(
     if previous and previous.commit in shas:
         state = Progress(previous.commit, dict(previous.events))
         commits = commits[shas.index(previous.commit) + 1 :]
-    blobs = _read_blobs(root, [f"{sha}:{rel}" for sha, _ in commits], current and current[0])
-    seen: dict[bytes, tuple[str, str] | None] = {}  # records read in the versions before
-    for (sha, when), blob in zip(commits, blobs, strict=False):
-        prints = current[1]() if current and (blob is None or blob == current[0]) else None
-        if prints is None and other is not None:
-            prints = other(blob)
-        if prints is None and only_current:
-            raise OtherVersion(sha)
-        if prints is None:
-            prints = _fingerprints(blob, seen)
-        for event_id, print_ in prints.items():
-            known = state.events.get(event_id)
-            if known is None:
-                state.events[event_id] = Tracked(when, sha, when, sha, print_)
-            elif known.fingerprint != print_:
-                state.events[event_id] = Tracked(known.first_added, known.added_in, when, sha,
-                                                 print_)  # fmt: skip
-        state.commit = sha
+    specs = [f"{sha}:{rel}" for sha, _ in commits]
+    seen = dict(records or {})  # records read in the versions before, or known
+    with contextlib.closing(_read_blobs(root, specs, current and current[0])) as blobs:
+        for (sha, when), blob in zip(commits, blobs, strict=False):
+            prints = current[1]() if current and (blob is None or blob == current[0]) else None
+            if prints is None and other is not None:
+                prints = other(blob)
+            if prints is None and only_current:
+                raise OtherVersion(sha)
+            if prints is None:
+                prints = _fingerprints(blob, seen)
+            for event_id, print_ in prints.items():
+                known = state.events.get(event_id)
+                if known is None:
+                    state.events[event_id] = Tracked(when, sha, when, sha, print_)
+                elif known.fingerprint != print_:
+                    state.events[event_id] = Tracked(known.first_added, known.added_in, when,
+                                                     sha, print_)  # fmt: skip
+            state.commit = sha
     history = {
         event_id: History(t.first_added, t.added_in, t.last_changed, t.changed_in)
         for event_id, t in state.events.items()

@@ -141,6 +141,12 @@ class Spans:
         """These spans with the events' fingerprints (``provenance.fingerprints_of``)."""
         return dataclasses.replace(self, prints=tuple(bytes.fromhex(prints[i]) for i in self.ids))
 
+    def records(self, prints: dict[str, str]) -> dict[bytes, tuple[str, str]]:
+        """Each event's digest with its id and fingerprint (``prints``): what the edit
+        history need not read again in an older version holding the same bytes."""
+        events = zip(self.digests[1 : 1 + len(self.ids)], self.ids, strict=True)
+        return {d: (i, prints[i]) for d, i in events if i in prints}
+
     def fingerprints(self) -> dict[str, str]:
         """The events' fingerprints by id, as ``provenance.fingerprints_of`` gives them."""
         return {i: p.hex() for i, p in zip(self.ids, self.prints, strict=True)}

@@ -194,6 +194,7 @@ def _read_blobs(root: Path, specs: list[str], known: bytes | None = None) -> Ite
             if blob is None and object_id != same:
                 return
             yield blob
+            del blob  # before the next one is read (see _blob_contents)
 
 
 def _blob_contents(root: Path, specs: list[str]) -> Iterator[bytes]:
@@ -221,10 +222,14 @@ def _blob_contents(root: Path, specs: list[str]) -> Iterator[bytes]:
                 blob = git.stdout.read(int(header[2]))
                 git.stdout.read(1)  # the line feed after the contents
                 yield blob
+                del blob  # a version is as large as the file: one at a time
         except OSError:  # git is gone
             return
         finally:
             git.kill()  # it waits for more names; a reader that ended early leaves it too
+
+
+_ENDED = object()  # git gave no more versions
 
 
 class OtherVersion(Exception):
@@ -273,7 +278,10 @@ def event_history(
     specs = [f"{sha}:{rel}" for sha, _ in commits]
     seen = dict(records or {})  # records read in the versions before, or known
     with contextlib.closing(_read_blobs(root, specs, current and current[0])) as blobs:
-        for (sha, when), blob in zip(commits, blobs, strict=False):
+        for sha, when in commits:
+            blob = next(blobs, _ENDED)
+            if blob is _ENDED:
+                break
             prints = current[1]() if current and (blob is None or blob == current[0]) else None
             if prints is None and other is not None:
                 prints = other(blob)
@@ -289,6 +297,7 @@ def event_history(
                     state.events[event_id] = Tracked(known.first_added, known.added_in, when,
                                                      sha, print_)  # fmt: skip
             state.commit = sha
+            del blob  # before the next version is read: each is as large as the file
     history = {
         event_id: History(t.first_added, t.added_in, t.last_changed, t.changed_in)
         for event_id, t in state.events.items()

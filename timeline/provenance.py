@@ -216,11 +216,13 @@ def _blob_contents(root: Path, specs: list[str]) -> Iterator[bytes]:
                 header = git.stdout.readline().split()
                 if not header:
                     return
-                if header[-1] == b"missing":
+                if len(header) != 3:  # "<name> missing" (or ambiguous): nothing to read
                     yield b""
                     continue
-                blob = git.stdout.read(int(header[2]))
-                git.stdout.read(1)  # the line feed after the contents
+                size = int(header[2])
+                blob = git.stdout.read(size)
+                if len(blob) != size or git.stdout.read(1) != b"\n":  # git ended midway
+                    return
                 yield blob
                 del blob  # a version is as large as the file: one at a time
         except OSError:  # git is gone

@@ -308,7 +308,7 @@ def test_records_the_caller_has_read_are_not_read_again(repo, monkeypatch):
     monkeypatch.setattr(load, "read_piece_bytes", lambda p: read.append(p) or real_read(p))
     full, _ = event_history(path)
     read.clear()
-    given, _ = event_history(path, current=(raw, lambda: prints), records=records)
+    given, _ = event_history(path, current=(raw, lambda: prints), records=lambda: records)
     assert given == full
     # the two older versions: their keys' own lines, and the reworded event's old version
     # (the first version lacks the claim; the other events' bytes are the current ones)

@@ -136,7 +136,7 @@ def _recorded_from_empty(
     from .spans import record_spans
 
     spans = record_spans(document(), raw)
-    records = spans.records(prints()) if commit and spans is not None else None
+    records = (lambda: spans.records(prints())) if commit and spans is not None else None
     _, progress = event_history(yaml_path, previous, (raw, prints), records=records)
     if commit and spans is not None:  # in git: the next commit moves the history
         spans = spans.with_prints(prints())

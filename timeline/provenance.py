@@ -245,7 +245,7 @@ def event_history(
     *,
     only_current: bool = False,
     other: Callable[[bytes], dict[str, str] | None] | None = None,
-    records: dict[bytes, tuple[str, str]] | None = None,
+    records: Callable[[], dict[bytes, tuple[str, str]]] | None = None,
 ) -> tuple[dict[str, History], Progress]:
     """``{event id: History}`` for the events committed in git ({} outside git), and the
     progress to hand to the next build.
@@ -255,9 +255,10 @@ def event_history(
     gives their events' fingerprints (called if a commit holds exactly those bytes).
     ``other``: the fingerprints of another version the caller knows (the one it built
     last), or None. ``only_current``: raise OtherVersion instead of parsing a commit that
-    holds neither (a partial rebuild has no time to parse whole versions). ``records``: the
-    ids and fingerprints of records the caller has read, by the digest of their bytes (the
-    file being built's): an older version's record with the same bytes is not read again.
+    holds neither (a partial rebuild has no time to parse whole versions). ``records``: what
+    gives the ids and fingerprints of records the caller has read, by the digest of their
+    bytes (the file being built's; called if a version is to be parsed): an older version's
+    record with the same bytes is not read again.
 
     Example::
 
@@ -278,7 +279,7 @@ def event_history(
         state = Progress(previous.commit, dict(previous.events))
         commits = commits[shas.index(previous.commit) + 1 :]
     specs = [f"{sha}:{rel}" for sha, _ in commits]
-    seen = dict(records or {})  # records read in the versions before, or known
+    seen: dict[bytes, tuple[str, str] | None] | None = None  # the records read, or known
     with contextlib.closing(_read_blobs(root, specs, current and current[0])) as blobs:
         for sha, when in commits:
             blob = next(blobs, _ENDED)
@@ -290,6 +291,7 @@ def event_history(
             if prints is None and only_current:
                 raise OtherVersion(sha)
             if prints is None:
+                seen = dict(records() if records else {}) if seen is None else seen
                 prints = _fingerprints(blob, seen)
             for event_id, print_ in prints.items():
                 known = state.events.get(event_id)

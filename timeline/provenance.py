@@ -121,7 +121,9 @@ class _NotByRecord(Exception):
     """A version that does not read record by record: read whole."""
 
 
-def _fingerprints_by_record(blob: bytes, seen: dict[bytes, tuple[str, str] | None]) -> dict:
+def _fingerprints_by_record(
+    blob: bytes, seen: dict[bytes, tuple[str, str] | None]
+) -> dict[str, str]:
     from .digest import digest
     from .load import LoadError, one_item, one_key, read_piece_bytes, record_cuts, section_starts
 

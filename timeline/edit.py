@@ -358,8 +358,8 @@ class Checked:
         """The insertion into ``current`` (which holds the bytes checked), with its bytes."""
         if self.at is None:
             return self.insertion
-        with _spliced(current.raw, self.at, self.insertion.block.encode()) as chunks:
-            return dataclasses.replace(self.insertion, data=b"".join(chunks))
+        data = _joined(current.raw, self.at, self.insertion.block.encode())
+        return dataclasses.replace(self.insertion, data=data)
 
 
 def _checked_whole(
@@ -500,6 +500,12 @@ def _spliced(raw: bytes, at: int, block: bytes) -> Iterator[list[bytes | memoryv
         yield [head, block, tail]
 
 
+def _joined(raw: bytes, at: int, block: bytes) -> bytes:
+    """``raw`` with ``block`` inserted at byte ``at``: one copy of the file, not three."""
+    with _spliced(raw, at, block) as chunks:
+        return b"".join(chunks)
+
+
 def _checked_bytes(chunks: list[bytes | memoryview], path: Path) -> Result:
     """The file made of ``chunks`` validated. A large one is read from a mapped temporary
     file (``mapped_joined``): the bytes are not held beside its records' data. LoadError
@@ -613,8 +619,7 @@ def _placed(
         return None
     insertion, at = placed
     block = insertion.block.encode()
-    with _spliced(raw, at, block) as chunks:  # one copy of the file, not three
-        data = b"".join(chunks)
+    data = _joined(raw, at, block)
     if not _only_inserted(spans, raw, data, event, current.path):
         return None
     reparsed = reparse(block, spans.column, current.path)

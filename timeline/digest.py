@@ -9,8 +9,9 @@ and 128 bits make an accidental collision negligible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import xxhash
 
@@ -45,12 +46,17 @@ FILE_CHUNK = 1 << 20
 def hex_digest_of_file(path: Path) -> str:
     """``hex_digest`` of the file's bytes, read a chunk at a time into one buffer.
     OSError as it is."""
-    hasher, buffer = xxhash.xxh3_128(), bytearray(FILE_CHUNK)
-    view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
-        while size := handle.readinto(buffer):
-            hasher.update(view[:size])
-    return hasher.hexdigest()
+        return hex_digest_of_parts(_chunks(handle))
+
+
+def _chunks(handle: BinaryIO) -> Iterator[memoryview]:
+    """The handle's bytes a chunk at a time, each read into the same buffer (a chunk is
+    valid until the next is asked for)."""
+    buffer = bytearray(FILE_CHUNK)
+    view = memoryview(buffer)
+    while size := handle.readinto(buffer):
+        yield view[:size]
 
 
 def digest_each(pieces: Iterable[bytes | memoryview], seeds: Iterable[int]) -> list[bytes]:

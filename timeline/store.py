@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .digest import hex_digest, hex_digest_of_file, modules_fingerprint
-from .files import file_stamp
+from .files import digest_of, file_stamp
 from .provenance import Progress, Tracked, last_commit
 
 if TYPE_CHECKING:  # the no-op check stays fast: the parser and sqlite-utils load on demand
     import sqlite_utils
 
+    from .load import MappedFile
     from .spans import Spans
 
 # The database's name in Datasette (its file name's stem): not "timeline", which is the
@@ -61,7 +62,7 @@ def built_from(info: dict[str, str], path: Path, raw: bytes | None = None) -> bo
         commit = last_commit(path)
         if not info or unchanged_since(info, stamp, commit):
             return bool(info)
-        digest = hex_digest_of_file(path) if raw is None else hex_digest(raw)
+        digest = hex_digest_of_file(path) if raw is None else digest_of(raw)
     except OSError:
         return False
     return input_hash_of(digest, commit) == info.get(INPUT_KEY)
@@ -76,10 +77,10 @@ def unchanged_since(info: dict[str, str], stamp: str, commit: str) -> bool:
     ) == (stamp, commit, __version__, schema_fingerprint())  # fmt: skip
 
 
-def input_hash(yaml_bytes: bytes, commit: str = "") -> str:
+def input_hash(yaml_bytes: bytes | MappedFile, commit: str = "") -> str:
     """What determines the database: the YAML, its last commit (for the edit history),
     the tool version and the schema's fingerprint."""
-    return input_hash_of(hex_digest(yaml_bytes), commit)
+    return input_hash_of(digest_of(yaml_bytes), commit)
 
 
 def input_hash_of(digest: str, commit: str = "") -> str:

@@ -6,6 +6,10 @@ a parameter value over MAX_VALUE_CHARS characters or holding a NUL character (SQ
 any statement with one); a row path whose key has the wrong number of parts for the table's
 primary key; an unknown ``_sort``/``_sort_desc``, ``_facet*``, ``_col``/``_nocol`` column,
 ``__arraycontains`` on a column of no lists, ``_sort`` and ``_sort_desc`` at once; a
+column filter (``column=`` or ``column__operator=``) on a column the table does not have, or
+with an operator Datasette does not have (Datasette 0.65 compares a quoted unknown name as
+a text, ``"actor" = 'turkey'``, and answers "0 rows where actor = turkey"; it drops an
+unknown operator in silence and counts every row); a
 ``_next`` on a view that is not an offset; a ``_through`` that is not the JSON it expects; a
 ``__in``/``__notin`` list that is not JSON; ``_size``, ``_facet_size``, ``_timelimit`` and
 (on any page) ``_ttl`` that are not numbers; a Host header that is not a host name (the
@@ -33,7 +37,9 @@ from datasette.utils import add_cors_headers
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from timeline.filters import NAMES as TIMELINE_FILTERS
 from timeline.formats import HOST
+from timeline.site import ROUTES
 
 MAX_FACETS = 8
 MAX_SEARCH_WORDS = 16
@@ -46,6 +52,14 @@ NUMBERS = {"_size": ("max",), "_facet_size": ("max",), "_timelimit": ()}
 # Read by Datasette on every page that has one: a cache lifetime in seconds, turned into a
 # number with ``int`` whenever ``str.isdigit`` takes it for one (``_ttl=¹``: a 500).
 EVERY_PAGE_NUMBERS = {"_ttl": ()}
+# Datasette's column filters (``column__operator=value``; a key without one is ``exact``), as
+# its JSON API documentation lists them (tests/test_site_hardening.py compares this copy with
+# the installed Datasette's).
+FILTER_OPERATORS = frozenset(
+    ("exact", "not", "contains", "endswith", "startswith", "gt", "gte", "lt", "lte", "like",
+     "notlike", "glob", "in", "notin", "arraycontains", "arraynotcontains", "date", "isnull",
+     "notnull", "isblank", "notblank")
+)  # fmt: skip
 LOGGED_CHARS = 200  # of a path or message in the log line
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -152,6 +166,8 @@ async def _check_table_query(datasette, db, table: str, query: dict[str, list[st
             if column not in columns:
                 raise BadRequest(f"{key}: the table has no column {column[:40]!r}.")
     _check_numbers(query)
+    rowid = {"rowid"} if table in await db.table_names() else set()  # SQLite has it, views not
+    _check_filters(table, query, columns | rowid)
     if table in await db.view_names():  # a view's pages are counted by offset
         _check_numbers(query, {"_next": ()})
     _check_lists(query)
@@ -203,6 +219,37 @@ def _check_comparisons(query: dict[str, list[str]]) -> None:
                 raise BadRequest(f"{key}: write the number in the digits 0-9, not {value[:40]!r}.")
 
 
+def filtered(key: str) -> tuple[str, str] | None:
+    """The column and operator of a query key that Datasette reads as a column filter, as it
+    splits it; None for its own parameters and the plugins' (``_`` and no ``__``)."""
+    if key.startswith("_") and "__" not in key:
+        return None
+    column, _, operator = key.rpartition("__")
+    return (column, operator) if column else (key, "exact")
+
+
+def _check_filters(table: str, query: dict[str, list[str]], columns: set[str]) -> None:
+    for key in query:
+        found = filtered(key)
+        if found is None:
+            continue
+        column, operator = found
+        if operator not in FILTER_OPERATORS:
+            listed = ", ".join(sorted(FILTER_OPERATORS))
+            raise BadRequest(f"{key[:40]}: no such filter {operator[:20]!r}. Filters: {listed}.")
+        if column not in columns:
+            raise BadRequest(_no_such_column(table, column[:40], columns))
+
+
+def _no_such_column(table: str, column: str, columns: set[str]) -> str:
+    message = f"The {table} table has no column {column!r}."
+    if f"{column}s" in columns:  # a list column named in the plural (actors, tags)
+        message += f" Rows whose {column}s hold a value: ?{column}s__arraycontains=…"
+    if table == "events" and column in TIMELINE_FILTERS:
+        message += f" The timeline is filtered by {column}: {ROUTES['timeline']}?{column}=…"
+    return message
+
+
 def _check_lists(query: dict[str, list[str]]) -> None:
     """``column__in=[...]`` is parsed as JSON by Datasette, which fails on a bad list."""
     for key, values in query.items():
@@ -223,8 +270,6 @@ async def _check_arrays(db, table: str, query: dict[str, list[str]]) -> None:
         column, _, operation = key.rpartition("__")
         if operation not in ("arraycontains", "arraynotcontains") or not column:
             continue
-        if column not in await _columns(db, table):
-            continue  # Datasette ignores a filter on an unknown column
         sql = f"select 1 from [{table}] where [{column}] is not null and not json_valid([{column}])"
         if (await db.execute(sql + " limit 1")).rows:
             raise BadRequest(f"{key}: {column!r} does not hold lists.")

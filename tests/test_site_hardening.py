@@ -104,7 +104,8 @@ PARAMETERS = st.sampled_from(
     ["_size", "_facet", "_facet_array", "_facet_list", "_facet_size", "_search",
      "_search_title", "_sort", "_sort_desc", "_col", "_nocol", "_through", "_next",
      "_timelimit", "_labels", "_shape", "title__in", "id__notin", "id__gt",
-     "date_start__date", "tags__arraycontains", "title__like", "_where", "_ttl"]
+     "date_start__date", "tags__arraycontains", "title__like", "_where", "_ttl", "actor",
+     "nope__gt", "type__bogus"]
 )  # fmt: skip
 HOSTILE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40) | (
     st.sampled_from(["[", "[1,2", "{", "max", "-1", "abc", "id", "0", "\x00", "%", "~"])
@@ -294,3 +295,45 @@ async def test_a_cache_time_that_is_no_whole_number_is_a_400(ds, path, value, st
     assert response.status_code == status, response.text[:300]
     if status == 400:
         assert "_ttl must be a whole number" in response.text
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        # Datasette compared the quoted unknown name as a text: "0 rows where actor = turkey"
+        ("/record/events?actor=turkey", "no column 'actor'. Rows whose actors hold a value: "
+         "?actors__arraycontains=… The timeline is filtered by actor: /timeline?actor=…"),
+        ("/record/events.json?tag=drones", "no column 'tag'. Rows whose tags hold a value"),
+        # ... and every row where the text compares greater: "N rows where nope > 1"
+        ("/record/events?nope__gt=1", "The events table has no column 'nope'."),
+        ("/record/actors?nation=TR", "The actors table has no column 'nation'."),
+        ("/record/event_actors.json?_actor__exact=x", "no column '_actor'"),
+        # an unknown operator was dropped in silence, every row counted
+        ("/record/events?type__bogus=meeting", "type__bogus: no such filter 'bogus'."),
+        ("/record/events.csv?title__has=Deal", "title__has: no such filter 'has'."),
+    ],
+)  # fmt: skip
+async def test_a_filter_on_no_column_or_with_no_operator_is_a_400_that_says_so(ds, query, said):
+    response = await ds.client.get(query)
+    assert response.status_code == 400, response.text[:300]
+    assert said in (
+        response.json()["error"] if ".json" in query else response.text.replace("&#39;", "'")
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["/record/events?type=meeting", "/record/events?date_end__gte=2019&date_start__lte=2022",
+     "/record/events.json?actors__arraycontains=turkey", "/record/events?rowid__gt=1",
+     "/record/events?id__in=a,b", "/record/events?notes__isnull=1", "/record/events?_actors=x",
+     "/record/actors.json?kind__in=company,state&_search=Baykar"],
+)  # fmt: skip
+async def test_filters_on_the_tables_columns_still_answer(ds, query):
+    assert (await ds.client.get(query)).status_code == 200
+
+
+def test_the_filter_operators_are_the_installed_datasettes():
+    from datasette.filters import Filters
+    from request_checks import FILTER_OPERATORS
+
+    assert {key for key, _, _ in Filters([]).lookups()} == FILTER_OPERATORS

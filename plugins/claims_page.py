@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
+from timeline import filters
 from timeline.site import DATABASE, ROUTES, ensure_readable
 
 PAGE_SIZE = 50
@@ -42,7 +43,8 @@ async def _column(db, sql: str, params: dict) -> list:
 async def claims(datasette, request):
     await ensure_readable(datasette, request)
     db = datasette.get_database(DATABASE)
-    position, errors = {"key": "", "id": ""}, []
+    position = {"key": "", "id": ""}
+    errors = [f"Ignored {problem}." for problem in filters.unknown(request.args, ("start",))]
     if request.args.get("start"):
         found = (await db.execute(POSITION_SQL, {"id": request.args["start"]})).rows
         if found:

@@ -171,7 +171,7 @@ async def download_file(datasette, request):
     if download is None:
         raise NotFound(f"No such download. The files are listed at {ROUTE}.")
     chosen = filters.chosen(request.args)
-    wrong = filters.problems(chosen)
+    wrong = filters.unknown(request.args) + filters.problems(chosen)
     if filters.active(chosen) and not download.filtered:
         wrong = [f"{download.saved_as} describes the whole dataset and takes no filters"]
     if wrong:  # a filter that cannot be honoured is refused, never ignored

@@ -17,6 +17,7 @@ from datasette import hookimpl
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
+from timeline import filters
 from timeline.schema import CODE_LISTS, COUNTED_ACTIONS, SYSTEM_ACTIONS, TRANSFER_ACTIONS
 from timeline.site import DATABASE, ROUTES, ensure_readable
 
@@ -64,7 +65,12 @@ def counting_reason(step: dict) -> str | None:
 
 
 class NamesNothing(Exception):
-    """A filter whose value names no system, actor or country."""
+    """A filter whose value names no system, actor or country (404), or a name the page
+    does not take (400)."""
+
+    def __init__(self, message: str, status: int = 404):
+        super().__init__(message)
+        self.status = status
 
 
 async def _described_filters(db, args) -> dict[str, str]:
@@ -91,12 +97,15 @@ async def register(datasette, request):
     await ensure_readable(datasette, request)
     db = datasette.get_database(DATABASE)
     args = {name: request.args.get(name, "") for name in FILTERS}
+    unknown = filters.unknown(request.args, FILTERS)
     try:
+        if unknown:  # a deal list that looked narrowed but was not
+            raise NamesNothing("; ".join(unknown) + ".", status=400)
         named = await _described_filters(db, args)
     except NamesNothing as missing:
         context = {"missing": str(missing), "deals": [], "filters": {}}
         html = await datasette.render_template("register.html", context, request=request)
-        return Response.html(html, status=404)
+        return Response.html(html, status=missing.status)
     deals = [dict(r) for r in (await db.execute(DEALS_SQL, args)).rows]
     steps = [dict(r) for r in (await db.execute(STEPS_SQL, args | {"shown": STEPS_SHOWN})).rows]
     by_deal: dict[tuple[str, str], list[dict]] = {}

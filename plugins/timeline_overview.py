@@ -42,7 +42,7 @@ async def overview(datasette, request):
     """Every event as one short row: what the visual timeline needs, nothing more."""
     await ensure_readable(datasette, request)
     wanted = filters.active(filters.chosen(request.args))
-    problems = filters.problems(wanted)
+    problems = filters.unknown(request.args) + filters.problems(wanted)
     if problems:
         return Response.text("; ".join(problems) + "\n", status=400)
     db = datasette.get_database(DATABASE)

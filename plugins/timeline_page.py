@@ -156,11 +156,19 @@ class Filters:
         return filters.active(self.chosen)
 
 
+# The page's parameters beside the filters: where its list starts; ``view``, the range of
+# the visual timeline (read by static/timeline.js); and ``sql`` (sent on to the database's
+# page, where the arbitrary query now lives).
+POSITIONS = ("year", "start", "before", "around")
+OTHERS = ("view", "sql")
+
+
 def read_filters(args) -> Filters:
-    """Filters from a request's query string; a value no event could have is reported
-    and left out of the query."""
+    """Filters from a request's query string; a value no event could have, and a name the
+    page does not take, are reported and left out of the query."""
     chosen = filters.chosen(args)
-    errors = []
+    known = (*filters.NAMES, *POSITIONS, *OTHERS)
+    errors = [f"Ignored {problem}." for problem in filters.unknown(args, known)]
     for name, value in filters.active(chosen).items():
         for problem in filters.problems({name: value}):
             errors.append(f"Ignored {problem}.")

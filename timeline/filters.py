@@ -16,8 +16,9 @@ that builds its SQL in Python apply the same words the same way:
   days its date covers overlaps the range, so "2019" is kept by ``from=2019-06``.
 
 ``problems`` says what is wrong with a reader's values (an unknown type or status, an
-unreadable date, a country code that is none), so that each consumer can refuse them
-instead of silently showing everything or nothing.
+unreadable date, a country code that is none), and ``unknown`` which names a page does not
+take (``actors=`` for ``actor=``), so that each consumer can refuse them instead of
+silently showing everything or nothing.
 
 >>> where({"type": "visit", "from": "2021"})
 'e.type = trim(:type) and e.date_end >= timeline_date_start(:from)'
@@ -27,9 +28,10 @@ instead of silently showing everything or nothing.
 
 from __future__ import annotations
 
+import difflib
 import json
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from . import schema
@@ -178,6 +180,26 @@ def problems(values: Mapping[str, str], called: Mapping[str, str] | None = None)
         message = _problem(name, value)
         if message:
             out.append(f"{(called or {}).get(name, name)} {value!r} {message}")
+    return out
+
+
+def unknown(names: Iterable[str], known: Iterable[str] = NAMES) -> list[str]:
+    """What is wrong with each parameter name a page does not take (``known``: the page's
+    filters and other parameters), one message each. A name with a leading ``_`` is
+    Datasette's own (``_trace``) and left to it.
+
+    >>> unknown(["actors", "type", "_trace"], known=["actor", "type"])
+    ["'actors' is not one of this page's parameters (did you mean 'actor'?); it takes actor, type"]
+    """
+    known = tuple(known)
+    out = []
+    for name in dict.fromkeys(names):
+        if name in known or name.startswith("_"):
+            continue
+        near = difflib.get_close_matches(name, known, n=1)
+        guess = f" (did you mean {near[0]!r}?)" if near else ""
+        out.append(f"{name[:40]!r} is not one of this page's parameters{guess};"
+                   f" it takes {', '.join(known)}")  # fmt: skip
     return out
 
 

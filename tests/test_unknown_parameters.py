@@ -1,0 +1,68 @@
+"""A page never passes over a parameter it does not take in silence: an HTML list says it
+ignored it (as it says of a value it cannot honour), and a download, the visual timeline's
+data and the register, which would look narrowed when they are not, refuse it."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+from support import site
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [("/timeline?actors=turkey", "Ignored 'actors' is not one of this page's parameters "
+      "(did you mean 'actor'?); it takes actor, system, type"),
+     ("/timeline?yaer=2020", "Ignored 'yaer' is not one of this page's parameters (did you mean "
+      "'year'?)"),
+     ("/claims?actor=turkey", "Ignored 'actor' is not one of this page's parameters; it takes "
+      "start.")],
+)  # fmt: skip
+async def test_a_list_says_which_parameter_it_ignored(ds, path, said):
+    response = await ds.client.get(path)
+    assert response.status_code == 200
+    assert said in unescape(response.text)
+    alone = (await ds.client.get(path.split("?")[0])).text
+    assert _cards(response.text) == _cards(alone)  # and shows what it shows without it
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/register?systems=tb2", "/data/events.csv?actors=x", "/-/timeline-overview.json?actors=x"],
+)
+async def test_what_would_look_narrowed_refuses_it(ds, path):
+    response = await ds.client.get(path)
+    assert response.status_code == 400
+    name = path.split("?")[1].split("=")[0]
+    said = f"'{name}' is not one of this page's parameters (did you mean '{name[:-1]}'?)"
+    assert said in unescape(response.text)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/timeline?view=2019-01-01..2019-12-31&from=2019&to=2019", "/timeline?year=2019&_trace=1",
+     "/claims", "/register", "/data/events.csv?type=meeting",
+     "/-/timeline-overview.json?type=meeting&status=confirmed"],
+)  # fmt: skip
+async def test_the_pages_own_parameters_say_nothing(ds, path):
+    response = await ds.client.get(path)
+    assert response.status_code == 200
+    assert "not one of this page's parameters" not in unescape(response.text)
+
+
+async def test_the_timeline_links_only_with_parameters_it_takes(real_db):
+    real = await site(real_db)  # pages of events, years to jump to, filters to take off
+    html = (await real.client.get("/timeline?type=meeting&status=confirmed")).text
+    html += (await real.client.get("/timeline")).text
+    links = {unescape(h) for h in re.findall(r'href="(/timeline\?[^"]+)"', html)}
+    assert len(links) > 10 and any("start=" in link for link in links)
+    for link in links:
+        assert "not one of this page's parameters" not in unescape(
+            (await real.client.get(link)).text
+        ), link
+
+
+def _cards(html: str) -> list[str]:
+    return re.findall(r'id="(?:event|claim)-([^"]+)"', html)

@@ -23,24 +23,16 @@ Only public plugin hooks are used: ``register_magic_parameters`` and
 ``extra_template_vars``.
 """
 
-import re
-
 from datasette import hookimpl
 from datasette.utils import path_with_removed_args, path_with_replaced_args
 
-from timeline.site import DATABASE
+from timeline.site import DATABASE, PAGE_AFTER, pages
 
 PAGE_SIZE = 100
 # The claims page shows every citation of each event with its quote, five rows an event
 # on average: 100 events made a 720 KiB page.
 PAGE_SIZES = {"disputed_claims": 40}
-ARGUMENT = "after"
-PAGED = re.compile(r":_page_after\b")
-
-
-def pages(sql: str) -> bool:
-    """Whether a query's SQL reads a page at a time (it takes ``:_page_after``)."""
-    return PAGED.search(sql) is not None
+ARGUMENT = PAGE_AFTER
 
 
 def page_size(request) -> int:

@@ -9,7 +9,8 @@ primary key; an unknown ``_sort``/``_sort_desc``, ``_facet*``, ``_col``/``_nocol
 column filter (``column=`` or ``column__operator=``) on a column the table does not have, or
 with an operator Datasette does not have (Datasette 0.65 compares a quoted unknown name as
 a text, ``"actor" = 'turkey'``, and answers "0 rows where actor = turkey"; it drops an
-unknown operator in silence and counts every row); a
+unknown operator in silence and counts every row); a parameter a canned query does not take
+(Datasette runs the query as if it were not there: a feed's ``?actors=`` gave every event); a
 ``_next`` on a view that is not an offset; a ``_through`` that is not the JSON it expects; a
 ``__in``/``__notin`` list that is not JSON; ``_size``, ``_facet_size``, ``_timelimit`` and
 (on any page) ``_ttl`` that are not numbers; a Host header that is not a host name (the
@@ -37,9 +38,10 @@ from datasette.utils import add_cors_headers
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from timeline import filters
 from timeline.filters import NAMES as TIMELINE_FILTERS
 from timeline.formats import HOST
-from timeline.site import ROUTES
+from timeline.site import ROUTES, query_parameters
 
 MAX_FACETS = 8
 MAX_SEARCH_WORDS = 16
@@ -114,6 +116,9 @@ async def check(
     if table not in set(await db.table_names()) | set(await db.view_names()):
         if len(parts) == 3:  # Datasette would look the row up in a table that is not there
             raise NotFound(f"No such table: {table[:40]}")
+        queries = datasette.metadata("queries", database=database) or {}
+        if table in queries and query:
+            _check_query_parameters(queries[table], query)
         return
     if len(parts) == 3:
         await _check_row_path(db, table, parts[2])
@@ -217,6 +222,14 @@ def _check_comparisons(query: dict[str, list[str]]) -> None:
         for value in values:
             if value.isdigit() and not value.isdecimal():
                 raise BadRequest(f"{key}: write the number in the digits 0-9, not {value[:40]!r}.")
+
+
+def _check_query_parameters(config: dict | str, query: dict[str, list[str]]) -> None:
+    """A canned query answers as if a parameter it does not declare were not there (the
+    feeds' ``?actors=`` gave every event): refused, naming those it takes."""
+    unknown = filters.unknown(query, query_parameters(config))
+    if unknown:
+        raise BadRequest("; ".join(unknown) + ".")
 
 
 def filtered(key: str) -> tuple[str, str] | None:

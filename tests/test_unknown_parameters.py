@@ -10,6 +10,8 @@ from html import unescape
 import pytest
 from support import site
 
+from timeline.site import query_parameters
+
 
 @pytest.mark.parametrize(
     ("path", "said"),
@@ -66,3 +68,46 @@ async def test_the_timeline_links_only_with_parameters_it_takes(real_db):
 
 def _cards(html: str) -> list[str]:
     return re.findall(r'id="(?:event|claim)-([^"]+)"', html)
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [("/record/atom_feed.atom?actors=x", "'actors' is not one of this page's parameters (did "
+      "you mean 'actor'?); it takes actor, system, type"),
+     ("/record/recently_added?x=1", "'x' is not one of this page's parameters; it takes "
+      "none."),
+     ("/record/search?q=drone&actor=x", "'actor' is not one of this page's parameters; it "
+      "takes q."),
+     ("/record/actor_events?actor=turkey&afer=x", "(did you mean 'after'?); it takes actor, "
+      "after.")],
+)  # fmt: skip
+async def test_a_canned_query_refuses_a_parameter_it_does_not_declare(ds, path, said):
+    """Datasette runs a canned query as if the parameter were not there: the feed of
+    ``?actors=x`` was every event's."""
+    response = await ds.client.get(path)
+    assert response.status_code == 400
+    assert said in unescape(response.text)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/record/actor_events?actor=turkey&after=x", "/record/calendar.ics?actor=x&_plain=1",
+     "/record/atom_feed.atom?actor=x&_feed_title=y", "/record/on_this_day?month_day=05-23"],
+)  # fmt: skip
+async def test_a_canned_querys_own_parameters_still_answer(ds, path):
+    assert (await ds.client.get(path)).status_code == 200
+
+
+async def test_each_canned_query_declares_the_parameters_its_sql_names(real_db):
+    """What the check takes a query's parameters to be (``site.query_parameters``) is what
+    Datasette fills from its SQL, but for the magic ones (``:_page_after`` is ``after``)."""
+    from datasette.utils import derive_named_parameters
+
+    real = await site(real_db)
+    db = real.get_database("record")
+    for name, config in real.metadata("queries", database="record").items():
+        named = await derive_named_parameters(db, config["sql"])
+        magic = {"after" for n in named if n == "_page_after"}
+        assert sorted(query_parameters(config)) == sorted(
+            {n for n in named if not n.startswith("_")} | magic
+        ), name

@@ -199,7 +199,7 @@ def unknown(names: Iterable[str], known: Iterable[str] = NAMES) -> list[str]:
         near = difflib.get_close_matches(name, known, n=1)
         guess = f" (did you mean {near[0]!r}?)" if near else ""
         out.append(f"{name[:40]!r} is not one of this page's parameters{guess};"
-                   f" it takes {', '.join(known)}")  # fmt: skip
+                   f" it takes {', '.join(known) or 'none'}")  # fmt: skip
     return out
 
 

@@ -7,6 +7,7 @@ its own feed cannot disagree about what "these" means.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlencode
@@ -32,6 +33,25 @@ EVENTS_PATH = f"/{DATABASE}/events/"
 # The addresses the site had when the database shared the timeline page's name: they
 # redirect to the database's address (plugins/old_addresses.py).
 OLD_DATABASE = "timeline"
+
+
+# A canned query that reads a page of events at a time takes the id of the event its page
+# starts after (plugins/query_pages.py): its SQL names the magic parameter ``:_page_after``.
+PAGE_AFTER = "after"
+_PAGED = re.compile(r":_page_after\b")
+
+
+def query_parameters(config: Mapping | str) -> list[str]:
+    """The parameters a canned query (its configuration in the metadata) takes by name:
+    those it declares, and ``after`` when it pages."""
+    sql = config.get("sql", "") if isinstance(config, Mapping) else config
+    declared = list(config.get("params", [])) if isinstance(config, Mapping) else []
+    return declared + ([PAGE_AFTER] if pages(sql) else [])
+
+
+def pages(sql: str) -> bool:
+    """Whether a query's SQL reads a page at a time (it takes ``:_page_after``)."""
+    return _PAGED.search(sql) is not None
 
 
 def event_path(event_id: str) -> str:

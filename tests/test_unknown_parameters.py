@@ -46,7 +46,9 @@ async def test_what_would_look_narrowed_refuses_it(ds, path):
     "path",
     ["/timeline?view=2019-01-01..2019-12-31&from=2019&to=2019", "/timeline?year=2019&_trace=1",
      "/claims", "/register", "/data/events.csv?type=meeting",
-     "/-/timeline-overview.json?type=meeting&status=confirmed"],
+     "/-/timeline-overview.json?type=meeting&status=confirmed",
+     # what other sites add to a shared link
+     "/timeline?utm_source=newsletter&fbclid=x", "/data/events.csv?gclid=x"],
 )  # fmt: skip
 async def test_the_pages_own_parameters_say_nothing(ds, path):
     response = await ds.client.get(path)
@@ -92,6 +94,7 @@ async def test_a_canned_query_refuses_a_parameter_it_does_not_declare(ds, path, 
 @pytest.mark.parametrize(
     "path",
     ["/record/actor_events?actor=turkey&after=x", "/record/calendar.ics?actor=x&_plain=1",
+     "/record/search?q=drone&utm_medium=social",
      "/record/atom_feed.atom?actor=x&_feed_title=y", "/record/on_this_day?month_day=05-23"],
 )  # fmt: skip
 async def test_a_canned_querys_own_parameters_still_answer(ds, path):

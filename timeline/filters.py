@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -183,10 +184,15 @@ def problems(values: Mapping[str, str], called: Mapping[str, str] | None = None)
     return out
 
 
+# What other sites add to a link to this one (a campaign's tags, a click's id): a shared
+# address still opens, though it names no filter.
+LINK_TRACKING = re.compile(r"utm_\w+|fbclid|gclid|msclkid")
+
+
 def unknown(names: Iterable[str], known: Iterable[str] = NAMES) -> list[str]:
     """What is wrong with each parameter name a page does not take (``known``: the page's
     filters and other parameters), one message each. A name with a leading ``_`` is
-    Datasette's own (``_trace``) and left to it.
+    Datasette's own (``_trace``) and left to it, as are LINK_TRACKING's.
 
     >>> unknown(["actors", "type", "_trace"], known=["actor", "type"])
     ["'actors' is not one of this page's parameters (did you mean 'actor'?); it takes actor, type"]
@@ -194,7 +200,7 @@ def unknown(names: Iterable[str], known: Iterable[str] = NAMES) -> list[str]:
     known = tuple(known)
     out = []
     for name in dict.fromkeys(names):
-        if name in known or name.startswith("_"):
+        if name in known or name.startswith("_") or LINK_TRACKING.fullmatch(name):
             continue
         near = difflib.get_close_matches(name, known, n=1)
         guess = f" (did you mean {near[0]!r}?)" if near else ""

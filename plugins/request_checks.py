@@ -11,6 +11,8 @@ with an operator Datasette does not have (Datasette 0.65 compares a quoted unkno
 a text, ``"actor" = 'turkey'``, and answers "0 rows where actor = turkey"; it drops an
 unknown operator in silence and counts every row); a parameter a canned query does not take
 (Datasette runs the query as if it were not there: a feed's ``?actors=`` gave every event); a
+table's page asked with what another site added to a shared link (``fbclid``, ``utm_*``) is
+sent to the same page without it; a
 ``_next`` on a view that is not an offset; a ``_through`` that is not the JSON it expects; a
 ``__in``/``__notin`` list that is not JSON; ``_size``, ``_facet_size``, ``_timelimit`` and
 (on any page) ``_ttl`` that are not numbers; a Host header that is not a host name (the
@@ -31,7 +33,7 @@ import json
 import re
 import sys
 import traceback
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from datasette import hookimpl
 from datasette.utils import add_cors_headers
@@ -83,6 +85,15 @@ class NotFound(BadRequest):
     title = "Not found"
 
 
+class Untracked(Exception):
+    """A table's page asked with what another site added to a shared link (``fbclid``):
+    Datasette would read it as a column filter; the same page without it is sent instead."""
+
+    def __init__(self, location: str):
+        super().__init__(location)
+        self.location = location
+
+
 class MethodNotAllowed(BadRequest):
     status = 405
     title = "Method not allowed"
@@ -123,6 +134,9 @@ async def check(
     if len(parts) == 3:
         await _check_row_path(db, table, parts[2])
     elif query:
+        kept = {k: v for k, v in query.items() if not filters.LINK_TRACKING.fullmatch(k)}
+        if len(kept) < len(query):
+            raise Untracked(path + (f"?{urlencode(kept, doseq=True)}" if kept else ""))
         await _check_table_query(datasette, db, table, query)
 
 
@@ -386,6 +400,8 @@ def asgi_wrapper(datasette):
                 host = headers[b"host"].decode("latin-1") if b"host" in headers else None
                 try:
                     await check(datasette, scope["method"], scope["path"], query, host)
+                except Untracked as moved:
+                    return await Response.redirect(moved.location).asgi_send(send)
                 except BadRequest as exc:
                     _log(exc.status, scope["method"], scope["path"], str(exc))
                     response = await error_page(

@@ -114,3 +114,16 @@ async def test_each_canned_query_declares_the_parameters_its_sql_names(real_db):
         assert sorted(query_parameters(config)) == sorted(
             {n for n in named if not n.startswith("_")} | magic
         ), name
+
+
+@pytest.mark.parametrize(
+    ("path", "to"),
+    [("/record/events?type=meeting&fbclid=x&status=confirmed",
+      "/record/events?type=meeting&status=confirmed"),
+     ("/record/events.json?utm_source=a&utm_medium=b", "/record/events.json")],
+)  # fmt: skip
+async def test_a_tables_page_leaves_out_what_a_shared_link_added(ds, path, to):
+    """Datasette would read ``fbclid`` as a column to filter by: the same page without it."""
+    response = await ds.client.get(path)
+    assert response.status_code == 302 and response.headers["location"] == to
+    assert (await ds.client.get(to)).status_code == 200

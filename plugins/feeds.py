@@ -18,6 +18,8 @@ from datasette import hookimpl
 from datasette.utils.asgi import BadRequest, Response
 from feedgen.feed import FeedGenerator
 
+from timeline.generated import ATOM_UPDATED
+
 
 @dataclass(frozen=True)
 class Feed:
@@ -69,8 +71,14 @@ def feed_title(datasette, request, database, table, query_name) -> str:
     return configured or request.args.get("_feed_title") or table or "Events"
 
 
-def render_atom(datasette, request, columns, rows, database, table, query_name):
-    """An Atom feed of the rows, in their order; an empty result is a valid empty feed."""
+# An empty feed is as new as the record it reads: its newest event's change.
+RECORD_UPDATED_SQL = f"select max({ATOM_UPDATED}) from events e"
+
+
+async def render_atom(datasette, request, columns, rows, database, table, query_name):
+    """An Atom feed of the rows, in their order; an empty result is a valid empty feed,
+    updated when the record last changed (Atom asks for a date; the epoch for a record
+    with no event at all)."""
     if not can_render_atom(columns):
         # raised: Datasette gives a renderer's own Response the query's status (200)
         missing = ", ".join(sorted(ATOM_COLUMNS - set(columns)))
@@ -81,7 +89,10 @@ def render_atom(datasette, request, columns, rows, database, table, query_name):
     feed.link(href=request.url, rel="self")
     feed.title(feed_title(datasette, request, database, table, query_name))
     updates = [row["atom_updated"] for row in rows if row["atom_updated"]]
-    feed.updated(max(updates) if updates else datetime(1970, 1, 1, tzinfo=UTC))
+    if not updates:
+        newest = (await datasette.get_database(database).execute(RECORD_UPDATED_SQL)).first()
+        updates = [newest[0] if newest and newest[0] else datetime(1970, 1, 1, tzinfo=UTC)]
+    feed.updated(max(updates))
     for row in rows:
         entry = feed.add_entry(order="append")
         entry.id(str(row["atom_id"]))

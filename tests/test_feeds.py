@@ -192,3 +192,14 @@ async def test_a_query_without_the_feed_columns_is_a_400_that_names_them(tmp_pat
     response = await ds.client.get("/record/recently_added.atom")
     assert response.status_code == 400
     assert "atom_id, atom_title, atom_updated" in response.text
+
+
+async def test_an_empty_feed_is_as_new_as_the_record_not_the_epoch(ds):
+    """A feed whose filters match no event said it was last updated in 1970."""
+    whole = feedparser.parse((await ds.client.get("/record/atom_feed.atom")).content)
+    response = await ds.client.get(
+        "/record/atom_feed.atom", params={"type": "treaty", "from": "2030"}
+    )
+    empty = feedparser.parse(response.content)
+    assert response.status_code == 200 and empty.entries == [] and whole.entries
+    assert empty.feed.updated == whole.feed.updated == max(e.updated for e in whole.entries)

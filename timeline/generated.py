@@ -76,12 +76,14 @@ def declared_tables() -> dict[str, tuple[str, list[schema.Column]]]:
     return out
 
 
+# When an event last changed, as its feed entry says (its date, outside a git checkout).
+ATOM_UPDATED = "coalesce(e.last_changed, e.date_start || 'T00:00:00+00:00')"
 # The canned queries that take the site's filters (timeline.filters): their SQL is
 # generated, so a feed, the download and /timeline read a reader's words the same way.
 FEED_COLUMNS = {
     "atom_feed": (f"""'tag:turkey-ukraine-timeline,2026:event/' || e.id as atom_id,
   e.date_label || ': ' || e.title as atom_title,
-  coalesce(e.last_changed, e.date_start || 'T00:00:00+00:00') as atom_updated,
+  {ATOM_UPDATED} as atom_updated,
   'Date: ' || e.date_label || ' (known to the ' || e.precision || ')' || char(10) ||
   'Status: ' || e.status || char(10) || 'Type: ' || e.type || char(10) || char(10) ||
   e.summary || char(10) || char(10) || e.citation_count || ' citation(s) from ' ||

@@ -203,7 +203,7 @@ async def _rows(db, sql: str, params: dict) -> list[dict]:
 
 
 # What the page says when a position it is asked for cannot be honoured.
-NOT_A_YEAR = "write a year in the digits 0-9 (2019); the page starts at the first event."
+NOT_A_YEAR = "write a year of at most four digits 0-9 (2019); the page starts at the first event."
 NO_SUCH_EVENT = "no event has this id; the page starts at the first event."
 
 
@@ -242,8 +242,10 @@ async def page_of_events(db, wanted: Filters, args) -> tuple[list[dict], dict | 
         if position:
             params.update(key=position[0]["sort_key"], id=position[0]["id"])
     elif args.get("year"):
-        if args["year"].isascii() and args["year"].isdigit():
-            params["key"] = args["year"].zfill(4)  # sort keys begin with the ISO start day
+        year = args["year"]
+        if year.isascii() and year.isdigit() and int(year) <= 9999:
+            # sort keys begin with the ISO start day (00002019 is 2019, not before 1936)
+            params["key"] = str(int(year)).zfill(4)
         else:
             wanted.errors.append(f"Ignored year {args['year']!r}: {NOT_A_YEAR}")
     rows = await _rows(db, forward, params)
@@ -357,6 +359,9 @@ async def timeline_context(datasette, request) -> dict:
         ],
         "year_links": year_links(years, rows, active, path),
         "count": sum(year["n"] for year in years),
+        # what the page says when its place in the list holds none of the matching events
+        "span": [min(y["year"] for y in years), max(y["year"] for y in years)] if years else [],
+        "first_url": path + query_string(active),
         "shown": len(rows),
         "next_url": path + query_string(active | {"start": next_row["id"]}) if next_row else None,
         "previous_url": path + query_string(active | {"before": rows[0]["id"]})

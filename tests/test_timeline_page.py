@@ -367,3 +367,32 @@ async def test_the_filter_form_counts_each_type_and_status(big):
         shown = re.findall(r'<option value="([^"]+)"[^>]*>[^<]*\((\d+)\)</option>', select)
         rows = await db.execute(f"select {name}, count(*) from events group by 1")
         assert {value: int(n) for value, n in shown} == {r[0]: r[1] for r in rows}, name
+
+
+async def test_a_place_after_every_event_says_where_the_events_are(big):
+    """A year after the last event (or a page before the first) showed "No events match
+    these filters" under the count of the events that did match."""
+    first = ids((await big.client.get("/timeline")).text)
+    for query in ("year=3000", f"before={first[0]}"):
+        html = unescape((await big.client.get(f"/timeline?{query}")).text)
+        assert ids(html) == [] and "No events match these filters" not in html
+        said = re.search(
+            r"No event at this place in the list: the ([\d,]+) events run from "
+            r"(\d+) to (\d+)\. <a href=\"/timeline\">See the first of them</a>",
+            html,
+        )
+        assert said, html[-2000:]
+        count = int(re.search(r"([\d,]+) events?\.", html).group(1).replace(",", ""))
+        assert int(said.group(1).replace(",", "")) == count
+    html = unescape((await big.client.get("/timeline?status=confirmed&year=3000")).text)
+    assert ids(html) == [] and "No events match these filters" not in html
+    assert "events that match these filters" in html
+    assert '<a href="/timeline?status=confirmed">See the first of them</a>' in html
+
+
+async def test_a_year_is_read_as_a_number_of_four_digits_at_most(big):
+    in_2019 = ids((await big.client.get("/timeline?year=2019")).text)
+    assert in_2019 and ids((await big.client.get("/timeline?year=00002019")).text) == in_2019
+    html = unescape((await big.client.get("/timeline?year=99999")).text)
+    assert "Ignored year '99999': write a year of at most four digits" in html
+    assert ids(html) == ids((await big.client.get("/timeline")).text)

@@ -175,7 +175,7 @@ async def download_file(datasette, request):
     if filters.active(chosen) and not download.filtered:
         wrong = [f"{download.saved_as} describes the whole dataset and takes no filters"]
     if wrong:  # a filter that cannot be honoured is refused, never ignored
-        return Response.text("; ".join(wrong) + ".\n", status=400)
+        return Response.text(filters.said(wrong) + "\n", status=400)
     body = await content(datasette, request, download, chosen)
     if isinstance(body, Response):
         return body

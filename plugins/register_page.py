@@ -100,7 +100,7 @@ async def register(datasette, request):
     unknown = filters.unknown(request.args, FILTERS)
     try:
         if unknown:  # a deal list that looked narrowed but was not
-            raise NamesNothing("; ".join(unknown) + ".", status=400)
+            raise NamesNothing(filters.said(unknown), status=400)
         named = await _described_filters(db, args)
     except NamesNothing as missing:
         context = {"missing": str(missing), "deals": [], "filters": {}}

@@ -10,7 +10,8 @@ column filter (``column=`` or ``column__operator=``) on a column the table does 
 with an operator Datasette does not have (Datasette 0.65 compares a quoted unknown name as
 a text, ``"actor" = 'turkey'``, and answers "0 rows where actor = turkey"; it drops an
 unknown operator in silence and counts every row); a parameter a canned query does not take
-(Datasette runs the query as if it were not there: a feed's ``?actors=`` gave every event); a
+(Datasette runs the query as if it were not there: a feed's ``?actors=`` gave every event),
+or a value of one of the site's filters that no event could have (``from=soon``); a
 table's page asked with what another site added to a shared link (``fbclid``, ``utm_*``) is
 sent to the same page without it; a
 ``_next`` on a view that is not an offset; a ``_through`` that is not the JSON it expects; a
@@ -240,10 +241,13 @@ def _check_comparisons(query: dict[str, list[str]]) -> None:
 
 def _check_query_parameters(config: dict | str, query: dict[str, list[str]]) -> None:
     """A canned query answers as if a parameter it does not declare were not there (the
-    feeds' ``?actors=`` gave every event): refused, naming those it takes."""
-    unknown = filters.unknown(query, query_parameters(config))
-    if unknown:
-        raise BadRequest("; ".join(unknown) + ".")
+    feeds' ``?actors=`` gave every event), and reads a filter's value no event could have as
+    one no event has (``from=soon``: an empty feed): both refused, saying why."""
+    declared = query_parameters(config)
+    wrong = filters.unknown(query, declared)
+    wrong += filters.problems(filters.chosen({k: v for k, v in query.items() if k in declared}))
+    if wrong:
+        raise BadRequest(filters.said(wrong))
 
 
 def filtered(key: str) -> tuple[str, str] | None:

@@ -44,7 +44,7 @@ async def overview(datasette, request):
     wanted = filters.active(filters.chosen(request.args))
     problems = filters.unknown(request.args) + filters.problems(wanted)
     if problems:
-        return Response.text("; ".join(problems) + "\n", status=400)
+        return Response.text(filters.said(problems) + "\n", status=400)
     db = datasette.get_database(DATABASE)
     sql = OVERVIEW_SQL.format(where=filters.where(wanted))
     rows = [list(row) for row in (await db.execute(sql, filters.parameters(wanted))).rows]

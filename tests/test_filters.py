@@ -150,6 +150,10 @@ async def test_a_value_no_event_could_have_is_named_not_silently_dropped(ds, cas
     assert any(message in p for p in filters.problems(case))
     response = await ds.client.get("/data/events.csv?" + urlencode(case))
     assert response.status_code == 400 and message in response.text
+    # the feeds gave no entry, as if no event matched (their SQL read the value as given)
+    for feed in ("/record/atom_feed.atom", "/record/calendar.ics", "/record/atom_feed.json"):
+        response = await ds.client.get(f"{feed}?{urlencode(case)}")
+        assert response.status_code == 400 and message in unescape(response.text), feed
 
 
 async def test_a_file_of_the_whole_dataset_refuses_filters(ds):

@@ -184,6 +184,12 @@ def problems(values: Mapping[str, str], called: Mapping[str, str] | None = None)
     return out
 
 
+def said(messages: Iterable[str]) -> str:
+    """Messages as one sentence (a message may end with its own full stop)."""
+    text = "; ".join(messages)
+    return text if text.endswith(".") else f"{text}."
+
+
 # What other sites add to a link to this one (a campaign's tags, a click's id): a shared
 # address still opens, though it names no filter.
 LINK_TRACKING = re.compile(r"utm_\w+|fbclid|gclid|msclkid")

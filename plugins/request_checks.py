@@ -44,7 +44,7 @@ from markupsafe import Markup
 from timeline import filters
 from timeline.filters import NAMES as TIMELINE_FILTERS
 from timeline.formats import HOST
-from timeline.site import ROUTES, query_parameters
+from timeline.site import ROUTES, nameless, query_parameters
 
 MAX_FACETS = 8
 MAX_SEARCH_WORDS = 16
@@ -130,7 +130,7 @@ async def check(
             raise NotFound(f"No such table: {table[:40]}")
         queries = datasette.metadata("queries", database=database) or {}
         if table in queries and query:
-            _check_query_parameters(queries[table], query)
+            await _check_query_parameters(db, queries[table], query)
         return
     if len(parts) == 3:
         await _check_row_path(db, table, parts[2])
@@ -239,13 +239,15 @@ def _check_comparisons(query: dict[str, list[str]]) -> None:
                 raise BadRequest(f"{key}: write the number in the digits 0-9, not {value[:40]!r}.")
 
 
-def _check_query_parameters(config: dict | str, query: dict[str, list[str]]) -> None:
+async def _check_query_parameters(db, config: dict | str, query: dict[str, list[str]]) -> None:
     """A canned query answers as if a parameter it does not declare were not there (the
-    feeds' ``?actors=`` gave every event), and reads a filter's value no event could have as
-    one no event has (``from=soon``: an empty feed): both refused, saying why."""
+    feeds' ``?actors=`` gave every event), and reads a filter's value no event could have,
+    or one that names no actor, system or source, as one no event has (``from=soon``: an
+    empty feed): both refused, saying why."""
     declared = query_parameters(config)
-    wrong = filters.unknown(query, declared)
-    wrong += filters.problems(filters.chosen({k: v for k, v in query.items() if k in declared}))
+    given = filters.chosen({k: v for k, v in query.items() if k in declared})
+    wrong = filters.unknown(query, declared) + filters.problems(given)
+    wrong = wrong or await nameless(db, given)
     if wrong:
         raise BadRequest(filters.said(wrong))
 

@@ -23,7 +23,14 @@ from datasette.utils.asgi import Response
 
 from timeline import charts, filters
 from timeline.schema import CLAIM_STATUSES, EVENT_TYPES
-from timeline.site import DATABASE, ROUTES, TIMELINE_TEMPLATE, ensure_readable, static_url
+from timeline.site import (
+    DATABASE,
+    ROUTES,
+    TIMELINE_TEMPLATE,
+    ensure_readable,
+    nameless,
+    static_url,
+)
 
 ROUTE = "/-/timeline-overview.json"
 SCRIPT = "timeline.js"
@@ -43,9 +50,10 @@ async def overview(datasette, request):
     await ensure_readable(datasette, request)
     wanted = filters.active(filters.chosen(request.args))
     problems = filters.unknown(request.args) + filters.problems(wanted)
+    db = datasette.get_database(DATABASE)
+    problems = problems or await nameless(db, wanted)
     if problems:
         return Response.text(filters.said(problems) + "\n", status=400)
-    db = datasette.get_database(DATABASE)
     sql = OVERVIEW_SQL.format(where=filters.where(wanted))
     rows = [list(row) for row in (await db.execute(sql, filters.parameters(wanted))).rows]
     body = {

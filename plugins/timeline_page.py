@@ -30,7 +30,14 @@ from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
 from timeline import filters
-from timeline.site import DATABASE, ROUTES, TIMELINE_TEMPLATE, ensure_readable, events_links
+from timeline.site import (
+    DATABASE,
+    ROUTES,
+    TIMELINE_TEMPLATE,
+    ensure_readable,
+    events_links,
+    nameless,
+)
 
 PAGE_SIZE = 100
 # Position parameters: they page through a filtered list without changing it.
@@ -336,6 +343,8 @@ def card(datasette, row: dict) -> dict:
 async def timeline_context(datasette, request) -> dict:
     db = datasette.get_database(DATABASE)
     wanted = read_filters(request.args)
+    # kept: no event is the answer, and the page says why
+    wanted.errors += [f"{problem}." for problem in await nameless(db, wanted.chosen)]
     wanted.query = await plan_query(db, wanted)
     rows, next_row, earlier = await page_of_events(db, wanted, request.args)
     rows = [card(datasette, row) for row in rows]

@@ -167,8 +167,9 @@ async def test_an_actors_or_systems_feed_holds_its_newest_events_that_pass_the_f
     systems = [row[0] for row in await db.execute(
         "select id from systems order by event_count desc, id")]  # fmt: skip
     assert max(sum(a in s for s in actors_of.values()) for a in actors) > 100
-    cases = [{"actor": a} for a in [*actors, "no-such-actor"]]
-    cases += [{"system": x} for x in [*systems[:2], *systems[-2:], "no-such-system"]]
+    # (a name that names no actor or system is refused: tests/test_filters.py)
+    cases = [{"actor": a} for a in actors]
+    cases += [{"system": x} for x in [*systems[:2], *systems[-2:]]]
     cases += [{"actor": actors[0], "system": systems[0]}]
     found = 0
     for case in cases:

@@ -15,8 +15,10 @@ import feedparser
 import icalendar
 import pytest
 from support import site
+from typer.testing import CliRunner
 
 from timeline import filters
+from timeline.cli import app
 from timeline.export import Filters, export_events
 
 pytestmark = pytest.mark.asyncio
@@ -181,3 +183,30 @@ async def test_an_entity_pages_feeds_hold_its_own_events(ds, real_db, page, case
     calendar = icalendar.Calendar.from_ical((await ds.client.get(by_label["calendar"])).text)
     uids = [str(e["uid"]).partition("@")[0] for e in calendar.walk("VEVENT")]
     assert uids == expected[::-1][:250]
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [({"actor": "nobody"}, "actor 'nobody' names no actor: use an actor's id, name or alias"),
+     ({"system": "TB9", "type": "contract"}, "system 'TB9' names no weapon system"),
+     ({"source": "no-such-source"}, "source 'no-such-source' names no source: use a source's id")],
+)  # fmt: skip
+async def test_a_value_that_names_no_record_is_said_not_shown_as_no_event(
+    ds, real_db, case, message
+):
+    """Each of these answered with no event, as if none matched: a typo'd actor's feed
+    stayed empty for good."""
+    query = urlencode(case)
+    html = unescape((await ds.client.get(f"/timeline?{query}")).text)
+    assert message in html and '<li class="event' not in html  # kept: nothing matches
+    for path in ("/data/events.csv", "/-/timeline-overview.json", "/record/atom_feed.atom",
+                 "/record/calendar.ics"):  # fmt: skip
+        response = await ds.client.get(f"{path}?{query}")
+        assert response.status_code == 400 and message in unescape(response.text), path
+    if "actor" in case:
+        response = await ds.client.get(f"/record/actor_events?{query}")
+        assert response.status_code == 400 and message in unescape(response.text)
+    options = [f"--{name}={value}" for name, value in case.items() if name != "source"]
+    if options:  # (export has no --source)
+        result = CliRunner().invoke(app, ["export", "--db", str(real_db), *options])
+        assert result.exit_code == 1 and message in result.stderr and result.stdout == ""

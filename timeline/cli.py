@@ -354,7 +354,7 @@ def export(
     ] = "http://127.0.0.1:8001",
 ) -> None:
     """Export the events (filtered) with their actors, systems, citations and relations."""
-    from .export import Filters
+    from .export import Filters, names_nothing
     from .files import kind_for_name, write_files
     from .formats import FORMATS, BadBaseUrl, check_base_url, render
 
@@ -371,7 +371,11 @@ def export(
     except ValueError as exc:  # "from '…' is not a date": the site's names for --since/--until
         typer.echo(f"timeline export: {exc}", err=True)
         raise typer.Exit(1) from None
-    with _reading(db):
+    with _reading(db) as conn:
+        wrong = names_nothing(conn, filters)
+        if wrong:  # an empty export would look like no event matched
+            typer.echo(f"timeline export: {'; '.join(wrong)}", err=True)
+            raise typer.Exit(1)
         files = render(fmt.name, db, filters, base_url)
     if output is None:
         typer.echo(files[fmt.main], nl=False)

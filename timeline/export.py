@@ -66,6 +66,16 @@ class Filters:
         return clause, params
 
 
+def names_nothing(conn: sqlite3.Connection, chosen: Filters) -> list[str]:
+    """What is wrong with each filter whose value names no actor, system or source in the
+    database (``timeline.filters.naming_checks``): it would keep no event."""
+    filters.register_functions(conn)
+    values = chosen.values()
+    return [filters.names_nothing(name, values[name])
+            for name, sql in filters.naming_checks(values)
+            if not conn.execute(sql, {name: values[name]}).fetchone()[0]]  # fmt: skip
+
+
 def connect(db_path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row

@@ -184,6 +184,29 @@ def problems(values: Mapping[str, str], called: Mapping[str, str] | None = None)
     return out
 
 
+# The filters whose value names a record the database must hold (by id, name or alias for
+# an actor or a system; by id for a source): a value that names none keeps no event, and
+# the reader is told why rather than shown an empty list as if no event matched.
+NAMED = {
+    "actor": ("actor", named_ids("actor", "actor")),
+    "system": ("weapon system", named_ids("system", "system")),
+    "source": ("source", "select s.id from sources s where s.id = trim(:source)"),
+}
+
+
+def naming_checks(values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """For each set filter that names a record: its name, and SQL whose one value is 1 when
+    a record has that name (with the filter's value as its parameter)."""
+    return [(name, f"select exists ({sql})") for name, (_, sql) in NAMED.items()
+            if values.get(name)]  # fmt: skip
+
+
+def names_nothing(name: str, value: str, called: Mapping[str, str] | None = None) -> str:
+    """What a page says of a filter's value that names no record (``naming_checks``)."""
+    return (f"{(called or {}).get(name, name)} {value!r} names no {NAMED[name][0]}:"
+            f" use {FILTERS[name].how}")  # fmt: skip
+
+
 def said(messages: Iterable[str]) -> str:
     """Messages as one sentence (a message may end with its own full stop)."""
     text = "; ".join(messages)

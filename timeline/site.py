@@ -54,6 +54,16 @@ def pages(sql: str) -> bool:
     return _PAGED.search(sql) is not None
 
 
+async def nameless(db, values: Mapping[str, str]) -> list[str]:
+    """What is wrong with each set filter whose value names no record (on a Datasette
+    database, whose connections have the filters' SQL functions)."""
+    out = []
+    for name, sql in filters.naming_checks(values):
+        if not (await db.execute(sql, {name: values[name]})).first()[0]:
+            out.append(filters.names_nothing(name, values[name]))
+    return out
+
+
 def event_path(event_id: str) -> str:
     return EVENTS_PATH + event_id
 

@@ -344,7 +344,8 @@ async def timeline_context(datasette, request) -> dict:
     db = datasette.get_database(DATABASE)
     wanted = read_filters(request.args)
     # kept: no event is the answer, and the page says why
-    wanted.errors += [f"{problem}." for problem in await nameless(db, wanted.chosen)]
+    said = filters.crossed(wanted.chosen) + await nameless(db, wanted.chosen)
+    wanted.errors += [f"{problem}." for problem in said]
     wanted.query = await plan_query(db, wanted)
     rows, next_row, earlier = await page_of_events(db, wanted, request.args)
     rows = [card(datasette, row) for row in rows]

@@ -210,3 +210,23 @@ async def test_a_value_that_names_no_record_is_said_not_shown_as_no_event(
     if options:  # (export has no --source)
         result = CliRunner().invoke(app, ["export", "--db", str(real_db), *options])
         assert result.exit_code == 1 and message in result.stderr and result.stdout == ""
+
+
+async def test_a_range_the_wrong_way_round_says_so(ds, real_db):
+    """from after to kept no event, as if none matched, and said nothing of why."""
+    said = "from '2022' starts after to '2019-06' ends: no event can fall between them"
+    case = urlencode({"from": "2022", "to": "2019-06"})
+    html = unescape((await ds.client.get(f"/timeline?{case}")).text)
+    assert f"{said}." in html and '<li class="event' not in html  # kept: nothing matches
+    for path in ("/data/events.csv", "/-/timeline-overview.json", "/record/atom_feed.atom",
+                 "/record/events_between"):  # fmt: skip
+        response = await ds.client.get(f"{path}?{case}")
+        assert response.status_code == 400 and said in unescape(response.text), path
+    result = CliRunner().invoke(app, ["export", "--db", str(real_db), "--since", "2022",
+                                      "--until", "2019-06"])  # fmt: skip
+    assert (
+        result.exit_code == 1 and "--since '2022' starts after --until '2019-06'" in result.stderr
+    )
+    # a range whose ends are one day (a month from its first day) is not the wrong way round
+    response = await ds.client.get("/data/events.csv?from=2022-03&to=2022-03-01")
+    assert response.status_code == 200

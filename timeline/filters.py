@@ -181,7 +181,22 @@ def problems(values: Mapping[str, str], called: Mapping[str, str] | None = None)
         message = _problem(name, value)
         if message:
             out.append(f"{(called or {}).get(name, name)} {value!r} {message}")
-    return out
+    return out or crossed(values, called)
+
+
+def crossed(values: Mapping[str, str], called: Mapping[str, str] | None = None) -> list[str]:
+    """The range's ends the wrong way round: ``from`` starting after the day ``to`` ends
+    (no event can fall in it; an empty list would not say why).
+
+    >>> crossed({"from": "2022", "to": "2019-06"})
+    ["from '2022' starts after to '2019-06' ends: no event can fall between them"]
+    """
+    start, end = date_bound(values.get("from"), end=False), date_bound(values.get("to"), end=True)
+    if not (start and end and start > end):
+        return []
+    name = {n: (called or {}).get(n, n) for n in ("from", "to")}
+    return [f"{name['from']} {values['from']!r} starts after {name['to']} {values['to']!r} ends:"
+            " no event can fall between them"]  # fmt: skip
 
 
 # The filters whose value names a record the database must hold (by id, name or alias for

@@ -32,7 +32,7 @@ from datasette.utils.asgi import Response
 from timeline import filters
 from timeline.export import Filters
 from timeline.formats import citation_file, last_updated, render
-from timeline.site import DATABASE, ROUTES, nameless, query_string
+from timeline.site import DATABASE, ROUTES, query_string, refused
 from timeline.store import INPUT_KEY
 
 ROUTE = ROUTES["data"]
@@ -171,11 +171,10 @@ async def download_file(datasette, request):
     if download is None:
         raise NotFound(f"No such download. The files are listed at {ROUTE}.")
     chosen = filters.chosen(request.args)
-    wrong = filters.unknown(request.args) + filters.problems(chosen)
     if filters.active(chosen) and not download.filtered:
         wrong = [f"{download.saved_as} describes the whole dataset and takes no filters"]
-    if not wrong:
-        wrong = await nameless(datasette.get_database(DATABASE), chosen)
+    else:
+        wrong = await refused(datasette.get_database(DATABASE), request.args)
     if wrong:  # a filter that cannot be honoured is refused, never ignored
         return Response.text(filters.said(wrong) + "\n", status=400)
     body = await content(datasette, request, download, chosen)

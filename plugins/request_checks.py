@@ -42,9 +42,8 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from timeline import filters
-from timeline.filters import NAMES as TIMELINE_FILTERS
 from timeline.formats import HOST
-from timeline.site import ROUTES, nameless, query_parameters
+from timeline.site import ROUTES, query_parameters, refused
 
 MAX_FACETS = 8
 MAX_SEARCH_WORDS = 16
@@ -186,9 +185,9 @@ async def _check_table_query(datasette, db, table: str, query: dict[str, list[st
             if column not in columns:
                 raise BadRequest(f"{key}: the table has no column {column[:40]!r}.")
     _check_numbers(query)
-    rowid = {"rowid"} if table in await db.table_names() else set()  # SQLite has it, views not
-    _check_filters(table, query, columns | rowid)
-    if table in await db.view_names():  # a view's pages are counted by offset
+    is_view = table in await db.view_names()
+    _check_filters(table, query, columns | (set() if is_view else {"rowid"}))  # a table has it
+    if is_view:  # a view's pages are counted by offset
         _check_numbers(query, {"_next": ()})
     _check_lists(query)
     _check_comparisons(query)
@@ -244,10 +243,7 @@ async def _check_query_parameters(db, config: dict | str, query: dict[str, list[
     feeds' ``?actors=`` gave every event), and reads a filter's value no event could have,
     or one that names no actor, system or source, as one no event has (``from=soon``: an
     empty feed): both refused, saying why."""
-    declared = query_parameters(config)
-    given = filters.chosen({k: v for k, v in query.items() if k in declared})
-    wrong = filters.unknown(query, declared) + filters.problems(given)
-    wrong = wrong or await nameless(db, given)
+    wrong = await refused(db, query, query_parameters(config))
     if wrong:
         raise BadRequest(filters.said(wrong))
 
@@ -278,7 +274,7 @@ def _no_such_column(table: str, column: str, columns: set[str]) -> str:
     message = f"The {table} table has no column {column!r}."
     if f"{column}s" in columns:  # a list column named in the plural (actors, tags)
         message += f" Rows whose {column}s hold a value: ?{column}s__arraycontains=…"
-    if table == "events" and column in TIMELINE_FILTERS:
+    if table == "events" and column in filters.NAMES:
         message += f" The timeline is filtered by {column}: {ROUTES['timeline']}?{column}=…"
     return message
 

@@ -28,7 +28,7 @@ from timeline.site import (
     ROUTES,
     TIMELINE_TEMPLATE,
     ensure_readable,
-    nameless,
+    refused,
     static_url,
 )
 
@@ -49,9 +49,8 @@ async def overview(datasette, request):
     """Every event as one short row: what the visual timeline needs, nothing more."""
     await ensure_readable(datasette, request)
     wanted = filters.active(filters.chosen(request.args))
-    problems = filters.unknown(request.args) + filters.problems(wanted)
     db = datasette.get_database(DATABASE)
-    problems = problems or await nameless(db, wanted)
+    problems = await refused(db, request.args)
     if problems:
         return Response.text(filters.said(problems) + "\n", status=400)
     sql = OVERVIEW_SQL.format(where=filters.where(wanted))

@@ -8,7 +8,7 @@ its own feed cannot disagree about what "these" means.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -62,6 +62,16 @@ async def nameless(db, values: Mapping[str, str]) -> list[str]:
         if not (await db.execute(sql, {name: values[name]})).first()[0]:
             out.append(filters.names_nothing(name, values[name]))
     return out
+
+
+async def refused(db, args: Mapping, known: Iterable[str] = filters.NAMES) -> list[str]:
+    """What a list that takes the filters (and ``known`` parameters in all) cannot honour
+    in a query string: a name it does not take, a value no event could have, a value that
+    names no record. Empty when it can answer."""
+    known = tuple(known)
+    given = {name: value for name, value in filters.chosen(args).items() if name in known}
+    wrong = filters.unknown(args, known) + filters.problems(given)
+    return wrong or await nameless(db, given)
 
 
 def event_path(event_id: str) -> str:

@@ -52,9 +52,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The inner loop: no browser, load or packaging tests (make test runs everything).
+# The inner loop: no browser, load or packaging tests, and a quarter of each property test's
+# examples (Hypothesis replays any failure it found before); make test runs everything.
 test-fast: setup
-	$(BIN)/pytest -q -m "not browser and not load and not packaging"
+	TIMELINE_EXAMPLES_SHARE=0.25 $(BIN)/pytest -q -m "not browser and not load and not packaging"
 
 # Everything: the load tests time the server, so they run alone after the others (on two
 # cores, a browser test beside them is what they would measure).

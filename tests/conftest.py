@@ -24,6 +24,20 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Property tests draw the share of their examples TIMELINE_EXAMPLES_SHARE asks for (all
+    of them unless it is set): those that name no count draw that share of Hypothesis's."""
+    from hypothesis import settings
+    from support import examples, examples_share
+
+    try:
+        examples_share()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    settings.register_profile("share", max_examples=examples(settings.default.max_examples))
+    settings.load_profile("share")
+
+
 @pytest.fixture
 def small_yaml(tmp_path: Path) -> Path:
     """A copy of the small valid timeline, safe to edit."""

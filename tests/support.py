@@ -45,6 +45,39 @@ PAYLOADS = (SCRIPT, IMG)
 RAW_MARKUP = ("<script>alert", "<img src=x", "onerror=alert(1)>")
 
 
+def examples_share(environ: dict[str, str] = os.environ) -> float:
+    """The share of each property test's examples this run draws: 1 (all of them) unless
+    TIMELINE_EXAMPLES_SHARE says less, as `make test-fast`, the inner loop, does. Hypothesis's
+    example database (.hypothesis/) replays there every failure an earlier run found, so a
+    smaller draw still checks it again. Under CI=true every example is drawn: a smaller share
+    is refused, not taken in silence."""
+    given = environ.get("TIMELINE_EXAMPLES_SHARE", "").strip()
+    if not given:
+        return 1.0
+    try:
+        share = float(given)
+    except ValueError:
+        share = 0.0
+    if not 0 < share <= 1:
+        raise ValueError(
+            f"TIMELINE_EXAMPLES_SHARE={given!r}: give a number above 0 and at most 1 "
+            "(0.25 draws a quarter of each property test's examples)"
+        )
+    if share < 1 and environ.get("CI", "").lower() == "true":
+        raise ValueError(
+            f"TIMELINE_EXAMPLES_SHARE={given!r} under CI=true: CI draws every example; unset it"
+        )
+    return share
+
+
+def examples(full: int, share: float | None = None) -> int:
+    """How many examples a property test whose full count is `full` draws in this run (at
+    least 10, or all of them when the test has fewer). The share is read when asked, not when
+    this module is imported: conftest.py checks it first, to refuse a bad one in a line."""
+    share = examples_share() if share is None else share
+    return max(min(full, 10), round(full * share))
+
+
 def load_yaml(path: Path) -> dict:
     """A fixture's data as PyYAML's safe loader reads it (its C parser: the same data,
     several times quicker on the real file, which many tests read)."""

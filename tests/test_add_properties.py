@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import examples
 
 from conftest import SMALL, files_in, run_and_kill
 from timeline import files
@@ -55,7 +56,7 @@ def canonical_yaml(tmp_path_factory) -> Path:
     return path
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event=EVENTS)
 def test_add_changes_no_byte_outside_its_block_and_keeps_the_layout(canonical_yaml, event):
     before = canonical_yaml.read_text()

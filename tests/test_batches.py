@@ -22,6 +22,7 @@ from support import (
     SMALL,
     contents,
     edited,
+    examples,
     reaped,
     running_forks,
     spied_forks,
@@ -63,7 +64,9 @@ def one_record_a_batch(monkeypatch):
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(80),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(edits=EDITS, where=st.sampled_from(["\nevents:\n", "\nsources:\n"]))
 def test_what_the_batches_accept_the_whole_check_accepts_with_the_same_records(

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
-from support import IMG, SCRIPT, SMALL, build, load_yaml, write_yaml
+from support import IMG, SCRIPT, SMALL, build, examples, load_yaml, write_yaml
 from typer.testing import CliRunner
 
 from timeline.cli import app
@@ -122,7 +122,7 @@ TEXT = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXT)
 def test_markdown_text_renders_as_exactly_the_text(value):
     html = renderer().render(f"- **d**: {markdown_text(value)}[^1]\n\n[^1]: note\n")
@@ -132,7 +132,7 @@ def test_markdown_text_renders_as_exactly_the_text(value):
     assert "".join(Page(item).text) == f"d: {one_line(value)}"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXT)
 def test_a_markdown_link_cannot_break_out_of_its_autolink(tail):
     url = f"https://example.org/{tail}"

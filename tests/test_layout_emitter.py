@@ -9,7 +9,7 @@ from __future__ import annotations
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import REAL, TEXT
+from support import REAL, TEXT, examples
 
 from timeline import layout, schema
 from timeline.load import FORBIDDEN_CHARS, load_text
@@ -76,7 +76,7 @@ def _texts(value: object) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     summary=TEXT,
     quotes=st.lists(TEXT, min_size=0, max_size=3),

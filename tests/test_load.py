@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import examples
 
 from timeline.load import (
     FORBIDDEN_CHARS,
@@ -106,7 +107,7 @@ def test_nesting_past_libyamls_own_limit_gets_the_loaders_message(write_yaml, bl
     assert err.line == (1000 if block else 1)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     lines=st.lists(st.integers(min_value=0, max_value=40), min_size=0, max_size=12),
     limit=st.integers(min_value=1, max_value=25),

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from generate import realistic_yaml  # noqa: E402
-from support import EDITS, edited, mapped, reaped, spied_forks  # noqa: E402
+from support import EDITS, edited, examples, mapped, reaped, spied_forks  # noqa: E402
 
 INPUTS = [
     ROOT / "events.yaml",
@@ -96,7 +96,7 @@ def test_a_generated_file_is_read_record_by_record_and_the_same() -> None:
 EDITED = realistic_yaml(12, seed=9)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=EDITS, from_bytes=st.sampled_from([False, True, "mapped"]))
 # found against rapidyaml, which read them otherwise than PyYAML: a stray bracket before a
 # key, a comment in a flow mapping, text after a block scalar's header

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
+from support import examples
 
 from conftest import files_in
 from timeline import schema
@@ -26,11 +27,11 @@ from timeline.validate import validate_bytes
 
 TODAY = dt.date(2026, 11, 21)
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-EVENT_SETTINGS = settings(SETTINGS, max_examples=40)  # each example validates and builds
+EVENT_SETTINGS = settings(SETTINGS, max_examples=examples(40))  # each example validates and builds
 
 SOURCE_IDS = ["seed-news", "record"]
 ACTOR_IDS = ["baykar", "ukrspecexport", "russia", "analyst"]
@@ -236,7 +237,7 @@ def test_plausible_events_never_crash_and_sometimes_build(events, scratch):
     check_never_crashes(events, scratch)
 
 
-@settings(max_examples=60, deadline=None, phases=[Phase.generate])
+@settings(max_examples=examples(60), deadline=None, phases=[Phase.generate])
 @given(events=st.lists(mapping("event", WILDEST), min_size=1, max_size=4))
 def test_random_events_with_nested_references_never_crash(events, tmp_path_factory):
     check_never_crashes(events, tmp_path_factory.mktemp("nested"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import EDITS, REAL, SMALL, edited
+from support import EDITS, REAL, SMALL, edited, examples
 from test_fmt import COMMENTED
 from typer.testing import CliRunner
 
@@ -47,7 +47,7 @@ def by_record(raw: bytes, cache=None) -> bytes | type[Exception]:
         return type(exc)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     base=st.sampled_from(sorted(BASES)),
     edits=EDITS,
@@ -203,7 +203,7 @@ def _previous(base: str, newline: str) -> reformat.Previous | None:
     return reformat.lay_out(texts[base].replace("\n", newline).encode(), PATH).cut
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     base=st.sampled_from(["small", "commented", "real"]),
     edits=EDITS,

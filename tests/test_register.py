@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import build, query_rows, step, with_steps
+from support import build, examples, query_rows, step, with_steps
 
 from timeline.schema import COUNTED_ACTIONS, TRANSFER_ACTIONS
 from timeline.validate import validate_file
@@ -44,7 +44,7 @@ STEPS = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=examples(25), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(drawn=STEPS)
 def test_totals_add_only_confirmed_exact_orders_and_deliveries(tmp_path, drawn):

@@ -14,7 +14,7 @@ from datasette import hookimpl
 from datasette.plugins import pm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import METADATA, ROOT, SMALL, build, load_yaml, site, write_yaml
+from support import METADATA, ROOT, SMALL, build, examples, load_yaml, site, write_yaml
 from typer.testing import CliRunner
 
 from timeline.cli import app
@@ -112,7 +112,7 @@ HOSTILE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     params=st.lists(st.tuples(PARAMETERS, HOSTILE), min_size=1, max_size=4),
     path=st.sampled_from(["/record/events", "/record/events.json", "/record/claims",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import EDITS, contents, edited
+from support import EDITS, contents, edited, examples
 
 from timeline.build import InvalidInput, build_file
 
@@ -27,7 +27,9 @@ def built(tmp_path_factory) -> Path:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(edits=EDITS, where=st.sampled_from(["\nevents:\n", "\nsources:\n"]))
 def test_any_edit_ends_as_a_full_build_or_the_same_errors(built, tmp_path_factory, edits, where):

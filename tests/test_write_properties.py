@@ -9,14 +9,16 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import TEXT
+from support import TEXT, examples
 
 from conftest import SMALL
 from timeline.edit import EditRefused, add_event
 from timeline.layout import format_text
 from timeline.load import FORBIDDEN_CHARS, decode, load_text
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def event(event_id: str, date: str, notes: str, summary: str) -> dict:

@@ -206,10 +206,31 @@ async def test_a_value_that_names_no_record_is_said_not_shown_as_no_event(
     if "actor" in case:
         response = await ds.client.get(f"/record/actor_events?{query}")
         assert response.status_code == 400 and message in unescape(response.text)
-    options = [f"--{name}={value}" for name, value in case.items() if name != "source"]
-    if options:  # (export has no --source)
-        result = CliRunner().invoke(app, ["export", "--db", str(real_db), *options])
-        assert result.exit_code == 1 and message in result.stderr and result.stdout == ""
+    options = [f"--{name}={value}" for name, value in case.items()]
+    result = CliRunner().invoke(app, ["export", "--db", str(real_db), *options])
+    assert result.exit_code == 1 and message in result.stderr and result.stdout == ""
+
+
+def test_export_offers_every_filter_of_the_site():
+    """`timeline export` lists its options by hand: each of the site's filters needs one
+    (from and to are --since and --until), or a filter the pages take cannot be exported."""
+    import typer.main
+
+    command = typer.main.get_command(app).commands["export"]
+    options = {opt for param in command.params for opt in param.opts}
+    called = {"from": "--since", "to": "--until"}
+    assert {called.get(name, f"--{name}") for name in filters.NAMES} <= options
+
+
+def test_export_keeps_the_events_citing_a_source(real_db):
+    source = "seed-000-antonopoulos-globalresearch"
+    result = CliRunner().invoke(app, ["export", "--db", str(real_db), "--format", "jsonl",
+                                      "--source", source])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    kept = [json.loads(line) for line in result.stdout.splitlines()]
+    citing = [e["id"] for e in export_events(real_db)
+              if source in {c["source"] for c in e["citations"]}]  # fmt: skip
+    assert [e["id"] for e in kept] == citing and 0 < len(citing) < len(export_events(real_db))
 
 
 async def test_a_range_the_wrong_way_round_says_so(ds, real_db):

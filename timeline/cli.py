@@ -349,6 +349,7 @@ def export(
     system: Annotated[str | None, typer.Option(help="Weapon system id, name or alias.")] = None,
     country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code.")] = None,
     place: Annotated[str | None, typer.Option(help="Place name.")] = None,
+    source: Annotated[str | None, typer.Option(help="Source id: the events citing it.")] = None,
     base_url: Annotated[
         str, typer.Option(help="Where the site is published, for absolute links.")
     ] = "http://127.0.0.1:8001",
@@ -365,7 +366,7 @@ def export(
         typer.echo(f"timeline export: --base-url: {exc}", err=True)
         raise typer.Exit(1) from None
     filters = Filters(since, until, actor, type, tag, status, system, country=country,
-                      place=place)  # fmt: skip
+                      place=place, source=source)  # fmt: skip
     try:
         filters.where()
     except ValueError as exc:  # "from '…' is not a date": the site's names for --since/--until

@@ -135,9 +135,10 @@ async def check(
         await _check_row_path(db, table, parts[2])
     elif query:
         kept = {k: v for k, v in query.items() if not filters.LINK_TRACKING.fullmatch(k)}
+        # what the page cannot honour is said first: a redirect would only lead to it
+        await _check_table_query(datasette, db, table, kept)
         if len(kept) < len(query):
             raise Untracked(path + (f"?{urlencode(kept, doseq=True)}" if kept else ""))
-        await _check_table_query(datasette, db, table, query)
 
 
 def served_formats(datasette) -> set[str]:

@@ -127,3 +127,9 @@ async def test_a_tables_page_leaves_out_what_a_shared_link_added(ds, path, to):
     response = await ds.client.get(path)
     assert response.status_code == 302 and response.headers["location"] == to
     assert (await ds.client.get(to)).status_code == 200
+
+
+async def test_a_shared_link_the_table_cannot_honour_is_refused_not_sent_on(ds):
+    """It was sent on by a 302 first, and refused only there."""
+    response = await ds.client.get("/record/events?fbclid=x&actor=turkey")
+    assert response.status_code == 400 and "no column 'actor'" in unescape(response.text)

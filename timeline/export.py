@@ -68,12 +68,11 @@ class Filters:
 
 def names_nothing(conn: sqlite3.Connection, chosen: Filters) -> list[str]:
     """What is wrong with each filter whose value names no actor, system or source in the
-    database (``timeline.filters.naming_checks``): it would keep no event."""
+    database (``timeline.filters.naming_query``): it would keep no event."""
     filters.register_functions(conn)
     values = chosen.values()
-    return [filters.names_nothing(name, values[name])
-            for name, sql in filters.naming_checks(values)
-            if not conn.execute(sql, {name: values[name]}).fetchone()[0]]  # fmt: skip
+    query = filters.naming_query(values)
+    return filters.nameless(values, _cursor(conn).execute(*query).fetchone() if query else None)
 
 
 def connect(db_path: Path) -> sqlite3.Connection:

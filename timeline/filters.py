@@ -209,17 +209,24 @@ NAMED = {
 }
 
 
-def naming_checks(values: Mapping[str, str]) -> list[tuple[str, str]]:
-    """For each set filter that names a record: its name, and SQL whose one value is 1 when
-    a record has that name (with the filter's value as its parameter)."""
-    return [(name, f"select exists ({sql})") for name, (_, sql) in NAMED.items()
-            if values.get(name)]  # fmt: skip
+def naming_query(values: Mapping[str, str]) -> tuple[str, dict[str, str]] | None:
+    """One query asking, for each set filter that names a record, whether a record has that
+    name (a row of 1s and 0s, a column per filter), with its parameters; None when no such
+    filter is set."""
+    named = [name for name in NAMED if values.get(name)]
+    if not named:
+        return None
+    columns = ", ".join(f"exists ({NAMED[name][1]}) as [{name}]" for name in named)
+    return f"select {columns}", {name: values[name] for name in named}
 
 
-def names_nothing(name: str, value: str, called: Mapping[str, str] | None = None) -> str:
-    """What a page says of a filter's value that names no record (``naming_checks``)."""
-    return (f"{(called or {}).get(name, name)} {value!r} names no {NAMED[name][0]}:"
-            f" use {FILTERS[name].how}")  # fmt: skip
+def nameless(values: Mapping[str, str], found: Mapping[str, int] | None) -> list[str]:
+    """What is wrong with each filter the row of ``naming_query`` says names no record: it
+    would keep no event, and the reader is told so instead of shown an empty list."""
+    if found is None:
+        return []
+    return [f"{name} {values[name]!r} names no {NAMED[name][0]}: use {FILTERS[name].how}"
+            for name in NAMED if values.get(name) and not found[name]]  # fmt: skip
 
 
 def said(messages: Iterable[str]) -> str:

@@ -57,11 +57,8 @@ def pages(sql: str) -> bool:
 async def nameless(db, values: Mapping[str, str]) -> list[str]:
     """What is wrong with each set filter whose value names no record (on a Datasette
     database, whose connections have the filters' SQL functions)."""
-    out = []
-    for name, sql in filters.naming_checks(values):
-        if not (await db.execute(sql, {name: values[name]})).first()[0]:
-            out.append(filters.names_nothing(name, values[name]))
-    return out
+    query = filters.naming_query(values)
+    return filters.nameless(values, (await db.execute(*query)).first() if query else None)
 
 
 async def refused(db, args: Mapping, known: Iterable[str] = filters.NAMES) -> list[str]:

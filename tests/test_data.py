@@ -326,3 +326,14 @@ def test_the_register_lists_every_deal_step_and_counts_only_orders_and_deliverie
         conn.close()
     assert counted <= {"order", "delivery"}
     assert {"plan", "pledge", "running-total"} <= set(steps)
+
+
+def test_a_place_name_stands_for_one_point():
+    """The map and the timeline's place filter take a place as its name and coordinates: the
+    same name at two points showed two places called Ankara, each with some of its events."""
+    points: dict[str, set[tuple[float, float]]] = {}
+    for event in DATA.events:
+        if event.location and event.location.latitude is not None:
+            point = (event.location.latitude, event.location.longitude)
+            points.setdefault(event.location.name, set()).add(point)
+    assert {name: sorted(p) for name, p in points.items() if len(p) > 1} == {}

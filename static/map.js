@@ -13,6 +13,7 @@ const PADDING = [28, 28]; // pixels kept around the places when fitting the map 
 // Markers whose centres are closer than the largest marker (pixels) at a zoom become one.
 const LARGEST = 44;
 const MERGE_RADIUS = LARGEST;
+const MAX_ZOOM = 12;
 
 const plural = (n, word) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
 
@@ -116,14 +117,9 @@ function resetControl(fit) {
   return new Control({ position: "bottomleft" });
 }
 
-function mainMap(view, data, land) {
-  const map = L.map(view, { zoomSnap: 0.25, minZoom: 1, maxZoom: 12, worldCopyJump: false,
-                            attributionControl: false });
-  const [main] = data.regions;
-  const fit = () => map.fitBounds(main.bounds, { padding: PADDING });
-  fit();
-  borders(map, land);
-  resetControl(fit).addTo(map);
+// The layer that merges the markers that would overlap at the map's zoom into one, which
+// shows the events of all their places; selecting it calls open(places, cluster).
+function mergingGroup(open) {
   const group = L.markerClusterGroup({
     maxClusterRadius: MERGE_RADIUS,
     zoomToBoundsOnClick: false, // selecting a group lists its events instead
@@ -131,29 +127,48 @@ function mainMap(view, data, land) {
     spiderfyOnMaxZoom: false,
     iconCreateFunction: (cluster) => icon(cluster.getAllChildMarkers().map((m) => m.place)),
   });
-  const markers = data.places.map((place) => {
-    const marker = L.marker([place.lat, place.lon], { icon: icon([place]), keyboard: true });
-    marker.place = place;
-    marker.bindPopup(() => popupContent([place]), popupOptions(map));
-    return marker;
-  });
   group.on("clusterclick", (event) => {
-    const cluster = event.layer;
-    const zoomIn = () => {
-      map.closePopup();
-      map.fitBounds(cluster.getBounds(), { padding: PADDING, maxZoom: map.getMaxZoom() });
-    };
-    const places = cluster.getAllChildMarkers().map((m) => m.place);
-    L.popup(popupOptions(map)).setLatLng(cluster.getLatLng())
-      .setContent(popupContent(places, zoomIn)).openOn(map);
+    open(event.layer.getAllChildMarkers().map((m) => m.place), event.layer);
   });
+  return group;
+}
+
+const placeMarker = (place) => {
+  const marker = L.marker([place.lat, place.lon], { icon: icon([place]), keyboard: true });
+  marker.place = place;
+  return marker;
+};
+
+// A popup on the map at `at` listing the events of places near each other, with a button
+// that zooms in to `bounds`, far enough to tell them apart.
+function openGroup(map, places, at, bounds) {
+  const zoomIn = () => {
+    map.closePopup();
+    map.fitBounds(bounds, { padding: PADDING, maxZoom: map.getMaxZoom() });
+  };
+  L.popup(popupOptions(map)).setLatLng(at).setContent(popupContent(places, zoomIn)).openOn(map);
+}
+
+function mainMap(view, data, land) {
+  const map = L.map(view, { zoomSnap: 0.25, minZoom: 1, maxZoom: MAX_ZOOM,
+                            worldCopyJump: false, attributionControl: false });
+  const [main] = data.regions;
+  const fit = () => map.fitBounds(main.bounds, { padding: PADDING });
+  fit();
+  borders(map, land);
+  resetControl(fit).addTo(map);
+  const group = mergingGroup((places, cluster) =>
+    openGroup(map, places, cluster.getLatLng(), cluster.getBounds()));
+  const markers = data.places.map((place) =>
+    placeMarker(place).bindPopup(() => popupContent([place]), popupOptions(map)));
   group.addLayers(markers);
   map.addLayer(group);
   return { map, group, markers };
 }
 
 // A small map of an outlying area: not zoomable itself; its markers lead the main map to
-// the place and open its events there.
+// the place and open its events there, and a marker merging places near each other leads
+// it to them and lists all their events.
 function insetMap(holder, region, data, land, main) {
   const names = busiestFirst(region.places.map((i) => data.places[i])).map(nameOf);
   const others = names.length > 1 ? ` and ${plural(names.length - 1, "other place")}` : "";
@@ -164,16 +179,21 @@ function insetMap(holder, region, data, land, main) {
   holder.append(frame);
   const map = L.map(view, { zoomControl: false, attributionControl: false, dragging: false,
                             touchZoom: false, scrollWheelZoom: false, doubleClickZoom: false,
-                            boxZoom: false, keyboard: false, zoomSnap: 0.25 });
+                            boxZoom: false, keyboard: false, zoomSnap: 0.25,
+                            maxZoom: MAX_ZOOM }); // (the merging layer needs one)
   map.fitBounds(region.bounds, { padding: [14, 14] });
   borders(map, land);
-  for (const i of region.places) {
-    const place = data.places[i];
+  const group = mergingGroup((places, cluster) => {
+    const bounds = cluster.getBounds();
+    main.map.fitBounds(bounds, { padding: PADDING, maxZoom: MAX_ZOOM, animate: false });
+    openGroup(main.map, places, bounds.getCenter(), bounds);
+  });
+  group.addLayers(region.places.map((i) => {
     const target = main.markers[i];
-    L.marker([place.lat, place.lon], { icon: icon([place]), keyboard: true })
-      .on("click", () => main.group.zoomToShowLayer(target, () => target.openPopup()))
-      .addTo(map);
-  }
+    return placeMarker(data.places[i])
+      .on("click", () => main.group.zoomToShowLayer(target, () => target.openPopup()));
+  }));
+  map.addLayer(group);
 }
 
 async function draw(container) {

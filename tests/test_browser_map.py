@@ -196,15 +196,59 @@ def test_an_inset_marker_leads_the_main_map_to_its_events(page, server):
         pytest.skip("every place is in one area: no inset map")
     inset = data["regions"][1]
     place = data["places"][inset["places"][0]]
-    page.locator("#event-map .map-inset .map-marker").first.click()
+    marker = page.locator(f'#event-map .map-inset .map-marker[aria-label*="{place["name"]}"]')
+    only_one(marker)  # alone, or merged with the places near it
+    marker.click()
     popup = page.locator(".leaflet-popup .map-popup")
     popup.wait_for()
     assert page.evaluate(
         f"document.querySelector('{MAP}').leafletMap.getBounds()"
         f".contains([{place['lat']}, {place['lon']}])"
     )
-    assert popup.locator("h3").all_inner_texts()
+    assert place["name"] in popup.locator("h3").all_inner_texts()
     assert popup.locator("ol a").count() >= 1
+
+
+def test_no_marker_of_an_inset_sits_inside_another(page, server):
+    """An inset drew every place as a marker of its own: at New York, three places a few
+    hundred metres apart were drawn one over another, and the one on top took the clicks."""
+    open_map(page, server)
+    insets = page.locator("#event-map .map-inset-view")
+    assert insets.count() >= 1
+    for i in range(insets.count()):
+        boxes = insets.nth(i).evaluate(
+            "view => [...view.querySelectorAll('.map-marker')]"
+            ".filter(e => getComputedStyle(e).opacity === '1')"
+            ".map(e => e.getBoundingClientRect())"
+            ".map(r => [r.x + r.width / 2, r.y + r.height / 2, r.width / 2])"
+        )
+        assert boxes
+        for j, (x1, y1, r1) in enumerate(boxes):
+            for x2, y2, r2 in boxes[j + 1 :]:
+                assert (x1 - x2) ** 2 + (y1 - y2) ** 2 >= max(r1, r2) ** 2, (i, boxes)
+
+
+def test_merged_places_of_an_inset_list_every_event_on_the_main_map(page, server):
+    open_map(page, server)
+    data = map_data(page)
+    groups = page.locator("#event-map .map-inset .map-marker.map-group")
+    assert groups.count() >= 1  # (the real record has three places in New York)
+    group = groups.first
+    # its label: the places' names, the busiest first, then how many events there are
+    names = group.get_attribute("aria-label").rsplit(": ", 1)[0].split("; ")
+    assert len(names) > 1 and set(names) <= {p["name"] for p in data["places"]}
+    events = sum(p["events"] for p in data["places"] if p["name"] in names)
+    assert int(group.inner_text()) == events
+    group.click()
+    popup = page.locator(".leaflet-popup .map-popup")
+    popup.wait_for()
+    assert sorted(popup.locator("h3").all_inner_texts()) == sorted(names)
+    assert popup.locator("ol a").count() == events
+    for place in (p for p in data["places"] if p["name"] in names):
+        assert page.evaluate(
+            f"document.querySelector('{MAP}').leafletMap.getBounds()"
+            f".contains([{place['lat']}, {place['lon']}])"
+        )
 
 
 def test_the_map_on_a_375_px_touch_screen(phone, server, db):

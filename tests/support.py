@@ -10,6 +10,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -76,6 +77,18 @@ def examples(full: int, share: float | None = None) -> int:
     this module is imported: conftest.py checks it first, to refuse a bad one in a line."""
     share = examples_share() if share is None else share
     return max(min(full, 10), round(full * share))
+
+
+PLACE = re.compile(r"location: \{name: ([^,{}]+), latitude: (-?[\d.]+),")
+
+
+def moved_place(text: str) -> str:
+    """The text with one event's place moved to another point, while the other events of
+    that place name stay where they are: each gets validate's "other point" warning."""
+    name, _ = Counter(m[1] for m in PLACE.finditer(text)).most_common(1)[0]
+    first = next(m for m in PLACE.finditer(text) if m[1] == name)
+    moved = f"{float(first[2]) + 0.5:.4f}"
+    return text[: first.start(2)] + moved + text[first.end(2) :]
 
 
 def load_yaml(path: Path) -> dict:

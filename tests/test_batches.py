@@ -23,6 +23,7 @@ from support import (
     contents,
     edited,
     examples,
+    moved_place,
     reaped,
     running_forks,
     spied_forks,
@@ -95,7 +96,7 @@ def test_a_valid_file_is_read_in_batches_as_whole(source, one_record_a_batch):
     assert read_in_batches(raw, source) == {s: getattr(whole, s) for s in SECTIONS}
 
 
-@pytest.mark.parametrize("made", ["real", "generated", "synthetic"])
+@pytest.mark.parametrize("made", ["real", "generated", "moved place", "synthetic"])
 def test_validate_in_batches_says_what_the_whole_check_says(tmp_path, monkeypatch, made):
     """Warnings of every kind, located, in order: the real file; generated events in two
     forked readers, in small batches; 60 events of one source each, more than validate
@@ -103,13 +104,17 @@ def test_validate_in_batches_says_what_the_whole_check_says(tmp_path, monkeypatc
     path = tmp_path / "events.yaml"
     if made == "real":
         shutil.copy(REAL, path)
-    elif made == "generated":
+    elif made in ("generated", "moved place"):
         write_realistic(150, path, seed=3)
         monkeypatch.setattr(batches, "PARALLEL_BYTES", 0)
         monkeypatch.setattr(batches, "BATCH_BYTES", 2000)
+        if made == "moved place":  # a warning of events in several batches
+            path.write_text(moved_place(path.read_text(encoding="utf-8")), encoding="utf-8")
     else:
         path.write_text(synthetic_yaml(60), encoding="utf-8")
     result, whole = validated(path), validate_file(path)
+    other_point = [p for p in whole.warnings if p.field == "location"]
+    assert (made == "moved place") == (len(other_point) > 1)
     assert result is not None and whole.ok and whole.warnings
     assert [p.as_dict() for p in result.problems] == [p.as_dict() for p in whole.problems]
     assert result.counts() == {s: len(getattr(whole.dataset, s)) for s in SECTIONS}

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import REAL, event_spans, spliced
+from support import REAL, event_spans, moved_place, spliced
 from typer.testing import CliRunner
 
 from timeline import batches
@@ -21,7 +21,7 @@ from timeline.validate import MAX_PER_KIND, Unsettled, validate_file
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from bench_build import synthetic_yaml
-from generate import write_realistic
+from generate import realistic_yaml, write_realistic
 
 
 def _same_as_a_full_validation(path: Path) -> list[dict]:
@@ -33,7 +33,7 @@ def _same_as_a_full_validation(path: Path) -> list[dict]:
     return [p.as_dict() for p in quick.problems]
 
 
-@pytest.mark.parametrize("made", ["real", "generated", "synthetic"])
+@pytest.mark.parametrize("made", ["real", "generated", "moved place", "synthetic"])
 def test_a_built_file_has_the_warnings_of_a_full_validation(tmp_path, made):
     """The real file; generated events (a name with a non-ASCII letter before most
     records); and 60 events of one source each, more than validate lists."""
@@ -42,10 +42,14 @@ def test_a_built_file_has_the_warnings_of_a_full_validation(tmp_path, made):
         shutil.copy(REAL, path)
     elif made == "generated":
         write_realistic(150, path, seed=3)
+    elif made == "moved place":  # the warnings of several events, found by the rows
+        path.write_text(moved_place(realistic_yaml(150, seed=3)), encoding="utf-8")
     else:
         path.write_text(synthetic_yaml(60), encoding="utf-8")
     build_file(path)
     problems = _same_as_a_full_validation(path)
+    if made == "moved place":  # found by the rows (revalidate.WARNED_SQL), every one
+        assert sum(p["field"] == "location" for p in problems) > 1
     if made == "synthetic":  # the listed ones, and the line that counts the rest
         assert sum(p["message"] == "backed by a single source" for p in problems) == MAX_PER_KIND
         assert any("and 39 more warning(s) like it" in p["message"] for p in problems)

@@ -274,6 +274,31 @@ def test_warnings_for_weak_spots(write_yaml):
     assert ("actor analyst", "actor has no country") in messages
 
 
+def test_a_place_name_at_two_points_is_warned_at_each_of_its_events(write_yaml):
+    """The map and the place filter take a place as its name and point: two points of one
+    name are two places of that name, each with some of its events."""
+    montreux = "location: {name: Montreux, latitude: 46.43, longitude: 6.91}"
+    assert SMALL_TEXT.count(montreux) == 1
+    other = SMALL_TEXT.replace(
+        "  - id: flight-suspension\n",
+        "  - id: flight-suspension\n"
+        "    location: {name: Montreux, latitude: 46.44, longitude: 6.91}\n",
+    )
+    result = CliRunner().invoke(app, ["validate", str(write_yaml(other))])
+    assert result.exit_code == 0
+    warned = [line for line in result.output.splitlines() if "another point" in line]
+    assert [line.split(": ")[1] for line in warned] == ["event montreux", "event flight-suspension"]
+    assert all(": location: warning: another event gives this place name another point (hint:"
+               in line for line in warned)  # fmt: skip
+    lines = other.splitlines()
+    for line in warned:  # at the location's value
+        row, column = map(int, line.split(":")[1:3])
+        assert lines[row - 1][column - 1 :].startswith("{name: Montreux")
+    same = other.replace("latitude: 46.44", "latitude: 46.43")
+    again = CliRunner().invoke(app, ["validate", str(write_yaml(same))])
+    assert again.exit_code == 0 and "another point" not in again.output
+
+
 # -- bounded reports ---------------------------------------------------------------------------
 # The files of benchmarks/bench_validate_abuse.py, small: the benchmark times them full size.
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))

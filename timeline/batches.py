@@ -57,6 +57,7 @@ from .validate import (
     Result,
     Unsettled,
     located_warnings,
+    named_at_two_points,
     unused_warnings,
     validate_batch,
 )
@@ -119,6 +120,7 @@ class Batches:
                  for batch in _batched(self._sections[section][1])]  # fmt: skip
         cited: set[str] = set()
         used: set[str] = set()
+        places: list[tuple[int, str, str, float, float]] = []  # (number, id, name, point)
         # closed as soon as a check fails: its readers end before the whole file is read
         with contextlib.closing(_map(self.raw, tasks)) as reads:
             for read in reads:
@@ -130,8 +132,12 @@ class Batches:
                                for name, i in index.warned]  # fmt: skip
                 cited |= index.cited
                 used |= index.used
+                places += [(first + i, index.ids[i], *place) for i, *place in index.places]
                 yield read.dataset
         self.checks.finish()
+        split = named_at_two_points(place[2:] for place in places)
+        self.found += [self._found("other point", "events", number, record)
+                       for number, record, name, *_ in places if name in split]  # fmt: skip
         for section in ("systems", "sources") if self._warnings else ():
             ids = list(self.checks.ids[section])
             self.found += [self._found(name, section, i, ids[i])

@@ -40,6 +40,9 @@ WARNED_SQL = {
     "uncited source": "select id from sources where citation_count = 0",
     "no country": "select id from actors where (country is null or country = '')"
     " and kind is not 'organisation'",
+    "other point": "select id from events where latitude is not null and location in"
+    " (select location from events where latitude is not null group by location"
+    " having min(latitude) <> max(latitude) or min(longitude) <> max(longitude))",
 }
 
 

@@ -602,9 +602,12 @@ class Validator:
         """The warnings, each record's in file order (``WARNINGS`` says which and where)."""
         cited: set[str] = set()
         used: set[str] = set()
+        split = named_at_two_points(event_place(e) for e in raw["events"] if isinstance(e, dict))
         for i, event in self.records("events", raw["events"]):
             for name in own_warnings("events", event):
                 self.warn(name, ("events", i))
+            if (event_place(event) or ("",))[0] in split:
+                self.warn("other point", ("events", i))
             sources, systems = event_uses(event)
             cited |= sources
             used |= systems
@@ -638,6 +641,28 @@ def own_warnings(section: str, record: dict) -> list[str]:
     return []
 
 
+def event_place(event: dict) -> tuple[str, float, float] | None:
+    """An event's place as the map and the place filter take it: its name and point (None
+    without both)."""
+    location = event.get("location")
+    if not isinstance(location, dict):
+        return None
+    name, lat, lon = (location.get(k) for k in ("name", "latitude", "longitude"))
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
+    return (name, float(lat), float(lon)) if isinstance(name, str) and numbers else None
+
+
+def named_at_two_points(places: Iterable[tuple[str, float, float] | None]) -> set[str]:
+    """The place names given at more than one point: each of their events gets the
+    warning "other point" (the map shows one place per name and point, so a name at two
+    points is two places of that name, each with some of its events)."""
+    points: dict[str, set[tuple[float, float]]] = {}
+    for place in places:
+        if place is not None:
+            points.setdefault(place[0], set()).add(place[1:])
+    return {name for name, at in points.items() if len(at) > 1}
+
+
 def unused_warnings(
     section: str, ids: list[object], cited: set[str], used: set[str]
 ) -> list[tuple[str, int]]:
@@ -669,12 +694,16 @@ WARNINGS = {
                       "refer to it from an event's systems, or remove it"),
     "uncited source": ("id", "source is never cited", "cite it or remove it"),
     "no country": (None, "actor has no country", "add an ISO 3166-1 alpha-2 code"),
+    "other point": ("location", "another event gives this place name another point",
+                    "give the same latitude and longitude wherever a place has this name,"
+                    " or name the places apart"),
 }  # fmt: skip
 
 
 # Each section's warnings, the sections in the order ``Validator.warn_weak_spots`` reports
 # them (and a record's own in this order).
-WARNINGS_OF = {"events": ("single source", "copied summary"), "systems": ("unused system",),
+WARNINGS_OF = {"events": ("single source", "copied summary", "other point"),
+               "systems": ("unused system",),
                "sources": ("uncited source",), "actors": ("no country",)}  # fmt: skip
 WARNING_ORDER = tuple(WARNINGS_OF)
 # A warning found: its name, the record's section, index and id, and the record's bytes.
@@ -882,6 +911,8 @@ class Index:
     warned: list[tuple[str, int]] = field(default_factory=list)
     cited: set[str] = field(default_factory=set)
     used: set[str] = field(default_factory=set)
+    # and its events' places: (index in the batch, name, latitude, longitude)
+    places: list[tuple[int, str, float, float]] = field(default_factory=list)
 
 
 class CrossCheck:
@@ -960,10 +991,12 @@ def validate_batch(
         return _dataset({s: items if s == section else [] for s in schema.SECTIONS}), index
     index.warned = [(name, i) for i, item in enumerate(items)
                     for name in own_warnings(section, item)]  # fmt: skip
-    for item in items if section == "events" else ():
+    for i, item in enumerate(items) if section == "events" else ():
         sources, systems = event_uses(item)
         index.cited |= sources
         index.used |= systems
+        if place := event_place(item):
+            index.places.append((i, *place))
     return None, index
 
 

@@ -66,7 +66,13 @@ def test_an_edit_is_validated_from_the_database_which_it_leaves_as_it_was(tmp_pa
     uncited = "  - {id: never-cited, title: T, publisher: P, published: '2020', kind: news,\n"
     text = text[:at] + uncited + "      language: en}\n" + text[at:]
     events, spans = event_spans(text, path)
-    i = next(i for i, e in enumerate(events) if len({c["source"] for c in e["citations"]}) > 1)
+    # (an event whose figures name no source: keeping its first citation alone keeps it valid)
+    i = next(
+        i
+        for i, e in enumerate(events)
+        if len({c["source"] for c in e["citations"]}) > 1
+        and not any({"source", "value_source"} & set(s) for s in e.get("systems", []))
+    )
     one = dict(events[i], citations=events[i]["citations"][:1])
     path.write_text(spliced(text, spans[i], dump_record("event", one) + "\n"), encoding="utf-8")
     problems = _same_as_a_full_validation(path)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from . import schema
 from .filters import register_functions
 from .forks import held_stops
+from .places import LOCATED
 from .rows import GONE, NEW, PYTHON_TYPES
 from .views import VIEWS
 
@@ -57,8 +58,7 @@ EXPRESSION_INDEXES = {
     "idx_events_month_day": "events (substr(date_start, 6, 5)) where precision = 'day'",
     # The map groups the located events by place; at 100,000 events scanning the events
     # for them took 105 ms a page (past the time limit under load), this index 16 ms.
-    "idx_events_located": "events (location, latitude, longitude, sort_key)"
-    " where latitude is not null and longitude is not null",
+    "idx_events_located": f"events (location, latitude, longitude, sort_key) where {LOCATED}",
     # The busiest actors (the home page's chart, /timeline's actor choices) without sorting
     # every actor: 4–19 ms at 100,000 events, 0.4 ms with this index.
     "idx_actors_by_events": "actors (event_count desc, name) where event_count > 0",

@@ -18,6 +18,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+# A located event: both coordinates given (the condition of the partial index
+# idx_events_located, which a query must state as it is for SQLite to use the index).
+LOCATED = "latitude is not null and longitude is not null"
 # The events listed under a place on the map, the latest first chosen; a place with more
 # links the timeline of all its events.
 LISTED = 50
@@ -31,14 +34,14 @@ MIN_SPAN = 6.0
 # One row per place (location, latitude, longitude): its number of events and its latest
 # LISTED events as a JSON array of [id, date_label, title, sort_key]. The window numbers
 # the events of a place in the index's own order (location, latitude, longitude, sort_key).
-PLACES_SQL = """
+PLACES_SQL = f"""
 select place, latitude, longitude, count(*) as events,
   json_group_array(json_array(id, date_label, title, sort_key))
     filter (where latest <= :listed) as listed
 from (select e.location as place, e.latitude, e.longitude, e.id, e.date_label, e.title,
         e.sort_key, row_number() over (partition by e.location, e.latitude, e.longitude
                                        order by e.sort_key desc, e.id desc) as latest
-      from events e where e.latitude is not null and e.longitude is not null)
+      from events e where {LOCATED})
 group by place, latitude, longitude
 order by events desc, place
 limit :limit

@@ -28,6 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from . import schema
+from .places import LOCATED
 from .spans import Spans
 from .store import built_from, read_only, stored_build_info, stored_counts, stored_spans
 from .validate import WARNINGS_OF, Result, located_warnings
@@ -40,8 +41,9 @@ WARNED_SQL = {
     "uncited source": "select id from sources where citation_count = 0",
     "no country": "select id from actors where (country is null or country = '')"
     " and kind is not 'organisation'",
-    "other point": "select id from events where latitude is not null and location in"
-    " (select location from events where latitude is not null group by location"
+    # (LOCATED as the map's partial index idx_events_located has it, so the index is used)
+    "other point": f"select id from events where {LOCATED} and location in (select location"
+    f" from events where {LOCATED} group by location"
     " having min(latitude) <> max(latitude) or min(longitude) <> max(longitude))",
 }
 

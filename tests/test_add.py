@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from conftest import files_in
 from timeline import files
+from timeline.build import build_file
 from timeline.cli import app
 from timeline.edit import EditRefused, add_event, suggest_id
 from timeline.files import WriteRefused
@@ -293,11 +294,69 @@ def test_what_add_keeps_of_the_file_read_for_its_prompts_is_not_its_records(smal
     assert [raw[p.start : p.end].split(b"\n")[0] for p in loaded.places.pieces] == [
         f"  - id: {e['id']}".encode() for e in data["events"]
     ]
-    assert {f.name for f in dataclasses.fields(loaded)} == {"digest", "ids", "countries", "places"}
+    assert loaded.points == {"Montreux": [(46.43, 6.91)]}
+    assert {f.name for f in dataclasses.fields(loaded)} == {
+        "digest", "ids", "countries", "places", "points"}  # fmt: skip
     with_loaded = add_event(small_yaml, event(), loaded=loaded, dry_run=True)
     assert with_loaded == add_event(small_yaml, event(), dry_run=True)
     small_yaml.write_text(small_yaml.read_text() + "# saved\n")  # the places no longer fit
     assert loaded.take(files.TextFile.read(small_yaml)) is None
+
+
+MEETING = (
+    "--date",
+    "2021-04-10",
+    "--title",
+    "T",
+    "--summary",
+    "S",
+    "--type",
+    "meeting",
+    "--source",
+    "seed-news",
+    "--quote",
+    "Q.",
+    "--no-interactive",
+    "--dry-run",
+)
+
+
+@pytest.mark.parametrize("built", [False, True], ids=["file", "database"])
+def test_a_place_named_without_its_point_gets_the_records_point(small_yaml, built):
+    """The map and the place filter take a place as its name and point: a new event at a
+    place the record knows is put at the same point, from the file or from its database."""
+    if built:
+        build_file(small_yaml)
+    result = cli_add(small_yaml, *MEETING, "--location", "Montreux")
+    assert result.exit_code == 0, result.output
+    assert "location: {name: Montreux, latitude: 46.43, longitude: 6.91}" in result.stdout
+    given = cli_add(small_yaml, *MEETING, "--location", "Montreux", "--lat", "46.4",
+                    "--lon", "6.9")  # fmt: skip
+    assert "latitude: 46.4, longitude: 6.9}" in given.stdout  # as given
+    unknown = cli_add(small_yaml, *MEETING, "--location", "Kyiv")
+    assert unknown.exit_code == 0 and "location: {name: Kyiv}" in unknown.stdout
+
+
+@pytest.mark.parametrize("built", [False, True], ids=["file", "database"])
+def test_a_place_the_record_gives_two_points_needs_them_given(small_yaml, built):
+    text = small_yaml.read_text()
+    small_yaml.write_text(
+        text.replace(
+            "  - id: flight-suspension\n",
+            "  - id: flight-suspension\n"
+            "    location: {name: Montreux, latitude: 46.44, longitude: 6.91}\n",
+        )
+    )
+    if built:
+        build_file(small_yaml)
+    before = small_yaml.read_bytes()
+    result = cli_add(small_yaml, *MEETING[:-1], "--location", "Montreux")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # no traceback
+    assert result.stderr == (
+        "timeline add: --location 'Montreux': the record gives this place"
+        " 2 points (46.43, 6.91; 46.44, 6.91): give --lat and --lon\n"
+    )
+    assert small_yaml.read_bytes() == before
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])

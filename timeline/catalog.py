@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import schema
 from .dates import parse_date
+from .places import LOCATED
 from .spans import Spans
 from .store import built_from, read_only, stored_build_info, stored_spans
 from .validate import Unchanged
@@ -68,6 +69,18 @@ class Catalog:
         listed = json.dumps(sorted(set(actors)))
         rows = self.conn.execute(f"{sql} and id in (select value from json_each(?))", [listed])
         return dict(rows.fetchall())
+
+    def points(self, names: Iterable[str] | None = None) -> dict[str, list[tuple[float, float]]]:
+        """The points the events give each place name (of ``names`` only, when given), each
+        name's sorted (down the map's index, idx_events_located)."""
+        sql = f"select location, latitude, longitude from events where {LOCATED}"
+        if names is not None:
+            sql += " and location in (select value from json_each(?))"
+        rows = self.conn.execute(
+            f"{sql} group by 1, 2, 3 order by 1, 2, 3",
+            [] if names is None else [json.dumps(sorted(set(names)))],
+        )
+        return _by_name(rows)
 
     def sort_keys(self) -> dict[str, str]:
         """Each event's place in date order."""
@@ -154,3 +167,10 @@ def unchanged_from(
     known = {s: _Ids(conn, t, added.get(s, ()), removed.get(s, ())) for s, t in sections.items()}
     others = {s: _Ids(conn, t, removed=removed.get(s, ())) for s, t in sections.items()}
     return Unchanged(known, others, titles_on, acyclic_edges)
+
+
+def _by_name(rows: Iterable[tuple[str, float, float]]) -> dict[str, list[tuple[float, float]]]:
+    points: dict[str, list[tuple[float, float]]] = {}
+    for name, lat, lon in rows:
+        points.setdefault(name, []).append((lat, lon))
+    return points

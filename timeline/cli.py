@@ -554,8 +554,14 @@ def add(
         typer.Option(help="ISO code, repeatable (default: the actors' countries)."),
     ] = None,
     location: Annotated[str | None, typer.Option(help="Place name.")] = None,
-    lat: Annotated[float | None, typer.Option(help="Latitude of the place.")] = None,
-    lon: Annotated[float | None, typer.Option(help="Longitude of the place.")] = None,
+    lat: Annotated[
+        float | None,
+        typer.Option(help="Latitude of the place (default: the record's point for its name)."),
+    ] = None,
+    lon: Annotated[
+        float | None,
+        typer.Option(help="Longitude of the place (default: the record's point for its name)."),
+    ] = None,
     notes: Annotated[str | None, typer.Option(help="Notes, discrepancies.")] = None,
     event_id: Annotated[
         str | None, typer.Option("--id", help="Event id (default: suggested).")
@@ -568,7 +574,7 @@ def add(
 ) -> None:
     """Add one event at its chronological place, after validating it against the file."""
     from .edit import EditRefused, Loaded, add_event, built_first, catalogued
-    from .prompts import Known, complete_interactively
+    from .prompts import Known, PlaceUnsettled, complete_interactively
     from .validate import Unsettled
 
     if len(source or []) != len(quote or []):
@@ -579,7 +585,8 @@ def add(
         "id": event_id, "date": date, "title": title, "summary": summary, "type": type,
         "status": status, "actors": _split_pairs(actor or [], "--actor"),
         "countries": list(country or []), "tags": list(tag or []),
-        "location": {"name": location, "latitude": lat, "longitude": lon} if location else None,
+        "location": {"name": location, **{k: v for k, v in (("latitude", lat), ("longitude", lon))
+                                          if v is not None}} if location else None,
         "citations": [{"source": s, "quote": q} for s, q in sources],
         "notes": notes,
     }  # fmt: skip
@@ -601,7 +608,11 @@ def add(
                 known = None
             loaded = None if known else Loaded.read(path)
             known = known or Known.of(loaded)
-            event = complete_interactively(known, event, prompt=interactive)
+            try:
+                event = complete_interactively(known, event, prompt=interactive)
+            except PlaceUnsettled as exc:
+                typer.echo(f"timeline add: {exc}", err=True)
+                raise typer.Exit(1) from None
             insertion = add_event(path, event, dry_run=dry_run, loaded=loaded, db_path=db_path)
     except EditRefused as exc:
         if exc.line:

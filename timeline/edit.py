@@ -47,7 +47,14 @@ from .load import (
 )
 from .spans import NotAList, Spans, changed_events, reparse
 from .store import stored_spans
-from .validate import Problem, Result, Unsettled, validate_changed, validate_document
+from .validate import (
+    Problem,
+    Result,
+    Unsettled,
+    event_place,
+    validate_changed,
+    validate_document,
+)
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -241,6 +248,7 @@ class Loaded:
     ids: dict[str, list[str]]  # what the prompts offer (``known_ids``)
     countries: dict[str, str]  # each actor's (``actor_countries``)
     places: EventPlaces | None  # None when the file does not read record by record
+    points: dict[str, list[tuple[float, float]]]  # each place name's (``place_points``)
 
     def take(self, current: TextFile) -> EventPlaces | None:
         """The places, if the file still holds the bytes read."""
@@ -251,7 +259,13 @@ class Loaded:
         with mapped_copy(path) as raw, paused_gc():
             digest, doc = digest_of(raw), load_bytes(raw, path)
             data = doc.data
-            return cls(digest, known_ids(data), actor_countries(data), EventPlaces.of(doc))
+            return cls(
+                digest,
+                known_ids(data),
+                actor_countries(data),
+                EventPlaces.of(doc),
+                place_points(data),
+            )
 
     @classmethod
     def read(cls, path: Path) -> Loaded:
@@ -717,6 +731,16 @@ def actor_countries(data: object) -> dict[str, str]:
         for r in _records(data, "actors")
         if isinstance(r.get("id"), str) and isinstance(r.get("country"), str)
     }
+
+
+def place_points(data: object) -> dict[str, list[tuple[float, float]]]:
+    """The points the loaded file's events give each place name, each name's sorted (the
+    places as the map takes them: ``validate.event_place``)."""
+    points: dict[str, set[tuple[float, float]]] = {}
+    for event in _records(data, "events"):
+        if place := event_place(event):
+            points.setdefault(place[0], set()).add(place[1:])
+    return {name: sorted(at) for name, at in points.items()}
 
 
 def _records(data: object, name: str) -> list[dict]:

@@ -61,16 +61,18 @@ def _prompt_missing(event: dict, ids: dict[str, list[str]]) -> None:
 
 @dataclass(frozen=True)
 class Known:
-    """What the file holds that a new event refers to: ids by section, actors' countries."""
+    """What the file holds that a new event refers to: ids by section, actors' countries,
+    the points its events give each place name."""
 
     ids: dict[str, list[str]]
     countries: dict[str, str]
+    points: dict[str, list[tuple[float, float]]]
 
     @classmethod
     def of(cls, loaded: Loaded) -> Known:
         """From the file as loaded, not validated: ``add`` validates once, the whole file
         with the new event in it."""
-        return cls(loaded.ids, loaded.countries)
+        return cls(loaded.ids, loaded.countries, loaded.points)
 
     @classmethod
     def from_catalog(cls, catalog: Catalog, event: dict, *, prompt: bool) -> Known:
@@ -78,13 +80,20 @@ class Known:
         and the new id may clash with, or, with nothing to ask (``prompt`` False), only what
         ``event`` needs: the events' ids its suggested id could take, its actors' countries.
         """
+        place = (event.get("location") or {}).get("name")
+        points = catalog.points([place] if isinstance(place, str) else [])
         if prompt:
-            return cls(catalog.ids(), catalog.countries())
+            return cls(catalog.ids(), catalog.countries(), points)
         taken = []
         if not event.get("id") and event.get("date") and event.get("title"):
             taken = catalog.ids_starting("events", id_base(event["date"], event["title"]))
         actors = [a.get("actor") for a in event["actors"] if isinstance(a.get("actor"), str)]
-        return cls({"events": taken}, catalog.countries(actors))
+        return cls({"events": taken}, catalog.countries(actors), points)
+
+
+class PlaceUnsettled(ValueError):
+    """A new event's place is named without its point, and the record gives that name
+    more than one: which is meant cannot be told."""
 
 
 def complete_interactively(known: Known, event: dict, *, prompt: bool) -> dict:
@@ -100,4 +109,22 @@ def complete_interactively(known: Known, event: dict, *, prompt: bool) -> dict:
         event["countries"] = sorted(
             {country_of[e["actor"]] for e in event["actors"] if country_of.get(e["actor"])}
         )
+    _place_point(event.get("location"), known.points)
     return {k: v for k, v in event.items() if v not in (None, [], "")}
+
+
+def _place_point(place: dict | None, points: dict[str, list[tuple[float, float]]]) -> None:
+    """A place named without its point gets the one the record's events give that name (the
+    map and the place filter take a place as its name and point); PlaceUnsettled when they
+    give it several."""
+    if not place or place.get("latitude") is not None or place.get("longitude") is not None:
+        return
+    known = points.get(place.get("name"), [])
+    if len(known) > 1:
+        where = "; ".join(f"{lat}, {lon}" for lat, lon in known)
+        raise PlaceUnsettled(
+            f"--location {place['name']!r}: the record gives this place"
+            f" {len(known)} points ({where}): give --lat and --lon"
+        )
+    if known:
+        place["latitude"], place["longitude"] = known[0]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import schema
 from .dates import parse_date
-from .places import LOCATED
+from .places import LOCATED, points_by_name
 from .spans import Spans
 from .store import built_from, read_only, stored_build_info, stored_spans
 from .validate import Unchanged
@@ -80,7 +80,7 @@ class Catalog:
             f"{sql} group by 1, 2, 3 order by 1, 2, 3",
             [] if names is None else [json.dumps(sorted(set(names)))],
         )
-        return _by_name(rows)
+        return points_by_name(rows)
 
     def sort_keys(self) -> dict[str, str]:
         """Each event's place in date order."""
@@ -167,10 +167,3 @@ def unchanged_from(
     known = {s: _Ids(conn, t, added.get(s, ()), removed.get(s, ())) for s, t in sections.items()}
     others = {s: _Ids(conn, t, removed=removed.get(s, ())) for s, t in sections.items()}
     return Unchanged(known, others, titles_on, acyclic_edges)
-
-
-def _by_name(rows: Iterable[tuple[str, float, float]]) -> dict[str, list[tuple[float, float]]]:
-    points: dict[str, list[tuple[float, float]]] = {}
-    for name, lat, lon in rows:
-        points.setdefault(name, []).append((lat, lon))
-    return points

@@ -45,16 +45,10 @@ from .load import (
     mapped_joined,
     paused_gc,
 )
+from .places import event_place, points_by_name
 from .spans import NotAList, Spans, changed_events, reparse
 from .store import stored_spans
-from .validate import (
-    Problem,
-    Result,
-    Unsettled,
-    event_place,
-    validate_changed,
-    validate_document,
-)
+from .validate import Problem, Result, Unsettled, validate_changed, validate_document
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -734,13 +728,8 @@ def actor_countries(data: object) -> dict[str, str]:
 
 
 def place_points(data: object) -> dict[str, list[tuple[float, float]]]:
-    """The points the loaded file's events give each place name, each name's sorted (the
-    places as the map takes them: ``validate.event_place``)."""
-    points: dict[str, set[tuple[float, float]]] = {}
-    for event in _records(data, "events"):
-        if place := event_place(event):
-            points.setdefault(place[0], set()).add(place[1:])
-    return {name: sorted(at) for name, at in points.items()}
+    """The points the loaded file's events give each place name (``places.points_by_name``)."""
+    return points_by_name(map(event_place, _records(data, "events")))
 
 
 def _records(data: object, name: str) -> list[dict]:

@@ -15,12 +15,36 @@ a small inset map beside it, whose markers lead the main map there.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 # A located event: both coordinates given (the condition of the partial index
 # idx_events_located, which a query must state as it is for SQLite to use the index).
 LOCATED = "latitude is not null and longitude is not null"
+
+
+def event_place(event: dict) -> tuple[str, float, float] | None:
+    """An event's place as the map and the place filter take it, from its record: its name
+    and point (None without both)."""
+    location = event.get("location")
+    if not isinstance(location, dict):
+        return None
+    name, lat, lon = (location.get(k) for k in ("name", "latitude", "longitude"))
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
+    return (name, float(lat), float(lon)) if isinstance(name, str) and numbers else None
+
+
+def points_by_name(
+    places: Iterable[tuple[str, float, float] | None],
+) -> dict[str, list[tuple[float, float]]]:
+    """The points each place name is given, each name's sorted, once each."""
+    points: dict[str, set[tuple[float, float]]] = {}
+    for place in places:
+        if place is not None:
+            points.setdefault(place[0], set()).add(place[1:])
+    return {name: sorted(at) for name, at in points.items()}
+
+
 # The events listed under a place on the map, the latest first chosen; a place with more
 # links the timeline of all its events.
 LISTED = 50

@@ -36,6 +36,7 @@ from .load import (
     raise_first_refusal,
 )
 from .model import Actor, Dataset, Event, Source, System, repeats_a_quote
+from .places import event_place, points_by_name
 
 # A file can hold one mistake any number of times (a list pasted twice, a misspelt key, a
 # chain of relations): the first MAX_PER_KIND problems of a kind are listed, then one line,
@@ -606,7 +607,8 @@ class Validator:
         for i, event in self.records("events", raw["events"]):
             for name in own_warnings("events", event):
                 self.warn(name, ("events", i))
-            if (event_place(event) or ("",))[0] in split:
+            place = event_place(event)
+            if place and place[0] in split:
                 self.warn("other point", ("events", i))
             sources, systems = event_uses(event)
             cited |= sources
@@ -641,26 +643,11 @@ def own_warnings(section: str, record: dict) -> list[str]:
     return []
 
 
-def event_place(event: dict) -> tuple[str, float, float] | None:
-    """An event's place as the map and the place filter take it: its name and point (None
-    without both)."""
-    location = event.get("location")
-    if not isinstance(location, dict):
-        return None
-    name, lat, lon = (location.get(k) for k in ("name", "latitude", "longitude"))
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon))
-    return (name, float(lat), float(lon)) if isinstance(name, str) and numbers else None
-
-
 def named_at_two_points(places: Iterable[tuple[str, float, float] | None]) -> set[str]:
     """The place names given at more than one point: each of their events gets the
     warning "other point" (the map shows one place per name and point, so a name at two
     points is two places of that name, each with some of its events)."""
-    points: dict[str, set[tuple[float, float]]] = {}
-    for place in places:
-        if place is not None:
-            points.setdefault(place[0], set()).add(place[1:])
-    return {name for name, at in points.items() if len(at) > 1}
+    return {name for name, at in points_by_name(places).items() if len(at) > 1}
 
 
 def unused_warnings(

@@ -359,6 +359,27 @@ def test_a_place_the_record_gives_two_points_needs_them_given(small_yaml, built)
     assert small_yaml.read_bytes() == before
 
 
+@pytest.mark.parametrize("built", [False, True], ids=["file", "database"])
+def test_add_says_the_new_events_warnings_as_validate_says_them(small_yaml, built):
+    """One source, and a place name at another point than the record's: the warnings
+    `validate` of the new file gives the new event, at the same places."""
+    if built:
+        build_file(small_yaml)
+    result = cli_add(small_yaml, *MEETING[:-1], "--location", "Montreux", "--lat", "46.5",
+                     "--lon", "6.9")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if ": warning: " in line]
+    validated = [str(p) for p in validate_file(small_yaml).warnings
+                 if p.record == "event 2021-04-10-t"]  # fmt: skip
+    assert said == validated and len(said) == 2
+    assert "backed by a single source" in said[1] and "another point" in said[0]
+    two_sources = ("--source", "seed-news", "--quote", "Q.", "--source", "record", "--quote", "R.")
+    second = cli_add(small_yaml, "--date", "2021-04-11", "--title", "U", "--summary", "S",
+                     "--type", "meeting", *two_sources, "--location", "Kyiv", "--lat", "50.45",
+                     "--lon", "30.52", "--no-interactive")  # fmt: skip
+    assert second.exit_code == 0 and ": warning: " not in second.stderr
+
+
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
 def test_cli_add_refuses_a_coordinate_that_is_not_a_number(small_yaml, value):
     before = small_yaml.read_bytes()

@@ -621,11 +621,30 @@ def add(
                 err=True,
             )
         _fail(exc.problems)
+    _new_event_warnings(path, insertion, event, known.points)
     if dry_run:
         typer.echo(insertion.block, nl=False)
         typer.echo(f"(dry run: would insert at line {insertion.line} of {path})", err=True)
     else:
         typer.echo(f"Added {event['id']} at line {insertion.line} of {path}.")
+
+
+def _new_event_warnings(
+    path: Path, insertion, event: dict, points: dict[str, list[tuple[float, float]]]
+) -> None:
+    """The new event's warnings, as ``validate`` of the new file reports them (an event
+    with one source, a place name at another point than the record's, …)."""
+    from .validate import WARNINGS, Problem, label_for, new_event_warnings
+
+    record = label_for("event", event["id"], 0)
+    found = []
+    for name in new_event_warnings(event, points):
+        field, message, hint = WARNINGS[name]
+        line, column = insertion.position(field or "")
+        found.append(Problem(str(path), line, column, record, field or "", message, hint,
+                             severity="warning"))  # fmt: skip
+    for problem in sorted(found, key=lambda p: (p.line, p.column)):  # as validate orders them
+        typer.echo(str(problem), err=True)
 
 
 def _run_or_print(commands: list[list[str]], dry_run: bool) -> None:

@@ -86,6 +86,14 @@ class Insertion:
     new_text: str | None = None
     data: bytes | None = None
 
+    def position(self, key: str) -> tuple[int, int]:
+        """Where the value of the new event's ``key`` starts in the new file (line, column,
+        from 1), by the parser's marks of the inserted block; the event's own when it has
+        no such key."""
+        (record,) = yaml.compose(self.block, Loader=yaml.CSafeLoader).value
+        mark = next((v.start_mark for k, v in record.value if k.value == key), record.start_mark)
+        return self.line + mark.line, mark.column + 1
+
     @property
     def text(self) -> str:
         """The whole new file (without a byte-order mark)."""

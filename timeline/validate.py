@@ -12,7 +12,7 @@ import functools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -641,6 +641,17 @@ def own_warnings(section: str, record: dict) -> list[str]:
     if section == "actors" and not record.get("country"):
         return ["no country"] if record.get("kind") not in ("organisation",) else []
     return []
+
+
+def new_event_warnings(event: dict, points: Mapping[str, list[tuple[float, float]]]) -> list[str]:
+    """The warnings (``WARNINGS``) a new event gets in a record whose place names are at
+    ``points``: its own, and "other point" when the record gives its place's name another
+    point (the warnings ``add`` reports, in the order ``validate`` reports them)."""
+    names = own_warnings("events", event)
+    place = event_place(event)
+    if place and any(point != place[1:] for point in points.get(place[0], ())):
+        names.append("other point")
+    return names
 
 
 def named_at_two_points(places: Iterable[tuple[str, float, float] | None]) -> set[str]:

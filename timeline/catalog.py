@@ -70,15 +70,13 @@ class Catalog:
         rows = self.conn.execute(f"{sql} and id in (select value from json_each(?))", [listed])
         return dict(rows.fetchall())
 
-    def points(self, names: Iterable[str] | None = None) -> dict[str, list[tuple[float, float]]]:
-        """The points the events give each place name (of ``names`` only, when given), each
-        name's sorted (down the map's index, idx_events_located)."""
-        sql = f"select location, latitude, longitude from events where {LOCATED}"
-        if names is not None:
-            sql += " and location in (select value from json_each(?))"
+    def points(self, names: Iterable[str]) -> dict[str, list[tuple[float, float]]]:
+        """The points the events give each of these place names, each name's sorted (down
+        the map's index, idx_events_located)."""
         rows = self.conn.execute(
-            f"{sql} group by 1, 2, 3 order by 1, 2, 3",
-            [] if names is None else [json.dumps(sorted(set(names)))],
+            f"select location, latitude, longitude from events where {LOCATED}"
+            " and location in (select value from json_each(?)) group by 1, 2, 3",
+            [json.dumps(sorted(set(names)))],
         )
         return points_by_name(rows)
 

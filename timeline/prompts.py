@@ -81,7 +81,7 @@ class Known:
         ``event`` needs: the events' ids its suggested id could take, its actors' countries.
         """
         place = (event.get("location") or {}).get("name")
-        points = catalog.points([place] if isinstance(place, str) else [])
+        points = catalog.points([place]) if isinstance(place, str) else {}
         if prompt:
             return cls(catalog.ids(), catalog.countries(), points)
         taken = []

@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from . import schema
@@ -39,7 +40,14 @@ class Catalog:
     """An open, read-only view of a database built from exactly the file at hand."""
 
     conn: sqlite3.Connection
-    spans: Spans
+
+    @cached_property
+    def spans(self) -> Spans | None:
+        """Where each event sits in the file, as the last build kept it (None: it kept
+        none, its layout allowing no partial rebuild). Read when first asked for: at
+        100,000 events unpacking them is most of opening the catalog, and only placing a
+        new event needs them."""
+        return stored_spans(self.conn)
 
     def ids(self, sections: Iterable[str] = PROMPTED) -> dict[str, list[str]]:
         """Ids a curator can refer to, by section, sorted (for prompts and new ids)."""
@@ -102,14 +110,13 @@ class _IdsOnDemand(dict):
 @contextmanager
 def open_catalog(db_path: Path, path: Path, raw: bytes | None = None) -> Iterator[Catalog | None]:
     """The database at ``db_path`` as a catalog, if it was built from the file at ``path``,
-    whose bytes are ``raw`` (read only if its stamp does not say: ``store.built_from``), and
-    kept its spans; else None."""
+    whose bytes are ``raw`` (read only if its stamp does not say: ``store.built_from``);
+    else None."""
     if not Path(db_path).exists() or not built_from(stored_build_info(db_path), path, raw):
         yield None
         return
     with read_only(db_path) as conn:
-        spans = stored_spans(conn)
-        yield Catalog(conn, spans) if spans is not None else None
+        yield Catalog(conn)
 
 
 class _Ids:

@@ -12,8 +12,8 @@ import math
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -24,6 +24,7 @@ from .comments import TokenMap
 from .dates import parse_date
 from .files import (
     ATTEMPTS,
+    Spliced,
     TextFile,
     WriteRefused,
     digest_of,
@@ -46,8 +47,7 @@ from .load import (
     paused_gc,
 )
 from .places import event_place, points_by_name
-from .spans import NotAList, Spans, changed_events, reparse
-from .store import stored_spans
+from .spans import NotAList, reparse
 from .validate import Problem, Result, Unsettled, validate_changed, validate_document
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class Insertion:
     block: str  # the inserted lines
     line: int  # 1-based line where the block starts
     new_text: str | None = None
-    data: bytes | None = None
+    data: bytes | Spliced | None = None
 
     def position(self, key: str) -> tuple[int, int]:
         """Where the value of the new event's ``key`` starts in the new file (line, column,
@@ -99,7 +99,8 @@ class Insertion:
         """The whole new file (without a byte-order mark)."""
         if self.new_text is not None:
             return self.new_text
-        return self.data.decode("utf-8").removeprefix("\ufeff")
+        data = self.data.joined() if isinstance(self.data, Spliced) else self.data
+        return data.decode("utf-8").removeprefix("\ufeff")
 
 
 def suggest_id(date: object, title: str, taken: set[str] = frozenset()) -> str:
@@ -317,7 +318,7 @@ def add_event(
     done: list[Insertion] = []
     checked: list[Checked] = []  # the whole checks made
 
-    def change(current: TextFile) -> bytes | None:
+    def change(current: TextFile) -> bytes | Spliced | None:
         whole = next((c.into(current) for c in checked if c.digest == current.digest), None)
         insertion = whole or (catalogued_insertion(current, event, db_path) if db_path else None)
         if insertion is None:
@@ -346,7 +347,9 @@ class _CheckWhole(Exception):
     be rewritten (``_checked_whole``)."""
 
 
-def _written(path: Path, change: Callable[[TextFile], bytes | None], dry_run: bool) -> bool:
+def _written(
+    path: Path, change: Callable[[TextFile], bytes | Spliced | None], dry_run: bool
+) -> bool:
     """``rewrite`` of ``path`` by ``change`` under the lock held (only ``change`` when
     ``dry_run``); False when ``change`` asks for the whole file's check first. (Not in the
     caller's ``except`` block: the exception's frames would keep the bytes read alive.)"""
@@ -374,7 +377,7 @@ class Checked:
         """The insertion into ``current`` (which holds the bytes checked), with its bytes."""
         if self.at is None:
             return self.insertion
-        data = _joined(current.raw, self.at, self.insertion.block.encode())
+        data = Spliced(current.raw, self.at, self.insertion.block.encode())
         return dataclasses.replace(self.insertion, data=data)
 
 
@@ -457,7 +460,7 @@ def _validated_insertion(
                 new = nullcontext([data])
             else:
                 insertion, at = placed
-                new = _spliced(current.raw, at, insertion.block.encode())
+                new = Spliced(current.raw, at, insertion.block.encode()).pieces()
             doc = None  # hold one parsed file at a time: at 100,000 events each is gigabytes
             with new as chunks:
                 after = _checked_bytes(chunks, current.path)
@@ -506,20 +509,6 @@ def _lone_carriage_return(raw: bytes) -> bool:
     """Whether ``raw`` holds a carriage return that is not part of CRLF: YAML reads one as
     a line break, so counting line feeds would not give YAML's lines."""
     return b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")
-
-
-@contextmanager
-def _spliced(raw: bytes, at: int, block: bytes) -> Iterator[list[bytes | memoryview]]:
-    """``raw`` with ``block`` inserted at byte ``at``, as chunks: views of ``raw``, released
-    on leaving (so a mapped file can be closed, whatever the block raised)."""
-    with memoryview(raw) as whole, whole[:at] as head, whole[at:] as tail:
-        yield [head, block, tail]
-
-
-def _joined(raw: bytes, at: int, block: bytes) -> bytes:
-    """``raw`` with ``block`` inserted at byte ``at``: one copy of the file, not three."""
-    with _spliced(raw, at, block) as chunks:
-        return b"".join(chunks)
 
 
 def _checked_bytes(chunks: list[bytes | memoryview], path: Path) -> Result:
@@ -588,8 +577,7 @@ def catalogued(
         return None
 
     def trial(conn: sqlite3.Connection, _counts: dict) -> T | None:
-        spans = stored_spans(conn)
-        return look(Catalog(conn, spans)) if spans is not None else None
+        return look(Catalog(conn))
 
     return tried_edit(Path(path), raw, Path(db_path), trial)
 
@@ -624,26 +612,29 @@ def _placed(
     """The insertion of ``event`` into the file ``raw`` that ``cat`` describes, or the
     refusal of an event with errors (``_refusal_in_place``)."""
     spans, order = cat.spans, event_order(event)
+    if spans is None:
+        return None
     keys = cat.sort_keys()
     later = next((k for k, i in enumerate(spans.ids) if (keys[i], i) > order), None)
     if later == 0:
         return None  # before the first event: its place follows the 'events:' key
     offsets, index = spans.offsets(), len(spans.ids) if later is None else later
-    at = _after_content(raw, offsets[index], offsets[index + 1], spans.column)
+    start, end = offsets[index], offsets[index + 1]  # the event the new one follows
+    at = _after_content(raw, start, end, spans.column)
     placed = _insertion_at(raw, at, spans.column, current.newline, event)
     if placed is None:
         return None
     insertion, at = placed
     block = insertion.block.encode()
-    data = _joined(raw, at, block)
-    if not _only_inserted(spans, raw, data, event, current.path):
+    stretch = Spliced(raw[start:end], at - start, block)
+    if not _only_inserted(stretch, spans.column, event, current.path):
         return None
     reparsed = reparse(block, spans.column, current.path)
     unchanged = cat.unchanged((), [event.get("id")])
     checked = validate_changed(reparsed.doc, unchanged, suggestions=cat.ids_on_demand())
     if not checked.ok:
         return _refusal_in_place(checked.errors, reparsed.doc, insertion.line)
-    return dataclasses.replace(insertion, data=data)
+    return dataclasses.replace(insertion, data=Spliced(raw, at, block))
 
 
 def _refusal_in_place(problems: list[Problem], doc: Document, line: int) -> EditRefused | None:
@@ -676,23 +667,23 @@ def _after_content(raw: bytes, start: int, end: int, column: int) -> int | None:
     return at
 
 
-def _only_inserted(spans: Spans, raw: bytes, data: bytes, event: dict, path: Path) -> bool:
-    """Whether the new bytes read as the old events with ``event`` added and no other
-    change, by the partial parse ``timeline build`` makes of them next."""
-    changes = changed_events(spans, data, path)
-    if changes is None:
-        return False
-    offsets = spans.offsets()
-    old = b"".join(raw[offsets[x.first] : offsets[x.stop]] for x in changes.islands)
+def _only_inserted(stretch: Spliced, column: int, event: dict, path: Path) -> bool:
+    """Whether a stretch of a file (``stretch.base``: its bytes from an event's dash at
+    ``column`` to the next event's, or to where the list ends) with the new event's block
+    put in reads as the same events with ``event`` added, and no other change.
+
+    The rest of the file keeps its bytes, and the stretch starts and ends where an event
+    starts: so the whole file reads as the old events with ``event`` added, and the next
+    build reads this stretch again and no other (its walk finds the change here)."""
     try:
-        before = reparse(old, spans.column, path).items
+        before = reparse(stretch.base, column, path).items
+        items = list(reparse(stretch.joined(), column, path).items)
     except (NotAList, LoadError):
         return False
-    items = list(changes.reparsed.items)
-    new = canonical_record("event", event)
-    if new not in items:
+    added = canonical_record("event", event)
+    if added not in items:
         return False
-    items.remove(new)
+    items.remove(added)
     return items == before
 
 

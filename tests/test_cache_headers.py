@@ -9,8 +9,6 @@ import pytest
 from datasette.app import Datasette
 from support import METADATA, ROOT, SMALL, build, site
 
-pytestmark = pytest.mark.asyncio
-
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):

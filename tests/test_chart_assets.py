@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from support import ROOT
 
 from timeline import vendor
-
-pytestmark = pytest.mark.asyncio
 
 SCRIPT_SRC = re.compile(r'<script\b[^>]*\bsrc="([^"]*)"')
 # stylesheets and anything else a page loads (rel="alternate" only names the page's JSON)

@@ -14,8 +14,6 @@ from support import REAL, build, contrast, site
 from timeline import charts
 from timeline.schema import EVENT_TYPES
 
-pytestmark = pytest.mark.asyncio
-
 SPEC_BLOCK = re.compile(
     r'<script type="application/json" id="(?P<id>[^"]+)-spec">(?P<json>.*?)</script>', re.S
 )

@@ -23,8 +23,6 @@ from conftest import skip_or_fail
 from timeline import schema
 from timeline.store import INPUT_KEY
 
-pytestmark = pytest.mark.asyncio
-
 PAGE = "/data"
 HOSTILE_TITLE = '=HYPERLINK("http://example.com","click")'
 

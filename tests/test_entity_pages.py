@@ -9,8 +9,6 @@ from html import unescape
 import pytest
 from support import REAL, build, site
 
-pytestmark = pytest.mark.asyncio
-
 
 @pytest.fixture(scope="module")
 async def ds(tmp_path_factory):

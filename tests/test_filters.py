@@ -21,8 +21,6 @@ from timeline import filters
 from timeline.cli import app
 from timeline.export import Filters, export_events
 
-pytestmark = pytest.mark.asyncio
-
 # Each filter, and the ways a reader may write its value.
 CASES = [
     {"actor": "baykar"},

@@ -8,8 +8,6 @@ import json
 import pytest
 from support import METADATA, SMALL, build, site
 
-pytestmark = pytest.mark.asyncio
-
 PAGES = ("/claims", "/register", "/event/montreux.json", "/timeline", "/record/events")
 
 

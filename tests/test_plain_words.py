@@ -12,8 +12,6 @@ from html.parser import HTMLParser
 import pytest
 from support import METADATA, REAL, build, site
 
-pytestmark = pytest.mark.asyncio
-
 DATASETTE_WORDS = ("Custom SQL query", "Run SQL", "Edit SQL", "Query parameters", "sort_key",
                    "This data as")  # fmt: skip
 # Every canned query with a page of its own (the feeds are files, not pages)

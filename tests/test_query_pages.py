@@ -23,8 +23,6 @@ from timeline.build import DATABASE_NAME
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from generate import write_realistic
 
-pytestmark = pytest.mark.asyncio
-
 SMALL_PAGE = 4
 # The same questions, asked of the database without pages: (event_id, what tells a
 # row of the event from another) in the order the query must give them.

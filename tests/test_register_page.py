@@ -10,8 +10,6 @@ import pytest
 from markupsafe import escape
 from support import SCRIPT, assert_no_raw_markup, build, query_rows, site, step, with_steps
 
-pytestmark = pytest.mark.asyncio
-
 
 @pytest.fixture(scope="module")
 async def ds(real_db):

@@ -23,8 +23,6 @@ from support import (
 
 from timeline.views import VIEWS
 
-pytestmark = pytest.mark.asyncio
-
 
 def metadata() -> dict:
     return json.loads(METADATA.read_text(encoding="utf-8"))

@@ -18,8 +18,6 @@ from feeds import FEEDS
 from jinja_filters import facet_label
 from on_this_day import NEXT_DAYS_SQL, day_label
 
-pytestmark = pytest.mark.asyncio
-
 
 def queries() -> dict[str, dict]:
     return json.loads(METADATA.read_text(encoding="utf-8"))["databases"]["record"]["queries"]

@@ -12,8 +12,6 @@ from support import REAL, assert_facets_match, build, expected_facets, load_yaml
 from timeline.build import InvalidInput
 from timeline.dates import parse_date
 
-pytestmark = pytest.mark.asyncio
-
 
 @pytest.fixture(scope="module")
 def real_db(tmp_path_factory):

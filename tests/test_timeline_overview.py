@@ -15,8 +15,6 @@ from support import REAL, build, site
 from timeline import charts
 from timeline.schema import CLAIM_STATUSES, EVENT_TYPES
 
-pytestmark = pytest.mark.asyncio
-
 DATA = "/-/timeline-overview.json"
 FIGURE = re.compile(r'<figure class="chart overview" id="visual-timeline"(?P<attrs>[^>]*)>')
 

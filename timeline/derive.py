@@ -51,6 +51,8 @@ COMPOSITE_INDEXES = {
     # (events) ranks every pair; (actor_id, events) one actor's partners, busiest first
     "actor_pairs": (["events"], ["actor_id", "events"]),
     "event_systems": (["system_id", "action"], ["event_id", "position"]),
+    # an event's actors and systems from its id alone: the pairs of actors are found here
+    "scope_events": (["event_id", "scope", "scope_id"],),
 }
 # Expression indexes for the site's queries: an event's day of the year (MM-DD) when it is
 # dated to the day, so on_this_day and its "next days with events" seek instead of scanning.
@@ -315,21 +317,25 @@ EVENT_COUNTS_SQL = [
 # indexed read (the site joining event_actors with itself per request ran past the time
 # limit at 100,000 events).
 # Each pair is read from the events of whichever of the two has fewer (actors.event_count,
-# counted before), then looked up in the other's by the primary key: walking the busiest
-# actor's events once per partner took seconds at 10,000 events.
+# counted before): walking the busiest actor's events once per partner took seconds at
+# 10,000 events. Each such actor's events are walked once for all its pairs, each event's
+# actors read from its id (an index covers them) and kept where they make a pair asked
+# for: looking each event up in each partner's events made about nine lookups per shared
+# event at 100,000 events.
+PAIR_SIDES_SQL = """insert into temp.pair_sides (fewer, more, actor_id, other_id)
+select iif(x.event_count <= y.event_count, p.actor_id, p.other_id),
+    iif(x.event_count <= y.event_count, p.other_id, p.actor_id), p.actor_id, p.other_id
+from temp.pair_keys p cross join actors x on x.id = p.actor_id
+cross join actors y on y.id = p.other_id"""
 ACTOR_PAIRS_SQL = """insert into actor_pairs (actor_id, other_id, events, event_ids)
-with k as (select p.actor_id, p.other_id,
-        iif(x.event_count <= y.event_count, p.actor_id, p.other_id) as fewer,
-        iif(x.event_count <= y.event_count, p.other_id, p.actor_id) as more
-    from temp.pair_keys p cross join actors x on x.id = p.actor_id
-    cross join actors y on y.id = p.other_id),
-shared as materialized (select actor_id, other_id, count(*) as events, {first_ids} as event_ids
+with shared as materialized (select actor_id, other_id, count(*) as events,
+        {first_ids} as event_ids
     from (select k.actor_id, k.other_id, a.event_id, row_number() over (
             partition by k.actor_id, k.other_id order by a.sort_key, a.event_id) as n
-        from k
-        cross join scope_events a on a.scope = 'actor' and a.scope_id = k.fewer
-        cross join scope_events b on b.scope = 'actor' and b.scope_id = k.more
-            and b.sort_key = a.sort_key and b.event_id = a.event_id)
+        from (select distinct fewer from temp.pair_sides) d
+        cross join scope_events a on a.scope = 'actor' and a.scope_id = d.fewer
+        cross join scope_events b on b.event_id = a.event_id and b.scope = 'actor'
+        cross join temp.pair_sides k on k.fewer = d.fewer and k.more = b.scope_id)
     group by actor_id, other_id)
 select actor_id, other_id, events, event_ids from shared
 union all select other_id, actor_id, events, event_ids from shared"""
@@ -400,6 +406,9 @@ def recount(db: sqlite_utils.Database) -> None:
         db.execute(sql)
     for table, sql in USE_COUNTS_SQL.items():  # before the pairs, which read them
         db.execute(f"{sql} where {_USED.format(table=table)}")
+    db.execute("create temp table pair_sides (fewer text, more text, actor_id text,"
+               " other_id text, primary key (fewer, more)) without rowid")  # fmt: skip
+    db.execute(PAIR_SIDES_SQL)
     db.execute(ACTOR_PAIRS_SQL.format(first_ids=_first_ids(PAIR_EVENT_IDS)))
     db.execute(LIST_COUNTS_ADDED_SQL)
     db.execute("delete from event_list_counts where count = 0")

@@ -124,7 +124,8 @@ SYSTEM_ACTIONS: dict[str, str] = {
     "running-total": "a cumulative figure delivered or held, as of a date or over an interval "
     "(as_of)",
     "production": "made, assembled or licensed for production",
-    "launch": "a ship launched or a keel laid",
+    "keel-laying": "a ship's keel laid: its building begins",
+    "launch": "a ship launched (floated out)",
     "test": "a test or first flight",
     "use": "used in combat",
     "loss": "lost, destroyed or shot down",

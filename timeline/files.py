@@ -39,6 +39,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 from filelock import FileLock, Timeout
 
@@ -297,7 +298,7 @@ def write_files(
         for path, data in files.items():
             raw = data.encode("utf-8") if isinstance(data, str) else data
             if _is_stream(path):  # by the name given: /dev/stdout resolves to no real path
-                _stream(path, raw.joined() if isinstance(raw, Spliced) else raw)
+                _stream(path, raw)
                 continue
             target = Path(os.path.realpath(path))
             staged.append((_staged(target, raw), target))
@@ -315,9 +316,8 @@ def _staged(target: Path, data: bytes | Spliced) -> Path:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as handle, _pieces(data) as pieces:
-            for piece in pieces:
-                handle.write(piece)
+        with os.fdopen(fd, "wb") as handle:
+            _write(handle, data)
         if target.exists():
             shutil.copymode(target, tmp)
         else:
@@ -328,8 +328,15 @@ def _staged(target: Path, data: bytes | Spliced) -> Path:
     return tmp
 
 
-def _pieces(data: bytes | Spliced) -> AbstractContextManager[list[bytes | memoryview]]:
+def pieces_of(data: bytes | Spliced) -> AbstractContextManager[list[bytes | memoryview]]:
+    """New bytes for a file as the pieces to write in order (``Spliced.pieces``)."""
     return data.pieces() if isinstance(data, Spliced) else nullcontext([data])
+
+
+def _write(handle: BinaryIO, data: bytes | Spliced) -> None:
+    with pieces_of(data) as pieces:
+        for piece in pieces:
+            handle.write(piece)
 
 
 def _umask() -> int:
@@ -346,7 +353,7 @@ def _is_stream(target: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def _stream(target: Path, data: bytes) -> None:
+def _stream(target: Path, data: bytes | Spliced) -> None:
     """Write to a FIFO, device or socket in place: renaming over it would replace it."""
     try:
         fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK)
@@ -359,7 +366,7 @@ def _stream(target: Path, data: bytes) -> None:
     try:
         os.set_blocking(fd, True)
         with os.fdopen(fd, "wb", closefd=False) as handle:
-            handle.write(data)
+            _write(handle, data)
     finally:
         os.close(fd)
 

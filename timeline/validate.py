@@ -603,11 +603,12 @@ class Validator:
         """The warnings, each record's in file order (``WARNINGS`` says which and where)."""
         cited: set[str] = set()
         used: set[str] = set()
-        split = named_at_two_points(event_place(e) for e in raw["events"] if isinstance(e, dict))
+        places = [event_place(e) if isinstance(e, dict) else None for e in raw["events"]]
+        split = named_at_two_points(places)
         for i, event in self.records("events", raw["events"]):
             for name in own_warnings("events", event):
                 self.warn(name, ("events", i))
-            place = event_place(event)
+            place = places[i]
             if place and place[0] in split:
                 self.warn("other point", ("events", i))
             sources, systems = event_uses(event)

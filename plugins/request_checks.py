@@ -134,17 +134,15 @@ async def check(
         if table in queries and query:
             await _check_query_parameters(db, queries[table], query)
         return
+    kept = {k: v for k, v in query.items() if not filters.LINK_TRACKING.fullmatch(k)}
+    # what the page cannot honour is said first: a redirect would only lead to it
     if len(parts) == 3:
         await _check_row_path(db, table, parts[2])
-    if query:
-        kept = {k: v for k, v in query.items() if not filters.LINK_TRACKING.fullmatch(k)}
-        # what the page cannot honour is said first: a redirect would only lead to it
-        if len(parts) == 3:
-            _check_row_query(table, kept)
-        else:
-            await _check_table_query(datasette, db, table, kept)
-        if len(kept) < len(query):
-            raise Untracked(path + (f"?{urlencode(kept, doseq=True)}" if kept else ""))
+        _check_row_query(table, kept)
+    elif query:
+        await _check_table_query(datasette, db, table, kept)
+    if len(kept) < len(query):
+        raise Untracked(path + (f"?{urlencode(kept, doseq=True)}" if kept else ""))
 
 
 def served_formats(datasette) -> set[str]:

@@ -73,19 +73,22 @@ function perYear(events) {
   }));
 }
 
-// Lanes of one row: claims first (in date order), then the others in the gaps left.
-// Each lane keeps its claims' extents (sorted, apart) and the end of its last other mark.
+// Lanes of one row: claims first, then the others in the gaps left, each in the order of
+// its mark's left edge (not of its date: a day's point reaches half a point before its
+// day, so it can start left of a span that begins a little earlier). Each lane keeps its
+// claims' extents (sorted, apart) and the end of its last other mark.
 function layOut(items, px) {
   const extent = (e) => {
     const left = px(e.start);
     if (e.shape === "day") return [left - POINT / 2, left + POINT / 2];
     return [left, Math.max(px(e.end), left + MIN_WIDTH)];
   };
+  // (a stable sort: marks with the same left edge keep their date order)
+  const ordered = items.map((e) => ({ e, at: extent(e) })).sort((a, b) => a.at[0] - b.at[0]);
   const lanes = []; // {claims: [[l, r]], end, next}
   const placed = [];
   let hidden = 0;
-  for (const e of items.filter((e) => e.claim)) {
-    const [l, r] = extent(e);
+  for (const { e, at: [l, r] } of ordered.filter(({ e }) => e.claim)) {
     let lane = lanes.findIndex((k) => k.end + GAP <= l);
     if (lane < 0 && lanes.length < MAX_CLAIM_LANES) {
       lane = lanes.push({ claims: [], end: -Infinity, next: 0 }) - 1;
@@ -99,8 +102,7 @@ function layOut(items, px) {
     placed.push({ e, lane });
   }
   for (const k of lanes) k.end = -Infinity;
-  for (const e of items.filter((e) => !e.claim)) {
-    const [l, r] = extent(e);
+  for (const { e, at: [l, r] } of ordered.filter(({ e }) => !e.claim)) {
     let lane = lanes.findIndex((k) => {
       while (k.next < k.claims.length && k.claims[k.next][1] + GAP <= l) k.next += 1;
       const claim = k.claims[k.next];

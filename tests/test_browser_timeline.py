@@ -72,6 +72,49 @@ def events(tmp_path_factory) -> list[dict]:
         db.close()
 
 
+# A row laid out at 0.2 px a day (a month is one 12 px mark), with the day D just after the
+# span X starting 5 days earlier: D's point reaches 6 px left of its day, so D's mark starts
+# left of X's. The claims take two lanes (A, B in the first; C, E in the second, E leaving
+# room for D but not for X). Laid out in date order, X went first and moved the second
+# lane past C, and D was then drawn on C. Positions from A's day, in px: A 0, C 6, B 18.4,
+# X 20, D 21 (its point 15-27), E 30.
+LANES_ORIGIN = "2006-11-01"
+LANES_PX_PER_DAY = 0.2
+LANES_EVENTS = [  # (id, date, claim)
+    ("a", "2006-11", True),
+    ("c", "2006-12", True),
+    ("b", "2007-02", True),
+    ("x", "2007-02-09/2007-02-20", False),
+    ("d", "2007-02-14", False),
+    ("e", "2007-03-31/2007-04-10", True),
+]
+
+
+def lanes_yaml() -> str:
+    """The events above as statements, with two meetings far apart so that the range the
+    test zooms to lies inside the whole record."""
+    lines = ["sources:", "  - {id: src, title: A page, publisher: P, published: '2007',",
+             "     kind: news, language: en}", "actors:",
+             "  - {id: someone, name: Someone, kind: person, country: TR}", "events:"]  # fmt: skip
+    rows = [(f"far-{d[:4]}", d, "meeting", False) for d in ("2005-06-01", "2026-06-01")]
+    rows += [(f"lane-{i}", d, "statement", claim) for i, d, claim in LANES_EVENTS]
+    for event_id, day, kind, claim in rows:
+        role = "claimant" if claim else "speaker"
+        lines += [f"  - id: {event_id}", f"    date: '{day}'", f"    title: Mark {event_id}",
+                  "    summary: A mark of the lanes test.", f"    type: {kind}",
+                  f"    status: {'reported' if claim else 'confirmed'}",
+                  f"    actors: [{{actor: someone, role: {role}}}]",
+                  "    citations: [{source: src, quote: A sentence.}]"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def lanes_server(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lanes") / "events.yaml"
+    path.write_text(lanes_yaml(), encoding="utf-8")
+    yield from served(tmp_path_factory, path)
+
+
 def figure(page):
     return page.locator(FIGURE)
 
@@ -367,3 +410,22 @@ def test_filters_no_event_matches_leave_a_plain_note(page, server):
     page.wait_for_selector(f"{FIGURE}[data-overview-state=empty]")
     assert page.locator(f"{FIGURE} .overview-view").inner_text() == "No event to draw."
     assert page.locator(f"{FIGURE} .overview-controls").is_hidden()
+
+
+def test_a_day_drawn_left_of_an_earlier_span_stays_off_the_claims(page, lanes_server):
+    opened(page, f"{lanes_server}/timeline")
+    origin = datetime.fromisoformat(LANES_ORIGIN).replace(tzinfo=UTC).timestamp() * 1000
+    figure(page).evaluate(
+        """(figure, [from, perDay]) => { const overview = figure.overview;
+            overview.show(from, from + overview.view.width() / perDay * 86400000); }""",
+        [origin - 30 * 86_400_000, LANES_PX_PER_DAY],
+    )
+    wait_drawn(page)
+    assert days(page) == pytest.approx(figure(page).evaluate(
+        "figure => figure.overview.view.width()") / LANES_PX_PER_DAY)  # fmt: skip
+    drawn = marks(page)
+    assert sorted(label.split(";")[0] for label in drawn) == [
+        f"Mark lane-{i}" for i, *_ in sorted(LANES_EVENTS)
+    ]
+    assert state(page)["hidden"] == 0
+    assert overlapping(list(drawn.values())) == []

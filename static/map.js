@@ -92,11 +92,11 @@ function popupContent(places, zoomIn) {
 }
 
 // A popup as wide as the map allows beside the zoom buttons (kept clear of them; 120 px:
-// the buttons, the margins and the popup's own padding), and no taller than the map: a
-// long list scrolls inside it.
-function popupOptions(map) {
+// the buttons, the margins and the popup's own padding), and its list no taller than the
+// map (90 px: the popup's head, padding and tip) unless told: a long list scrolls inside it.
+function popupOptions(map, maxHeight = Math.max(160, map.getSize().y - 90)) {
   const size = map.getSize();
-  return { maxWidth: Math.min(360, size.x - 120), maxHeight: Math.max(160, size.y - 90),
+  return { maxWidth: Math.min(360, size.x - 120), maxHeight,
            autoPanPaddingTopLeft: [56, 12], autoPanPaddingBottomRight: [12, 12] };
 }
 
@@ -140,13 +140,14 @@ const placeMarker = (place) => {
 };
 
 // A popup on the map at `at` listing the events of places near each other, with a button
-// that zooms in to `bounds`, far enough to tell them apart.
-function openGroup(map, places, at, bounds) {
+// that zooms in to `bounds`, far enough to tell them apart (its list at most `maxHeight`).
+function openGroup(map, places, at, bounds, maxHeight) {
   const zoomIn = () => {
     map.closePopup();
     map.fitBounds(bounds, { padding: PADDING, maxZoom: map.getMaxZoom() });
   };
-  L.popup(popupOptions(map)).setLatLng(at).setContent(popupContent(places, zoomIn)).openOn(map);
+  L.popup(popupOptions(map, maxHeight)).setLatLng(at).setContent(popupContent(places, zoomIn))
+    .openOn(map);
 }
 
 function mainMap(view, data, land) {
@@ -183,10 +184,16 @@ function insetMap(holder, region, data, land, main) {
                             maxZoom: MAX_ZOOM }); // (the merging layer needs one)
   map.fitBounds(region.bounds, { padding: [14, 14] });
   borders(map, land);
+  // The main map shows the places in its lower half and their list above them, pointing at
+  // their northern edge: a list as tall as the map would pan the map to fit it and push
+  // places out of view.
   const group = mergingGroup((places, cluster) => {
     const bounds = cluster.getBounds();
-    main.map.fitBounds(bounds, { padding: PADDING, maxZoom: MAX_ZOOM, animate: false });
-    openGroup(main.map, places, bounds.getCenter(), bounds);
+    const above = Math.round(main.map.getSize().y / 2);
+    main.map.fitBounds(bounds, { paddingTopLeft: [PADDING[0], above], paddingBottomRight: PADDING,
+                                 maxZoom: MAX_ZOOM, animate: false });
+    const north = L.latLng(bounds.getNorth(), bounds.getCenter().lng);
+    openGroup(main.map, places, north, bounds, Math.max(80, above - 90));
   });
   group.addLayers(region.places.map((i) => {
     const target = main.markers[i];

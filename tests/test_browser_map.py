@@ -229,6 +229,43 @@ def test_no_marker_of_an_inset_sits_inside_another(page, server):
 
 
 def test_merged_places_of_an_inset_list_every_event_on_the_main_map(page, server):
+    merged_inset_opens_on_the_main_map(page, server)
+
+
+# Places for the next test: a main area (Ankara, Kyiv) and, far from it, two places close
+# enough to merge in their inset, with more events than the main map's height can list.
+# (The map opens on the area with the most events: the main one here.)
+TALL_LIST_PLACES = [("Ankara", 39.93, 32.86, 28), ("Kyiv", 50.45, 30.52, 28),
+                    ("New York", 40.71, -74.01, 25), ("Washington", 38.89, -77.01, 15)]  # fmt: skip
+
+
+def tall_list_yaml() -> str:
+    lines = ["sources:", "  - {id: src, title: A page, publisher: P, published: '2020',",
+             "     kind: news, language: en}", "actors: []", "events:"]  # fmt: skip
+    for name, lat, lon, count in TALL_LIST_PLACES:
+        for i in range(count):
+            slug = f"{name.lower().replace(' ', '-')}-{i}"
+            lines += [f"  - id: {slug}", f"    date: '2020-{i // 28 + 1:02d}-{i % 28 + 1:02d}'",
+                      f"    title: Event {slug}", "    summary: An event of the map test.",
+                      "    type: meeting", "    status: confirmed",
+                      f"    location: {{name: {name}, latitude: {lat}, longitude: {lon}}}",
+                      "    citations: [{source: src, quote: A sentence.}]"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def tall_list_server(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tall-list") / "events.yaml"
+    path.write_text(tall_list_yaml(), encoding="utf-8")
+    yield from served(tmp_path_factory, path)
+
+
+def test_an_inset_group_too_long_for_the_map_keeps_its_places_in_view(page, tall_list_server):
+    """Its list scrolls above the places instead of panning the map off them."""
+    merged_inset_opens_on_the_main_map(page, tall_list_server)
+
+
+def merged_inset_opens_on_the_main_map(page, server) -> None:
     open_map(page, server)
     data = map_data(page)
     groups = page.locator("#event-map .map-inset .map-marker.map-group")

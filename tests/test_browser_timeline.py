@@ -2,7 +2,9 @@
 real `timeline serve` of the real events.yaml: zoomed by wheel, drag, pinch, buttons and the
 brush from the whole record to a single month, with every event of that month drawn apart
 and clickable, claims on top at every zoom, the range in the address and the list following
-it, on a desktop and on a 375 px phone. Screenshots go to test-artifacts/.
+it, on a desktop and on a 375 px phone. One test serves a small file laid out for a case the record
+may not always hold (a day's point reaching left of an earlier span). Screenshots go to
+test-artifacts/.
 
 A mark is found by its aria-label (the event's title first); "visible and clickable" means
 the mark lies inside the chart and is the element the browser finds at its centre.

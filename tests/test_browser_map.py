@@ -324,3 +324,7 @@ def test_the_map_on_a_375_px_touch_screen(phone, server, db):
     section = popup.locator("section").filter(has=phone.locator(f'h3:text-is("{place}")'))
     assert section.locator("ol a").count() == min(len(ids), places.LISTED)
     phone.screenshot(path=str(ARTIFACTS / "map-phone-popup.png"))
+
+
+def test_an_inset_group_too_long_for_a_phone_keeps_its_places_in_view(phone, tall_list_server):
+    merged_inset_opens_on_the_main_map(phone, tall_list_server)

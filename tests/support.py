@@ -102,6 +102,19 @@ def write_yaml(data: dict, path: Path) -> Path:
     return path
 
 
+def timeline_of(events: list[dict], actors: list[dict] | None = None) -> dict:
+    """A valid timeline of just these events (each with its id, date, type, status and any
+    other fields), each given a title, a summary and a citation of the one source."""
+    source = {"id": "src", "title": "A page", "publisher": "P", "published": "2020",
+              "kind": "news", "language": "en"}  # fmt: skip
+    citation = {"source": "src", "quote": "A sentence."}
+    return {"sources": [source], "actors": actors or [], "events": [
+        {"title": f"Event {e['id']}", "summary": "An event of a test.", **e,
+         "citations": [citation]}
+        for e in events
+    ]}  # fmt: skip
+
+
 def hostile_timeline() -> dict:
     """The small timeline with markup in an event's title, summary, quote and location."""
     data = copy.deepcopy(load_yaml(SMALL))

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import pytest
 from browsing import ARTIFACTS, open_popup, served
-from support import REAL, build
+from support import REAL, build, timeline_of, write_yaml
 
 from timeline import places
 
@@ -240,24 +240,18 @@ TALL_LIST_PLACES = [("Ankara", 39.93, 32.86, 28), ("Kyiv", 50.45, 30.52, 28),
                     ("New York", 40.71, -74.01, 25), ("Washington", 38.89, -77.01, 15)]  # fmt: skip
 
 
-def tall_list_yaml() -> str:
-    lines = ["sources:", "  - {id: src, title: A page, publisher: P, published: '2020',",
-             "     kind: news, language: en}", "actors: []", "events:"]  # fmt: skip
-    for name, lat, lon, count in TALL_LIST_PLACES:
-        for i in range(count):
-            slug = f"{name.lower().replace(' ', '-')}-{i}"
-            lines += [f"  - id: {slug}", f"    date: '2020-{i // 28 + 1:02d}-{i % 28 + 1:02d}'",
-                      f"    title: Event {slug}", "    summary: An event of the map test.",
-                      "    type: meeting", "    status: confirmed",
-                      f"    location: {{name: {name}, latitude: {lat}, longitude: {lon}}}",
-                      "    citations: [{source: src, quote: A sentence.}]"]  # fmt: skip
-    return "\n".join(lines) + "\n"
+def tall_list_timeline() -> dict:
+    return timeline_of([
+        {"id": f"{name.lower().replace(' ', '-')}-{i}",
+         "date": f"2020-{i // 28 + 1:02d}-{i % 28 + 1:02d}", "type": "meeting",
+         "status": "confirmed", "location": {"name": name, "latitude": lat, "longitude": lon}}
+        for name, lat, lon, count in TALL_LIST_PLACES for i in range(count)
+    ])  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def tall_list_server(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tall-list") / "events.yaml"
-    path.write_text(tall_list_yaml(), encoding="utf-8")
+    path = write_yaml(tall_list_timeline(), tmp_path_factory.mktemp("tall-list") / "events.yaml")
     yield from served(tmp_path_factory, path)
 
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from browsing import ARTIFACTS, served
-from support import REAL, build
+from support import REAL, build, timeline_of, write_yaml
 
 from timeline.schema import CLAIM_STATUSES
 
@@ -92,28 +92,23 @@ LANES_EVENTS = [  # (id, date, claim)
 ]
 
 
-def lanes_yaml() -> str:
+def lanes_timeline() -> dict:
     """The events above as statements, with two meetings far apart so that the range the
     test zooms to lies inside the whole record."""
-    lines = ["sources:", "  - {id: src, title: A page, publisher: P, published: '2007',",
-             "     kind: news, language: en}", "actors:",
-             "  - {id: someone, name: Someone, kind: person, country: TR}", "events:"]  # fmt: skip
     rows = [(f"far-{d[:4]}", d, "meeting", False) for d in ("2005-06-01", "2026-06-01")]
     rows += [(f"lane-{i}", d, "statement", claim) for i, d, claim in LANES_EVENTS]
-    for event_id, day, kind, claim in rows:
-        role = "claimant" if claim else "speaker"
-        lines += [f"  - id: {event_id}", f"    date: '{day}'", f"    title: Mark {event_id}",
-                  "    summary: A mark of the lanes test.", f"    type: {kind}",
-                  f"    status: {'reported' if claim else 'confirmed'}",
-                  f"    actors: [{{actor: someone, role: {role}}}]",
-                  "    citations: [{source: src, quote: A sentence.}]"]  # fmt: skip
-    return "\n".join(lines) + "\n"
+    someone = {"id": "someone", "name": "Someone", "kind": "person", "country": "TR"}
+    return timeline_of([
+        {"id": event_id, "date": day, "title": f"Mark {event_id}", "type": kind,
+         "status": "reported" if claim else "confirmed",
+         "actors": [{"actor": "someone", "role": "claimant" if claim else "speaker"}]}
+        for event_id, day, kind, claim in rows
+    ], [someone])  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def lanes_server(tmp_path_factory):
-    path = tmp_path_factory.mktemp("lanes") / "events.yaml"
-    path.write_text(lanes_yaml(), encoding="utf-8")
+    path = write_yaml(lanes_timeline(), tmp_path_factory.mktemp("lanes") / "events.yaml")
     yield from served(tmp_path_factory, path)
 
 

@@ -14,6 +14,7 @@ const PADDING = [28, 28]; // pixels kept around the places when fitting the map 
 const LARGEST = 44;
 const MERGE_RADIUS = LARGEST;
 const MAX_ZOOM = 12;
+const POPUP_CHROME = 90; // px a popup takes beyond its list: its head, padding and tip
 
 const plural = (n, word) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
 
@@ -92,9 +93,9 @@ function popupContent(places, zoomIn) {
 }
 
 // A popup as wide as the map allows beside the zoom buttons (kept clear of them; 120 px:
-// the buttons, the margins and the popup's own padding), and its list no taller than the
-// map (90 px: the popup's head, padding and tip) unless told: a long list scrolls inside it.
-function popupOptions(map, maxHeight = Math.max(160, map.getSize().y - 90)) {
+// the buttons, the margins and the popup's own padding), and the whole popup no taller
+// than the map unless told: a long list scrolls inside it.
+function popupOptions(map, maxHeight = Math.max(160, map.getSize().y - POPUP_CHROME)) {
   const size = map.getSize();
   return { maxWidth: Math.min(360, size.x - 120), maxHeight,
            autoPanPaddingTopLeft: [56, 12], autoPanPaddingBottomRight: [12, 12] };
@@ -193,7 +194,7 @@ function insetMap(holder, region, data, land, main) {
     main.map.fitBounds(bounds, { paddingTopLeft: [PADDING[0], above], paddingBottomRight: PADDING,
                                  maxZoom: MAX_ZOOM, animate: false });
     const north = L.latLng(bounds.getNorth(), bounds.getCenter().lng);
-    openGroup(main.map, places, north, bounds, Math.max(80, above - 90));
+    openGroup(main.map, places, north, bounds, Math.max(80, above - POPUP_CHROME));
   });
   group.addLayers(region.places.map((i) => {
     const target = main.markers[i];

@@ -151,6 +151,31 @@ function openGroup(map, places, at, bounds, maxHeight) {
     .openOn(map);
 }
 
+// Whether `bounds` lie in the lower half of the map, clear of its edges.
+function inLowerHalf(map, bounds) {
+  const size = map.getSize();
+  const ne = map.latLngToContainerPoint(bounds.getNorthEast());
+  const sw = map.latLngToContainerPoint(bounds.getSouthWest());
+  return ne.y >= size.y / 2 && sw.y <= size.y - PADDING[1]
+    && sw.x >= PADDING[0] && ne.x <= size.x - PADDING[0];
+}
+
+// Lists the events of places near each other (within `bounds`) above them, pointing at their
+// northern edge, so that no place is under the list: opened at their centre, the list
+// covered the northern places, and a list as tall as the map panned the map to fit it,
+// past the southern ones. Unless the places are in the map's lower half already, the map
+// first shows them there, zoomed in at most to `maxZoom`.
+function listAbove(map, places, bounds, maxZoom) {
+  if (!inLowerHalf(map, bounds)) {
+    const half = Math.round(map.getSize().y / 2);
+    map.fitBounds(bounds, { paddingTopLeft: [PADDING[0], half], paddingBottomRight: PADDING,
+                            maxZoom, animate: false });
+  }
+  const north = L.latLng(bounds.getNorth(), bounds.getCenter().lng);
+  const room = Math.round(map.latLngToContainerPoint(north).y) - POPUP_CHROME;
+  openGroup(map, places, north, bounds, Math.max(80, room));
+}
+
 function mainMap(view, data, land) {
   const map = L.map(view, { zoomSnap: 0.25, minZoom: 1, maxZoom: MAX_ZOOM,
                             worldCopyJump: false, attributionControl: false });
@@ -159,8 +184,9 @@ function mainMap(view, data, land) {
   fit();
   borders(map, land);
   resetControl(fit).addTo(map);
+  // a group's list keeps the map's zoom: the reader chose it
   const group = mergingGroup((places, cluster) =>
-    openGroup(map, places, cluster.getLatLng(), cluster.getBounds()));
+    listAbove(map, places, cluster.getBounds(), map.getZoom()));
   const markers = data.places.map((place) =>
     placeMarker(place).bindPopup(() => popupContent([place]), popupOptions(map)));
   group.addLayers(markers);
@@ -185,17 +211,8 @@ function insetMap(holder, region, data, land, main) {
                             maxZoom: MAX_ZOOM }); // (the merging layer needs one)
   map.fitBounds(region.bounds, { padding: [14, 14] });
   borders(map, land);
-  // The main map shows the places in its lower half and their list above them, pointing at
-  // their northern edge: a list as tall as the map would pan the map to fit it and push
-  // places out of view.
-  const group = mergingGroup((places, cluster) => {
-    const bounds = cluster.getBounds();
-    const above = Math.round(main.map.getSize().y / 2);
-    main.map.fitBounds(bounds, { paddingTopLeft: [PADDING[0], above], paddingBottomRight: PADDING,
-                                 maxZoom: MAX_ZOOM, animate: false });
-    const north = L.latLng(bounds.getNorth(), bounds.getCenter().lng);
-    openGroup(main.map, places, north, bounds, Math.max(80, above - POPUP_CHROME));
-  });
+  const group = mergingGroup((places, cluster) =>
+    listAbove(main.map, places, cluster.getBounds(), MAX_ZOOM));
   group.addLayers(region.places.map((i) => {
     const target = main.markers[i];
     return placeMarker(data.places[i])

@@ -260,11 +260,48 @@ def test_an_inset_group_too_long_for_the_map_keeps_its_places_in_view(page, tall
     merged_inset_opens_on_the_main_map(page, tall_list_server)
 
 
+# Places for the next tests: two places of the main area close enough to merge on the first
+# view (Kyiv and Bila Tserkva, some 80 km apart), with more events than the map can list,
+# and Ankara, far enough away to set the first view's zoom.
+TALL_MAIN_PLACES = [("Ankara", 39.93, 32.86, 10), ("Kyiv", 50.45, 30.52, 40),
+                    ("Bila Tserkva", 49.80, 30.11, 30)]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tall_main_server(tmp_path_factory):
+    timeline = timeline_of([
+        {"id": f"{name.lower().replace(' ', '-')}-{i}",
+         "date": f"2021-{i // 28 + 1:02d}-{i % 28 + 1:02d}", "type": "meeting",
+         "status": "confirmed", "location": {"name": name, "latitude": lat, "longitude": lon}}
+        for name, lat, lon, count in TALL_MAIN_PLACES for i in range(count)
+    ])  # fmt: skip
+    path = write_yaml(timeline, tmp_path_factory.mktemp("tall-main") / "events.yaml")
+    yield from served(tmp_path_factory, path)
+
+
+def test_a_main_map_group_too_long_for_the_map_keeps_its_places_in_view(page, tall_main_server):
+    """Its list opens above the places, scrolling, instead of panning the map off them."""
+    open_map(page, tall_main_server)
+    lists_a_group_with_its_places_in_view(page, f"{MAP} .map-marker.map-group")
+
+
+def test_a_main_map_group_too_long_for_a_phone_keeps_its_places_in_view(phone, tall_main_server):
+    open_map(phone, tall_main_server)
+    lists_a_group_with_its_places_in_view(phone, f"{MAP} .map-marker.map-group")
+
+
 def merged_inset_opens_on_the_main_map(page, server) -> None:
     open_map(page, server)
+    # (the real record has three places in New York)
+    lists_a_group_with_its_places_in_view(page, "#event-map .map-inset .map-marker.map-group")
+
+
+def lists_a_group_with_its_places_in_view(page, groups: str) -> None:
+    """The first marker merging places (``groups``, a selector) lists all their events, and
+    the main map shows every one of the places once the list is open."""
     data = map_data(page)
-    groups = page.locator("#event-map .map-inset .map-marker.map-group")
-    assert groups.count() >= 1  # (the real record has three places in New York)
+    groups = page.locator(groups)
+    assert groups.count() >= 1
     group = groups.first
     # its label: the places' names, the busiest first, then how many events there are
     names = group.get_attribute("aria-label").rsplit(": ", 1)[0].split("; ")
@@ -276,11 +313,25 @@ def merged_inset_opens_on_the_main_map(page, server) -> None:
     popup.wait_for()
     assert sorted(popup.locator("h3").all_inner_texts()) == sorted(names)
     assert popup.locator("ol a").count() == events
-    for place in (p for p in data["places"] if p["name"] in names):
-        assert page.evaluate(
-            f"document.querySelector('{MAP}').leafletMap.getBounds()"
-            f".contains([{place['lat']}, {place['lon']}])"
-        )
+    page.wait_for_timeout(400)  # any pan that brings the popup into view
+    # every place on the map and none under the list (the box with the list, page pixels)
+    shown = page.evaluate(
+        """([map, places]) => {
+            const view = document.querySelector(map), m = view.leafletMap;
+            const frame = view.getBoundingClientRect();
+            const list = document.querySelector('.leaflet-popup-content-wrapper')
+                .getBoundingClientRect();
+            return places.map(([name, lat, lon]) => {
+                const p = m.latLngToContainerPoint([lat, lon]);
+                const [x, y] = [frame.left + p.x, frame.top + p.y];
+                const under = x >= list.left && x <= list.right && y >= list.top
+                    && y <= list.bottom;
+                return [name, m.getBounds().contains([lat, lon]), under];
+            });
+        }""",
+        [MAP, [[p["name"], p["lat"], p["lon"]] for p in data["places"] if p["name"] in names]],
+    )
+    assert all(inside and not under for _, inside, under in shown), shown
 
 
 def test_the_map_on_a_375_px_touch_screen(phone, server, db):

@@ -2,8 +2,8 @@
 one marker per place (or per group of places that would overlap), whose events are listed
 and linked; zoom by buttons, wheel and pinch; the first view fitted to the places, not to
 the ocean between them; usable on a 375 px touch screen. What each test expects comes from
-the same file built apart (SQL over the events), never from the page itself. One test serves
-a small file made for a case the record may not always hold (a very long inset list).
+the same file built apart (SQL over the events), never from the page itself. Some tests serve
+small files made for cases the record may not always hold (very long lists of merged places).
 
 Screenshots go to test-artifacts/.
 """

@@ -290,6 +290,22 @@ def test_a_main_map_group_too_long_for_a_phone_keeps_its_places_in_view(phone, t
     lists_a_group_with_its_places_in_view(phone, f"{MAP} .map-marker.map-group")
 
 
+@pytest.fixture
+def short_screen(browser):
+    """A phone on its side, 812 by 375 px: the map at its smallest (its CSS minimum height)."""
+    from browsing import checked_page
+
+    yield from checked_page(browser, 812, 375)
+
+
+def test_merged_places_keep_in_view_on_the_smallest_map(short_screen, tall_main_server,
+                                                        tall_list_server):  # fmt: skip
+    open_map(short_screen, tall_main_server)
+    assert short_screen.locator(MAP).bounding_box()["height"] == 288  # 18rem, the minimum
+    lists_a_group_with_its_places_in_view(short_screen, f"{MAP} .map-marker.map-group")
+    merged_inset_opens_on_the_main_map(short_screen, tall_list_server)
+
+
 def merged_inset_opens_on_the_main_map(page, server) -> None:
     open_map(page, server)
     # (the real record has three places in New York)

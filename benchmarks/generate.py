@@ -19,7 +19,8 @@ tags, countries and locations follow the real distributions) with:
   every citation cites a numbered copy of its real source (each copy cited about as often
   as a real source is), and weapon systems are the real ones;
 * relations to the latest earlier generated copy of the related real event, so ``part_of``
-  and ``follows`` chains cannot loop.
+  and ``follows`` chains cannot loop; a ``follows`` or ``responds_to`` relation only when
+  that copy begins no later than this event ends (it names an earlier event).
 
 Only sources and actors that are referred to are written. The file passes
 ``timeline validate`` and ``timeline fmt --check``: every record is laid out by the
@@ -49,6 +50,7 @@ import yaml
 
 from timeline.dates import DateError, parse_date
 from timeline.layout import dump_record
+from timeline.schema import ORDERED_RELATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "events.yaml"
@@ -315,14 +317,21 @@ class Generator:
     def events(self) -> list[tuple[str, str, Prototype, dict[Key, str]]]:
         """(sort key, id, prototype, values) of every event, in generation order."""
         rng, real = self.rng, self.real
-        latest: dict[int, str] = {}  # real event → id of its latest copy so far
+        # real event → (id, first day) of its latest copy so far
+        latest: dict[int, tuple[str, dt.date]] = {}
         out = []
         for serial in range(self.n):
             template = rng.randrange(len(real.events))
             relations = real.events[template].get("related") or []
-            targets = [latest.get(real.event_index[r["event"]]) for r in relations]
-            proto, keys = self.prototype(template, tuple(t is not None for t in targets))
             date = shifted_date(real.dates[template], rng)
+            last_day = parse_date(date).end
+            targets = [
+                copy[0] if copy and (r["type"] not in ORDERED_RELATIONS or copy[1] <= last_day)
+                else None  # a relation to an earlier event, to a copy dated later: left out
+                for r in relations
+                for copy in [latest.get(real.event_index[r["event"]])]
+            ]  # fmt: skip
+            proto, keys = self.prototype(template, tuple(t is not None for t in targets))
             values: dict[Key, str] = {}
             for key in keys:
                 kind = key[0]
@@ -343,7 +352,7 @@ class Generator:
                     values[key] = self.copy_id(key[1], k)
                 elif kind == "related":
                     values[key] = targets[int(key[1])]
-            latest[template] = values[("id",)]
+            latest[template] = values[("id",)], parse_date(date).start
             out.append((parse_date(date).sort_key, values[("id",)], proto, values))
         return out
 

@@ -191,8 +191,8 @@ def timeline(*events: dict) -> str:
     )
 
 
-def part_of(target: str) -> str:
-    return f"    related:\n      - event: {target}\n        type: part_of\n"
+def part_of(target: str, kind: str = "part_of") -> str:
+    return f"    related:\n      - event: {target}\n        type: {kind}\n"
 
 
 # Each problem lies across records, so across batches when each record is one.
@@ -206,6 +206,10 @@ ACROSS = {
     "a loop": (
         [{"id": "a", "related": part_of("b")}, {"id": "b", "related": part_of("a")}],
         "form a loop",
+    ),
+    "a later event followed": (
+        [{"id": "a", "day": 1, "related": part_of("b", "follows")}, {"id": "b", "day": 2}],
+        "follows b, which begins later (2020-01-02; this event ends 2020-01-01)",
     ),
 }
 
@@ -223,9 +227,11 @@ def test_a_problem_across_batches_is_reported_where_it_is(
 
 
 def test_a_valid_file_made_of_those_records_builds(tmp_path, write_yaml, one_record_a_batch):
-    """The cases above, mended, build: a relation to a later event is no problem."""
-    path = write_yaml(timeline({"id": "a", "related": part_of("b")}, {"id": "b"}))
-    assert build_file(path, tmp_path / "x.db").counts["event_relations"] == 1
+    """The cases above, mended, build: a relation to a later event is no problem, nor one
+    that follows an event of the same day."""
+    follows = {"id": "c", "day": 2, "related": part_of("b", "follows")}
+    path = write_yaml(timeline({"id": "a", "related": part_of("b")}, {"id": "b"}, follows))
+    assert build_file(path, tmp_path / "x.db").counts["event_relations"] == 2
 
 
 def test_a_failed_build_leaves_the_last_database(realistic, tmp_path, monkeypatch):

@@ -377,6 +377,30 @@ def test_a_relation_loop_with_an_unchanged_event_is_found(small_yaml: Path):
     assert db.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("edited", "date"),
+    [("flight-suspension", "2018"), ("baykar-ukrspecexport-2019", '"2022-05-01"')],
+    ids=["its-own-relation", "a-relation-to-it"],
+)
+def test_a_date_moved_past_a_related_unchanged_event_is_found(small_yaml: Path, edited, date):
+    """flight-suspension (2021) responds to the event of 2019. Edited alone, either date
+    can put the two in the wrong order: the relation of the edited event, or the unchanged
+    event's relation to it, read from the database."""
+    db = build_file(small_yaml).db_path
+    before = db.read_bytes()
+    text = small_yaml.read_text(encoding="utf-8")
+    events, spans = event_spans(text, small_yaml)
+    (i,) = [n for n, e in enumerate(events) if e["id"] == edited]
+    moved = dict(events[i], date=date.strip('"'))
+    small_yaml.write_text(spliced(text, spans[i], dump_record("event", moved) + "\n"))
+    with pytest.raises(InvalidInput) as error:
+        build_file(small_yaml)
+    (problem,) = error.value.result.errors  # found in the whole file, where it is
+    assert problem.record == "event flight-suspension"
+    assert problem.message.startswith("responds to baykar-ukrspecexport-2019, which begins later")
+    assert db.read_bytes() == before
+
+
 def _first_added(db: Path, event_id: str) -> tuple[str, str]:
     conn = sqlite3.connect(db)
     try:

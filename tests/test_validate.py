@@ -166,8 +166,39 @@ def test_duplicate_event_same_date_and_title(write_yaml):
         'date: "2021-04-15"\n    title: Russia suspends flights to Turkey',
         'date: "1936-07-20"\n    title: Montreux   convention signed',
     )
-    assert len(errors) == 1
-    assert errors[0].message.startswith("duplicate event: same date and title as the event at line")
+    duplicate, order = errors  # moved to 1936, it also responds to an event of 2019
+    assert duplicate.message.startswith("duplicate event: same date and title as the event at line")
+    assert order.message.startswith("responds to baykar-ukrspecexport-2019, which begins later")
+
+
+def test_a_relation_to_an_earlier_event_names_no_later_one(write_yaml):
+    err = only_error(
+        write_yaml,
+        "    related:\n      - {event: baykar-ukrspecexport-2019, type: responds_to}",
+        "    related:\n      - {event: fleet-destroyed-claim, type: follows}",
+        "{event: fleet-destroyed-claim",
+    )
+    assert (err.record, err.field) == ("event flight-suspension", "related[0].event")
+    assert err.column == 17  # the id in `- {event: fleet-destroyed-claim, type: follows}`
+    # an approximate month covers the whole month: it begins on its first day
+    assert err.message == (
+        "follows fleet-destroyed-claim, which begins later (2022-02-01; this event ends 2021-04-15)"
+    )
+    assert "give it {event: flight-suspension, type: follows}" in err.hint
+
+
+@pytest.mark.parametrize(("date", "accepted"), [("2019-12-31", True), ("2020-01-01", False)])
+def test_an_event_may_follow_one_that_begins_before_its_last_day(write_yaml, date, accepted):
+    """A year runs to its last day: an event of 2019 may follow one of 31 December 2019."""
+    text = SMALL_TEXT.replace('date: "2021-04-15"', f'date: "{date}"').replace(
+        "Cooperation on unmanned aircraft.\n",
+        "Cooperation on unmanned aircraft.\n"
+        "    related:\n      - {event: flight-suspension, type: follows}\n",
+    )
+    errors = validate_file(write_yaml(text), today=TODAY).errors
+    # (flight-suspension responds to the 2019 event, which may end after it: no error either)
+    assert [e.message.split(",")[0] for e in errors] == ([] if accepted else
+                                                         ["follows flight-suspension"])  # fmt: skip
 
 
 def test_claim_needs_a_claimant(write_yaml):

@@ -168,7 +168,26 @@ def unchanged_from(
         )  # fmt: skip
         return [row for row in rows if row[1] not in gone]
 
+    def ordered_into(ids: Iterable[str]) -> list[tuple[str, str, str]]:
+        # the other events' relations to the changed ones that name an earlier event: a
+        # changed date can put an event after one that follows it
+        marks = ", ".join("?" * len(schema.ORDERED_RELATIONS))
+        rows = conn.execute(
+            "select relation, event_id, related_id from event_relations"
+            f" where related_id in (select value from json_each(?)) and relation in ({marks})",
+            [json.dumps(sorted(set(ids))), *schema.ORDERED_RELATIONS],
+        )
+        return [row for row in rows if row[1] not in gone]
+
+    def spans(ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        rows = conn.execute(
+            "select id, date_start, date_end from events"
+            " where id in (select value from json_each(?))",
+            [json.dumps(sorted(set(ids)))],
+        )
+        return {i: (start, end) for i, start, end in rows if i not in gone}
+
     sections = schema.SECTION_TABLE
     known = {s: _Ids(conn, t, added.get(s, ()), removed.get(s, ())) for s, t in sections.items()}
     others = {s: _Ids(conn, t, removed=removed.get(s, ())) for s, t in sections.items()}
-    return Unchanged(known, others, titles_on, acyclic_edges)
+    return Unchanged(known, others, titles_on, acyclic_edges, ordered_into, spans)

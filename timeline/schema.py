@@ -104,6 +104,10 @@ RELATION_TYPES: dict[str, str] = {
 
 # Relations whose chains cannot loop back: an event is not part of itself, nor follows itself.
 ACYCLIC_RELATIONS = ("part_of", "follows")
+# Relations to an earlier event: the event named begins no later than the one naming it ends.
+ORDERED_RELATIONS = ("follows", "responds_to")
+# The relations the checks across events read: loops and order.
+CHECKED_RELATIONS = tuple(dict.fromkeys(ACYCLIC_RELATIONS + ORDERED_RELATIONS))
 
 SYSTEM_KINDS: dict[str, str] = {
     "combat-drone": "an armed unmanned aircraft",

@@ -135,6 +135,21 @@ class Unchanged:
     titles_on: Callable[[str], Iterable[str]]  # other events' titles on a canonical date
     # their (kind, event, target) edges reachable from the given events
     acyclic_edges: Callable[[Iterable[str]], Iterable[tuple[str, str, str]]]
+    # their (kind, event, target) edges of ORDERED_RELATIONS to the given events
+    ordered_into: Callable[[Iterable[str]], Iterable[tuple[str, str, str]]]
+    spans: Callable[[Iterable[str]], Mapping[str, Span]]  # the given events' first and last days
+
+
+# An event's first and last possible day (ISO dates, which compare as the days do).
+Span = tuple[str, str]
+
+
+def _span(event: dict) -> Span | None:
+    try:
+        parsed = parse_date(event.get("date"))
+    except DateError:
+        return None  # reported by the field check
+    return parsed.start.isoformat(), parsed.end.isoformat()
 
 
 # A partial check's reference errors send the caller to a full check, which suggests ids.
@@ -418,7 +433,15 @@ class Validator:
             if isinstance(rel, dict) and rel.get("type") in schema.ACYCLIC_RELATIONS
             and isinstance(rel.get("event"), str)
         ]  # fmt: skip
-        self.check_events(items, unchanged.acyclic_edges(targets) if targets else ())
+        changed = [e["id"] for e in items if isinstance(e, dict) and isinstance(e.get("id"), str)]
+        into = list(unchanged.ordered_into(changed)) if changed else []
+        named = {t for t in _related(items, schema.ORDERED_RELATIONS)} | {e for _, e, _ in into}
+        self.check_events(
+            items,
+            unchanged.acyclic_edges(targets) if targets else (),
+            into,
+            unchanged.spans(named) if named else {},
+        )
         self.count_left_out()
         if self.errors_found():
             return Result(self.problems)
@@ -469,13 +492,22 @@ class Validator:
             hint = f"did you mean {match!r}?" if match else hint
         self.report(path, f"{code!r} is not {code_list.description}", hint)
 
-    def check_events(self, items: list, other_edges: Iterable[tuple] = ()) -> None:
+    def check_events(
+        self,
+        items: list,
+        other_edges: Iterable[tuple] = (),
+        other_ordered: Iterable[tuple[str, str, str]] = (),
+        other_spans: Mapping[str, Span] | None = None,
+    ) -> None:
+        """The checks across ``items``; ``other_…``: what they need of the events outside
+        them (relation edges, and the dates of the events those name)."""
         seen: dict[tuple[str, str], int] = {}
         for i, event in self.records("events", items):
             path = ("events", i)
             self.check_cited_sources(event, path)
             self.check_event_date(event, path, seen)
         self.check_relation_cycles(items, other_edges)
+        self.check_relation_order(items, other_ordered, other_spans or {})
 
     def check_references(
         self, kind: str, raw: dict, path: Path_, ids: dict[str, list[str]], record_id: object
@@ -552,6 +584,45 @@ class Validator:
                     f"'{kind}' relations form a loop of {length} event(s): {' → '.join(loop)}",
                     f"an event cannot be {kind.replace('_', ' ')} itself, directly or not; "
                     "remove one of these relations",
+                )
+
+    def check_relation_order(
+        self, items: list, others: Iterable[tuple[str, str, str]] = (), spans: Mapping = {}
+    ) -> None:
+        """A ``follows`` or ``responds_to`` relation names an event that begins no later than
+        this one ends (both dates read as the first and last day they may mean).
+
+        ``others``: (kind, event, target) edges of events outside ``items``; ``spans``: the
+        dates of the events outside ``items`` that the edges name.
+        """
+        spans = dict(spans)
+        date_of: dict[str, Path_] = {}
+        for i, event in enumerate(items):
+            is_event = isinstance(event, dict) and isinstance(event.get("id"), str)
+            if is_event and (span := _span(event)):
+                spans[event["id"]] = span
+                date_of[event["id"]] = ("events", i, "date")
+        edges = [(kind, event, target, date_of.get(target, ("events",)))
+                 for kind, event, target in others if kind in schema.ORDERED_RELATIONS]  # fmt: skip
+        for i, event in enumerate(items):
+            if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+                continue
+            for j, rel in enumerate(_list(event.get("related"))):
+                if (isinstance(rel, dict) and rel.get("type") in schema.ORDERED_RELATIONS
+                        and isinstance(rel.get("event"), str)):  # fmt: skip
+                    edges.append((rel["type"], event["id"], rel["event"],
+                                  ("events", i, "related", j, "event")))  # fmt: skip
+        for kind, event, target, where in edges:
+            if event in spans and target in spans and spans[target][0] > spans[event][1]:
+                self.record_label = f"event {event}"
+                words = kind.replace("_", " ")
+                self.report(
+                    where,
+                    f"{words} {target}, which begins later ({spans[target][0]};"
+                    f" this event ends {spans[event][1]})",
+                    f"a '{kind}' relation names an earlier event: check both dates, or, if it"
+                    f" is {target} that comes after, give it {{event: {event}, type: {kind}}}"
+                    " and remove this relation",
                 )
 
     def check_unique_pairs(self, entries: list, ref_key: str, path: Path_) -> None:
@@ -840,6 +911,15 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def _related(items: list, kinds: tuple[str, ...]) -> Iterable[str]:
+    """The events that ``items`` name in their relations of ``kinds``."""
+    for event in items:
+        for rel in _list(event.get("related")) if isinstance(event, dict) else ():
+            named = rel.get("event") if isinstance(rel, dict) else None
+            if rel.get("type") in kinds and isinstance(named, str):
+                yield named
+
+
 def _list(value: object) -> list:
     return value if isinstance(value, list) else []
 
@@ -897,14 +977,15 @@ class _Noted:
 class Index:
     """What the checks across a file's records need of a batch of one section's records:
     their ids, the ids they refer to (by section), their ``part_of`` and ``follows``
-    relations (kind, event, target), and their events' dates and folded titles; and what
-    its warnings need."""
+    relations (kind, event, target) of ``schema.CHECKED_RELATIONS``, and their events'
+    dates, first and last days, and folded titles; and what its warnings need."""
 
     section: str
     ids: list[str]
     named: dict[str, set[str]]
     relations: list[tuple[str, str, str]] = field(default_factory=list)
     titles: list[tuple[str, str]] = field(default_factory=list)
+    spans: dict[str, Span] = field(default_factory=dict)
     # when asked for: each record's own warnings (name, index in the batch), and the
     # sources its events cite and the systems they name
     warned: list[tuple[str, int]] = field(default_factory=list)
@@ -926,6 +1007,7 @@ class CrossCheck:
         self.pending: dict[str, set[str]] = {s: set() for s in schema.SECTIONS}
         self.titles: set[tuple[str, str]] = set()
         self.relations: list[tuple[str, str, str]] = []
+        self.spans: dict[str, Span] = {}
 
     def add(self, index: Index) -> None:
         known = self.ids[index.section]
@@ -944,13 +1026,16 @@ class CrossCheck:
                 raise Unsettled("two events of one date and title")
             self.titles.add(title)
         self.relations += index.relations
+        self.spans.update(index.spans)
 
     def finish(self) -> None:
         """The checks left for when every batch is in."""
         for section, ids in self.pending.items():
             if not ids <= self.ids[section].keys():
                 raise Unsettled(f"an unknown id of {section}")
-        _BatchValidator(Document(None, Path())).check_relation_cycles([], self.relations)
+        check = _BatchValidator(Document(None, Path()))
+        check.check_relation_cycles([], self.relations)
+        check.check_relation_order([], self.relations, self.spans)
 
 
 class _BatchValidator(Validator):
@@ -982,10 +1067,12 @@ def validate_batch(
         validator.check_events(items)
     index = Index(section, [item["id"] for item in items], {s: n.ids for s, n in noted.items()})
     for event in items if section == "events" else ():  # each checked: read as it was
-        index.titles.append((parse_date(event["date"]).canonical, _folded(event["title"])))
+        parsed = parse_date(event["date"])
+        index.titles.append((parsed.canonical, _folded(event["title"])))
+        index.spans[event["id"]] = parsed.start.isoformat(), parsed.end.isoformat()
         related = _list(event.get("related"))
         index.relations += [(r["type"], event["id"], r["event"]) for r in related
-                            if r["type"] in schema.ACYCLIC_RELATIONS]  # fmt: skip
+                            if r["type"] in schema.CHECKED_RELATIONS]  # fmt: skip
     if not warnings:
         return _dataset({s: items if s == section else [] for s in schema.SECTIONS}), index
     index.warned = [(name, i) for i, item in enumerate(items)

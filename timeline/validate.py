@@ -12,7 +12,7 @@ import functools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +20,7 @@ from pathlib import Path
 import pycountry
 
 from . import schema
-from .dates import DateError, is_future, parse_date
+from .dates import DateError, ParsedDate, is_future, parse_date
 from .load import (
     Document,
     LoadError,
@@ -146,9 +146,12 @@ Span = tuple[str, str]
 
 def _span(event: dict) -> Span | None:
     try:
-        parsed = parse_date(event.get("date"))
+        return span_of(parse_date(event.get("date")))
     except DateError:
         return None  # reported by the field check
+
+
+def span_of(parsed: ParsedDate) -> Span:
     return parsed.start.isoformat(), parsed.end.isoformat()
 
 
@@ -426,16 +429,11 @@ class Validator:
                     item.get("id"),
                 )
         items = raw["events"]
-        targets = [
-            rel.get("event")
-            for event in items if isinstance(event, dict)
-            for rel in _list(event.get("related"))
-            if isinstance(rel, dict) and rel.get("type") in schema.ACYCLIC_RELATIONS
-            and isinstance(rel.get("event"), str)
-        ]  # fmt: skip
+        targets = [t for e in items for _, _, t in _relations(e, schema.ACYCLIC_RELATIONS)]
         changed = [e["id"] for e in items if isinstance(e, dict) and isinstance(e.get("id"), str)]
         into = list(unchanged.ordered_into(changed)) if changed else []
-        named = {t for t in _related(items, schema.ORDERED_RELATIONS)} | {e for _, e, _ in into}
+        named = {t for e in items for _, _, t in _relations(e, schema.ORDERED_RELATIONS)}
+        named |= {event for _, event, _ in into}
         self.check_events(
             items,
             unchanged.acyclic_edges(targets) if targets else (),
@@ -507,7 +505,7 @@ class Validator:
             self.check_cited_sources(event, path)
             self.check_event_date(event, path, seen)
         self.check_relation_cycles(items, other_edges)
-        self.check_relation_order(items, other_ordered, other_spans or {})
+        self.check_relation_order(items, other_ordered, other_spans)
 
     def check_references(
         self, kind: str, raw: dict, path: Path_, ids: dict[str, list[str]], record_id: object
@@ -569,14 +567,9 @@ class Validator:
                 if edge_kind == kind:
                     edges.setdefault(source, []).append((target, ("events",)))
             for i, event in enumerate(items):
-                if not isinstance(event, dict) or not isinstance(event.get("id"), str):
-                    continue
-                for j, rel in enumerate(_list(event.get("related"))):
-                    if isinstance(rel, dict) and rel.get("type") == kind:
-                        target = rel.get("event")
-                        if isinstance(target, str):
-                            where = ("events", i, "related", j, "event")
-                            edges.setdefault(event["id"], []).append((target, where))
+                for j, _, target in _relations(event, (kind,)):
+                    where = ("events", i, "related", j, "event")
+                    edges.setdefault(event["id"], []).append((target, where))
             for where, loop, length in _cycles(edges):
                 self.record_label = f"event {loop[0]}"
                 self.report(
@@ -587,7 +580,10 @@ class Validator:
                 )
 
     def check_relation_order(
-        self, items: list, others: Iterable[tuple[str, str, str]] = (), spans: Mapping = {}
+        self,
+        items: list,
+        others: Iterable[tuple[str, str, str]] = (),
+        spans: Mapping[str, Span] | None = None,
     ) -> None:
         """A ``follows`` or ``responds_to`` relation names an event that begins no later than
         this one ends (both dates read as the first and last day they may mean).
@@ -595,7 +591,7 @@ class Validator:
         ``others``: (kind, event, target) edges of events outside ``items``; ``spans``: the
         dates of the events outside ``items`` that the edges name.
         """
-        spans = dict(spans)
+        spans = dict(spans or {})
         date_of: dict[str, Path_] = {}
         for i, event in enumerate(items):
             is_event = isinstance(event, dict) and isinstance(event.get("id"), str)
@@ -605,13 +601,8 @@ class Validator:
         edges = [(kind, event, target, date_of.get(target, ("events",)))
                  for kind, event, target in others if kind in schema.ORDERED_RELATIONS]  # fmt: skip
         for i, event in enumerate(items):
-            if not isinstance(event, dict) or not isinstance(event.get("id"), str):
-                continue
-            for j, rel in enumerate(_list(event.get("related"))):
-                if (isinstance(rel, dict) and rel.get("type") in schema.ORDERED_RELATIONS
-                        and isinstance(rel.get("event"), str)):  # fmt: skip
-                    edges.append((rel["type"], event["id"], rel["event"],
-                                  ("events", i, "related", j, "event")))  # fmt: skip
+            for j, kind, target in _relations(event, schema.ORDERED_RELATIONS):
+                edges.append((kind, event["id"], target, ("events", i, "related", j, "event")))
         for kind, event, target, where in edges:
             if event in spans and target in spans and spans[target][0] > spans[event][1]:
                 self.record_label = f"event {event}"
@@ -911,13 +902,14 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _related(items: list, kinds: tuple[str, ...]) -> Iterable[str]:
-    """The events that ``items`` name in their relations of ``kinds``."""
-    for event in items:
-        for rel in _list(event.get("related")) if isinstance(event, dict) else ():
-            named = rel.get("event") if isinstance(rel, dict) else None
-            if rel.get("type") in kinds and isinstance(named, str):
-                yield named
+def _relations(event: object, kinds: tuple[str, ...]) -> Iterator[tuple[int, str, str]]:
+    """An event's well-formed relations of ``kinds``: (position in its list, kind, the event
+    named); none for a record without an id (its own checks report it)."""
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        return
+    for j, rel in enumerate(_list(event.get("related"))):
+        if isinstance(rel, dict) and rel.get("type") in kinds and isinstance(rel.get("event"), str):
+            yield j, rel["type"], rel["event"]
 
 
 def _list(value: object) -> list:
@@ -1069,7 +1061,7 @@ def validate_batch(
     for event in items if section == "events" else ():  # each checked: read as it was
         parsed = parse_date(event["date"])
         index.titles.append((parsed.canonical, _folded(event["title"])))
-        index.spans[event["id"]] = parsed.start.isoformat(), parsed.end.isoformat()
+        index.spans[event["id"]] = span_of(parsed)
         related = _list(event.get("related"))
         index.relations += [(r["type"], event["id"], r["event"]) for r in related
                             if r["type"] in schema.CHECKED_RELATIONS]  # fmt: skip

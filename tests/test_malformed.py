@@ -44,6 +44,7 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "billion-laughs.yaml": (1, "aliases expand to"),
     "complex-mapping-key.yaml": (41, "mapping key must be a plain word"),
     "contradicts-without-note.yaml": (97, "contradicting citation needs a note"),
+    "relation-follows-a-later-event.yaml": (80, "follows fleet-destroyed-claim, which begins"),
     "control-character.yaml": (40, "U+0007 is not allowed"),
     "coordinates-as-text.yaml": (45, "expected a number"),
     "date-with-time.yaml": (39, "time of day"),

@@ -3,6 +3,7 @@ placed and checked from it, same bytes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from timeline import edit
 from timeline.build import build_file
 from timeline.cli import app
+from timeline.dates import parse_date
 from timeline.edit import EditRefused, add_event
 from timeline.layout import event_order
 from timeline.load import load_text
@@ -258,6 +260,7 @@ WRONG = {
                                                                  "event": "no-such-event"}]},
     "a confirmed event in the future": lambda new: {"date": "2099-01"},
     "several at once": lambda new: {"type": "meting", "citations": [], "countries": ["XX"]},
+    "a later event followed": lambda new: {},  # one dated after the new one (below)
     "a duplicate id": lambda new: {"id": "montreux"},
     "a duplicate event": lambda new: {},  # the date and title of one in the file (below)
 }  # fmt: skip
@@ -282,6 +285,10 @@ def test_an_event_with_errors_is_refused_as_the_whole_file_check_refuses_it(
     if wrong == "a duplicate event":
         other = load_text(alone.read_text(encoding="utf-8"), alone).data["events"][7]
         new |= {"date": other["date"], "title": other["title"]}
+    if wrong == "a later event followed":
+        events = load_text(alone.read_text(encoding="utf-8"), alone).data["events"]
+        later = next(e["id"] for e in events if parse_date(e["date"]).start > dt.date(2020, 5, 31))
+        new |= {"related": [{"type": "follows", "event": later}]}
     refusals, checks = [], []
     real = edit._checked_whole
     monkeypatch.setattr(edit, "_checked_whole", lambda *a: checks.append(1) or real(*a))

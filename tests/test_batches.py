@@ -5,6 +5,7 @@ cannot settle is settled by the whole file's check, which says where."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -322,7 +323,12 @@ def test_a_reader_killed_from_outside_is_an_error_in_words(
     shutil.copyfile(realistic, path)
     db = build_file(path, tmp_path / "record.db").db_path
     before = contents(db)
-    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: New ", 1))
+    # a title edited: the first plain one, which stays plain YAML with a word put before it
+    # (a quoted or folded one would not)
+    edited = re.sub(r"^(    title: )(?=[A-Za-z])", r"\1New ", path.read_text(encoding="utf-8"),
+                    count=1, flags=re.MULTILINE)  # fmt: skip
+    assert edited != path.read_text(encoding="utf-8")
+    path.write_text(edited)
     if command == "validate":  # no database: every record read in batches
         db.rename(tmp_path / "elsewhere.db")
         db = tmp_path / "elsewhere.db"

@@ -59,7 +59,8 @@ ROW_PART = {"events_between": None, "event_map": None, "actor_events": "role",
 @pytest.fixture(scope="module")
 def generated_db(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("pages")
-    return build(write_realistic(300, tmp / "events.yaml", seed=5), tmp)
+    # large enough that the rarest question, the TB2's transfers, runs to three pages
+    return build(write_realistic(500, tmp / "events.yaml", seed=5), tmp)
 
 
 def page_plugin():

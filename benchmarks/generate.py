@@ -324,9 +324,9 @@ class Generator:
             template = rng.randrange(len(real.events))
             relations = real.events[template].get("related") or []
             date = shifted_date(real.dates[template], rng)
-            last_day = parse_date(date).end
+            parsed = parse_date(date)
             targets = [
-                copy[0] if copy and (r["type"] not in ORDERED_RELATIONS or copy[1] <= last_day)
+                copy[0] if copy and (r["type"] not in ORDERED_RELATIONS or copy[1] <= parsed.end)
                 else None  # a relation to an earlier event, to a copy dated later: left out
                 for r in relations
                 for copy in [latest.get(real.event_index[r["event"]])]
@@ -352,8 +352,8 @@ class Generator:
                     values[key] = self.copy_id(key[1], k)
                 elif kind == "related":
                     values[key] = targets[int(key[1])]
-            latest[template] = values[("id",)], parse_date(date).start
-            out.append((parse_date(date).sort_key, values[("id",)], proto, values))
+            latest[template] = values[("id",)], parsed.start
+            out.append((parsed.sort_key, values[("id",)], proto, values))
         return out
 
     # sources, actors and systems

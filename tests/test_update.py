@@ -379,7 +379,7 @@ def test_a_relation_loop_with_an_unchanged_event_is_found(small_yaml: Path):
 
 @pytest.mark.parametrize(
     ("edited", "date"),
-    [("flight-suspension", "2018"), ("baykar-ukrspecexport-2019", '"2022-05-01"')],
+    [("flight-suspension", "2018"), ("baykar-ukrspecexport-2019", "2022-05-01")],
     ids=["its-own-relation", "a-relation-to-it"],
 )
 def test_a_date_moved_past_a_related_unchanged_event_is_found(small_yaml: Path, edited, date):
@@ -391,7 +391,7 @@ def test_a_date_moved_past_a_related_unchanged_event_is_found(small_yaml: Path, 
     text = small_yaml.read_text(encoding="utf-8")
     events, spans = event_spans(text, small_yaml)
     (i,) = [n for n, e in enumerate(events) if e["id"] == edited]
-    moved = dict(events[i], date=date.strip('"'))
+    moved = dict(events[i], date=date)
     small_yaml.write_text(spliced(text, spans[i], dump_record("event", moved) + "\n"))
     with pytest.raises(InvalidInput) as error:
         build_file(small_yaml)

@@ -593,16 +593,17 @@ class Validator:
         """
         spans = dict(spans or {})
         date_of: dict[str, Path_] = {}
+        edges = []
         for i, event in enumerate(items):
             is_event = isinstance(event, dict) and isinstance(event.get("id"), str)
             if is_event and (span := _span(event)):
                 spans[event["id"]] = span
                 date_of[event["id"]] = ("events", i, "date")
-        edges = [(kind, event, target, date_of.get(target, ("events",)))
-                 for kind, event, target in others if kind in schema.ORDERED_RELATIONS]  # fmt: skip
-        for i, event in enumerate(items):
             for j, kind, target in _relations(event, schema.ORDERED_RELATIONS):
                 edges.append((kind, event["id"], target, ("events", i, "related", j, "event")))
+        edges += [(kind, event, target, date_of.get(target, ("events",)))
+                  for kind, event, target in others
+                  if kind in schema.ORDERED_RELATIONS]  # fmt: skip
         for kind, event, target, where in edges:
             if event in spans and target in spans and spans[target][0] > spans[event][1]:
                 self.record_label = f"event {event}"
@@ -1062,9 +1063,10 @@ def validate_batch(
         parsed = parse_date(event["date"])
         index.titles.append((parsed.canonical, _folded(event["title"])))
         index.spans[event["id"]] = span_of(parsed)
-        related = _list(event.get("related"))
-        index.relations += [(r["type"], event["id"], r["event"]) for r in related
-                            if r["type"] in schema.CHECKED_RELATIONS]  # fmt: skip
+        index.relations += [
+            (kind, event["id"], target)
+            for _, kind, target in _relations(event, schema.CHECKED_RELATIONS)
+        ]
     if not warnings:
         return _dataset({s: items if s == section else [] for s in schema.SECTIONS}), index
     index.warned = [(name, i) for i, item in enumerate(items)

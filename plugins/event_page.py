@@ -49,26 +49,6 @@ left join sources src on src.id = es.source_id
 where es.event_id = :id order by es.position
 """
 
-QUALIFIER_WORDS = {"exact": "", "approximate": "about ", "at-least": "at least ",
-                   "up-to": "up to "}  # fmt: skip
-
-
-def quantity_words(entry):
-    """'at least 6', 'about 50', or '' when no source gives a number."""
-    if entry["quantity"] is None:
-        return ""
-    return QUALIFIER_WORDS.get(entry["quantity_qualifier"] or "exact", "") + str(entry["quantity"])
-
-
-def value_words(entry):
-    """'USD 69,000,000' as the source states it, or ''."""
-    if entry["value"] is None:
-        return ""
-    amount = entry["value"]
-    amount = f"{int(amount):,}" if float(amount).is_integer() else f"{amount:,}"
-    return f"{entry['currency']} {amount}"
-
-
 CITATIONS_SQL = """
 select c.id, c.position, c.quote, c.translation, c.stance, c.note, s.id as source_id,
        s.title as source_title,
@@ -139,8 +119,6 @@ def extra_template_vars(view_name, database, table, request, datasette):
         systems = []
         for r in (await db.execute(SYSTEMS_SQL, params)).rows:
             entry = dict(r)
-            entry["quantity_words"] = quantity_words(entry)
-            entry["value_words"] = value_words(entry)
             entry["url"] = row_url(datasette, "systems", entry["system_id"])
             systems.append(entry)
         related = []

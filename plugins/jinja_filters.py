@@ -8,12 +8,15 @@
   month), which read in date order.
 * ``facet_label``: a code as what it stands for, with the code: 'Türkiye (TR)', from
   the code lists in ``timeline.schema`` (the event page names countries the same way).
+* ``figure`` and ``amount``: a number with its qualifier ('about 1,200', 'number not
+  stated') and an amount with its currency, as ``timeline.figures`` says them everywhere.
 """
 
 import json
 
 from datasette import hookimpl
 
+from timeline.figures import figure_words, value_words
 from timeline.schema import column_codes
 
 BY_VALUE = {"year", "month"}
@@ -55,3 +58,5 @@ def prepare_jinja2_environment(env):
     env.filters["facets_in_order"] = facets_in_order
     env.filters["facet_values"] = facet_values
     env.filters["facet_label"] = facet_label
+    env.filters["figure"] = figure_words
+    env.filters["amount"] = value_words

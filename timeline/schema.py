@@ -141,6 +141,14 @@ QUANTITY_QUALIFIERS: dict[str, str] = {
     "at-least": "that many or more (the source says at least, more than)",
     "up-to": "that many or fewer (the source says up to)",
 }
+# The words the site puts before a number of each qualifier: "about 50", "at least 6"
+# (``timeline.figures``; a test checks that every qualifier has its words).
+QUALIFIER_WORDS: dict[str, str] = {
+    "exact": "",
+    "approximate": "about",
+    "at-least": "at least",
+    "up-to": "up to",
+}
 DEALS: dict[str, str] = {
     "sale": "bought and paid for",
     "aid": "given as military or financial aid, or paid for by a grant",

@@ -37,8 +37,9 @@ DEFAULT_DB_NAME = f"{DATABASE_NAME}.db"
 # or the code that writes rows makes the next build start from an empty database, with no
 # version number to remember to bump.
 DATABASE_MODULES = ("batches", "build", "catalog", "changes", "dates", "derive", "digest",
-                    "files", "filters", "forks", "load", "model", "places", "provenance",
-                    "rows", "schema", "spans", "store", "validate", "views")  # fmt: skip
+                    "figures", "files", "filters", "forks", "load", "model", "places",
+                    "provenance", "rows", "schema", "spans", "store", "validate",
+                    "views")  # fmt: skip
 
 
 @functools.cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import schema
+from .figures import quantity_sql
 
 VIEWS = {
     # One row per event and actor, with roles: "what did X do, when?"
@@ -146,13 +147,11 @@ VIEWS = {
 
 def _figures(action: str | None) -> str:
     """SQL listing every figure of one step as stated: '6 (12 January 2019); up to 50
-    (28 June 2022); number unknown (March 2019, reported)'; with None, the order and
+    (28 June 2022); number not stated (March 2019, reported)'; with None, the order and
     delivery figures the totals leave out."""
     where = f"action = '{action}'" if action else f"action in ({_COUNTED}) and not counted"
     return f"""group_concat(case when {where} then
-                   case when quantity is null then 'number unknown'
-                        when quantity_qualifier = 'exact' then cast(quantity as text)
-                        else replace(quantity_qualifier, '-', ' ') || ' ' || quantity end
+                   {quantity_sql()}
                    || case when action = 'running-total' and as_of_label is not null
                            then ' over ' || as_of_label else '' end
                    || ' (' || date_label || case when status != 'confirmed'

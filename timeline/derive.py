@@ -322,6 +322,8 @@ EVENT_COUNTS_SQL = [
 # actors read from its id (an index covers them) and kept where they make a pair asked
 # for: looking each event up in each partner's events made about nine lookups per shared
 # event at 100,000 events.
+PAIR_SIDES_TABLE = """create temp table pair_sides (fewer text, more text, actor_id text,
+other_id text, primary key (fewer, more)) without rowid"""
 PAIR_SIDES_SQL = """insert into temp.pair_sides (fewer, more, actor_id, other_id)
 select iif(x.event_count <= y.event_count, p.actor_id, p.other_id),
     iif(x.event_count <= y.event_count, p.other_id, p.actor_id), p.actor_id, p.other_id
@@ -407,8 +409,7 @@ def recount(db: sqlite_utils.Database) -> None:
         db.execute(sql)
     for table, sql in USE_COUNTS_SQL.items():  # before the pairs, which read them
         db.execute(f"{sql} where {_USED.format(table=table)}")
-    db.execute("create temp table pair_sides (fewer text, more text, actor_id text,"
-               " other_id text, primary key (fewer, more)) without rowid")  # fmt: skip
+    db.execute(PAIR_SIDES_TABLE)
     db.execute(PAIR_SIDES_SQL)
     db.execute(ACTOR_PAIRS_SQL.format(first_ids=_first_ids(PAIR_EVENT_IDS)))
     db.execute(LIST_COUNTS_ADDED_SQL)

@@ -61,7 +61,7 @@ def counting_reason(step: dict) -> str | None:
         return f"a claim ({step['status']})"
     if step["quantity"] is None:
         return "no number stated"
-    return f"{step['quantity_qualifier'].replace('-', ' ')}, not exact"
+    return "not an exact number"  # the figure's own words say how: "about", "up to", …
 
 
 class NamesNothing(Exception):

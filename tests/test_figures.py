@@ -55,6 +55,7 @@ async def test_the_pages_and_the_views_say_an_approximate_figure_alike(tmp_path)
         assert "approximate 1" not in page  # the qualifier's code is not shown as words
     for page in (system, register):
         assert "up to 40" in page and NO_NUMBER in page
+    assert "not added: not an exact number" in register  # the words are the figure's alone
     [totals] = query_rows(db, "select orders, deliveries, pledges from transfer_totals")
     assert re.match(r"about 1200 \(", totals["orders"])
     assert re.match(r"up to 40 \(", totals["deliveries"])

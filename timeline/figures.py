@@ -15,27 +15,21 @@ from .schema import QUALIFIER_WORDS
 NO_NUMBER = "number not stated"
 
 
-def quantity_words(quantity: int | None, qualifier: str | None, *, grouped: bool = True) -> str:
-    """The number with its qualifier's words, '' when the source gives none. ``grouped``:
-    with a comma between thousands, as the pages write numbers (the SQL text does not).
-
-    >>> quantity_words(116000, "exact"), quantity_words(50, "approximate", grouped=False)
-    ('116,000', 'about 50')
-    """
-    if quantity is None:
-        return ""
-    number = f"{quantity:,}" if grouped else str(quantity)
-    words = QUALIFIER_WORDS[qualifier or "exact"]
-    return f"{words} {number}" if words else number
-
-
 def figure_words(quantity: int | None, qualifier: str | None, *, grouped: bool = True) -> str:
-    """``quantity_words``, or NO_NUMBER when the source gives none.
+    """The number with its qualifier's words, or NO_NUMBER when the source gives none.
+    ``grouped``: with a comma between thousands, as the pages write numbers (the SQL text
+    does not).
 
+    >>> figure_words(116000, "exact"), figure_words(50, "approximate", grouped=False)
+    ('116,000', 'about 50')
     >>> figure_words(6, "at-least"), figure_words(None, None)
     ('at least 6', 'number not stated')
     """
-    return quantity_words(quantity, qualifier, grouped=grouped) or NO_NUMBER
+    if quantity is None:
+        return NO_NUMBER
+    number = f"{quantity:,}" if grouped else str(quantity)
+    words = QUALIFIER_WORDS[qualifier or "exact"]
+    return f"{words} {number}" if words else number
 
 
 def quantity_sql(quantity: str = "quantity", qualifier: str = "quantity_qualifier") -> str:

@@ -91,13 +91,11 @@ async def test_system_page_shows_the_steps_of_its_deals(ds):
 
 async def test_claims_page_sets_the_evidence_side_by_side(ds):
     """Every claim of the record has its card, page after page."""
-    html = (await ds.client.get("/claims")).text
-    cards, url = 0, "/claims"
-    while url:
-        page = (await ds.client.get(url)).text
+    html = page = (await ds.client.get("/claims")).text
+    cards = page.count('class="claim-card')
+    while found := re.search(r'<a rel="next" href="([^"]+)"', page):
+        page = (await ds.client.get(unescape(found.group(1)))).text
         cards += page.count('class="claim-card')
-        found = re.search(r'<a rel="next" href="([^"]+)"', page)
-        url = unescape(found.group(1)) if found else None
     db = ds.get_database("record")
     claims = (await db.execute("select count(*) from events where status != 'confirmed'")).first()
     assert cards == claims[0] > 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 import yaml
-from support import REAL, SMALL, build, write_yaml
+from support import REAL, SMALL, build, contents, write_yaml
 
 from conftest import files_in
 from timeline import derive, files
@@ -370,7 +370,25 @@ def test_a_file_written_just_before_the_build_keeps_no_stamp(small_yaml, fresh_d
     assert build_file(small_yaml).skipped  # by the hash of its bytes
 
 
-def test_build_is_deterministic(small_yaml, tmp_path):
+def test_builds_of_the_same_bytes_read_at_different_moments_hold_the_same_contents(
+    small_yaml, tmp_path, monkeypatch
+):
+    """One build reads the file within a second of its write and keeps no stamp, the other
+    after it and keeps one: ``support.contents`` compares what they hold, not when they read."""
+    monkeypatch.setattr(files, "SETTLED_NS", 10**18)  # however long the machine took
+    just_written = build_file(small_yaml, tmp_path / "a.db").db_path
+    monkeypatch.setattr(files, "SETTLED_NS", 0)
+    settled = build_file(small_yaml, tmp_path / "b.db").db_path
+    stamps = [dict(rows(db, "select key, value from build_info"))[STAMP_KEY]
+              for db in (just_written, settled)]  # fmt: skip
+    assert stamps[0] == "" and stamps[1] != ""
+    assert contents(just_written) == contents(settled)
+
+
+def test_build_is_deterministic(small_yaml, tmp_path, monkeypatch):
+    # every read takes the file as settled: otherwise a loaded machine can put the first
+    # build within a second of the copy (no stamp) and the second past it (a stamp)
+    monkeypatch.setattr(files, "SETTLED_NS", 0)
     a = build_file(small_yaml, tmp_path / "a.db").db_path
     b = build_file(small_yaml, tmp_path / "b.db").db_path
     dump = lambda p: list(sqlite3.connect(p).iterdump())  # noqa: E731

@@ -7,8 +7,10 @@
 // * marks on the same dates are stacked in lanes, never drawn over each other; claims
 //   take the lanes first and are drawn last, so they are seen at every zoom;
 // * every mark is at least MIN_WIDTH pixels wide, so a finger can hit it;
-// * where a row has no room left (MAX_LANES), the events that do not fit (claims last) are
-//   not drawn but counted, and the page says how many: zooming in shows them.
+// * where a row has no room left, the events that do not fit (claims last) are not drawn
+//   but counted, and the page says how many: zooming in shows them. The others have
+//   MAX_LANES lanes of their own beside the claims', so that a day crowded with claims
+//   still shows, at the closest zoom, what else happened on it.
 // The range changes by wheel, pinch, drag, the buttons and the brush under the chart; it
 // is kept in the address (?view=2022-02-01..2022-02-28) and links the list below to it.
 
@@ -19,11 +21,12 @@ const POINT = 12; // px, the room a day's point takes
 const GAP = 2; // px between marks in a lane
 const LANE = 15; // px per lane; a mark is LANE - 3 high
 const HEADER = 15; // px above a row's lanes, for its name
-const MAX_LANES = 4; // lanes per row: what does not fit is counted, not drawn
+const MAX_LANES = 4; // lanes per row holding events other than claims: past them, counted
 // Claims may open more lanes: they are what a reader must not miss. The record's claims,
-// crowded in 2022, take 14 lanes in a row across its whole span on a 375 px phone (the
-// browser test draws every one); past this many, a claim too is counted, not drawn.
-const MAX_CLAIM_LANES = 16;
+// crowded in 2022, take 19 lanes in a row across its whole span on a 375 px phone (the
+// browser test draws every one; 18 are too few); past this many, a claim too is counted,
+// not drawn. A row takes only the lanes it uses.
+const MAX_CLAIM_LANES = 24;
 const MIN_BRUSH = 6; // px, the narrowest brush drawn
 const WHEEL_STEP = 300; // wheel delta (px) that halves or doubles the range
 // Parameters of the page that place the list rather than filter it: the list link drops
@@ -76,10 +79,11 @@ function perYear(events) {
   }));
 }
 
-// Lanes of one row: claims first, then the others in the gaps left, each in the order of
-// its mark's left edge (not of its date: a day's point reaches half a point before its
-// day, so it can start left of a span that begins a little earlier). Each lane keeps its
-// claims' extents (sorted, apart) and the end of its last other mark.
+// Lanes of one row: claims first, then the others in the gaps left, a new lane opened for
+// them while fewer than MAX_LANES lanes hold one; each in the order of its mark's left
+// edge (not of its date: a day's point reaches half a point before its day, so it can
+// start left of a span that begins a little earlier). Each lane keeps its claims' extents
+// (sorted, apart) and the end of its last other mark.
 function layOut(items, px) {
   const extent = (e) => {
     const left = px(e.start);
@@ -105,19 +109,21 @@ function layOut(items, px) {
     placed.push({ e, lane });
   }
   for (const k of lanes) k.end = -Infinity;
+  let others = 0; // lanes holding an event other than a claim
   for (const { e, at: [l, r] } of ordered.filter(({ e }) => !e.claim)) {
     let lane = lanes.findIndex((k) => {
       while (k.next < k.claims.length && k.claims[k.next][1] + GAP <= l) k.next += 1;
       const claim = k.claims[k.next];
       return k.end + GAP <= l && (!claim || claim[0] >= r + GAP);
     });
-    if (lane < 0 && lanes.length < MAX_LANES) {
+    if (lane < 0 && others < MAX_LANES) {
       lane = lanes.push({ claims: [], end: -Infinity, next: 0 }) - 1;
     }
     if (lane < 0) {
       hidden += 1;
       continue;
     }
+    if (lanes[lane].end === -Infinity) others += 1;
     lanes[lane].end = r;
     placed.push({ e, lane });
   }

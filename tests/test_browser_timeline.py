@@ -92,11 +92,20 @@ LANES_EVENTS = [  # (id, date, claim)
 ]
 
 
-def lanes_timeline() -> dict:
-    """The events above as statements, with two meetings far apart so that the range the
-    test zooms to lies inside the whole record."""
+# One day with more claims of a kind than a row has lanes for the others, and one event of
+# that kind and day that is not a claim (as the record's 24 February 2022: four claims of
+# military action and a ship hit off Odesa).
+CROWDED_DAY = "2010-05-10"
+CROWDED_EVENTS = [(f"claim-{n}", CROWDED_DAY, True) for n in range(5)] + [
+    ("other", CROWDED_DAY, False)
+]
+
+
+def lanes_timeline(events: list[tuple[str, str, bool]] = LANES_EVENTS) -> dict:
+    """The events given (by default those above) as statements, with two meetings far apart
+    so that the range the test zooms to lies inside the whole record."""
     rows = [(f"far-{d[:4]}", d, "meeting", False) for d in ("2005-06-01", "2026-06-01")]
-    rows += [(f"lane-{i}", d, "statement", claim) for i, d, claim in LANES_EVENTS]
+    rows += [(f"lane-{i}", d, "statement", claim) for i, d, claim in events]
     someone = {"id": "someone", "name": "Someone", "kind": "person", "country": "TR"}
     return timeline_of([
         {"id": event_id, "date": day, "title": f"Mark {event_id}", "type": kind,
@@ -109,6 +118,14 @@ def lanes_timeline() -> dict:
 @pytest.fixture(scope="module")
 def lanes_server(tmp_path_factory):
     path = write_yaml(lanes_timeline(), tmp_path_factory.mktemp("lanes") / "events.yaml")
+    yield from served(tmp_path_factory, path)
+
+
+@pytest.fixture(scope="module")
+def crowded_server(tmp_path_factory):
+    path = write_yaml(
+        lanes_timeline(CROWDED_EVENTS), tmp_path_factory.mktemp("crowded") / "events.yaml"
+    )
     yield from served(tmp_path_factory, path)
 
 
@@ -425,4 +442,20 @@ def test_a_day_drawn_left_of_an_earlier_span_stays_off_the_claims(page, lanes_se
         f"Mark lane-{i}" for i, *_ in sorted(LANES_EVENTS)
     ]
     assert state(page)["hidden"] == 0
+    assert overlapping(list(drawn.values())) == []
+
+
+def test_a_day_crowded_with_claims_still_shows_its_other_events_when_zoomed_in(
+    page, crowded_server
+):
+    """The claims take more lanes than the others are given; the others still get lanes of
+    their own, so the closest zoom draws every event of the day, none over another."""
+    opened(page, f"{crowded_server}/timeline?view=2010-05-03..2010-05-16")
+    assert days(page) == pytest.approx(14)
+    drawn = marks(page)
+    assert sorted(label.split(";")[0] for label in drawn) == sorted(
+        f"Mark lane-{i}" for i, *_ in CROWDED_EVENTS
+    )
+    assert state(page)["hidden"] == 0
+    assert all(m["onTop"] for m in drawn.values())
     assert overlapping(list(drawn.values())) == []

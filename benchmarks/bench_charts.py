@@ -12,8 +12,8 @@ Playwright and ``make setup``). Each run is a fresh browser context (nothing cac
 * the visual timeline of the whole record (static/timeline.js): the bytes of its data
   (``/-/timeline-overview.json``, raw and as the site's gzip sends it) and the time it
   takes to lay out and draw the events in view (``performance.measure("timeline layout
-  and draw")``), opened on the whole record and on February 2022, for the real file and
-  for the 10,000 events.
+  and draw")``), with how many marks it drew and how many it counted instead, opened on
+  the whole record and on February 2022, for the real file and for the 10,000 events.
 
 Prints figures; asserts nothing.
 """
@@ -50,6 +50,9 @@ TIMINGS = """() => ({
     ready: performance.now(),
     failed: document.querySelectorAll('[data-chart-state=failed], [data-overview-state=failed]')
         .length,
+    // what the visual timeline drew and what it counted instead (the same on every load)
+    laid: [...document.querySelectorAll('figure.overview')]
+        .map(f => [Number(f.dataset.marks), Number(f.dataset.hidden)]),
 })"""
 SPEC_PAGE = """<!doctype html><html><head><meta charset="utf-8">{scripts}</head><body>
 <div class="chart-view" data-chart-spec="bench-spec" style="width: 1200px"></div>
@@ -82,13 +85,16 @@ def timed(browser, url: str, runs: int, routes=()) -> dict:
     assert not any(r["failed"] for r in results), url
     medians = {name: statistics.median(r["charts"][name] for r in results)
                for name in results[0]["charts"]}  # fmt: skip
-    return {"charts": medians, "ready": statistics.median(r["ready"] for r in results)}
+    return {"charts": medians, "ready": statistics.median(r["ready"] for r in results),
+            "laid": results[0]["laid"]}  # fmt: skip
 
 
 def report(label: str, figures: dict) -> None:
     parts = ", ".join(f"{name.removesuffix('-spec')} {ms:.0f} ms"
                       for name, ms in figures["charts"].items())  # fmt: skip
-    print(f"  {label:34} {parts}; all drawn {figures['ready']:.0f} ms after navigation")
+    laid = "".join(f"; {marks:,} marks drawn, {hidden:,} counted"
+                   for marks, hidden in figures["laid"])  # fmt: skip
+    print(f"  {label:34} {parts}; all drawn {figures['ready']:.0f} ms after navigation{laid}")
 
 
 def overview_bytes(base: str) -> str:

@@ -12,8 +12,9 @@ Playwright and ``make setup``). Each run is a fresh browser context (nothing cac
 * the visual timeline of the whole record (static/timeline.js): the bytes of its data
   (``/-/timeline-overview.json``, raw and as the site's gzip sends it) and the time it
   takes to lay out and draw the events in view (``performance.measure("timeline layout
-  and draw")``), with how many marks it drew and how many it counted instead, opened on
-  the whole record and on February 2022, for the real file and for the 10,000 events.
+  and draw")``), with how many marks it drew and how many it counted instead, opened as
+  a reader first sees it (the years that hold most events), on the whole record and on
+  February 2022, for the real file and for the 10,000 events.
 
 Prints figures; asserts nothing.
 """
@@ -111,7 +112,9 @@ def overview_bytes(base: str) -> str:
 def timeline_figures(browser, base: str, runs: int) -> None:
     print(f"  {overview_bytes(base)}")
     for label, path in (
-        ("/timeline (whole record)", "/timeline"),
+        ("/timeline, as it opens", "/timeline"),
+        # (a range wider than the record's is the whole record)
+        ("/timeline, whole record", "/timeline?view=1900-01-01..2099-12-31"),
         ("/timeline, February 2022", "/timeline?view=2022-02-01..2022-02-28"),
     ):
         report(label, timed(browser, base + path, runs))  # fmt: skip

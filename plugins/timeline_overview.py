@@ -12,7 +12,9 @@ value no event could have is refused (400) with what is wrong. The page asks it 
 filters the page applies, but for ``from`` and ``to``: the chart keeps every date of the
 matching events, so the reader can zoom out of the range the list shows. It opens on
 ``?view=2022-02-01..2022-02-28`` (what the script writes into the address as the reader
-zooms), else on the page's ``from``/``to``, else on all of it.
+zooms), else on the page's ``from``/``to``, else on the run of years where most events
+start, between gaps of more than ``gap_years`` empty years (saying what it leaves out),
+else on all of it.
 """
 
 import json
@@ -60,6 +62,8 @@ async def overview(datasette, request):
         "rows": rows,
         "types": list(EVENT_TYPES),
         "claims": CLAIM_STATUSES,
+        # the chart opens on the run of years between gaps longer than this (timeline.js)
+        "gap_years": charts.MAX_EMPTY_YEARS,
         # ids are slugs (timeline.schema.SLUG): a row's address is this plus its id
         "event_url": datasette.urls.table(DATABASE, "events") + "/",
     }

@@ -13,6 +13,8 @@
 //   still shows, at the closest zoom, what else happened on it.
 // The range changes by wheel, pinch, drag, the buttons and the brush under the chart; it
 // is kept in the address (?view=2022-02-01..2022-02-28) and links the list below to it.
+// It opens on the years that hold most of the events (mainRun): a lone early event (the
+// 1936 treaty) would otherwise squeeze the rest of the record into a tenth of the width.
 
 const DAY = 86_400_000;
 const MIN_SPAN = 14 * DAY; // the closest zoom: two weeks across
@@ -66,6 +68,34 @@ function readEvents(data) {
       end: last + DAY,
     };
   });
+}
+
+const yearOf = (ms) => new Date(ms).getUTCFullYear();
+
+// The run of years the chart opens on: the events' years split wherever more than
+// `gapYears` years in a row have none (the rule that marks gaps on the home page's chart,
+// timeline.charts.MAX_EMPTY_YEARS), and the run where most events start (the later of
+// two as large). Null when the events' years make one run: the chart opens on all of it.
+function mainRun(events, gapYears) {
+  const runs = []; // {first, last, events}, in order
+  for (const year of [...new Set(events.map((e) => yearOf(e.start)))].sort((a, b) => a - b)) {
+    const run = runs[runs.length - 1];
+    if (run && year - run.last - 1 <= gapYears) run.last = year;
+    else runs.push({ first: year, last: year, events: 0 });
+  }
+  if (runs.length < 2) return null;
+  for (const e of events) runs.find((r) => yearOf(e.start) <= r.last).events += 1;
+  const main = runs.reduce((best, r) => (r.events >= best.events ? r : best));
+  const inside = events.filter((e) => yearOf(e.start) >= main.first && yearOf(e.start) <= main.last);
+  const label = (r) => (r.first === r.last ? `${r.first}` : `${r.first}–${r.last}`);
+  const others = runs.filter((r) => r !== main);
+  return {
+    from: Math.min(...inside.map((e) => e.start)),
+    to: Math.max(...inside.map((e) => e.end)),
+    years: label(main),
+    outside: others.reduce((n, r) => n + r.events, 0),
+    elsewhere: others.map(label).join(", "),
+  };
 }
 
 function perYear(events) {
@@ -155,6 +185,13 @@ function marksInView(events, types, from, to, width) {
   return { marks, rows, height: top, hidden };
 }
 
+// A range around the first and last times: a hundredth of it either side, at least a day,
+// and at least the closest zoom across.
+function padded(first, last) {
+  const pad = Math.max((last - first) * 0.01, DAY, (MIN_SPAN - (last - first)) / 2);
+  return [first - pad, last + pad];
+}
+
 class Overview {
   constructor(figure, view, brush, data) {
     this.figure = figure;
@@ -165,20 +202,25 @@ class Overview {
     this.types = data.types.filter((t) => present.has(t));
     const first = Math.min(...this.events.map((e) => e.start));
     const last = Math.max(...this.events.map((e) => e.end));
-    const pad = Math.max((last - first) * 0.01, DAY, (MIN_SPAN - (last - first)) / 2);
-    this.whole = [first - pad, last + pad];
+    this.whole = padded(first, last);
+    this.run = mainRun(this.events, data.gap_years);
     [this.from, this.to] = this.clamp(...this.opening());
     this.pending = false;
     this.syncing = false;
   }
 
-  // The range the page opens on: ?view=, else the page's from/to filters, else everything.
+  // The range the page opens on: ?view=, else the page's from/to filters, else the main
+  // run of years (said under the chart, with what it leaves out), else everything.
   opening() {
     const view = VIEW.exec(new URLSearchParams(location.search).get("view") || "");
     if (view) return [Date.parse(view[1]), Date.parse(view[2]) + DAY];
     const { from, to } = this.figure.dataset;
     if (from || to) {
       return [from ? Date.parse(from) : this.whole[0], to ? Date.parse(to) + DAY : this.whole[1]];
+    }
+    if (this.run) {
+      this.openedOnRun = true;
+      return padded(this.run.from, this.run.to);
     }
     return this.whole;
   }
@@ -243,6 +285,10 @@ class Overview {
     figure.querySelector(".overview-list-link").href = `${figure.dataset.listUrl}?${params}`;
     figure.querySelector(".overview-crowded").textContent = hidden
       ? `(${hidden.toLocaleString("en")} event${hidden === 1 ? " is" : "s are"} too close to others to draw at this zoom: zoom in to see ${hidden === 1 ? "it" : "them"}.)`
+      : "";
+    const run = this.openedOnRun && !this.moved ? this.run : null;
+    figure.querySelector(".overview-outside").textContent = run
+      ? `Opened on ${run.years}, the years that hold most of these events; ${run.outside.toLocaleString("en")} event${run.outside === 1 ? "" : "s"} from ${run.elsewhere} ${run.outside === 1 ? "is" : "are"} outside this range: “Whole record” shows every one.`
       : "";
     figure.dataset.range = view;
     if (!this.moved) return; // the address changes once the reader moves the range

@@ -20,6 +20,7 @@ import pytest
 from browsing import ARTIFACTS, served
 from support import REAL, build, timeline_of, write_yaml
 
+from timeline import charts
 from timeline.schema import CLAIM_STATUSES
 
 pytestmark = pytest.mark.browser
@@ -234,9 +235,55 @@ def shot(page, name: str) -> None:
     figure(page).screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def test_the_whole_record_is_drawn_and_nothing_is_lost_silently(page, server, events):
+def whole_record(page) -> None:
+    page.click(f"{FIGURE} [data-zoom=all]")
+    wait_drawn(page)
+
+
+def main_run(events: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The events of the run of years the timeline opens on (where most events start,
+    between gaps of more than charts.MAX_EMPTY_YEARS empty years), and the others."""
+    years = sorted({int(e["date_start"][:4]) for e in events})
+    runs = [[years[0]]]
+    for year in years[1:]:
+        if year - runs[-1][-1] - 1 > charts.MAX_EMPTY_YEARS:
+            runs.append([])
+        runs[-1].append(year)
+    starts = [int(e["date_start"][:4]) for e in events]
+    main = max(reversed(runs), key=lambda run: sum(run[0] <= y <= run[-1] for y in starts))
+    inside = [e for e in events if main[0] <= int(e["date_start"][:4]) <= main[-1]]
+    return inside, [e for e in events if e not in inside]
+
+
+def test_the_timeline_opens_on_the_years_that_hold_most_events_and_says_what_it_leaves_out(
+    page, server, events
+):
+    inside, outside = main_run(events)
+    # the real record: one event (the Montreux treaty, 1936) long before the rest
+    assert len(outside) == 1 and outside[0]["date_start"].startswith("1936")
     opened(page, f"{server}/timeline")
     assert page.url == f"{server}/timeline"  # the address changes once the reader zooms
+    s = state(page)
+    first, last = day_of(s["from"]), day_of(s["to"])
+    assert first <= date.fromisoformat(inside[0]["date_start"])
+    assert first > date.fromisoformat(outside[-1]["date_end"])
+    assert last > max(date.fromisoformat(e["date_end"]) for e in inside)
+    assert s["marks"] + s["hidden"] == len(inside)
+    note = page.locator(f"{FIGURE} .overview-outside")
+    assert note.inner_text() == (
+        f"Opened on {inside[0]['date_start'][:4]}–{inside[-1]['date_start'][:4]}, the years "
+        f"that hold most of these events; {len(outside)} event from 1936 is outside this "
+        "range: “Whole record” shows every one."
+    )
+    assert all(label.split(";")[0] != outside[0]["title"] for label in marks(page))
+    whole_record(page)
+    assert note.is_hidden()  # said only of the range the page opened on
+    assert state(page)["marks"] + state(page)["hidden"] == len(events)
+
+
+def test_the_whole_record_is_drawn_and_nothing_is_lost_silently(page, server, events):
+    opened(page, f"{server}/timeline")
+    whole_record(page)
     s = state(page)
     assert day_of(s["from"]) <= date.fromisoformat(events[0]["date_start"])
     last_end = max(date.fromisoformat(e["date_end"]) for e in events)
@@ -306,6 +353,8 @@ def test_claims_are_drawn_on_top_at_every_zoom(page, server, events):
             m = mark_of(drawn, claim["title"])
             assert m["onTop"] and m["width"] >= MIN_MARK, (label, claim["id"])
 
+    check("as the page opens")
+    whole_record(page)
     check("whole record")
     wheel_to(page, "2022-06-01", 800, 300)
     check("about a year")
@@ -339,6 +388,7 @@ def test_the_range_is_kept_in_the_address_and_the_list_follows_it(page, server, 
 
 def test_the_buttons_and_the_brush_move_the_range(page, server, events):
     opened(page, f"{server}/timeline")
+    whole_record(page)
     whole = days(page)
     page.click(f"{FIGURE} [data-zoom=in]")
     wait_drawn(page)
@@ -370,6 +420,8 @@ def test_the_buttons_and_the_brush_move_the_range(page, server, events):
 def test_on_a_375_px_phone_the_timeline_is_usable_by_touch(phone, server, events):
     opened(phone, f"{server}/timeline")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    phone.tap(f"{FIGURE} [data-zoom=all]")
+    wait_drawn(phone)
     drawn = marks(phone)  # every claim, even across the whole record on a phone
     for claim in (e for e in events if e["status"] in CLAIM_STATUSES):
         assert mark_of(drawn, claim["title"])["onTop"], claim["id"]
@@ -428,6 +480,7 @@ def test_filters_no_event_matches_leave_a_plain_note(page, server):
 
 def test_a_day_drawn_left_of_an_earlier_span_stays_off_the_claims(page, lanes_server):
     opened(page, f"{lanes_server}/timeline")
+    whole_record(page)  # (the note on the opening range goes: the chart keeps its width)
     origin = datetime.fromisoformat(LANES_ORIGIN).replace(tzinfo=UTC).timestamp() * 1000
     figure(page).evaluate(
         """(figure, [from, perDay]) => { const overview = figure.overview;

@@ -55,6 +55,7 @@ CONFIG = {"background": BACKGROUND, **LABELS}
 # Years on a chart's axis: every year from the first to the last, empty ones included,
 # except that more than MAX_EMPTY_YEARS empty years in a row are one band marked as a gap
 # ("1937–2013"), so 1936 is neither drawn beside 2014 nor 77 empty bands away from it.
+# The visual timeline opens on the run of years between such gaps that holds most events.
 MAX_EMPTY_YEARS = 4
 GAP_FILL = "#e3e6e8"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from browsing import ARTIFACTS, checked_page, open_page, served
-from support import SMALL, contrast
+from support import SMALL, contrast, timeline_of, write_yaml
 
 from timeline import charts
 
@@ -35,6 +35,20 @@ def server(tmp_path_factory):
 @pytest.fixture
 def phone(browser):
     yield from checked_page(browser, width=390)
+
+
+# An actor whose name is wider than the room a phone's heatmap gives its labels.
+LONG_NAME = "Naval Forces of the Armed Forces of Ukraine"
+
+
+@pytest.fixture(scope="module")
+def long_name_server(tmp_path_factory):
+    navy = {"id": "navy", "name": LONG_NAME, "kind": "armed-forces", "country": "UA"}
+    drill = {"id": "drill", "date": "2021-05-01", "type": "meeting", "status": "confirmed",
+             "actors": [{"actor": "navy", "role": "participant"}]}  # fmt: skip
+    data = timeline_of([drill], [navy])
+    path = write_yaml(data, tmp_path_factory.mktemp("long-name") / "events.yaml")
+    yield from served(tmp_path_factory, path)
 
 
 def drawn(page, chart: str) -> None:
@@ -211,6 +225,31 @@ def x_labels(page, chart: str) -> list[str]:
             .filter(t => t.getAttribute("opacity") !== "0").map(t => t.textContent)""",
         chart,
     )
+
+
+def y_labels(page, chart: str) -> list[str]:
+    """The labels the chart's y axis shows."""
+    return page.evaluate(
+        """chart => [...document.querySelectorAll(chart + ' svg g.role-axis')]
+            .filter(g => (g.getAttribute("aria-label") || "").startsWith("Y-axis"))
+            .flatMap(g => [...g.querySelectorAll(".role-axis-label text")])
+            .map(t => t.textContent)""",
+        chart,
+    )
+
+
+def test_the_heatmap_names_an_actor_whole_on_a_wide_page_and_shortened_on_a_phone(
+    page, phone, long_name_server
+):
+    for reader, whole in ((page, True), (phone, False)):
+        reader.goto(f"{long_name_server}/")
+        drawn(reader, "#actor-years")
+        [label] = y_labels(reader, "#actor-years")
+        if whole:
+            assert label == LONG_NAME
+        else:
+            assert label.endswith("…") and LONG_NAME.startswith(label[:-1]), label
+        assert reader.evaluate("document.documentElement.scrollWidth") <= (1280 if whole else 390)
 
 
 def test_a_year_axis_shows_empty_years_and_marks_a_long_gap(page, server):

@@ -312,6 +312,13 @@ def _per_year_value(row: Mapping[str, Any]) -> dict[str, Any]:
     return value
 
 
+# Room for an actor's name beside the heatmap: whole names ("Ministry of Foreign Affairs of
+# Türkiye", "Naval Forces of the Armed Forces of Ukraine") where the page is wide enough, a
+# shortened one on a phone. By the container's width, not the chart's: the chart's width is
+# what is left beside the labels.
+ACTOR_LABEL_LIMIT = "containerSize()[0] >= 640 ? 280 : 140"
+
+
 def actor_years_spec(
     rows: list[Mapping[str, Any]], description: str, years: Iterable[int] | None = None
 ) -> Spec:
@@ -338,7 +345,7 @@ def actor_years_spec(
         "encoding": {
             "x": _year_axis(bands, padding=0),
             "y": {"field": "name", "type": "nominal", "title": None, "sort": names,
-                  "axis": {"labelLimit": 140}},
+                  "axis": {"labelLimit": {"expr": ACTOR_LABEL_LIMIT}}},
             "color": {"field": "events", "type": "quantitative", "scale": {"scheme": "blues"},
                       "legend": {"orient": "bottom", "title": "Events", "gradientLength": 120}},
             "tooltip": [{"field": "name", "title": "Actor"},

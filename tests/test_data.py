@@ -80,6 +80,18 @@ def test_every_registered_actor_and_source_is_used():
     assert {s.id for s in DATA.sources} - cited == set()
 
 
+# An event id as notes name one: a date (year, month or day) and a slug, on its own.
+EVENT_ID_IN_TEXT = re.compile(r"(?<![\w/.-])\d{4}(?:-\d{2}){0,2}-[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+def test_every_event_id_that_notes_name_exists():
+    """A note pointing at an event that was renamed or never merged misleads the reader."""
+    events = {e.id for e in DATA.events}
+    records = [*DATA.events, *DATA.sources, *DATA.actors, *DATA.systems]
+    named = {(r.id, found) for r in records for found in EVENT_ID_IN_TEXT.findall(r.notes or "")}
+    assert sorted((where, found) for where, found in named if found not in events) == []
+
+
 def test_sources_beyond_the_seeds_have_a_url():
     assert [s.id for s in DATA.sources if not s.seed and not s.url] == []
 

@@ -25,9 +25,10 @@ const LANE = 15; // px per lane; a mark is LANE - 3 high
 const HEADER = 15; // px above a row's lanes, for its name
 const MAX_LANES = 4; // lanes per row holding events other than claims: past them, counted
 // Claims may open more lanes: they are what a reader must not miss. The record's claims,
-// crowded in 2022, take 19 lanes in a row across its whole span on a 375 px phone (the
-// browser test draws every one; 18 are too few); past this many, a claim too is counted,
-// not drawn. A row takes only the lanes it uses.
+// crowded in 2022, take 14 lanes in a row on a 375 px phone over the years the chart
+// opens on (the browser test draws every one; 13 are too few), and 23 across the whole
+// record; past this many, a claim too is counted, not drawn, and the page says how many.
+// A row takes only the lanes it uses.
 const MAX_CLAIM_LANES = 24;
 const MIN_BRUSH = 6; // px, the narrowest brush drawn
 const WHEEL_STEP = 300; // wheel delta (px) that halves or doubles the range

@@ -24,7 +24,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO, BinaryIO, ClassVar
 
 import yaml
 
@@ -266,15 +266,8 @@ class MappedFile(mmap.mmap):
         than one window, each window's pages are given back once counted (a reader of many
         small stretches gives them back itself, as it goes)."""
         end = len(self) if end is None else min(end, len(self))
-        found, at, windows = 0, start, end - start > COUNT_WINDOW
-        while at < end:
-            stop = min(at + max(COUNT_WINDOW, len(sub)), end)
-            found += self[at:stop].count(sub)
-            if windows:
-                self.release(at, stop)
-            # the next window starts just before the cut, so a match across it is found
-            at = max(stop - len(sub) + 1, at + 1) if stop < end else end
-        return found
+        windows = end - start > COUNT_WINDOW
+        return _count_by_window(self, sub, start, end, self.release if windows else None)
 
     def windows(self) -> Iterator[bytes]:
         """The bytes a window at a time, each window's pages given back once it is used."""
@@ -303,6 +296,52 @@ class MappedFile(mmap.mmap):
         first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE  # madvise takes whole pages
         if hasattr(mmap, "MADV_DONTNEED") and first < end:
             self.madvise(mmap.MADV_DONTNEED, first, end - first)
+
+
+class ReadOnDemand:
+    """A file's bytes read only where they are asked for, as ``bytes`` gives them (its
+    length, slices and ``count``): for a reader that needs a few records of a large file
+    and the line breaks before them, not the whole file in memory. ``handle``: the file,
+    open for reading in binary."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._file = handle
+        self._size = os.fstat(handle.fileno()).st_size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, stretch: slice) -> bytes:
+        start, stop, step = stretch.indices(self._size)
+        if step != 1:
+            raise ValueError("only a stretch of the file can be read")
+        self._file.seek(start)
+        return self._file.read(max(stop - start, 0))
+
+    def count(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        """As ``bytes.count``, read a window at a time."""
+        end = self._size if end is None else min(end, self._size)
+        return _count_by_window(self, sub, start, end)
+
+
+def _count_by_window(
+    text: MappedFile | ReadOnDemand,
+    sub: bytes,
+    start: int,
+    end: int,
+    done: Callable[[int, int], None] | None = None,
+) -> int:
+    """How often ``sub`` occurs in ``text[start:end]``, counted COUNT_WINDOW bytes at a time;
+    ``done`` is told each window once it is counted."""
+    found, at = 0, start
+    while at < end:
+        stop = min(at + max(COUNT_WINDOW, len(sub)), end)
+        found += text[at:stop].count(sub)
+        if done is not None:
+            done(at, stop)
+        # the next window starts just before the cut, so a match across it is found
+        at = max(stop - len(sub) + 1, at + 1) if stop < end else end
+    return found
 
 
 # A file this large is copied aside and mapped to be checked whole, rather than read into

@@ -28,23 +28,36 @@ from collections import defaultdict
 from pathlib import Path
 
 from . import schema
+from .derive import UNCITED_SOURCES, WARNED_EVENTS
+from .load import ReadOnDemand
 from .places import LOCATED
 from .spans import Spans
-from .store import built_from, read_only, stored_build_info, stored_counts, stored_spans
-from .validate import WARNINGS_OF, Result, located_warnings
+from .store import (
+    built_from,
+    read_as_built,
+    read_only,
+    stored_build_info,
+    stored_counts,
+    stored_spans,
+)
+from .validate import WARNINGS_OF, Found, Result, located_warnings
 
-# The records each warning names, from the rows (``validate.WARNINGS`` for the words).
-WARNED_SQL = {
-    "single source": "select id from events where source_count = 1",
-    "copied summary": "select id from events where summary_repeats_quote = 1",
-    "unused system": "select id from systems where event_count = 0",
-    "uncited source": "select id from sources where citation_count = 0",
-    "no country": "select id from actors where (country is null or country = '')"
-    " and kind is not 'organisation'",
+# The records each warning names, from the rows (``validate.WARNINGS`` for the words): each
+# query gives a record's id, then a column per warning it finds, true where it applies. The
+# events' two warnings share one query, down the index of the events they apply to.
+WARNED_SQL: dict[str, tuple[str, ...]] = {
+    f"select id, source_count = 1, summary_repeats_quote = 1 from events where {WARNED_EVENTS}": (
+        "single source",
+        "copied summary",
+    ),
+    "select id, 1 from systems where event_count = 0": ("unused system",),
+    f"select id, 1 from sources where {UNCITED_SOURCES}": ("uncited source",),
+    "select id, 1 from actors where (country is null or country = '')"
+    " and kind is not 'organisation'": ("no country",),
     # (LOCATED as the map's partial index idx_events_located has it, so the index is used)
-    "other point": f"select id from events where {LOCATED} and location in (select location"
+    f"select id, 1 from events where {LOCATED} and location in (select location"
     f" from events where {LOCATED} group by location"
-    " having min(latitude) <> max(latitude) or min(longitude) <> max(longitude))",
+    " having min(latitude) <> max(latitude) or min(longitude) <> max(longitude))": ("other point",),
 }
 
 
@@ -55,11 +68,17 @@ def revalidated(path: Path, db_path: Path) -> Result | None:
     another file or version of the code, or keeps no record of where each record sits in
     the file. Raises Unsettled when the changed records have errors: the whole file's
     check says where."""
+    info = stored_build_info(db_path)
+    if read_as_built(info, path):
+        # only the records warned about, and the line breaks before them, are read; a file
+        # written meanwhile leaves the check to the whole file's reading
+        with read_only(db_path) as conn, open(path, "rb") as handle:
+            result = _warnings(conn, Path(path), ReadOnDemand(handle), stored_counts(info))
+        return result if read_as_built(info, path) else None
     try:
         raw = Path(path).read_bytes()
     except OSError:
         return None
-    info = stored_build_info(db_path)
     if built_from(info, path, raw):
         with read_only(db_path) as conn:
             return _warnings(conn, Path(path), raw, stored_counts(info))
@@ -73,31 +92,54 @@ def revalidated(path: Path, db_path: Path) -> Result | None:
 
 
 def _warnings(
-    conn: sqlite3.Connection, path: Path, raw: bytes, counts: dict[str, int]
+    conn: sqlite3.Connection, path: Path, raw: bytes | ReadOnDemand, counts: dict[str, int]
 ) -> Result | None:
     """The warnings of the file ``raw`` (with its counts of records), from the rows and
     spans of a database built from it."""
     spans = stored_spans(conn)
     if spans is None or spans.head is None or spans.lengths[-1]:
         return None  # no head kept, or keys after the events
-    warned = {name: {row[0] for row in conn.execute(sql)} for name, sql in WARNED_SQL.items()}
-    ids, bounds = _records(spans)
-    found = [(name, section, index, record, (bounds[piece], bounds[piece + 1]))
-             for section in WARNINGS_OF for index, (record, piece) in enumerate(ids[section])
-             for name in WARNINGS_OF[section] if record in warned[name]]  # fmt: skip
+    warned = _warned(conn)
     return located_warnings(
-        path, raw, found, {s: counts[s] for s in schema.SECTIONS if s in counts}
+        path, raw, _found(spans, warned), {s: counts[s] for s in schema.SECTIONS if s in counts}
     )
 
 
-def _records(spans: Spans) -> tuple[dict[str, list[tuple[str, int]]], list[int]]:
-    """Each section's records as (id, piece number), in file order, and where each piece
-    of the file (the head's, then the events') starts, in bytes, then where they end."""
-    names = [*spans.head.piece_names(), *(("events", event_id) for event_id in spans.ids)]
-    bounds = list(itertools.accumulate([*spans.head.piece_lengths(), *spans.lengths[1:-1]],
-                                       initial=0))  # fmt: skip
-    ids: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for piece, (section, record) in enumerate(names):
-        if record:
-            ids[section].append((record, piece))
-    return ids, bounds
+def _warned(conn: sqlite3.Connection) -> dict[str, dict[str, list[str]]]:
+    """The warnings of each record that has any, by section and id, in ``WARNINGS_OF``'s
+    order."""
+    section_of = {name: section for section, names in WARNINGS_OF.items() for name in names}
+    warned: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for sql, names in WARNED_SQL.items():
+        for record, *flags in conn.execute(sql):
+            for name, flag in zip(names, flags, strict=True):
+                if flag:
+                    warned[section_of[name]][record].append(name)
+    order = {name: i for names in WARNINGS_OF.values() for i, name in enumerate(names)}
+    for records in warned.values():
+        for names in records.values():
+            names.sort(key=order.__getitem__)
+    return warned
+
+
+def _found(spans: Spans, warned: dict[str, dict[str, list[str]]]) -> list[Found]:
+    """The warnings of the records, each with its record's section, index and id and where
+    its bytes are. Only the warned records are looked up: a head's record by its name's
+    line (its section's items follow the section's key, in order), an event by its id."""
+    head = spans.head.names.split(b"\n")
+    starts = list(itertools.accumulate(
+        itertools.chain(spans.head.piece_lengths(), spans.lengths[1:-1]), initial=0))  # fmt: skip
+    piece_of = {line: piece for piece, line in enumerate(head)}
+    event_of = {event_id: index for index, event_id in enumerate(spans.ids)}
+    found: list[Found] = []
+    for section, records in warned.items():
+        for record, names in records.items():
+            if section == "events":
+                index = event_of[record]
+                piece = len(head) + index
+            else:
+                piece = piece_of[f"{section}\t{record}".encode()]
+                index = piece - piece_of[f"{section}\t".encode()] - 1
+            stretch = (starts[piece], starts[piece + 1])
+            found += [(name, section, index, record, stretch) for name in names]
+    return found

@@ -69,6 +69,16 @@ def built_from(info: dict[str, str], path: Path, raw: bytes | None = None) -> bo
     return input_hash_of(digest, commit) == info.get(INPUT_KEY)
 
 
+def read_as_built(info: dict[str, str], path: Path) -> bool:
+    """Whether the build that kept ``info`` read this very file, by its stamp alone (no
+    byte of it read): False when it cannot tell (a file changed within the last second, or
+    that cannot be read)."""
+    try:
+        return bool(info) and unchanged_since(info, file_stamp(path), last_commit(path))
+    except OSError:
+        return False
+
+
 def unchanged_since(info: dict[str, str], stamp: str, commit: str) -> bool:
     """Whether the last build (``info``) read the file that now has ``stamp``, at the same
     commit, with this tool and schema."""

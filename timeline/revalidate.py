@@ -6,7 +6,9 @@ without errors: only the warnings are left to find. Each is a fact of the rows (
 with one source, a source never cited, a system no event names, an actor without a
 country) or of an event's own summary and quotes. The records they name are put in the
 file's order by the spans the build kept, and each is located, as ``validate`` locates it,
-by composing that one record again; only the first of each kind are located at all.
+by composing that one record again; only the first of each kind are located at all, and
+when the file's stamp says it is the one the build read, only those records and the line
+breaks before them are read.
 
 A database built from an earlier version of the file is first updated as a build would
 update it after an edit (only the changed records read and checked against the rest), in

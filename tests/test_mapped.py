@@ -185,19 +185,25 @@ def test_a_file_the_batches_leave_builds_from_its_mapped_copy(events, tmp_path, 
 
 @pytest.mark.parametrize("window", [1, 2, 7, 64])
 def test_a_mapped_file_counts_and_ends_as_its_bytes_do(tmp_path, monkeypatch, window):
-    """``MappedFile.count`` copies a window at a time: a match across two windows is
-    counted once, as ``bytes.count`` counts it, over any stretch."""
+    """``MappedFile.count`` copies a window at a time, and ``ReadOnDemand.count`` reads one:
+    a match across two windows is counted once, as ``bytes.count`` counts it, over any
+    stretch; a stretch read on demand is the bytes'."""
     import random
 
     monkeypatch.setattr(load, "COUNT_WINDOW", window)
     pick = random.Random(window)
+    path = tmp_path / "data"
     for _ in range(200):
         data = bytes(pick.choice(b"\r\n ab") for _ in range(pick.randint(1, 60)))
-        with mapped(data) as raw:
+        path.write_bytes(data)
+        with mapped(data) as raw, path.open("rb") as handle:
+            on_demand = load.ReadOnDemand(handle)
+            assert len(on_demand) == len(data)
             for sub in (b"\n", b"\r\n", b"ab"):
                 a, b = sorted(pick.randint(0, len(data)) for _ in range(2))
-                assert raw.count(sub, a, b) == data.count(sub, a, b)
-                assert raw.count(sub) == data.count(sub)
+                assert raw.count(sub, a, b) == on_demand.count(sub, a, b) == data.count(sub, a, b)
+                assert raw.count(sub) == on_demand.count(sub) == data.count(sub)
+                assert on_demand[a:b] == data[a:b]
             assert raw.endswith(b"\n") == data.endswith(b"\n")
 
 

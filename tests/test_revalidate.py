@@ -12,11 +12,12 @@ import pytest
 from support import REAL, event_spans, moved_place, spliced
 from typer.testing import CliRunner
 
-from timeline import batches
+from timeline import batches, files, revalidate
 from timeline.build import build_file
 from timeline.cli import app
 from timeline.files import lock_for
 from timeline.layout import dump_record
+from timeline.load import ReadOnDemand
 from timeline.revalidate import WARNED_SQL, revalidated
 from timeline.validate import MAX_PER_KIND, Unsettled, validate_file
 
@@ -165,3 +166,26 @@ def test_the_warnings_of_the_events_and_sources_are_read_down_their_indexes(tmp_
     for sql, plan in plans.items():
         if " from events" in sql.split(" where ")[0] or " from sources" in sql:
             assert "USING" in plan and "INDEX" in plan, (sql, plan)
+
+
+def test_a_file_the_build_read_by_its_stamp_is_read_only_where_warned(tmp_path, monkeypatch):
+    """When the file's stamp says it is the one the build read, the warnings come from the
+    records listed alone (read on demand, the file never read whole), the same as a full
+    validation's; a file written while they are found leaves it to the full validation."""
+    monkeypatch.setattr(files, "SETTLED_NS", 0)  # every file settled: its stamp is kept
+    path = tmp_path / "events.yaml"
+    path.write_text(synthetic_yaml(60), encoding="utf-8")
+    build_file(path)
+    read, on_demand = [], []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self) or read_bytes(self))
+    opened = lambda handle: on_demand.append(handle) or ReadOnDemand(handle)  # noqa: E731
+    monkeypatch.setattr(revalidate, "ReadOnDemand", opened)
+    quick = revalidated(path, path.parent / "record.db")
+    assert quick is not None and on_demand and path not in read
+    full = validate_file(path)
+    assert [p.as_dict() for p in quick.problems] == [p.as_dict() for p in full.problems]
+    assert any("single source" in p.message for p in quick.problems)
+    stamps = iter([True, False])  # the file as the build read it, then written meanwhile
+    monkeypatch.setattr(revalidate, "read_as_built", lambda info, p: next(stamps))
+    assert revalidated(path, path.parent / "record.db") is None

@@ -186,6 +186,6 @@ def test_a_file_the_build_read_by_its_stamp_is_read_only_where_warned(tmp_path, 
     full = validate_file(path)
     assert [p.as_dict() for p in quick.problems] == [p.as_dict() for p in full.problems]
     assert any("single source" in p.message for p in quick.problems)
-    stamps = iter([True, False])  # the file as the build read it, then written meanwhile
-    monkeypatch.setattr(revalidate, "read_as_built", lambda info, p: next(stamps))
+    stamps = iter([files.file_stamp(path), "written meanwhile"])  # then another stamp
+    monkeypatch.setattr(revalidate, "file_stamp", lambda p: next(stamps))
     assert revalidated(path, path.parent / "record.db") is None

@@ -31,16 +31,18 @@ from pathlib import Path
 
 from . import schema
 from .derive import UNCITED_SOURCES, WARNED_EVENTS
+from .files import digest_of, file_stamp
 from .load import ReadOnDemand
 from .places import LOCATED
+from .provenance import last_commit
 from .spans import Spans
 from .store import (
-    built_from,
-    read_as_built,
+    hashed_as_built,
     read_only,
     stored_build_info,
     stored_counts,
     stored_spans,
+    unchanged_since,
 )
 from .validate import WARNINGS_OF, Found, Result, located_warnings
 
@@ -71,26 +73,32 @@ def revalidated(path: Path, db_path: Path) -> Result | None:
     the file. Raises Unsettled when the changed records have errors: the whole file's
     check says where."""
     info = stored_build_info(db_path)
-    if read_as_built(info, path):
-        # only the records warned about, and the line breaks before them, are read; a file
-        # written meanwhile leaves the check to the whole file's reading
-        with read_only(db_path) as conn, open(path, "rb") as handle:
-            result = _warnings(conn, Path(path), ReadOnDemand(handle), stored_counts(info))
-        return result if read_as_built(info, path) else None
-    try:
+    if not info:
+        return None
+    try:  # (the stamp and the commit once: the commit is a call of git)
+        stamp, commit = file_stamp(path), last_commit(path)
+        if unchanged_since(info, stamp, commit):
+            return _as_built(path, db_path, info, stamp)
         raw = Path(path).read_bytes()
     except OSError:
         return None
-    if built_from(info, path, raw):
+    if hashed_as_built(info, digest_of(raw), commit):
         with read_only(db_path) as conn:
             return _warnings(conn, Path(path), raw, stored_counts(info))
-    if not info:
-        return None
     from .build import tried_edit
 
     return tried_edit(
         Path(path), raw, db_path, lambda conn, counts: _warnings(conn, Path(path), raw, counts)
     )
+
+
+def _as_built(path: Path, db_path: Path, info: dict[str, str], stamp: str) -> Result | None:
+    """The warnings of the very file the build read, by its ``stamp``: only the records
+    listed, and the line breaks before them, are read. None when the file was written
+    meanwhile: the whole file's reading says what it holds."""
+    with read_only(db_path) as conn, open(path, "rb") as handle:
+        result = _warnings(conn, Path(path), ReadOnDemand(handle), stored_counts(info))
+    return result if file_stamp(path) == stamp else None
 
 
 def _warnings(

@@ -66,17 +66,13 @@ def built_from(info: dict[str, str], path: Path, raw: bytes | None = None) -> bo
         digest = hex_digest_of_file(path) if raw is None else digest_of(raw)
     except OSError:
         return False
+    return hashed_as_built(info, digest, commit)
+
+
+def hashed_as_built(info: dict[str, str], digest: str, commit: str) -> bool:
+    """Whether the build that kept ``info`` read bytes of this digest at ``commit`` (with
+    this tool and schema)."""
     return input_hash_of(digest, commit) == info.get(INPUT_KEY)
-
-
-def read_as_built(info: dict[str, str], path: Path) -> bool:
-    """Whether the build that kept ``info`` read this very file, by its stamp alone (no
-    byte of it read): False when it cannot tell (a file changed within the last second, or
-    that cannot be read)."""
-    try:
-        return bool(info) and unchanged_since(info, file_stamp(path), last_commit(path))
-    except OSError:
-        return False
 
 
 def unchanged_since(info: dict[str, str], stamp: str, commit: str) -> bool:

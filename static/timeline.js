@@ -73,6 +73,18 @@ function readEvents(data) {
 
 const yearOf = (ms) => new Date(ms).getUTCFullYear();
 
+// The first start and the last end of the events, by a loop: spreading a large record's
+// dates into Math.min's arguments overflows the call stack.
+function extent(events) {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const e of events) {
+    if (e.start < first) first = e.start;
+    if (e.end > last) last = e.end;
+  }
+  return [first, last];
+}
+
 // The run of years the chart opens on: the events' years split wherever more than
 // `gapYears` years in a row have none (the rule that marks gaps on the home page's chart,
 // timeline.charts.MAX_EMPTY_YEARS), and the run where most events start (the later of
@@ -90,9 +102,10 @@ function mainRun(events, gapYears) {
   const inside = events.filter((e) => yearOf(e.start) >= main.first && yearOf(e.start) <= main.last);
   const label = (r) => (r.first === r.last ? `${r.first}` : `${r.first}–${r.last}`);
   const others = runs.filter((r) => r !== main);
+  const [from, to] = extent(inside);
   return {
-    from: Math.min(...inside.map((e) => e.start)),
-    to: Math.max(...inside.map((e) => e.end)),
+    from,
+    to,
     years: label(main),
     outside: others.reduce((n, r) => n + r.events, 0),
     elsewhere: others.map(label).join(", "),
@@ -201,9 +214,7 @@ class Overview {
     this.events = readEvents(data);
     const present = new Set(this.events.map((e) => e.type));
     this.types = data.types.filter((t) => present.has(t));
-    const first = Math.min(...this.events.map((e) => e.start));
-    const last = Math.max(...this.events.map((e) => e.end));
-    this.whole = padded(first, last);
+    this.whole = padded(...extent(this.events));
     this.run = mainRun(this.events, data.gap_years);
     [this.from, this.to] = this.clamp(...this.opening());
     this.pending = false;

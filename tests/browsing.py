@@ -116,3 +116,22 @@ def open_popup(page, marker, view: str = "#event-map .map-view") -> None:
     page.locator(view).evaluate(f"view => ({_POPUP_SETTLED})(view.leafletMap)")
     marker.click()
     page.evaluate("() => window.popupSettled")
+
+
+# The visual timeline's data (plugins/timeline_overview.py), for page.route.
+OVERVIEW_DATA = "**/-/timeline-overview.json*"
+
+
+def enlarged_overview(times: int, limit: int | None = None):
+    """A page.route handler answering the visual timeline's data with each event ``times``
+    times (new ids, each copy beside its original, so still in date order), cut at ``limit``
+    rows: what the script does with a record that large, without building one."""
+
+    def handler(route) -> None:
+        response = route.fetch()
+        body = response.json()
+        rows = [[f"{row[0]}-{n}", *row[1:]] for row in body["rows"] for n in range(times)]
+        body["rows"] = rows[:limit]
+        route.fulfill(response=response, json=body)
+
+    return handler

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browsing import ARTIFACTS, served
+from browsing import ARTIFACTS, OVERVIEW_DATA, enlarged_overview, served
 from support import REAL, build, timeline_of, write_yaml
 
 from timeline import charts
@@ -296,6 +296,24 @@ def test_the_whole_record_is_drawn_and_nothing_is_lost_silently(page, server, ev
     mark_of(drawn, events[0]["title"])  # the 1936 treaty is on the axis
     assert overlapping(list(drawn.values())) == []
     shot(page, "30-timeline-whole-record")
+
+
+# More events than a script can spread into one call's arguments (Chromium's stack holds
+# about 125,000): the record's first and last dates must be found another way.
+LARGE_RECORD = 130_000
+
+
+def test_a_record_too_large_to_spread_into_one_call_is_drawn(page, server, events):
+    copies = -(-LARGE_RECORD // len(events))
+    page.route(OVERVIEW_DATA, enlarged_overview(copies, LARGE_RECORD))
+    page.goto(f"{server}/timeline")
+    done = page.wait_for_selector(
+        ", ".join(f"{FIGURE}[data-overview-state={end}]" for end in ("drawn", "failed"))
+    )
+    assert done.get_attribute("data-overview-state") == "drawn"
+    whole_record(page)
+    s = state(page)
+    assert s["marks"] + s["hidden"] == LARGE_RECORD
 
 
 def test_zoom_to_february_2022_shows_every_event_of_the_month_clickable(page, server, events):

@@ -35,7 +35,7 @@ from .files import digest_of, file_stamp
 from .load import ReadOnDemand
 from .places import LOCATED
 from .provenance import last_commit
-from .spans import Spans
+from .spans import Spans, piece_name
 from .store import (
     hashed_as_built,
     read_only,
@@ -136,20 +136,19 @@ def _found(spans: Spans, warned: dict[str, dict[str, list[str]]]) -> list[Found]
     """The warnings of the records, each with its record's section, index and id and where
     its bytes are. Only the warned records are looked up: a head's record by its name's
     line (its section's items follow the section's key, in order), an event by its id."""
-    head = spans.head.names.split(b"\n")
     starts = list(itertools.accumulate(
         itertools.chain(spans.head.piece_lengths(), spans.lengths[1:-1]), initial=0))  # fmt: skip
-    piece_of = {line: piece for piece, line in enumerate(head)}
+    piece_of = spans.head.piece_numbers()  # (one name a piece: the events' pieces follow)
     event_of = {event_id: index for index, event_id in enumerate(spans.ids)}
     found: list[Found] = []
     for section, records in warned.items():
         for record, names in records.items():
             if section == "events":
                 index = event_of[record]
-                piece = len(head) + index
+                piece = len(piece_of) + index
             else:
-                piece = piece_of[f"{section}\t{record}".encode()]
-                index = piece - piece_of[f"{section}\t".encode()] - 1
+                piece = piece_of[piece_name(section, record)]
+                index = piece - piece_of[piece_name(section)] - 1
             stretch = (starts[piece], starts[piece + 1])
             found += [(name, section, index, record, stretch) for name in names]
     return found

@@ -98,6 +98,16 @@ class Head:
         """Each piece's section and record id ("" for a key's own lines)."""
         return [tuple(name.split("\t")) for name in self.names.decode().split("\n")]
 
+    def piece_numbers(self) -> dict[bytes, int]:
+        """Each piece's number by its name (``piece_name``), without decoding the names."""
+        return {name: number for number, name in enumerate(self.names.split(b"\n"))}
+
+
+def piece_name(section: str, record: str = "") -> bytes:
+    """A head piece's name as ``Head.names`` keeps it: a record's section and id, or a
+    section's key alone (its own lines)."""
+    return f"{section}\t{record}".encode()
+
 
 def _integers(blob: bytes) -> array:
     found = array("q")
@@ -290,7 +300,7 @@ def _packed(raw: bytes, names: list[tuple[str, str]], lengths: list[int]) -> Hea
     return Head(
         array("q", lengths).tobytes(),
         b"".join(_digests(raw, list(itertools.accumulate(lengths, initial=0)))),
-        "\n".join(f"{section}\t{record}" for section, record in names).encode(),
+        b"\n".join(piece_name(section, record) for section, record in names),
     )
 
 
@@ -417,17 +427,17 @@ def _middle(raw, cuts, bounds, digests, old, ends):
             if not keys or keys[0][1] != found:
                 return None
             section = keys.pop(0)[0]
-            middle.append(f"{section}\t".encode())
+            middle.append(piece_name(section))
             continue
         same = unchanged.get((section, found))
         if same:
-            middle.append(f"{section}\t{same.pop()}".encode())
+            middle.append(piece_name(section, same.pop()))
             continue
         record = _read_alone(raw[bounds[i] : bounds[i + 1]])
         if record is None:
             return None
         new[section].append(record)
-        middle.append(f"{section}\t{record['id']}".encode())
+        middle.append(piece_name(section, record["id"]))
     if keys:
         return None
     gone = defaultdict(list)
